@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * CDK entry: load and validate the config (`-c config=PATH`, default failover.config.json), then build
+ * the stack. An invalid config stops the synth with every problem listed.
+ */
+import { App } from 'aws-cdk-lib';
+import { ConfigError, loadConfigFile } from '../lib/config';
+import { FailoverControllerStack } from '../lib/stack';
+
+const app = new App();
+const configPath = (app.node.tryGetContext('config') as string | undefined) ?? 'failover.config.json';
+try {
+  const config = loadConfigFile(configPath);
+  new FailoverControllerStack(app, config.stackName, {
+    config,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  app.synth();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}

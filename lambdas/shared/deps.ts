@@ -1,0 +1,38 @@
+/**
+ * What a step needs from the outside world: AWS clients per region, the store, the topic and a clock.
+ * Each Lambda handler wires only the clients its step uses (so its bundle carries only those); the
+ * drill and tests pass their own.
+ */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { Store } from './store';
+
+export interface StepDeps {
+  now(): number;
+  ec2(region: string): EC2Client;
+  rds(region: string): RDSClient;
+  cloudwatch(region: string): CloudWatchClient;
+  route53(): Route53Client;
+  sns(): SNSClient;
+  store(): Store;
+  topicArn(): string;
+}
+
+/** One client per region, made on first use and kept for the container's life. */
+export function perRegion<C>(make: (region: string) => C): (region: string) => C {
+  const made = new Map<string, C>();
+  return (region) => {
+    let client = made.get(region);
+    if (!client) made.set(region, (client = make(region)));
+    return client;
+  };
+}
+
+/** A value made on first use and kept for the container's life. */
+export function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}

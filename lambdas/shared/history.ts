@@ -1,0 +1,160 @@
+/**
+ * The history item: the complete, truthful record of one execution, built from the workflow state by
+ * one pure function, so the stored item, the notification and the log all say the same thing.
+ */
+import type { NotificationResult, Outcome, Timed, WorkflowState } from './workflow-state';
+
+export interface StepRecord {
+  step: 'lock' | 'assess' | 'fence' | 'promote' | 'dns';
+  startedAt: string;
+  endedAt: string | null;
+  durationSeconds: number | null;
+  result: string;
+}
+
+export interface HistoryItem {
+  group: string;
+  executionArn: string;
+  executionName: string;
+  trigger: { type: string; [detail: string]: unknown };
+  reason: string;
+  mode: string;
+  dryRun: boolean;
+  force: boolean;
+  outcome: Outcome;
+  /** One sentence: why the execution ended the way it did. */
+  summary: string;
+  triggeredAt: string;
+  startedAt: string;
+  endedAt: string;
+  steps: StepRecord[];
+  fence: { instanceId: string; region: string; finalState: string; confirmed: boolean; method: string } | null;
+  promotion: { dbInstanceIdentifier: string; region: string; endpointAddress: string | null; confirmed: boolean; alreadyPromoted: boolean } | null;
+  dnsChanges: Array<{ name: string; type: string; ttl: number; before: string[] | null; after: string[]; applied: boolean }>;
+  /** The replica lag when the failover was assessed: how much data the promotion may lose. */
+  dataLossSeconds: number | null;
+  /** Trigger to DNS INSYNC; null when DNS was not flipped. */
+  rtoSeconds: number | null;
+  error: { name: string; cause: string } | null;
+  /** For dry runs: what a real run would have done. */
+  plannedActions: string[];
+  notification: { notified: boolean; error: string | null } | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;
+
+export function buildHistoryItem(state: WorkflowState, nowMs: number, notification?: NotificationResult): HistoryItem {
+  const { plan } = state;
+  const outcome = state.outcome ?? 'FAILED';
+  const dnsApplied = !plan.dryRun && state.dns?.changeId !== undefined;
+  const rtoSeconds = state.dns?.confirmed && !plan.dryRun && state.dns.endedAt ? seconds(plan.triggeredAt, state.dns.endedAt) : null;
+  return {
+    group: plan.group.name,
+    executionArn: plan.executionArn,
+    executionName: plan.executionName,
+    trigger: plan.trigger,
+    reason: plan.reason,
+    mode: plan.mode,
+    dryRun: plan.dryRun,
+    force: plan.force,
+    outcome,
+    summary: summarize(state, outcome),
+    triggeredAt: iso(plan.triggeredAt),
+    startedAt: iso(plan.startedAt),
+    endedAt: iso(nowMs),
+    steps: stepRecords(state),
+    fence: state.fence
+      ? {
+          instanceId: state.fence.instanceId,
+          region: plan.group.primary.region,
+          finalState: state.fence.state,
+          confirmed: state.fence.confirmed,
+          method: state.fence.method,
+        }
+      : null,
+    promotion: state.promote
+      ? {
+          dbInstanceIdentifier: state.promote.dbInstanceIdentifier,
+          region: plan.group.replica.region,
+          endpointAddress: state.promote.endpointAddress ?? null,
+          confirmed: state.promote.confirmed,
+          alreadyPromoted: state.promote.alreadyPromoted,
+        }
+      : null,
+    dnsChanges: (state.dns?.changes ?? []).map((c) => ({
+      name: c.name,
+      type: c.type,
+      ttl: c.ttl,
+      before: c.before?.values ?? null,
+      after: c.after,
+      applied: dnsApplied,
+    })),
+    dataLossSeconds: state.assess?.lagSeconds ?? null,
+    rtoSeconds,
+    error: state.error ? { name: state.error.Error, cause: causeText(state.error.Cause) } : null,
+    plannedActions: plan.dryRun ? plannedActions(state) : [],
+    notification: notification ? { notified: notification.notified, error: notification.error ?? null } : null,
+  };
+}
+
+function stepRecords(state: WorkflowState): StepRecord[] {
+  const steps: Array<[StepRecord['step'], (Timed & { reason: string }) | undefined]> = [
+    ['lock', state.lock],
+    ['assess', state.assess],
+    ['fence', state.fence],
+    ['promote', state.promote],
+    ['dns', state.dns],
+  ];
+  return steps
+    .filter((entry): entry is [StepRecord['step'], Timed & { reason: string }] => entry[1] !== undefined)
+    .map(([step, r]) => ({
+      step,
+      startedAt: iso(r.startedAt),
+      endedAt: r.endedAt !== undefined ? iso(r.endedAt) : null,
+      durationSeconds: r.endedAt !== undefined ? seconds(r.startedAt, r.endedAt) : null,
+      result: r.reason,
+    }));
+}
+
+/** The reason sentence of the step that decided the outcome. */
+function summarize(state: WorkflowState, outcome: Outcome): string {
+  switch (outcome) {
+    case 'SKIPPED':
+      return state.lock?.reason ?? 'skipped';
+    case 'ABORTED':
+      return state.assess?.reason ?? 'aborted';
+    case 'SUCCEEDED':
+      return `failed over ${state.plan.group.name}: ${state.plan.group.primary.instanceId} fenced (${state.fence?.state}), ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC`;
+    case 'DRY_RUN':
+      return `dry run: a failover of ${state.plan.group.name} would proceed; nothing was changed`;
+    default:
+      return state.error ? `${state.error.Error}: ${causeText(state.error.Cause)}` : outcome;
+  }
+}
+
+function plannedActions(state: WorkflowState): string[] {
+  const { group } = state.plan;
+  const actions = [
+    `${state.plan.mode === 'switchover' ? 'stop' : 'force-stop'} EC2 instance ${group.primary.instanceId} in ${group.primary.region}`,
+    `promote RDS read replica ${group.replica.dbInstanceIdentifier} in ${group.replica.region}`,
+  ];
+  for (const c of state.dns?.changes ?? []) {
+    actions.push(`UPSERT ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`);
+  }
+  return actions;
+}
+
+/**
+ * Step Functions wraps a Lambda error's cause as JSON ({"errorMessage": ...}); keep the message only.
+ */
+export function causeText(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // Not JSON: the cause is the message itself.
+  }
+  return cause;
+}

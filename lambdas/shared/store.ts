@@ -1,0 +1,178 @@
+/**
+ * The controller's state in one DynamoDB table, behind one module: the only place that knows the keys.
+ *
+ *   pk = GROUP#<group>  sk = LOCK                       the failover lock (conditional writes, with expiry)
+ *   pk = GROUP#<group>  sk = STATE                      ARMED | PAUSED | FAILED_OVER, who is primary now
+ *   pk = GROUP#<group>  sk = EXEC#<startedAt>#<name>    one history item per execution
+ *   gsi1pk = HISTORY    gsi1sk = <startedAt>#<group>    every group's history, newest first
+ */
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { StoreUnavailable, stepErrorFrom } from './errors';
+import type { HistoryItem } from './history';
+
+export const TABLE_KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  historyIndex: { name: 'history-by-time', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  /** DynamoDB TTL removes expired locks eventually; the condition on expiresAt is what counts. */
+  ttlAttribute: 'ttl',
+} as const;
+
+export type GroupStatus = 'ARMED' | 'PAUSED' | 'FAILED_OVER';
+
+export interface LockItem {
+  group: string;
+  holder: string;
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+export interface GroupState {
+  group: string;
+  status: GroupStatus;
+  /** Who serves as primary now, after a failover: the promoted DB instance. */
+  primary?: { kind: 'ec2' | 'rds'; id: string; endpointAddress?: string };
+  reason?: string;
+  lastFailover?: { executionArn: string; at: string; outcome: string; rtoSeconds: number | null };
+  updatedAt: string;
+}
+
+const groupKey = (group: string) => `GROUP#${group}`;
+
+export class Store {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /**
+   * Take the group's lock for `holder`. Succeeds when the lock is free, expired, or already ours (a
+   * retried step); otherwise returns the live holder.
+   */
+  async acquireLock(group: string, holder: string, nowMs: number, ttlSeconds: number): Promise<{ acquired: boolean; lock: LockItem }> {
+    const lock: LockItem = { group, holder, acquiredAt: nowMs, expiresAt: nowMs + ttlSeconds * 1000 };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: groupKey(group), sk: 'LOCK', ...lock, ttl: Math.ceil(lock.expiresAt / 1000) + 3600 },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me',
+          ExpressionAttributeValues: { ':now': nowMs, ':me': holder },
+        }),
+      );
+      return { acquired: true, lock };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw stepErrorFrom(err, 'DynamoDB PutItem (lock)', StoreUnavailable);
+    }
+    const current = await this.getLock(group);
+    // Released between our write and our read: report the holder we lost to as unknown rather than retry here.
+    return { acquired: false, lock: current ?? { group, holder: 'unknown', acquiredAt: nowMs, expiresAt: nowMs } };
+  }
+
+  /** Release the lock if `holder` holds it. Returns false when it was not (already released or taken over). */
+  async releaseLock(group: string, holder: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: groupKey(group), sk: 'LOCK' },
+          ConditionExpression: 'holder = :me',
+          ExpressionAttributeValues: { ':me': holder },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw stepErrorFrom(err, 'DynamoDB DeleteItem (lock)', StoreUnavailable);
+    }
+  }
+
+  async getLock(group: string): Promise<LockItem | undefined> {
+    const item = await this.get(groupKey(group), 'LOCK');
+    return item && { group, holder: item.holder, acquiredAt: item.acquiredAt, expiresAt: item.expiresAt };
+  }
+
+  async getGroupState(group: string): Promise<GroupState | undefined> {
+    const item = await this.get(groupKey(group), 'STATE');
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...state } = item;
+    return state as GroupState;
+  }
+
+  async putGroupState(state: GroupState): Promise<void> {
+    await this.send('DynamoDB PutItem (group state)', new PutCommand({
+      TableName: this.tableName,
+      Item: { pk: groupKey(state.group), sk: 'STATE', ...state },
+    }));
+  }
+
+  /** Write an execution's history item. The key is derived from the execution, so a retry overwrites, never duplicates. */
+  async putHistory(item: HistoryItem): Promise<void> {
+    await this.send('DynamoDB PutItem (history)', new PutCommand({
+      TableName: this.tableName,
+      Item: {
+        pk: groupKey(item.group),
+        sk: `EXEC#${item.startedAt}#${item.executionName}`,
+        gsi1pk: 'HISTORY',
+        gsi1sk: `${item.startedAt}#${item.group}#${item.executionName}`,
+        ...item,
+      },
+    }));
+  }
+
+  /** History items, newest first: one group's, or every group's. */
+  async listHistory(options: { group?: string; limit?: number } = {}): Promise<HistoryItem[]> {
+    const limit = options.limit ?? 20;
+    const query = options.group
+      ? new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :exec)',
+          ExpressionAttributeValues: { ':pk': groupKey(options.group), ':exec': 'EXEC#' },
+          ScanIndexForward: false,
+          Limit: limit,
+        })
+      : new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TABLE_KEYS.historyIndex.name,
+          KeyConditionExpression: 'gsi1pk = :h',
+          ExpressionAttributeValues: { ':h': 'HISTORY' },
+          ScanIndexForward: false,
+          Limit: limit,
+        });
+    const out = await this.send('DynamoDB Query (history)', query);
+    return (out.Items ?? []).map(({ pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, ...item }) => item as HistoryItem);
+  }
+
+  private async get(pk: string, sk: string): Promise<Record<string, any> | undefined> {
+    const out = await this.send('DynamoDB GetItem', new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }));
+    return out.Item;
+  }
+
+  /** Send a document-client command; SDK errors become the step's named errors. */
+  private async send(
+    what: string,
+    command: PutCommand | GetCommand | QueryCommand,
+  ): Promise<{ Item?: Record<string, any>; Items?: Record<string, any>[] }> {
+    try {
+      // The document client's overloads do not accept a union; each member is a valid command.
+      return await this.doc.send(command as GetCommand);
+    } catch (err) {
+      throw stepErrorFrom(err, what, StoreUnavailable);
+    }
+  }
+}
+

@@ -1,0 +1,142 @@
+/**
+ * The shape of a failover execution's state as it flows through the state machine. Each step reads the
+ * whole state and returns its own part, which the state machine stores at `$.<step>` (ResultPath).
+ */
+import type { GroupConfig } from '../../lib/config';
+
+export type TriggerType = 'probe' | 'alarm' | 'manual';
+export type Mode = 'failover' | 'switchover';
+
+/** What starts an execution. */
+export interface ExecutionInput {
+  group: string;
+  reason: string;
+  trigger: { type: TriggerType; at?: string; [detail: string]: unknown };
+  dryRun?: boolean;
+  force?: boolean;
+  mode?: Mode;
+}
+
+export type Outcome =
+  | 'SUCCEEDED'
+  | 'DRY_RUN'
+  | 'SKIPPED'
+  | 'ABORTED'
+  | 'FENCE_FAILED'
+  | 'PROMOTION_FAILED'
+  | 'DNS_FAILED'
+  | 'FAILED';
+
+/** Outcomes in which the controller did what it should; the execution ends successfully. */
+export const SUCCESSFUL_OUTCOMES: readonly Outcome[] = ['SUCCEEDED', 'DRY_RUN', 'SKIPPED', 'ABORTED'];
+
+export interface Plan {
+  executionArn: string;
+  executionName: string;
+  group: GroupConfig;
+  reason: string;
+  trigger: ExecutionInput['trigger'];
+  mode: Mode;
+  dryRun: boolean;
+  force: boolean;
+  /** Epoch ms: when the workflow started, and when the trigger fired (for the RTO). */
+  startedAt: number;
+  triggeredAt: number;
+  lockTtlSeconds: number;
+}
+
+/** Epoch ms. */
+export interface Timed {
+  startedAt: number;
+  endedAt?: number;
+}
+
+export interface LockResult extends Timed {
+  acquired: boolean;
+  /** The execution that holds the lock (this one when acquired). */
+  holder?: string;
+  expiresAt?: number;
+  reason: string;
+}
+
+export interface ReplicaView {
+  id: string;
+  region: string;
+  status: string;
+  isReplica: boolean;
+  sourceId?: string;
+  endpointAddress?: string;
+}
+
+export interface AssessResult extends Timed {
+  decision: 'proceed' | 'abort' | 'wait';
+  reason: string;
+  /** The replica lag in seconds: the data-loss estimate. null when no datapoint was found. */
+  lagSeconds: number | null;
+  replica?: ReplicaView;
+}
+
+export interface FenceResult extends Timed {
+  instanceId: string;
+  confirmed: boolean;
+  /** The instance's last observed state ('gone' when EC2 no longer knows it). */
+  state: string;
+  method: 'force-stop' | 'stop';
+  dryRun: boolean;
+  reason: string;
+  polls: number;
+}
+
+export interface PromoteResult extends Timed {
+  dbInstanceIdentifier: string;
+  confirmed: boolean;
+  status: string;
+  endpointAddress?: string;
+  alreadyPromoted: boolean;
+  dryRun: boolean;
+  reason: string;
+  polls: number;
+}
+
+export interface DnsChange {
+  name: string;
+  type: string;
+  ttl: number;
+  /** The record before the change; null when it did not exist. */
+  before: { ttl: number; values: string[] } | null;
+  after: string[];
+}
+
+export interface DnsResult extends Timed {
+  changes: DnsChange[];
+  changeId?: string;
+  status?: string;
+  confirmed: boolean;
+  dryRun: boolean;
+  reason: string;
+  polls: number;
+}
+
+export interface NotificationResult {
+  notified: boolean;
+  messageId?: string;
+  error?: string;
+  at: number;
+}
+
+export interface StepErrorOutput {
+  Error: string;
+  Cause?: string;
+}
+
+export interface WorkflowState {
+  plan: Plan;
+  lock?: LockResult;
+  assess?: AssessResult;
+  fence?: FenceResult;
+  promote?: PromoteResult;
+  dns?: DnsResult;
+  outcome?: Outcome;
+  error?: StepErrorOutput;
+  notification?: NotificationResult;
+}

@@ -1,0 +1,45 @@
+/**
+ * Step 2: take the group's lock, so only one failover per group runs at a time. A lock held by a live
+ * execution ends this one as SKIPPED; an expired lock (its holder died) is taken over.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { once, type StepDeps } from '../shared/deps';
+import { requireEnv } from '../shared/env';
+import { Store } from '../shared/store';
+import type { LockResult, WorkflowState } from '../shared/workflow-state';
+
+export async function acquireLock(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store'>): Promise<LockResult> {
+  const { plan } = state;
+  const group = plan.group.name;
+  const startedAt = deps.now();
+  const store = deps.store();
+  if (plan.dryRun) {
+    // A dry run changes nothing, the lock included: it only says whether a real run would get it.
+    const lock = await store.getLock(group);
+    const live = lock && lock.expiresAt >= startedAt && lock.holder !== plan.executionArn;
+    return {
+      startedAt,
+      endedAt: deps.now(),
+      acquired: !live,
+      holder: lock?.holder,
+      expiresAt: lock?.expiresAt,
+      reason: live
+        ? `skipping: another execution holds the lock of ${group} (${lock.holder}); a real run would be skipped too`
+        : `dry run: the lock of ${group} is free; a real run would take it`,
+    };
+  }
+  const { acquired, lock } = await store.acquireLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds);
+  return {
+    startedAt,
+    endedAt: deps.now(),
+    acquired,
+    holder: lock.holder,
+    expiresAt: lock.expiresAt,
+    reason: acquired
+      ? `took the lock of ${group} until ${new Date(lock.expiresAt).toISOString()}`
+      : `skipping: another execution holds the lock of ${group} (${lock.holder}) until ${new Date(lock.expiresAt).toISOString()}`,
+  };
+}
+
+const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
+export const handler = async (state: WorkflowState) => acquireLock(state, { now: Date.now, store });

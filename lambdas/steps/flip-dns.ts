@@ -1,0 +1,118 @@
+/**
+ * Step 6: point the group's records at the new primary. `prepare` reads each record's current value
+ * (kept for the history) and computes the new one; `apply` sends one ChangeResourceRecordSets batch of
+ * UPSERTs with the configured short TTLs; `check` polls GetChange until INSYNC. Reading before applying,
+ * in separate calls, keeps the old values right even when `apply` is retried.
+ */
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type RRType,
+} from '@aws-sdk/client-route-53';
+import { normalizeDnsName } from '../../lib/config';
+import { once, type StepDeps } from '../shared/deps';
+import { DnsChangeFailed, stepErrorFrom } from '../shared/errors';
+import type { DnsChange, DnsResult, WorkflowState } from '../shared/workflow-state';
+
+export type DnsEvent = { action: 'prepare' | 'apply' | 'check'; state: WorkflowState };
+
+type Deps = Pick<StepDeps, 'now' | 'route53'>;
+
+/** Which records change, and to what: a pure function of the config and the promoted replica. */
+export function plannedChanges(state: WorkflowState, before: Map<string, DnsChange['before']>): DnsChange[] {
+  const endpoint = state.promote?.endpointAddress ?? state.assess?.replica?.endpointAddress;
+  return state.plan.group.dns.records.map((record) => {
+    const after = record.values ?? (endpoint ? [endpoint] : []);
+    if (after.length === 0) {
+      throw new DnsChangeFailed(`no endpoint address known for ${state.plan.group.replica.dbInstanceIdentifier}; cannot point ${record.name} at it`);
+    }
+    return { name: record.name, type: record.type, ttl: record.ttl, before: before.get(`${record.name} ${record.type}`) ?? null, after };
+  });
+}
+
+export async function prepareDns(state: WorkflowState, deps: Deps): Promise<DnsResult> {
+  const { dns } = state.plan.group;
+  const startedAt = deps.now();
+  const before = new Map<string, DnsChange['before']>();
+  for (const record of dns.records) {
+    try {
+      const out = await deps.route53().send(
+        new ListResourceRecordSetsCommand({ HostedZoneId: dns.hostedZoneId, StartRecordName: record.name, StartRecordType: record.type as RRType, MaxItems: 1 }),
+      );
+      const found = out.ResourceRecordSets?.[0];
+      if (found && normalizeDnsName(found.Name ?? '') === record.name && found.Type === record.type) {
+        before.set(`${record.name} ${record.type}`, { ttl: found.TTL ?? 0, values: (found.ResourceRecords ?? []).map((r) => r.Value ?? '') });
+      }
+    } catch (err) {
+      throw stepErrorFrom(err, `Route 53 ListResourceRecordSets ${record.name}`, DnsChangeFailed);
+    }
+  }
+  const changes = plannedChanges(state, before);
+  const dryRun = state.plan.dryRun;
+  return {
+    startedAt,
+    endedAt: dryRun ? deps.now() : undefined,
+    changes,
+    confirmed: dryRun,
+    dryRun,
+    polls: 0,
+    reason: dryRun
+      ? `dry run: would UPSERT ${changes.length} record(s) in ${dns.hostedZoneId}`
+      : `read ${changes.length} record(s) in ${dns.hostedZoneId} before the change`,
+  };
+}
+
+export async function applyDns(state: WorkflowState, deps: Deps): Promise<DnsResult> {
+  const previous = state.dns!;
+  const { hostedZoneId } = state.plan.group.dns;
+  try {
+    const out = await deps.route53().send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: hostedZoneId,
+        ChangeBatch: {
+          Comment: `failover-controller ${state.plan.executionName}: ${state.plan.group.name}`.slice(0, 256),
+          Changes: previous.changes.map((c) => ({
+            Action: 'UPSERT',
+            ResourceRecordSet: { Name: c.name, Type: c.type as RRType, TTL: c.ttl, ResourceRecords: c.after.map((Value) => ({ Value })) },
+          })),
+        },
+      }),
+    );
+    const changeId = out.ChangeInfo?.Id ?? '';
+    return { ...previous, changeId, status: out.ChangeInfo?.Status, reason: `UPSERT of ${previous.changes.length} record(s) submitted as ${changeId}` };
+  } catch (err) {
+    throw stepErrorFrom(err, `Route 53 ChangeResourceRecordSets in ${hostedZoneId}`, DnsChangeFailed);
+  }
+}
+
+export async function checkDns(state: WorkflowState, deps: Deps): Promise<DnsResult> {
+  const previous = state.dns!;
+  const timeout = state.plan.group.dns.syncTimeoutSeconds;
+  let status: string | undefined;
+  try {
+    const out = await deps.route53().send(new GetChangeCommand({ Id: previous.changeId }));
+    status = out.ChangeInfo?.Status;
+  } catch (err) {
+    throw stepErrorFrom(err, `Route 53 GetChange ${previous.changeId}`, DnsChangeFailed);
+  }
+  const now = deps.now();
+  const polls = previous.polls + 1;
+  if (status === 'INSYNC') {
+    return { ...previous, polls, status, confirmed: true, endedAt: now, reason: `${previous.changes.length} record(s) INSYNC` };
+  }
+  const waited = (now - previous.startedAt) / 1000;
+  if (waited >= timeout) {
+    throw new DnsChangeFailed(`change ${previous.changeId} still ${status} ${Math.round(waited)} s after it was submitted (timeout ${timeout} s)`);
+  }
+  return { ...previous, polls, status, confirmed: false, reason: `change ${previous.changeId} is ${status}` };
+}
+
+// Route 53 is a global service, served from us-east-1.
+const deps: Deps = { now: Date.now, route53: once(() => new Route53Client({ region: 'us-east-1' })) };
+export const handler = async (event: DnsEvent) => {
+  if (event.action === 'prepare') return prepareDns(event.state, deps);
+  if (event.action === 'apply') return applyDns(event.state, deps);
+  return checkDns(event.state, deps);
+};

@@ -1,0 +1,78 @@
+/**
+ * Step 7a: tell a person what happened. Publishes the execution's record to the SNS topic, as text for
+ * people and as JSON for machines. A failed notification never undoes or fails the failover: it is
+ * reported back and ends up in the history item. With `recordLost`, the history could not be stored,
+ * so the notification carries the complete record instead.
+ */
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { once, type StepDeps } from '../shared/deps';
+import { requireEnv } from '../shared/env';
+import { awsErrorName, isTransient, TransientAwsError } from '../shared/errors';
+import { buildHistoryItem, type HistoryItem } from '../shared/history';
+import type { NotificationResult, WorkflowState } from '../shared/workflow-state';
+
+export type NotifyEvent = { state: WorkflowState; recordLost?: { Error: string; Cause?: string } };
+
+type Deps = Pick<StepDeps, 'now' | 'sns' | 'topicArn'>;
+
+export function formatSubject(item: HistoryItem): string {
+  const rto = item.rtoSeconds !== null ? ` in ${item.rtoSeconds} s` : '';
+  const dry = item.dryRun ? ' [dry run]' : '';
+  // SNS subjects: ASCII, at most 100 characters.
+  return `failover ${item.group}: ${item.outcome}${rto}${dry}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+}
+
+export function formatMessage(item: HistoryItem, recordLost?: string): string {
+  const lines = [
+    `Group:     ${item.group}`,
+    `Outcome:   ${item.outcome}${item.dryRun ? ' (dry run)' : ''}`,
+    `Summary:   ${item.summary}`,
+    `Trigger:   ${item.trigger.type}: ${item.reason}`,
+    `Mode:      ${item.mode}${item.force ? ' (forced)' : ''}`,
+    `RTO:       ${item.rtoSeconds !== null ? `${item.rtoSeconds} s` : 'n/a'}`,
+    `Data loss: ${item.dataLossSeconds !== null ? `up to ${item.dataLossSeconds} s (replica lag)` : 'unknown'}`,
+    `Execution: ${item.executionArn}`,
+    '',
+    'Steps:',
+    ...item.steps.map((s) => `  ${s.step.padEnd(8)} ${s.durationSeconds !== null ? `${s.durationSeconds} s`.padStart(8) : '   (open)'}  ${s.result}`),
+  ];
+  if (item.dnsChanges.length > 0) {
+    lines.push('', 'DNS:', ...item.dnsChanges.map((c) => `  ${c.type} ${c.name} TTL ${c.ttl}: ${c.before?.join(',') ?? '(none)'} -> ${c.after.join(',')}`));
+  }
+  if (item.error) lines.push('', `Error: ${item.error.name}: ${item.error.cause}`);
+  if (item.plannedActions.length > 0) lines.push('', 'A real run would:', ...item.plannedActions.map((a) => `  - ${a}`));
+  if (recordLost) lines.push('', `THE HISTORY ITEM COULD NOT BE STORED (${recordLost}); this message is the record.`);
+  lines.push('', '--- record (JSON) ---', JSON.stringify(item));
+  return lines.join('\n');
+}
+
+export async function notify(event: NotifyEvent, deps: Deps): Promise<NotificationResult> {
+  const item = buildHistoryItem(event.state, deps.now());
+  const lost = event.recordLost ? `${event.recordLost.Error}` : undefined;
+  try {
+    const out = await deps.sns().send(
+      new PublishCommand({
+        TopicArn: deps.topicArn(),
+        Subject: formatSubject(item),
+        Message: formatMessage(item, lost),
+        MessageAttributes: {
+          group: { DataType: 'String', StringValue: item.group },
+          outcome: { DataType: 'String', StringValue: item.outcome },
+        },
+      }),
+    );
+    return { notified: true, messageId: out.MessageId, at: deps.now() };
+  } catch (err) {
+    if (isTransient(err)) throw new TransientAwsError(`SNS Publish failed: ${awsErrorName(err)}: ${(err as Error).message}`);
+    return { notified: false, error: `${awsErrorName(err)}: ${(err as Error).message}`, at: deps.now() };
+  }
+}
+
+const deps: Deps = { now: Date.now, sns: once(() => new SNSClient({})), topicArn: () => requireEnv('TOPIC_ARN') };
+export const handler = async (event: NotifyEvent) => {
+  if (event.recordLost) {
+    // The log is the other place the record survives when the store is down.
+    console.error(JSON.stringify({ message: 'history item not stored', error: event.recordLost, record: buildHistoryItem(event.state, Date.now()) }));
+  }
+  return notify(event, deps);
+};

@@ -1,0 +1,99 @@
+/**
+ * Step 5: promote the read replica to a standalone instance. `start` calls PromoteReadReplica (a replica
+ * already promoted, or already promoting, counts as done or in progress); `check` polls until it is
+ * available and no longer a replica, and fails with PromotionFailed on a failed status or the timeout.
+ * The state machine only reaches this step after the fence confirmed the primary stopped.
+ */
+import { PromoteReadReplicaCommand, RDSClient } from '@aws-sdk/client-rds';
+import { perRegion, type StepDeps } from '../shared/deps';
+import { awsErrorName, PromotionFailed, stepErrorFrom } from '../shared/errors';
+import type { PromoteResult, ReplicaView, WorkflowState } from '../shared/workflow-state';
+import { describeReplica } from './assess-replica';
+
+export type PromoteEvent = { action: 'start' | 'check'; state: WorkflowState };
+
+type Deps = Pick<StepDeps, 'now' | 'rds'>;
+
+// Statuses a promotion does not come back from by itself.
+const FAILED_STATUSES = new Set([
+  'failed',
+  'incompatible-parameters',
+  'incompatible-restore',
+  'incompatible-network',
+  'inaccessible-encryption-credentials',
+  'storage-full',
+  'deleting',
+]);
+
+const promoted = (r: ReplicaView) => r.status === 'available' && !r.isReplica;
+
+export async function startPromotion(state: WorkflowState, deps: Deps): Promise<PromoteResult> {
+  const { plan } = state;
+  const id = plan.group.replica.dbInstanceIdentifier;
+  const startedAt = deps.now();
+  const base = { dbInstanceIdentifier: id, dryRun: plan.dryRun, polls: 0, alreadyPromoted: false };
+  if (plan.dryRun) {
+    // RDS has no dry run: the assess step already checked that the replica can be promoted.
+    const replica = await describeReplica(plan, deps);
+    return {
+      ...base,
+      startedAt,
+      endedAt: deps.now(),
+      confirmed: true,
+      status: replica?.status ?? 'gone',
+      endpointAddress: replica?.endpointAddress,
+      reason: `dry run: would call PromoteReadReplica on ${id}`,
+    };
+  }
+  try {
+    await deps.rds(plan.group.replica.region).send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: id }));
+    return { ...base, startedAt, confirmed: false, status: 'modifying', reason: `PromoteReadReplica accepted for ${id}` };
+  } catch (err) {
+    if (awsErrorName(err) !== 'InvalidDBInstanceStateFault' && awsErrorName(err) !== 'InvalidDBInstanceState') {
+      throw stepErrorFrom(err, `RDS PromoteReadReplica ${id}`, PromotionFailed);
+    }
+    // Refused because of its state: promoted already (a retry after success), or promoting now.
+    const replica = await describeReplica(plan, deps);
+    if (replica && promoted(replica)) {
+      return {
+        ...base,
+        startedAt,
+        endedAt: deps.now(),
+        confirmed: true,
+        alreadyPromoted: true,
+        status: replica.status,
+        endpointAddress: replica.endpointAddress,
+        reason: `${id} is already promoted: counts as done`,
+      };
+    }
+    if (replica && ['modifying', 'rebooting', 'backing-up'].includes(replica.status)) {
+      return { ...base, startedAt, confirmed: false, status: replica.status, reason: `${id} is already ${replica.status}: promotion in progress` };
+    }
+    throw stepErrorFrom(err, `RDS PromoteReadReplica ${id}`, PromotionFailed);
+  }
+}
+
+export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<PromoteResult> {
+  const { plan } = state;
+  const previous = state.promote!;
+  const id = previous.dbInstanceIdentifier;
+  const replica = await describeReplica(plan, deps);
+  const now = deps.now();
+  const polls = previous.polls + 1;
+  if (!replica) throw new PromotionFailed(`${id} disappeared while being promoted`);
+  if (promoted(replica)) {
+    return { ...previous, polls, confirmed: true, status: replica.status, endpointAddress: replica.endpointAddress, endedAt: now, reason: `${id} promoted: available, no longer a replica` };
+  }
+  if (FAILED_STATUSES.has(replica.status)) {
+    throw new PromotionFailed(`${id} went to status ${replica.status} while being promoted`);
+  }
+  const waited = (now - previous.startedAt) / 1000;
+  if (waited >= plan.group.promotion.timeoutSeconds) {
+    throw new PromotionFailed(`${id} still ${replica.status}${replica.isReplica ? ' (a replica)' : ''} ${Math.round(waited)} s after PromoteReadReplica (timeout ${plan.group.promotion.timeoutSeconds} s)`);
+  }
+  return { ...previous, polls, confirmed: false, status: replica.status, reason: `${id} is ${replica.status}, waiting for available` };
+}
+
+const deps: Deps = { now: Date.now, rds: perRegion((region) => new RDSClient({ region })) };
+export const handler = async (event: PromoteEvent) =>
+  event.action === 'start' ? startPromotion(event.state, deps) : checkPromotion(event.state, deps);

@@ -1,0 +1,328 @@
+/**
+ * The one configuration schema, shared by the CDK app, the workflow's steps and the CLI.
+ *
+ * A config file describes the deployment and its failover groups. `parseConfig` checks everything at
+ * once and throws a `ConfigError` listing every problem with its path and the offending value:
+ *
+ *   groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900
+ *
+ * Example (see failover.config.json for an annotated one):
+ *
+ *   const config = loadConfigFile('failover.config.json');
+ *   config.groups[0].replica.maxLagSeconds // 30 unless set
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+// Identifier formats, from the EC2, RDS and Route 53 API references.
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
+// RDS: 1 to 63 letters, digits or hyphens; starts with a letter; no two consecutive hyphens; no trailing hyphen.
+const DB_IDENTIFIER = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}$/;
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+const DNS_NAME = /^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?$/i;
+// Group names end up in execution names, lock keys and metric dimensions.
+const GROUP_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const SECURITY_GROUP_ID = /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const SUBNET_ID = /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** Free text that ends up in logs, history and notifications: printable, bounded. */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, { error: `must be at most ${max} characters` })
+    // eslint-disable-next-line no-control-regex
+    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), { error: 'must not contain control characters' });
+
+const intBetween = (min: number, max: number, unit: string) =>
+  z
+    .number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a number') })
+    .int({ error: `must be a whole number of ${unit}` })
+    .min(min, { error: `must be between ${min} and ${max} ${unit}` })
+    .max(max, { error: `must be between ${min} and ${max} ${unit}` });
+
+const matching = (re: RegExp, what: string) => z.string().regex(re, { error: `must be ${what}` });
+
+const region = matching(REGION, 'an AWS region such as us-east-1');
+
+const HttpProbe = z.strictObject({
+  type: z.literal('http'),
+  name: text(64).optional(),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+  expectStatus: z.array(intBetween(100, 599, '(HTTP status)')).min(1).default([200]),
+  bodyContains: text(1024).optional(),
+  timeoutMs: intBetween(100, 30_000, 'milliseconds').default(2000),
+});
+
+const TcpProbe = z.strictObject({
+  type: z.literal('tcp'),
+  name: text(64).optional(),
+  host: matching(DNS_NAME, 'a host name or IP address').or(z.ipv4()).or(z.ipv6()),
+  port: intBetween(1, 65535, '(port)'),
+  timeoutMs: intBetween(100, 30_000, 'milliseconds').default(2000),
+});
+
+const Probe = z.discriminatedUnion('type', [HttpProbe, TcpProbe], {
+  error: 'must have type "http" or "tcp"',
+});
+
+const DnsRecord = z
+  .strictObject({
+    name: matching(DNS_NAME, 'a DNS name such as db.example.com'),
+    type: z.enum(['A', 'AAAA', 'CNAME'], { error: 'must be one of A, AAAA, CNAME' }),
+    ttl: intBetween(5, 300, 'seconds').default(30),
+    /** `replicaEndpoint`: the promoted replica's endpoint address (CNAME only). */
+    target: z.literal('replicaEndpoint', { error: 'must be "replicaEndpoint"' }).optional(),
+    /** Fixed values to point at after the failover (for A/AAAA records, or a fixed CNAME target). */
+    values: z.array(z.string().min(1).max(255)).min(1, { error: 'must list at least one value' }).max(20).optional(),
+  })
+  .transform((r) => ({ ...r, name: normalizeDnsName(r.name) }));
+
+const Group = z.strictObject({
+  name: matching(GROUP_NAME, 'lowercase letters, digits and hyphens, at most 40 characters'),
+  description: text(256).optional(),
+  primary: z.strictObject({
+    instanceId: matching(INSTANCE_ID, 'an EC2 instance id such as i-0123456789abcdef0'),
+    region,
+  }),
+  replica: z.strictObject({
+    dbInstanceIdentifier: matching(
+      DB_IDENTIFIER,
+      'an RDS DB instance identifier: a letter, then letters, digits or single hyphens, at most 63 characters',
+    ),
+    region,
+    /**
+     * The replica's expected source (identifier or ARN). When set, a replica replicating from anything
+     * else is not promoted.
+     */
+    source: z.string().min(1).max(2048).optional(),
+    /** The largest replica lag (the data-loss estimate) accepted for an automatic failover. */
+    maxLagSeconds: intBetween(0, 86_400, 'seconds').default(30),
+  }),
+  dns: z.strictObject({
+    hostedZoneId: matching(HOSTED_ZONE_ID, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'),
+    /** The zone's domain name, so records outside it are caught before deploy. */
+    zoneName: matching(DNS_NAME, 'a domain name such as example.com').transform(normalizeDnsName),
+    records: z.array(DnsRecord).min(1, { error: 'must list at least one record' }).max(50),
+    syncTimeoutSeconds: intBetween(30, 1800, 'seconds').default(300),
+  }),
+  fence: z
+    .strictObject({
+      /** How long to wait for the primary to be confirmed stopped before giving up (FENCE_FAILED). */
+      timeoutSeconds: intBetween(10, 900, 'seconds').default(120),
+    })
+    .prefault({}),
+  promotion: z
+    .strictObject({
+      timeoutSeconds: intBetween(60, 7200, 'seconds').default(1800),
+    })
+    .prefault({}),
+  switchover: z
+    .strictObject({
+      /** A switchover waits (bounded) for the replica to catch up completely before stopping the primary. */
+      lagTimeoutSeconds: intBetween(0, 3600, 'seconds').default(300),
+      /** A graceful stop takes longer than a forced one. */
+      stopTimeoutSeconds: intBetween(10, 1800, 'seconds').default(600),
+    })
+    .prefault({}),
+  probes: z.array(Probe).max(20).default([]),
+  detection: z
+    .strictObject({
+      intervalSeconds: intBetween(5, 60, 'seconds').default(10),
+      failureThreshold: intBetween(1, 20, 'rounds').default(3),
+      quorum: z.enum(['any', 'majority', 'all'], { error: 'must be one of any, majority, all' }).default('majority'),
+      cooldownMinutes: intBetween(0, 1440, 'minutes').default(30),
+      vpc: z
+        .strictObject({
+          subnetIds: z.array(matching(SUBNET_ID, 'a subnet id such as subnet-0123456789abcdef0')).min(1),
+          securityGroupIds: z.array(matching(SECURITY_GROUP_ID, 'a security group id such as sg-0123456789abcdef0')).min(1),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  alarms: z.array(text(255).pipe(z.string().min(1))).max(10).default([]),
+})
+  // Cross-field rules run per group, so one group's typo does not hide another group's problems.
+  .superRefine((group, ctx) =>
+    checkRecords(group, (r, field, message) =>
+      ctx.addIssue({ code: 'custom', path: ['dns', 'records', r, ...field], message }),
+    ),
+  );
+
+const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    stackName: matching(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name').default('FailoverController'),
+    workflow: z
+      .strictObject({
+        /** The Wait between two polls of a stop, a promotion or a DNS change. */
+        pollIntervalSeconds: intBetween(1, 60, 'seconds').default(5),
+      })
+      .prefault({}),
+    notifications: z
+      .strictObject({
+        emails: z.array(z.email({ error: 'must be an email address' })).max(20).default([]),
+      })
+      .prefault({}),
+    groups: z.array(Group).min(1, { error: 'must list at least one failover group' }).max(100),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.groups.forEach((group, g) => {
+      const first = seen.get(group.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['groups', g, 'name'], message: `duplicates groups[${first}].name` });
+      } else {
+        seen.set(group.name, g);
+      }
+    });
+  });
+
+function checkRecords(
+  group: { dns: { zoneName: string; records: Array<z.output<typeof DnsRecord>> } },
+  report: (record: number, field: string[], message: string) => void,
+): void {
+  const zone = group.dns.zoneName;
+  const seen = new Set<string>();
+  group.dns.records.forEach((record, r) => {
+    const { name, type } = record;
+    if (name !== zone && !name.endsWith(`.${zone}`)) {
+      report(r, ['name'], `must be inside the hosted zone ${zone}`);
+    }
+    if (type === 'CNAME' && name === zone) {
+      report(r, ['name'], 'a CNAME record cannot be at the zone apex');
+    }
+    const key = `${name} ${type}`;
+    if (seen.has(key)) report(r, ['name'], `duplicates another ${type} record of this group`);
+    seen.add(key);
+
+    if ((record.target === undefined) === (record.values === undefined)) {
+      report(r, [], 'must have exactly one of target ("replicaEndpoint") or values');
+      return;
+    }
+    if (record.target === 'replicaEndpoint' && type !== 'CNAME') {
+      report(r, ['target'], 'replicaEndpoint is a host name, so the record type must be CNAME');
+    }
+    record.values?.forEach((value, v) => {
+      if (type === 'A' && isIP(value) !== 4) report(r, ['values', String(v)], 'must be an IPv4 address');
+      if (type === 'AAAA' && isIP(value) !== 6) report(r, ['values', String(v)], 'must be an IPv6 address');
+      if (type === 'CNAME' && !DNS_NAME.test(value)) report(r, ['values', String(v)], 'must be a host name');
+    });
+    if (type === 'CNAME' && (record.values?.length ?? 0) > 1) {
+      report(r, ['values'], 'a CNAME record has exactly one value');
+    }
+  });
+}
+
+export function normalizeDnsName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+export type FailoverConfig = z.output<typeof ConfigSchema>;
+export type GroupConfig = FailoverConfig['groups'][number];
+export type DnsRecordConfig = GroupConfig['dns']['records'][number];
+export type ProbeConfig = GroupConfig['probes'][number];
+
+/** A config that failed validation; `problems` holds one line per problem. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source} is not a valid failover config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate a parsed config; throws ConfigError listing every problem. */
+export function parseConfig(input: unknown, source = 'config'): FailoverConfig {
+  const result = ConfigSchema.safeParse(withoutComments(input));
+  if (result.success) return result.data;
+  throw new ConfigError(source, formatIssues(result.error.issues, input));
+}
+
+/** JSON has no comments: keys that start with "//" annotate the file and are dropped before validation. */
+function withoutComments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutComments);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !key.startsWith('//'))
+      .map(([key, v]) => [key, withoutComments(v)]),
+  );
+}
+
+/** Read and validate a JSON config file. */
+export function loadConfigFile(path: string): FailoverConfig {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot be read: ${(err as Error).message}`]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(path, [`is not valid JSON: ${(err as Error).message}`]);
+  }
+  return parseConfig(json, path);
+}
+
+/** `['groups', 0, 'dns']` → `groups[0].dns` */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((key, i) => (typeof key === 'number' || /^\d+$/.test(String(key)) ? `[${String(key)}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join('');
+}
+
+export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, input: unknown): string[] {
+  const lines = issues.flatMap((issue) => {
+    // An unknown key is reported once per key, at the key's own path.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${formatPath([...issue.path, key])}: is not a known field`);
+    }
+    const path = formatPath(issue.path) || '(config)';
+    const value = valueAt(input, issue.path);
+    if (value === undefined) {
+      return [`${path}: is required`];
+    }
+    return [`${path}: ${messageFor(issue)}, got ${describeValue(value)}`];
+  });
+  return [...new Set(lines)];
+}
+
+function messageFor(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`;
+    case 'invalid_union':
+      return issue.message.startsWith('Invalid input') ? 'is not one of the accepted forms' : issue.message;
+    case 'invalid_value':
+      return issue.message.startsWith('Invalid') ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.message;
+    case 'too_small':
+      return issue.message.startsWith('Too small') ? `must have at least ${String(issue.minimum)}` : issue.message;
+    case 'too_big':
+      return issue.message.startsWith('Too big') ? `must have at most ${String(issue.maximum)}` : issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let here: unknown = input;
+  for (const key of path) {
+    if (here === null || typeof here !== 'object') return undefined;
+    here = (here as Record<PropertyKey, unknown>)[key];
+  }
+  return here;
+}
+
+/** A short, safe rendering of a bad value for an error line. */
+export function describeValue(value: unknown): string {
+  let shown = JSON.stringify(value) ?? String(value);
+  if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
+  return shown;
+}

@@ -1,0 +1,5 @@
+export * from './config';
+export * from './failover-controller';
+export * from './stack';
+export * from './store';
+export * from './workflow';

@@ -1,0 +1,280 @@
+/**
+ * The failover workflow: a Step Functions Standard state machine and one Lambda per step.
+ *
+ *   Plan → AcquireLock → AssessReplica → FencePrimary ⟲ CheckFence → PromoteReplica ⟲ CheckPromotion
+ *        → ReadDnsRecords → ApplyDnsChange ⟲ CheckDnsSync → Notify → Record
+ *
+ * Polling happens in Wait states. Every failure after the lock is taken is caught, given its outcome
+ * (FENCE_FAILED, PROMOTION_FAILED, DNS_FAILED, FAILED), notified and recorded, and then fails the
+ * execution with a named error. Transient errors are retried with backoff and full jitter.
+ */
+import * as path from 'node:path';
+import { Aws, Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { RETRYABLE_ERRORS } from '../lambdas/shared/errors';
+import { lockTtlSeconds } from '../lambdas/steps/plan';
+import type { FailoverConfig } from './config';
+
+export const STEPS = [
+  'plan',
+  'acquire-lock',
+  'assess-replica',
+  'fence-primary',
+  'promote-replica',
+  'flip-dns',
+  'notify',
+  'record-outcome',
+] as const;
+export type StepName = (typeof STEPS)[number];
+
+/** Outcome → the error a failed execution ends with. Outcomes not listed end the execution successfully. */
+export const FAILURE_ERRORS = {
+  FENCE_FAILED: 'FenceFailed',
+  PROMOTION_FAILED: 'PromotionFailed',
+  DNS_FAILED: 'DnsFailed',
+  FAILED: 'FailoverFailed',
+} as const;
+
+export interface FailoverWorkflowProps {
+  /** The validated config; its groups are embedded in the definition. */
+  readonly config: FailoverConfig;
+  readonly table: dynamodb.ITable;
+  readonly topic: sns.ITopic;
+}
+
+export class FailoverWorkflow extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  /** The Lambda function of each step. */
+  public readonly functions: Record<StepName, NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: FailoverWorkflowProps) {
+    super(scope, id);
+    const { config, table, topic } = props;
+    const groups = config.groups;
+
+    const environment = { TABLE_NAME: table.tableName, TOPIC_ARN: topic.topicArn };
+    const fn = (step: StepName, env: Record<string, string> = {}) =>
+      new NodejsFunction(this, `Step-${step}`, {
+        description: `failover-controller workflow step: ${step}`,
+        entry: path.join(__dirname, '..', 'lambdas', 'steps', `${step}.ts`),
+        handler: 'handler',
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout: Duration.seconds(30),
+        environment: env,
+        logGroup: new logs.LogGroup(this, `Logs-${step}`, { retention: logs.RetentionDays.THREE_MONTHS }),
+        bundling: {
+          // Bundle the SDK: the runtime's own may lack newer parameters such as SkipOsShutdown.
+          externalModules: [],
+          minify: true,
+          // Error class names are the names Retry and Catch match on: never mangle them.
+          keepNames: true,
+          target: 'node22',
+          // The SDK's ES module builds tree-shake far better than its CommonJS ones.
+          mainFields: ['module', 'main'],
+        },
+      });
+
+    const functions: Record<StepName, NodejsFunction> = {
+      plan: fn('plan'),
+      'acquire-lock': fn('acquire-lock', { TABLE_NAME: table.tableName }),
+      'assess-replica': fn('assess-replica'),
+      'fence-primary': fn('fence-primary'),
+      'promote-replica': fn('promote-replica'),
+      'flip-dns': fn('flip-dns'),
+      notify: fn('notify', { TOPIC_ARN: environment.TOPIC_ARN }),
+      'record-outcome': fn('record-outcome', { TABLE_NAME: table.tableName }),
+    };
+    this.functions = functions;
+    this.grant(config, functions, table, topic);
+
+    // --- states ---
+    const invoke = (name: string, step: StepName, payload: sfn.TaskInput, props: Partial<tasks.LambdaInvokeProps> = {}) =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: functions[step],
+        payload,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        ...props,
+      }).addRetry({
+        errors: [...RETRYABLE_ERRORS],
+        interval: Duration.seconds(1),
+        backoffRate: 2,
+        maxAttempts: 6,
+        maxDelay: Duration.seconds(20),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    const withAction = (action: string) => sfn.TaskInput.fromObject({ action, state: sfn.JsonPath.entirePayload });
+    const wholeState = sfn.TaskInput.fromJsonPathAt('$');
+    const poll = (name: string) => new sfn.Wait(this, name, { time: sfn.WaitTime.duration(Duration.seconds(config.workflow.pollIntervalSeconds)) });
+    const outcome = (name: string, value: string) =>
+      new sfn.Pass(this, name, { result: sfn.Result.fromString(value), resultPath: '$.outcome' });
+    const isTrue = (field: string) => sfn.Condition.booleanEquals(field, true);
+
+    // The end: notify, record, then succeed or fail according to the outcome.
+    const done = new sfn.Succeed(this, 'Done');
+    const finish = new sfn.Choice(this, 'FinishByOutcome');
+    for (const [value, error] of Object.entries(FAILURE_ERRORS)) {
+      finish.when(
+        sfn.Condition.stringEquals('$.outcome', value),
+        new sfn.Fail(this, error, { error, causePath: '$.error.Cause' }),
+      );
+    }
+    finish.otherwise(done);
+
+    const notifyLost = invoke('NotifyRecordLost', 'notify', sfn.TaskInput.fromObject({ state: sfn.JsonPath.entirePayload, recordLost: sfn.JsonPath.objectAt('$.recordError') }), {
+      resultPath: '$.recordLostNotification',
+    });
+    notifyLost.next(new sfn.Fail(this, 'RecordNotStored', { error: 'RecordNotStored', causePath: '$.recordError.Cause' }));
+    const record = invoke('Record', 'record-outcome', wholeState, { resultPath: '$.record' });
+    record.addCatch(notifyLost, { errors: ['States.ALL'], resultPath: '$.recordError' });
+    record.next(finish);
+    const notify = invoke('Notify', 'notify', sfn.TaskInput.fromObject({ state: sfn.JsonPath.entirePayload }), { resultPath: '$.notification' });
+    notify.addCatch(record, { errors: ['States.ALL'], resultPath: '$.notificationError' });
+    notify.next(record);
+
+    const failed = outcome('OutcomeFailed', 'FAILED').next(notify);
+    const fenceFailed = outcome('OutcomeFenceFailed', 'FENCE_FAILED').next(notify);
+    const promotionFailed = outcome('OutcomePromotionFailed', 'PROMOTION_FAILED').next(notify);
+    const dnsFailed = outcome('OutcomeDnsFailed', 'DNS_FAILED').next(notify);
+    const catchInto = (task: sfn.TaskStateBase, target: sfn.IChainable) =>
+      task.addCatch(target, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    // DNS: read the old values, apply one batch, poll until INSYNC.
+    const succeeded = new sfn.Choice(this, 'DryRun?')
+      .when(isTrue('$.plan.dryRun'), outcome('OutcomeDryRun', 'DRY_RUN').next(notify))
+      .otherwise(outcome('OutcomeSucceeded', 'SUCCEEDED').next(notify));
+    const readDns = catchInto(invoke('ReadDnsRecords', 'flip-dns', withAction('prepare'), { resultPath: '$.dns' }), dnsFailed);
+    const applyDns = catchInto(invoke('ApplyDnsChange', 'flip-dns', withAction('apply'), { resultPath: '$.dns' }), dnsFailed);
+    const checkDns = catchInto(invoke('CheckDnsSync', 'flip-dns', withAction('check'), { resultPath: '$.dns' }), dnsFailed);
+    const dnsWait = poll('WaitForDnsSync');
+    const dnsSynced = new sfn.Choice(this, 'DnsInSync?').when(isTrue('$.dns.confirmed'), succeeded).otherwise(dnsWait);
+    dnsWait.next(checkDns);
+    checkDns.next(dnsSynced);
+    applyDns.next(dnsWait);
+    readDns.next(new sfn.Choice(this, 'ApplyDns?').when(isTrue('$.plan.dryRun'), succeeded).otherwise(applyDns));
+
+    // Promote: only ever reached once the fence is confirmed.
+    const promote = catchInto(invoke('PromoteReplica', 'promote-replica', withAction('start'), { resultPath: '$.promote' }), promotionFailed);
+    const checkPromotion = catchInto(invoke('CheckPromotion', 'promote-replica', withAction('check'), { resultPath: '$.promote' }), promotionFailed);
+    const promotionWait = poll('WaitForPromotion');
+    const promoted = new sfn.Choice(this, 'Promoted?').when(isTrue('$.promote.confirmed'), readDns).otherwise(promotionWait);
+    promotionWait.next(checkPromotion);
+    checkPromotion.next(promoted);
+    promote.next(promoted);
+
+    // Fence: stop the primary, poll until it is confirmed stopped.
+    const fence = catchInto(invoke('FencePrimary', 'fence-primary', withAction('start'), { resultPath: '$.fence' }), fenceFailed);
+    const checkFence = catchInto(invoke('CheckFence', 'fence-primary', withAction('check'), { resultPath: '$.fence' }), fenceFailed);
+    const fenceWait = poll('WaitForFence');
+    const fenced = new sfn.Choice(this, 'Fenced?').when(isTrue('$.fence.confirmed'), promote).otherwise(fenceWait);
+    fenceWait.next(checkFence);
+    checkFence.next(fenced);
+    fence.next(fenced);
+
+    // Assess: the replica and the RPO gate (a switchover waits here for the lag to reach 0).
+    const assess = catchInto(invoke('AssessReplica', 'assess-replica', wholeState, { resultPath: '$.assess' }), failed);
+    const lagWait = poll('WaitForReplicaLag');
+    lagWait.next(assess);
+    assess.next(
+      new sfn.Choice(this, 'Proceed?')
+        .when(sfn.Condition.stringEquals('$.assess.decision', 'proceed'), fence)
+        .when(sfn.Condition.stringEquals('$.assess.decision', 'wait'), lagWait)
+        .otherwise(outcome('OutcomeAborted', 'ABORTED').next(notify)),
+    );
+
+    // Lock: one failover per group; a held lock ends this execution as SKIPPED (recorded, not notified).
+    const lock = catchInto(invoke('AcquireLock', 'acquire-lock', wholeState, { resultPath: '$.lock' }), failed);
+    lock.next(
+      new sfn.Choice(this, 'LockAcquired?')
+        .when(isTrue('$.lock.acquired'), assess)
+        .otherwise(outcome('OutcomeSkipped', 'SKIPPED').next(record)),
+    );
+
+    // Plan: validate the input against the embedded config. InvalidInput is not caught: nothing was taken.
+    const groupsJson = JSON.stringify(Object.fromEntries(groups.map((g) => [g.name, g])));
+    const plan = invoke(
+      'Plan',
+      'plan',
+      sfn.TaskInput.fromObject({
+        input: sfn.JsonPath.entirePayload,
+        groupsJson,
+        execution: { id: sfn.JsonPath.stringAt('$$.Execution.Id'), name: sfn.JsonPath.stringAt('$$.Execution.Name') },
+      }),
+      { resultSelector: { 'plan.$': '$' } },
+    );
+    plan.next(lock);
+
+    // An execution ends before any lock can expire (the lock's TTL is this plus a margin).
+    const longest = Math.max(...groups.map((g) => lockTtlSeconds(g)));
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(plan),
+      timeout: Duration.seconds(longest - 300),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+  }
+
+  /** Each step may do exactly what it needs, on the configured resources only. */
+  private grant(config: FailoverConfig, fns: Record<StepName, NodejsFunction>, table: dynamodb.ITable, topic: sns.ITopic): void {
+    const { PARTITION: partition, ACCOUNT_ID: account } = Aws;
+    const groups = config.groups;
+    const instances = groups.map((g) => `arn:${partition}:ec2:${g.primary.region}:${account}:instance/${g.primary.instanceId}`);
+    const replicas = groups.map((g) => `arn:${partition}:rds:${g.replica.region}:${account}:db:${g.replica.dbInstanceIdentifier}`);
+    const zones = [...new Set(groups.map((g) => g.dns.hostedZoneId))];
+
+    table.grantReadWriteData(fns['acquire-lock']);
+    table.grantReadWriteData(fns['record-outcome']);
+    topic.grantPublish(fns.notify);
+
+    // Read-only calls that support no resource-level permissions.
+    fns['assess-replica'].addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricStatistics'], resources: ['*'] }));
+    fns['fence-primary'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+
+    for (const step of ['assess-replica', 'promote-replica'] as const) {
+      fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: replicas }));
+    }
+    fns['fence-primary'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:StopInstances'], resources: instances }));
+    fns['promote-replica'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:PromoteReadReplica'], resources: replicas }));
+
+    const dns = fns['flip-dns'];
+    dns.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['route53:ListResourceRecordSets'],
+        resources: zones.map((z) => `arn:${partition}:route53:::hostedzone/${z}`),
+      }),
+    );
+    dns.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:GetChange'], resources: [`arn:${partition}:route53:::change/*`] }));
+    for (const zone of zones) {
+      const records = groups.flatMap((g) => (g.dns.hostedZoneId === zone ? g.dns.records : []));
+      dns.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['route53:ChangeResourceRecordSets'],
+          resources: [`arn:${partition}:route53:::hostedzone/${zone}`],
+          // Only UPSERTs of the configured names and types.
+          conditions: {
+            'ForAllValues:StringEquals': {
+              'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...new Set(records.map((r) => r.name))],
+              'route53:ChangeResourceRecordSetsRecordTypes': [...new Set(records.map((r) => r.type))],
+              'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+            },
+          },
+        }),
+      );
+    }
+  }
+}
