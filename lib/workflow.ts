@@ -20,20 +20,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRYABLE_ERRORS } from '../lambdas/shared/errors';
+import type { StepName } from '../lambdas/steps';
 import { lockTtlSeconds } from '../lambdas/steps/plan';
 import type { FailoverConfig } from './config';
 
-export const STEPS = [
-  'plan',
-  'acquire-lock',
-  'assess-replica',
-  'fence-primary',
-  'promote-replica',
-  'flip-dns',
-  'notify',
-  'record-outcome',
-] as const;
-export type StepName = (typeof STEPS)[number];
+export type { StepName } from '../lambdas/steps';
 
 /** Outcome → the error a failed execution ends with. Outcomes not listed end the execution successfully. */
 export const FAILURE_ERRORS = {
@@ -98,7 +89,8 @@ export class FailoverWorkflow extends Construct {
     this.grant(config, functions, table, topic);
 
     // --- states ---
-    const invoke = (name: string, step: StepName, payload: sfn.TaskInput, props: Partial<tasks.LambdaInvokeProps> = {}) =>
+    // Without a payload the task passes its whole input, which is what most steps read.
+    const invoke = (name: string, step: StepName, payload: sfn.TaskInput | undefined, props: Partial<tasks.LambdaInvokeProps> = {}) =>
       new tasks.LambdaInvoke(this, name, {
         lambdaFunction: functions[step],
         payload,
@@ -114,7 +106,7 @@ export class FailoverWorkflow extends Construct {
         jitterStrategy: sfn.JitterType.FULL,
       });
     const withAction = (action: string) => sfn.TaskInput.fromObject({ action, state: sfn.JsonPath.entirePayload });
-    const wholeState = sfn.TaskInput.fromJsonPathAt('$');
+    const wholeState = undefined;
     const poll = (name: string) => new sfn.Wait(this, name, { time: sfn.WaitTime.duration(Duration.seconds(config.workflow.pollIntervalSeconds)) });
     const outcome = (name: string, value: string) =>
       new sfn.Pass(this, name, { result: sfn.Result.fromString(value), resultPath: '$.outcome' });

@@ -19,7 +19,12 @@ export interface StepDeps {
   sns(): SNSClient;
   store(): Store;
   topicArn(): string;
+  /** One structured log line (CloudWatch Logs in Lambda; collected by the drill). */
+  log(entry: Record<string, unknown>): void;
 }
+
+/** A structured log line on stdout, as Lambda ships it to CloudWatch Logs. */
+export const logJson = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
 
 /** One client per region, made on first use and kept for the container's life. */
 export function perRegion<C>(make: (region: string) => C): (region: string) => C {

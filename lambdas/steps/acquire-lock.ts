@@ -8,7 +8,7 @@ import { requireEnv } from '../shared/env';
 import { Store } from '../shared/store';
 import type { LockResult, WorkflowState } from '../shared/workflow-state';
 
-export async function acquireLock(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store'>): Promise<LockResult> {
+export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store'>): Promise<LockResult> {
   const { plan } = state;
   const group = plan.group.name;
   const startedAt = deps.now();
@@ -42,4 +42,4 @@ export async function acquireLock(state: WorkflowState, deps: Pick<StepDeps, 'no
 }
 
 const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
-export const handler = async (state: WorkflowState) => acquireLock(state, { now: Date.now, store });
+export const handler = async (state: WorkflowState) => run(state, { now: Date.now, store });

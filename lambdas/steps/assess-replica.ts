@@ -110,7 +110,7 @@ export async function readReplicaLag(plan: Plan, nowMs: number, deps: Pick<StepD
   }
 }
 
-export async function assessReplica(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'rds' | 'cloudwatch'>): Promise<AssessResult> {
+export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'rds' | 'cloudwatch'>): Promise<AssessResult> {
   const { plan } = state;
   // A switchover loops through this step while it waits for the lag; keep the first start.
   const startedAt = state.assess?.startedAt ?? deps.now();
@@ -126,4 +126,4 @@ const deps = {
   rds: perRegion((region) => new RDSClient({ region })),
   cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
 };
-export const handler = async (state: WorkflowState) => assessReplica(state, deps);
+export const handler = async (state: WorkflowState) => run(state, deps);

@@ -85,5 +85,6 @@ async function describeState(instanceId: string, region: string, deps: Deps): Pr
 }
 
 const deps: Deps = { now: Date.now, ec2: perRegion((region) => new EC2Client({ region })) };
-export const handler = async (event: FenceEvent) =>
+export const run = (event: FenceEvent, deps: Deps) =>
   event.action === 'start' ? startFence(event.state, deps) : checkFence(event.state, deps);
+export const handler = (event: FenceEvent) => run(event, deps);

@@ -111,8 +111,9 @@ export async function checkDns(state: WorkflowState, deps: Deps): Promise<DnsRes
 
 // Route 53 is a global service, served from us-east-1.
 const deps: Deps = { now: Date.now, route53: once(() => new Route53Client({ region: 'us-east-1' })) };
-export const handler = async (event: DnsEvent) => {
+export const run = (event: DnsEvent, deps: Deps) => {
   if (event.action === 'prepare') return prepareDns(event.state, deps);
   if (event.action === 'apply') return applyDns(event.state, deps);
   return checkDns(event.state, deps);
 };
+export const handler = (event: DnsEvent) => run(event, deps);

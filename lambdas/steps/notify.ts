@@ -5,7 +5,7 @@
  * so the notification carries the complete record instead.
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { once, type StepDeps } from '../shared/deps';
+import { logJson, once, type StepDeps } from '../shared/deps';
 import { requireEnv } from '../shared/env';
 import { awsErrorName, isTransient, TransientAwsError } from '../shared/errors';
 import { buildHistoryItem, type HistoryItem } from '../shared/history';
@@ -13,7 +13,7 @@ import type { NotificationResult, WorkflowState } from '../shared/workflow-state
 
 export type NotifyEvent = { state: WorkflowState; recordLost?: { Error: string; Cause?: string } };
 
-type Deps = Pick<StepDeps, 'now' | 'sns' | 'topicArn'>;
+type Deps = Pick<StepDeps, 'now' | 'sns' | 'topicArn' | 'log'>;
 
 export function formatSubject(item: HistoryItem): string {
   const rto = item.rtoSeconds !== null ? ` in ${item.rtoSeconds} s` : '';
@@ -46,7 +46,11 @@ export function formatMessage(item: HistoryItem, recordLost?: string): string {
   return lines.join('\n');
 }
 
-export async function notify(event: NotifyEvent, deps: Deps): Promise<NotificationResult> {
+export async function run(event: NotifyEvent, deps: Deps): Promise<NotificationResult> {
+  if (event.recordLost) {
+    // The log is the other place the record survives when the store is down.
+    deps.log({ level: 'ERROR', message: 'history item not stored', error: event.recordLost, record: buildHistoryItem(event.state, deps.now()) });
+  }
   const item = buildHistoryItem(event.state, deps.now());
   const lost = event.recordLost ? `${event.recordLost.Error}` : undefined;
   try {
@@ -68,11 +72,5 @@ export async function notify(event: NotifyEvent, deps: Deps): Promise<Notificati
   }
 }
 
-const deps: Deps = { now: Date.now, sns: once(() => new SNSClient({})), topicArn: () => requireEnv('TOPIC_ARN') };
-export const handler = async (event: NotifyEvent) => {
-  if (event.recordLost) {
-    // The log is the other place the record survives when the store is down.
-    console.error(JSON.stringify({ message: 'history item not stored', error: event.recordLost, record: buildHistoryItem(event.state, Date.now()) }));
-  }
-  return notify(event, deps);
-};
+const deps: Deps = { now: Date.now, sns: once(() => new SNSClient({})), topicArn: () => requireEnv('TOPIC_ARN'), log: logJson };
+export const handler = (event: NotifyEvent) => run(event, deps);

@@ -39,7 +39,7 @@ const InputSchema = z.strictObject({
   mode: z.enum(['failover', 'switchover'], { error: 'must be "failover" or "switchover"' }).optional(),
 });
 
-export function plan(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Plan {
+export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promise<Plan> {
   const parsed = InputSchema.safeParse(event.input);
   if (!parsed.success) {
     throw new InvalidInput(formatIssues(parsed.error.issues, event.input).join('; '));
@@ -84,4 +84,4 @@ export function lockTtlSeconds(group: GroupConfig): number {
   return fence + group.switchover.lagTimeoutSeconds + group.promotion.timeoutSeconds + group.dns.syncTimeoutSeconds + 900;
 }
 
-export const handler = async (event: PlanEvent) => plan(event, { now: Date.now });
+export const handler = (event: PlanEvent) => run(event, { now: Date.now });

@@ -95,5 +95,6 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
 }
 
 const deps: Deps = { now: Date.now, rds: perRegion((region) => new RDSClient({ region })) };
-export const handler = async (event: PromoteEvent) =>
+export const run = (event: PromoteEvent, deps: Deps) =>
   event.action === 'start' ? startPromotion(event.state, deps) : checkPromotion(event.state, deps);
+export const handler = (event: PromoteEvent) => run(event, deps);

@@ -5,13 +5,13 @@
  * state machine sends it in a notification and this step has logged it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { once, type StepDeps } from '../shared/deps';
+import { logJson, once, type StepDeps } from '../shared/deps';
 import { requireEnv } from '../shared/env';
 import { Store } from '../shared/store';
 import { buildHistoryItem, causeText, type HistoryItem } from '../shared/history';
 import type { WorkflowState } from '../shared/workflow-state';
 
-type Deps = Pick<StepDeps, 'now' | 'store'>;
+type Deps = Pick<StepDeps, 'now' | 'store' | 'log'>;
 
 export interface RecordResult {
   recorded: true;
@@ -19,7 +19,7 @@ export interface RecordResult {
   lockReleased: boolean;
 }
 
-export async function recordOutcome(state: WorkflowState & { notificationError?: { Error: string; Cause?: string } }, deps: Deps): Promise<RecordResult> {
+export async function run(state: WorkflowState & { notificationError?: { Error: string; Cause?: string } }, deps: Deps): Promise<RecordResult> {
   // A skipped run sends no notification; a failed notification is recorded as such.
   const notification =
     state.notification ??
@@ -27,7 +27,7 @@ export async function recordOutcome(state: WorkflowState & { notificationError?:
       ? { notified: false, error: `${state.notificationError.Error}: ${causeText(state.notificationError.Cause)}`, at: deps.now() }
       : undefined);
   const item = buildHistoryItem(state, deps.now(), notification);
-  console.log(JSON.stringify({ message: 'history item', record: item }));
+  deps.log({ level: 'INFO', message: 'history item', record: item });
   const store = deps.store();
   await store.putHistory(item);
 
@@ -51,4 +51,4 @@ export async function recordOutcome(state: WorkflowState & { notificationError?:
 }
 
 const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
-export const handler = async (state: WorkflowState) => recordOutcome(state, { now: Date.now, store });
+export const handler = async (state: WorkflowState) => run(state, { now: Date.now, store, log: logJson });

@@ -1,0 +1,32 @@
+/**
+ * Every workflow step by name: what each Lambda handler calls with its deployed clients, and what the
+ * drill calls in-process with the simulated account's.
+ */
+import type { StepDeps } from '../shared/deps';
+import * as acquireLock from './acquire-lock';
+import * as assessReplica from './assess-replica';
+import * as fencePrimary from './fence-primary';
+import * as flipDns from './flip-dns';
+import * as notify from './notify';
+import * as plan from './plan';
+import * as promoteReplica from './promote-replica';
+import * as recordOutcome from './record-outcome';
+
+export const STEP_RUNNERS = {
+  plan: plan.run,
+  'acquire-lock': acquireLock.run,
+  'assess-replica': assessReplica.run,
+  'fence-primary': fencePrimary.run,
+  'promote-replica': promoteReplica.run,
+  'flip-dns': flipDns.run,
+  notify: notify.run,
+  'record-outcome': recordOutcome.run,
+} as const;
+
+export type StepName = keyof typeof STEP_RUNNERS;
+export const STEPS = Object.keys(STEP_RUNNERS) as StepName[];
+
+/** Run a step by name (the drill's way in; each Lambda calls its own step directly). */
+export function runStep(step: StepName, event: unknown, deps: StepDeps): Promise<unknown> {
+  return (STEP_RUNNERS[step] as (event: unknown, deps: StepDeps) => Promise<unknown>)(event, deps);
+}

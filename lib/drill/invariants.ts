@@ -1,0 +1,76 @@
+/**
+ * The controller's safety rules, checked after every drill scenario from what the simulated account
+ * and the store observed, not from what the controller says it did.
+ */
+import type { Drill } from './drill';
+
+const FENCED = new Set(['stopped', 'terminated', 'gone']);
+
+/** Returns one sentence per violated rule; empty when every rule held. */
+export async function checkInvariants(drill: Drill): Promise<string[]> {
+  const { account, config } = drill;
+  const violations: string[] = [];
+  const calls = account.apiCalls.filter((c) => !c.error && !c.dryRun);
+
+  for (const group of config.groups) {
+    const instanceId = group.primary.instanceId;
+    const replicaId = group.replica.dbInstanceIdentifier;
+
+    // Never two writers: no promotion while the old primary might still be running.
+    for (const promote of calls.filter((c) => c.operation === 'PromoteReadReplica' && (c.input as any)?.DBInstanceIdentifier === replicaId)) {
+      const stateThen = instanceStateAt(drill, instanceId, promote.at);
+      if (!FENCED.has(stateThen)) {
+        violations.push(`PromoteReadReplica ${replicaId} at t+${seconds(drill, promote.at)} s while ${instanceId} was ${stateThen}, not confirmed stopped`);
+      }
+    }
+
+    // DNS never points at a replica that was not promoted.
+    const endpoint = account.dbInstance(replicaId)?.endpointAddress;
+    const promotedAt = account.dbInstance(replicaId)?.promotedAt;
+    for (const change of calls.filter((c) => c.operation === 'ChangeResourceRecordSets')) {
+      const values = ((change.input as any)?.ChangeBatch?.Changes ?? []).flatMap((ch: any) =>
+        (ch.ResourceRecordSet?.ResourceRecords ?? []).map((r: any) => r.Value),
+      );
+      if (endpoint && values.includes(endpoint) && (promotedAt === undefined || promotedAt > change.at)) {
+        violations.push(`DNS pointed at ${replicaId} at t+${seconds(drill, change.at)} s before it was promoted`);
+      }
+    }
+
+    // No lock left held by a finished execution.
+    const lock = await drill.store.getLock(group.name);
+    if (lock && drill.executions.some((e) => e.executionArn === lock.holder)) {
+      violations.push(`the lock of ${group.name} is still held by finished execution ${lock.holder}`);
+    }
+  }
+
+  // Every execution that got past input validation has exactly one history item, with an outcome and timings.
+  const history = await drill.store.listHistory({ limit: 1000 });
+  for (const execution of drill.executions) {
+    const items = history.filter((h) => h.executionArn === execution.executionArn);
+    if (execution.error === 'InvalidInput') {
+      if (items.length > 0) violations.push(`${execution.executionName} had invalid input but left a history item`);
+      continue;
+    }
+    if (items.length !== 1) {
+      violations.push(`${execution.executionName} has ${items.length} history items, not exactly one`);
+      continue;
+    }
+    const item = items[0];
+    if (!item.outcome || !item.startedAt || !item.endedAt || item.steps.some((s) => !s.startedAt)) {
+      violations.push(`${execution.executionName}'s history item lacks an outcome or timings`);
+    }
+  }
+  return violations;
+}
+
+/** The instance's state at a simulated time, from the account's transitions ('gone' if it never existed). */
+function instanceStateAt(drill: Drill, instanceId: string, at: number): string {
+  const transitions = drill.account.events.filter((e) => e.resource === instanceId);
+  const last = transitions.filter((e) => e.at <= at).at(-1);
+  if (last) return last.to;
+  return transitions[0]?.from ?? drill.account.instance(instanceId)?.state ?? 'gone';
+}
+
+function seconds(drill: Drill, at: number): number {
+  return Math.round((at - drill.account.clock.startMs) / 100) / 10;
+}

@@ -1,0 +1,151 @@
+/**
+ * Run a scenario and report what happened: the resources' final state as the simulated account holds
+ * it, the history items as the store holds them, the timeline, every changing AWS call, and whether the
+ * controller behaved as the scenario expects.
+ */
+import type { HistoryItem } from '../../lambdas/shared/history';
+import type { FailoverConfig } from '../config';
+import { Drill } from './drill';
+import { checkInvariants } from './invariants';
+import { findScenario, type ScenarioOptions } from './scenarios';
+
+export interface DrillReport {
+  scenario: string;
+  summary: string;
+  expected: string;
+  passed: boolean;
+  /** Why it did not pass: one sentence per failed check. */
+  failures: string[];
+  executions: Array<{ name: string; trigger: string | null; outcome: string | null; error: string | null }>;
+  /** Executions that promoted the replica. */
+  failovers: number;
+  primary: { instanceId: string; state: string };
+  replica: { id: string; promoted: boolean; status: string; endpoint: string | null };
+  dns: Array<{ name: string; type: string; ttl: number; before: string[]; after: string[] }>;
+  history: HistoryItem[];
+  /** Simulated seconds since the drill began. */
+  timeline: Array<{ execution: string; step: string; startedAt: number; endedAt: number | null; result: string }>;
+  apiCalls: Array<{ service: string; operation: string; at: number; dryRun: boolean; error?: string }>;
+  notifications: Array<{ at: number; subject: string }>;
+  rtoSeconds: number | null;
+  dataLossSeconds: number | null;
+  controllerOverheadMs: number;
+}
+
+export async function runScenario(config: FailoverConfig, name: string, options: ScenarioOptions = {}): Promise<DrillReport> {
+  const scenario = findScenario(name);
+  const group = config.groups[0];
+  const drill = await Drill.create(config);
+  try {
+    await scenario.run(drill, group, options);
+    const { account, store } = drill;
+    const seconds = (ms: number) => Math.round((ms - account.clock.startMs) / 100) / 10;
+    const history = (await store.listHistory({ group: group.name, limit: 100 })).reverse();
+    const byArn = new Map(history.map((h) => [h.executionArn, h]));
+    const executions = drill.executions.map((e) => ({
+      name: e.executionName,
+      trigger: ((e.input as any)?.trigger?.type as string) ?? null,
+      outcome: byArn.get(e.executionArn)?.outcome ?? null,
+      error: e.error ?? null,
+    }));
+
+    const replicaDb = account.dbInstance(group.replica.dbInstanceIdentifier)!;
+    const promoted = replicaDb.status === 'available' && !replicaDb.replicaOf;
+    const topology = drill.topology.get(group.name)!;
+    const dns = group.dns.records.map((r) => {
+      const now = account.record(group.dns.hostedZoneId, r.name, r.type);
+      return { name: r.name, type: r.type, ttl: now?.ttl ?? 0, before: topology.recordsBefore.get(`${r.name} ${r.type}`) ?? [], after: now?.values ?? [] };
+    });
+    const failover = history.find((h) => h.promotion?.confirmed && !h.dryRun);
+    const report: DrillReport = {
+      scenario: scenario.name,
+      summary: scenario.summary,
+      expected: '',
+      passed: false,
+      failures: [],
+      executions,
+      failovers: history.filter((h) => h.promotion?.confirmed && !h.dryRun && !h.promotion.alreadyPromoted).length,
+      primary: { instanceId: group.primary.instanceId, state: account.instance(group.primary.instanceId)?.state ?? 'gone' },
+      replica: { id: replicaDb.id, promoted, status: replicaDb.status, endpoint: replicaDb.endpointAddress },
+      dns,
+      history,
+      timeline: history.flatMap((h) => [
+        ...h.steps.map((s) => ({
+          execution: h.executionName,
+          step: s.step,
+          startedAt: seconds(Date.parse(s.startedAt)),
+          endedAt: s.endedAt ? seconds(Date.parse(s.endedAt)) : null,
+          result: s.result,
+        })),
+        { execution: h.executionName, step: 'record', startedAt: seconds(Date.parse(h.endedAt)), endedAt: seconds(Date.parse(h.endedAt)), result: h.summary },
+      ]),
+      apiCalls: account.apiCalls
+        .filter((c) => c.mutating)
+        .map((c) => ({ service: c.service, operation: c.operation, at: seconds(c.at), dryRun: c.dryRun, ...(c.error ? { error: c.error } : {}) })),
+      notifications: account.published.map((m) => ({ at: seconds(m.at), subject: m.subject ?? '' })),
+      rtoSeconds: failover?.rtoSeconds ?? null,
+      dataLossSeconds: (failover ?? history[0])?.dataLossSeconds ?? null,
+      controllerOverheadMs: Math.round(drill.executions.reduce((sum, e) => sum + e.wallMs, 0)),
+    };
+
+    const expectation = scenario.expect(options);
+    report.expected = describeExpectation(expectation);
+    const failures: string[] = [];
+    const observed = executions.map((e) => e.outcome ?? e.error ?? 'none');
+    if (JSON.stringify(observed) !== JSON.stringify(expectation.outcomes)) {
+      failures.push(`outcomes ${observed.join(', ')}, expected ${expectation.outcomes.join(', ')}`);
+    }
+    if (report.primary.state !== expectation.primaryState) failures.push(`primary is ${report.primary.state}, expected ${expectation.primaryState}`);
+    if (promoted !== expectation.promoted) failures.push(`replica ${promoted ? 'was' : 'was not'} promoted`);
+    for (const record of dns) {
+      const planned = group.dns.records.find((r) => r.name === record.name && r.type === record.type)!;
+      const target = planned.values ?? [replicaDb.endpointAddress];
+      const flipped = same(record.after, target) && record.ttl === planned.ttl;
+      const unchanged = same(record.after, record.before);
+      if (expectation.dnsFlipped && !flipped) failures.push(`${record.type} ${record.name} is ${record.after.join(',')}, expected ${target.join(',')} TTL ${planned.ttl}`);
+      if (!expectation.dnsFlipped && !unchanged) failures.push(`${record.type} ${record.name} changed to ${record.after.join(',')}`);
+    }
+    failures.push(...(expectation.check?.(drill, history) ?? []));
+    failures.push(...(await checkInvariants(drill)));
+    report.failures = failures;
+    report.passed = failures.length === 0;
+    return report;
+  } finally {
+    await drill.close();
+  }
+}
+
+function same(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function describeExpectation(e: ReturnType<ReturnType<typeof findScenario>['expect']>): string {
+  return `${e.outcomes.join(', ')}; primary ${e.primaryState}; replica ${e.promoted ? 'promoted' : 'not promoted'}; DNS ${e.dnsFlipped ? 'flipped' : 'unchanged'}`;
+}
+
+/** The report as a person reads it: the timeline, the final state, the verdict. */
+export function formatReport(r: DrillReport): string {
+  const lines = [`Drill: ${r.scenario}: ${r.summary}`, ''];
+  lines.push('Timeline (simulated seconds):');
+  for (const t of r.timeline) {
+    const span = t.endedAt !== null ? `t+${t.startedAt.toFixed(1).padStart(6)}s  ${(t.endedAt - t.startedAt).toFixed(1).padStart(6)}s` : `t+${t.startedAt.toFixed(1).padStart(6)}s    open `;
+    lines.push(`  ${span}  ${t.step.padEnd(8)} ${t.result}`);
+  }
+  lines.push('', 'AWS calls that change something:');
+  for (const c of r.apiCalls) {
+    lines.push(`  t+${c.at.toFixed(1).padStart(6)}s  ${c.service}:${c.operation}${c.dryRun ? ' (DryRun)' : ''}${c.error ? ` -> ${c.error}` : ''}`);
+  }
+  lines.push('', 'Final state:');
+  lines.push(`  EC2 ${r.primary.instanceId}: ${r.primary.state}`);
+  lines.push(`  RDS ${r.replica.id}: ${r.replica.status}, ${r.replica.promoted ? 'standalone (promoted)' : 'read replica'}, endpoint ${r.replica.endpoint}`);
+  for (const d of r.dns) lines.push(`  DNS ${d.type} ${d.name} TTL ${d.ttl}: ${d.before.join(',')} -> ${d.after.join(',')}`);
+  lines.push('', 'Executions:');
+  for (const e of r.executions) lines.push(`  ${e.name} (${e.trigger}): ${e.outcome ?? 'no record'}${e.error ? `, error ${e.error}` : ''}`);
+  lines.push(
+    '',
+    `RTO: ${r.rtoSeconds !== null ? `${r.rtoSeconds} s` : 'n/a'}   data loss: ${r.dataLossSeconds !== null ? `${r.dataLossSeconds} s` : 'n/a'}   failovers: ${r.failovers}   controller overhead: ${r.controllerOverheadMs} ms   notifications: ${r.notifications.length}`,
+    `Expected: ${r.expected}`,
+    r.passed ? 'PASSED: the controller behaved as expected.' : `FAILED:\n  ${r.failures.join('\n  ')}`,
+  );
+  return lines.join('\n');
+}

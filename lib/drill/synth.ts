@@ -1,0 +1,86 @@
+/**
+ * Synthesize the real stack for a config, in-process, and take from it what the drill runs: the state
+ * machine definition (with its CloudFormation tokens resolved to plain ASL), the table's key schema,
+ * and which Lambda function serves which step.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import type { FailoverConfig } from '../config';
+import { FailoverControllerStack } from '../stack';
+import type { StepName } from '../workflow';
+
+export const DRILL_ACCOUNT = '123456789012';
+export const DRILL_REGION = 'us-west-2';
+
+export interface SynthesizedController {
+  /** The state machine's ASL, as deployed, with ARNs resolved for the drill account. */
+  definition: Record<string, any>;
+  /** Lambda function ARN (as it appears in the definition) → the step it runs. */
+  stepsByFunctionArn: Map<string, StepName>;
+  /** The DynamoDB table's CreateTable-shaped properties from the template. */
+  table: { KeySchema: any[]; AttributeDefinitions: any[]; GlobalSecondaryIndexes?: any[] };
+  template: Record<string, any>;
+}
+
+export function synthesizeController(config: FailoverConfig): SynthesizedController {
+  const outdir = mkdtempSync(join(tmpdir(), 'failover-drill-'));
+  try {
+    // The drill runs the step code in-process: no need to bundle the Lambda assets.
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new FailoverControllerStack(app, config.stackName, {
+      config,
+      env: { account: DRILL_ACCOUNT, region: DRILL_REGION },
+    });
+    const template = app.synth().getStackByName(stack.stackName).template as Record<string, any>;
+    const resources = template.Resources as Record<string, any>;
+    const resolve = (value: unknown): any => resolveTokens(value, resources);
+
+    const machines = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+    if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
+    const definition = JSON.parse(resolve(machines[0].Properties.DefinitionString));
+
+    const stepsByFunctionArn = new Map<string, StepName>();
+    for (const [step, fn] of Object.entries(stack.controller.workflow.functions)) {
+      const logicalId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
+      stepsByFunctionArn.set(resolve({ 'Fn::GetAtt': [logicalId, 'Arn'] }), step as StepName);
+    }
+
+    const tables = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+    if (tables.length !== 1) throw new Error(`expected one DynamoDB table in the template, found ${tables.length}`);
+    const { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes } = tables[0].Properties;
+    return { definition, stepsByFunctionArn, table: { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes }, template };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** Resolve the CloudFormation intrinsics that a state machine definition uses, as AWS would for the drill account. */
+function resolveTokens(value: unknown, resources: Record<string, any>): any {
+  if (Array.isArray(value)) return value.map((v) => resolveTokens(v, resources));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, any>;
+  if ('Fn::Join' in obj) {
+    const [separator, parts] = obj['Fn::Join'];
+    return (parts as unknown[]).map((p) => resolveTokens(p, resources)).join(separator);
+  }
+  if ('Ref' in obj) {
+    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': DRILL_REGION, 'AWS::AccountId': DRILL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+    return pseudo[obj.Ref] ?? physicalName(obj.Ref, resources);
+  }
+  if ('Fn::GetAtt' in obj) {
+    const [logicalId, attribute] = obj['Fn::GetAtt'];
+    const resource = resources[logicalId];
+    if (resource?.Type === 'AWS::Lambda::Function' && attribute === 'Arn') {
+      return `arn:aws:lambda:${DRILL_REGION}:${DRILL_ACCOUNT}:function:${physicalName(logicalId, resources)}`;
+    }
+    return `${physicalName(logicalId, resources)}.${attribute}`;
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveTokens(v, resources)]));
+}
+
+function physicalName(logicalId: string, resources: Record<string, any>): string {
+  if (!resources[logicalId]) throw new Error(`template has no resource ${logicalId}`);
+  return `drill-${logicalId}`;
+}
