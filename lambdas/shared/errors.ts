@@ -36,10 +36,14 @@ export class StoreUnavailable extends StepError {}
 export const RETRYABLE_ERRORS = [
   TransientAwsError.name,
   // What Lambda itself raises when the service, not the function, had a problem.
+  'Lambda.ClientExecutionTimeoutException',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  // The function died (timeout, out of memory, crash). Every step is idempotent, so running it again is safe.
+  'Lambda.Unknown',
+  'Sandbox.Timedout',
 ] as const;
 
 // Error names AWS APIs use for throttling and for faults on their side; a retry can succeed.

@@ -149,7 +149,7 @@ export class LocalWorkflow {
     if (!fault) return;
     fault.left -= 1;
     const error = new Error(`the function of ${state} died ${when === 'after' ? 'after doing its work' : 'before starting'} (drill fault)`);
-    error.name = fault.error ?? 'Lambda.ServiceException';
+    error.name = fault.error ?? 'Lambda.Unknown';
     throw error;
   }
 }

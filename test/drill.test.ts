@@ -1,0 +1,280 @@
+/**
+ * Every drill scenario, run as `failoverctl drill` runs it: the synthesized state machine on the local
+ * runner, the real step code, the simulated AWS account and dynalite. Assertions are on what the
+ * account and the store hold afterwards, not on what the controller says it did.
+ */
+import { resolve } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile, type FailoverConfig } from '../lib/config';
+import { Drill } from '../lib/drill/drill';
+import { checkInvariants } from '../lib/drill/invariants';
+import { runScenario, type DrillReport } from '../lib/drill/report';
+import { SCENARIOS } from '../lib/drill/scenarios';
+
+let config: FailoverConfig;
+beforeAll(() => {
+  config = loadConfigFile(resolve(__dirname, '..', 'failover.config.json'));
+});
+
+const REPLICA_ENDPOINT = 'orders-replica.c0abcdefghij.us-west-2.rds.amazonaws.com';
+const OLD_DB_ENDPOINT = 'orders-primary-db.c0abcdefghij.us-east-1.rds.amazonaws.com';
+
+/** The rule that prevents two writers, read off the report's changing calls and timeline. */
+function expectFenceBeforePromote(report: DrillReport): void {
+  const promote = report.apiCalls.find((c) => c.operation === 'PromoteReadReplica' && !c.error);
+  if (!promote) return;
+  const stop = report.apiCalls.find((c) => c.operation === 'StopInstances' && !c.error && !c.dryRun);
+  const fence = report.timeline.find((t) => t.step === 'fence');
+  expect(stop, 'a promotion without a stop').toBeDefined();
+  expect(stop!.at).toBeLessThan(promote.at);
+  expect(fence?.endedAt, 'the fence was never confirmed').not.toBeNull();
+  expect(fence!.endedAt!).toBeLessThanOrEqual(promote.at);
+}
+
+function dnsAfter(report: DrillReport): Record<string, { ttl: number; after: string[] }> {
+  return Object.fromEntries(report.dns.map((d) => [`${d.type} ${d.name}`, { ttl: d.ttl, after: d.after }]));
+}
+
+describe('drill scenarios', () => {
+  it('primary-down: fences, promotes, flips DNS, records one complete history item', async () => {
+    const r = await runScenario(config, 'primary-down');
+
+    expect(r.primary).toEqual({ instanceId: 'i-0a1b2c3d4e5f60718', state: 'stopped' });
+    expect(r.replica).toMatchObject({ id: 'orders-replica', promoted: true, status: 'available', endpoint: REPLICA_ENDPOINT });
+    expect(dnsAfter(r)).toEqual({
+      'CNAME db.orders.example.com': { ttl: 30, after: [REPLICA_ENDPOINT] },
+      'A api.orders.example.com': { ttl: 30, after: ['198.51.100.20'] },
+    });
+    expect(r.apiCalls.map((c) => c.operation)).toEqual(['StopInstances', 'PromoteReadReplica', 'ChangeResourceRecordSets', 'Publish']);
+    expectFenceBeforePromote(r);
+
+    expect(r.history).toHaveLength(1);
+    const item = r.history[0];
+    expect(item).toMatchObject({
+      group: 'orders',
+      outcome: 'SUCCEEDED',
+      trigger: { type: 'manual' },
+      mode: 'failover',
+      dryRun: false,
+      fence: { instanceId: 'i-0a1b2c3d4e5f60718', finalState: 'stopped', confirmed: true, method: 'force-stop' },
+      promotion: { dbInstanceIdentifier: 'orders-replica', endpointAddress: REPLICA_ENDPOINT, confirmed: true },
+      dataLossSeconds: 2,
+      error: null,
+      notification: { notified: true, error: null },
+    });
+    expect(item.dnsChanges).toEqual([
+      { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: [OLD_DB_ENDPOINT], after: [REPLICA_ENDPOINT], applied: true },
+      { name: 'api.orders.example.com', type: 'A', ttl: 30, before: ['192.0.2.10'], after: ['198.51.100.20'], applied: true },
+    ]);
+    expect(item.steps.map((s) => s.step)).toEqual(['lock', 'assess', 'fence', 'promote', 'dns']);
+    // The simulated force-stop takes 15 s, a promotion 180 s, a Route 53 change 45 s; polls every 5 s.
+    const durations = Object.fromEntries(item.steps.map((s) => [s.step, s.durationSeconds!]));
+    expect(durations.fence).toBeGreaterThanOrEqual(15);
+    expect(durations.promote).toBeGreaterThanOrEqual(180);
+    expect(durations.dns).toBeGreaterThanOrEqual(45);
+    expect(item.rtoSeconds).toBeGreaterThanOrEqual(240);
+    expect(item.rtoSeconds).toBeLessThan(240 + 3 * 5 + 5);
+    expect(r.rtoSeconds).toBe(item.rtoSeconds);
+    expect(r.notifications).toEqual([{ at: expect.any(Number), subject: expect.stringContaining('orders: SUCCEEDED') }]);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('dry-run: nothing changes, the EC2 permission is checked with DryRun, the record lists the plan', async () => {
+    const r = await runScenario(config, 'dry-run');
+
+    expect(r.primary.state).toBe('running');
+    expect(r.replica.promoted).toBe(false);
+    expect(r.dns.every((d) => d.after.join() === d.before.join())).toBe(true);
+    expect(r.apiCalls.filter((c) => c.service !== 'sns')).toEqual([
+      { service: 'ec2', operation: 'StopInstances', at: expect.any(Number), dryRun: true, error: 'DryRunOperation' },
+    ]);
+    expect(r.history).toHaveLength(1);
+    expect(r.history[0].outcome).toBe('DRY_RUN');
+    expect(r.history[0].plannedActions).toEqual([
+      'force-stop EC2 instance i-0a1b2c3d4e5f60718 in us-east-1',
+      'promote RDS read replica orders-replica in us-west-2',
+      `UPSERT CNAME db.orders.example.com (TTL 30) from ${OLD_DB_ENDPOINT} to ${REPLICA_ENDPOINT}`,
+      'UPSERT A api.orders.example.com (TTL 30) from 192.0.2.10 to 198.51.100.20',
+    ]);
+    expect(r.history[0].dnsChanges.every((c) => !c.applied)).toBe(true);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('switchover: waits for lag 0, stops gracefully, no data loss', async () => {
+    const r = await runScenario(config, 'switchover');
+
+    expect(r.primary.state).toBe('stopped');
+    expect(r.replica.promoted).toBe(true);
+    expect(r.history[0]).toMatchObject({ outcome: 'SUCCEEDED', mode: 'switchover', dataLossSeconds: 0, fence: { method: 'stop' } });
+    const assess = r.timeline.find((t) => t.step === 'assess')!;
+    expect(assess.endedAt! - assess.startedAt).toBeGreaterThanOrEqual(60); // the lag took a minute to drain
+    expectFenceBeforePromote(r);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('throttled: every first call throttled, retried with backoff, still fails over', async () => {
+    const r = await runScenario(config, 'throttled');
+
+    const throttled = r.apiCalls.filter((c) => c.error);
+    expect(throttled.map((c) => `${c.operation}:${c.error}`)).toEqual([
+      'StopInstances:RequestLimitExceeded',
+      'PromoteReadReplica:Throttling',
+      'ChangeResourceRecordSets:Throttling',
+      'Publish:ThrottledException',
+    ]);
+    expect(r.primary.state).toBe('stopped');
+    expect(r.replica.promoted).toBe(true);
+    expect(r.dns.find((d) => d.type === 'CNAME')!.after).toEqual([REPLICA_ENDPOINT]);
+    expect(r.history).toHaveLength(1);
+    expect(r.history[0]).toMatchObject({ outcome: 'SUCCEEDED', notification: { notified: true } });
+    expectFenceBeforePromote(r);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('fence-stuck: FENCE_FAILED, the replica is never promoted, DNS unchanged', async () => {
+    const r = await runScenario(config, 'fence-stuck');
+
+    expect(r.primary.state).toBe('stopping');
+    expect(r.replica).toMatchObject({ promoted: false, status: 'available' });
+    expect(r.apiCalls.some((c) => c.operation === 'PromoteReadReplica')).toBe(false);
+    expect(r.apiCalls.some((c) => c.operation === 'ChangeResourceRecordSets')).toBe(false);
+    expect(r.dns.every((d) => d.after.join() === d.before.join())).toBe(true);
+    expect(r.executions).toEqual([{ name: 'drill-1', trigger: 'manual', outcome: 'FENCE_FAILED', error: 'FenceFailed' }]);
+    expect(r.history[0].error).toEqual({ name: 'FenceNotConfirmed', cause: expect.stringMatching(/still stopping .* \(timeout 120 s\); not promoting/) });
+    expect(r.history[0].fence).toMatchObject({ confirmed: false, finalState: 'stopping' });
+    const fence = r.timeline.find((t) => t.step === 'fence')!;
+    expect(fence.endedAt).toBeNull();
+    expect(r.notifications[0].subject).toContain('FENCE_FAILED');
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('promote-fails: PROMOTION_FAILED, DNS unchanged, the primary stays fenced', async () => {
+    const r = await runScenario(config, 'promote-fails');
+
+    expect(r.primary.state).toBe('stopped');
+    expect(r.replica).toMatchObject({ promoted: false, status: 'failed' });
+    expect(r.apiCalls.some((c) => c.operation === 'ChangeResourceRecordSets')).toBe(false);
+    expect(r.dns.every((d) => d.after.join() === d.before.join())).toBe(true);
+    expect(r.executions[0]).toMatchObject({ outcome: 'PROMOTION_FAILED', error: 'PromotionFailed' });
+    expect(r.history[0].error?.name).toBe('PromotionFailed');
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('dns-rejected: DNS_FAILED with the Route 53 error recorded and notified', async () => {
+    const r = await runScenario(config, 'dns-rejected');
+
+    expect(r.primary.state).toBe('stopped');
+    expect(r.replica.promoted).toBe(true);
+    expect(r.dns.every((d) => d.after.join() === d.before.join())).toBe(true);
+    expect(r.executions[0]).toMatchObject({ outcome: 'DNS_FAILED', error: 'DnsFailed' });
+    expect(r.history[0].error).toEqual({ name: 'DnsChangeFailed', cause: expect.stringContaining('InvalidChangeBatch') });
+    // The record keeps what the change would have done, marked as not applied.
+    expect(r.history[0].dnsChanges.map((c) => [c.before, c.applied])).toEqual([
+      [[OLD_DB_ENDPOINT], false],
+      [['192.0.2.10'], false],
+    ]);
+    expect(r.notifications.map((n) => n.subject)).toEqual([expect.stringContaining('DNS_FAILED')]);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('replica-lagging: ABORTED without force, nothing changed', async () => {
+    const r = await runScenario(config, 'replica-lagging');
+
+    expect(r.primary.state).toBe('running');
+    expect(r.replica.promoted).toBe(false);
+    expect(r.apiCalls.filter((c) => c.service !== 'sns')).toEqual([]);
+    expect(r.history[0]).toMatchObject({ outcome: 'ABORTED', dataLossSeconds: 120, summary: 'not promoting: replica lag 120 s exceeds maxLagSeconds 30 s' });
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('replica-lagging --force: SUCCEEDED with the data loss recorded', async () => {
+    const r = await runScenario(config, 'replica-lagging', { force: true });
+
+    expect(r.primary.state).toBe('stopped');
+    expect(r.replica.promoted).toBe(true);
+    expect(r.history[0]).toMatchObject({ outcome: 'SUCCEEDED', force: true, dataLossSeconds: 120 });
+    expect(r.dataLossSeconds).toBe(120);
+    expectFenceBeforePromote(r);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('the drill knows exactly the scenarios tested here', () => {
+    expect(SCENARIOS.map((s) => s.name)).toEqual([
+      'primary-down',
+      'dry-run',
+      'switchover',
+      'throttled',
+      'fence-stuck',
+      'promote-fails',
+      'dns-rejected',
+      'replica-lagging',
+    ]);
+  });
+});
+
+describe('the workflow against the simulated account', () => {
+  let drill: Drill | undefined;
+  afterEach(async () => {
+    await drill?.close();
+    drill = undefined;
+  });
+
+  const input = (extra: Record<string, unknown> = {}) => ({ group: 'orders', reason: 'test', trigger: { type: 'manual' }, ...extra });
+
+  it('an unknown group fails with InvalidInput naming it, with no AWS call and no history', async () => {
+    drill = await Drill.create(config);
+    const [run] = await drill.run({ input: input({ group: 'nope' }) });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('InvalidInput');
+    expect(run.cause).toBe('group: unknown group "nope"; known groups: orders');
+    expect(drill.account.apiCalls).toEqual([]);
+    expect(await drill.store.listHistory()).toEqual([]);
+  });
+
+  it('malformed input fails with InvalidInput naming the field and the value', async () => {
+    drill = await Drill.create(config);
+    const [run] = await drill.run({ input: input({ trigger: { type: 'pager' }, dryRun: 'yes' }) });
+
+    expect(run.error).toBe('InvalidInput');
+    expect(run.cause).toContain('trigger.type: must be one of probe, alarm, manual, got "pager"');
+    expect(run.cause).toContain('dryRun: must be a boolean, got "yes"');
+    expect(drill.account.apiCalls).toEqual([]);
+  });
+
+  it('two concurrent executions for one group: one fails over, the other is SKIPPED and touches nothing', async () => {
+    drill = await Drill.create(config);
+    const [first, second] = await drill.run({ input: input(), name: 'first' }, { input: input(), name: 'second' });
+
+    const history = await drill.store.listHistory({ group: 'orders' });
+    const outcomes = Object.fromEntries(history.map((h) => [h.executionName, h.outcome]));
+    expect(Object.values(outcomes).sort()).toEqual(['SKIPPED', 'SUCCEEDED']);
+    expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(drill.account.apiCalls.filter((c) => c.operation === 'StopInstances')).toHaveLength(1);
+    expect(drill.account.apiCalls.filter((c) => c.operation === 'PromoteReadReplica')).toHaveLength(1);
+    expect(await drill.store.getLock('orders')).toBeUndefined();
+    expect(await checkInvariants(drill)).toEqual([]);
+  });
+
+  it('a finished failover leaves the group FAILED_OVER with the replica as primary', async () => {
+    drill = await Drill.create(config);
+    await drill.run({ input: input() });
+
+    expect(await drill.store.getGroupState('orders')).toMatchObject({
+      status: 'FAILED_OVER',
+      primary: { kind: 'rds', id: 'orders-replica', endpointAddress: REPLICA_ENDPOINT },
+    });
+  });
+
+  it('the invariant checker catches a workflow that promotes before the fence is confirmed', async () => {
+    drill = await Drill.create(config);
+    // Break the definition the way a careless edit would: go straight from the stop call to the promotion.
+    const definition = structuredClone(drill.synth.definition);
+    definition.States.FencePrimary.Next = 'PromoteReplica';
+    Object.assign(drill, { synth: { ...drill.synth, definition } });
+    await drill.run({ input: input() });
+
+    const violations = await checkInvariants(drill);
+    expect(violations).toEqual([expect.stringMatching(/^PromoteReadReplica orders-replica at t\+[\d.]+ s while i-0a1b2c3d4e5f60718 was stopping, not confirmed stopped$/)]);
+  });
+});
