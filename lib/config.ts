@@ -134,12 +134,6 @@ const Group = z.strictObject({
       failureThreshold: intBetween(1, 20, 'rounds').default(3),
       quorum: z.enum(['any', 'majority', 'all'], { error: 'must be one of any, majority, all' }).default('majority'),
       cooldownMinutes: intBetween(0, 1440, 'minutes').default(30),
-      vpc: z
-        .strictObject({
-          subnetIds: z.array(matching(SUBNET_ID, 'a subnet id such as subnet-0123456789abcdef0')).min(1),
-          securityGroupIds: z.array(matching(SECURITY_GROUP_ID, 'a security group id such as sg-0123456789abcdef0')).min(1),
-        })
-        .optional(),
     })
     .prefault({}),
   alarms: z.array(text(255).pipe(z.string().min(1))).max(10).default([]),
@@ -161,6 +155,16 @@ const ConfigSchema = z
         pollIntervalSeconds: intBetween(1, 60, 'seconds').default(5),
       })
       .prefault({}),
+    /**
+     * Run the probes inside a VPC, so they reach private addresses (Route 53 health checks cannot).
+     * One VPC placement for the deployment's probe and confirmation functions.
+     */
+    probeVpc: z
+      .strictObject({
+        subnetIds: z.array(matching(SUBNET_ID, 'a subnet id such as subnet-0123456789abcdef0')).min(1).max(16),
+        securityGroupIds: z.array(matching(SECURITY_GROUP_ID, 'a security group id such as sg-0123456789abcdef0')).min(1).max(5),
+      })
+      .optional(),
     notifications: z
       .strictObject({
         emails: z.array(z.email({ error: 'must be an email address' })).max(20).default([]),

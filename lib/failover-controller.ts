@@ -1,6 +1,6 @@
 /**
- * The failover controller: the workflow, its store and its notification topic, for every group of a
- * validated config. Detection (probes and alarm triggers) builds on this.
+ * The failover controller for every group of a validated config: detection (probes and alarm
+ * triggers), the workflow, its store and its notification topic.
  */
 import { CfnOutput } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { FailoverConfig } from './config';
+import { Detection } from './detection';
 import { FailoverStore } from './store';
 import { FailoverWorkflow } from './workflow';
 
@@ -20,6 +21,7 @@ export class FailoverController extends Construct {
   public readonly store: FailoverStore;
   public readonly topic: sns.Topic;
   public readonly workflow: FailoverWorkflow;
+  public readonly detection: Detection;
 
   constructor(scope: Construct, id: string, props: FailoverControllerProps) {
     super(scope, id);
@@ -34,6 +36,12 @@ export class FailoverController extends Construct {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
     this.workflow = new FailoverWorkflow(this, 'Workflow', { config, table: this.store.table, topic: this.topic });
+    this.detection = new Detection(this, 'Detection', {
+      config,
+      table: this.store.table,
+      topic: this.topic,
+      stateMachine: this.workflow.stateMachine,
+    });
 
     // What failoverctl reads to find the deployment.
     new CfnOutput(this, 'StateMachineArn', { key: 'StateMachineArn', value: this.workflow.stateMachine.stateMachineArn });

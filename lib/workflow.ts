@@ -78,6 +78,8 @@ export class FailoverWorkflow extends Construct {
     const functions: Record<StepName, NodejsFunction> = {
       plan: fn('plan'),
       'acquire-lock': fn('acquire-lock', { TABLE_NAME: table.tableName }),
+      // Probes the primary's endpoints, so it sits where the probe function does (in the VPC, if any).
+      'confirm-outage': placeInProbeVpc(fn('confirm-outage'), config),
       'assess-replica': fn('assess-replica'),
       'fence-primary': fn('fence-primary'),
       'promote-replica': fn('promote-replica'),
@@ -173,6 +175,8 @@ export class FailoverWorkflow extends Construct {
     checkFence.next(fenced);
     fence.next(fenced);
 
+    const aborted = outcome('OutcomeAborted', 'ABORTED').next(notify);
+
     // Assess: the replica and the RPO gate (a switchover waits here for the lag to reach 0).
     const assess = catchInto(invoke('AssessReplica', 'assess-replica', wholeState, { resultPath: '$.assess' }), failed);
     const lagWait = poll('WaitForReplicaLag');
@@ -181,19 +185,27 @@ export class FailoverWorkflow extends Construct {
       new sfn.Choice(this, 'Proceed?')
         .when(sfn.Condition.stringEquals('$.assess.decision', 'proceed'), fence)
         .when(sfn.Condition.stringEquals('$.assess.decision', 'wait'), lagWait)
-        .otherwise(outcome('OutcomeAborted', 'ABORTED').next(notify)),
+        .otherwise(aborted),
     );
 
-    // Lock: one failover per group; a held lock ends this execution as SKIPPED (recorded, not notified).
+    // Confirm: automatic triggers get a second opinion before anything is fenced.
+    const confirm = catchInto(invoke('ConfirmOutage', 'confirm-outage', wholeState, { resultPath: '$.confirm' }), failed);
+    confirm.next(new sfn.Choice(this, 'OutageConfirmed?').when(isTrue('$.confirm.confirmed'), assess).otherwise(aborted));
+    const needsConfirmation = new sfn.Choice(this, 'ConfirmOutage?')
+      .when(sfn.Condition.stringEquals('$.plan.trigger.type', 'manual'), assess)
+      .otherwise(confirm);
+
+    // Lock: one failover per group; a held lock (or a group that may not fail over automatically now)
+    // ends this execution as SKIPPED (recorded, not notified).
     const lock = catchInto(invoke('AcquireLock', 'acquire-lock', wholeState, { resultPath: '$.lock' }), failed);
     lock.next(
       new sfn.Choice(this, 'LockAcquired?')
-        .when(isTrue('$.lock.acquired'), assess)
+        .when(isTrue('$.lock.acquired'), needsConfirmation)
         .otherwise(outcome('OutcomeSkipped', 'SKIPPED').next(record)),
     );
 
     // Plan: validate the input against the embedded config. InvalidInput is not caught: nothing was taken.
-    const groupsJson = JSON.stringify(Object.fromEntries(groups.map((g) => [g.name, g])));
+    const groupsJson = embeddedGroups(config);
     const plan = invoke(
       'Plan',
       'plan',
@@ -269,4 +281,22 @@ export class FailoverWorkflow extends Construct {
       );
     }
   }
+}
+
+/**
+ * Put a function in the configured probe VPC (subnets and security groups from the config), so it can
+ * reach private endpoints. Without `probeVpc` it runs outside any VPC.
+ */
+export function placeInProbeVpc(fn: NodejsFunction, config: FailoverConfig): NodejsFunction {
+  const vpc = config.probeVpc;
+  if (!vpc) return fn;
+  (fn.node.defaultChild as lambda.CfnFunction).vpcConfig = { subnetIds: vpc.subnetIds, securityGroupIds: vpc.securityGroupIds };
+  // Lambda creates the function's network interfaces with these permissions (AWS-managed, ENI actions only).
+  fn.role!.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+  return fn;
+}
+
+/** The groups as the Plan state carries them in the definition: a JSON object by group name. */
+export function embeddedGroups(config: FailoverConfig): string {
+  return JSON.stringify(Object.fromEntries(config.groups.map((g) => [g.name, g])));
 }

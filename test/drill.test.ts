@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, type FailoverConfig } from '../lib/config';
-import { Drill } from '../lib/drill/drill';
+import { Drill, synthFor } from '../lib/drill/drill';
+import { synthesizeController } from '../lib/drill/synth';
 import { checkInvariants } from '../lib/drill/invariants';
 import { runScenario, type DrillReport } from '../lib/drill/report';
 import { SCENARIOS } from '../lib/drill/scenarios';
@@ -36,16 +37,19 @@ function dnsAfter(report: DrillReport): Record<string, { ttl: number; after: str
 }
 
 describe('drill scenarios', () => {
-  it('primary-down: fences, promotes, flips DNS, records one complete history item', async () => {
+  it('primary-down: detected by the probes, then fenced, promoted, DNS flipped, one complete history item', async () => {
     const r = await runScenario(config, 'primary-down');
 
+    // The outage starts 23 s in; rounds every 10 s at :30, :40, :50 fail; the third declares it down.
+    expect(r.detectionSeconds).toBe(27.1);
+    expect(r.executions).toEqual([{ name: 'probe-orders-20260101T000030Z', trigger: 'probe', outcome: 'SUCCEEDED', error: null }]);
     expect(r.primary).toEqual({ instanceId: 'i-0a1b2c3d4e5f60718', state: 'stopped' });
     expect(r.replica).toMatchObject({ id: 'orders-replica', promoted: true, status: 'available', endpoint: REPLICA_ENDPOINT });
     expect(dnsAfter(r)).toEqual({
       'CNAME db.orders.example.com': { ttl: 30, after: [REPLICA_ENDPOINT] },
       'A api.orders.example.com': { ttl: 30, after: ['198.51.100.20'] },
     });
-    expect(r.apiCalls.map((c) => c.operation)).toEqual(['StopInstances', 'PromoteReadReplica', 'ChangeResourceRecordSets', 'Publish']);
+    expect(r.apiCalls.map((c) => c.operation)).toEqual(['StartExecution', 'StopInstances', 'PromoteReadReplica', 'ChangeResourceRecordSets', 'Publish']);
     expectFenceBeforePromote(r);
 
     expect(r.history).toHaveLength(1);
@@ -53,7 +57,7 @@ describe('drill scenarios', () => {
     expect(item).toMatchObject({
       group: 'orders',
       outcome: 'SUCCEEDED',
-      trigger: { type: 'manual' },
+      trigger: { type: 'probe', outageStartedAt: '2026-01-01T00:00:30.000Z', failedRounds: 3 },
       mode: 'failover',
       dryRun: false,
       fence: { instanceId: 'i-0a1b2c3d4e5f60718', finalState: 'stopped', confirmed: true, method: 'force-stop' },
@@ -66,7 +70,8 @@ describe('drill scenarios', () => {
       { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: [OLD_DB_ENDPOINT], after: [REPLICA_ENDPOINT], applied: true },
       { name: 'api.orders.example.com', type: 'A', ttl: 30, before: ['192.0.2.10'], after: ['198.51.100.20'], applied: true },
     ]);
-    expect(item.steps.map((s) => s.step)).toEqual(['lock', 'assess', 'fence', 'promote', 'dns']);
+    expect(item.steps.map((s) => s.step)).toEqual(['lock', 'confirm', 'assess', 'fence', 'promote', 'dns']);
+    expect(item.steps[1].result).toMatch(/^outage confirmed: round failed: 3 of 3 probes failed/);
     // The simulated force-stop takes 15 s, a promotion 180 s, a Route 53 change 45 s; polls every 5 s.
     const durations = Object.fromEntries(item.steps.map((s) => [s.step, s.durationSeconds!]));
     expect(durations.fence).toBeGreaterThanOrEqual(15);
@@ -198,9 +203,73 @@ describe('drill scenarios', () => {
     expect(r.passed, r.failures.join('; ')).toBe(true);
   });
 
+  it('flapping: failing and answering in turn never reaches the threshold: no execution', async () => {
+    const r = await runScenario(config, 'flapping');
+
+    expect(r.executions).toEqual([]);
+    expect(r.apiCalls).toEqual([]);
+    expect(r.primary.state).toBe('running');
+    expect(r.history).toEqual([]);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('slow-endpoint: answers after the timeout count as failures: one failover', async () => {
+    const r = await runScenario(config, 'slow-endpoint');
+
+    expect(r.executions.map((e) => [e.trigger, e.outcome])).toEqual([['probe', 'SUCCEEDED']]);
+    expect(r.primary.state).toBe('stopped');
+    expect(r.replica.promoted).toBe(true);
+    // The TCP port still accepts: two of three probes failing is the majority.
+    expect(r.history[0].steps[1].result).toMatch(/^outage confirmed: round failed: 2 of 3 probes failed \(quorum majority\): api health: timeout after 500 ms; api database check: timeout after 500 ms$/);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('primary-recovers: healthy again at confirmation: ABORTED as a false alarm, nothing changed', async () => {
+    const r = await runScenario(config, 'primary-recovers');
+
+    expect(r.executions.map((e) => e.outcome)).toEqual(['ABORTED']);
+    expect(r.primary.state).toBe('running');
+    expect(r.replica.promoted).toBe(false);
+    expect(r.apiCalls.map((c) => c.operation)).toEqual(['StartExecution', 'Publish']);
+    expect(r.history[0].summary).toMatch(/^false alarm: the primary answered the confirmation probes \(round passed: all 3 probes answered\)$/);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('duplicate-triggers: probe, alarm and manual at once: exactly one failover, the others SKIPPED, one history item each', async () => {
+    const r = await runScenario(config, 'duplicate-triggers');
+
+    expect(r.history).toHaveLength(3);
+    const byTrigger = Object.fromEntries(r.history.map((h) => [h.trigger.type, h.outcome]));
+    expect(Object.values(byTrigger).sort()).toEqual(['SKIPPED', 'SKIPPED', 'SUCCEEDED']);
+    expect(Object.keys(byTrigger).sort()).toEqual(['alarm', 'manual', 'probe']);
+    // The alarm's input is what the stack's EventBridge rule makes of a CloudWatch alarm event.
+    const alarm = r.history.find((h) => h.trigger.type === 'alarm')!;
+    expect(alarm.trigger).toMatchObject({ alarmName: 'orders-primary-status-check-failed' });
+    expect(alarm.reason).toBe('CloudWatch alarm orders-primary-status-check-failed is in ALARM');
+    expect(r.apiCalls.filter((c) => c.operation === 'StopInstances')).toHaveLength(1);
+    expect(r.apiCalls.filter((c) => c.operation === 'PromoteReadReplica')).toHaveLength(1);
+    expect(r.failovers).toBe(1);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
+  it('paused: the outage is detected and reported once, and no execution starts', async () => {
+    const r = await runScenario(config, 'paused');
+
+    expect(r.executions).toEqual([]);
+    expect(r.apiCalls.map((c) => c.operation)).toEqual(['Publish']);
+    expect(r.notifications).toEqual([{ at: expect.any(Number), subject: 'failover orders: primary down, not failing over' }]);
+    expect(r.primary.state).toBe('running');
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
   it('the drill knows exactly the scenarios tested here', () => {
     expect(SCENARIOS.map((s) => s.name)).toEqual([
       'primary-down',
+      'flapping',
+      'slow-endpoint',
+      'primary-recovers',
+      'duplicate-triggers',
+      'paused',
       'dry-run',
       'switchover',
       'throttled',
@@ -264,6 +333,15 @@ describe('the workflow against the simulated account', () => {
       status: 'FAILED_OVER',
       primary: { kind: 'rds', id: 'orders-replica', endpointAddress: REPLICA_ENDPOINT },
     });
+  });
+
+  it('the drill runs the definition a synth of its own config gives (probes pointed at its servers)', async () => {
+    drill = await Drill.create(config);
+    const fresh = synthesizeController(drill.config);
+
+    expect(drill.synth.definition).toEqual(fresh.definition);
+    expect(synthFor(drill.config).definition).toEqual(fresh.definition);
+    expect(JSON.parse(drill.synth.definition.States.Plan.Parameters.groupsJson).orders.probes[0].url).toBe(`http://127.0.0.1:${drill.primaryEndpoints.httpPort}/health`);
   });
 
   it('the invariant checker catches a workflow that promotes before the fence is confirmed', async () => {

@@ -5,7 +5,7 @@
 import type { NotificationResult, Outcome, Timed, WorkflowState } from './workflow-state';
 
 export interface StepRecord {
-  step: 'lock' | 'assess' | 'fence' | 'promote' | 'dns';
+  step: 'lock' | 'confirm' | 'assess' | 'fence' | 'promote' | 'dns';
   startedAt: string;
   endedAt: string | null;
   durationSeconds: number | null;
@@ -101,6 +101,7 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
 function stepRecords(state: WorkflowState): StepRecord[] {
   const steps: Array<[StepRecord['step'], (Timed & { reason: string }) | undefined]> = [
     ['lock', state.lock],
+    ['confirm', state.confirm],
     ['assess', state.assess],
     ['fence', state.fence],
     ['promote', state.promote],
@@ -123,7 +124,7 @@ function summarize(state: WorkflowState, outcome: Outcome): string {
     case 'SKIPPED':
       return state.lock?.reason ?? 'skipped';
     case 'ABORTED':
-      return state.assess?.reason ?? 'aborted';
+      return state.confirm && !state.confirm.confirmed ? state.confirm.reason : (state.assess?.reason ?? 'aborted');
     case 'SUCCEEDED':
       return `failed over ${state.plan.group.name}: ${state.plan.group.primary.instanceId} fenced (${state.fence?.state}), ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC`;
     case 'DRY_RUN':

@@ -3,6 +3,7 @@
  *
  *   pk = GROUP#<group>  sk = LOCK                       the failover lock (conditional writes, with expiry)
  *   pk = GROUP#<group>  sk = STATE                      ARMED | PAUSED | FAILED_OVER, who is primary now
+ *   pk = GROUP#<group>  sk = PROBE                      detection counters (conditional writes per round)
  *   pk = GROUP#<group>  sk = EXEC#<startedAt>#<name>    one history item per execution
  *   gsi1pk = HISTORY    gsi1sk = <startedAt>#<group>    every group's history, newest first
  */
@@ -45,6 +46,21 @@ export interface GroupState {
   reason?: string;
   lastFailover?: { executionArn: string; at: string; outcome: string; rtoSeconds: number | null };
   updatedAt: string;
+}
+
+/** What detection keeps between rounds and invocations. */
+export interface ProbeState {
+  group: string;
+  consecutiveFailures: number;
+  /** Epoch ms of the first failed round of the current outage; null while healthy. */
+  outageStartedAt: number | null;
+  lastSuccessAt: number | null;
+  /** Epoch ms of the last round counted: a round at or before it is stale and not counted again. */
+  lastRoundAt: number | null;
+  lastRound?: { failed: boolean; reason: string };
+  /** The outage (by its start) for which an execution was started, or which was reported while the group could not fail over. */
+  handledOutage?: number;
+  handledAs?: string;
 }
 
 const groupKey = (group: string) => `GROUP#${group}`;
@@ -118,6 +134,35 @@ export class Store {
       TableName: this.tableName,
       Item: { pk: groupKey(state.group), sk: 'STATE', ...state },
     }));
+  }
+
+  async getProbeState(group: string): Promise<ProbeState | undefined> {
+    const item = await this.get(groupKey(group), 'PROBE');
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...state } = item;
+    return state as ProbeState;
+  }
+
+  /**
+   * Store a round's counters, only if nobody counted another round since `previousRoundAt` (the value
+   * this update was computed from). Returns false when it lost that race: the round is not counted twice.
+   */
+  async putProbeState(state: ProbeState, previousRoundAt: number | null): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: groupKey(state.group), sk: 'PROBE', ...state },
+          ...(previousRoundAt === null
+            ? { ConditionExpression: 'attribute_not_exists(lastRoundAt) OR attribute_type(lastRoundAt, :null)', ExpressionAttributeValues: { ':null': 'NULL' } }
+            : { ConditionExpression: 'lastRoundAt = :prev', ExpressionAttributeValues: { ':prev': previousRoundAt } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw stepErrorFrom(err, 'DynamoDB PutItem (probe state)', StoreUnavailable);
+    }
   }
 
   /** Write an execution's history item. The key is derived from the execution, so a retry overwrites, never duplicates. */

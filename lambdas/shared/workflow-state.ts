@@ -59,6 +59,13 @@ export interface LockResult extends Timed {
   reason: string;
 }
 
+export interface ConfirmResult extends Timed {
+  /** True when the outage is confirmed (or there is nothing to confirm against). */
+  confirmed: boolean;
+  reason: string;
+  results?: Array<{ probe: string; ok: boolean; error?: string }>;
+}
+
 export interface ReplicaView {
   id: string;
   region: string;
@@ -132,6 +139,7 @@ export interface StepErrorOutput {
 export interface WorkflowState {
   plan: Plan;
   lock?: LockResult;
+  confirm?: ConfirmResult;
   assess?: AssessResult;
   fence?: FenceResult;
   promote?: PromoteResult;

@@ -1,11 +1,14 @@
 /**
  * Step 2: take the group's lock, so only one failover per group runs at a time. A lock held by a live
- * execution ends this one as SKIPPED; an expired lock (its holder died) is taken over.
+ * execution ends this one as SKIPPED; an expired lock (its holder died) is taken over. Automatic
+ * triggers (probe, alarm) are also SKIPPED, without taking the lock, while the group is PAUSED, after a
+ * failover (FAILED_OVER, until an operator re-arms it) and during the cooldown after any failover.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { once, type StepDeps } from '../shared/deps';
 import { requireEnv } from '../shared/env';
 import { Store } from '../shared/store';
+import { automaticTriggerBlocked } from '../shared/trigger-gate';
 import type { LockResult, WorkflowState } from '../shared/workflow-state';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store'>): Promise<LockResult> {
@@ -13,6 +16,8 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
   const group = plan.group.name;
   const startedAt = deps.now();
   const store = deps.store();
+  const blocked = automaticTriggerBlocked(plan.group, plan.trigger.type, await store.getGroupState(group), startedAt);
+  if (blocked) return { startedAt, endedAt: deps.now(), acquired: false, reason: blocked };
   if (plan.dryRun) {
     // A dry run changes nothing, the lock included: it only says whether a real run would get it.
     const lock = await store.getLock(group);

@@ -5,6 +5,7 @@
 import type { StepDeps } from '../shared/deps';
 import * as acquireLock from './acquire-lock';
 import * as assessReplica from './assess-replica';
+import * as confirmOutage from './confirm-outage';
 import * as fencePrimary from './fence-primary';
 import * as flipDns from './flip-dns';
 import * as notify from './notify';
@@ -15,6 +16,7 @@ import * as recordOutcome from './record-outcome';
 export const STEP_RUNNERS = {
   plan: plan.run,
   'acquire-lock': acquireLock.run,
+  'confirm-outage': confirmOutage.run,
   'assess-replica': assessReplica.run,
   'fence-primary': fencePrimary.run,
   'promote-replica': promoteReplica.run,

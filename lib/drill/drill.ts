@@ -6,23 +6,36 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { checkAll } from '../../lambdas/probe/check-endpoint';
+import { runInvocation, type ProbeDeps } from '../../lambdas/probe/run-probes';
 import { once, perRegion, type StepDeps } from '../../lambdas/shared/deps';
 import { Store } from '../../lambdas/shared/store';
 import type { FailoverConfig, GroupConfig } from '../config';
+import { embeddedGroups } from '../workflow';
+import { LocalPrimary, type EndpointMode } from './endpoints';
 import { startLocalDynamoDB, type LocalDynamoDB } from './local-dynamodb';
 import { LocalWorkflow, type ExecutionResult, type TaskFault } from './run-workflow';
-import { SimulatedAccount, type Latencies } from './simulated-aws';
+import { SimulatedAccount, type Latencies, type SimExecution } from './simulated-aws';
 import { DRILL_ACCOUNT, DRILL_REGION, synthesizeController, type SynthesizedController } from './synth';
 
 const synthesized = new Map<string, SynthesizedController>();
 
-/** Synthesizing loads the whole CDK: do it once per config. */
-function synthOnce(config: FailoverConfig): SynthesizedController {
-  const key = JSON.stringify(config);
+/**
+ * Synthesizing loads the whole CDK: do it once per workflow shape. The groups' probes (which the drill
+ * points at its local servers, on ports that change every run) reach the definition only through the
+ * groups embedded in the Plan state, so those are set for this config on a copy of the definition.
+ * A test checks that this equals a fresh synth of the same config.
+ */
+export function synthFor(config: FailoverConfig): SynthesizedController {
+  const shape = { ...config, groups: config.groups.map((g) => ({ ...g, probes: [] })) };
+  const key = JSON.stringify(shape);
   let synth = synthesized.get(key);
-  if (!synth) synthesized.set(key, (synth = synthesizeController(config)));
-  return synth;
+  if (!synth) synthesized.set(key, (synth = synthesizeController(shape)));
+  const definition = structuredClone(synth.definition);
+  definition.States.Plan.Parameters.groupsJson = embeddedGroups(config);
+  return { ...synth, definition };
 }
 
 /** What the simulated account holds for a group before anything happens. */
@@ -43,13 +56,20 @@ export class Drill {
   readonly logs: Array<Record<string, unknown>> = [];
   readonly store: Store;
   readonly deps: StepDeps;
+  readonly probeDeps: ProbeDeps;
+  readonly stateMachineArn = `arn:aws:states:${DRILL_REGION}:${DRILL_ACCOUNT}:stateMachine:drill-StateMachine`;
+  /** When the primary's endpoints stopped answering (simulated ms), if they did. */
+  outageStartedAt?: number;
   private faults: TaskFault[] = [];
+  private endpointChanges: Array<{ at: number; mode: EndpointMode }> = [];
+  private executionsSeen = 0;
 
   private constructor(
     readonly config: FailoverConfig,
     readonly synth: SynthesizedController,
     readonly account: SimulatedAccount,
     private readonly dynamo: LocalDynamoDB,
+    readonly primaryEndpoints: LocalPrimary,
   ) {
     this.store = new Store(dynamo.client(), this.tableName);
     const client = <C>(ctor: new (config: any) => C) => perRegion((region) => account.client(ctor, region));
@@ -64,12 +84,33 @@ export class Drill {
       topicArn: () => this.topicArn,
       log: (entry) => this.logs.push(entry),
     };
+    this.probeDeps = {
+      now: () => account.clock.now(),
+      sleepUntil: async (ms) => {
+        // Once a failover is underway the drill stops watching and runs it.
+        if (account.startedExecutions.length > this.executionsSeen) throw new StopWatching();
+        await this.advanceTo(ms);
+      },
+      check: checkAll,
+      store: () => this.store,
+      sfn: once(() => account.client(SFNClient, DRILL_REGION)),
+      sns: this.deps.sns,
+      stateMachineArn: () => this.stateMachineArn,
+      topicArn: () => this.topicArn,
+      log: (entry) => this.logs.push(entry),
+    };
   }
 
+  /**
+   * A drill of `config`, whose probes are pointed at local servers standing in for the primary (HTTP
+   * probes keep their path; probe timeouts are capped at 500 ms so a drill runs in seconds).
+   */
   static async create(config: FailoverConfig, options: { latencies?: Partial<Latencies> } = {}): Promise<Drill> {
-    const synth = synthOnce(config);
+    const primary = await LocalPrimary.start({ slowMs: 1000 });
+    const local = withLocalProbes(config, primary);
+    const synth = synthFor(local);
     const dynamo = await startLocalDynamoDB();
-    const drill = new Drill(config, synth, new SimulatedAccount({ latencies: options.latencies, accountId: DRILL_ACCOUNT }), dynamo);
+    const drill = new Drill(local, synth, new SimulatedAccount({ latencies: options.latencies, accountId: DRILL_ACCOUNT }), dynamo, primary);
     await dynamo.createTable(drill.tableName, synth.table);
     drill.account.addTopic(drill.topicArn);
     config.groups.forEach((group, i) => drill.seed(group, i));
@@ -97,6 +138,62 @@ export class Drill {
     this.topology.set(group.name, { sourceDbId, sourceEndpoint, primaryIp, recordsBefore });
   }
 
+  /** The primary's endpoints change to `mode` at simulated time `at` (epoch ms). */
+  scheduleEndpoints(...changes: Array<{ at: number; mode: EndpointMode }>): void {
+    this.endpointChanges.push(...changes);
+    this.endpointChanges.sort((a, b) => a.at - b.at);
+  }
+
+  /** Move the simulated clock to `ms`, changing the endpoints on the way as scheduled. */
+  async advanceTo(ms: number): Promise<void> {
+    while (this.endpointChanges.length > 0 && this.endpointChanges[0].at <= ms) {
+      const change = this.endpointChanges.shift()!;
+      this.account.clock.advance(Math.max(0, change.at - this.account.clock.now()));
+      if (change.mode !== 'up' && this.primaryEndpoints.mode === 'up') this.outageStartedAt = change.at;
+      await this.primaryEndpoints.setMode(change.mode);
+    }
+    this.account.clock.advance(Math.max(0, ms - this.account.clock.now()));
+  }
+
+  /**
+   * Run the probe function as EventBridge would, one invocation a minute, until it starts an
+   * execution or `minutes` have passed. Returns the executions it started.
+   */
+  async watch(minutes: number): Promise<SimExecution[]> {
+    const start = this.account.clock.now();
+    for (let k = 0; k < minutes; k++) {
+      await this.advanceTo(start + k * 60_000);
+      try {
+        // Invocations run one after another here; overlapping ones are covered by the store's conditional writes.
+        await runInvocation(this.config.groups, this.probeDeps, 60_000);
+      } catch (err) {
+        if (!(err instanceof StopWatching)) throw err;
+      }
+      const started = this.account.startedExecutions.slice(this.executionsSeen);
+      if (started.length > 0) {
+        this.executionsSeen = this.account.startedExecutions.length;
+        return started;
+      }
+    }
+    return [];
+  }
+
+  /** The execution input the alarm rule of the synthesized stack gives for `alarmName` going to ALARM. */
+  alarmExecutionInput(group: string, alarmName: string): unknown {
+    const rules = Object.values(this.synth.template.Resources as Record<string, any>).filter(
+      (r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern?.source?.[0] === 'aws.cloudwatch' && r.Properties.EventPattern.detail.alarmName.includes(alarmName),
+    );
+    const transformer = rules.map((r) => r.Properties.Targets[0].InputTransformer).find((t) => t.InputTemplate.includes(`"group":"${group}"`));
+    if (!transformer) throw new Error(`the stack has no alarm rule for ${alarmName} of ${group}`);
+    const event = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      time: new Date(this.account.clock.now()).toISOString(),
+      detail: { alarmName, state: { value: 'ALARM', reason: 'Threshold Crossed: 1 datapoint [1.0] was greater than the threshold (0.0).' } },
+    };
+    return JSON.parse(renderInputTransformer(transformer, event));
+  }
+
   /** Lambda-level faults for the next executions (a function that dies before or after its work). */
   injectTaskFaults(faults: TaskFault[]): void {
     this.faults = faults;
@@ -104,6 +201,7 @@ export class Drill {
 
   /** Start executions at once (they interleave, as concurrent executions do) and wait for all of them. */
   async run(...inputs: Array<{ input: unknown; name?: string }>): Promise<ExecutionResult[]> {
+    this.executionsSeen = this.account.startedExecutions.length;
     const workflow = new LocalWorkflow(this.synth, this.deps, this.account.clock, this.faults);
     const results = await Promise.all(
       inputs.map(({ input, name }, i) => workflow.run(input, name ?? `drill-${this.executions.length + i + 1}`)),
@@ -113,6 +211,58 @@ export class Drill {
   }
 
   async close(): Promise<void> {
+    await this.primaryEndpoints.stop();
     await this.dynamo.close();
   }
 }
+
+class StopWatching extends Error {}
+
+/** The drill's copy of a config, its probes pointed at the local stand-ins for the primary. */
+function withLocalProbes(config: FailoverConfig, primary: LocalPrimary): FailoverConfig {
+  return {
+    ...config,
+    groups: config.groups.map((g) => ({
+      ...g,
+      probes: g.probes.map((p) =>
+        p.type === 'http'
+          ? { ...p, url: `http://127.0.0.1:${primary.httpPort}${new URL(p.url).pathname}`, timeoutMs: Math.min(p.timeoutMs, 500) }
+          : { ...p, host: '127.0.0.1', port: primary.tcpPort, timeoutMs: Math.min(p.timeoutMs, 500) },
+      ),
+    })),
+  };
+}
+
+/**
+ * EventBridge's input transformer: each <placeholder> of InputTemplate gets the InputPathsMap value from
+ * the event, as raw text inside a JSON string and as a JSON value outside one.
+ */
+function renderInputTransformer(t: { InputPathsMap?: Record<string, string>; InputTemplate: string }, event: Record<string, unknown>): string {
+  const values = new Map(
+    Object.entries(t.InputPathsMap ?? {}).map(([key, path]) => [
+      key,
+      path
+        .replace(/^\$\.?/, '')
+        .split('.')
+        .filter(Boolean)
+        .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], event),
+    ]),
+  );
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < t.InputTemplate.length; i++) {
+    const c = t.InputTemplate[i];
+    const placeholder = c === '<' ? /^<([\w.-]+)>/.exec(t.InputTemplate.slice(i)) : null;
+    if (placeholder && values.has(placeholder[1])) {
+      const value = values.get(placeholder[1]);
+      out += inString ? JSON.stringify(String(value)).slice(1, -1) : JSON.stringify(value);
+      i += placeholder[0].length - 1;
+      continue;
+    }
+    if (c === '"' && t.InputTemplate[i - 1] !== '\\') inString = !inString;
+    out += c;
+  }
+  return out;
+}
+
+export type { SimExecution };

@@ -6,6 +6,7 @@ import type { GroupConfig } from '../config';
 import type { HistoryItem } from '../../lambdas/shared/history';
 import type { Outcome } from '../../lambdas/shared/workflow-state';
 import type { Drill } from './drill';
+import type { EndpointMode } from './endpoints';
 
 export interface ScenarioOptions {
   /** Pass `force` in the execution input (the RPO gate is overridden). */
@@ -39,15 +40,112 @@ const manual = (group: GroupConfig, options: ScenarioOptions, extra: Record<stri
   },
 });
 
+/**
+ * The primary's endpoints go `mode` 23 s into the drill (between two rounds), and the probe function
+ * watches as deployed, once a minute, until it starts a failover (or `minutes` pass).
+ */
+async function outage(drill: Drill, mode: Exclude<EndpointMode, 'up'>, minutes = 5) {
+  drill.scheduleEndpoints({ at: drill.account.clock.now() + 23_000, mode });
+  return drill.watch(minutes);
+}
+
+/** Run what the probes started, as Step Functions would. */
+async function runStarted(drill: Drill, started: Awaited<ReturnType<Drill['watch']>>, ...others: Array<{ input: unknown; name?: string }>) {
+  await drill.run(...started.map((e) => ({ input: e.input, name: e.name })), ...others);
+}
+
 const failedOver: Omit<Expectation, 'outcomes'> = { primaryState: 'stopped', promoted: true, dnsFlipped: true };
 const untouched: Omit<Expectation, 'outcomes'> = { primaryState: 'running', promoted: false, dnsFlipped: false };
 
 export const SCENARIOS: Scenario[] = [
   {
     name: 'primary-down',
-    summary: 'The primary fails; a manual trigger fences it, promotes the replica and flips DNS.',
-    run: async (drill, group, options) => void (await drill.run(manual(group, options))),
+    summary: 'The primary stops answering; the probes declare it down and start the workflow, which fences it, promotes the replica and flips DNS.',
+    run: async (drill) => runStarted(drill, await outage(drill, 'down')),
+    expect: () => ({
+      outcomes: ['SUCCEEDED'],
+      ...failedOver,
+      check: (drill, history) => [
+        ...(history[0]?.trigger.type === 'probe' ? [] : [`the failover was triggered by ${history[0]?.trigger.type}, not the probes`]),
+        ...(history[0]?.steps.some((s) => s.step === 'confirm' && s.result.startsWith('outage confirmed')) ? [] : ['the outage was not confirmed before fencing']),
+        ...(drill.account.startedExecutions.length === 1 ? [] : [`${drill.account.startedExecutions.length} executions started`]),
+      ],
+    }),
+  },
+  {
+    name: 'flapping',
+    summary: 'The endpoint fails and answers in turn, never failureThreshold rounds in a row: no failover.',
+    run: async (drill, group) => {
+      const t0 = drill.account.clock.now();
+      const interval = group.detection.intervalSeconds * 1000;
+      for (let k = 0; k < 24; k++) drill.scheduleEndpoints({ at: t0 + 5_000 + k * interval, mode: k % 2 === 0 ? 'down' : 'up' });
+      await drill.watch(4);
+    },
+    expect: () => ({
+      outcomes: [],
+      ...untouched,
+      check: (drill) => {
+        const failedRounds = drill.logs.filter((l) => l.message === 'probe round' && String(l.round).startsWith('round failed')).length;
+        return failedRounds >= 10 ? [] : [`only ${failedRounds} failed rounds: the endpoint did not flap`];
+      },
+    }),
+  },
+  {
+    name: 'slow-endpoint',
+    summary: 'The primary accepts connections but answers only after the probe timeout: counted as failed, one failover.',
+    run: async (drill) => runStarted(drill, await outage(drill, 'slow')),
     expect: () => ({ outcomes: ['SUCCEEDED'], ...failedOver }),
+  },
+  {
+    name: 'primary-recovers',
+    summary: 'Down long enough to trigger, healthy again when the workflow confirms: ABORTED as a false alarm, nothing changed.',
+    run: async (drill) => {
+      const started = await outage(drill, 'down');
+      await drill.primaryEndpoints.setMode('up');
+      await runStarted(drill, started);
+    },
+    expect: () => ({
+      outcomes: ['ABORTED'],
+      ...untouched,
+      check: (drill, history) => [
+        ...(history[0]?.summary.startsWith('false alarm') ? [] : [`the record says ${history[0]?.summary}, not a false alarm`]),
+        ...(drill.account.apiCalls.some((c) => c.mutating && c.service !== 'sns' && c.service !== 'sfn') ? ['a false alarm changed something'] : []),
+      ],
+    }),
+  },
+  {
+    name: 'duplicate-triggers',
+    summary: 'The probes, a CloudWatch alarm and an operator all trigger for the same outage at once: exactly one failover, the others SKIPPED.',
+    run: async (drill, group, options) => {
+      const started = await outage(drill, 'down');
+      const alarm = drill.alarmExecutionInput(group.name, group.alarms[0]);
+      await runStarted(drill, started, { input: alarm, name: 'alarm-1' }, { ...manual(group, options), name: 'manual-1' });
+    },
+    expect: () => ({
+      outcomes: ['SKIPPED', 'SKIPPED', 'SUCCEEDED'],
+      ...failedOver,
+      check: (_drill, history) => {
+        const triggers = history.map((h) => h.trigger.type).sort();
+        return triggers.join() === 'alarm,manual,probe' ? [] : [`history triggers ${triggers.join()}, expected one each of alarm, manual, probe`];
+      },
+    }),
+  },
+  {
+    name: 'paused',
+    summary: 'The group is PAUSED for maintenance: the outage is detected and reported, no automatic failover.',
+    run: async (drill, group) => {
+      await drill.store.putGroupState({ group: group.name, status: 'PAUSED', reason: 'maintenance window (drill)', updatedAt: new Date(drill.account.clock.now()).toISOString() });
+      await outage(drill, 'down', 3);
+    },
+    expect: () => ({
+      outcomes: [],
+      ...untouched,
+      primaryState: 'running',
+      check: (drill) => [
+        ...(drill.account.startedExecutions.length === 0 ? [] : ['an execution was started for a PAUSED group']),
+        ...(drill.account.published.filter((m) => m.subject?.includes('primary down, not failing over')).length === 1 ? [] : ['the outage was not reported exactly once']),
+      ],
+    }),
   },
   {
     name: 'dry-run',

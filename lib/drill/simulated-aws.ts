@@ -11,6 +11,7 @@ import * as rds from '@aws-sdk/client-rds';
 import * as r53 from '@aws-sdk/client-route-53';
 import * as cw from '@aws-sdk/client-cloudwatch';
 import * as sns from '@aws-sdk/client-sns';
+import * as sfn from '@aws-sdk/client-sfn';
 
 /** Simulated time. Nothing moves unless someone advances it (every API call does, by `apiCallMs`). */
 export class SimClock {
@@ -48,7 +49,7 @@ export const DEFAULT_LATENCIES: Readonly<Latencies> = {
   route53SyncSeconds: 45,
 };
 
-export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns';
+export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns' | 'sfn';
 export type Ec2State = 'pending' | 'running' | 'shutting-down' | 'stopping' | 'stopped' | 'terminated';
 
 export interface SimRecord { name: string; type: string; ttl: number; values: string[] }
@@ -75,6 +76,8 @@ export interface SimApiCall {
   mutating: boolean; dryRun: boolean; input: unknown; error?: string;
 }
 export interface SimEvent { at: number; resource: string; from: string; to: string }
+/** An execution started through StartExecution; the drill runs it on the local workflow runner. */
+export interface SimExecution { at: number; stateMachineArn: string; name: string; executionArn: string; input: unknown }
 export interface SimPublished {
   at: number; topicArn: string; subject?: string; message: string; attributes?: Record<string, unknown>;
 }
@@ -105,6 +108,8 @@ const SERVICES: Record<SimService, {
   // SNS's wire code is 'Throttled'; the SDK maps it to its modelled ThrottledException class.
   sns: { sdk: sns, base: sns.SNSServiceException as unknown as ExceptionCtor, client: sns.SNSClient,
     throttle: { name: 'ThrottledException', message: 'Rate exceeded' }, queryProtocol: true },
+  sfn: { sdk: sfn, base: sfn.SFNServiceException as unknown as ExceptionCtor, client: sfn.SFNClient,
+    throttle: { name: 'ThrottlingException', message: 'Rate exceeded' }, queryProtocol: false },
 };
 
 /**
@@ -201,6 +206,7 @@ export class SimulatedAccount {
   readonly accountId: string;
   readonly published: SimPublished[] = [];
   readonly apiCalls: SimApiCall[] = [];
+  readonly startedExecutions: SimExecution[] = [];
 
   private readonly settledEvents: SimEvent[] = [];
   private readonly instances = new Map<string, Instance>();
@@ -233,10 +239,11 @@ export class SimulatedAccount {
     },
     cloudwatch: { GetMetricStatistics: (i, r) => this.getMetricStatistics(i, r) },
     sns: { Publish: (i, r) => this.publish(i, r) },
+    sfn: { StartExecution: (i, r) => this.startExecution(i, r) },
   };
   private static readonly MUTATING = new Set([
     'ec2:StopInstances', 'ec2:StartInstances', 'rds:PromoteReadReplica',
-    'route53:ChangeResourceRecordSets', 'sns:Publish',
+    'route53:ChangeResourceRecordSets', 'sns:Publish', 'sfn:StartExecution',
   ]);
 
   constructor(opts: { clock?: SimClock; latencies?: Partial<Latencies>; accountId?: string } = {}) {
@@ -712,6 +719,27 @@ export class SimulatedAccount {
       attributes: input.MessageAttributes as Record<string, unknown> | undefined,
     });
     return { MessageId: nextRequestId() };
+  }
+
+  // --- Step Functions ----------------------------------------------------------------------------
+
+  /**
+   * Execution names are unique per state machine (for 90 days): a second StartExecution with a used
+   * name fails with ExecutionAlreadyExists, which is what makes a deterministic name a dedupe key.
+   */
+  private startExecution(input: sfn.StartExecutionInput, region: string): sfn.StartExecutionOutput {
+    const machine = input.stateMachineArn ?? '';
+    const parts = machine.split(':');
+    if (parts[2] !== 'states' || parts[3] !== region || parts[5] !== 'stateMachine') {
+      throw awsError('sfn', 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${machine}'`);
+    }
+    const name = input.name ?? nextRequestId();
+    const executionArn = `arn:aws:states:${region}:${this.accountId}:execution:${parts[6]}:${name}`;
+    if (this.startedExecutions.some((e) => e.executionArn === executionArn)) {
+      throw awsError('sfn', 'ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    this.startedExecutions.push({ at: this.clock.now(), stateMachineArn: machine, name, executionArn, input: JSON.parse(input.input ?? '{}') });
+    return { executionArn, startDate: new Date(this.clock.now()) };
   }
 }
 

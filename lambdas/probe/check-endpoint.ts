@@ -1,0 +1,208 @@
+/**
+ * One probe round's I/O: check each configured endpoint once, bounded by its timeout, and say what
+ * happened in a short phrase that ends up in the round's reason sentence.
+ *
+ *   await checkEndpoint({ type: 'tcp', host: '10.0.1.25', port: 5432, timeoutMs: 2000 })
+ *   // { probe: 'tcp 10.0.1.25:5432', type: 'tcp', ok: false, latencyMs: 0.4, error: 'connection refused' }
+ *
+ * A probe never throws and never outlives its timeout: whatever goes wrong (refused, DNS, TLS, a server
+ * that accepts and then says nothing) becomes `ok: false` with an `error`, and the socket is destroyed.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { isIPv6, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ProbeConfig } from '../../lib/config';
+
+export interface ProbeResult {
+  /** The probe's label: its configured name, or `GET https://...` / `tcp host:port`. */
+  probe: string;
+  type: 'http' | 'tcp';
+  ok: boolean;
+  /** From the start of the probe to its outcome (including the body read), rounded to 0.1 ms. */
+  latencyMs: number;
+  /** The HTTP status, when a response arrived. */
+  status?: number;
+  /** Why the probe failed: `connection refused`, `timeout after 2000 ms`, `status 503, expected 200`, ... */
+  error?: string;
+}
+
+type HttpProbe = Extract<ProbeConfig, { type: 'http' }>;
+type TcpProbe = Extract<ProbeConfig, { type: 'tcp' }>;
+type Outcome = Omit<ProbeResult, 'probe' | 'type' | 'latencyMs'>;
+
+/** The body is searched for `bodyContains` in at most this many bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** `probe.name`, else `GET https://db.example.com/health` or `tcp 10.0.1.25:5432`. */
+export function probeLabel(probe: ProbeConfig): string {
+  if (probe.name !== undefined) return probe.name;
+  if (probe.type === 'http') return `${probe.method} ${probe.url}`;
+  const host = isIPv6(probe.host) ? `[${probe.host}]` : probe.host;
+  return `tcp ${host}:${probe.port}`;
+}
+
+/** Check one endpoint once. Never throws; resolves within `timeoutMs` (plus event-loop slack). */
+export async function checkEndpoint(probe: ProbeConfig): Promise<ProbeResult> {
+  const started = performance.now();
+  let outcome: Outcome;
+  try {
+    outcome = probe.type === 'http' ? await checkHttp(probe) : await checkTcp(probe);
+  } catch (err) {
+    // Only a bug or a config that bypassed validation gets here (an unparsable URL, say).
+    outcome = { ok: false, error: describeNetworkError(err) };
+  }
+  const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+  return { probe: probeLabel(probe), type: probe.type, ok: outcome.ok, latencyMs, ...withoutOk(outcome) };
+}
+
+/** Check every endpoint at the same time; results come back in config order. */
+export async function checkAll(probes: ProbeConfig[]): Promise<ProbeResult[]> {
+  return Promise.all(probes.map((probe) => checkEndpoint(probe)));
+}
+
+function withoutOk({ ok: _ok, ...rest }: Outcome): Omit<Outcome, 'ok'> {
+  return rest;
+}
+
+/**
+ * Runs `start` with a `settle` callback that only counts once, and a timer that settles as a timeout
+ * (keeping what `seen` holds by then, such as a status that arrived before a slow body). `cleanup`
+ * runs exactly once, whichever way it ends, so no socket outlives the probe.
+ */
+function bounded(
+  timeoutMs: number,
+  start: (settle: (o: Outcome) => void, seen: { status?: number }) => () => void,
+): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let done = false;
+    const seen: { status?: number } = {};
+    let cleanup: (() => void) | undefined;
+    const settle = (outcome: Outcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
+        cleanup?.();
+      } finally {
+        resolve(outcome);
+      }
+    };
+    const timer = setTimeout(() => settle({ ok: false, ...seen, error: `timeout after ${timeoutMs} ms` }), timeoutMs);
+    try {
+      cleanup = start(settle, seen);
+    } catch (err) {
+      settle({ ok: false, error: describeNetworkError(err) });
+      return;
+    }
+    // start() may have settled synchronously, before cleanup was known.
+    if (done) cleanup();
+  });
+}
+
+function checkTcp(probe: TcpProbe): Promise<Outcome> {
+  return bounded(probe.timeoutMs, (settle) => {
+    const socket = new Socket();
+    socket.once('connect', () => settle({ ok: true }));
+    // Stays attached after settling: destroy() may still emit, and an unhandled 'error' would crash.
+    socket.on('error', (err) => settle({ ok: false, error: describeNetworkError(err) }));
+    socket.connect({ host: probe.host, port: probe.port });
+    return () => socket.destroy();
+  });
+}
+
+function checkHttp(probe: HttpProbe): Promise<Outcome> {
+  const url = new URL(probe.url);
+  const client = url.protocol === 'https:' ? https : http;
+  const needle = probe.method === 'HEAD' || probe.bodyContains === undefined ? undefined : Buffer.from(probe.bodyContains, 'utf8');
+
+  return bounded(probe.timeoutMs, (settle, seen) => {
+    const req = client.request(url, {
+      method: probe.method,
+      // A fresh connection per probe: a pooled one could be half-dead, and would outlive the probe.
+      agent: false,
+      headers: {
+        'user-agent': 'failover-controller-probe',
+        accept: '*/*',
+        connection: 'close',
+        ...(probe.method === 'POST' ? { 'content-length': '0' } : {}),
+      },
+    });
+    req.on('error', (err) => settle({ ok: false, error: describeNetworkError(err) }));
+    req.on('response', (res) => {
+      // Redirects are not followed: a 301 is judged like any other status.
+      const status = res.statusCode ?? 0;
+      seen.status = status;
+      res.on('error', (err) => settle({ ok: false, status, error: describeNetworkError(err) }));
+      if (!probe.expectStatus.includes(status)) {
+        settle({ ok: false, status, error: `status ${status}, expected ${probe.expectStatus.join(', ')}` });
+        return;
+      }
+      if (!needle) {
+        settle({ ok: true, status });
+        return;
+      }
+      const notFound = () => settle({ ok: false, status, error: `body does not contain ${quote(probe.bodyContains ?? '')}` });
+      let body = Buffer.alloc(0);
+      res.on('data', (chunk: Buffer) => {
+        const room = MAX_BODY_BYTES - body.length;
+        body = Buffer.concat([body, room < chunk.length ? chunk.subarray(0, room) : chunk]);
+        // Searching the bytes, not decoded text, so a character split across chunks still matches.
+        if (body.includes(needle)) settle({ ok: true, status });
+        else if (body.length >= MAX_BODY_BYTES) notFound();
+      });
+      res.on('end', notFound);
+    });
+    req.end();
+    return () => req.destroy();
+  });
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+}
+
+// Short phrases for the errors a probe meets in practice; anything else shows its code.
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  EAI_NONAME: 'host not found',
+  ECONNRESET: 'connection reset (ECONNRESET)',
+  EHOSTUNREACH: 'host unreachable (EHOSTUNREACH)',
+  ENETUNREACH: 'network unreachable (ENETUNREACH)',
+  ETIMEDOUT: 'connection timed out (ETIMEDOUT)',
+  EPIPE: 'connection closed while sending (EPIPE)',
+};
+
+/**
+ * A short phrase for a network error: `connection refused`, `host not found`,
+ * `connection reset (ECONNRESET)`, `CERT_HAS_EXPIRED: certificate has expired`.
+ */
+export function describeNetworkError(err: unknown): string {
+  const e = firstCause(err);
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (code === 'ECONNRESET' && message === 'socket hang up') return 'connection closed without a response (ECONNRESET)';
+  if (code && NETWORK_ERRORS[code]) return NETWORK_ERRORS[code];
+  if (code?.startsWith('HPE_')) return `invalid HTTP response (${code})`;
+  // Reasons go to history and notifications: one line, printable, bounded.
+  // eslint-disable-next-line no-control-regex
+  const shown = `${code ? `${code}: ` : ''}${message}`.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return shown.length > 120 ? `${shown.slice(0, 117)}...` : shown || 'unknown error';
+}
+
+interface ErrorLike {
+  code?: unknown;
+  message?: unknown;
+}
+
+/** With happy eyeballs, a failed connect can be an AggregateError whose own code is missing. */
+function firstCause(err: unknown): ErrorLike | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as ErrorLike & { errors?: unknown };
+  if (e.code === undefined && err instanceof AggregateError && Array.isArray(e.errors) && e.errors.length > 0) {
+    return firstCause(e.errors[0]);
+  }
+  return e;
+}

@@ -1,0 +1,28 @@
+/**
+ * Step 2b: a second opinion. For probe and alarm triggers the workflow probes the primary once more,
+ * from this separate invocation, before fencing anything. If the primary answers (the group's quorum
+ * of probes passes), the execution ends ABORTED as a false alarm and nothing is changed.
+ */
+import { checkAll } from '../probe/check-endpoint';
+import { judgeRound } from '../probe/detect';
+import type { StepDeps } from '../shared/deps';
+import type { ConfirmResult, WorkflowState } from '../shared/workflow-state';
+
+export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now'>): Promise<ConfirmResult> {
+  const { group } = state.plan;
+  const startedAt = deps.now();
+  if (group.probes.length === 0) {
+    return { startedAt, endedAt: deps.now(), confirmed: true, reason: `no probes configured for ${group.name}: nothing to confirm against` };
+  }
+  const results = await checkAll(group.probes);
+  const verdict = judgeRound(results, group.detection.quorum);
+  return {
+    startedAt,
+    endedAt: deps.now(),
+    confirmed: verdict.failed,
+    reason: verdict.failed ? `outage confirmed: ${verdict.reason}` : `false alarm: the primary answered the confirmation probes (${verdict.reason})`,
+    results: results.map(({ probe, ok, error }) => ({ probe, ok, ...(error ? { error } : {}) })),
+  };
+}
+
+export const handler = (state: WorkflowState) => run(state, { now: Date.now });

@@ -1,0 +1,106 @@
+/**
+ * Detection and triggers: the probe function on a one-minute schedule (it probes every group at the
+ * group's interval inside each invocation) and, for groups that name CloudWatch alarms, a rule that
+ * starts the workflow when one of them goes to ALARM.
+ */
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../lambdas/probe/run-probes';
+import type { FailoverConfig } from './config';
+import { placeInProbeVpc } from './workflow';
+
+export interface DetectionProps {
+  readonly config: FailoverConfig;
+  readonly table: dynamodb.ITable;
+  readonly topic: sns.ITopic;
+  readonly stateMachine: sfn.IStateMachine;
+}
+
+export class Detection extends Construct {
+  /** The probe function; undefined when no group has probes. */
+  public readonly probeFunction?: NodejsFunction;
+  public readonly schedule?: events.Rule;
+  /** One rule per group that names alarms. */
+  public readonly alarmRules: events.Rule[] = [];
+
+  constructor(scope: Construct, id: string, props: DetectionProps) {
+    super(scope, id);
+    const { config, table, topic, stateMachine } = props;
+
+    const probed: ProbeGroup[] = config.groups
+      .filter((g) => g.probes.length > 0)
+      .map(({ name, probes, detection }) => ({ name, probes, detection }));
+    if (probed.length > 0) {
+      const longestProbeMs = Math.max(...probed.flatMap((g) => g.probes.map((p) => p.timeoutMs)));
+      this.probeFunction = new NodejsFunction(this, 'ProbeFunction', {
+        description: 'failover-controller: probes the primaries and starts the workflow when one is down',
+        entry: path.join(__dirname, '..', 'lambdas', 'probe', 'run-probes.ts'),
+        handler: 'handler',
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        // The invocation's window, its last round's probes, and a margin.
+        timeout: Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000)),
+        environment: { TABLE_NAME: table.tableName, STATE_MACHINE_ARN: stateMachine.stateMachineArn, TOPIC_ARN: topic.topicArn },
+        logGroup: new logs.LogGroup(this, 'ProbeLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+        bundling: {
+          externalModules: [],
+          minify: true,
+          keepNames: true,
+          target: 'node22',
+          mainFields: ['module', 'main'],
+          // The probe settings travel inside the bundle: no size limit, nothing in the environment.
+          define: { FAILOVER_PROBE_GROUPS: JSON.stringify(JSON.stringify(probed)) },
+        },
+      });
+      placeInProbeVpc(this.probeFunction, config);
+      table.grantReadWriteData(this.probeFunction);
+      stateMachine.grantStartExecution(this.probeFunction);
+      topic.grantPublish(this.probeFunction);
+
+      // EventBridge schedules go down to one minute; the function covers the minute itself. A missed
+      // invocation is not retried: the next one is due within the minute anyway.
+      this.schedule = new events.Rule(this, 'ProbeSchedule', {
+        description: 'failover-controller: one probe invocation a minute',
+        schedule: events.Schedule.rate(Duration.minutes(1)),
+        targets: [new targets.LambdaFunction(this.probeFunction, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+      });
+    }
+
+    for (const group of config.groups.filter((g) => g.alarms.length > 0)) {
+      const rule = new events.Rule(this, `AlarmTrigger-${group.name}`, {
+        description: `failover-controller: start a failover of ${group.name} when one of its alarms goes to ALARM`,
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          detail: { alarmName: group.alarms, state: { value: ['ALARM'] } },
+        },
+      });
+      rule.addTarget(
+        new targets.SfnStateMachine(stateMachine, {
+          input: events.RuleTargetInput.fromObject({
+            group: group.name,
+            reason: `CloudWatch alarm ${events.EventField.fromPath('$.detail.alarmName')} is in ALARM`,
+            trigger: {
+              type: 'alarm',
+              alarmName: events.EventField.fromPath('$.detail.alarmName'),
+              at: events.EventField.fromPath('$.time'),
+              stateReason: events.EventField.fromPath('$.detail.state.reason'),
+            },
+          }),
+          retryAttempts: 3,
+        }),
+      );
+      this.alarmRules.push(rule);
+    }
+  }
+}
