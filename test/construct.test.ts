@@ -1,0 +1,829 @@
+/**
+ * Construct tests: targeted properties of the synthesized template, for the shipped example config and
+ * for a config with two groups in different regions and hosted zones (so scoping is visibly per
+ * configured resource, not per stack). Tokens in ARNs and in the state machine definition are resolved
+ * for a fixed account and region, so the assertions name concrete strings.
+ *
+ * aws-cdk-lib costs seconds to load: every construct assertion lives in this one file, and each config
+ * is synthesized once.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve as resolvePath } from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DnsChangeFailed, FenceNotConfirmed, InvalidInput, PermissionDenied, PromotionFailed, TransientAwsError } from '../lambdas/shared/errors';
+import { STEPS } from '../lambdas/steps';
+import { parseConfig, type FailoverConfig } from '../lib/config';
+import { FailoverControllerStack } from '../lib/stack';
+
+// asl-validator ships no types and mutates the definition it is given (always pass a structuredClone).
+type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
+const aslValidator = createRequire(__filename)('asl-validator') as AslValidator;
+
+const ACCOUNT = '111122223333';
+const REGION = 'us-west-2';
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+// --- the configs ----------------------------------------------------------------------------------
+
+const exampleRaw = JSON.parse(readFileSync(resolvePath(__dirname, '..', 'failover.config.json'), 'utf8')) as Json;
+
+/** The example plus a second group elsewhere: other regions, another zone, names given un-normalized. */
+function twoGroupsRaw(): Json {
+  const raw = structuredClone(exampleRaw);
+  raw.workflow = { pollIntervalSeconds: 7 };
+  raw.groups.push({
+    name: 'billing',
+    primary: { instanceId: 'i-0fedcba9876543210', region: 'eu-west-1' },
+    replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1' },
+    dns: {
+      hostedZoneId: 'Z09876543210ZYXWVUTSR',
+      zoneName: 'Billing.Example.NET.',
+      records: [
+        { name: 'DB.Billing.example.net.', type: 'CNAME', target: 'replicaEndpoint' },
+        { name: 'billing.example.net', type: 'AAAA', values: ['2001:db8::10'] },
+      ],
+    },
+  });
+  return raw;
+}
+
+/** What each config must produce, written out as concrete strings rather than derived from the config. */
+interface Expected {
+  pollIntervalSeconds: number;
+  instances: string[];
+  replicas: string[];
+  /** hosted zone ARN → the record names and types it may UPSERT */
+  zones: Record<string, { names: string[]; types: string[] }>;
+}
+
+const CASES: Array<{ name: string; raw: () => Json; expected: Expected }> = [
+  {
+    name: 'the example config',
+    raw: () => structuredClone(exampleRaw),
+    expected: {
+      pollIntervalSeconds: 5,
+      instances: ['arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f60718'],
+      replicas: ['arn:aws:rds:us-west-2:111122223333:db:orders-replica'],
+      zones: {
+        'arn:aws:route53:::hostedzone/Z0EXAMPLE1234567890AB': { names: ['api.orders.example.com', 'db.orders.example.com'], types: ['A', 'CNAME'] },
+      },
+    },
+  },
+  {
+    name: 'two groups in different regions and zones',
+    raw: twoGroupsRaw,
+    expected: {
+      pollIntervalSeconds: 7,
+      instances: [
+        'arn:aws:ec2:eu-west-1:111122223333:instance/i-0fedcba9876543210',
+        'arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f60718',
+      ],
+      replicas: ['arn:aws:rds:eu-central-1:111122223333:db:billing-replica', 'arn:aws:rds:us-west-2:111122223333:db:orders-replica'],
+      zones: {
+        'arn:aws:route53:::hostedzone/Z0EXAMPLE1234567890AB': { names: ['api.orders.example.com', 'db.orders.example.com'], types: ['A', 'CNAME'] },
+        // Normalized: lowercase, no trailing dot, as Route 53 compares them.
+        'arn:aws:route53:::hostedzone/Z09876543210ZYXWVUTSR': { names: ['billing.example.net', 'db.billing.example.net'], types: ['AAAA', 'CNAME'] },
+      },
+    },
+  },
+];
+
+// --- synthesis and token resolution ------------------------------------------------------------------
+
+interface Synthesized {
+  config: FailoverConfig;
+  stack: FailoverControllerStack;
+  template: Template;
+  json: Json;
+  resources: Record<string, Json>;
+  /** Resolve CloudFormation intrinsics as AWS would in ACCOUNT/REGION (physical names are the logical ids). */
+  resolve: (value: unknown) => Json;
+  /** step name → the resolved ARN of its Lambda function */
+  stepArns: Map<string, string>;
+  /** role logical id → who uses it: a step name, 'state-machine', or the role's logical id */
+  roleOwners: Map<string, string>;
+  /** The resolved ASL definition. */
+  definition: Json;
+}
+
+function synthesize(config: FailoverConfig): Synthesized {
+  // Skip bundling: the Lambda code is not what these tests look at.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new FailoverControllerStack(app, 'Test', { config, env: { account: ACCOUNT, region: REGION } });
+  const template = Template.fromStack(stack);
+  const json = template.toJSON();
+  const resources = json.Resources as Record<string, Json>;
+  const resolve = (value: unknown) => resolveTokens(value, resources);
+
+  const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+  const stepArns = new Map<string, string>();
+  const roleOwners = new Map<string, string>();
+  for (const [step, fn] of Object.entries(stack.controller.workflow.functions)) {
+    const id = logicalIdOf(fn);
+    stepArns.set(step, resolve({ 'Fn::GetAtt': [id, 'Arn'] }));
+    roleOwners.set(resources[id].Properties.Role['Fn::GetAtt'][0], step);
+  }
+  const machineId = logicalIdOf(stack.controller.workflow.stateMachine);
+  roleOwners.set(resources[machineId].Properties.RoleArn['Fn::GetAtt'][0], 'state-machine');
+  const definition = JSON.parse(resolve(resources[machineId].Properties.DefinitionString));
+  return { config, stack, template, json, resources, resolve, stepArns, roleOwners, definition };
+}
+
+const PSEUDO: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': REGION,
+  'AWS::AccountId': ACCOUNT,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
+/** What `Ref` and `Fn::GetAtt ... Arn` return for the resource types these tests meet. */
+function refOf(type: string, id: string): string {
+  switch (type) {
+    case 'AWS::SNS::Topic':
+      return `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`;
+    case 'AWS::StepFunctions::StateMachine':
+      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
+    default:
+      return id; // the physical name
+  }
+}
+function arnOf(type: string, id: string): string {
+  switch (type) {
+    case 'AWS::Lambda::Function':
+      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+    case 'AWS::DynamoDB::Table':
+      return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${id}`;
+    case 'AWS::Logs::LogGroup':
+      return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
+    case 'AWS::IAM::Role':
+      return `arn:aws:iam::${ACCOUNT}:role/${id}`;
+    case 'AWS::Events::Rule':
+      return `arn:aws:events:${REGION}:${ACCOUNT}:rule/${id}`;
+    default:
+      return refOf(type, id);
+  }
+}
+
+function resolveTokens(value: unknown, resources: Record<string, Json>): Json {
+  if (Array.isArray(value)) return value.map((v) => resolveTokens(v, resources));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, Json>;
+  const typeOf = (id: string): string => {
+    const resource = resources[id];
+    if (!resource) throw new Error(`template has no resource ${id}`);
+    return resource.Type as string;
+  };
+  if ('Fn::Join' in obj) {
+    const [separator, parts] = obj['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => resolveTokens(p, resources)).join(separator);
+  }
+  if ('Ref' in obj) return PSEUDO[obj.Ref] ?? refOf(typeOf(obj.Ref), obj.Ref);
+  if ('Fn::GetAtt' in obj) {
+    const [id, attribute] = obj['Fn::GetAtt'] as [string, string];
+    return attribute === 'Arn' ? arnOf(typeOf(id), id) : `${id}.${attribute}`;
+  }
+  const unknown = Object.keys(obj).find((k) => k.startsWith('Fn::'));
+  if (unknown) throw new Error(`cannot resolve ${unknown} in ${JSON.stringify(obj)}`);
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveTokens(v, resources)]));
+}
+
+// --- IAM -----------------------------------------------------------------------------------------
+
+interface Grant {
+  /** who holds the statement: a step name, 'state-machine', or a role's logical id */
+  grantee: string;
+  policy: string;
+  effect: string;
+  actions: string[];
+  resources: string[];
+  conditions?: Json;
+  /** NotAction / NotResource make a statement allow more than it names. */
+  negated: boolean;
+}
+
+const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every statement of every AWS::IAM::Policy (and any inline role policy), resolved. */
+function grantsIn(s: Synthesized): Grant[] {
+  const grants: Grant[] = [];
+  const add = (policy: string, grantees: string[], document: Json) => {
+    for (const st of list<Json>(document.Statement)) {
+      for (const grantee of grantees) {
+        grants.push({
+          grantee,
+          policy,
+          effect: st.Effect,
+          actions: list<string>(st.Action),
+          resources: list<Json>(s.resolve(st.Resource)),
+          conditions: st.Condition,
+          negated: st.NotAction !== undefined || st.NotResource !== undefined,
+        });
+      }
+    }
+  };
+  for (const [id, r] of Object.entries(s.resources)) {
+    if (r.Type === 'AWS::IAM::Policy') {
+      const roles = list<Json>(r.Properties.Roles).map((ref) => s.roleOwners.get(ref.Ref) ?? ref.Ref);
+      add(id, roles, r.Properties.PolicyDocument);
+    }
+    if (r.Type === 'AWS::IAM::Role') {
+      for (const p of list<Json>(r.Properties.Policies)) add(`${id}/${p.PolicyName}`, [s.roleOwners.get(id) ?? id], p.PolicyDocument);
+    }
+  }
+  return grants;
+}
+
+/** Does an action pattern from a policy (may hold * and ?) cover this action? IAM action names are case-insensitive. */
+function covers(pattern: string, action: string): boolean {
+  const re = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, 'i');
+  return re.test(action);
+}
+
+/** The Allow statements that grant this action, however they spell it. */
+const allowing = (grants: Grant[], action: string) => grants.filter((g) => g.effect === 'Allow' && g.actions.some((a) => covers(a, action)));
+
+/** Read-only by name: the verbs AWS uses for calls that change nothing. `ec2:Describe*` is read-only; `ec2:*` is not. */
+function changesSomething(action: string): boolean {
+  const verb = action.split(':')[1] ?? action;
+  return !/^(Describe|Get|List)/.test(verb);
+}
+
+/**
+ * Changing actions AWS authorizes only on "*" (they support no resource-level permissions), granted by
+ * CDK to the state machine's role for its execution logs (CloudWatch Logs vended-log delivery) and X-Ray
+ * tracing. Named one by one, and only for that role, so anything new still fails the check.
+ */
+const STAR_ONLY_FOR_STATE_MACHINE = new Set([
+  'logs:CreateLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:PutResourcePolicy',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+]);
+
+/** Allow statements that let a changing action touch anything: a `*` resource, or NotAction/NotResource. */
+function unscopedChanges(grants: Grant[]): string[] {
+  return grants
+    .filter((g) => g.effect === 'Allow')
+    .flatMap((g) =>
+      g.actions
+        .filter((a) => changesSomething(a))
+        .filter((a) => g.negated || g.resources.includes('*'))
+        .filter((a) => !(g.grantee === 'state-machine' && !g.negated && STAR_ONLY_FOR_STATE_MACHINE.has(a)))
+        .map((a) => `${g.grantee}: ${a} on ${g.negated ? '(NotAction/NotResource)' : '*'}`),
+    );
+}
+
+// --- the state machine graph ---------------------------------------------------------------------
+
+interface Edge {
+  from: string;
+  to: string;
+  /** 'Next', 'Default', 'Choices[i]' or 'Catch[i]' */
+  via: string;
+}
+
+function edgesOf(definition: Json): Edge[] {
+  const edges: Edge[] = [];
+  for (const [name, state] of Object.entries<Json>(definition.States)) {
+    // A nested state machine would hide transitions from this walk.
+    expect(['Parallel', 'Map'], `${name} is a ${state.Type}: the graph checks do not look inside it`).not.toContain(state.Type);
+    if (state.Next) edges.push({ from: name, to: state.Next, via: 'Next' });
+    if (state.Default) edges.push({ from: name, to: state.Default, via: 'Default' });
+    list<Json>(state.Choices).forEach((c, i) => edges.push({ from: name, to: c.Next, via: `Choices[${i}]` }));
+    list<Json>(state.Catch).forEach((c, i) => edges.push({ from: name, to: c.Next, via: `Catch[${i}]` }));
+  }
+  return edges;
+}
+
+/** The states reachable from `from` (itself included), not following the edges `skip` rejects. */
+function reachable(definition: Json, from: string, skip: (e: Edge) => boolean = () => false): Set<string> {
+  const edges = edgesOf(definition);
+  const seen = new Set([from]);
+  const queue = [from];
+  while (queue.length > 0) {
+    const here = queue.shift()!;
+    for (const e of edges) {
+      if (e.from === here && !skip(e) && !seen.has(e.to)) {
+        seen.add(e.to);
+        queue.push(e.to);
+      }
+    }
+  }
+  return seen;
+}
+
+const statesOf = (definition: Json, type: string) => Object.entries<Json>(definition.States).filter(([, s]) => s.Type === type);
+
+/**
+ * The structural half of "never two writers": the states that invoke the promote-replica function
+ * reachable from StartAt only through the Choice 'Fenced?' taking its `$.fence.confirmed == true` branch.
+ * Returns the problems found (empty when the rule holds).
+ */
+function promotionGateProblems(definition: Json, promoteArn: string): string[] {
+  const problems: string[] = [];
+  const promoting = statesOf(definition, 'Task')
+    .filter(([, s]) => s.Resource === promoteArn)
+    .map(([name]) => name);
+  if (promoting.length === 0) problems.push('no state invokes the promote-replica function');
+
+  const gate = definition.States['Fenced?'];
+  const gateRules = list<Json>(gate?.Choices).map((c, i) => ({ c, i }));
+  const confirmed = gateRules.filter(({ c }) => c.Variable === '$.fence.confirmed' && c.BooleanEquals === true && Object.keys(c).length === 3);
+  if (gate?.Type !== 'Choice' || confirmed.length !== 1) {
+    problems.push("'Fenced?' is not a Choice with one rule `$.fence.confirmed == true`");
+    return problems;
+  }
+  const { c: rule, i } = confirmed[0];
+  // No other way out of the gate leads to a promotion either.
+  const otherExits = [gate.Default, ...gateRules.filter((r) => r.i !== i).map((r) => r.c.Next)].filter(Boolean);
+  const throughGate = (e: Edge) => e.from === 'Fenced?' && e.via === `Choices[${i}]`;
+  for (const name of promoting) {
+    if (reachable(definition, definition.StartAt, throughGate).has(name)) {
+      problems.push(`${name} is reachable from ${definition.StartAt} without passing 'Fenced?' on $.fence.confirmed`);
+    }
+    if (!reachable(definition, rule.Next).has(name)) problems.push(`${name} is not reachable through 'Fenced?'`);
+    for (const exit of otherExits) {
+      if (reachable(definition, exit, throughGate).has(name)) problems.push(`${name} is reachable from the 'Fenced?' exit ${exit}`);
+    }
+  }
+  return problems;
+}
+
+// --- the tests -----------------------------------------------------------------------------------
+
+const synthesized = new Map<string, Synthesized>();
+beforeAll(() => {
+  for (const c of CASES) synthesized.set(c.name, synthesize(parseConfig(c.raw(), c.name)));
+});
+const get = (name: string) => synthesized.get(name)!;
+
+describe('resources (example config)', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = get('the example config');
+  });
+
+  it('has one STANDARD state machine with ALL-level logging (execution data included) and X-Ray tracing', () => {
+    s.template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    s.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ExecutionLogs'), 'Arn'] } } }],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('has one retained, encrypted, on-demand DynamoDB table with point-in-time recovery and the history index', () => {
+    s.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    s.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'history-by-time', Projection: { ProjectionType: 'ALL' } })],
+      }),
+    });
+  });
+
+  it('has one SNS topic encrypted with KMS whose policy denies publishing without TLS', () => {
+    s.template.resourceCountIs('AWS::SNS::Topic', 1);
+    const [topicId, topic] = Object.entries(s.template.findResources('AWS::SNS::Topic'))[0];
+    expect(s.resolve(topic.Properties.KmsMasterKeyId)).toBe(`arn:aws:kms:${REGION}:${ACCOUNT}:alias/aws/sns`);
+    s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: { Ref: topicId },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('outputs the state machine ARN, the table name and the topic ARN', () => {
+    const idOf = (type: string) => Object.keys(s.template.findResources(type))[0];
+    s.template.hasOutput('StateMachineArn', { Value: { Ref: idOf('AWS::StepFunctions::StateMachine') } });
+    s.template.hasOutput('TableName', { Value: { Ref: idOf('AWS::DynamoDB::Table') } });
+    s.template.hasOutput('TopicArn', { Value: { Ref: idOf('AWS::SNS::Topic') } });
+  });
+
+  it('runs every Lambda function on Node.js 22 or newer, on arm64, logging to its own log group', () => {
+    const functions = Object.entries(s.template.findResources('AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThanOrEqual(8);
+    const logGroups = new Set<string>();
+    for (const [id, fn] of functions) {
+      const { Runtime, Architectures, LoggingConfig } = fn.Properties;
+      expect(Number(/^nodejs(\d+)\.x$/.exec(Runtime)?.[1] ?? 0), `${id} runtime ${Runtime}`).toBeGreaterThanOrEqual(22);
+      expect(Architectures, id).toEqual(['arm64']);
+      const logGroup = LoggingConfig?.LogGroup?.Ref as string | undefined;
+      expect(logGroup && s.resources[logGroup]?.Type, `${id} log group`).toBe('AWS::Logs::LogGroup');
+      logGroups.add(logGroup!);
+    }
+    expect(logGroups.size, 'functions share a log group').toBe(functions.length);
+  });
+
+  it('has one Lambda function per workflow step, the eight failover steps among them', () => {
+    // STEPS is the registry the drill and the handlers use; the workflow must deploy exactly those.
+    const steps = Object.keys(s.stack.controller.workflow.functions).sort();
+    expect(steps).toEqual([...STEPS].sort());
+    expect(steps).toEqual(
+      expect.arrayContaining(['plan', 'acquire-lock', 'assess-replica', 'fence-primary', 'promote-replica', 'flip-dns', 'notify', 'record-outcome']),
+    );
+    for (const step of steps) {
+      s.template.hasResourceProperties('AWS::Lambda::Function', { Description: `failover-controller workflow step: ${step}` });
+    }
+    const stepFunctions = Object.values(s.template.findResources('AWS::Lambda::Function')).filter((fn) =>
+      String(fn.Properties.Description).startsWith('failover-controller workflow step: '),
+    );
+    expect(stepFunctions).toHaveLength(steps.length);
+  });
+});
+
+describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
+  let s: Synthesized;
+  let grants: Grant[];
+  beforeAll(() => {
+    s = get(name);
+    grants = grantsIn(s);
+  });
+
+  it('lets only fence-primary stop instances, and only the configured primaries', () => {
+    const stop = allowing(grants, 'ec2:StopInstances');
+    expect(new Set(stop.map((g) => g.grantee))).toEqual(new Set(['fence-primary']));
+    expect(stop.flatMap((g) => g.resources).sort()).toEqual(expected.instances);
+    // Nothing else in EC2 that changes state (terminate, start, modify...) is granted at all.
+    const ec2Changes = grants.filter((g) => g.effect === 'Allow').flatMap((g) => g.actions.filter((a) => /^ec2:/i.test(a) && changesSomething(a)));
+    expect(ec2Changes).toEqual(['ec2:StopInstances']);
+  });
+
+  it('lets only promote-replica promote, and only the configured replicas', () => {
+    const promote = allowing(grants, 'rds:PromoteReadReplica');
+    expect(new Set(promote.map((g) => g.grantee))).toEqual(new Set(['promote-replica']));
+    expect(promote.flatMap((g) => g.resources).sort()).toEqual(expected.replicas);
+    const rdsChanges = grants.filter((g) => g.effect === 'Allow').flatMap((g) => g.actions.filter((a) => /^rds:/i.test(a) && changesSomething(a)));
+    expect(rdsChanges).toEqual(['rds:PromoteReadReplica']);
+  });
+
+  it('lets only flip-dns change records: UPSERTs of the configured names and types, zone by zone', () => {
+    const change = allowing(grants, 'route53:ChangeResourceRecordSets');
+    expect(new Set(change.map((g) => g.grantee))).toEqual(new Set(['flip-dns']));
+    const byZone: Record<string, Json> = {};
+    for (const g of change) {
+      expect(g.resources, 'one zone per statement, so each zone gets only its own names').toHaveLength(1);
+      const zone = g.resources[0];
+      expect(byZone[zone], `${zone} granted twice`).toBeUndefined();
+      byZone[zone] = g.conditions;
+    }
+    const sorted = (v: string[] | string) => [...list(v)].sort();
+    const normalized = Object.fromEntries(
+      Object.entries(byZone).map(([zone, condition]) => {
+        expect(Object.keys(condition ?? {}), `${zone}: conditions`).toEqual(['ForAllValues:StringEquals']);
+        const c = condition['ForAllValues:StringEquals'];
+        expect(Object.keys(c).sort()).toEqual([
+          'route53:ChangeResourceRecordSetsActions',
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames',
+          'route53:ChangeResourceRecordSetsRecordTypes',
+        ]);
+        expect(sorted(c['route53:ChangeResourceRecordSetsActions']), zone).toEqual(['UPSERT']);
+        return [zone, { names: sorted(c['route53:ChangeResourceRecordSetsNormalizedRecordNames']), types: sorted(c['route53:ChangeResourceRecordSetsRecordTypes']) }];
+      }),
+    );
+    expect(normalized).toEqual(expected.zones);
+  });
+
+  it('scopes DynamoDB to the table and its indexes, SNS publishing to the topic, Lambda invocation to the steps', () => {
+    const tableId = Object.keys(s.template.findResources('AWS::DynamoDB::Table'))[0];
+    const tableArn = s.resolve({ 'Fn::GetAtt': [tableId, 'Arn'] });
+    expect(tableArn).toBe(`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableId}`);
+    const dynamo = grants.filter((g) => g.effect === 'Allow' && g.actions.some((a) => /^dynamodb:/i.test(a)));
+    expect(dynamo.map((g) => g.grantee)).toEqual(expect.arrayContaining(['acquire-lock', 'record-outcome']));
+    for (const g of dynamo) {
+      for (const r of g.resources) expect([tableArn, `${tableArn}/index/*`], `${g.grantee}: dynamodb on ${r}`).toContain(r);
+    }
+
+    const topicArn = s.resolve({ Ref: Object.keys(s.template.findResources('AWS::SNS::Topic'))[0] });
+    const publish = allowing(grants, 'sns:Publish');
+    expect(publish.map((g) => g.grantee)).toContain('notify');
+    for (const g of publish) expect(g.resources, g.grantee).toEqual([topicArn]);
+
+    const invoke = allowing(grants, 'lambda:InvokeFunction');
+    expect(new Set(invoke.map((g) => g.grantee))).toEqual(new Set(['state-machine']));
+    const stepArns = [...s.stepArns.values()];
+    const allowed = new Set(stepArns.flatMap((arn) => [arn, `${arn}:*`])); // the function, or a version/alias of it
+    const invoked = invoke.flatMap((g) => g.resources);
+    for (const r of invoked) expect(allowed, `lambda:InvokeFunction on ${r}`).toContain(r);
+    expect(new Set(invoked.filter((r) => !r.endsWith(':*')))).toEqual(new Set(stepArns));
+  });
+
+  it('grants each workflow role only the services its step uses', () => {
+    // Catches a grant landing on the wrong step's role, which the per-action checks above might not.
+    const services = new Map<string, Set<string>>();
+    for (const g of grants.filter((x) => x.effect === 'Allow')) {
+      const set = services.get(g.grantee) ?? new Set<string>();
+      for (const a of g.actions) set.add(a.split(':')[0]);
+      services.set(g.grantee, set);
+    }
+    const expectedServices: Record<string, string[]> = {
+      plan: [],
+      'confirm-outage': [], // probes endpoints only
+      'acquire-lock': ['dynamodb'],
+      'assess-replica': ['cloudwatch', 'rds'],
+      'fence-primary': ['ec2'],
+      'promote-replica': ['rds'],
+      'flip-dns': ['route53'],
+      notify: ['sns'],
+      'record-outcome': ['dynamodb'],
+      'state-machine': ['lambda', 'logs', 'xray'],
+    };
+    for (const step of s.stepArns.keys()) expect(Object.keys(expectedServices), `the services of step ${step}`).toContain(step);
+    for (const [who, want] of Object.entries(expectedServices)) {
+      expect([...(services.get(who) ?? [])].sort(), who).toEqual(want);
+    }
+  });
+
+  it('attaches no managed policy to a workflow role but the Lambda basic execution role', () => {
+    // The basic execution role lets a function write its own logs (logs:CreateLogStream/PutLogEvents on *).
+    for (const [id, role] of Object.entries(s.template.findResources('AWS::IAM::Role'))) {
+      const owner = s.roleOwners.get(id);
+      if (owner === undefined) continue;
+      const managed = list<Json>(role.Properties.ManagedPolicyArns).map((a) => s.resolve(a));
+      expect(managed, owner).toEqual(owner === 'state-machine' ? [] : ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']);
+    }
+  });
+
+  it('allows no changing action on "*" anywhere in the template', () => {
+    expect(grants.length).toBeGreaterThan(0);
+    expect(unscopedChanges(grants)).toEqual([]);
+  });
+});
+
+describe('the unscoped-change check itself', () => {
+  const grant = (over: Partial<Grant>): Grant => ({ grantee: 'fence-primary', policy: 'P', effect: 'Allow', actions: [], resources: ['*'], negated: false, ...over });
+
+  it('flags changing actions, wildcards and NotResource on "*", and lets reads through', () => {
+    expect(
+      unscopedChanges([
+        grant({ actions: ['ec2:StopInstances'] }),
+        grant({ actions: ['ec2:*'] }),
+        grant({ actions: ['*'] }),
+        grant({ actions: ['rds:PromoteReadReplica'], resources: ['arn:aws:rds:us-west-2:111122223333:db:x'], negated: true }),
+        grant({ actions: ['xray:PutTraceSegments'] }), // exempt only for the state machine's role
+        grant({ actions: ['ec2:DescribeInstances', 'ec2:Describe*', 'cloudwatch:GetMetricStatistics', 'route53:ListResourceRecordSets'] }),
+        grant({ actions: ['ec2:StopInstances'], effect: 'Deny' }),
+        grant({ actions: ['xray:PutTraceSegments'], grantee: 'state-machine' }),
+      ]),
+    ).toEqual([
+      'fence-primary: ec2:StopInstances on *',
+      'fence-primary: ec2:* on *',
+      'fence-primary: * on *',
+      'fence-primary: rds:PromoteReadReplica on (NotAction/NotResource)',
+      'fence-primary: xray:PutTraceSegments on *',
+    ]);
+  });
+
+  it('matches actions the way IAM does', () => {
+    expect(covers('ec2:Stop*', 'ec2:StopInstances')).toBe(true);
+    expect(covers('EC2:stopinstances', 'ec2:StopInstances')).toBe(true);
+    expect(covers('*', 'route53:ChangeResourceRecordSets')).toBe(true);
+    expect(covers('ec2:StopInstance', 'ec2:StopInstances')).toBe(false);
+    expect(covers('ec2:Describe*', 'ec2:StopInstances')).toBe(false);
+  });
+});
+
+describe.each(CASES)('state machine definition: $name', ({ name, expected }) => {
+  let s: Synthesized;
+  let definition: Json;
+  let tasks: Array<[string, Json]>;
+  beforeAll(() => {
+    s = get(name);
+    definition = s.definition;
+    tasks = statesOf(definition, 'Task');
+  });
+
+  it('is valid Amazon States Language', () => {
+    const { isValid, errorsText } = aslValidator(structuredClone(definition));
+    expect(isValid, errorsText('\n')).toBe(true);
+    expect(definition.QueryLanguage ?? 'JSONPath', 'the drill runner supports JSONPath only').toBe('JSONPath');
+  });
+
+  it('invokes only the step functions, each step by at least one Task', () => {
+    const stepByArn = new Map([...s.stepArns].map(([step, arn]) => [arn, step]));
+    const stepOf = Object.fromEntries(tasks.map(([state, t]) => [state, stepByArn.get(t.Resource)]));
+    for (const [state, step] of Object.entries(stepOf)) expect(step, `${state} invokes ${tasks.find(([n]) => n === state)![1].Resource}`).toBeDefined();
+    expect(new Set(Object.values(stepOf))).toEqual(new Set(s.stepArns.keys()));
+    expect(stepOf).toMatchObject({
+      Plan: 'plan',
+      AcquireLock: 'acquire-lock',
+      FencePrimary: 'fence-primary',
+      CheckFence: 'fence-primary',
+      PromoteReplica: 'promote-replica',
+      CheckPromotion: 'promote-replica',
+      ApplyDnsChange: 'flip-dns',
+    });
+  });
+
+  it('retries transient errors on every Task with exponential backoff and full jitter, and never retries everything', () => {
+    expect(tasks.length).toBeGreaterThanOrEqual(8);
+    const logicErrors = [InvalidInput, FenceNotConfirmed, PromotionFailed, DnsChangeFailed, PermissionDenied].map((e) => e.name);
+    for (const [state, task] of tasks) {
+      const retriers = list<Json>(task.Retry);
+      const transient = retriers.filter((r) => r.ErrorEquals.includes(TransientAwsError.name));
+      expect(transient, `${state}: a Retry on TransientAwsError`).toHaveLength(1);
+      expect(transient[0].JitterStrategy, state).toBe('FULL');
+      expect(transient[0].BackoffRate, state).toBeGreaterThan(1);
+      expect(transient[0].MaxAttempts ?? 3, state).toBeGreaterThan(1);
+      const retried = retriers.flatMap((r) => r.ErrorEquals as string[]);
+      // States.TaskFailed matches every error a function throws, logic errors included: as bad as States.ALL.
+      expect(retried, state).not.toContain('States.ALL');
+      expect(retried, state).not.toContain('States.TaskFailed');
+      for (const e of logicErrors) expect(retried, `${state} retries the logic error ${e}`).not.toContain(e);
+    }
+  });
+
+  it('catches every failure after the lock into an Outcome state, which then notifies and records', () => {
+    // The reporting tail (Outcome* → Notify → Record → finish) is excluded: it is where catches lead.
+    const outcomes = Object.keys(definition.States).filter((n) => n.startsWith('Outcome'));
+    const tail = new Set(outcomes.flatMap((o) => [...reachable(definition, o)]));
+    const afterLock = [...reachable(definition, 'AcquireLock')].filter((n) => !tail.has(n) && definition.States[n].Type === 'Task');
+    expect(afterLock).toEqual(expect.arrayContaining(['AcquireLock', 'AssessReplica', 'FencePrimary', 'CheckFence', 'PromoteReplica', 'CheckPromotion', 'ApplyDnsChange', 'CheckDnsSync']));
+    for (const state of afterLock) {
+      const catchAll = list<Json>(definition.States[state].Catch).filter((c) => c.ErrorEquals.includes('States.ALL'));
+      expect(catchAll, `${state}: a Catch on States.ALL`).toHaveLength(1);
+      expect(catchAll[0].Next, state).toMatch(/^Outcome/);
+      // Into a sub-path, so the record still has the plan and the lock to release.
+      expect(catchAll[0].ResultPath, state).toBe('$.error');
+    }
+    for (const o of outcomes) {
+      expect(reachable(definition, o), `${o} is recorded`).toContain('Record');
+    }
+    // A failed notification is still recorded; a failed record is still notified.
+    expect(list<Json>(definition.States.Notify.Catch).map((c) => c.Next)).toEqual(['Record']);
+    expect(list<Json>(definition.States.Record.Catch).map((c) => c.Next)).toEqual(['NotifyRecordLost']);
+  });
+
+  it(`waits workflow.pollIntervalSeconds (${expected.pollIntervalSeconds} s) between polls`, () => {
+    expect(s.config.workflow.pollIntervalSeconds).toBe(expected.pollIntervalSeconds);
+    const waits = statesOf(definition, 'Wait');
+    expect(waits.map(([n]) => n)).toEqual(expect.arrayContaining(['WaitForFence', 'WaitForPromotion', 'WaitForDnsSync']));
+    for (const [state, wait] of waits) {
+      expect(wait, state).toEqual({ Type: 'Wait', Seconds: expected.pollIntervalSeconds, Next: expect.any(String) });
+    }
+  });
+
+  it("reaches the promotion only through 'Fenced?' on $.fence.confirmed == true", () => {
+    const promoteArn = s.stepArns.get('promote-replica')!;
+    expect(promotionGateProblems(definition, promoteArn)).toEqual([]);
+    // Walking from the fence: FencePrimary stops the primary, and its result is what the gate reads.
+    expect(definition.States.FencePrimary).toMatchObject({ Resource: s.stepArns.get('fence-primary'), Parameters: { action: 'start' }, ResultPath: '$.fence' });
+    expect(reachable(definition, 'FencePrimary')).toContain('PromoteReplica');
+    expect(reachable(definition, definition.StartAt, (e) => e.to === 'FencePrimary').has('PromoteReplica'), 'a way around FencePrimary').toBe(false);
+  });
+
+  it('lets only the fence steps write $.fence, so the gate reads what they found', () => {
+    // Plan replaces the execution input with { plan }: a caller cannot smuggle in `fence.confirmed`.
+    const plan = definition.States[definition.StartAt];
+    expect(definition.StartAt).toBe('Plan');
+    expect(plan.ResultSelector).toEqual({ 'plan.$': '$' });
+    expect(plan.ResultPath).toBeUndefined();
+    for (const [state, st] of Object.entries<Json>(definition.States)) {
+      if (state === 'Plan') continue;
+      expect(st.OutputPath, state).toBeUndefined();
+      if (st.Type === 'Task' || st.Type === 'Pass') {
+        expect(st.ResultPath, `${state} must write under a key, not replace the state`).toMatch(/^\$\.[A-Za-z]/);
+      }
+    }
+    const writers = Object.entries<Json>(definition.States)
+      .filter(([, st]) => typeof st.ResultPath === 'string' && /^\$\.fence(\.|$)/.test(st.ResultPath))
+      .map(([n]) => n)
+      .sort();
+    expect(writers).toEqual(['CheckFence', 'FencePrimary']);
+  });
+
+  it("embeds the config's groups in the Plan parameters", () => {
+    const plan = definition.States.Plan;
+    expect(typeof plan.Parameters.groupsJson).toBe('string');
+    const embedded = JSON.parse(plan.Parameters.groupsJson);
+    expect(Object.keys(embedded)).toEqual(s.config.groups.map((g) => g.name));
+    expect(embedded).toEqual(JSON.parse(JSON.stringify(Object.fromEntries(s.config.groups.map((g) => [g.name, g])))));
+  });
+});
+
+describe('the promotion-gate check itself', () => {
+  let definition: Json;
+  let promoteArn: string;
+  beforeAll(() => {
+    const s = get('the example config');
+    definition = s.definition;
+    promoteArn = s.stepArns.get('promote-replica')!;
+  });
+  const mutated = (change: (d: Json) => void) => {
+    const d = structuredClone(definition);
+    change(d);
+    return promotionGateProblems(d, promoteArn);
+  };
+
+  it('finds a Catch that leads to the promotion', () => {
+    expect(mutated((d) => (d.States.CheckFence.Catch[0].Next = 'PromoteReplica'))).toContain(
+      "PromoteReplica is reachable from Plan without passing 'Fenced?' on $.fence.confirmed",
+    );
+  });
+
+  it("finds a default of 'Fenced?' that promotes, and a gate on the wrong field", () => {
+    expect(mutated((d) => (d.States['Fenced?'].Default = 'CheckPromotion'))).toContain("CheckPromotion is reachable from the 'Fenced?' exit CheckPromotion");
+    expect(mutated((d) => (d.States['Fenced?'].Choices[0].Variable = '$.plan.dryRun'))).toEqual([
+      "'Fenced?' is not a Choice with one rule `$.fence.confirmed == true`",
+    ]);
+  });
+
+  it('finds a path that skips the fence', () => {
+    expect(mutated((d) => (d.States['Proceed?'].Choices[0].Next = 'PromoteReplica'))).toContain(
+      "PromoteReplica is reachable from Plan without passing 'Fenced?' on $.fence.confirmed",
+    );
+  });
+});
+
+describe('detection', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = get('the example config');
+  });
+
+  it('invokes the probe function once a minute, not retrying a missed invocation', () => {
+    const probeId = s.stack.getLogicalId(s.stack.controller.detection.probeFunction!.node.defaultChild as CfnElement);
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [probeId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
+    });
+  });
+
+  it('gives the probe function time for its one-minute window plus its slowest probe, and what it needs to act', () => {
+    const fn = s.resources[s.stack.getLogicalId(s.stack.controller.detection.probeFunction!.node.defaultChild as CfnElement)];
+    // 62 s window + 2 s slowest probe + 10 s margin.
+    expect(fn.Properties.Timeout).toBe(74);
+    expect(s.resolve(fn.Properties.Environment.Variables)).toEqual({
+      TABLE_NAME: expect.any(String),
+      STATE_MACHINE_ARN: expect.stringMatching(/^arn:aws:states:us-west-2:111122223333:stateMachine:/),
+      TOPIC_ARN: expect.any(String),
+    });
+    expect(fn.Properties.VpcConfig).toBeUndefined();
+  });
+
+  it('starts the workflow when one of a group\'s alarms goes to ALARM, with the group and the alarm in the input', () => {
+    const rules = Object.values(s.resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern);
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { alarmName: ['orders-primary-status-check-failed'], state: { value: ['ALARM'] } },
+    });
+    const [target] = rule.Properties.Targets;
+    expect(s.resolve(target.Arn)).toMatch(/^arn:aws:states:us-west-2:111122223333:stateMachine:/);
+    expect(target.InputTransformer.InputPathsMap).toEqual({
+      'detail-alarmName': '$.detail.alarmName',
+      time: '$.time',
+      'detail-state-reason': '$.detail.state.reason',
+    });
+    // The drill renders this template with a real alarm event (test/drill.test.ts, duplicate-triggers).
+    expect(target.InputTransformer.InputTemplate).toContain('"group":"orders"');
+    expect(target.InputTransformer.InputTemplate).toContain('"trigger":{"type":"alarm","alarmName":<detail-alarmName>');
+  });
+
+  it('puts the probe and confirmation functions in the configured VPC when probeVpc is set', () => {
+    const raw = structuredClone(exampleRaw);
+    raw.probeVpc = { subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], securityGroupIds: ['sg-0123456789abcdef0'] };
+    const inVpc = synthesize(parseConfig(raw, 'vpc'));
+    const vpcConfig = { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], SecurityGroupIds: ['sg-0123456789abcdef0'] };
+    const placed = Object.values(inVpc.resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.VpcConfig);
+    expect(placed.map((r) => r.Properties.Description).sort()).toEqual([
+      'failover-controller workflow step: confirm-outage',
+      'failover-controller: probes the primaries and starts the workflow when one is down',
+    ]);
+    for (const fn of placed) expect(fn.Properties.VpcConfig).toEqual(vpcConfig);
+  });
+
+  it('has no probe function or schedule when no group has probes', () => {
+    const raw = structuredClone(exampleRaw);
+    raw.groups[0].probes = [];
+    raw.groups[0].alarms = [];
+    const quiet = synthesize(parseConfig(raw, 'no probes'));
+    expect(quiet.stack.controller.detection.probeFunction).toBeUndefined();
+    quiet.template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+});

@@ -1,0 +1,36 @@
+/** A real DynamoDB (dynalite) with the controller's table, fresh per call, for tests of store users. */
+import { startLocalDynamoDB, type LocalDynamoDB } from '../../lib/drill/local-dynamodb';
+import { Store, TABLE_KEYS } from '../../lambdas/shared/store';
+
+export const TABLE_DEFINITION = {
+  KeySchema: [
+    { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+    { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+  ],
+  AttributeDefinitions: [
+    { AttributeName: TABLE_KEYS.partitionKey, AttributeType: 'S' },
+    { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
+    { AttributeName: TABLE_KEYS.historyIndex.partitionKey, AttributeType: 'S' },
+    { AttributeName: TABLE_KEYS.historyIndex.sortKey, AttributeType: 'S' },
+  ],
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: TABLE_KEYS.historyIndex.name,
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.historyIndex.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.historyIndex.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+};
+
+let tables = 0;
+
+export async function newTestStore(dynamo: LocalDynamoDB): Promise<Store> {
+  const name = `test-${process.pid}-${++tables}`;
+  await dynamo.createTable(name, TABLE_DEFINITION);
+  return new Store(dynamo.client(), name);
+}
+
+export { startLocalDynamoDB };
