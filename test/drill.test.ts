@@ -203,6 +203,16 @@ describe('drill scenarios', () => {
     expect(r.passed, r.failures.join('; ')).toBe(true);
   });
 
+  it('primary-down with the fast detection settings (5 s interval, threshold 2)', async () => {
+    const fast = { ...config, groups: config.groups.map((g) => ({ ...g, detection: { ...g.detection, intervalSeconds: 5, failureThreshold: 2 } })) };
+    const r = await runScenario(fast, 'primary-down');
+
+    // Down at 23 s; rounds at 25 s and 30 s fail; the second declares it down.
+    expect(r.detectionSeconds).toBe(7.1);
+    expect(r.history[0].trigger).toMatchObject({ type: 'probe', outageStartedAt: '2026-01-01T00:00:25.000Z', failedRounds: 2 });
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
   it('flapping: failing and answering in turn never reaches the threshold: no execution', async () => {
     const r = await runScenario(config, 'flapping');
 
