@@ -21,7 +21,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRYABLE_ERRORS } from '../lambdas/shared/errors';
 import type { StepName } from '../lambdas/steps';
-import { lockTtlSeconds } from '../lambdas/steps/plan';
+import { executionTimeoutSeconds } from '../lambdas/steps/plan';
 import type { FailoverConfig } from './config';
 
 export type { StepName } from '../lambdas/steps';
@@ -218,12 +218,11 @@ export class FailoverWorkflow extends Construct {
     );
     plan.next(lock);
 
-    // An execution ends before any lock can expire (the lock's TTL is this plus a margin).
-    const longest = Math.max(...groups.map((g) => lockTtlSeconds(g)));
+    // Every execution ends before its lock can expire: the lock's TTL is this plus five minutes.
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(plan),
-      timeout: Duration.seconds(longest - 300),
+      timeout: Duration.seconds(executionTimeoutSeconds(groups)),
       tracingEnabled: true,
       logs: {
         destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.THREE_MONTHS }),

@@ -71,17 +71,27 @@ export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promis
     force: input.force ?? false,
     startedAt: now,
     triggeredAt: Math.min(triggeredAt, now),
-    lockTtlSeconds: lockTtlSeconds(group),
+    lockTtlSeconds: lockTtlSeconds(Object.values(groups)),
   };
 }
 
-/**
- * How long the lock is held before another execution may take it over: longer than any live
- * execution can run (every step's timeout, plus a margin for retries), so only a dead one loses it.
- */
-export function lockTtlSeconds(group: GroupConfig): number {
+/** The longest a live execution of this group can run: every step's timeout, plus 15 minutes for retries and polls. */
+export function executionBudgetSeconds(group: GroupConfig): number {
   const fence = Math.max(group.fence.timeoutSeconds, group.switchover.stopTimeoutSeconds);
   return fence + group.switchover.lagTimeoutSeconds + group.promotion.timeoutSeconds + group.dns.syncTimeoutSeconds + 900;
+}
+
+/** The state machine's timeout: the longest budget of any deployed group. */
+export function executionTimeoutSeconds(groups: GroupConfig[]): number {
+  return Math.max(...groups.map(executionBudgetSeconds));
+}
+
+/**
+ * How long the lock is held before another execution may take it over: five minutes longer than the
+ * state machine lets any execution run, so only a dead (or timed-out) execution ever loses it.
+ */
+export function lockTtlSeconds(groups: GroupConfig[]): number {
+  return executionTimeoutSeconds(groups) + 300;
 }
 
 export const handler = (event: PlanEvent) => run(event, { now: Date.now });
