@@ -19,7 +19,7 @@ import { z } from 'zod';
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
 // RDS: 1 to 63 letters, digits or hyphens; starts with a letter; no two consecutive hyphens; no trailing hyphen.
-const DB_IDENTIFIER = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}$/;
+const DB_IDENTIFIER = /^[a-zA-Z](?!.*--)(?!.*-$)[a-zA-Z0-9-]{0,62}$/;
 const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
 const DNS_NAME = /^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?$/i;
 // Group names end up in execution names, lock keys and metric dimensions.
@@ -59,7 +59,8 @@ const HttpProbe = z.strictObject({
 const TcpProbe = z.strictObject({
   type: z.literal('tcp'),
   name: text(64).optional(),
-  host: matching(DNS_NAME, 'a host name or IP address').or(z.ipv4()).or(z.ipv6()),
+  // One flat union with one message: nested .or() surfaced only the last branch's error ("Invalid IPv6 address").
+  host: z.union([z.string().regex(DNS_NAME), z.ipv4(), z.ipv6()], { error: 'must be a host name or IP address' }),
   port: intBetween(1, 65535, '(port)'),
   timeoutMs: intBetween(100, 30_000, 'milliseconds').default(2000),
 });
@@ -301,6 +302,8 @@ export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, input: unk
 function messageFor(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
+      // A schema's own message (such as .int()'s "must be a whole number of seconds") says it better.
+      if (!issue.message.startsWith('Invalid input')) return issue.message;
       return `must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`;
     case 'invalid_union':
       return issue.message.startsWith('Invalid input') ? 'is not one of the accepted forms' : issue.message;

@@ -272,6 +272,97 @@ describe('drill scenarios', () => {
     expect(r.passed, r.failures.join('; ')).toBe(true);
   });
 
+  describe('faults survived', () => {
+    it('crash-after-stop: the retried fence stops again harmlessly and records the truth', async () => {
+      const r = await runScenario(config, 'crash-after-stop');
+
+      expect(r.apiCalls.filter((c) => c.operation === 'StopInstances').map((c) => c.error ?? 'ok')).toEqual(['ok', 'ok']);
+      expect(r.primary.state).toBe('stopped');
+      expect(r.replica.promoted).toBe(true);
+      expect(r.history).toHaveLength(1);
+      expect(r.history[0]).toMatchObject({ outcome: 'SUCCEEDED', fence: { finalState: 'stopped', confirmed: true, method: 'force-stop' } });
+      expectFenceBeforePromote(r);
+      expect(r.passed, r.failures.join('; ')).toBe(true);
+    });
+
+    it('stale-lock: an expired lock of a dead execution is taken over', async () => {
+      const r = await runScenario(config, 'stale-lock');
+
+      expect(r.history[0].outcome).toBe('SUCCEEDED');
+      expect(r.history[0].steps[0].result).toMatch(/taking over the expired lock of arn:aws:states:.*:died-long-ago \(expired 2025-12-31T23:00:00.000Z\)$/);
+      expect(r.primary.state).toBe('stopped');
+      expect(r.passed, r.failures.join('; ')).toBe(true);
+    });
+
+    it('lock-held: a live holder makes this run SKIPPED, with no AWS call at all', async () => {
+      const r = await runScenario(config, 'lock-held');
+
+      expect(r.executions.map((e) => e.outcome)).toEqual(['SKIPPED']);
+      expect(r.apiCalls).toEqual([]);
+      expect(r.notifications).toEqual([]);
+      expect(r.history[0].summary).toMatch(/^skipping: another execution holds the lock of orders \(arn:.*:still-running\)/);
+      expect(r.passed, r.failures.join('; ')).toBe(true);
+    });
+
+    it.each([
+      ['instance-already-stopped', 'stopped'],
+      ['instance-terminated', 'terminated'],
+    ])('%s: counts as fenced, and the failover proceeds', async (name, state) => {
+      const r = await runScenario(config, name);
+
+      expect(r.primary.state).toBe(state);
+      expect(r.history[0]).toMatchObject({ outcome: 'SUCCEEDED', fence: { finalState: state, confirmed: true } });
+      expect(r.replica.promoted).toBe(true);
+      expect(r.passed, r.failures.join('; ')).toBe(true);
+    });
+
+    it.each([
+      ['replica-not-replica', 'not promoting: orders-replica is not a read replica (already standalone?)'],
+      ['replica-unavailable', 'not promoting: replica orders-replica is storage-full, not available'],
+    ])('%s: ABORTED before fencing, nothing changed', async (name, summary) => {
+      const r = await runScenario(config, name);
+
+      expect(r.history[0]).toMatchObject({ outcome: 'ABORTED', summary, fence: null, promotion: null });
+      expect(r.apiCalls.map((c) => c.operation)).toEqual(['Publish']);
+      expect(r.primary.state).toBe('running');
+      expect(r.dns.every((d) => d.after.join() === d.before.join())).toBe(true);
+      expect(r.passed, r.failures.join('; ')).toBe(true);
+    });
+
+    it('store-unavailable: the history write is retried, then the execution fails loudly with the record in a notification and the log', async () => {
+      const drill = await Drill.create(config);
+      try {
+        drill.injectStoreFault({ operation: 'PutItem', error: 'InternalServerError', when: (input) => String(input.Item?.sk).startsWith('EXEC#') });
+        const [run] = await drill.run({ input: { group: 'orders', reason: 'test', trigger: { type: 'manual' } } });
+
+        expect(run.status).toBe('FAILED');
+        expect(run.error).toBe('RecordNotStored');
+        // The first attempt of the Record step and its six retries (the retrier's MaxAttempts), each refused by DynamoDB.
+        expect(run.tasks.filter((t) => t.state === 'Record').map((t) => t.error)).toEqual(Array(7).fill('TransientAwsError'));
+        expect(drill.account.instance('i-0a1b2c3d4e5f60718')!.state).toBe('stopped');
+        expect(await drill.store.listHistory()).toEqual([]);
+        const lost = drill.account.published.find((m) => m.message.includes('THE HISTORY ITEM COULD NOT BE STORED'))!;
+        const record = JSON.parse(lost.message.slice(lost.message.indexOf('--- record (JSON) ---') + 22));
+        expect(record).toMatchObject({ executionArn: run.executionArn, outcome: 'SUCCEEDED', promotion: { confirmed: true } });
+        expect(drill.logs.find((l) => l.message === 'history item not stored')).toMatchObject({ record: { executionArn: run.executionArn, outcome: 'SUCCEEDED' } });
+        expect(await drill.store.getLock('orders')).toBeUndefined();
+        expect(await checkInvariants(drill)).toEqual([]);
+      } finally {
+        await drill.close();
+      }
+    });
+
+    it('notify-fails: SNS refuses, the failover stands, and the record says the notification failed', async () => {
+      const r = await runScenario(config, 'notify-fails');
+
+      expect(r.executions).toEqual([{ name: 'drill-1', trigger: 'manual', outcome: 'SUCCEEDED', error: null }]);
+      expect(r.primary.state).toBe('stopped');
+      expect(r.replica.promoted).toBe(true);
+      expect(r.history[0].notification).toEqual({ notified: false, error: 'AuthorizationErrorException: not authorized to publish (drill)' });
+      expect(r.passed, r.failures.join('; ')).toBe(true);
+    });
+  });
+
   it('the drill knows exactly the scenarios tested here', () => {
     expect(SCENARIOS.map((s) => s.name)).toEqual([
       'primary-down',
@@ -287,6 +378,15 @@ describe('drill scenarios', () => {
       'promote-fails',
       'dns-rejected',
       'replica-lagging',
+      'crash-after-stop',
+      'stale-lock',
+      'lock-held',
+      'instance-already-stopped',
+      'instance-terminated',
+      'replica-not-replica',
+      'replica-unavailable',
+      'store-unavailable',
+      'notify-fails',
     ]);
   });
 });

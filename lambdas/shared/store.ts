@@ -79,18 +79,27 @@ export class Store {
    * Take the group's lock for `holder`. Succeeds when the lock is free, expired, or already ours (a
    * retried step); otherwise returns the live holder.
    */
-  async acquireLock(group: string, holder: string, nowMs: number, ttlSeconds: number): Promise<{ acquired: boolean; lock: LockItem }> {
+  async acquireLock(
+    group: string,
+    holder: string,
+    nowMs: number,
+    ttlSeconds: number,
+  ): Promise<{ acquired: boolean; lock: LockItem; tookOverFrom?: LockItem }> {
     const lock: LockItem = { group, holder, acquiredAt: nowMs, expiresAt: nowMs + ttlSeconds * 1000 };
     try {
-      await this.doc.send(
+      const out = await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: groupKey(group), sk: 'LOCK', ...lock, ttl: Math.ceil(lock.expiresAt / 1000) + 3600 },
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me',
           ExpressionAttributeValues: { ':now': nowMs, ':me': holder },
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return { acquired: true, lock };
+      const old = out.Attributes;
+      // An expired lock of another execution: its holder died (or timed out) without releasing it.
+      const tookOverFrom = old && old.holder !== holder ? { group, holder: old.holder, acquiredAt: old.acquiredAt, expiresAt: old.expiresAt } : undefined;
+      return { acquired: true, lock, ...(tookOverFrom ? { tookOverFrom } : {}) };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw stepErrorFrom(err, 'DynamoDB PutItem (lock)', StoreUnavailable);
     }

@@ -33,7 +33,8 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
         : `dry run: the lock of ${group} is free; a real run would take it`,
     };
   }
-  const { acquired, lock } = await store.acquireLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds);
+  const { acquired, lock, tookOverFrom } = await store.acquireLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds);
+  const takeover = tookOverFrom ? `, taking over the expired lock of ${tookOverFrom.holder} (expired ${new Date(tookOverFrom.expiresAt).toISOString()})` : '';
   return {
     startedAt,
     endedAt: deps.now(),
@@ -41,7 +42,7 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
     holder: lock.holder,
     expiresAt: lock.expiresAt,
     reason: acquired
-      ? `took the lock of ${group} until ${new Date(lock.expiresAt).toISOString()}`
+      ? `took the lock of ${group} until ${new Date(lock.expiresAt).toISOString()}${takeover}`
       : `skipping: another execution holds the lock of ${group} (${lock.holder}) until ${new Date(lock.expiresAt).toISOString()}`,
   };
 }

@@ -32,6 +32,10 @@ export function plannedChanges(state: WorkflowState, before: Map<string, DnsChan
   });
 }
 
+/** Route 53 lists characters other than a-z, 0-9, - and _ as octal escapes: a wildcard `*` comes back as `\052`. */
+const listedName = (name: string) =>
+  normalizeDnsName(name.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
+
 export async function prepareDns(state: WorkflowState, deps: Deps): Promise<DnsResult> {
   const { dns } = state.plan.group;
   const startedAt = deps.now();
@@ -42,7 +46,7 @@ export async function prepareDns(state: WorkflowState, deps: Deps): Promise<DnsR
         new ListResourceRecordSetsCommand({ HostedZoneId: dns.hostedZoneId, StartRecordName: record.name, StartRecordType: record.type as RRType, MaxItems: 1 }),
       );
       const found = out.ResourceRecordSets?.[0];
-      if (found && normalizeDnsName(found.Name ?? '') === record.name && found.Type === record.type) {
+      if (found && listedName(found.Name ?? '') === record.name && found.Type === record.type) {
         before.set(`${record.name} ${record.type}`, { ttl: found.TTL ?? 0, values: (found.ResourceRecords ?? []).map((r) => r.Value ?? '') });
       }
     } catch (err) {

@@ -29,23 +29,30 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
   const item = buildHistoryItem(state, deps.now(), notification);
   deps.log({ level: 'INFO', message: 'history item', record: item });
   const store = deps.store();
-  await store.putHistory(item);
-
   const { plan } = state;
-  // Once the replica is promoted the topology has changed, whatever happened after: the group is
-  // FAILED_OVER until an operator re-arms it with a config that describes the new primary.
-  if (state.promote?.confirmed && !plan.dryRun) {
-    await store.putGroupState({
-      group: plan.group.name,
-      status: 'FAILED_OVER',
-      primary: { kind: 'rds', id: plan.group.replica.dbInstanceIdentifier, endpointAddress: state.promote?.endpointAddress },
-      reason: `failed over by ${plan.executionName}: ${plan.reason}`,
-      lastFailover: { executionArn: plan.executionArn, at: item.endedAt, outcome: item.outcome, rtoSeconds: item.rtoSeconds },
-      updatedAt: item.endedAt,
-    });
-  }
   // Only a real run that took the lock holds it; a skipped run must not release another's lock.
   const holdsLock = state.lock?.acquired === true && !plan.dryRun;
+  try {
+    // Once the replica is promoted the topology has changed, whatever happened after: the group is
+    // FAILED_OVER until an operator re-arms it with a config that describes the new primary. Written
+    // first: it is what keeps automatic triggers from acting on the old topology.
+    if (state.promote?.confirmed && !plan.dryRun) {
+      await store.putGroupState({
+        group: plan.group.name,
+        status: 'FAILED_OVER',
+        primary: { kind: 'rds', id: plan.group.replica.dbInstanceIdentifier, endpointAddress: state.promote?.endpointAddress },
+        reason: `failed over by ${plan.executionName}: ${plan.reason}`,
+        lastFailover: { executionArn: plan.executionArn, at: item.endedAt, outcome: item.outcome, rtoSeconds: item.rtoSeconds },
+        updatedAt: item.endedAt,
+      });
+    }
+    await store.putHistory(item);
+  } catch (err) {
+    // Nothing is left to act on: let the lock go even though the record could not be written (the
+    // state machine retries this step, then sends the record in a notification).
+    if (holdsLock) await store.releaseLock(plan.group.name, plan.executionArn).catch(() => false);
+    throw err;
+  }
   const lockReleased = holdsLock ? await store.releaseLock(plan.group.name, plan.executionArn) : false;
   return { recorded: true, outcome: item.outcome, lockReleased };
 }

@@ -3,6 +3,8 @@
  * account on a simulated clock and a real DynamoDB (dynalite), seeded from a config.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import * as dynamodb from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -61,6 +63,7 @@ export class Drill {
   /** When the primary's endpoints stopped answering (simulated ms), if they did. */
   outageStartedAt?: number;
   private faults: TaskFault[] = [];
+  private storeFaults: Array<StoreFault & { left: number }> = [];
   private endpointChanges: Array<{ at: number; mode: EndpointMode }> = [];
   private executionsSeen = 0;
 
@@ -71,7 +74,7 @@ export class Drill {
     private readonly dynamo: LocalDynamoDB,
     readonly primaryEndpoints: LocalPrimary,
   ) {
-    this.store = new Store(dynamo.client(), this.tableName);
+    this.store = new Store(this.faultyDynamoClient(dynamo), this.tableName);
     const client = <C>(ctor: new (config: any) => C) => perRegion((region) => account.client(ctor, region));
     this.deps = {
       now: () => account.clock.now(),
@@ -194,6 +197,39 @@ export class Drill {
     return JSON.parse(renderInputTransformer(transformer, event));
   }
 
+  /**
+   * DynamoDB answers `operation` calls (those `when` accepts) with the error `error`, `times` times
+   * (default: always), as the service would: a real SDK exception from the client.
+   */
+  injectStoreFault(fault: StoreFault): void {
+    this.storeFaults.push({ ...fault, left: fault.times ?? Infinity });
+  }
+
+  /** The drill's DynamoDB client: real dynalite, with a middleware where the service's faults are injected. */
+  private faultyDynamoClient(dynamo: LocalDynamoDB): DynamoDBClient {
+    const client = dynamo.client();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const operation = String(context.commandName ?? '').replace(/Command$/, '');
+        const fault = this.storeFaults.find((f) => f.operation === operation && f.left > 0 && (!f.when || f.when(args.input as Record<string, any>)));
+        if (fault) {
+          fault.left -= 1;
+          const Modeled = (dynamodb as unknown as Record<string, unknown>)[fault.error];
+          const options = {
+            name: fault.error,
+            message: `${fault.error} (drill fault)`,
+            $fault: fault.error === 'InternalServerError' ? 'server' : 'client',
+            $metadata: { httpStatusCode: fault.error === 'InternalServerError' ? 500 : 400 },
+          } as const;
+          throw typeof Modeled === 'function' ? new (Modeled as new (o: typeof options) => Error)(options) : new DynamoDBServiceException(options);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'drillStoreFaults' },
+    );
+    return client;
+  }
+
   /** Lambda-level faults for the next executions (a function that dies before or after its work). */
   injectTaskFaults(faults: TaskFault[]): void {
     this.faults = faults;
@@ -217,6 +253,14 @@ export class Drill {
 }
 
 class StopWatching extends Error {}
+
+export interface StoreFault {
+  operation: 'PutItem' | 'GetItem' | 'DeleteItem' | 'Query';
+  /** The DynamoDB error name, e.g. InternalServerError, ProvisionedThroughputExceededException. */
+  error: string;
+  times?: number;
+  when?: (input: Record<string, any>) => boolean;
+}
 
 /** The drill's copy of a config, its probes pointed at the local stand-ins for the primary. */
 function withLocalProbes(config: FailoverConfig, primary: LocalPrimary): FailoverConfig {

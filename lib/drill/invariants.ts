@@ -51,6 +51,12 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
       if (items.length > 0) violations.push(`${execution.executionName} had invalid input but left a history item`);
       continue;
     }
+    if (execution.error === 'RecordNotStored') {
+      // The store refused the record: it must have gone out in a notification instead, complete.
+      const sent = drill.account.published.some((m) => m.message.includes(`"executionArn":"${execution.executionArn}"`) && m.message.includes('COULD NOT BE STORED'));
+      if (items.length > 0 || !sent) violations.push(`${execution.executionName}'s record was neither stored nor sent in a notification`);
+      continue;
+    }
     if (items.length !== 1) {
       violations.push(`${execution.executionName} has ${items.length} history items, not exactly one`);
       continue;

@@ -112,7 +112,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       if (expectation.dnsFlipped && !flipped) failures.push(`${record.type} ${record.name} is ${record.after.join(',')}, expected ${target.join(',')} TTL ${planned.ttl}`);
       if (!expectation.dnsFlipped && !unchanged) failures.push(`${record.type} ${record.name} changed to ${record.after.join(',')}`);
     }
-    failures.push(...(expectation.check?.(drill, history) ?? []));
+    failures.push(...((await expectation.check?.(drill, history)) ?? []));
     failures.push(...(await checkInvariants(drill)));
     report.failures = failures;
     report.passed = failures.length === 0;

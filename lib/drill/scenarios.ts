@@ -15,12 +15,12 @@ export interface ScenarioOptions {
 
 export interface Expectation {
   /** Per execution, in start order: its outcome (from its history item), or its error when it has none. */
-  outcomes: Array<Outcome | 'InvalidInput'>;
+  outcomes: Array<Outcome | 'InvalidInput' | 'RecordNotStored'>;
   primaryState: string;
   promoted: boolean;
   dnsFlipped: boolean;
   /** Further checks: one sentence per failure. */
-  check?: (drill: Drill, history: HistoryItem[]) => string[];
+  check?: (drill: Drill, history: HistoryItem[]) => string[] | Promise<string[]>;
 }
 
 export interface Scenario {
@@ -52,6 +52,19 @@ async function outage(drill: Drill, mode: Exclude<EndpointMode, 'up'>, minutes =
 /** Run what the probes started, as Step Functions would. */
 async function runStarted(drill: Drill, started: Awaited<ReturnType<Drill['watch']>>, ...others: Array<{ input: unknown; name?: string }>) {
   await drill.run(...started.map((e) => ({ input: e.input, name: e.name })), ...others);
+}
+
+const DEAD_EXECUTION = 'arn:aws:states:us-west-2:123456789012:execution:drill-StateMachine:died-long-ago';
+const LIVE_EXECUTION = 'arn:aws:states:us-west-2:123456789012:execution:drill-StateMachine:still-running';
+
+function fencedAs(history: HistoryItem[], state: string): string[] {
+  const fence = history[0]?.fence;
+  return fence?.confirmed && fence.finalState === state ? [] : [`the fence is recorded as ${JSON.stringify(fence)}, not confirmed ${state}`];
+}
+
+function nothingChanged(drill: Drill): string[] {
+  const changes = drill.account.apiCalls.filter((c) => c.mutating && c.service !== 'sns');
+  return changes.length === 0 ? [] : [`changing calls: ${changes.map((c) => c.operation).join(', ')}`];
 }
 
 const failedOver: Omit<Expectation, 'outcomes'> = { primaryState: 'stopped', promoted: true, dnsFlipped: true };
@@ -255,6 +268,153 @@ export const SCENARIOS: Scenario[] = [
             ...untouched,
             check: (drill) => (drill.account.apiCalls.some((c) => c.mutating && c.service !== 'sns') ? ['an ABORTED run changed something'] : []),
           },
+  },
+  {
+    name: 'crash-after-stop',
+    summary: "The fence step's function dies right after StopInstances succeeded; the retry neither fails nor misreports.",
+    run: async (drill, group, options) => {
+      drill.injectTaskFaults([{ state: 'FencePrimary', when: 'after', times: 1, error: 'Lambda.Unknown' }]);
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['SUCCEEDED'],
+      ...failedOver,
+      check: (drill, history) => {
+        const stops = drill.account.apiCalls.filter((c) => c.operation === 'StopInstances');
+        return [
+          ...(stops.length === 2 && stops.every((c) => !c.error) ? [] : [`StopInstances calls: ${stops.map((c) => c.error ?? 'ok').join(', ')}; expected two that succeed`]),
+          ...(history[0]?.fence?.finalState === 'stopped' && history[0].fence.confirmed ? [] : ['the fence is not recorded as confirmed stopped']),
+        ];
+      },
+    }),
+  },
+  {
+    name: 'stale-lock',
+    summary: 'A lock left by an execution that died; after its expiry the next execution takes it over.',
+    run: async (drill, group, options) => {
+      const now = drill.account.clock.now();
+      await drill.store.acquireLock(group.name, DEAD_EXECUTION, now - 2 * 3600_000, 3600);
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['SUCCEEDED'],
+      ...failedOver,
+      check: (_drill, history) =>
+        history[0]?.steps[0]?.result.includes(`taking over the expired lock of ${DEAD_EXECUTION}`) ? [] : [`the lock step says: ${history[0]?.steps[0]?.result}`],
+    }),
+  },
+  {
+    name: 'lock-held',
+    summary: 'A live execution holds the lock; this one ends SKIPPED without touching anything.',
+    run: async (drill, group, options) => {
+      await drill.store.acquireLock(group.name, LIVE_EXECUTION, drill.account.clock.now(), 3600);
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['SKIPPED'],
+      ...untouched,
+      check: async (drill) => [
+        ...(drill.account.apiCalls.length === 0 ? [] : [`a SKIPPED run made ${drill.account.apiCalls.length} AWS calls`]),
+        ...((await drill.store.getLock(drill.config.groups[0].name))?.holder === LIVE_EXECUTION ? [] : ['the live execution lost its lock']),
+      ],
+    }),
+  },
+  {
+    name: 'instance-already-stopped',
+    summary: 'The primary is already stopped: it counts as fenced, and the failover proceeds.',
+    run: async (drill, group, options) => {
+      drill.account.addInstance({ instanceId: group.primary.instanceId, region: group.primary.region, state: 'stopped' });
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({ outcomes: ['SUCCEEDED'], ...failedOver, check: (_drill, history) => fencedAs(history, 'stopped') }),
+  },
+  {
+    name: 'instance-terminated',
+    summary: 'The primary is terminated: StopInstances answers IncorrectInstanceState, which counts as fenced.',
+    run: async (drill, group, options) => {
+      drill.account.addInstance({ instanceId: group.primary.instanceId, region: group.primary.region, state: 'terminated' });
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['SUCCEEDED'],
+      ...failedOver,
+      primaryState: 'terminated',
+      check: (drill, history) => [
+        ...fencedAs(history, 'terminated'),
+        ...(drill.account.apiCalls.some((c) => c.operation === 'StopInstances' && c.error === 'IncorrectInstanceState') ? [] : ['StopInstances did not meet IncorrectInstanceState']),
+      ],
+    }),
+  },
+  {
+    name: 'replica-not-replica',
+    summary: 'The "replica" is already a standalone instance: ABORTED before fencing, nothing changed.',
+    run: async (drill, group, options) => {
+      drill.account.addDbInstance({ id: group.replica.dbInstanceIdentifier, region: group.replica.region });
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['ABORTED'],
+      ...untouched,
+      // Standalone from the start: "promoted" in the report only says it is not a replica.
+      promoted: true,
+      check: (drill, history) => [
+        ...nothingChanged(drill),
+        ...(history[0]?.summary === 'not promoting: orders-replica is not a read replica (already standalone?)' ? [] : [`the record says: ${history[0]?.summary}`]),
+      ],
+    }),
+  },
+  {
+    name: 'replica-unavailable',
+    summary: 'The replica is storage-full: ABORTED before fencing, nothing changed.',
+    run: async (drill, group, options) => {
+      const replica = drill.account.dbInstance(group.replica.dbInstanceIdentifier)!;
+      drill.account.addDbInstance({ id: replica.id, region: replica.region, replicaOf: replica.replicaOf, status: 'storage-full' });
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['ABORTED'],
+      ...untouched,
+      check: (drill, history) => [
+        ...nothingChanged(drill),
+        ...(history[0]?.summary === 'not promoting: replica orders-replica is storage-full, not available' ? [] : [`the record says: ${history[0]?.summary}`]),
+      ],
+    }),
+  },
+  {
+    name: 'store-unavailable',
+    summary: 'DynamoDB fails every write of the history item: retried, then the execution fails loudly and the complete record goes out in a notification and the log.',
+    run: async (drill, group, options) => {
+      drill.injectStoreFault({ operation: 'PutItem', error: 'InternalServerError', when: (input) => String(input.Item?.sk).startsWith('EXEC#') });
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['RecordNotStored'],
+      ...failedOver,
+      check: (drill) => {
+        const lost = drill.account.published.find((m) => m.message.includes('THE HISTORY ITEM COULD NOT BE STORED'));
+        const logged = drill.logs.find((l) => l.message === 'history item not stored');
+        return [
+          ...(lost && /"outcome":"SUCCEEDED"/.test(lost.message) ? [] : ['no notification carries the complete record']),
+          ...(logged ? [] : ['the record was not logged']),
+        ];
+      },
+    }),
+  },
+  {
+    name: 'notify-fails',
+    summary: 'SNS refuses to publish: the failover is neither undone nor reported as failed; the record says the notification failed.',
+    run: async (drill, group, options) => {
+      drill.account.inject({ service: 'sns', operation: 'Publish', error: 'AuthorizationErrorException', message: 'not authorized to publish (drill)', times: Infinity });
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['SUCCEEDED'],
+      ...failedOver,
+      check: (_drill, history) =>
+        history[0]?.notification?.notified === false && /AuthorizationError/.test(history[0].notification.error ?? '')
+          ? []
+          : [`the record's notification: ${JSON.stringify(history[0]?.notification)}`],
+    }),
   },
 ];
 

@@ -268,6 +268,9 @@ export class SimulatedAccount {
       const arn = parseRdsArn(d.replicaOf);
       source = arn ? { region: arn[1], id: arn[2] } : { region: d.region, id: d.replicaOf };
     }
+    // Seeding an identifier again in the same region replaces it (a scenario reshaping the seeded account).
+    const existing = this.dbs.findIndex((x) => x.id === d.id && x.region === d.region);
+    if (existing >= 0) this.dbs.splice(existing, 1);
     this.dbs.push({
       id: d.id, region: d.region, status: d.status ?? 'available', engine: d.engine ?? 'postgres',
       port: d.port ?? 5432, endpointAddress: d.endpointAddress ?? `${d.id}.c0abcdefghij.${d.region}.rds.amazonaws.com`, source,

@@ -1,0 +1,379 @@
+/**
+ * The config schema: the shipped example parses and gets its defaults; every bad config is reported
+ * with one line per problem (path, message, the offending value), all problems at once.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '../lib/config';
+
+/** A small valid config; each case breaks one thing in a fresh copy. */
+function valid(): any {
+  return {
+    groups: [
+      {
+        name: 'orders',
+        primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
+        replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
+        dns: {
+          hostedZoneId: 'Z0EXAMPLE1234567890AB',
+          zoneName: 'example.com',
+          records: [
+            { name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' },
+            { name: 'api.orders.example.com', type: 'A', values: ['198.51.100.20'] },
+          ],
+        },
+      },
+    ],
+  };
+}
+
+/** The ConfigError a config gives; fails the test when it parses. */
+function configError(config: unknown, source?: string): ConfigError {
+  try {
+    parseConfig(config, source);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+const problemsOf = (mutate: (config: any) => void): string[] => {
+  const config = valid();
+  mutate(config);
+  return configError(config).problems;
+};
+
+describe('parseConfig: valid configs', () => {
+  it('parses the shipped failover.config.json and fills in the defaults', () => {
+    // Arrange
+    const path = join(__dirname, '..', 'failover.config.json');
+    const raw = JSON.parse(readFileSync(path, 'utf8'));
+    const rawGroup = raw.groups[0];
+
+    // Act
+    const config = loadConfigFile(path);
+
+    // Assert
+    expect(config.stackName).toBe('FailoverController');
+    const [orders] = config.groups;
+    expect(orders).toMatchObject({
+      name: 'orders',
+      primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
+      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2', maxLagSeconds: 30 },
+    });
+    expect(orders.dns.records.map((r) => [r.name, r.type, r.ttl])).toEqual([
+      ['db.orders.example.com', 'CNAME', 30],
+      ['api.orders.example.com', 'A', 30],
+    ]);
+    // Fields the example leaves out get their defaults.
+    expect(rawGroup.switchover).toBeUndefined();
+    expect(orders.switchover).toEqual({ lagTimeoutSeconds: 300, stopTimeoutSeconds: 600 });
+    expect(rawGroup.dns.syncTimeoutSeconds).toBeUndefined();
+    expect(orders.dns.syncTimeoutSeconds).toBe(300);
+    const httpProbes = orders.probes.filter((p) => p.type === 'http');
+    expect(httpProbes.length).toBeGreaterThan(0);
+    expect(rawGroup.probes.some((p: { method?: string }) => p.method !== undefined)).toBe(false);
+    expect(httpProbes.map((p) => p.method)).toEqual(httpProbes.map(() => 'GET'));
+    // The "//" comments are not part of the result.
+    expect(config).not.toHaveProperty('//');
+    expect(Object.keys(orders).filter((k) => k.startsWith('//'))).toEqual([]);
+  });
+
+  it('gives a minimal group every default', () => {
+    const [group] = parseConfig(valid()).groups;
+
+    expect(group).toMatchObject({
+      replica: { maxLagSeconds: 30 },
+      dns: { syncTimeoutSeconds: 300, records: [{ ttl: 30 }, { ttl: 30 }] },
+      fence: { timeoutSeconds: 120 },
+      promotion: { timeoutSeconds: 1800 },
+      switchover: { lagTimeoutSeconds: 300, stopTimeoutSeconds: 600 },
+      detection: { intervalSeconds: 10, failureThreshold: 3, quorum: 'majority', cooldownMinutes: 30 },
+      probes: [],
+      alarms: [],
+    });
+  });
+
+  it('ignores "//" keys at every level', () => {
+    const config = valid();
+    config['//'] = 'top-level comment';
+    config.groups[0]['//'] = { anything: ['goes', 1, null] };
+    config.groups[0].dns.records[0]['// why'] = 'the app connects to this name';
+    config.groups[0].replica['//'] = 42;
+
+    const parsed = parseConfig(config);
+
+    expect(parsed.groups[0].dns.records[0]).toEqual({ name: 'db.orders.example.com', type: 'CNAME', ttl: 30, target: 'replicaEndpoint' });
+    expect(parsed.groups[0]).not.toHaveProperty('//');
+  });
+
+  it('normalizes record and zone names: lowercase, no trailing dot', () => {
+    const config = valid();
+    config.groups[0].dns.zoneName = 'Example.COM.';
+    config.groups[0].dns.records[0].name = 'DB.Orders.example.com.';
+
+    const [group] = parseConfig(config).groups;
+
+    expect(group.dns.zoneName).toBe('example.com');
+    expect(group.dns.records[0].name).toBe('db.orders.example.com');
+  });
+
+  it('accepts a tcp probe host given as a name, an IPv4 or an IPv6 address', () => {
+    const config = valid();
+    config.groups[0].probes = ['db.internal.example.com', '10.0.1.25', '2001:db8::25'].map((host) => ({ type: 'tcp', host, port: 5432 }));
+
+    const [group] = parseConfig(config).groups;
+
+    expect(group.probes.map((p) => (p.type === 'tcp' ? p.host : p.url))).toEqual(['db.internal.example.com', '10.0.1.25', '2001:db8::25']);
+  });
+
+  it('accepts a record at the zone apex when it is not a CNAME, and a wildcard record', () => {
+    const config = valid();
+    config.groups[0].dns.records[1].name = 'example.com';
+    config.groups[0].dns.records.push({ name: '*.orders.example.com', type: 'AAAA', values: ['2001:db8::20'] });
+
+    expect(() => parseConfig(config)).not.toThrow();
+  });
+});
+
+describe('parseConfig: one problem, one line', () => {
+  const long = 'x'.repeat(257);
+  const cases: Array<[string, (c: any) => void, string[]]> = [
+    // Wrong types
+    ['groups not a list', (c) => (c.groups = {}), ['groups: must be a list, got {}']],
+    ['primary not an object', (c) => (c.groups[0].primary = 'i-0a1b2c3d4e5f60718'), ['groups[0].primary: must be an object, got "i-0a1b2c3d4e5f60718"']],
+    ['fence null', (c) => (c.groups[0].fence = null), ['groups[0].fence: must be an object, got null']],
+    ['maxLagSeconds as a string', (c) => (c.groups[0].replica.maxLagSeconds = '30'), ['groups[0].replica.maxLagSeconds: must be a number, got "30"']],
+    ['ttl not a whole number', (c) => (c.groups[0].dns.records[1].ttl = 2.5), ['groups[0].dns.records[1].ttl: must be a whole number of seconds, got 2.5']],
+    ['record type', (c) => (c.groups[0].dns.records[1].type = 'MX'), ['groups[0].dns.records[1].type: must be one of A, AAAA, CNAME, got "MX"']],
+    ['quorum', (c) => (c.groups[0].detection = { quorum: 'most' }), ['groups[0].detection.quorum: must be one of any, majority, all, got "most"']],
+    ['probe method', (c) => (c.groups[0].probes = [{ type: 'http', url: 'https://api.orders.example.com/health', method: 'PUT' }]), ['groups[0].probes[0].method: must be one of "GET", "HEAD", "POST", got "PUT"']],
+
+    // Missing fields
+    ['no groups', (c) => delete c.groups, ['groups: is required']],
+    ['no primary region', (c) => delete c.groups[0].primary.region, ['groups[0].primary.region: is required']],
+    ['no hosted zone id', (c) => delete c.groups[0].dns.hostedZoneId, ['groups[0].dns.hostedZoneId: is required']],
+    ['tcp probe without port', (c) => (c.groups[0].probes = [{ type: 'tcp', host: '10.0.1.25' }]), ['groups[0].probes[0].port: is required']],
+    ['probe without type', (c) => (c.groups[0].probes = [{ host: '10.0.1.25', port: 5432 }]), ['groups[0].probes[0].type: is required']],
+    ['empty group list', (c) => (c.groups = []), ['groups: must list at least one failover group, got []']],
+
+    // Duplicates
+    ['duplicate group names', (c) => c.groups.push(valid().groups[0]), ['groups[1].name: duplicates groups[0].name, got "orders"']],
+    [
+      'duplicate record',
+      (c) => c.groups[0].dns.records.push({ name: 'API.orders.example.com.', type: 'A', values: ['198.51.100.21'] }),
+      ['groups[0].dns.records[2].name: duplicates another A record of this group, got "API.orders.example.com."'],
+    ],
+
+    // Identifiers
+    ['instance id too short', (c) => (c.groups[0].primary.instanceId = 'i-123'), ['groups[0].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-123"']],
+    ['instance id with capitals', (c) => (c.groups[0].primary.instanceId = 'i-0A1B2C3D4E5F60718'), ['groups[0].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-0A1B2C3D4E5F60718"']],
+    ...(['1orders', 'orders--replica', 'orders-', 'orders_replica', `o${'r'.repeat(63)}`].map((id) => [
+      `DB identifier ${id.slice(0, 20)}`,
+      (c: any) => (c.groups[0].replica.dbInstanceIdentifier = id),
+      [`groups[0].replica.dbInstanceIdentifier: must be an RDS DB instance identifier: a letter, then letters, digits or single hyphens, at most 63 characters, got ${JSON.stringify(id).length > 80 ? `${JSON.stringify(id).slice(0, 77)}...` : JSON.stringify(id)}`],
+    ]) as Array<[string, (c: any) => void, string[]]>),
+    ['hosted zone id', (c) => (c.groups[0].dns.hostedZoneId = 'example.com'), ['groups[0].dns.hostedZoneId: must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, got "example.com"']],
+    ['group name with capitals', (c) => (c.groups[0].name = 'Orders'), ['groups[0].name: must be lowercase letters, digits and hyphens, at most 40 characters, got "Orders"']],
+    ['stack name', (c) => (c.stackName = '1-failover'), ['stackName: must be a CloudFormation stack name, got "1-failover"']],
+
+    // Regions
+    ['region without number', (c) => (c.groups[0].primary.region = 'us-east'), ['groups[0].primary.region: must be an AWS region such as us-east-1, got "us-east"']],
+    ['region in capitals', (c) => (c.groups[0].replica.region = 'US-WEST-2'), ['groups[0].replica.region: must be an AWS region such as us-east-1, got "US-WEST-2"']],
+    ['availability zone as region', (c) => (c.groups[0].replica.region = 'us-west-2a'), ['groups[0].replica.region: must be an AWS region such as us-east-1, got "us-west-2a"']],
+
+    // Numbers out of range
+    ['TTL above 300', (c) => (c.groups[0].dns.records[1].ttl = 900), ['groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900']],
+    ['TTL below 5', (c) => (c.groups[0].dns.records[0].ttl = 0), ['groups[0].dns.records[0].ttl: must be between 5 and 300 seconds, got 0']],
+    ['fence timeout', (c) => (c.groups[0].fence = { timeoutSeconds: 5 }), ['groups[0].fence.timeoutSeconds: must be between 10 and 900 seconds, got 5']],
+    ['negative maxLagSeconds', (c) => (c.groups[0].replica.maxLagSeconds = -1), ['groups[0].replica.maxLagSeconds: must be between 0 and 86400 seconds, got -1']],
+
+    // DNS records
+    ['empty record list', (c) => (c.groups[0].dns.records = []), ['groups[0].dns.records: must list at least one record, got []']],
+    ['record outside the hosted zone', (c) => (c.groups[0].dns.records[0].name = 'db.orders.example.org'), ['groups[0].dns.records[0].name: must be inside the hosted zone example.com, got "db.orders.example.org"']],
+    ['record in a zone that only ends like it', (c) => (c.groups[0].dns.records[0].name = 'db.notexample.com'), ['groups[0].dns.records[0].name: must be inside the hosted zone example.com, got "db.notexample.com"']],
+    ['CNAME at the zone apex', (c) => (c.groups[0].dns.records[0].name = 'example.com.'), ['groups[0].dns.records[0].name: a CNAME record cannot be at the zone apex, got "example.com."']],
+    [
+      'replicaEndpoint on an A record',
+      (c) => (c.groups[0].dns.records[1] = { name: 'api.orders.example.com', type: 'A', target: 'replicaEndpoint' }),
+      ['groups[0].dns.records[1].target: replicaEndpoint is a host name, so the record type must be CNAME, got "replicaEndpoint"'],
+    ],
+    ['A record with a host name', (c) => (c.groups[0].dns.records[1].values = ['198.51.100.20', 'api.example.com']), ['groups[0].dns.records[1].values[1]: must be an IPv4 address, got "api.example.com"']],
+    ['A record with an IPv6 address', (c) => (c.groups[0].dns.records[1].values = ['2001:db8::20']), ['groups[0].dns.records[1].values[0]: must be an IPv4 address, got "2001:db8::20"']],
+    ['AAAA record with an IPv4 address', (c) => (c.groups[0].dns.records[1].type = 'AAAA'), ['groups[0].dns.records[1].values[0]: must be an IPv6 address, got "198.51.100.20"']],
+    [
+      'CNAME with two values',
+      (c) => (c.groups[0].dns.records[0] = { name: 'db.orders.example.com', type: 'CNAME', values: ['a.example.net', 'b.example.net'] }),
+      ['groups[0].dns.records[0].values: a CNAME record has exactly one value, got ["a.example.net","b.example.net"]'],
+    ],
+    [
+      'record with neither target nor values',
+      (c) => delete c.groups[0].dns.records[0].target,
+      ['groups[0].dns.records[0]: must have exactly one of target ("replicaEndpoint") or values, got {"name":"db.orders.example.com","type":"CNAME"}'],
+    ],
+    ['record with an empty value list', (c) => (c.groups[0].dns.records[1].values = []), ['groups[0].dns.records[1].values: must list at least one value, got []']],
+    ['unknown target', (c) => (c.groups[0].dns.records[0].target = 'primaryEndpoint'), ['groups[0].dns.records[0].target: must be "replicaEndpoint", got "primaryEndpoint"']],
+
+    // Probes and notifications
+    ['http probe with an ftp URL', (c) => (c.groups[0].probes = [{ type: 'http', url: 'ftp://api.orders.example.com/health' }]), ['groups[0].probes[0].url: must be an http:// or https:// URL, got "ftp://api.orders.example.com/health"']],
+    ['probe of an unknown type', (c) => (c.groups[0].probes = [{ type: 'icmp', host: '10.0.1.25' }]), ['groups[0].probes[0].type: must have type "http" or "tcp", got "icmp"']],
+    ['tcp probe host', (c) => (c.groups[0].probes = [{ type: 'tcp', host: 'db host', port: 5432 }]), ['groups[0].probes[0].host: must be a host name or IP address, got "db host"']],
+    ['email', (c) => (c.notifications = { emails: ['ops@example.com', 'ops'] }), ['notifications.emails[1]: must be an email address, got "ops"']],
+
+    // Unknown fields
+    ['unknown top-level field', (c) => (c.group = 'orders'), ['group: is not a known field']],
+    ['unknown field in a group', (c) => (c.groups[0].replica.maxLag = 30), ['groups[0].replica.maxLag: is not a known field']],
+    ['unknown field in a record', (c) => (c.groups[0].dns.records[0].weight = 10), ['groups[0].dns.records[0].weight: is not a known field']],
+
+    // Free text
+    ['oversized description', (c) => (c.groups[0].description = long), [`groups[0].description: must be at most 256 characters, got "${'x'.repeat(76)}...`]],
+    [
+      'control characters in the description',
+      (c) => (c.groups[0].description = 'Orders API\u001b[31m red\n'),
+      ['groups[0].description: must not contain control characters, got "Orders API\\u001b[31m red\\n"'],
+    ],
+    ['control characters in a probe name', (c) => (c.groups[0].probes = [{ type: 'tcp', name: 'db\tport', host: '10.0.1.25', port: 5432 }]), ['groups[0].probes[0].name: must not contain control characters, got "db\\tport"']],
+  ];
+
+  it.each(cases)('%s', (_, mutate, expected) => {
+    // Act
+    const problems = problemsOf(mutate);
+
+    // Assert
+    expect(problems).toEqual(expected);
+  });
+});
+
+describe('parseConfig: every problem at once', () => {
+  it('reports three problems as three lines, in one error', () => {
+    // Arrange
+    const config = valid();
+    config.groups[0].primary.instanceId = 'i-123';
+    config.groups[0].replica.region = 'us-west';
+    config.groups[0].dns.records[1].ttl = 900;
+
+    // Act
+    const error = configError(config, 'failover.config.json');
+
+    // Assert
+    expect(error.name).toBe('ConfigError');
+    expect(error.problems).toEqual([
+      'groups[0].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-123"',
+      'groups[0].replica.region: must be an AWS region such as us-east-1, got "us-west"',
+      'groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900',
+    ]);
+    expect(error.message).toBe(
+      [
+        'failover.config.json is not a valid failover config (3 problems):',
+        '  groups[0].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-123"',
+        '  groups[0].replica.region: must be an AWS region such as us-east-1, got "us-west"',
+        '  groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900',
+      ].join('\n'),
+    );
+  });
+
+  it('reports one group’s typo and another group’s record problem together', () => {
+    // Arrange: a field problem in groups[0] must not hide a cross-field problem in groups[1], nor in groups[0].
+    const config = valid();
+    const second = valid().groups[0];
+    second.name = 'billing';
+    second.dns.records[0].name = 'example.com';
+    config.groups.push(second);
+    config.groups[0].primary.instanceId = 'i-123';
+    config.groups[0].dns.records[0].name = 'db.orders.example.org';
+
+    // Act
+    const { problems } = configError(config);
+
+    // Assert
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'groups[0].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-123"',
+        'groups[0].dns.records[0].name: must be inside the hosted zone example.com, got "db.orders.example.org"',
+        'groups[1].dns.records[0].name: a CNAME record cannot be at the zone apex, got "example.com"',
+      ]),
+    );
+  });
+
+  it('reports duplicate group names alongside other problems', () => {
+    const config = valid();
+    config.groups.push(valid().groups[0]);
+    config.groups[1].dns.records[1].ttl = 900;
+
+    const { problems } = configError(config);
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'groups[1].name: duplicates groups[0].name, got "orders"',
+        'groups[1].dns.records[1].ttl: must be between 5 and 300 seconds, got 900',
+      ]),
+    );
+    expect(problems).toHaveLength(2);
+  });
+
+  it('says "1 problem" for one', () => {
+    const config = valid();
+    config.groups[0].dns.records[1].ttl = 900;
+
+    expect(configError(config).message).toBe(
+      'config is not a valid failover config (1 problem):\n  groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900',
+    );
+  });
+});
+
+describe('loadConfigFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'failover-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('rejects a file that is not JSON, naming the file', () => {
+    // Arrange
+    const path = join(dir, 'broken.json');
+    writeFileSync(path, '{ "groups": [ { "name": "orders", } ] }');
+
+    // Act
+    let error: unknown;
+    try {
+      loadConfigFile(path);
+    } catch (err) {
+      error = err;
+    }
+
+    // Assert
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message, source } = error as ConfigError;
+    expect(source).toBe(path);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^is not valid JSON: /);
+    expect(message).toBe(`${path} is not a valid failover config (1 problem):\n  ${problems[0]}`);
+  });
+
+  it('rejects a missing file, naming it', () => {
+    const path = join(dir, 'missing.json');
+
+    expect(() => loadConfigFile(path)).toThrow(
+      `${path} is not a valid failover config (1 problem):\n  cannot be read: ENOENT: no such file or directory, open '${path}'`,
+    );
+  });
+
+  it('reports the problems of a file that parses as JSON, with the file as the source', () => {
+    const path = join(dir, 'bad-ttl.json');
+    const config = valid();
+    config.groups[0].dns.records[1].ttl = 900;
+    writeFileSync(path, JSON.stringify(config));
+
+    expect(() => loadConfigFile(path)).toThrow(
+      `${path} is not a valid failover config (1 problem):\n  groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900`,
+    );
+  });
+
+  it('loads a valid file with comments', () => {
+    const path = join(dir, 'ok.json');
+    writeFileSync(path, JSON.stringify({ '//': 'comment', ...valid() }));
+
+    expect(loadConfigFile(path).groups[0].name).toBe('orders');
+  });
+});

@@ -1,0 +1,375 @@
+/**
+ * Step 2, acquire-lock, and the Store's lock, against a real DynamoDB implementation (dynalite, in
+ * process): the conditional writes are what keep two failovers of one group from running at once.
+ */
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { parseConfig } from '../../lib/config';
+import { startLocalDynamoDB, type LocalDynamoDB } from '../../lib/drill/local-dynamodb';
+import { run } from '../../lambdas/steps/acquire-lock';
+import { lockTtlSeconds } from '../../lambdas/steps/plan';
+import { Store, TABLE_KEYS, type GroupState } from '../../lambdas/shared/store';
+import type { Plan, TriggerType, WorkflowState } from '../../lambdas/shared/workflow-state';
+
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+const at = (s: number) => T0 + s * 1000;
+const ARN = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:${name}`;
+const FIRST = ARN('orders-probe-1');
+const SECOND = ARN('orders-manual-2');
+
+const { historyIndex } = TABLE_KEYS;
+const TABLE = {
+  KeySchema: [
+    { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+    { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+  ],
+  AttributeDefinitions: [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, historyIndex.partitionKey, historyIndex.sortKey].map((AttributeName) => ({
+    AttributeName,
+    AttributeType: 'S',
+  })),
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: historyIndex.name,
+      KeySchema: [
+        { AttributeName: historyIndex.partitionKey, KeyType: 'HASH' },
+        { AttributeName: historyIndex.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+};
+
+const group = parseConfig({
+  groups: [
+    {
+      name: 'orders',
+      primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
+      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
+      dns: {
+        hostedZoneId: 'Z0EXAMPLE1234567890AB',
+        zoneName: 'example.com',
+        records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
+      },
+    },
+  ],
+}).groups[0];
+
+let dynamo: LocalDynamoDB;
+let tables = 0;
+let tableName: string;
+let store: Store;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamoDB();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+beforeEach(async () => {
+  // A fresh table per test: no state leaks between tests.
+  tableName = `failover-lock-${++tables}`;
+  await dynamo.createTable(tableName, TABLE);
+  store = new Store(dynamo.client(), tableName);
+});
+
+describe('Store lock', () => {
+  it('takes a free lock, stored under the group key with a TTL attribute', async () => {
+    // Act
+    const result = await store.acquireLock('orders', FIRST, T0, 3900);
+
+    // Assert
+    expect(result).toEqual({ acquired: true, lock: { group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(3900) } });
+    const raw = await dynamo.client().send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'GROUP#orders' }, sk: { S: 'LOCK' } }, ConsistentRead: true }),
+    );
+    expect(raw.Item).toMatchObject({
+      holder: { S: FIRST },
+      expiresAt: { N: String(at(3900)) },
+      // DynamoDB TTL is in epoch seconds; an hour after expiry, so the condition, not TTL, decides.
+      ttl: { N: String(at(3900) / 1000 + 3600) },
+    });
+  });
+
+  it('blocks a second holder while the lock is live, returning the holder', async () => {
+    // Arrange
+    await store.acquireLock('orders', FIRST, T0, 3900);
+
+    // Act
+    const result = await store.acquireLock('orders', SECOND, at(10), 3900);
+
+    // Assert
+    expect(result).toEqual({ acquired: false, lock: { group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(3900) } });
+    expect(await store.getLock('orders')).toMatchObject({ holder: FIRST });
+  });
+
+  it('lets the same holder take it again (a retried step) and extends it', async () => {
+    await store.acquireLock('orders', FIRST, T0, 3900);
+
+    const result = await store.acquireLock('orders', FIRST, at(5), 3900);
+
+    expect(result).toEqual({ acquired: true, lock: { group: 'orders', holder: FIRST, acquiredAt: at(5), expiresAt: at(3905) } });
+    expect(await store.getLock('orders')).toEqual({ group: 'orders', holder: FIRST, acquiredAt: at(5), expiresAt: at(3905) });
+  });
+
+  it('still blocks at the exact expiry time, and hands an expired lock over after it', async () => {
+    // Arrange: the first holder died with the lock.
+    await store.acquireLock('orders', FIRST, T0, 60);
+
+    // Act
+    const atExpiry = await store.acquireLock('orders', SECOND, at(60), 3900);
+    const afterExpiry = await store.acquireLock('orders', SECOND, at(61), 3900);
+
+    // Assert
+    expect(atExpiry.acquired).toBe(false);
+    expect(afterExpiry).toEqual({
+      acquired: true,
+      lock: { group: 'orders', holder: SECOND, acquiredAt: at(61), expiresAt: at(3961) },
+      tookOverFrom: { group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(60) },
+    });
+    expect(await store.getLock('orders')).toMatchObject({ holder: SECOND });
+  });
+
+  it('keeps the locks of different groups apart', async () => {
+    await store.acquireLock('orders', FIRST, T0, 3900);
+
+    const result = await store.acquireLock('billing', SECOND, T0, 3900);
+
+    expect(result.acquired).toBe(true);
+  });
+
+  it('is released by its holder only', async () => {
+    // Arrange
+    await store.acquireLock('orders', FIRST, T0, 3900);
+
+    // Act
+    const byOther = await store.releaseLock('orders', SECOND);
+    const lockAfterOther = await store.getLock('orders');
+    const byHolder = await store.releaseLock('orders', FIRST);
+
+    // Assert
+    expect(byOther).toBe(false);
+    expect(lockAfterOther).toMatchObject({ holder: FIRST, expiresAt: at(3900) });
+    expect(byHolder).toBe(true);
+    expect(await store.getLock('orders')).toBeUndefined();
+  });
+
+  it('returns false when releasing a lock that is not there', async () => {
+    expect(await store.releaseLock('orders', FIRST)).toBe(false);
+  });
+
+  it('after a release, a new holder takes the lock at once', async () => {
+    await store.acquireLock('orders', FIRST, T0, 3900);
+    await store.releaseLock('orders', FIRST);
+
+    const result = await store.acquireLock('orders', SECOND, at(1), 3900);
+
+    expect(result.acquired).toBe(true);
+  });
+});
+
+describe('Store lock: faults as DynamoDB raises them', () => {
+  // The document client mocked, so DynamoDB's own exceptions reach the store; restored after each test
+  // so the other tests keep talking to dynalite.
+  let ddb: AwsStub<any, any, any>;
+  let mocked: Store;
+  beforeEach(() => {
+    ddb = mockClient(DynamoDBDocumentClient);
+    mocked = new Store(new DynamoDBClient({ region: 'us-west-2' }), 'failover');
+  });
+  afterEach(() => ddb.restore());
+
+  const conditionFailed = () => new ConditionalCheckFailedException({ $metadata: { httpStatusCode: 400 }, message: 'The conditional request failed' });
+
+  it('reports the live holder when the conditional put fails', async () => {
+    // Arrange
+    ddb.on(PutCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: { pk: 'GROUP#orders', sk: 'LOCK', holder: FIRST, acquiredAt: T0, expiresAt: at(4200) } });
+
+    // Act
+    const result = await mocked.acquireLock('orders', SECOND, at(10), 4200);
+
+    // Assert
+    expect(result).toEqual({ acquired: false, lock: { group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(4200) } });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'failover',
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me',
+      ExpressionAttributeValues: { ':now': at(10), ':me': SECOND },
+    });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: 'failover', Key: { pk: 'GROUP#orders', sk: 'LOCK' }, ConsistentRead: true });
+  });
+
+  it('release by a non-holder (condition failed) returns false', async () => {
+    ddb.on(DeleteCommand).rejects(conditionFailed());
+
+    expect(await mocked.releaseLock('orders', SECOND)).toBe(false);
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { pk: 'GROUP#orders', sk: 'LOCK' },
+      ConditionExpression: 'holder = :me',
+      ExpressionAttributeValues: { ':me': SECOND },
+    });
+  });
+
+  it('throttling on the lock is a TransientAwsError', async () => {
+    ddb.on(PutCommand).rejects(
+      new ProvisionedThroughputExceededException({ $metadata: { httpStatusCode: 400 }, message: 'The level of configured provisioned throughput for the table was exceeded.' }),
+    );
+
+    const error = await mocked.acquireLock('orders', FIRST, T0, 4200).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+
+    expect(error?.name).toBe('TransientAwsError');
+    expect(error?.message).toBe(
+      'DynamoDB PutItem (lock) failed: ProvisionedThroughputExceededException: The level of configured provisioned throughput for the table was exceeded.',
+    );
+  });
+});
+
+describe('acquire-lock run', () => {
+  function state(options: { executionArn?: string; trigger?: TriggerType; dryRun?: boolean } = {}): WorkflowState {
+    const executionArn = options.executionArn ?? FIRST;
+    const plan: Plan = {
+      executionArn,
+      executionName: executionArn.split(':').pop()!,
+      group,
+      reason: 'primary down',
+      trigger: { type: options.trigger ?? 'probe' },
+      mode: 'failover',
+      dryRun: options.dryRun ?? false,
+      force: false,
+      startedAt: T0,
+      triggeredAt: T0,
+      lockTtlSeconds: lockTtlSeconds([group]),
+    };
+    return { plan };
+  }
+
+  const deps = (nowMs = T0) => ({ now: () => nowMs, store: () => store });
+
+  const groupState = (overrides: Partial<GroupState>): GroupState => ({
+    group: 'orders',
+    status: 'ARMED',
+    updatedAt: '2026-03-01T00:00:00.000Z',
+    ...overrides,
+  });
+
+  it('takes the free lock for the execution, for lockTtlSeconds', async () => {
+    // Act
+    const result = await run(state(), deps());
+
+    // Assert
+    expect(result).toEqual({
+      startedAt: T0,
+      endedAt: T0,
+      acquired: true,
+      holder: FIRST,
+      // The plan's lock TTL: the state machine's timeout (3900 s for the example) plus five minutes.
+      expiresAt: at(4200),
+      reason: 'took the lock of orders until 2026-03-01T13:10:00.000Z',
+    });
+    expect(await store.getLock('orders')).toEqual({ group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(4200) });
+  });
+
+  it('is skipped while another execution holds the lock', async () => {
+    // Arrange
+    await run(state(), deps());
+
+    // Act
+    const result = await run(state({ executionArn: SECOND, trigger: 'manual' }), deps(at(30)));
+
+    // Assert
+    expect(result).toMatchObject({
+      acquired: false,
+      holder: FIRST,
+      reason: `skipping: another execution holds the lock of orders (${FIRST}) until 2026-03-01T13:10:00.000Z`,
+    });
+  });
+
+  it('a retried step of the holder gets the lock again', async () => {
+    await run(state(), deps());
+
+    const result = await run(state(), deps(at(2)));
+
+    expect(result).toMatchObject({ acquired: true, holder: FIRST });
+  });
+
+  it.each([
+    [
+      'PAUSED',
+      groupState({ status: 'PAUSED', reason: 'maintenance window' }),
+      'skipping: orders is PAUSED (maintenance window); automatic triggers are ignored',
+    ],
+    [
+      'FAILED_OVER',
+      groupState({ status: 'FAILED_OVER', primary: { kind: 'rds', id: 'orders-replica' } }),
+      'skipping: orders already failed over to orders-replica; automatic triggers are ignored until it is re-armed',
+    ],
+    [
+      'in the cooldown',
+      groupState({ lastFailover: { executionArn: ARN('orders-0'), at: '2026-03-01T11:45:00.000Z', outcome: 'SUCCEEDED', rtoSeconds: 40 } }),
+      'skipping: orders failed over at 2026-03-01T11:45:00.000Z, within the 30 min cooldown',
+    ],
+  ])('skips an automatic trigger, without taking the lock, when the group is %s', async (_, current, reason) => {
+    // Arrange
+    await store.putGroupState(current);
+
+    // Act
+    const result = await run(state({ trigger: 'alarm' }), deps());
+
+    // Assert
+    expect(result).toEqual({ startedAt: T0, endedAt: T0, acquired: false, reason });
+    expect(await store.getLock('orders')).toBeUndefined();
+  });
+
+  it('lets an automatic trigger through after the cooldown', async () => {
+    await store.putGroupState(groupState({ lastFailover: { executionArn: ARN('orders-0'), at: '2026-03-01T11:30:00.000Z', outcome: 'SUCCEEDED', rtoSeconds: 40 } }));
+
+    const result = await run(state({ trigger: 'probe' }), deps());
+
+    expect(result.acquired).toBe(true);
+  });
+
+  it('never blocks a manual trigger on the group state', async () => {
+    await store.putGroupState(groupState({ status: 'FAILED_OVER', primary: { kind: 'rds', id: 'orders-replica' } }));
+
+    const result = await run(state({ trigger: 'manual' }), deps());
+
+    expect(result.acquired).toBe(true);
+  });
+
+  it('in a dry run, says the lock is free without taking it', async () => {
+    const result = await run(state({ dryRun: true }), deps());
+
+    expect(result).toEqual({
+      startedAt: T0,
+      endedAt: T0,
+      acquired: true,
+      holder: undefined,
+      expiresAt: undefined,
+      reason: 'dry run: the lock of orders is free; a real run would take it',
+    });
+    expect(await store.getLock('orders')).toBeUndefined();
+  });
+
+  it('in a dry run, reports a live lock of another execution', async () => {
+    await store.acquireLock('orders', SECOND, T0, 3900);
+
+    const result = await run(state({ dryRun: true }), deps(at(10)));
+
+    expect(result).toMatchObject({
+      acquired: false,
+      holder: SECOND,
+      reason: `skipping: another execution holds the lock of orders (${SECOND}); a real run would be skipped too`,
+    });
+    expect(await store.getLock('orders')).toMatchObject({ holder: SECOND, acquiredAt: T0 });
+  });
+});

@@ -1,0 +1,401 @@
+/**
+ * Step 6, flip-dns: `prepare` reads each record's current value, `apply` sends one UPSERT batch with the
+ * configured TTLs, `check` polls GetChange until INSYNC.
+ */
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  InvalidChangeBatch,
+  ListResourceRecordSetsCommand,
+  PriorRequestNotComplete,
+  Route53Client,
+  ThrottlingException,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
+import { parseConfig } from '../../lib/config';
+import { applyDns, checkDns, prepareDns, run } from '../../lambdas/steps/flip-dns';
+import { lockTtlSeconds } from '../../lambdas/steps/plan';
+import type { DnsResult, Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+const ZONE = 'Z0EXAMPLE1234567890AB';
+const PROMOTED = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
+const OLD_PRIMARY = 'ec2-198-51-100-10.compute-1.amazonaws.com';
+const CHANGE_ID = '/change/C2682N5HXP0BZ4';
+
+const group = parseConfig({
+  groups: [
+    {
+      name: 'orders',
+      primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
+      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
+      dns: {
+        hostedZoneId: ZONE,
+        zoneName: 'example.com',
+        records: [
+          // Default TTL (30) and a name given with a trailing dot and capitals: both normalized by the config.
+          { name: 'DB.orders.example.com.', type: 'CNAME', target: 'replicaEndpoint' },
+          { name: 'api.orders.example.com', type: 'A', ttl: 60, values: ['198.51.100.20', '198.51.100.21'] },
+        ],
+      },
+    },
+  ],
+}).groups[0];
+
+function state(options: { dryRun?: boolean; promotedEndpoint?: string | null; dns?: DnsResult } = {}): WorkflowState {
+  const plan: Plan = {
+    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-1',
+    executionName: 'orders-1',
+    group,
+    reason: 'primary down',
+    trigger: { type: 'probe' },
+    mode: 'failover',
+    dryRun: options.dryRun ?? false,
+    force: false,
+    startedAt: T0 - 60_000,
+    triggeredAt: T0 - 90_000,
+    lockTtlSeconds: lockTtlSeconds([group]),
+  };
+  const promoted = options.promotedEndpoint === undefined ? PROMOTED : options.promotedEndpoint;
+  return {
+    plan,
+    assess: {
+      startedAt: T0 - 50_000,
+      endedAt: T0 - 49_000,
+      decision: 'proceed',
+      reason: 'ok',
+      lagSeconds: 1,
+      // What assess saw before the promotion; the promoted endpoint is the one to use.
+      replica: { id: 'orders-replica', region: 'us-west-2', status: 'available', isReplica: true, endpointAddress: 'stale.us-west-2.rds.amazonaws.com' },
+    },
+    promote: {
+      dbInstanceIdentifier: 'orders-replica',
+      dryRun: false,
+      polls: 3,
+      alreadyPromoted: false,
+      startedAt: T0 - 40_000,
+      endedAt: T0 - 1_000,
+      confirmed: true,
+      status: 'available',
+      ...(promoted ? { endpointAddress: promoted } : {}),
+      reason: 'promoted',
+    },
+    ...(options.dns ? { dns: options.dns } : {}),
+  };
+}
+
+const rrset = (name: string, type: 'A' | 'CNAME', ttl: number, values: string[]): ResourceRecordSet => ({
+  Name: name,
+  Type: type,
+  TTL: ttl,
+  ResourceRecords: values.map((Value) => ({ Value })),
+});
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    () => {
+      throw new Error('expected the step to fail');
+    },
+    (err: unknown) => err as Error,
+  );
+}
+
+describe('flip-dns', () => {
+  const route53 = mockClient(Route53Client);
+  const clock = { ms: T0 };
+  const deps = { now: () => clock.ms, route53: () => new Route53Client({ region: 'us-east-1' }) };
+
+  afterEach(() => {
+    route53.reset();
+    clock.ms = T0;
+  });
+
+  /** Route 53 as it is before the failover: the CNAME exists; the A record does not (the next name is listed). */
+  function zoneBeforeFailover() {
+    route53
+      .on(ListResourceRecordSetsCommand, { StartRecordName: 'db.orders.example.com' })
+      .resolves({ ResourceRecordSets: [rrset('db.orders.example.com.', 'CNAME', 300, [OLD_PRIMARY])], IsTruncated: true, MaxItems: 1 });
+    route53
+      .on(ListResourceRecordSetsCommand, { StartRecordName: 'api.orders.example.com' })
+      .resolves({ ResourceRecordSets: [rrset('app.orders.example.com.', 'A', 60, ['198.51.100.99'])], IsTruncated: true, MaxItems: 1 });
+  }
+
+  describe('prepareDns', () => {
+    it('reads each record before the change; a different next record means it did not exist', async () => {
+      // Arrange
+      zoneBeforeFailover();
+
+      // Act
+      const result = await prepareDns(state(), deps);
+
+      // Assert
+      expect(route53).toHaveReceivedCommandTimes(ListResourceRecordSetsCommand, 2);
+      expect(route53).toHaveReceivedNthCommandWith(ListResourceRecordSetsCommand, 1, {
+        HostedZoneId: ZONE,
+        StartRecordName: 'db.orders.example.com',
+        StartRecordType: 'CNAME',
+        MaxItems: 1,
+      });
+      expect(route53).toHaveReceivedNthCommandWith(ListResourceRecordSetsCommand, 2, {
+        HostedZoneId: ZONE,
+        StartRecordName: 'api.orders.example.com',
+        StartRecordType: 'A',
+        MaxItems: 1,
+      });
+      expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+      expect(result).toEqual({
+        startedAt: T0,
+        endedAt: undefined,
+        changes: [
+          { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: { ttl: 300, values: [OLD_PRIMARY] }, after: [PROMOTED] },
+          { name: 'api.orders.example.com', type: 'A', ttl: 60, before: null, after: ['198.51.100.20', '198.51.100.21'] },
+        ],
+        confirmed: false,
+        dryRun: false,
+        polls: 0,
+        reason: `read 2 record(s) in ${ZONE} before the change`,
+      });
+    });
+
+    it('a record of the same name but another type is not the record', async () => {
+      route53
+        .on(ListResourceRecordSetsCommand)
+        .resolves({ ResourceRecordSets: [rrset('db.orders.example.com.', 'A', 300, ['198.51.100.10'])] });
+
+      const result = await prepareDns(state(), deps);
+
+      expect(result.changes[0].before).toBeNull();
+    });
+
+    it('finds a wildcard record, which Route 53 lists with the * escaped as \\052', async () => {
+      // Arrange
+      const wildcard = parseConfig({
+        groups: [
+          {
+            name: 'orders',
+            primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
+            replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
+            dns: { hostedZoneId: ZONE, zoneName: 'example.com', records: [{ name: '*.orders.example.com', type: 'A', values: ['198.51.100.20'] }] },
+          },
+        ],
+      }).groups[0];
+      route53
+        .on(ListResourceRecordSetsCommand)
+        .resolves({ ResourceRecordSets: [rrset('\\052.orders.example.com.', 'A', 300, ['198.51.100.10'])] });
+      const s = state();
+
+      // Act
+      const result = await prepareDns({ ...s, plan: { ...s.plan, group: wildcard } }, deps);
+
+      // Assert
+      expect(route53).toHaveReceivedCommandWith(ListResourceRecordSetsCommand, { StartRecordName: '*.orders.example.com', StartRecordType: 'A' });
+      expect(result.changes).toEqual([
+        { name: '*.orders.example.com', type: 'A', ttl: 30, before: { ttl: 300, values: ['198.51.100.10'] }, after: ['198.51.100.20'] },
+      ]);
+    });
+
+    it('points a replicaEndpoint record at the promoted endpoint, not the one seen before the promotion', async () => {
+      route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+
+      const result = await prepareDns(state(), deps);
+
+      expect(result.changes[0].after).toEqual([PROMOTED]);
+    });
+
+    it('fails with DnsChangeFailed when no endpoint address is known', async () => {
+      route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+      const noEndpoint = state({ promotedEndpoint: null });
+      delete noEndpoint.assess!.replica!.endpointAddress;
+
+      const error = await failure(prepareDns(noEndpoint, deps));
+
+      expect(error.name).toBe('DnsChangeFailed');
+      expect(error.message).toBe('no endpoint address known for orders-replica; cannot point db.orders.example.com at it');
+    });
+
+    it('in a dry run, reads the records and is done', async () => {
+      zoneBeforeFailover();
+
+      const result = await prepareDns(state({ dryRun: true }), deps);
+
+      expect(result).toMatchObject({ confirmed: true, dryRun: true, endedAt: T0, reason: `dry run: would UPSERT 2 record(s) in ${ZONE}` });
+      expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+    });
+
+    it('throws TransientAwsError when Route 53 throttles the read', async () => {
+      route53.on(ListResourceRecordSetsCommand).rejects(new ThrottlingException({ $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }));
+
+      const error = await failure(prepareDns(state(), deps));
+
+      expect(error.name).toBe('TransientAwsError');
+      expect(error.message).toBe('Route 53 ListResourceRecordSets db.orders.example.com failed: ThrottlingException: Rate exceeded');
+    });
+  });
+
+  describe('applyDns', () => {
+    async function prepared(): Promise<WorkflowState> {
+      zoneBeforeFailover();
+      const dns = await prepareDns(state(), deps);
+      return state({ dns });
+    }
+
+    it('sends ONE ChangeResourceRecordSets with every record as UPSERT and the configured TTLs', async () => {
+      // Arrange
+      const s = await prepared();
+      route53.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: CHANGE_ID, Status: 'PENDING', SubmittedAt: new Date(T0) } });
+
+      // Act
+      const result = await applyDns(s, deps);
+
+      // Assert
+      expect(route53).toHaveReceivedCommandExactlyOnceWith(ChangeResourceRecordSetsCommand, {
+        HostedZoneId: ZONE,
+        ChangeBatch: {
+          Comment: 'failover-controller orders-1: orders',
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: { Name: 'db.orders.example.com', Type: 'CNAME', TTL: 30, ResourceRecords: [{ Value: PROMOTED }] },
+            },
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: {
+                Name: 'api.orders.example.com',
+                Type: 'A',
+                TTL: 60,
+                ResourceRecords: [{ Value: '198.51.100.20' }, { Value: '198.51.100.21' }],
+              },
+            },
+          ],
+        },
+      });
+      expect(result).toMatchObject({ changeId: CHANGE_ID, status: 'PENDING', confirmed: false, reason: `UPSERT of 2 record(s) submitted as ${CHANGE_ID}` });
+    });
+
+    it('fails with DnsChangeFailed on InvalidChangeBatch', async () => {
+      const s = await prepared();
+      route53.on(ChangeResourceRecordSetsCommand).rejects(
+        new InvalidChangeBatch({
+          $metadata: { httpStatusCode: 400 },
+          message: "[RRSet of type CNAME with DNS name db.orders.example.com. is not permitted because a conflicting RRSet of type A with the same DNS name already exists in zone example.com.]",
+        }),
+      );
+
+      const error = await failure(applyDns(s, deps));
+
+      expect(error.name).toBe('DnsChangeFailed');
+      expect(error.message).toBe(
+        `Route 53 ChangeResourceRecordSets in ${ZONE} failed: InvalidChangeBatch: [RRSet of type CNAME with DNS name db.orders.example.com. is not permitted because a conflicting RRSet of type A with the same DNS name already exists in zone example.com.]`,
+      );
+    });
+
+    it.each([
+      ['PriorRequestNotComplete', () => new PriorRequestNotComplete({ $metadata: { httpStatusCode: 400 }, message: 'The request was rejected because Route 53 was still processing a prior request.' })],
+      ['ThrottlingException', () => new ThrottlingException({ $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' })],
+    ])('throws TransientAwsError on %s', async (name, fault) => {
+      const s = await prepared();
+      route53.on(ChangeResourceRecordSetsCommand).rejects(fault());
+
+      const error = await failure(applyDns(s, deps));
+
+      expect(error.name).toBe('TransientAwsError');
+      expect(error.message).toContain(`Route 53 ChangeResourceRecordSets in ${ZONE} failed: ${name}:`);
+    });
+
+    it('retried twice, keeps the before-values read by prepare', async () => {
+      // Arrange: the first two attempts fail; by then Route 53 may already hold the new values, so
+      // reading again would record the new value as the old one.
+      const s = await prepared();
+      route53
+        .on(ListResourceRecordSetsCommand)
+        .resolves({ ResourceRecordSets: [rrset('db.orders.example.com.', 'CNAME', 30, [PROMOTED])] });
+      route53
+        .on(ChangeResourceRecordSetsCommand)
+        .rejectsOnce(new PriorRequestNotComplete({ $metadata: { httpStatusCode: 400 }, message: 'still processing' }))
+        .rejectsOnce(new ThrottlingException({ $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }))
+        .resolves({ ChangeInfo: { Id: CHANGE_ID, Status: 'PENDING', SubmittedAt: new Date(T0) } });
+
+      // Act: the state machine retries apply with the same input.
+      await failure(applyDns(s, deps));
+      await failure(applyDns(s, deps));
+      const result = await applyDns(s, deps);
+
+      // Assert
+      expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 3);
+      expect(route53).toHaveReceivedCommandTimes(ListResourceRecordSetsCommand, 2);
+      expect(result.changes.map((c) => [c.name, c.before])).toEqual([
+        ['db.orders.example.com', { ttl: 300, values: [OLD_PRIMARY] }],
+        ['api.orders.example.com', null],
+      ]);
+      expect(result.changeId).toBe(CHANGE_ID);
+    });
+  });
+
+  describe('checkDns', () => {
+    const submitted: DnsResult = {
+      startedAt: T0,
+      changes: [{ name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: null, after: [PROMOTED] }],
+      changeId: CHANGE_ID,
+      status: 'PENDING',
+      confirmed: false,
+      dryRun: false,
+      polls: 0,
+      reason: `UPSERT of 1 record(s) submitted as ${CHANGE_ID}`,
+    };
+
+    it('polls GetChange: PENDING, then INSYNC confirms', async () => {
+      // Arrange
+      route53
+        .on(GetChangeCommand)
+        .resolvesOnce({ ChangeInfo: { Id: CHANGE_ID, Status: 'PENDING', SubmittedAt: new Date(T0) } })
+        .resolves({ ChangeInfo: { Id: CHANGE_ID, Status: 'INSYNC', SubmittedAt: new Date(T0) } });
+
+      // Act
+      clock.ms = T0 + 5_000;
+      const first = await checkDns(state({ dns: submitted }), deps);
+      clock.ms = T0 + 10_000;
+      const second = await checkDns(state({ dns: first }), deps);
+
+      // Assert
+      expect(route53).toHaveReceivedCommandTimes(GetChangeCommand, 2);
+      expect(route53).toHaveReceivedCommandWith(GetChangeCommand, { Id: CHANGE_ID });
+      expect(first).toMatchObject({ polls: 1, status: 'PENDING', confirmed: false, reason: `change ${CHANGE_ID} is PENDING` });
+      expect(first.endedAt).toBeUndefined();
+      expect(second).toMatchObject({ polls: 2, status: 'INSYNC', confirmed: true, endedAt: T0 + 10_000, reason: '1 record(s) INSYNC' });
+    });
+
+    it('fails with DnsChangeFailed once dns.syncTimeoutSeconds have passed', async () => {
+      route53.on(GetChangeCommand).resolves({ ChangeInfo: { Id: CHANGE_ID, Status: 'PENDING', SubmittedAt: new Date(T0) } });
+      clock.ms = T0 + 300_000;
+
+      const error = await failure(checkDns(state({ dns: submitted }), deps));
+
+      expect(error.name).toBe('DnsChangeFailed');
+      expect(error.message).toBe(`change ${CHANGE_ID} still PENDING 300 s after it was submitted (timeout 300 s)`);
+    });
+
+    it('throws TransientAwsError when GetChange is throttled', async () => {
+      route53.on(GetChangeCommand).rejects(new ThrottlingException({ $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }));
+
+      const error = await failure(checkDns(state({ dns: submitted }), deps));
+
+      expect(error.name).toBe('TransientAwsError');
+    });
+  });
+
+  it('run dispatches prepare, apply and check', async () => {
+    zoneBeforeFailover();
+    route53.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: CHANGE_ID, Status: 'PENDING', SubmittedAt: new Date(T0) } });
+    route53.on(GetChangeCommand).resolves({ ChangeInfo: { Id: CHANGE_ID, Status: 'INSYNC', SubmittedAt: new Date(T0) } });
+
+    const prepared = await run({ action: 'prepare', state: state() }, deps);
+    const applied = await run({ action: 'apply', state: state({ dns: prepared }) }, deps);
+    const checked = await run({ action: 'check', state: state({ dns: applied }) }, deps);
+
+    expect(route53).toHaveReceivedCommandOnce(ChangeResourceRecordSetsCommand);
+    expect(checked).toMatchObject({ confirmed: true, status: 'INSYNC', changeId: CHANGE_ID });
+  });
+});

@@ -1,0 +1,271 @@
+/**
+ * Step 7a, notify: publish the execution's record to the SNS topic. A failed notification never fails the
+ * failover (it is reported back), except a throttle, which the state machine retries.
+ */
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  AuthorizationErrorException,
+  InternalErrorException,
+  NotFoundException,
+  PublishCommand,
+  SNSClient,
+  ThrottledException,
+  type PublishCommandInput,
+} from '@aws-sdk/client-sns';
+import { parseConfig } from '../../lib/config';
+import { run } from '../../lambdas/steps/notify';
+import { lockTtlSeconds } from '../../lambdas/steps/plan';
+import type { Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+const at = (s: number) => T0 + s * 1000;
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:failover-events';
+const INSTANCE = 'i-0a1b2c3d4e5f60718';
+const PROMOTED = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
+const OLD_PRIMARY = 'ec2-198-51-100-10.compute-1.amazonaws.com';
+const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-probe-1';
+
+const group = parseConfig({
+  groups: [
+    {
+      name: 'orders',
+      primary: { instanceId: INSTANCE, region: 'us-east-1' },
+      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
+      dns: {
+        hostedZoneId: 'Z0EXAMPLE1234567890AB',
+        zoneName: 'example.com',
+        records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
+      },
+    },
+  ],
+}).groups[0];
+
+function plan(dryRun = false): Plan {
+  return {
+    executionArn: EXECUTION,
+    executionName: 'orders-probe-1',
+    group,
+    reason: '3 consecutive failed probe rounds',
+    trigger: { type: 'probe', at: new Date(at(-10)).toISOString() },
+    mode: 'failover',
+    dryRun,
+    force: false,
+    startedAt: T0,
+    triggeredAt: at(-10),
+    lockTtlSeconds: lockTtlSeconds([group]),
+  };
+}
+
+/** A failover that went through, with every step's timing. */
+function succeeded(): WorkflowState {
+  return {
+    plan: plan(),
+    lock: { startedAt: at(0), endedAt: at(0.2), acquired: true, holder: EXECUTION, expiresAt: at(3900), reason: 'took the lock of orders until 2026-03-01T13:05:00.000Z' },
+    assess: { startedAt: at(1), endedAt: at(1.5), decision: 'proceed', reason: 'replica orders-replica is available, lag 2 s within 30 s', lagSeconds: 2 },
+    fence: { startedAt: at(2), endedAt: at(8), instanceId: INSTANCE, confirmed: true, state: 'stopped', method: 'force-stop', dryRun: false, reason: `${INSTANCE} confirmed stopped`, polls: 2 },
+    promote: {
+      startedAt: at(9),
+      endedAt: at(30),
+      dbInstanceIdentifier: 'orders-replica',
+      confirmed: true,
+      status: 'available',
+      endpointAddress: PROMOTED,
+      alreadyPromoted: false,
+      dryRun: false,
+      reason: 'orders-replica promoted: available, no longer a replica',
+      polls: 4,
+    },
+    dns: {
+      startedAt: at(31),
+      endedAt: at(37.5),
+      changes: [{ name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: { ttl: 300, values: [OLD_PRIMARY] }, after: [PROMOTED] }],
+      changeId: '/change/C2682N5HXP0BZ4',
+      status: 'INSYNC',
+      confirmed: true,
+      dryRun: false,
+      reason: '1 record(s) INSYNC',
+      polls: 2,
+    },
+    outcome: 'SUCCEEDED',
+  };
+}
+
+describe('notify', () => {
+  const sns = mockClient(SNSClient);
+  const clock = { ms: at(40) };
+  const logs: Array<Record<string, unknown>> = [];
+  const deps = {
+    now: () => clock.ms,
+    sns: () => new SNSClient({ region: 'us-east-1' }),
+    topicArn: () => TOPIC,
+    log: (entry: Record<string, unknown>) => void logs.push(entry),
+  };
+
+  afterEach(() => {
+    sns.reset();
+    logs.length = 0;
+  });
+
+  /** The PublishCommand input the step sent. */
+  const published = (): PublishCommandInput => sns.commandCalls(PublishCommand)[0].args[0].input;
+  const record = (message: string) => JSON.parse(message.split('--- record (JSON) ---\n')[1]) as Record<string, unknown>;
+
+  it('publishes the outcome, RTO, data loss, every step and the JSON record to the topic', async () => {
+    // Arrange
+    sns.on(PublishCommand).resolves({ MessageId: 'b1c2d3e4-0000-4000-8000-000000000001' });
+
+    // Act
+    const result = await run({ state: succeeded() }, deps);
+
+    // Assert
+    expect(result).toEqual({ notified: true, messageId: 'b1c2d3e4-0000-4000-8000-000000000001', at: at(40) });
+    expect(sns).toHaveReceivedCommandExactlyOnceWith(PublishCommand, {
+      TopicArn: TOPIC,
+      // RTO: trigger (T0 - 10 s) to DNS INSYNC (T0 + 37.5 s).
+      Subject: 'failover orders: SUCCEEDED in 47.5 s',
+      MessageAttributes: {
+        group: { DataType: 'String', StringValue: 'orders' },
+        outcome: { DataType: 'String', StringValue: 'SUCCEEDED' },
+      },
+    });
+    const lines = published().Message!.split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'Group:     orders',
+        'Outcome:   SUCCEEDED',
+        `Summary:   failed over orders: ${INSTANCE} fenced (stopped), orders-replica promoted, 1 DNS record(s) INSYNC`,
+        'Trigger:   probe: 3 consecutive failed probe rounds',
+        'Mode:      failover',
+        'RTO:       47.5 s',
+        'Data loss: up to 2 s (replica lag)',
+        `Execution: ${EXECUTION}`,
+        '  lock        0.2 s  took the lock of orders until 2026-03-01T13:05:00.000Z',
+        '  assess      0.5 s  replica orders-replica is available, lag 2 s within 30 s',
+        `  fence         6 s  ${INSTANCE} confirmed stopped`,
+        '  promote      21 s  orders-replica promoted: available, no longer a replica',
+        '  dns         6.5 s  1 record(s) INSYNC',
+        `  CNAME db.orders.example.com TTL 30: ${OLD_PRIMARY} -> ${PROMOTED}`,
+      ]),
+    );
+    expect(record(published().Message!)).toMatchObject({
+      group: 'orders',
+      executionArn: EXECUTION,
+      outcome: 'SUCCEEDED',
+      rtoSeconds: 47.5,
+      dataLossSeconds: 2,
+      error: null,
+      fence: { instanceId: INSTANCE, region: 'us-east-1', finalState: 'stopped', confirmed: true, method: 'force-stop' },
+      dnsChanges: [{ name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: [OLD_PRIMARY], after: [PROMOTED], applied: true }],
+    });
+  });
+
+  it('names the error of a failed execution in the subject and the message', async () => {
+    // Arrange: the fence was not confirmed; Step Functions hands the error over as Error/Cause.
+    sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
+    const { plan: p, lock, assess, fence } = succeeded();
+    const cause = `${INSTANCE} still stopping 121 s after StopInstances (timeout 120 s); not promoting`;
+    const state: WorkflowState = {
+      plan: p,
+      lock,
+      assess,
+      fence: { ...fence!, confirmed: false, state: 'stopping', endedAt: undefined, reason: `${INSTANCE} is stopping, waiting for stopped` },
+      outcome: 'FENCE_FAILED',
+      error: { Error: 'FenceNotConfirmed', Cause: JSON.stringify({ errorType: 'FenceNotConfirmed', errorMessage: cause, trace: [] }) },
+    };
+
+    // Act
+    await run({ state }, deps);
+
+    // Assert
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { Subject: 'failover orders: FENCE_FAILED' });
+    const message = published().Message!;
+    expect(message).toContain(`\nError: FenceNotConfirmed: ${cause}\n`);
+    expect(message).toContain('\nRTO:       n/a\n');
+    expect(message).toMatch(new RegExp(`\\n  fence +\\(open\\)  ${INSTANCE} is stopping, waiting for stopped\\n`));
+    expect(record(message)).toMatchObject({ outcome: 'FENCE_FAILED', rtoSeconds: null, error: { name: 'FenceNotConfirmed', cause } });
+  });
+
+  it('says what a real run would do in a dry run', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-3' });
+    const s = succeeded();
+    const state: WorkflowState = { ...s, plan: plan(true), outcome: 'DRY_RUN' };
+
+    await run({ state }, deps);
+
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { Subject: 'failover orders: DRY_RUN [dry run]' });
+    expect(published().Message).toContain(
+      [
+        'A real run would:',
+        `  - force-stop EC2 instance ${INSTANCE} in us-east-1`,
+        '  - promote RDS read replica orders-replica in us-west-2',
+        `  - UPSERT CNAME db.orders.example.com (TTL 30) from ${OLD_PRIMARY} to ${PROMOTED}`,
+      ].join('\n'),
+    );
+  });
+
+  it.each([
+    [
+      'AuthorizationErrorException',
+      () => new AuthorizationErrorException({ $metadata: { httpStatusCode: 403 }, message: 'User: arn:aws:sts::123456789012:assumed-role/notify is not authorized to perform: SNS:Publish' }),
+      'AuthorizationErrorException: User: arn:aws:sts::123456789012:assumed-role/notify is not authorized to perform: SNS:Publish',
+    ],
+    ['NotFoundException', () => new NotFoundException({ $metadata: { httpStatusCode: 404 }, message: 'Topic does not exist' }), 'NotFoundException: Topic does not exist'],
+  ])('reports %s as not notified, without throwing', async (_, fault, error) => {
+    // Arrange
+    sns.on(PublishCommand).rejects(fault());
+
+    // Act
+    const result = await run({ state: succeeded() }, deps);
+
+    // Assert
+    expect(result).toEqual({ notified: false, error, at: at(40) });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it.each([
+    ['ThrottledException', () => new ThrottledException({ $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' })],
+    ['InternalErrorException', () => new InternalErrorException({ $metadata: { httpStatusCode: 500 }, message: 'internal error' })],
+  ])('throws TransientAwsError on %s, so the state machine retries', async (name, fault) => {
+    sns.on(PublishCommand).rejects(fault());
+
+    const error = await run({ state: succeeded() }, deps).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+
+    expect(error?.name).toBe('TransientAwsError');
+    expect(error?.message).toContain(`SNS Publish failed: ${name}:`);
+  });
+
+  it('with recordLost, logs the record through deps.log and says so in the message', async () => {
+    // Arrange
+    sns.on(PublishCommand).resolves({ MessageId: 'm-4' });
+    const recordLost = { Error: 'StoreUnavailable', Cause: '{"errorMessage":"DynamoDB PutItem (history) failed: ResourceNotFoundException: table not found"}' };
+
+    // Act
+    const result = await run({ state: succeeded(), recordLost }, deps);
+
+    // Assert
+    expect(result.notified).toBe(true);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({
+      level: 'ERROR',
+      message: 'history item not stored',
+      error: recordLost,
+      record: { group: 'orders', executionArn: EXECUTION, outcome: 'SUCCEEDED', rtoSeconds: 47.5 },
+    });
+    expect(published().Message).toContain('THE HISTORY ITEM COULD NOT BE STORED (StoreUnavailable); this message is the record.');
+    expect(record(published().Message!)).toMatchObject({ executionArn: EXECUTION, outcome: 'SUCCEEDED' });
+  });
+
+  it('logs nothing when the record was stored', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-5' });
+
+    await run({ state: succeeded() }, deps);
+
+    expect(logs).toEqual([]);
+    expect(published().Message).not.toContain('COULD NOT BE STORED');
+  });
+});

@@ -1,0 +1,311 @@
+/**
+ * Step 5, promote-replica: PromoteReadReplica, then poll DescribeDBInstances until the instance is
+ * available and no longer a replica. A retry after success, or during a promotion, must not fail.
+ */
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  DBInstanceNotFoundFault,
+  DescribeDBInstancesCommand,
+  InvalidDBInstanceStateFault,
+  PromoteReadReplicaCommand,
+  RDSClient,
+  RDSServiceException,
+  type DBInstance,
+} from '@aws-sdk/client-rds';
+import { parseConfig } from '../../lib/config';
+import { checkPromotion, run, startPromotion } from '../../lambdas/steps/promote-replica';
+import { lockTtlSeconds } from '../../lambdas/steps/plan';
+import type { Plan, PromoteResult, WorkflowState } from '../../lambdas/shared/workflow-state';
+
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+const REPLICA = 'orders-replica';
+const ENDPOINT = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
+const SOURCE_ARN = 'arn:aws:rds:us-east-1:123456789012:db:orders-primary';
+
+const group = parseConfig({
+  groups: [
+    {
+      name: 'orders',
+      primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
+      replica: { dbInstanceIdentifier: REPLICA, region: 'us-west-2' },
+      dns: {
+        hostedZoneId: 'Z0EXAMPLE1234567890AB',
+        zoneName: 'example.com',
+        records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
+      },
+    },
+  ],
+}).groups[0];
+
+function state(options: { dryRun?: boolean; promote?: PromoteResult } = {}): WorkflowState {
+  const plan: Plan = {
+    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-1',
+    executionName: 'orders-1',
+    group,
+    reason: 'primary down',
+    trigger: { type: 'probe' },
+    mode: 'failover',
+    dryRun: options.dryRun ?? false,
+    force: false,
+    startedAt: T0 - 30_000,
+    triggeredAt: T0 - 60_000,
+    lockTtlSeconds: lockTtlSeconds([group]),
+  };
+  return {
+    plan,
+    fence: { instanceId: 'i-0a1b2c3d4e5f60718', method: 'force-stop', dryRun: plan.dryRun, polls: 2, startedAt: T0 - 20_000, endedAt: T0 - 5_000, confirmed: true, state: 'stopped', reason: 'stopped' },
+    ...(options.promote ? { promote: options.promote } : {}),
+  };
+}
+
+const db = (status: string, isReplica: boolean): { DBInstances: DBInstance[] } => ({
+  DBInstances: [
+    {
+      DBInstanceIdentifier: REPLICA,
+      DBInstanceStatus: status,
+      ReadReplicaSourceDBInstanceIdentifier: isReplica ? SOURCE_ARN : undefined,
+      Endpoint: { Address: ENDPOINT, Port: 5432 },
+    },
+  ],
+});
+
+const invalidState = () =>
+  new InvalidDBInstanceStateFault({
+    $metadata: { httpStatusCode: 400 },
+    message: `DB Instance ${REPLICA} is not a read replica.`,
+  });
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    () => {
+      throw new Error('expected the step to fail');
+    },
+    (err: unknown) => err as Error,
+  );
+}
+
+describe('promote-replica', () => {
+  const rds = mockClient(RDSClient);
+  const clock = { ms: T0 };
+  const regions: string[] = [];
+  const deps = { now: () => clock.ms, rds: (region: string) => (regions.push(region), new RDSClient({ region })) };
+
+  afterEach(() => {
+    rds.reset();
+    clock.ms = T0;
+    regions.length = 0;
+  });
+
+  describe('startPromotion', () => {
+    it('sends PromoteReadReplica to the replica region', async () => {
+      // Arrange
+      rds.on(PromoteReadReplicaCommand).resolves({ DBInstance: { DBInstanceIdentifier: REPLICA, DBInstanceStatus: 'modifying' } });
+
+      // Act
+      const result = await startPromotion(state(), deps);
+
+      // Assert
+      expect(rds).toHaveReceivedCommandExactlyOnceWith(PromoteReadReplicaCommand, { DBInstanceIdentifier: REPLICA });
+      expect(regions).toEqual(['us-west-2']);
+      expect(result).toEqual({
+        dbInstanceIdentifier: REPLICA,
+        dryRun: false,
+        polls: 0,
+        alreadyPromoted: false,
+        startedAt: T0,
+        confirmed: false,
+        status: 'modifying',
+        reason: `PromoteReadReplica accepted for ${REPLICA}`,
+      });
+    });
+
+    it('counts an already-promoted instance (InvalidDBInstanceStateFault) as done, without promoting again', async () => {
+      // Arrange: a retry after the first promotion went through.
+      rds.on(PromoteReadReplicaCommand).rejects(invalidState());
+      rds.on(DescribeDBInstancesCommand).resolves(db('available', false));
+
+      // Act
+      const result = await startPromotion(state(), deps);
+
+      // Assert
+      expect(rds).toHaveReceivedCommandTimes(PromoteReadReplicaCommand, 1);
+      expect(rds).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: REPLICA });
+      expect(result).toEqual({
+        dbInstanceIdentifier: REPLICA,
+        dryRun: false,
+        polls: 0,
+        alreadyPromoted: true,
+        startedAt: T0,
+        endedAt: T0,
+        confirmed: true,
+        status: 'available',
+        endpointAddress: ENDPOINT,
+        reason: `${REPLICA} is already promoted: counts as done`,
+      });
+    });
+
+    it('counts an instance already modifying as a promotion in progress', async () => {
+      rds.on(PromoteReadReplicaCommand).rejects(invalidState());
+      rds.on(DescribeDBInstancesCommand).resolves(db('modifying', true));
+
+      const result = await startPromotion(state(), deps);
+
+      expect(result).toMatchObject({
+        confirmed: false,
+        alreadyPromoted: false,
+        status: 'modifying',
+        reason: `${REPLICA} is already modifying: promotion in progress`,
+      });
+      expect(result.endedAt).toBeUndefined();
+    });
+
+    it('fails with PromotionFailed when the state refusal is not a promotion', async () => {
+      rds.on(PromoteReadReplicaCommand).rejects(invalidState());
+      rds.on(DescribeDBInstancesCommand).resolves(db('storage-full', true));
+
+      const error = await failure(startPromotion(state(), deps));
+
+      expect(error.name).toBe('PromotionFailed');
+      expect(error.message).toBe(`RDS PromoteReadReplica ${REPLICA} failed: InvalidDBInstanceStateFault: DB Instance ${REPLICA} is not a read replica.`);
+    });
+
+    it('fails with PromotionFailed when the replica does not exist', async () => {
+      rds.on(PromoteReadReplicaCommand).rejects(new DBInstanceNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: `DBInstance ${REPLICA} not found.` }));
+
+      const error = await failure(startPromotion(state(), deps));
+
+      expect(error.name).toBe('PromotionFailed');
+      expect(error.message).toBe(`RDS PromoteReadReplica ${REPLICA} failed: DBInstanceNotFoundFault: DBInstance ${REPLICA} not found.`);
+    });
+
+    it('throws TransientAwsError when RDS throttles', async () => {
+      rds.on(PromoteReadReplicaCommand).rejects(
+        new RDSServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }),
+      );
+
+      const error = await failure(startPromotion(state(), deps));
+
+      expect(error.name).toBe('TransientAwsError');
+    });
+
+    it('in a dry run, sends no PromoteReadReplica', async () => {
+      // Arrange
+      rds.on(DescribeDBInstancesCommand).resolves(db('available', true));
+
+      // Act
+      const result = await startPromotion(state({ dryRun: true }), deps);
+
+      // Assert
+      expect(rds).not.toHaveReceivedCommand(PromoteReadReplicaCommand);
+      expect(result).toMatchObject({
+        dryRun: true,
+        confirmed: true,
+        status: 'available',
+        endpointAddress: ENDPOINT,
+        reason: `dry run: would call PromoteReadReplica on ${REPLICA}`,
+      });
+    });
+  });
+
+  describe('checkPromotion', () => {
+    const accepted: PromoteResult = {
+      dbInstanceIdentifier: REPLICA,
+      dryRun: false,
+      polls: 0,
+      alreadyPromoted: false,
+      startedAt: T0,
+      confirmed: false,
+      status: 'modifying',
+      reason: `PromoteReadReplica accepted for ${REPLICA}`,
+    };
+
+    it('polls modifying, rebooting, then available and no longer a replica: confirmed with the endpoint', async () => {
+      // Arrange
+      rds
+        .on(DescribeDBInstancesCommand)
+        .resolvesOnce(db('modifying', true))
+        .resolvesOnce(db('rebooting', false))
+        .resolves(db('available', false));
+
+      // Act
+      const seen: PromoteResult[] = [];
+      let promote = accepted;
+      for (const at of [30, 60, 90]) {
+        clock.ms = T0 + at * 1000;
+        promote = await checkPromotion(state({ promote }), deps);
+        seen.push(promote);
+      }
+
+      // Assert
+      expect(rds).toHaveReceivedCommandTimes(DescribeDBInstancesCommand, 3);
+      expect(seen.map((p) => [p.polls, p.status, p.confirmed, p.reason])).toEqual([
+        [1, 'modifying', false, `${REPLICA} is modifying, waiting for available`],
+        [2, 'rebooting', false, `${REPLICA} is rebooting, waiting for available`],
+        [3, 'available', true, `${REPLICA} promoted: available, no longer a replica`],
+      ]);
+      expect(promote).toMatchObject({ endpointAddress: ENDPOINT, startedAt: T0, endedAt: T0 + 90_000 });
+    });
+
+    it('is not confirmed while available but still a replica', async () => {
+      rds.on(DescribeDBInstancesCommand).resolves(db('available', true));
+
+      const result = await checkPromotion(state({ promote: accepted }), deps);
+
+      expect(result).toMatchObject({ confirmed: false, status: 'available' });
+    });
+
+    it("fails with PromotionFailed on status 'failed'", async () => {
+      rds.on(DescribeDBInstancesCommand).resolves(db('failed', true));
+
+      const error = await failure(checkPromotion(state({ promote: accepted }), deps));
+
+      expect(error.name).toBe('PromotionFailed');
+      expect(error.message).toBe(`${REPLICA} went to status failed while being promoted`);
+    });
+
+    it('fails with PromotionFailed when the instance disappears', async () => {
+      rds.on(DescribeDBInstancesCommand).rejects(new DBInstanceNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'not found' }));
+
+      const error = await failure(checkPromotion(state({ promote: accepted }), deps));
+
+      expect(error.name).toBe('PromotionFailed');
+      expect(error.message).toBe(`${REPLICA} disappeared while being promoted`);
+    });
+
+    it('fails with PromotionFailed once promotion.timeoutSeconds have passed', async () => {
+      // Arrange
+      rds.on(DescribeDBInstancesCommand).resolves(db('modifying', true));
+      clock.ms = T0 + 1_800_000;
+
+      // Act
+      const error = await failure(checkPromotion(state({ promote: { ...accepted, polls: 359 } }), deps));
+
+      // Assert
+      expect(error.name).toBe('PromotionFailed');
+      expect(error.message).toBe(`${REPLICA} still modifying (a replica) 1800 s after PromoteReadReplica (timeout 1800 s)`);
+    });
+
+    it('throws TransientAwsError when DescribeDBInstances answers a 5xx', async () => {
+      rds.on(DescribeDBInstancesCommand).rejects(
+        new RDSServiceException({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'internal failure' }),
+      );
+
+      const error = await failure(checkPromotion(state({ promote: accepted }), deps));
+
+      expect(error.name).toBe('TransientAwsError');
+    });
+  });
+
+  it('run dispatches on the action', async () => {
+    rds.on(PromoteReadReplicaCommand).resolves({});
+    rds.on(DescribeDBInstancesCommand).resolves(db('available', false));
+
+    const started = await run({ action: 'start', state: state() }, deps);
+    const checked = await run({ action: 'check', state: state({ promote: started }) }, deps);
+
+    expect(rds).toHaveReceivedCommandOnce(PromoteReadReplicaCommand);
+    expect(checked).toMatchObject({ confirmed: true, polls: 1, endpointAddress: ENDPOINT });
+  });
+});

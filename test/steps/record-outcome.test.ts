@@ -1,0 +1,412 @@
+/**
+ * Step 7b, record-outcome, and the Store's history, against a real DynamoDB implementation (dynalite,
+ * in process): the history item as stored and read back, the group state after a failover, and the
+ * lock released only by its holder.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { parseConfig } from '../../lib/config';
+import { startLocalDynamoDB, type LocalDynamoDB } from '../../lib/drill/local-dynamodb';
+import { run } from '../../lambdas/steps/record-outcome';
+import { lockTtlSeconds } from '../../lambdas/steps/plan';
+import { buildHistoryItem, type HistoryItem } from '../../lambdas/shared/history';
+import { Store, TABLE_KEYS } from '../../lambdas/shared/store';
+import type { Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+const at = (s: number) => T0 + s * 1000;
+const ARN = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:${name}`;
+const EXECUTION = ARN('orders-probe-1');
+const OTHER = ARN('orders-manual-0');
+const INSTANCE = 'i-0a1b2c3d4e5f60718';
+const PROMOTED = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
+const OLD_PRIMARY = 'ec2-198-51-100-10.compute-1.amazonaws.com';
+
+const { historyIndex } = TABLE_KEYS;
+const TABLE = {
+  KeySchema: [
+    { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+    { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+  ],
+  AttributeDefinitions: [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, historyIndex.partitionKey, historyIndex.sortKey].map((AttributeName) => ({
+    AttributeName,
+    AttributeType: 'S',
+  })),
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: historyIndex.name,
+      KeySchema: [
+        { AttributeName: historyIndex.partitionKey, KeyType: 'HASH' },
+        { AttributeName: historyIndex.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+};
+
+const config = parseConfig({
+  groups: [
+    ['orders', INSTANCE],
+    ['billing', 'i-0b1b2c3d4e5f60719'],
+  ].map(([name, instanceId]) => ({
+    name,
+    primary: { instanceId, region: 'us-east-1' },
+    replica: { dbInstanceIdentifier: `${name}-replica`, region: 'us-west-2' },
+    dns: {
+      hostedZoneId: 'Z0EXAMPLE1234567890AB',
+      zoneName: 'example.com',
+      records: [
+        { name: `db.${name}.example.com`, type: 'CNAME', target: 'replicaEndpoint' },
+        { name: `api.${name}.example.com`, type: 'A', ttl: 60, values: ['198.51.100.20'] },
+      ],
+    },
+  })),
+});
+const group = config.groups[0];
+
+function plan(overrides: Partial<Plan> = {}): Plan {
+  return {
+    executionArn: EXECUTION,
+    executionName: 'orders-probe-1',
+    group,
+    reason: '3 consecutive failed probe rounds',
+    trigger: { type: 'probe', at: new Date(at(-10)).toISOString() },
+    mode: 'failover',
+    dryRun: false,
+    force: false,
+    startedAt: T0,
+    triggeredAt: at(-10),
+    lockTtlSeconds: lockTtlSeconds([group]),
+    ...overrides,
+  };
+}
+
+/** A failover that went through: lock, assess, fence, promote, DNS. */
+function succeeded(p: Plan = plan()): WorkflowState {
+  return {
+    plan: p,
+    lock: { startedAt: at(0), endedAt: at(0.2), acquired: true, holder: p.executionArn, expiresAt: at(3900), reason: 'took the lock of orders until 2026-03-01T13:05:00.000Z' },
+    assess: { startedAt: at(1), endedAt: at(1.5), decision: 'proceed', reason: 'replica orders-replica is available, lag 2.4 s within 30 s', lagSeconds: 2.4 },
+    fence: { startedAt: at(2), endedAt: at(8), instanceId: INSTANCE, confirmed: true, state: 'stopped', method: 'force-stop', dryRun: false, reason: `${INSTANCE} confirmed stopped`, polls: 2 },
+    promote: {
+      startedAt: at(9),
+      endedAt: at(30),
+      dbInstanceIdentifier: 'orders-replica',
+      confirmed: true,
+      status: 'available',
+      endpointAddress: PROMOTED,
+      alreadyPromoted: false,
+      dryRun: false,
+      reason: 'orders-replica promoted: available, no longer a replica',
+      polls: 4,
+    },
+    dns: {
+      startedAt: at(31),
+      endedAt: at(37.5),
+      changes: [
+        { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: { ttl: 300, values: [OLD_PRIMARY] }, after: [PROMOTED] },
+        { name: 'api.orders.example.com', type: 'A', ttl: 60, before: null, after: ['198.51.100.20'] },
+      ],
+      changeId: '/change/C2682N5HXP0BZ4',
+      status: 'INSYNC',
+      confirmed: true,
+      dryRun: false,
+      reason: '2 record(s) INSYNC',
+      polls: 2,
+    },
+    outcome: 'SUCCEEDED',
+    notification: { notified: true, messageId: 'm-1', at: at(39) },
+  };
+}
+
+let dynamo: LocalDynamoDB;
+let tables = 0;
+let tableName: string;
+let store: Store;
+const logs: Array<Record<string, unknown>> = [];
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamoDB();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+beforeEach(async () => {
+  tableName = `failover-history-${++tables}`;
+  await dynamo.createTable(tableName, TABLE);
+  store = new Store(dynamo.client(), tableName);
+  logs.length = 0;
+});
+
+const deps = (nowMs = at(40), s: () => Store = () => store) => ({ now: () => nowMs, store: s, log: (e: Record<string, unknown>) => void logs.push(e) });
+
+/** Every item in the table, as DynamoDB holds it. */
+async function scan() {
+  const out = await dynamo.client().send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  return out.Items ?? [];
+}
+
+describe('Store history', () => {
+  const item = (groupName: string, startedAt: number, executionName: string, outcome: HistoryItem['outcome'] = 'SUCCEEDED'): HistoryItem => {
+    const g = config.groups.find((c) => c.name === groupName)!;
+    return { ...buildHistoryItem({ plan: plan({ group: g, executionArn: ARN(executionName), executionName, startedAt }), outcome }, startedAt + 60_000) };
+  };
+
+  it('writes one item per execution: a second put for the same execution overwrites it', async () => {
+    // Arrange
+    const first = item('orders', T0, 'orders-probe-1', 'FAILED');
+
+    // Act: a retried record step writes again, with what it knows now.
+    await store.putHistory(first);
+    await store.putHistory({ ...first, outcome: 'DNS_FAILED', summary: 'DnsChangeFailed: later' });
+
+    // Assert
+    const items = await scan();
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      pk: { S: 'GROUP#orders' },
+      sk: { S: 'EXEC#2026-03-01T12:00:00.000Z#orders-probe-1' },
+      gsi1pk: { S: 'HISTORY' },
+      outcome: { S: 'DNS_FAILED' },
+    });
+    expect(await store.listHistory({ group: 'orders' })).toEqual([{ ...first, outcome: 'DNS_FAILED', summary: 'DnsChangeFailed: later' }]);
+  });
+
+  it('lists one group newest first, with a limit', async () => {
+    // Arrange: written out of order, with another group's in between.
+    await store.putHistory(item('orders', at(0), 'orders-a'));
+    await store.putHistory(item('orders', at(7200), 'orders-c'));
+    await store.putHistory(item('billing', at(3600), 'billing-a'));
+    await store.putHistory(item('orders', at(3600), 'orders-b'));
+
+    // Act
+    const all = await store.listHistory({ group: 'orders' });
+    const latestTwo = await store.listHistory({ group: 'orders', limit: 2 });
+
+    // Assert
+    expect(all.map((h) => h.executionName)).toEqual(['orders-c', 'orders-b', 'orders-a']);
+    expect(latestTwo.map((h) => h.executionName)).toEqual(['orders-c', 'orders-b']);
+  });
+
+  it('lists every group newest first, with a limit', async () => {
+    await store.putHistory(item('orders', at(0), 'orders-a'));
+    await store.putHistory(item('billing', at(1800), 'billing-a'));
+    await store.putHistory(item('orders', at(3600), 'orders-b'));
+    await store.putHistory(item('billing', at(5400), 'billing-b'));
+
+    const all = await store.listHistory();
+    const latestThree = await store.listHistory({ limit: 3 });
+
+    expect(all.map((h) => `${h.group} ${h.executionName}`)).toEqual(['billing billing-b', 'orders orders-b', 'billing billing-a', 'orders orders-a']);
+    expect(latestThree.map((h) => h.executionName)).toEqual(['billing-b', 'orders-b', 'billing-a']);
+    // The table's keys are not part of the item handed out.
+    expect(all[0]).not.toHaveProperty('pk');
+    expect(all[0]).not.toHaveProperty('gsi1sk');
+  });
+
+  it('lists nothing for a group without history', async () => {
+    await store.putHistory(item('orders', at(0), 'orders-a'));
+
+    expect(await store.listHistory({ group: 'billing' })).toEqual([]);
+  });
+});
+
+describe('record-outcome', () => {
+  it('writes the history item of a failover, marks the group FAILED_OVER and releases its lock', async () => {
+    // Arrange: this execution holds the lock.
+    await store.acquireLock('orders', EXECUTION, T0, 3900);
+
+    // Act
+    const result = await run(succeeded(), deps());
+
+    // Assert: what the step reports
+    expect(result).toEqual({ recorded: true, outcome: 'SUCCEEDED', lockReleased: true });
+
+    // ... the item as read back from the store
+    const [history, ...more] = await store.listHistory({ group: 'orders' });
+    expect(more).toEqual([]);
+    expect(history).toMatchObject({
+      group: 'orders',
+      executionArn: EXECUTION,
+      executionName: 'orders-probe-1',
+      outcome: 'SUCCEEDED',
+      summary: `failed over orders: ${INSTANCE} fenced (stopped), orders-replica promoted, 2 DNS record(s) INSYNC`,
+      triggeredAt: '2026-03-01T11:59:50.000Z',
+      startedAt: '2026-03-01T12:00:00.000Z',
+      endedAt: '2026-03-01T12:00:40.000Z',
+      dataLossSeconds: 2.4,
+      // Trigger at T0 - 10 s to INSYNC at T0 + 37.5 s.
+      rtoSeconds: 47.5,
+      error: null,
+      fence: { instanceId: INSTANCE, region: 'us-east-1', finalState: 'stopped', confirmed: true, method: 'force-stop' },
+      promotion: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2', endpointAddress: PROMOTED, confirmed: true, alreadyPromoted: false },
+      notification: { notified: true, error: null },
+      plannedActions: [],
+    });
+    expect(history.steps).toEqual([
+      { step: 'lock', startedAt: '2026-03-01T12:00:00.000Z', endedAt: '2026-03-01T12:00:00.200Z', durationSeconds: 0.2, result: 'took the lock of orders until 2026-03-01T13:05:00.000Z' },
+      { step: 'assess', startedAt: '2026-03-01T12:00:01.000Z', endedAt: '2026-03-01T12:00:01.500Z', durationSeconds: 0.5, result: 'replica orders-replica is available, lag 2.4 s within 30 s' },
+      { step: 'fence', startedAt: '2026-03-01T12:00:02.000Z', endedAt: '2026-03-01T12:00:08.000Z', durationSeconds: 6, result: `${INSTANCE} confirmed stopped` },
+      { step: 'promote', startedAt: '2026-03-01T12:00:09.000Z', endedAt: '2026-03-01T12:00:30.000Z', durationSeconds: 21, result: 'orders-replica promoted: available, no longer a replica' },
+      { step: 'dns', startedAt: '2026-03-01T12:00:31.000Z', endedAt: '2026-03-01T12:00:37.500Z', durationSeconds: 6.5, result: '2 record(s) INSYNC' },
+    ]);
+    expect(history.dnsChanges).toEqual([
+      { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: [OLD_PRIMARY], after: [PROMOTED], applied: true },
+      { name: 'api.orders.example.com', type: 'A', ttl: 60, before: null, after: ['198.51.100.20'], applied: true },
+    ]);
+
+    // ... the group's state and the lock
+    expect(await store.getGroupState('orders')).toEqual({
+      group: 'orders',
+      status: 'FAILED_OVER',
+      primary: { kind: 'rds', id: 'orders-replica', endpointAddress: PROMOTED },
+      reason: 'failed over by orders-probe-1: 3 consecutive failed probe rounds',
+      lastFailover: { executionArn: EXECUTION, at: '2026-03-01T12:00:40.000Z', outcome: 'SUCCEEDED', rtoSeconds: 47.5 },
+      updatedAt: '2026-03-01T12:00:40.000Z',
+    });
+    expect(await store.getLock('orders')).toBeUndefined();
+
+    // ... and the log line
+    expect(logs).toEqual([expect.objectContaining({ level: 'INFO', message: 'history item', record: expect.objectContaining({ executionArn: EXECUTION }) })]);
+  });
+
+  it('marks the group FAILED_OVER when the replica was promoted, even if DNS then failed', async () => {
+    const s = succeeded();
+    const state: WorkflowState = {
+      ...s,
+      dns: { ...s.dns!, confirmed: false, status: 'PENDING', endedAt: undefined },
+      outcome: 'DNS_FAILED',
+      error: { Error: 'DnsChangeFailed', Cause: JSON.stringify({ errorMessage: 'change /change/C2682N5HXP0BZ4 still PENDING 300 s after it was submitted (timeout 300 s)' }) },
+    };
+
+    await run(state, deps());
+
+    expect(await store.getGroupState('orders')).toMatchObject({ status: 'FAILED_OVER', lastFailover: { outcome: 'DNS_FAILED', rtoSeconds: null } });
+    const [history] = await store.listHistory({ group: 'orders' });
+    expect(history).toMatchObject({
+      outcome: 'DNS_FAILED',
+      rtoSeconds: null,
+      error: { name: 'DnsChangeFailed', cause: 'change /change/C2682N5HXP0BZ4 still PENDING 300 s after it was submitted (timeout 300 s)' },
+    });
+  });
+
+  it('does not mark the group when nothing was promoted', async () => {
+    const { plan: p, lock, assess } = succeeded();
+    await store.acquireLock('orders', EXECUTION, T0, 3900);
+
+    const result = await run({ plan: p, lock, assess: { ...assess!, decision: 'abort', reason: 'not promoting: replica lag 42 s exceeds maxLagSeconds 30 s', lagSeconds: 42 }, outcome: 'ABORTED' }, deps());
+
+    expect(result).toEqual({ recorded: true, outcome: 'ABORTED', lockReleased: true });
+    expect(await store.getGroupState('orders')).toBeUndefined();
+    expect((await store.listHistory({ group: 'orders' }))[0]).toMatchObject({ outcome: 'ABORTED', summary: 'not promoting: replica lag 42 s exceeds maxLagSeconds 30 s' });
+  });
+
+  it('a dry run neither marks the group nor touches the lock', async () => {
+    // Arrange: a real execution holds the lock while the dry run looks.
+    await store.acquireLock('orders', OTHER, T0, 3900);
+    const dry = succeeded(plan({ dryRun: true }));
+    const state: WorkflowState = { ...dry, lock: { ...dry.lock!, acquired: true, holder: undefined }, outcome: 'DRY_RUN' };
+
+    // Act
+    const result = await run(state, deps());
+
+    // Assert
+    expect(result).toEqual({ recorded: true, outcome: 'DRY_RUN', lockReleased: false });
+    expect(await store.getGroupState('orders')).toBeUndefined();
+    expect(await store.getLock('orders')).toMatchObject({ holder: OTHER });
+    const [history] = await store.listHistory({ group: 'orders' });
+    expect(history).toMatchObject({ outcome: 'DRY_RUN', dryRun: true, rtoSeconds: null });
+    expect(history.dnsChanges.map((c) => c.applied)).toEqual([false, false]);
+    expect(history.plannedActions).toContain(`force-stop EC2 instance ${INSTANCE} in us-east-1`);
+  });
+
+  it('a SKIPPED run does not release the lock of the execution that holds it', async () => {
+    // Arrange
+    await store.acquireLock('orders', OTHER, T0, 3900);
+    const skipped: WorkflowState = {
+      plan: plan(),
+      lock: { startedAt: at(0), endedAt: at(0.1), acquired: false, holder: OTHER, expiresAt: at(3900), reason: `skipping: another execution holds the lock of orders (${OTHER}) until 2026-03-01T13:05:00.000Z` },
+      outcome: 'SKIPPED',
+    };
+
+    // Act
+    const result = await run(skipped, deps());
+
+    // Assert
+    expect(result).toEqual({ recorded: true, outcome: 'SKIPPED', lockReleased: false });
+    expect(await store.getLock('orders')).toEqual({ group: 'orders', holder: OTHER, acquiredAt: T0, expiresAt: at(3900) });
+    expect((await store.listHistory({ group: 'orders' }))[0]).toMatchObject({ outcome: 'SKIPPED', summary: skipped.lock!.reason, notification: null });
+  });
+
+  it('reports lockReleased false when the lock was taken over meanwhile', async () => {
+    // Arrange: this execution's lock expired and another took it.
+    await store.acquireLock('orders', OTHER, at(4000), 3900);
+
+    // Act
+    const result = await run(succeeded(), deps(at(4100)));
+
+    // Assert
+    expect(result.lockReleased).toBe(false);
+    expect(await store.getLock('orders')).toMatchObject({ holder: OTHER });
+  });
+
+  it('records a failed notification from the state machine error', async () => {
+    const s = succeeded();
+    delete s.notification;
+
+    await run({ ...s, notificationError: { Error: 'TransientAwsError', Cause: JSON.stringify({ errorMessage: 'SNS Publish failed: ThrottledException: Rate exceeded' }) } }, deps());
+
+    const [history] = await store.listHistory({ group: 'orders' });
+    expect(history.notification).toEqual({ notified: false, error: 'TransientAwsError: SNS Publish failed: ThrottledException: Rate exceeded' });
+  });
+
+  it('run twice for one execution (a retry) leaves one history item', async () => {
+    await store.acquireLock('orders', EXECUTION, T0, 3900);
+
+    await run(succeeded(), deps(at(40)));
+    const again = await run(succeeded(), deps(at(45)));
+
+    expect(again).toEqual({ recorded: true, outcome: 'SUCCEEDED', lockReleased: false });
+    const history = await store.listHistory({ group: 'orders' });
+    expect(history).toHaveLength(1);
+    expect(history[0].endedAt).toBe('2026-03-01T12:00:45.000Z');
+  });
+
+  it('throws TransientAwsError, retried by the state machine, when DynamoDB is unreachable', async () => {
+    // Arrange: a client pointed at a port nobody listens on.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const unreachable = new Store(
+      new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-west-2', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 }),
+      tableName,
+    );
+
+    // Act
+    const error = await run(succeeded(), deps(at(40), () => unreachable)).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+
+    // Assert
+    expect(error?.name).toBe('TransientAwsError');
+    // The first write that fails names itself (the group state is written before the history item).
+    expect(error?.message).toMatch(/^DynamoDB PutItem \((group state|history)\) failed: .*ECONNREFUSED/);
+    // The record is not lost: it was logged before the write was tried.
+    expect(logs[0]).toMatchObject({ message: 'history item', record: { executionArn: EXECUTION, outcome: 'SUCCEEDED' } });
+  });
+
+  it('throws StoreUnavailable when the table does not exist', async () => {
+    const missing = new Store(dynamo.client(), 'no-such-table');
+
+    const error = await run(succeeded(), deps(at(40), () => missing)).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+
+    expect(error?.name).toBe('StoreUnavailable');
+    expect(error?.message).toMatch(/^DynamoDB PutItem \((group state|history)\) failed: ResourceNotFoundException: /);
+  });
+});
