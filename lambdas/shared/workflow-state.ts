@@ -117,6 +117,8 @@ export interface DnsChange {
 export interface DnsResult extends Timed {
   changes: DnsChange[];
   changeId?: string;
+  /** Epoch ms when the change batch was accepted: the sync timeout counts from here. */
+  submittedAt?: number;
   status?: string;
   confirmed: boolean;
   dryRun: boolean;

@@ -85,7 +85,7 @@ export async function applyDns(state: WorkflowState, deps: Deps): Promise<DnsRes
       }),
     );
     const changeId = out.ChangeInfo?.Id ?? '';
-    return { ...previous, changeId, status: out.ChangeInfo?.Status, reason: `UPSERT of ${previous.changes.length} record(s) submitted as ${changeId}` };
+    return { ...previous, changeId, submittedAt: deps.now(), status: out.ChangeInfo?.Status, reason: `UPSERT of ${previous.changes.length} record(s) submitted as ${changeId}` };
   } catch (err) {
     throw stepErrorFrom(err, `Route 53 ChangeResourceRecordSets in ${hostedZoneId}`, DnsChangeFailed);
   }
@@ -106,7 +106,7 @@ export async function checkDns(state: WorkflowState, deps: Deps): Promise<DnsRes
   if (status === 'INSYNC') {
     return { ...previous, polls, status, confirmed: true, endedAt: now, reason: `${previous.changes.length} record(s) INSYNC` };
   }
-  const waited = (now - previous.startedAt) / 1000;
+  const waited = (now - (previous.submittedAt ?? previous.startedAt)) / 1000;
   if (waited >= timeout) {
     throw new DnsChangeFailed(`change ${previous.changeId} still ${status} ${Math.round(waited)} s after it was submitted (timeout ${timeout} s)`);
   }

@@ -22,6 +22,15 @@ export function formatSubject(item: HistoryItem): string {
   return `failover ${item.group}: ${item.outcome}${rto}${dry}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
 }
 
+/** Only a promotion can lose data; otherwise the lag is just what was observed. */
+function dataLossLine(item: HistoryItem): string {
+  const promoted = item.promotion?.confirmed === true && !item.dryRun;
+  if (item.dataLossSeconds === null) return `Data loss: ${promoted ? 'unknown (no ReplicaLag datapoint)' : 'none (not promoted)'}`;
+  return promoted
+    ? `Data loss: up to ${item.dataLossSeconds} s (replica lag when promoted)`
+    : `Data loss: none (not promoted; replica lag was ${item.dataLossSeconds} s)`;
+}
+
 export function formatMessage(item: HistoryItem, recordLost?: string): string {
   const lines = [
     `Group:     ${item.group}`,
@@ -30,11 +39,11 @@ export function formatMessage(item: HistoryItem, recordLost?: string): string {
     `Trigger:   ${item.trigger.type}: ${item.reason}`,
     `Mode:      ${item.mode}${item.force ? ' (forced)' : ''}`,
     `RTO:       ${item.rtoSeconds !== null ? `${item.rtoSeconds} s` : 'n/a'}`,
-    `Data loss: ${item.dataLossSeconds !== null ? `up to ${item.dataLossSeconds} s (replica lag)` : 'unknown'}`,
+    dataLossLine(item),
     `Execution: ${item.executionArn}`,
     '',
     'Steps:',
-    ...item.steps.map((s) => `  ${s.step.padEnd(8)} ${s.durationSeconds !== null ? `${s.durationSeconds} s`.padStart(8) : '   (open)'}  ${s.result}`),
+    ...item.steps.map((s) => `  ${s.step.padEnd(8)} ${s.durationSeconds !== null ? `${s.durationSeconds} s`.padStart(8) : '  (open)'}  ${s.result}`),
   ];
   if (item.dnsChanges.length > 0) {
     lines.push('', 'DNS:', ...item.dnsChanges.map((c) => `  ${c.type} ${c.name} TTL ${c.ttl}: ${c.before?.join(',') ?? '(none)'} -> ${c.after.join(',')}`));

@@ -139,7 +139,7 @@ describe('notify', () => {
         'Trigger:   probe: 3 consecutive failed probe rounds',
         'Mode:      failover',
         'RTO:       47.5 s',
-        'Data loss: up to 2 s (replica lag)',
+        'Data loss: up to 2 s (replica lag when promoted)',
         `Execution: ${EXECUTION}`,
         '  lock        0.2 s  took the lock of orders until 2026-03-01T13:05:00.000Z',
         '  assess      0.5 s  replica orders-replica is available, lag 2 s within 30 s',
@@ -185,6 +185,21 @@ describe('notify', () => {
     expect(message).toContain('\nRTO:       n/a\n');
     expect(message).toMatch(new RegExp(`\\n  fence +\\(open\\)  ${INSTANCE} is stopping, waiting for stopped\\n`));
     expect(record(message)).toMatchObject({ outcome: 'FENCE_FAILED', rtoSeconds: null, error: { name: 'FenceNotConfirmed', cause } });
+  });
+
+  it('does not call the replica lag data loss when nothing was promoted', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-3' });
+    const { plan: p, lock, assess } = succeeded();
+    const state: WorkflowState = {
+      plan: p,
+      lock,
+      assess: { ...assess!, decision: 'abort', lagSeconds: 120, reason: 'not promoting: replica lag 120 s exceeds maxLagSeconds 30 s' },
+      outcome: 'ABORTED',
+    };
+
+    await run({ state }, deps);
+
+    expect(published().Message).toContain('\nData loss: none (not promoted; replica lag was 120 s)\n');
   });
 
   it('says what a real run would do in a dry run', async () => {
