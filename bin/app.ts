@@ -5,9 +5,11 @@
  */
 import { App } from 'aws-cdk-lib';
 import { ConfigError, loadConfigFile } from '../lib/config';
+import { checkWithCdkNag } from '../lib/nag';
 import { FailoverControllerStack } from '../lib/stack';
 
 const app = new App();
+checkWithCdkNag(app);
 const configPath = (app.node.tryGetContext('config') as string | undefined) ?? 'failover.config.json';
 try {
   const config = loadConfigFile(configPath);

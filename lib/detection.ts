@@ -3,12 +3,10 @@
  * group's interval inside each invocation) and, for groups that name CloudWatch alarms, a rule that
  * starts the workflow when one of them goes to ALARM.
  */
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -16,6 +14,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../lambdas/probe/run-probes';
 import type { FailoverConfig } from './config';
+import { controllerFunction } from './lambda';
+import { grantItemAccess } from './store';
 import { placeInProbeVpc } from './workflow';
 
 export interface DetectionProps {
@@ -41,29 +41,19 @@ export class Detection extends Construct {
       .map(({ name, probes, detection }) => ({ name, probes, detection }));
     if (probed.length > 0) {
       const longestProbeMs = Math.max(...probed.flatMap((g) => g.probes.map((p) => p.timeoutMs)));
-      this.probeFunction = new NodejsFunction(this, 'ProbeFunction', {
+      this.probeFunction = controllerFunction(this, 'ProbeFunction', {
+        source: 'probe/run-probes',
         description: 'failover-controller: probes the primaries and starts the workflow when one is down',
-        entry: path.join(__dirname, '..', 'lambdas', 'probe', 'run-probes.ts'),
-        handler: 'handler',
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
         // The invocation's window, its last round's probes, and a margin.
         timeout: Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000)),
         environment: { TABLE_NAME: table.tableName, STATE_MACHINE_ARN: stateMachine.stateMachineArn, TOPIC_ARN: topic.topicArn },
-        logGroup: new logs.LogGroup(this, 'ProbeLogs', { retention: logs.RetentionDays.ONE_MONTH }),
-        bundling: {
-          externalModules: [],
-          minify: true,
-          keepNames: true,
-          target: 'node22',
-          mainFields: ['module', 'main'],
-          // The probe settings travel inside the bundle: no size limit, nothing in the environment.
-          define: { FAILOVER_PROBE_GROUPS: JSON.stringify(JSON.stringify(probed)) },
-        },
+        logRetention: logs.RetentionDays.ONE_MONTH,
+        // The probe settings travel inside the bundle: no size limit, nothing in the environment.
+        define: { FAILOVER_PROBE_GROUPS: JSON.stringify(JSON.stringify(probed)) },
       });
       placeInProbeVpc(this.probeFunction, config);
-      table.grantReadWriteData(this.probeFunction);
+      // The probe counters (read, conditional put) and the group state (read).
+      grantItemAccess(table, this.probeFunction, 'GetItem', 'PutItem');
       stateMachine.grantStartExecution(this.probeFunction);
       topic.grantPublish(this.probeFunction);
 

@@ -4,8 +4,14 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../lambdas/shared/store';
+
+/** Item-level access to the table only: no index, no scan, no batch, no stream. */
+export function grantItemAccess(table: dynamodb.ITable, grantee: iam.IGrantable, ...actions: Array<'GetItem' | 'PutItem' | 'DeleteItem'>): void {
+  iam.Grant.addToPrincipal({ grantee, actions: actions.map((a) => `dynamodb:${a}`), resourceArns: [table.tableArn] });
+}
 
 export class FailoverStore extends Construct {
   public readonly table: dynamodb.Table;

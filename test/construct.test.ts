@@ -539,15 +539,16 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
       services.set(g.grantee, set);
     }
     const expectedServices: Record<string, string[]> = {
-      plan: [],
-      'confirm-outage': [], // probes endpoints only
-      'acquire-lock': ['dynamodb'],
-      'assess-replica': ['cloudwatch', 'rds'],
-      'fence-primary': ['ec2'],
-      'promote-replica': ['rds'],
-      'flip-dns': ['route53'],
-      notify: ['sns'],
-      'record-outcome': ['dynamodb'],
+      // Every function writes its own log group ('logs'); beyond that, only its step's services.
+      plan: ['logs'],
+      'confirm-outage': ['logs'], // probes endpoints only
+      'acquire-lock': ['dynamodb', 'logs'],
+      'assess-replica': ['cloudwatch', 'logs', 'rds'],
+      'fence-primary': ['ec2', 'logs'],
+      'promote-replica': ['logs', 'rds'],
+      'flip-dns': ['logs', 'route53'],
+      notify: ['logs', 'sns'],
+      'record-outcome': ['dynamodb', 'logs'],
       'state-machine': ['lambda', 'logs', 'xray'],
     };
     for (const step of s.stepArns.keys()) expect(Object.keys(expectedServices), `the services of step ${step}`).toContain(step);
@@ -556,13 +557,16 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
     }
   });
 
-  it('attaches no managed policy to a workflow role but the Lambda basic execution role', () => {
-    // The basic execution role lets a function write its own logs (logs:CreateLogStream/PutLogEvents on *).
+  it('attaches no managed policy to any role, and lets each function write only its own log group', () => {
     for (const [id, role] of Object.entries(s.template.findResources('AWS::IAM::Role'))) {
-      const owner = s.roleOwners.get(id);
-      if (owner === undefined) continue;
-      const managed = list<Json>(role.Properties.ManagedPolicyArns).map((a) => s.resolve(a));
-      expect(managed, owner).toEqual(owner === 'state-machine' ? [] : ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']);
+      expect(list<Json>(role.Properties.ManagedPolicyArns), s.roleOwners.get(id) ?? id).toEqual([]);
+    }
+    for (const [id, fn] of Object.entries(s.template.findResources('AWS::Lambda::Function'))) {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+      const grantee = s.roleOwners.get(roleId) ?? roleId;
+      const logGroup = fn.Properties.LoggingConfig.LogGroup.Ref;
+      const logGrants = grants.filter((g) => g.grantee === grantee && g.actions.some((a) => a.startsWith('logs:')));
+      expect(logGrants.flatMap((g) => g.resources), id).toEqual([s.resolve({ 'Fn::GetAtt': [logGroup, 'Arn'] })]);
     }
   });
 
