@@ -25,6 +25,7 @@ const DNS_NAME = /^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-
 // Group names end up in execution names, lock keys and metric dimensions.
 const GROUP_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const SECURITY_GROUP_ID = /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const VPC_ID = /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const SUBNET_ID = /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /** Free text that ends up in logs, history and notifications: printable, bounded. */
@@ -87,6 +88,8 @@ const Group = z.strictObject({
   primary: z.strictObject({
     instanceId: matching(INSTANCE_ID, 'an EC2 instance id such as i-0123456789abcdef0'),
     region,
+    /** The primary's VPC: where the isolation security group is made (needed by fence.onUnconfirmed "isolate"). */
+    vpcId: matching(VPC_ID, 'a VPC id such as vpc-0123456789abcdef0').optional(),
   }),
   replica: z.strictObject({
     dbInstanceIdentifier: matching(
@@ -113,6 +116,14 @@ const Group = z.strictObject({
     .strictObject({
       /** How long to wait for the primary to be confirmed stopped before giving up (FENCE_FAILED). */
       timeoutSeconds: intBetween(10, 900, 'seconds').default(120),
+      /**
+       * When the stop is not confirmed in time: `abort` (FENCE_FAILED, never promote), or `isolate`:
+       * put every network interface of the primary in a deny-all security group, and promote only once
+       * that is confirmed.
+       */
+      onUnconfirmed: z.enum(['abort', 'isolate'], { error: 'must be "abort" or "isolate"' }).default('abort'),
+      /** How long to wait for the isolation to be confirmed. */
+      isolationTimeoutSeconds: intBetween(10, 600, 'seconds').default(60),
     })
     .prefault({}),
   promotion: z
@@ -140,11 +151,12 @@ const Group = z.strictObject({
   alarms: z.array(text(255).pipe(z.string().min(1))).max(10).default([]),
 })
   // Cross-field rules run per group, so one group's typo does not hide another group's problems.
-  .superRefine((group, ctx) =>
-    checkRecords(group, (r, field, message) =>
-      ctx.addIssue({ code: 'custom', path: ['dns', 'records', r, ...field], message }),
-    ),
-  );
+  .superRefine((group, ctx) => {
+    checkRecords(group, (r, field, message) => ctx.addIssue({ code: 'custom', path: ['dns', 'records', r, ...field], message }));
+    if (group.fence.onUnconfirmed === 'isolate' && !group.primary.vpcId) {
+      ctx.addIssue({ code: 'custom', path: ['fence', 'onUnconfirmed'], message: 'needs primary.vpcId, the VPC to make the isolation security group in' });
+    }
+  });
 
 const ConfigSchema = z
   .strictObject({

@@ -47,8 +47,11 @@ export class FailoverWorkflow extends Construct {
   /** The Lambda function of each step. */
   public readonly functions: Record<StepName, NodejsFunction>;
 
+  private readonly config: FailoverConfig;
+
   constructor(scope: Construct, id: string, props: FailoverWorkflowProps) {
     super(scope, id);
+    this.config = props.config;
     const { config, table, topic } = props;
     const groups = config.groups;
 
@@ -230,6 +233,14 @@ export class FailoverWorkflow extends Construct {
       id: anyResource,
       reason: 'ec2:DescribeInstances (read-only) supports no resource-level permissions; StopInstances is scoped to the configured instances.',
     });
+    for (const region of new Set(this.config.groups.filter((g) => g.fence.onUnconfirmed === 'isolate').map((g) => g.primary.region))) {
+      for (const type of ['network-interface', 'security-group']) {
+        Validations.of(this.functions['fence-primary'].role!).acknowledge({
+          id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:<AWS::AccountId>:${type}/*]`,
+          reason: `Network fencing replaces the security groups of the primary's interfaces, whose ids are not known before a failover; the statement is limited by the ec2:Vpc condition to the primary's own VPC.`,
+        });
+      }
+    }
     Validations.of(this.functions['assess-replica'].role!).acknowledge({
       id: anyResource,
       reason: 'cloudwatch:GetMetricStatistics (read-only, the ReplicaLag metric) supports no resource-level permissions.',
@@ -271,6 +282,22 @@ export class FailoverWorkflow extends Construct {
       fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: replicas }));
     }
     fns['fence-primary'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:StopInstances'], resources: instances }));
+    // Network fencing: only interfaces and security groups inside the primary's own VPC.
+    for (const g of groups.filter((x) => x.fence.onUnconfirmed === 'isolate')) {
+      const arn = (type: string) => `arn:${partition}:ec2:${g.primary.region}:${account}:${type}`;
+      fns['fence-primary'].addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ec2:ModifyNetworkInterfaceAttribute'],
+          resources: [arn('network-interface/*'), arn('security-group/*')],
+          conditions: { StringEquals: { 'ec2:Vpc': arn(`vpc/${g.primary.vpcId}`) } },
+        }),
+      );
+    }
+    if (groups.some((x) => x.fence.onUnconfirmed === 'isolate')) {
+      fns['fence-primary'].addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups'], resources: ['*'] }),
+      );
+    }
     fns['promote-replica'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:PromoteReadReplica'], resources: replicas }));
 
     const dns = fns['flip-dns'];

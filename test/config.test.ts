@@ -235,6 +235,9 @@ describe('parseConfig: one problem, one line', () => {
       (c) => (c.groups[0].description = 'Orders API\u001b[31m red\n'),
       ['groups[0].description: must not contain control characters, got "Orders API\\u001b[31m red\\n"'],
     ],
+    ['isolation fencing without the VPC', (c) => (c.groups[0].fence = { onUnconfirmed: 'isolate' }), ['groups[0].fence.onUnconfirmed: needs primary.vpcId, the VPC to make the isolation security group in, got "isolate"']],
+    ['unknown fence fallback', (c) => (c.groups[0].fence = { onUnconfirmed: 'reboot' }), ['groups[0].fence.onUnconfirmed: must be "abort" or "isolate", got "reboot"']],
+    ['malformed VPC id', (c) => (c.groups[0].primary.vpcId = 'vpc-xyz'), ['groups[0].primary.vpcId: must be a VPC id such as vpc-0123456789abcdef0, got "vpc-xyz"']],
     ['control characters in a probe name', (c) => (c.groups[0].probes = [{ type: 'tcp', name: 'db\tport', host: '10.0.1.25', port: 5432 }]), ['groups[0].probes[0].name: must not contain control characters, got "db\\tport"']],
   ];
 

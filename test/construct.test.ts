@@ -831,3 +831,41 @@ describe('detection', () => {
     quiet.template.resourceCountIs('AWS::Events::Rule', 0);
   });
 });
+
+describe('network fencing (fence.onUnconfirmed "isolate")', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    const raw = structuredClone(exampleRaw);
+    raw.groups[0].primary.vpcId = 'vpc-0123456789abcdef0';
+    raw.groups[0].fence = { ...raw.groups[0].fence, onUnconfirmed: 'isolate' };
+    s = synthesize(parseConfig(raw, 'isolate'));
+  });
+
+  it("makes a deny-all security group in the primary's VPC, in a stack of the primary's region", () => {
+    expect(s.stack.isolationStacks.map((x) => [x.stackName, x.region])).toEqual([['Test-isolation-us-east-1', 'us-east-1']]);
+    const template = Template.fromStack(s.stack.isolationStacks[0]);
+    template.resourceCountIs('AWS::EC2::SecurityGroup', 1);
+    const [sg] = Object.values(template.findResources('AWS::EC2::SecurityGroup'));
+    expect(sg.Properties.GroupName).toBe('failover-isolation-orders');
+    expect(sg.Properties.VpcId).toBe('vpc-0123456789abcdef0');
+    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+    // The one egress rule matches no packet, replacing EC2's default allow-all.
+    expect(sg.Properties.SecurityGroupEgress).toEqual([
+      { IpProtocol: 'icmp', FromPort: 252, ToPort: 86, CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' },
+    ]);
+  });
+
+  it("lets only fence-primary replace security groups, only on interfaces and groups in the primary's VPC", () => {
+    const grants = grantsIn(s).filter((g) => g.actions.some((a) => covers(a, 'ec2:ModifyNetworkInterfaceAttribute')));
+    expect(grants.map((g) => g.grantee)).toEqual(['fence-primary']);
+    expect(grants[0].resources).toEqual([
+      'arn:aws:ec2:us-east-1:111122223333:network-interface/*',
+      'arn:aws:ec2:us-east-1:111122223333:security-group/*',
+    ]);
+    expect(s.resolve(grants[0].conditions)).toEqual({ StringEquals: { 'ec2:Vpc': 'arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0123456789abcdef0' } });
+  });
+
+  it('has no isolation stack when no group fences by isolation', () => {
+    expect(get('the example config').stack.isolationStacks).toEqual([]);
+  });
+});

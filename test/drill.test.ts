@@ -153,6 +153,20 @@ describe('drill scenarios', () => {
     expect(r.passed, r.failures.join('; ')).toBe(true);
   });
 
+  it('fence-stuck-isolate: the stop never completes, isolation holds: SUCCEEDED, recorded as fenced by isolation', async () => {
+    const r = await runScenario(config, 'fence-stuck-isolate');
+
+    expect(r.primary.state).toBe('stopping');
+    expect(r.replica.promoted).toBe(true);
+    expect(r.apiCalls.map((c) => c.operation)).toEqual(['StopInstances', 'ModifyNetworkInterfaceAttribute', 'PromoteReadReplica', 'ChangeResourceRecordSets', 'Publish']);
+    expect(r.history[0]).toMatchObject({
+      outcome: 'SUCCEEDED',
+      fence: { method: 'isolate', confirmed: true, finalState: 'stopping', isolation: { securityGroupId: 'sg-0iso000000000000', networkInterfaces: ['eni-0c3d4e5f60718'] } },
+    });
+    expect(r.history[0].summary).toMatch(/i-0a1b2c3d4e5f60718 isolated \(still stopping\)/);
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+
   it('promote-fails: PROMOTION_FAILED, DNS unchanged, the primary stays fenced', async () => {
     const r = await runScenario(config, 'promote-fails');
 
@@ -375,6 +389,7 @@ describe('drill scenarios', () => {
       'switchover',
       'throttled',
       'fence-stuck',
+      'fence-stuck-isolate',
       'promote-fails',
       'dns-rejected',
       'replica-lagging',
@@ -463,6 +478,6 @@ describe('the workflow against the simulated account', () => {
     await drill.run({ input: input() });
 
     const violations = await checkInvariants(drill);
-    expect(violations).toEqual([expect.stringMatching(/^PromoteReadReplica orders-replica at t\+[\d.]+ s while i-0a1b2c3d4e5f60718 was stopping, not confirmed stopped$/)]);
+    expect(violations).toEqual([expect.stringMatching(/^PromoteReadReplica orders-replica at t\+[\d.]+ s while i-0a1b2c3d4e5f60718 was stopping, not confirmed stopped or isolated$/)]);
   });
 });

@@ -42,7 +42,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(nag(example).violations).toEqual([]);
   });
 
-  it('finds nothing unacknowledged with the probes in a VPC and two groups', () => {
+  it('finds nothing unacknowledged with the probes in a VPC, network fencing and two groups', () => {
     const raw = structuredClone(example);
     raw.probeVpc = { subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] };
     raw.groups.push({
@@ -52,6 +52,8 @@ describe('cdk-nag AwsSolutions', () => {
       replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1' },
       alarms: [],
     });
+    raw.groups[0].primary.vpcId = 'vpc-0123456789abcdef0';
+    raw.groups[0].fence = { ...raw.groups[0].fence, onUnconfirmed: 'isolate' };
     expect(nag(raw).violations).toEqual([]);
   });
 

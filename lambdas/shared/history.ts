@@ -28,7 +28,15 @@ export interface HistoryItem {
   startedAt: string;
   endedAt: string;
   steps: StepRecord[];
-  fence: { instanceId: string; region: string; finalState: string; confirmed: boolean; method: string } | null;
+  /** Which fence held: `force-stop`, `stop`, or `isolate` (with the isolation security group and interfaces). */
+  fence: {
+    instanceId: string;
+    region: string;
+    finalState: string;
+    confirmed: boolean;
+    method: string;
+    isolation?: { securityGroupId: string; networkInterfaces: string[] };
+  } | null;
   promotion: { dbInstanceIdentifier: string; region: string; endpointAddress: string | null; confirmed: boolean; alreadyPromoted: boolean } | null;
   dnsChanges: Array<{ name: string; type: string; ttl: number; before: string[] | null; after: string[]; applied: boolean }>;
   /** The replica lag when the failover was assessed: how much data the promotion may lose. */
@@ -71,6 +79,7 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
           finalState: state.fence.state,
           confirmed: state.fence.confirmed,
           method: state.fence.method,
+          ...(state.fence.isolation ? { isolation: state.fence.isolation } : {}),
         }
       : null,
     promotion: state.promote
@@ -126,7 +135,9 @@ function summarize(state: WorkflowState, outcome: Outcome): string {
     case 'ABORTED':
       return state.confirm && !state.confirm.confirmed ? state.confirm.reason : (state.assess?.reason ?? 'aborted');
     case 'SUCCEEDED':
-      return `failed over ${state.plan.group.name}: ${state.plan.group.primary.instanceId} fenced (${state.fence?.state}), ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC`;
+      return `failed over ${state.plan.group.name}: ${state.plan.group.primary.instanceId} ${
+        state.fence?.method === 'isolate' ? `isolated (still ${state.fence.state})` : `fenced (${state.fence?.state})`
+      }, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC`;
     case 'DRY_RUN':
       return `dry run: a failover of ${state.plan.group.name} would proceed; nothing was changed`;
     default:

@@ -88,7 +88,9 @@ export interface FenceResult extends Timed {
   confirmed: boolean;
   /** The instance's last observed state ('gone' when EC2 no longer knows it). */
   state: string;
-  method: 'force-stop' | 'stop';
+  /** Which fence held: the stop (forced or graceful), or network isolation when the stop was not confirmed. */
+  method: 'force-stop' | 'stop' | 'isolate';
+  isolation?: { securityGroupId: string; networkInterfaces: string[] };
   dryRun: boolean;
   reason: string;
   polls: number;

@@ -1,9 +1,18 @@
 /**
  * Step 4: fence the primary (STONITH). `start` force-stops the EC2 instance (Force and SkipOsShutdown;
- * a switchover stops it gracefully); `check` polls until it is stopped, terminated or gone, and fails
- * with FenceNotConfirmed once the timeout has passed. Nothing is promoted until this step confirms.
+ * a switchover stops it gracefully); `check` polls until it is stopped, terminated or gone. If the stop
+ * is not confirmed in time, the group's `fence.onUnconfirmed` decides: `abort` fails with
+ * FenceNotConfirmed; `isolate` moves every network interface of the instance into the deny-all
+ * isolation security group and confirms that instead. Nothing is promoted until this step confirms.
  */
-import { DescribeInstancesCommand, EC2Client, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
+  StopInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { perRegion, type StepDeps } from '../shared/deps';
 import { awsErrorName, FenceNotConfirmed, stepErrorFrom } from '../shared/errors';
 import type { FenceResult, WorkflowState } from '../shared/workflow-state';
@@ -62,10 +71,79 @@ export async function checkFence(state: WorkflowState, deps: Deps): Promise<Fenc
   }
   const timeout = plan.mode === 'switchover' ? plan.group.switchover.stopTimeoutSeconds : plan.group.fence.timeoutSeconds;
   const waited = (now - previous.startedAt) / 1000;
-  if (waited >= timeout) {
-    throw new FenceNotConfirmed(`${instanceId} still ${current} ${Math.round(waited)} s after StopInstances (timeout ${timeout} s); not promoting`);
+  if (waited < timeout) {
+    return { ...previous, polls, confirmed: false, state: current, reason: `${instanceId} is ${current}, waiting for stopped` };
   }
-  return { ...previous, polls, confirmed: false, state: current, reason: `${instanceId} is ${current}, waiting for stopped` };
+  const stuck = `${instanceId} still ${current} ${Math.round(waited)} s after StopInstances (timeout ${timeout} s)`;
+  if (plan.group.fence.onUnconfirmed !== 'isolate') throw new FenceNotConfirmed(`${stuck}; not promoting`);
+  const isolated = await isolate(state, deps);
+  if (isolated.confirmed) {
+    return {
+      ...previous,
+      polls,
+      confirmed: true,
+      state: current,
+      method: 'isolate',
+      isolation: isolated.isolation,
+      endedAt: deps.now(),
+      reason: `${stuck}; isolated instead: ${isolated.isolation.networkInterfaces.length} network interface(s) in the deny-all security group ${isolated.isolation.securityGroupId}`,
+    };
+  }
+  if (waited >= timeout + plan.group.fence.isolationTimeoutSeconds) {
+    throw new FenceNotConfirmed(`${stuck}, and its isolation was not confirmed in ${plan.group.fence.isolationTimeoutSeconds} s; not promoting`);
+  }
+  return { ...previous, polls, confirmed: false, state: current, isolation: isolated.isolation, reason: `${stuck}; isolating it: ${isolated.pending}` };
+}
+
+/** The name of a group's isolation security group, which the stack makes in the primary's VPC. */
+export function isolationGroupName(group: string): string {
+  return `failover-isolation-${group}`;
+}
+
+/**
+ * Network fencing: replace the security groups of every network interface of the primary with the
+ * isolation group (no ingress, no egress), then read them back. Idempotent: interfaces already
+ * isolated are left alone.
+ */
+async function isolate(
+  state: WorkflowState,
+  deps: Deps,
+): Promise<{ confirmed: boolean; isolation: NonNullable<FenceResult['isolation']>; pending?: string }> {
+  const { name, primary } = state.plan.group;
+  const ec2 = deps.ec2(primary.region);
+  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      throw stepErrorFrom(err, `EC2 ${what}`, FenceNotConfirmed);
+    }
+  };
+  const groups = await call('DescribeSecurityGroups', () =>
+    ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [isolationGroupName(name)] }, { Name: 'vpc-id', Values: [primary.vpcId!] }] })),
+  );
+  const securityGroupId = groups.SecurityGroups?.[0]?.GroupId;
+  if (!securityGroupId) {
+    throw new FenceNotConfirmed(`the isolation security group ${isolationGroupName(name)} was not found in ${primary.vpcId}; cannot isolate ${primary.instanceId}; not promoting`);
+  }
+  const described = await call('DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ InstanceIds: [primary.instanceId] })));
+  const interfaces = (described.Reservations ?? []).flatMap((r) => r.Instances ?? []).flatMap((i) => i.NetworkInterfaces ?? []);
+  const ids = interfaces.map((n) => n.NetworkInterfaceId!).filter(Boolean);
+  if (ids.length === 0) throw new FenceNotConfirmed(`${primary.instanceId} reports no network interface to isolate; not promoting`);
+  const onlyIsolation = (gs: Array<{ GroupId?: string }> | undefined) => gs?.length === 1 && gs[0].GroupId === securityGroupId;
+  for (const eni of interfaces.filter((n) => !onlyIsolation(n.Groups))) {
+    await call(`ModifyNetworkInterfaceAttribute ${eni.NetworkInterfaceId}`, () =>
+      ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni.NetworkInterfaceId, Groups: [securityGroupId] })),
+    );
+  }
+  // Confirm from what EC2 reports now, not from what was asked.
+  const after = await call('DescribeNetworkInterfaces', () => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ids })));
+  const notYet = (after.NetworkInterfaces ?? []).filter((n) => !onlyIsolation(n.Groups)).map((n) => n.NetworkInterfaceId);
+  const confirmed = notYet.length === 0 && (after.NetworkInterfaces ?? []).length === ids.length;
+  return {
+    confirmed,
+    isolation: { securityGroupId, networkInterfaces: ids },
+    pending: confirmed ? undefined : `${notYet.join(', ') || 'some interfaces'} not yet in ${securityGroupId}`,
+  };
 }
 
 function result(base: Pick<FenceResult, 'instanceId' | 'method' | 'dryRun' | 'polls'>, startedAt: number, now: number, state: string, reason: string): FenceResult {

@@ -58,6 +58,8 @@ export class Drill {
   readonly logs: Array<Record<string, unknown>> = [];
   readonly store: Store;
   readonly deps: StepDeps;
+  /** The ids of the isolation security groups in the simulated account. */
+  readonly isolationGroupIds = new Set<string>();
   readonly probeDeps: ProbeDeps;
   readonly stateMachineArn = `arn:aws:states:${DRILL_REGION}:${DRILL_ACCOUNT}:stateMachine:drill-StateMachine`;
   /** When the primary's endpoints stopped answering (simulated ms), if they did. */
@@ -117,6 +119,12 @@ export class Drill {
     await dynamo.createTable(drill.tableName, synth.table);
     drill.account.addTopic(drill.topicArn);
     config.groups.forEach((group, i) => drill.seed(group, i));
+    // What the isolation stacks would have made.
+    synth.isolationGroups.forEach((g, i) => {
+      const id = `sg-0iso${String(i).padStart(12, '0')}`;
+      drill.account.addSecurityGroup({ id, ...g });
+      drill.isolationGroupIds.add(id);
+    });
     return drill;
   }
 
@@ -124,7 +132,8 @@ export class Drill {
   private seed(group: GroupConfig, index: number): void {
     const { account } = this;
     const primaryIp = `10.0.${index}.25`;
-    account.addInstance({ instanceId: group.primary.instanceId, region: group.primary.region, state: 'running', privateIpAddress: primaryIp });
+    const vpcId = group.primary.vpcId ?? `vpc-0sim${String(index).padStart(12, '0')}`;
+    account.addInstance({ instanceId: group.primary.instanceId, region: group.primary.region, state: 'running', privateIpAddress: primaryIp, vpcId });
     const sourceDbId = `${group.name}-primary-db`;
     account.addDbInstance({ id: sourceDbId, region: group.primary.region });
     const sourceArn = `arn:aws:rds:${group.primary.region}:${DRILL_ACCOUNT}:db:${sourceDbId}`;

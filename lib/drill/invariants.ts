@@ -19,8 +19,8 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
     // Never two writers: no promotion while the old primary might still be running.
     for (const promote of calls.filter((c) => c.operation === 'PromoteReadReplica' && (c.input as any)?.DBInstanceIdentifier === replicaId)) {
       const stateThen = instanceStateAt(drill, instanceId, promote.at);
-      if (!FENCED.has(stateThen)) {
-        violations.push(`PromoteReadReplica ${replicaId} at t+${seconds(drill, promote.at)} s while ${instanceId} was ${stateThen}, not confirmed stopped`);
+      if (!FENCED.has(stateThen) && !isolatedAt(drill, instanceId, promote.at)) {
+        violations.push(`PromoteReadReplica ${replicaId} at t+${seconds(drill, promote.at)} s while ${instanceId} was ${stateThen}, not confirmed stopped or isolated`);
       }
     }
 
@@ -75,6 +75,18 @@ function instanceStateAt(drill: Drill, instanceId: string, at: number): string {
   const last = transitions.filter((e) => e.at <= at).at(-1);
   if (last) return last.to;
   return transitions[0]?.from ?? drill.account.instance(instanceId)?.state ?? 'gone';
+}
+
+/** Were all the instance's network interfaces in an isolation security group (only) at that time? */
+function isolatedAt(drill: Drill, instanceId: string, at: number): boolean {
+  const interfaces = drill.account.networkInterfacesOf(instanceId);
+  return (
+    interfaces.length > 0 &&
+    interfaces.every(({ id }) => {
+      const last = drill.account.events.filter((e) => e.resource === id && e.at <= at).at(-1);
+      return last !== undefined && drill.isolationGroupIds.has(last.to);
+    })
+  );
 }
 
 function seconds(drill: Drill, at: number): number {

@@ -36,8 +36,8 @@ export interface DrillReport {
 
 export async function runScenario(config: FailoverConfig, name: string, options: ScenarioOptions = {}): Promise<DrillReport> {
   const scenario = findScenario(name);
-  const group = config.groups[0];
-  const drill = await Drill.create(config);
+  const drill = await Drill.create(scenario.config ? scenario.config(config) : config);
+  const group = drill.config.groups[0];
   try {
     await scenario.run(drill, group, options);
     const { account, store } = drill;

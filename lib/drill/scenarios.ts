@@ -2,7 +2,7 @@
  * The drill scenarios: each sets up the simulated account, starts the real workflow, and states what
  * the controller must have done, checked against the resources' final state and the history.
  */
-import type { GroupConfig } from '../config';
+import type { FailoverConfig, GroupConfig } from '../config';
 import type { HistoryItem } from '../../lambdas/shared/history';
 import type { Outcome } from '../../lambdas/shared/workflow-state';
 import type { Drill } from './drill';
@@ -26,6 +26,8 @@ export interface Expectation {
 export interface Scenario {
   name: string;
   summary: string;
+  /** The scenario's own settings, applied to the drilled config. */
+  config?: (config: FailoverConfig) => FailoverConfig;
   run(drill: Drill, group: GroupConfig, options: ScenarioOptions): Promise<void>;
   expect(options: ScenarioOptions): Expectation;
 }
@@ -223,6 +225,33 @@ export const SCENARIOS: Scenario[] = [
       promoted: false,
       dnsFlipped: false,
       check: (drill) => (drill.account.apiCalls.some((c) => c.operation === 'PromoteReadReplica') ? ['PromoteReadReplica was called'] : []),
+    }),
+  },
+  {
+    name: 'fence-stuck-isolate',
+    summary: 'The primary never finishes stopping, and the group fences by isolation: its interfaces go into the deny-all security group, then SUCCEEDED.',
+    config: (config) => ({
+      ...config,
+      groups: config.groups.map((g, i) =>
+        i === 0 ? { ...g, primary: { ...g.primary, vpcId: 'vpc-0a1b2c3d4e5f60718' }, fence: { ...g.fence, onUnconfirmed: 'isolate' as const } } : g,
+      ),
+    }),
+    run: async (drill, group, options) => {
+      drill.account.setBehavior(group.primary.instanceId, { stopNeverCompletes: true });
+      await drill.run(manual(group, options));
+    },
+    expect: () => ({
+      outcomes: ['SUCCEEDED'],
+      ...failedOver,
+      primaryState: 'stopping',
+      check: (drill, history) => {
+        const fence = history[0]?.fence;
+        const interfaces = drill.account.networkInterfacesOf(drill.config.groups[0].primary.instanceId);
+        return [
+          ...(fence?.method === 'isolate' && fence.confirmed ? [] : [`the record says the fence was ${JSON.stringify(fence)}`]),
+          ...(interfaces.every((n) => n.groups.length === 1 && drill.isolationGroupIds.has(n.groups[0])) ? [] : ['an interface of the primary is not isolated']),
+        ];
+      },
     }),
   },
   {

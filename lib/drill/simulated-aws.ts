@@ -53,7 +53,11 @@ export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns' | 'sfn
 export type Ec2State = 'pending' | 'running' | 'shutting-down' | 'stopping' | 'stopped' | 'terminated';
 
 export interface SimRecord { name: string; type: string; ttl: number; values: string[] }
-export interface SimInstanceSeed { instanceId: string; region: string; state?: Ec2State; privateIpAddress?: string; vpcId?: string }
+export interface SimInstanceSeed {
+  instanceId: string; region: string; state?: Ec2State; privateIpAddress?: string; vpcId?: string;
+  /** How many network interfaces (default 1), each with the security group `sg-0app...` of its VPC. */
+  networkInterfaces?: number;
+}
 export interface SimInstanceView { instanceId: string; region: string; state: Ec2State; privateIpAddress: string; vpcId: string }
 export interface SimDbSeed {
   id: string; region: string; replicaOf?: string; status?: string; engine?: string; port?: number; endpointAddress?: string;
@@ -165,7 +169,9 @@ const EC2_STATE_CODES: Record<Ec2State, number> = {
 };
 const ec2StateOf = (s: Ec2State): ec2.InstanceState => ({ Code: EC2_STATE_CODES[s], Name: s });
 
-interface Instance { instanceId: string; region: string; state: Ec2State; privateIpAddress: string; vpcId: string; stopAt?: Transition }
+interface Instance { instanceId: string; region: string; state: Ec2State; privateIpAddress: string; vpcId: string; stopAt?: Transition; eniIds: string[] }
+interface NetworkInterface { id: string; region: string; vpcId: string; instanceId: string; groups: string[] }
+interface SecurityGroup { id: string; name: string; region: string; vpcId: string }
 interface DbInstance {
   id: string; region: string; status: string; engine: string; port: number; endpointAddress: string;
   source?: { region: string; id: string }; promotedAt?: number; lag?: number | ((nowMs: number) => number);
@@ -210,6 +216,8 @@ export class SimulatedAccount {
 
   private readonly settledEvents: SimEvent[] = [];
   private readonly instances = new Map<string, Instance>();
+  private readonly enis = new Map<string, NetworkInterface>();
+  private readonly securityGroups = new Map<string, SecurityGroup>();
   private readonly dbs: DbInstance[] = [];
   private readonly zones = new Map<string, Zone>();
   private readonly changes = new Map<string, Change>();
@@ -225,6 +233,9 @@ export class SimulatedAccount {
     ec2: {
       DescribeInstances: (i, r) => this.describeInstances(i, r),
       StopInstances: (i, r) => this.stopInstances(i, r),
+      DescribeNetworkInterfaces: (i, r) => this.describeNetworkInterfaces(i, r),
+      ModifyNetworkInterfaceAttribute: (i, r) => this.modifyNetworkInterfaceAttribute(i, r),
+      DescribeSecurityGroups: (i, r) => this.describeSecurityGroups(i, r),
       StartInstances: (i, r) => this.startInstances(i, r),
     },
     rds: {
@@ -242,7 +253,7 @@ export class SimulatedAccount {
     sfn: { StartExecution: (i, r) => this.startExecution(i, r) },
   };
   private static readonly MUTATING = new Set([
-    'ec2:StopInstances', 'ec2:StartInstances', 'rds:PromoteReadReplica',
+    'ec2:StopInstances', 'ec2:StartInstances', 'ec2:ModifyNetworkInterfaceAttribute', 'rds:PromoteReadReplica',
     'route53:ChangeResourceRecordSets', 'sns:Publish', 'sfn:StartExecution',
   ]);
 
@@ -255,10 +266,24 @@ export class SimulatedAccount {
   // --- seeding -------------------------------------------------------------------------------
 
   addInstance(i: SimInstanceSeed): void {
+    const vpcId = i.vpcId ?? 'vpc-0sim0000000000001';
+    const suffix = i.instanceId.replace(/^i-/, '').slice(-12);
+    const eniIds = Array.from({ length: i.networkInterfaces ?? 1 }, (_, n) => `eni-${n}${suffix}`);
+    for (const id of eniIds) this.enis.set(id, { id, region: i.region, vpcId, instanceId: i.instanceId, groups: ['sg-0app0000000000001'] });
     this.instances.set(i.instanceId, {
       instanceId: i.instanceId, region: i.region, state: i.state ?? 'running',
-      privateIpAddress: i.privateIpAddress ?? `10.0.0.${this.instances.size + 10}`, vpcId: i.vpcId ?? 'vpc-0sim0000000000001',
+      privateIpAddress: i.privateIpAddress ?? `10.0.0.${this.instances.size + 10}`, vpcId, eniIds,
     });
+  }
+
+  /** A security group, as a stack would create it (the controller's isolation group, say). */
+  addSecurityGroup(g: { id: string; name: string; region: string; vpcId: string }): void {
+    this.securityGroups.set(g.id, { ...g });
+  }
+
+  /** The security groups of each of the instance's network interfaces. */
+  networkInterfacesOf(instanceId: string): Array<{ id: string; groups: string[] }> {
+    return (this.instances.get(instanceId)?.eniIds ?? []).map((id) => ({ id, groups: [...this.enis.get(id)!.groups] }));
   }
 
   /** `replicaOf` is the source's identifier (same region) or its ARN (cross-region replica). */
@@ -461,9 +486,63 @@ export class SimulatedAccount {
     return {
       Reservations: found.map((i, n) => ({
         ReservationId: `r-0sim${String(n).padStart(12, '0')}`, OwnerId: this.accountId,
-        Instances: [{ InstanceId: i.instanceId, State: ec2StateOf(i.state), PrivateIpAddress: i.privateIpAddress, VpcId: i.vpcId }],
+        Instances: [{
+          InstanceId: i.instanceId, State: ec2StateOf(i.state), PrivateIpAddress: i.privateIpAddress, VpcId: i.vpcId,
+          NetworkInterfaces: i.eniIds.map((id, index) => ({
+            NetworkInterfaceId: id, VpcId: i.vpcId, Attachment: { DeviceIndex: index, InstanceOwnerId: this.accountId },
+            Groups: this.enis.get(id)!.groups.map((g) => ({ GroupId: g, GroupName: this.securityGroups.get(g)?.name ?? g })),
+          })),
+        }],
       })),
     };
+  }
+
+  private describeNetworkInterfaces(input: ec2.DescribeNetworkInterfacesRequest, region: string): ec2.DescribeNetworkInterfacesResult {
+    if (input.Filters?.length) throw new Error('SimulatedAccount: DescribeNetworkInterfaces Filters are not simulated');
+    const ids = input.NetworkInterfaceIds ?? [...this.enis.keys()];
+    const found = ids.map((id) => {
+      const eni = this.enis.get(id);
+      if (!eni || eni.region !== region) throw awsError('ec2', 'InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${id}' does not exist`);
+      return eni;
+    });
+    return {
+      NetworkInterfaces: found.map((e) => ({
+        NetworkInterfaceId: e.id, VpcId: e.vpcId, Attachment: { InstanceId: e.instanceId },
+        Groups: e.groups.map((g) => ({ GroupId: g, GroupName: this.securityGroups.get(g)?.name ?? g })),
+      })),
+    };
+  }
+
+  /** Replacing an interface's security groups takes effect at once, as in EC2. */
+  private modifyNetworkInterfaceAttribute(input: ec2.ModifyNetworkInterfaceAttributeRequest, region: string): object {
+    const eni = this.enis.get(input.NetworkInterfaceId ?? '');
+    if (!eni || eni.region !== region) {
+      throw awsError('ec2', 'InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${input.NetworkInterfaceId}' does not exist`);
+    }
+    this.dryRunCheck(input);
+    if (!input.Groups?.length) throw new Error('SimulatedAccount: only ModifyNetworkInterfaceAttribute Groups is simulated');
+    for (const g of input.Groups) {
+      const group = this.securityGroups.get(g);
+      if (!group || group.region !== region) throw awsError('ec2', 'InvalidGroup.NotFound', `The security group '${g}' does not exist`);
+      if (group.vpcId !== eni.vpcId) throw awsError('ec2', 'InvalidParameterValue', `Security group ${g} and interface ${eni.id} belong to different networks.`);
+    }
+    const from = eni.groups.join(',');
+    eni.groups = [...input.Groups];
+    this.settledEvents.push({ at: this.clock.now(), resource: eni.id, from, to: eni.groups.join(',') });
+    return {};
+  }
+
+  private describeSecurityGroups(input: ec2.DescribeSecurityGroupsRequest, region: string): ec2.DescribeSecurityGroupsResult {
+    const filters = input.Filters ?? [];
+    const matches = (g: SecurityGroup) =>
+      g.region === region &&
+      (!input.GroupIds || input.GroupIds.includes(g.id)) &&
+      filters.every((f) => {
+        if (f.Name === 'group-name') return (f.Values ?? []).includes(g.name);
+        if (f.Name === 'vpc-id') return (f.Values ?? []).includes(g.vpcId);
+        throw new Error(`SimulatedAccount: DescribeSecurityGroups filter ${f.Name} is not simulated`);
+      });
+    return { SecurityGroups: [...this.securityGroups.values()].filter(matches).map((g) => ({ GroupId: g.id, GroupName: g.name, VpcId: g.vpcId })) };
   }
 
   private stopInstances(input: ec2.StopInstancesRequest, region: string): ec2.StopInstancesResult {

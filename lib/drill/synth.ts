@@ -22,6 +22,8 @@ export interface SynthesizedController {
   /** The DynamoDB table's CreateTable-shaped properties from the template. */
   table: { KeySchema: any[]; AttributeDefinitions: any[]; GlobalSecondaryIndexes?: any[] };
   template: Record<string, any>;
+  /** The isolation security groups the companion stacks make: name, VPC and region. */
+  isolationGroups: Array<{ name: string; vpcId: string; region: string }>;
 }
 
 export function synthesizeController(config: FailoverConfig): SynthesizedController {
@@ -50,7 +52,13 @@ export function synthesizeController(config: FailoverConfig): SynthesizedControl
     const tables = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
     if (tables.length !== 1) throw new Error(`expected one DynamoDB table in the template, found ${tables.length}`);
     const { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes } = tables[0].Properties;
-    return { definition, stepsByFunctionArn, table: { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes }, template };
+    const assembly = app.synth();
+    const isolationGroups = stack.isolationStacks.flatMap((s) =>
+      Object.values(assembly.getStackByName(s.stackName).template.Resources as Record<string, any>)
+        .filter((r) => r.Type === 'AWS::EC2::SecurityGroup')
+        .map((r) => ({ name: r.Properties.GroupName, vpcId: r.Properties.VpcId, region: s.region })),
+    );
+    return { definition, stepsByFunctionArn, table: { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes }, template, isolationGroups };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

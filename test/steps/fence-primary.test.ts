@@ -5,7 +5,16 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DescribeInstancesCommand, EC2Client, EC2ServiceException, StopInstancesCommand, type InstanceStateName } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  EC2ServiceException,
+  ModifyNetworkInterfaceAttributeCommand,
+  StopInstancesCommand,
+  type InstanceStateName,
+} from '@aws-sdk/client-ec2';
 import { parseConfig } from '../../lib/config';
 import { checkFence, run, startFence } from '../../lambdas/steps/fence-primary';
 import { lockTtlSeconds } from '../../lambdas/steps/plan';
@@ -318,6 +327,87 @@ describe('fence-primary', () => {
       // Assert
       expect(error.name).toBe('FenceNotConfirmed');
       expect(error.message).toBe(`${INSTANCE} still stopping 121 s after StopInstances (timeout 120 s); not promoting`);
+    });
+
+    describe('with fence.onUnconfirmed "isolate"', () => {
+      const VPC = 'vpc-0123456789abcdef0';
+      const ISOLATION = 'sg-0isolation000000';
+      const isolating = (): WorkflowState => {
+        const s = started({ polls: 23 });
+        const g = { ...s.plan.group, primary: { ...s.plan.group.primary, vpcId: VPC }, fence: { ...s.plan.group.fence, onUnconfirmed: 'isolate' as const } };
+        return { ...s, plan: { ...s.plan, group: g } };
+      };
+      const withInterfaces = (groups: string[][]) => ({
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: INSTANCE,
+                State: { Name: 'stopping' as const },
+                NetworkInterfaces: groups.map((g, i) => ({ NetworkInterfaceId: `eni-${i}`, Groups: g.map((GroupId) => ({ GroupId })) })),
+              },
+            ],
+          },
+        ],
+      });
+
+      it('after the timeout, moves every interface into the isolation group, confirms it, and records the fence as isolation', async () => {
+        ec2.on(DescribeInstancesCommand).resolves(withInterfaces([['sg-app'], ['sg-app', 'sg-admin']]));
+        ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: ISOLATION, GroupName: 'failover-isolation-orders', VpcId: VPC }] });
+        ec2.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+        ec2.on(DescribeNetworkInterfacesCommand).resolves({
+          NetworkInterfaces: [0, 1].map((i) => ({ NetworkInterfaceId: `eni-${i}`, Groups: [{ GroupId: ISOLATION }] })),
+        });
+        clock.ms = T0 + 121_000;
+
+        const result = await checkFence(isolating(), deps);
+
+        expect(ec2).toHaveReceivedCommandWith(DescribeSecurityGroupsCommand, {
+          Filters: [
+            { Name: 'group-name', Values: ['failover-isolation-orders'] },
+            { Name: 'vpc-id', Values: [VPC] },
+          ],
+        });
+        expect(ec2).toHaveReceivedCommandTimes(ModifyNetworkInterfaceAttributeCommand, 2);
+        expect(ec2).toHaveReceivedNthCommandWith(ModifyNetworkInterfaceAttributeCommand, 1, { NetworkInterfaceId: 'eni-0', Groups: [ISOLATION] });
+        expect(ec2).toHaveReceivedNthCommandWith(ModifyNetworkInterfaceAttributeCommand, 2, { NetworkInterfaceId: 'eni-1', Groups: [ISOLATION] });
+        expect(result).toMatchObject({
+          confirmed: true,
+          method: 'isolate',
+          state: 'stopping',
+          isolation: { securityGroupId: ISOLATION, networkInterfaces: ['eni-0', 'eni-1'] },
+        });
+        expect(result.reason).toBe(`${INSTANCE} still stopping 121 s after StopInstances (timeout 120 s); isolated instead: 2 network interface(s) in the deny-all security group ${ISOLATION}`);
+      });
+
+      it('does not confirm while EC2 still reports another group on an interface', async () => {
+        ec2.on(DescribeInstancesCommand).resolves(withInterfaces([['sg-app']]));
+        ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: ISOLATION }] });
+        ec2.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
+        ec2.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [{ NetworkInterfaceId: 'eni-0', Groups: [{ GroupId: 'sg-app' }] }] });
+        clock.ms = T0 + 121_000;
+
+        const pending = await checkFence(isolating(), deps);
+        clock.ms = T0 + 181_000;
+        const error = await failure(checkFence({ ...isolating(), fence: pending }, deps));
+
+        expect(pending).toMatchObject({ confirmed: false, method: 'force-stop' });
+        expect(pending.reason).toMatch(/isolating it: eni-0 not yet in sg-0isolation000000$/);
+        expect(error.name).toBe('FenceNotConfirmed');
+        expect(error.message).toMatch(/and its isolation was not confirmed in 60 s; not promoting$/);
+      });
+
+      it('fails with FenceNotConfirmed, never promoting, when the isolation group does not exist', async () => {
+        ec2.on(DescribeInstancesCommand).resolves(withInterfaces([['sg-app']]));
+        ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+        clock.ms = T0 + 121_000;
+
+        const error = await failure(checkFence(isolating(), deps));
+
+        expect(error.name).toBe('FenceNotConfirmed');
+        expect(error.message).toBe(`the isolation security group failover-isolation-orders was not found in ${VPC}; cannot isolate ${INSTANCE}; not promoting`);
+        expect(ec2).toHaveReceivedCommandTimes(ModifyNetworkInterfaceAttributeCommand, 0);
+      });
     });
 
     it('in a switchover, waits up to switchover.stopTimeoutSeconds', async () => {
