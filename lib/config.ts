@@ -295,13 +295,14 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
     .join('');
 }
 
-export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, input: unknown): string[] {
+/** One line per problem; `root` names the whole input when the problem is with it rather than a field. */
+export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, input: unknown, root = '(config)'): string[] {
   const lines = issues.flatMap((issue) => {
     // An unknown key is reported once per key, at the key's own path.
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => `${formatPath([...issue.path, key])}: is not a known field`);
     }
-    const path = formatPath(issue.path) || '(config)';
+    const path = formatPath(issue.path) || root;
     const value = valueAt(input, issue.path);
     if (value === undefined) {
       return [`${path}: is required`];

@@ -42,7 +42,7 @@ const InputSchema = z.strictObject({
 export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promise<Plan> {
   const parsed = InputSchema.safeParse(event.input);
   if (!parsed.success) {
-    throw new InvalidInput(formatIssues(parsed.error.issues, event.input).join('; '));
+    throw new InvalidInput(formatIssues(parsed.error.issues, event.input, '(input)').join('; '));
   }
   const input: ExecutionInput = parsed.data;
   const groups = JSON.parse(event.groupsJson) as Record<string, GroupConfig>;
