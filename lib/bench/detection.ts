@@ -45,11 +45,7 @@ export const OFFSET_RANGE_MS: readonly [number, number] = [1_000, 61_000];
 export async function measureDetection(config: FailoverConfig, outages: number, random: () => number): Promise<DetectionResult[]> {
   const results: DetectionResult[] = [];
   for (const setting of DETECTION_SETTINGS) {
-    const group: GroupConfig = {
-      ...config.groups[0],
-      detection: { ...config.groups[0].detection, intervalSeconds: setting.intervalSeconds, failureThreshold: setting.failureThreshold },
-    };
-    const configured: FailoverConfig = { ...config, groups: [group] };
+    const configured = withDetection(config, setting);
     const offsetsMs: number[] = [];
     const samples: Array<number | null> = [];
     for (let i = 0; i < outages; i++) {
@@ -76,6 +72,15 @@ export async function measureDetection(config: FailoverConfig, outages: number, 
     });
   }
   return results;
+}
+
+/** `config` with its first group only, detecting at `setting`. */
+export function withDetection(config: FailoverConfig, setting: DetectionSetting): FailoverConfig {
+  const group: GroupConfig = {
+    ...config.groups[0],
+    detection: { ...config.groups[0].detection, intervalSeconds: setting.intervalSeconds, failureThreshold: setting.failureThreshold },
+  };
+  return { ...config, groups: [group] };
 }
 
 /** One outage: the endpoints go down `offsetMs` in; the probe function watches until it starts an execution. */

@@ -132,22 +132,19 @@ export function parseCommandArgs<O extends Options>(
     const extra = parsed.positionals.slice(positionals.names.length);
     throw new UsageError(`${command}: unexpected argument ${JSON.stringify(extra[0])}; see failoverctl ${command} --help`);
   }
-  for (const [name, value] of Object.entries(values)) {
-    if (typeof value === 'string' && value.startsWith('--')) {
-      // `--reason --yes` would otherwise make "--yes" the reason.
-      throw new UsageError(`${command}: --${name} needs a value, got the flag ${value}; see failoverctl ${command} --help`);
-    }
-  }
   return result;
 }
 
 function parseErrorMessage(err: Error & { code?: string }): string {
-  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
+  // "Option '-y, --yes' does not take an argument": name the long form.
+  const flag = /'(?:-\w, )?(-{1,2}[^' ]+)/.exec(err.message)?.[1];
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${flag ?? err.message}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /argument missing/.test(err.message) ? `${flag} needs a value` : `${flag} takes no value`;
+      if (/argument missing/.test(err.message)) return `${flag} needs a value`;
+      if (/ambiguous/.test(err.message)) return `${flag} needs a value, and the next argument is a flag (write ${flag}=-TEXT for a value that starts with -)`;
+      return `${flag} takes no value`;
     default:
       return err.message;
   }

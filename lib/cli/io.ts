@@ -104,6 +104,9 @@ export async function askYesNo(ctx: Context, question: string): Promise<boolean>
   if (!input) return false;
   ctx.out.prompt(`${question} [y/N] `);
   const rl = createInterface({ input, terminal: false });
+  // Ctrl-C at the prompt is a no.
+  const onAbort = () => rl.close();
+  ctx.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const answer = await new Promise<string>((resolve) => {
       rl.once('line', resolve);
@@ -111,6 +114,17 @@ export async function askYesNo(ctx: Context, question: string): Promise<boolean>
     });
     return /^(y|yes)$/i.test(answer.trim());
   } finally {
+    ctx.signal?.removeEventListener('abort', onAbort);
     rl.close();
   }
+}
+
+/** One failoverctl command: `failoverctl <name> ...`. */
+export interface Command {
+  name: string;
+  /** One line for `failoverctl --help`. */
+  summary: string;
+  /** The full `--help` text, with an example. */
+  help: string;
+  run(ctx: Context, args: string[]): Promise<number>;
 }
