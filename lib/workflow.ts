@@ -47,15 +47,11 @@ export class FailoverWorkflow extends Construct {
   /** The Lambda function of each step. */
   public readonly functions: Record<StepName, NodejsFunction>;
 
-  private readonly config: FailoverConfig;
-
   constructor(scope: Construct, id: string, props: FailoverWorkflowProps) {
     super(scope, id);
-    this.config = props.config;
     const { config, table, topic } = props;
     const groups = config.groups;
 
-    const environment = { TABLE_NAME: table.tableName, TOPIC_ARN: topic.topicArn };
     const fn = (step: StepName, env: Record<string, string> = {}) =>
       controllerFunction(this, `Step-${step}`, {
         source: `steps/${step}`,
@@ -74,7 +70,7 @@ export class FailoverWorkflow extends Construct {
       'fence-primary': fn('fence-primary'),
       'promote-replica': fn('promote-replica'),
       'flip-dns': fn('flip-dns'),
-      notify: fn('notify', { TOPIC_ARN: environment.TOPIC_ARN }),
+      notify: fn('notify', { TOPIC_ARN: topic.topicArn }),
       'record-outcome': fn('record-outcome', { TABLE_NAME: table.tableName }),
     };
     this.functions = functions;
@@ -221,11 +217,11 @@ export class FailoverWorkflow extends Construct {
       },
     });
 
-    this.acknowledgeFindings();
+    this.acknowledgeFindings(config);
   }
 
   /** cdk-nag findings that are the least privilege possible, each with why. */
-  private acknowledgeFindings(): void {
+  private acknowledgeFindings(config: FailoverConfig): void {
     const stack = Stack.of(this);
     // Read-only calls with no resource-level permissions, each on the one role that makes it.
     const anyResource = 'AwsSolutions::AwsSolutions-IAM5[Resource::*]';
@@ -233,7 +229,7 @@ export class FailoverWorkflow extends Construct {
       id: anyResource,
       reason: 'ec2:DescribeInstances (read-only) supports no resource-level permissions; StopInstances is scoped to the configured instances.',
     });
-    for (const region of new Set(this.config.groups.filter((g) => g.fence.onUnconfirmed === 'isolate').map((g) => g.primary.region))) {
+    for (const region of new Set(config.groups.filter((g) => g.fence.onUnconfirmed === 'isolate').map((g) => g.primary.region))) {
       for (const type of ['network-interface', 'security-group']) {
         Validations.of(this.functions['fence-primary'].role!).acknowledge({
           id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:<AWS::AccountId>:${type}/*]`,
