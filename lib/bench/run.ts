@@ -1,0 +1,329 @@
+/**
+ * `npm run bench`: run every measurement, one group after another (never two at once on 2 cores), and
+ * report each figure with how it was measured and whether it reaches its target.
+ *
+ *   const report = await runBench({ quick: true, seed: 42 });
+ *   console.log(formatBench(report));
+ */
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfigFile, type FailoverConfig } from '../config';
+import { synthFor } from '../drill/drill';
+import { BUNDLING, RUNTIME } from '../lambda';
+import { buildBundles, BUNDLE_TARGET_BYTES, COLD_LOAD_TARGET_MS, measureColdLoads, type LambdaBundle } from './bundles';
+import { COST_TARGET_ENDPOINTS, COST_TARGET_USD, FAILOVER_STEP_BILLED_SECONDS, monthlyCost, PROBE_MEMORY_MB, type CostCase } from './cost';
+import { DETECTION_SETTINGS, measureDetection, OFFSET_RANGE_MS, withDetection, type DetectionResult } from './detection';
+import { measureFailovers, summarizeFailovers, WAITING_STEPS, type FailoverRun } from './failover';
+import { LAMBDA_LINE_PREFIX_BYTES, measureProbeInvocation } from './probe-invocation';
+import { measureProbeRound, PROBE_ROUND_TARGET_MS, type ProbeRoundResult } from './probe-round';
+import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from './prices';
+import { round, seededRandom } from './stats';
+
+export interface BenchOptions {
+  /** Smaller samples of the same measurements (for `npm test`). */
+  quick?: boolean;
+  /** PRNG seed for the outage offsets. */
+  seed?: number;
+  /** Default: failover.config.json beside the package. */
+  configPath?: string;
+  /** Progress lines (to stderr in the CLI). */
+  progress?: (line: string) => void;
+}
+
+export const DEFAULT_SEED = 20260101;
+
+export const SIZES = {
+  full: { outagesPerSetting: 40, failoverRuns: 7, probeEndpoints: 500, probeRounds: 3, coldLoadSamples: 5 },
+  quick: { outagesPerSetting: 4, failoverRuns: 2, probeEndpoints: 50, probeRounds: 1, coldLoadSamples: 1 },
+} as const;
+
+const COST_ENDPOINTS = [1, 10, 100] as const;
+
+export interface BenchReport {
+  mode: 'full' | 'quick';
+  seed: number;
+  machine: { node: string; platform: string; arch: string; cpus: number };
+  startedAt: string;
+  wallSeconds: number;
+  detectionSeconds: {
+    method: string;
+    settings: Array<Omit<DetectionResult, 'offsetsMs'>>;
+  };
+  controllerOverheadMs: {
+    method: string;
+    medianMs: number;
+    samplesMs: number[];
+    warmupMs: number;
+  };
+  addedLatencySeconds: {
+    method: string;
+    valueSeconds: number;
+    worstSeconds: number;
+    samplesSeconds: number[];
+    targetSeconds: number;
+    pollIntervalSeconds: number;
+    waitingSteps: string[];
+    breakdown: { rtoFromOutageSeconds: number; detectionSeconds: number; serviceSeconds: FailoverRun['serviceSeconds'] };
+    pass: boolean;
+  };
+  stateTransitionsPerFailover: {
+    method: string;
+    value: number;
+    entered: number;
+    retried: number;
+    lambdaInvocations: number;
+    states: string[];
+  };
+  lambdas: {
+    method: string;
+    targetBytes: number;
+    targetColdLoadMs: number;
+    functions: LambdaBundle[];
+    pass: boolean;
+  };
+  probeRoundMs: ProbeRoundResult & { method: string; targetMs: number };
+  monthlyCostUsd: {
+    method: string;
+    pricesReadOn: string;
+    region: string;
+    prices: typeof PRICES;
+    targetUsd: number;
+    targetEndpoints: number;
+    cases: CostCase[];
+    pass: boolean;
+  };
+}
+
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const mode = options.quick ? 'quick' : 'full';
+  const size = SIZES[mode];
+  const seed = options.seed ?? DEFAULT_SEED;
+  const progress = options.progress ?? (() => {});
+  const config: FailoverConfig = loadConfigFile(options.configPath ?? resolve(__dirname, '..', '..', 'failover.config.json'));
+  const startedAt = new Date();
+  const t0 = performance.now();
+
+  // The bundles build in esbuild's own process while this one synthesizes the stack for the drills (the
+  // sizes do not depend on timing); nothing that is timed or probed starts until both are done.
+  progress('lambdas: building 10 bundles; drill: synthesizing the stack');
+  const building = buildBundles(config);
+  building.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
+  let detection: DetectionResult[];
+  let failovers: Awaited<ReturnType<typeof measureFailovers>>;
+  let functions: LambdaBundle[];
+  try {
+    await new Promise((resolveTick) => setImmediate(resolveTick)); // let the build requests reach esbuild first
+    for (const shape of [config, ...DETECTION_SETTINGS.map((s) => withDetection(config, s))]) synthFor(shape);
+    await building;
+    progress(`detection: ${size.outagesPerSetting} outages per setting (seed ${seed})`);
+    detection = await measureDetection(config, size.outagesPerSetting, seededRandom(seed));
+    progress(`failover: 1 warm-up + ${size.failoverRuns} primary-down runs`);
+    failovers = await measureFailovers(config, size.failoverRuns);
+    progress(`lambdas: cold loads, ${size.coldLoadSamples} per bundle`);
+    functions = await measureColdLoads(await building, size.coldLoadSamples);
+  } finally {
+    await building.then((built) => built.dispose(), () => {});
+  }
+  const failoverSummary = summarizeFailovers(failovers);
+  const first = failovers.runs[0];
+
+  progress(`probe round: ${size.probeEndpoints} endpoints, ${size.probeRounds} round(s)`);
+  const probeRound = await measureProbeRound(size.probeEndpoints, size.probeRounds);
+
+  progress(`cost: one probe invocation for ${COST_ENDPOINTS.join(', ')} endpoints`);
+  const synth = synthFor(config);
+  const alarms = Object.values(synth.template.Resources as Record<string, { Type: string }>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length;
+  const failoverUsage = {
+    transitions: first.transitions.transitions,
+    lambdaInvocations: first.lambdaInvocations,
+    logBytes: first.executionLogBytes + first.stepLogBytes,
+    stepMemoryMb: stepMemoryMb(synth.template, [...synth.stepsByFunctionArn.keys()]),
+  };
+  const cases: CostCase[] = [];
+  for (const endpoints of COST_ENDPOINTS) {
+    cases.push(monthlyCost(await measureProbeInvocation(endpoints, synth.table), failoverUsage, alarms));
+  }
+  const targetCase = cases.find((c) => c.endpoints === COST_TARGET_ENDPOINTS)!;
+
+  const transitionCounts = new Set(failovers.runs.map((r) => r.transitions.transitions));
+  const interval = (d: DetectionResult) => `${d.name} (${d.intervalSeconds} s interval, threshold ${d.failureThreshold})`;
+  const addedSamples = failovers.runs.map((r) => r.addedLatencySeconds);
+  const addedTarget = failovers.addedLatencyTargetSeconds;
+
+  return {
+    mode,
+    seed,
+    machine: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length },
+    startedAt: startedAt.toISOString(),
+    wallSeconds: round((performance.now() - t0) / 1000, 1),
+    detectionSeconds: {
+      method:
+        `In the drill (the real probe handler against local HTTP and TCP servers, one invocation a simulated minute, the example group's 3 probes, quorum majority), ` +
+        `${size.outagesPerSetting} outages per setting, each in a fresh drill, starting at an offset drawn uniformly from [${OFFSET_RANGE_MS[0] / 1000} s, ${OFFSET_RANGE_MS[1] / 1000} s) ` +
+        `by a mulberry32 PRNG seeded with ${seed}; detection = the probe function's StartExecution time minus the time the endpoints stopped answering, on the simulated clock. ` +
+        `Settings: ${detection.map(interval).join('; ')}.`,
+      settings: detection.map(({ offsetsMs: _offsets, ...d }) => d),
+    },
+    controllerOverheadMs: {
+      method:
+        `Wall time of the failover execution on the local Step Functions runner (the real step code, the state transitions, the dynalite store writes) ` +
+        `in the drill's primary-down scenario, with the simulated AWS answering at once and Wait states and retry pauses taking no wall time; ` +
+        `median of ${size.failoverRuns} runs, after one warm-up run (${round(failovers.warmup.overheadMs, 1)} ms) that is not counted; no run is discarded.`,
+      medianMs: failoverSummary.medianOverheadMs,
+      samplesMs: failovers.runs.map((r) => r.overheadMs),
+      warmupMs: failovers.warmup.overheadMs,
+    },
+    addedLatencySeconds: {
+      method:
+        `In the same primary-down runs: the time from the outage's start to the poll that saw the Route 53 change INSYNC, minus the simulated service times ` +
+        `(force-stop ${first.serviceSeconds.stop} s, promotion ${first.serviceSeconds.promote} s, DNS sync ${first.serviceSeconds.dns} s, from the account's latencies) and minus detection; ` +
+        `median of the runs (the simulated clock makes them equal). Target, read as "one poll interval (a poll can just miss AWS finishing) plus 1 s for each of the ` +
+        `${WAITING_STEPS.length} waiting steps (${WAITING_STEPS.join(', ')})": ${failovers.pollIntervalSeconds} s + ${WAITING_STEPS.length} x 1 s = ${addedTarget} s, from workflow.pollIntervalSeconds in the config. ` +
+        `The drill's service times are multiples of the ${failovers.pollIntervalSeconds} s poll, so polls land just after AWS finishes: this is near the best phase, not the worst.`,
+      valueSeconds: failoverSummary.medianAddedLatencySeconds,
+      worstSeconds: failoverSummary.worstAddedLatencySeconds,
+      samplesSeconds: addedSamples,
+      targetSeconds: addedTarget,
+      pollIntervalSeconds: failovers.pollIntervalSeconds,
+      waitingSteps: [...WAITING_STEPS],
+      breakdown: { rtoFromOutageSeconds: first.rtoFromOutageSeconds, detectionSeconds: first.detectionSeconds, serviceSeconds: first.serviceSeconds },
+      pass: failoverSummary.medianAddedLatencySeconds <= addedTarget,
+    },
+    stateTransitionsPerFailover: {
+      method:
+        `Counted from aws-local-stepfunctions' own event log of the primary-down execution (read by wrapping StateMachine.run for the run): every state entered ` +
+        `counts 1 (Task, Choice, Wait, Pass, Succeed, Fail), and every retry 1 more, as Step Functions Standard bills them. ` +
+        (transitionCounts.size === 1 ? `The same in all ${failovers.runs.length} runs.` : `Differed between runs: ${[...transitionCounts].join(', ')}; the first is shown.`),
+      value: first.transitions.transitions,
+      entered: first.transitions.entered,
+      retried: first.transitions.retried,
+      lambdaInvocations: first.lambdaInvocations,
+      states: first.transitions.states,
+    },
+    lambdas: {
+      method:
+        `Each of the 9 step functions and the probe function built with esbuild ${esbuildVersion()} using the stack's own BUNDLING options (lib/lambda.ts: ` +
+        `bundle, platform node, target ${BUNDLING.target}, minify, keepNames, mainFields ${BUNDLING.mainFields.join(',')}, no externals; the probe's groups via define, as lib/detection.ts does) into a temporary directory; ` +
+        `size = the bytes of index.js. Cold load = require() of the bundle timed with process.hrtime in a fresh \`node -e\` process (Node ${process.version} here; Lambda runs ${RUNTIME.name} on arm64), ` +
+        `median of ${size.coldLoadSamples}, one process at a time. Target: at most ${BUNDLE_TARGET_BYTES.toLocaleString('en-US')} bytes (1.5 MB read as 10^6 bytes) and ${COLD_LOAD_TARGET_MS} ms each.`,
+      targetBytes: BUNDLE_TARGET_BYTES,
+      targetColdLoadMs: COLD_LOAD_TARGET_MS,
+      functions,
+      pass: functions.every((f) => f.pass),
+    },
+    probeRoundMs: {
+      method:
+        `Wall time of one checkAll over ${probeRound.endpoints} HTTP probe configs (GET, expect 200, half with bodyContains, timeout ${probeRound.timeoutMs} ms) against ${probeRound.servers} HTTP servers ` +
+        `on 127.0.0.1 in a child process; endpoints are told apart by path, and ${probeRound.hanging} of them (every 10th) are accepted and never answered, so the round cannot end before the timeout. ` +
+        `Median of ${size.probeRounds} round(s) after a 10-probe warm-up; the figure counts only if every answering probe passed and every hanging one timed out.`,
+      ...probeRound,
+      targetMs: PROBE_ROUND_TARGET_MS,
+    },
+    monthlyCostUsd: {
+      method:
+        `A month of ${HOURS_PER_MONTH} h, one probe invocation a minute (${HOURS_PER_MONTH * 60} a month), one endpoint per group (so N groups), intervals of 10 s, one failover a month, ` +
+        `${PRICE_REGION} on-demand prices read on ${PRICES_READ_ON}, no free tier. Per-invocation quantities are measured by running the real runInvocation once per case ` +
+        `(62 s window on a simulated clock starting on a round time, the longest phase, whose last round the next invocation repeats; real HTTP probes to a local server, ` +
+        `a real DynamoDB (dynalite) asked for ConsumedCapacity): billed duration = the last round's start + its wall time, read/write request units, log bytes ` +
+        `(each line with Lambda's ${LAMBDA_LINE_PREFIX_BYTES}-byte text-format prefix, plus START/END/REPORT), distinct EMF metrics. The failover's state transitions and Lambda invocations come from the ` +
+        `primary-down run, each step invocation billed ${FAILOVER_STEP_BILLED_SECONDS} s at its ${failoverUsage.stepMemoryMb} MB; the probe function at ${PROBE_MEMORY_MB} MB. ` +
+        `Not included: data transfer, NAT gateways for a probeVpc, X-Ray (1 trace a month), SNS (1 message), DynamoDB storage and backups (kilobytes). docs/cost.md writes the arithmetic out.`,
+      pricesReadOn: PRICES_READ_ON,
+      region: PRICE_REGION,
+      prices: PRICES,
+      targetUsd: COST_TARGET_USD,
+      targetEndpoints: COST_TARGET_ENDPOINTS,
+      cases,
+      pass: targetCase.totalUsd <= COST_TARGET_USD,
+    },
+  };
+}
+
+/** The memory of the step functions, from the synthesized template (all steps share one size today). */
+function stepMemoryMb(template: Record<string, any>, functionArns: string[]): number {
+  const sizes = functionArns.map((arn) => {
+    const logicalId = arn.split(':function:drill-')[1];
+    return Number(template.Resources[logicalId]?.Properties?.MemorySize ?? 128);
+  });
+  return Math.max(...sizes);
+}
+
+function esbuildVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('esbuild') as { version: string }).version;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The table
+// ------------------------------------------------------------------------------------------------
+
+const verdict = (pass: boolean) => (pass ? 'PASS' : 'SHORT');
+
+/** The report as a person reads it: one row per figure, PASS or SHORT against its target, then the methods. */
+export function formatBench(r: BenchReport): string {
+  const rows: Array<[string, string, string, string]> = [];
+  for (const d of r.detectionSeconds.settings) {
+    rows.push([
+      `detection, ${d.name} (${d.intervalSeconds} s x ${d.failureThreshold})`,
+      d.medianSeconds === null
+        ? 'none detected'
+        : `median ${d.medianSeconds.toFixed(1)} s, min ${d.minSeconds!.toFixed(1)} s, worst ${d.worstSeconds!.toFixed(1)} s (${d.samplesSeconds.filter((s) => s !== null).length}/${d.outages} detected)`,
+      `median <= ${d.targetMedianSeconds} s`,
+      verdict(d.pass),
+    ]);
+  }
+  rows.push(['controller overhead per failover', `median ${r.controllerOverheadMs.medianMs} ms (${r.controllerOverheadMs.samplesMs.join(', ')})`, '-', '-']);
+  const a = r.addedLatencySeconds;
+  rows.push(['added latency (RTO - AWS - detection)', `${a.valueSeconds} s (RTO from outage ${a.breakdown.rtoFromOutageSeconds} s)`, `<= ${a.targetSeconds} s`, verdict(a.pass)]);
+  const t = r.stateTransitionsPerFailover;
+  rows.push(['state transitions per failover', `${t.value} (${t.lambdaInvocations} Lambda invocations)`, '-', '-']);
+  for (const f of r.lambdas.functions) {
+    rows.push([`lambda ${f.name}`, `${(f.bytes / 1e6).toFixed(3)} MB, cold load ${f.coldLoadMs} ms`, `<= 1.5 MB, <= ${r.lambdas.targetColdLoadMs} ms`, verdict(f.pass)]);
+  }
+  const p = r.probeRoundMs;
+  rows.push([`probe round, ${p.endpoints} endpoints (${p.hanging} hanging)`, `${p.valueMs} ms (${p.ok} ok, ${p.timedOut} timed out, ${p.otherFailures} other)`, `<= ${p.targetMs} ms`, verdict(p.pass)]);
+  for (const c of r.monthlyCostUsd.cases) {
+    const isTarget = c.endpoints === r.monthlyCostUsd.targetEndpoints;
+    rows.push([
+      `monthly cost, ${c.endpoints} endpoint(s) at 10 s`,
+      `$${c.totalUsd.toFixed(2)} (Route 53 checks $${c.route53HealthChecksUsd.toFixed(2)}, ARC $${c.arcClusterUsd.toFixed(2)})`,
+      isTarget ? `<= $${r.monthlyCostUsd.targetUsd}` : '-',
+      isTarget ? verdict(r.monthlyCostUsd.pass) : '-',
+    ]);
+  }
+  const header: [string, string, string, string] = ['figure', 'measured', 'target', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const out = [
+    `failover-controller bench (${r.mode}, seed ${r.seed}) on ${r.machine.platform}/${r.machine.arch}, ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.wallSeconds} s`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ];
+
+  const short = rows.filter((row) => row[3] === 'SHORT').map((row) => row[0]);
+  out.push('', short.length === 0 ? 'Every figure with a target reaches it.' : `SHORT of target: ${short.join('; ')}.`);
+
+  out.push('', `Monthly cost, line by line (${r.monthlyCostUsd.region}, prices read ${r.monthlyCostUsd.pricesReadOn}):`);
+  for (const c of r.monthlyCostUsd.cases) {
+    out.push(`  ${c.endpoints} endpoint(s), ${c.groups} group(s): $${c.totalUsd.toFixed(2)} a month`);
+    for (const l of c.lines) out.push(`    ${l.item}: ${l.arithmetic}`);
+    out.push(`    compare: Route 53 health checks ${c.route53Arithmetic}; ARC cluster ${c.arcArithmetic}`);
+  }
+
+  out.push('', 'How each figure was measured:');
+  const methods: Array<[string, string]> = [
+    ['detectionSeconds', r.detectionSeconds.method],
+    ['controllerOverheadMs', r.controllerOverheadMs.method],
+    ['addedLatencySeconds', r.addedLatencySeconds.method],
+    ['stateTransitionsPerFailover', r.stateTransitionsPerFailover.method],
+    ['lambdas', r.lambdas.method],
+    ['probeRoundMs', r.probeRoundMs.method],
+    ['monthlyCostUsd', r.monthlyCostUsd.method],
+  ];
+  for (const [name, method] of methods) out.push(`  ${name}: ${method}`);
+  return out.join('\n');
+}
+

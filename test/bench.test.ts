@@ -1,0 +1,176 @@
+/**
+ * The benchmark's quick mode, run in-process as `npm run bench -- --quick --json` runs it: every figure is
+ * there, with a sane type and a method sentence. No wall-clock thresholds: machines are shared and noisy;
+ * the PASS/SHORT verdicts are the bench's own output, not this test's.
+ */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { monthlyCost } from '../lib/bench/cost';
+import { addedLatencyTarget } from '../lib/bench/failover';
+import type { ProbeInvocation } from '../lib/bench/probe-invocation';
+import { formatBench, runBench, SIZES, type BenchReport } from '../lib/bench/run';
+import { median, seededRandom } from '../lib/bench/stats';
+import { STEPS } from '../lambdas/steps';
+
+const method = expect.stringMatching(/\w+ \w+/);
+const number = expect.any(Number);
+
+describe('npm run bench -- --quick', () => {
+  let report: BenchReport;
+  let json: BenchReport;
+  beforeAll(async () => {
+    report = await runBench({ quick: true, seed: 7 });
+    // What --json prints must survive the trip through JSON.
+    json = JSON.parse(JSON.stringify(report)) as BenchReport;
+  }, 180_000);
+
+  it('says what it ran and where', () => {
+    expect(json).toMatchObject({ mode: 'quick', seed: 7, machine: { node: expect.any(String), platform: expect.any(String), arch: expect.any(String), cpus: number }, wallSeconds: number });
+    expect(Number.isNaN(Date.parse(json.startedAt))).toBe(false);
+  });
+
+  it('detectionSeconds: default and fast settings, every outage detected, median, min and worst', () => {
+    expect(json.detectionSeconds.method).toEqual(method);
+    expect(json.detectionSeconds.method).toContain('seeded with 7');
+    expect(json.detectionSeconds.settings.map((s) => [s.name, s.intervalSeconds, s.failureThreshold])).toEqual([
+      ['default', 10, 3],
+      ['fast', 5, 2],
+    ]);
+    for (const s of json.detectionSeconds.settings) {
+      expect(s.outages).toBe(SIZES.quick.outagesPerSetting);
+      expect(s.samplesSeconds).toHaveLength(s.outages);
+      for (const sample of s.samplesSeconds) {
+        // The simulated clock makes detection a matter of round arithmetic, not of this machine's speed.
+        expect(sample).toBeGreaterThan(s.expectedRangeSeconds[0]);
+        expect(sample).toBeLessThanOrEqual(s.expectedRangeSeconds[1]);
+      }
+      expect(s.minSeconds!).toBeLessThanOrEqual(s.medianSeconds!);
+      expect(s.medianSeconds!).toBeLessThanOrEqual(s.worstSeconds!);
+      expect(typeof s.pass).toBe('boolean');
+    }
+  });
+
+  it('the same seed places the outages the same way', () => {
+    const a = seededRandom(7);
+    const b = seededRandom(7);
+    expect([a(), a(), a()]).toEqual([b(), b(), b()]);
+    expect(seededRandom(8)()).not.toBe(seededRandom(7)());
+  });
+
+  it('controllerOverheadMs: a median of the measured runs, the warm-up reported apart', () => {
+    const o = json.controllerOverheadMs;
+    expect(o.method).toEqual(method);
+    expect(o.method).toContain('warm-up');
+    expect(o.samplesMs).toHaveLength(SIZES.quick.failoverRuns);
+    expect(o.samplesMs.every((ms) => ms > 0)).toBe(true);
+    expect(o.medianMs).toBe(Math.round(median(o.samplesMs) * 10) / 10);
+    expect(o.warmupMs).toBeGreaterThan(0);
+  });
+
+  it('addedLatencySeconds: RTO from the outage minus AWS service times and detection, against poll + 1 s per waiting step', () => {
+    const a = json.addedLatencySeconds;
+    expect(a.method).toEqual(method);
+    expect(a.waitingSteps).toEqual(['fence', 'promote', 'dns']);
+    expect(a.targetSeconds).toBe(a.pollIntervalSeconds + 3);
+    expect(a.breakdown.serviceSeconds).toEqual({ stop: 15, promote: 180, dns: 45 });
+    const { rtoFromOutageSeconds, detectionSeconds, serviceSeconds } = a.breakdown;
+    expect(a.samplesSeconds[0]).toBeCloseTo(rtoFromOutageSeconds - detectionSeconds - serviceSeconds.stop - serviceSeconds.promote - serviceSeconds.dns, 2);
+    expect(a.valueSeconds).toBeGreaterThanOrEqual(0);
+    expect(typeof a.pass).toBe('boolean');
+  });
+
+  it('stateTransitionsPerFailover: every state entered, at least one per Lambda invocation', () => {
+    const t = json.stateTransitionsPerFailover;
+    expect(t.method).toEqual(method);
+    expect(t.value).toBe(t.entered + t.retried);
+    expect(t.states).toHaveLength(t.entered);
+    expect(t.states[0]).toBe('Plan');
+    expect(t.states).toContain('WaitForPromotion');
+    expect(t.states.at(-1)).toBe('Done');
+    expect(t.entered).toBeGreaterThan(t.lambdaInvocations);
+  });
+
+  it('lambdas: the 9 steps and the probe function, each with bytes and a cold load time', () => {
+    const l = json.lambdas;
+    expect(l.method).toEqual(method);
+    expect(l.functions.map((f) => f.name)).toEqual([...STEPS, 'probe']);
+    for (const f of l.functions) {
+      expect(f.bytes).toBeGreaterThan(1000);
+      expect(f.coldLoadSamplesMs).toHaveLength(SIZES.quick.coldLoadSamples);
+      expect(f.coldLoadMs).toBeGreaterThan(0);
+      expect(f.entry).toMatch(/^lambdas\/(steps|probe)\/[\w-]+\.ts$/);
+    }
+    expect(l.pass).toBe(l.functions.every((f) => f.pass));
+  });
+
+  it('probeRoundMs: one checkAll over the endpoints, the hanging tenth timed out', () => {
+    const p = json.probeRoundMs;
+    expect(p.method).toEqual(method);
+    expect(p).toMatchObject({ endpoints: SIZES.quick.probeEndpoints, hanging: SIZES.quick.probeEndpoints / 10, servers: 5, timeoutMs: 2000 });
+    expect(p.ok + p.timedOut + p.otherFailures).toBe(p.endpoints);
+    // A round cannot end before its hanging probes time out.
+    expect(p.valueMs).toBeGreaterThanOrEqual(p.timeoutMs);
+    expect(p.samplesMs).toHaveLength(SIZES.quick.probeRounds);
+  });
+
+  it('monthlyCostUsd: 1, 10 and 100 endpoints, each line with its arithmetic, beside Route 53 and ARC', () => {
+    const c = json.monthlyCostUsd;
+    expect(c.method).toEqual(method);
+    expect(c.cases.map((k) => k.endpoints)).toEqual([1, 10, 100]);
+    for (const k of c.cases) {
+      expect(k.totalUsd).toBeCloseTo(k.lines.reduce((sum, l) => sum + l.usd, 0), 9);
+      for (const l of k.lines) expect(l.arithmetic).toMatch(/= \$/);
+      expect(k.route53HealthChecksUsd).toBeCloseTo(k.endpoints * 1.5, 9);
+      expect(k.arcClusterUsd).toBeCloseTo(730 * 2.5, 9);
+      expect(k.invocation.rounds).toBe(7); // 62 s window from a round time: rounds at 0, 10, ... 60 s
+      expect(k.invocation.metrics).toBe(4 * k.endpoints);
+    }
+    expect(c.pass).toBe(c.cases[2].totalUsd <= c.targetUsd);
+  });
+
+  it('the table has a verdict per figure with a target and the method of each figure', () => {
+    const text = formatBench(report);
+    expect(text).toMatch(/detection, default .* (PASS|SHORT)/);
+    expect(text).toMatch(/monthly cost, 100 endpoint\(s\) .* (PASS|SHORT)/);
+    expect(text).toContain('How each figure was measured:');
+    for (const name of ['detectionSeconds', 'controllerOverheadMs', 'addedLatencySeconds', 'stateTransitionsPerFailover', 'lambdas', 'probeRoundMs', 'monthlyCostUsd']) {
+      expect(text).toContain(`  ${name}: `);
+    }
+  });
+});
+
+describe('bench arithmetic', () => {
+  it('the added-latency target is one poll interval plus 1 s per waiting step', () => {
+    expect(addedLatencyTarget(5)).toBe(8);
+    expect(addedLatencyTarget(10)).toBe(13);
+  });
+
+  it('prices one endpoint from the measured quantities', () => {
+    const invocation: ProbeInvocation = {
+      groups: 1, probesPerGroup: 1, rounds: 7, lastRoundAfterMs: 60_000, lastRoundWallMs: 100, billedDurationMs: 60_100,
+      getItems: 7, putItems: 7, readRequestUnits: 7, writeRequestUnits: 7, logLines: 24, logBytes: 7000, metrics: 4,
+    };
+    const cost = monthlyCost(invocation, { transitions: 165, lambdaInvocations: 58, logBytes: 0, stepMemoryMb: 256 }, 0);
+    const line = (item: string) => cost.lines.find((l) => l.item === item)!.usd;
+    expect(line('probe Lambda duration')).toBeCloseTo(43_800 * 60.1 * 0.25 * 0.0000133334, 9);
+    expect(line('DynamoDB writes (probe state PutItem)')).toBeCloseTo(43_800 * 7 * 0.625e-6, 9);
+    expect(line('CloudWatch custom metrics (EMF)')).toBeCloseTo(1.2, 9);
+    expect(line('Step Functions (1 failover)')).toBeCloseTo(165 * 0.025e-3, 9);
+    expect(cost.route53HealthChecksUsd).toBe(1.5);
+  });
+});
+
+describe('bin/bench.ts', () => {
+  it('refuses a seed that is not a whole number, with exit code 2', async () => {
+    const tsx = resolve(__dirname, '..', 'node_modules', '.bin', 'tsx');
+    const run = promisify(execFile);
+    const err = await run(tsx, [resolve(__dirname, '..', 'bin', 'bench.ts'), '--seed', 'abc']).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(err?.code).toBe(2);
+    expect(err?.stderr).toContain('--seed must be a whole number');
+  });
+});
