@@ -1,0 +1,284 @@
+/**
+ * Finding the deployment a command acts on: the config (for the groups), the CloudFormation stack's
+ * outputs (StateMachineArn, TableName, TopicArn) or explicit flags, and the AWS clients and store.
+ *
+ * Clients are made with no credentials, endpoint or (unless a region is known) region of their own, so
+ * the SDK's defaults apply: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL and the rest work as everywhere.
+ */
+import { existsSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { Store } from '../../lambdas/shared/store';
+import { loadConfigFile, type FailoverConfig, type GroupConfig } from '../config';
+import type { StepDeps } from '../../lambdas/shared/deps';
+import type { LocalWorkflow } from '../drill/run-workflow';
+import type { SynthesizedController } from '../drill/synth';
+import { DeploymentError, UsageError, type Values, type DEPLOYMENT_OPTIONS } from './args';
+import type { Context } from './io';
+import { RealClock, type LocalClock } from './local';
+
+/** The AWS clients the CLI uses; each made on first use per region. */
+export interface AwsClients {
+  cloudFormation(region: string | undefined): CloudFormationClient;
+  sfn(region: string | undefined): SFNClient;
+  dynamodb(region: string | undefined): DynamoDBClient;
+  /** The break-glass run's step clients. */
+  ec2(region: string): EC2Client;
+  rds(region: string): RDSClient;
+  cloudwatch(region: string): CloudWatchClient;
+  route53(): Route53Client;
+  sns(region: string | undefined): SNSClient;
+}
+
+export interface CliDeps {
+  clients: AwsClients;
+  /** The store over a table; default: the store module over `clients.dynamodb(region)`. */
+  store(tableName: string, region: string | undefined): Store;
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Who runs the command, for `trigger.by` and the reasons recorded by pause, resume and rearm. */
+  user(): string;
+  /** The clock a break-glass run's Wait states and retry pauses run on (real time unless a test says otherwise). */
+  localClock(): LocalClock;
+  /** The synthesized workflow for a config, as the drill gets it. */
+  synth(config: FailoverConfig): SynthesizedController;
+  /** The in-process runner of a synthesized workflow (the drill's LocalWorkflow). */
+  localWorkflow(synth: SynthesizedController, deps: StepDeps, clock: LocalClock): Pick<LocalWorkflow, 'run'>;
+  /** How often a followed execution is polled. */
+  followIntervalMs: number;
+}
+
+function cached<C>(make: (region: string | undefined) => C): (region: string | undefined) => C {
+  const made = new Map<string, C>();
+  return (region) => {
+    const key = region ?? '';
+    let client = made.get(key);
+    if (!client) made.set(key, (client = make(region)));
+    return client;
+  };
+}
+
+const withRegion = (region: string | undefined) => (region ? { region } : {});
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+export function defaultClients(): AwsClients {
+  return {
+    cloudFormation: cached((r) => new CloudFormationClient(withRegion(r))),
+    sfn: cached((r) => new SFNClient(withRegion(r))),
+    dynamodb: cached((r) => new DynamoDBClient(withRegion(r))),
+    // Only a break-glass run uses these; the EC2 client alone takes half a second to load.
+    ec2: cached((r) => new (require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2')).EC2Client(withRegion(r))),
+    rds: cached((r) => new (require('@aws-sdk/client-rds') as typeof import('@aws-sdk/client-rds')).RDSClient(withRegion(r))),
+    cloudwatch: cached((r) => new (require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch')).CloudWatchClient(withRegion(r))),
+    // As the flip-dns step does: Route 53 is global, its endpoint is signed for us-east-1.
+    route53: cached(() => new (require('@aws-sdk/client-route-53') as typeof import('@aws-sdk/client-route-53')).Route53Client({ region: 'us-east-1' })) as () => Route53Client,
+    sns: cached((r) => new (require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns')).SNSClient(withRegion(r))),
+  };
+}
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The real dependencies, with whatever a caller (a test) replaces. */
+export function resolveDeps(partial: Partial<CliDeps> = {}, env: Record<string, string | undefined> = {}): CliDeps {
+  const clients = { ...defaultClients(), ...(partial.clients ?? {}) };
+  return {
+    store: (tableName, region) => new Store(clients.dynamodb(region), tableName),
+    now: Date.now,
+    sleep: (ms, signal) =>
+      new Promise<void>((done) => {
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          done();
+        }, { once: true });
+      }),
+    user: () => `${env.USER ?? env.LOGNAME ?? env.USERNAME ?? safeUserName()}@${hostname()}`,
+    localClock: () => new RealClock(),
+    // Loaded on first use: the CDK takes seconds, the runner and every step's SDK client most of one,
+    // and only a break-glass run needs them. (tsx resolves these requires; tests pass their own.)
+    synth: (config) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { synthFor } = require('../drill/drill') as typeof import('../drill/drill');
+      return synthFor(config);
+    },
+    localWorkflow: (synth, deps, clock) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { LocalWorkflow } = require('../drill/run-workflow') as typeof import('../drill/run-workflow');
+      return new LocalWorkflow(synth, deps, clock);
+    },
+    followIntervalMs: 2000,
+    ...partial,
+    clients,
+  };
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+// --- the config --------------------------------------------------------------------------------
+
+export interface LoadedConfig {
+  config: FailoverConfig;
+  /** The file it came from, absolute. */
+  path: string;
+  /** The same, as messages show it: relative when it is under the current directory. */
+  shown: string;
+}
+
+/**
+ * The config: --config PATH, else failover.config.json in the current directory, else the example
+ * shipped with the package. Invalid configs throw ConfigError (every problem listed).
+ */
+export function loadCliConfig(flag: string | undefined, cwd: string): LoadedConfig {
+  const local = resolve(cwd, 'failover.config.json');
+  const path = flag !== undefined ? resolve(cwd, flag) : existsSync(local) ? local : resolve(__dirname, '..', '..', 'failover.config.json');
+  const rel = relative(cwd, path);
+  return { config: loadConfigFile(path), path, shown: rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path };
+}
+
+/** The group by name, or a usage error listing the groups the config knows. */
+export function findGroup(loaded: LoadedConfig, name: string): GroupConfig {
+  const group = loaded.config.groups.find((g) => g.name === name);
+  if (!group) {
+    const known = loaded.config.groups.map((g) => g.name).join(', ');
+    throw new UsageError(`unknown group ${JSON.stringify(name)}; known groups (in ${loaded.shown}): ${known}`);
+  }
+  return group;
+}
+
+// --- the deployment ----------------------------------------------------------------------------
+
+export type DeploymentFlags = Values<typeof DEPLOYMENT_OPTIONS>;
+
+export interface Deployment {
+  /** The stack the outputs came from; null when every needed value came from flags. */
+  stackName: string | null;
+  /** The controller's region, when known (otherwise the SDK's default applies). */
+  region: string | undefined;
+  stateMachineArn: string | null;
+  tableName: string;
+  topicArn: string | null;
+  store: Store;
+  /** A Step Functions client for the region of `arn` (an execution or state machine ARN). */
+  sfn(arn?: string | null): SFNClient;
+  /** One line: where this deployment was found. */
+  describe(): string;
+}
+
+const OUTPUTS = {
+  stateMachineArn: { key: 'StateMachineArn', flag: 'state-machine-arn' },
+  tableName: { key: 'TableName', flag: 'table' },
+  topicArn: { key: 'TopicArn', flag: 'topic-arn' },
+} as const;
+type OutputName = keyof typeof OUTPUTS;
+
+/** The region inside an ARN (arn:partition:service:region:account:...). */
+export function regionOfArn(arn: string | null | undefined): string | undefined {
+  const region = arn?.split(':')[3];
+  return region ? region : undefined;
+}
+
+/**
+ * Find the deployment: every value a command needs (the table always, plus `needs`) from the flags,
+ * or else from the stack's outputs. A stack is only looked up when a flag is missing.
+ */
+export async function findDeployment(
+  ctx: Context,
+  flags: DeploymentFlags,
+  loaded: LoadedConfig,
+  needs: Array<Exclude<OutputName, 'tableName'>> = [],
+): Promise<Deployment> {
+  const explicit: Record<OutputName, string | undefined> = {
+    stateMachineArn: flags['state-machine-arn'],
+    tableName: flags.table,
+    topicArn: flags['topic-arn'],
+  };
+  if (explicit.stateMachineArn !== undefined && !/^arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]+$/.test(explicit.stateMachineArn)) {
+    throw new UsageError(`--state-machine-arn must be a state machine ARN such as arn:aws:states:us-west-2:123456789012:stateMachine:Name, got ${JSON.stringify(explicit.stateMachineArn)}`);
+  }
+  if (explicit.topicArn !== undefined && !/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(explicit.topicArn)) {
+    throw new UsageError(`--topic-arn must be an SNS topic ARN such as arn:aws:sns:us-west-2:123456789012:Name, got ${JSON.stringify(explicit.topicArn)}`);
+  }
+  let region = flags.region ?? regionOfArn(explicit.stateMachineArn);
+  const wanted: OutputName[] = ['tableName', ...needs];
+  let stackName: string | null = null;
+  let fromStack: Partial<Record<OutputName, string>> = {};
+  if (wanted.some((k) => explicit[k] === undefined)) {
+    stackName = flags['stack-name'] ?? loaded.config.stackName;
+    const stack = await readStackOutputs(ctx, stackName, region, loaded.shown);
+    fromStack = stack.outputs;
+    region ??= stack.region;
+    for (const k of wanted) {
+      if (explicit[k] === undefined && !fromStack[k]) {
+        throw new DeploymentError(
+          `stack ${stackName} has no output ${OUTPUTS[k].key}: is it a failover-controller stack? Pass --stack-name NAME, or --${OUTPUTS[k].flag}`,
+        );
+      }
+    }
+  }
+  const value = (k: OutputName) => explicit[k] ?? fromStack[k] ?? null;
+  const tableName = value('tableName')!;
+  const store = ctx.deps.store(tableName, region);
+  return {
+    stackName,
+    region,
+    stateMachineArn: value('stateMachineArn'),
+    tableName,
+    topicArn: value('topicArn'),
+    store,
+    sfn: (arn) => ctx.deps.clients.sfn(regionOfArn(arn) ?? region),
+    describe: () => (stackName ? `stack ${stackName}${region ? ` in ${region}` : ''}` : `table ${tableName}${region ? ` in ${region}` : ''}`),
+  };
+}
+
+async function readStackOutputs(
+  ctx: Context,
+  stackName: string,
+  region: string | undefined,
+  configPath: string,
+): Promise<{ outputs: Partial<Record<OutputName, string>>; region: string | undefined }> {
+  const cfn = ctx.deps.clients.cloudFormation(region);
+  const resolvedRegion = region ?? (await clientRegion(cfn));
+  let stack;
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    stack = out.Stacks?.[0];
+  } catch (err) {
+    if ((err as Error).name === 'ValidationError' && /does not exist/.test((err as Error).message)) stack = undefined;
+    else throw err;
+  }
+  if (!stack) {
+    throw new DeploymentError(
+      `stack ${stackName} not found${resolvedRegion ? ` in ${resolvedRegion}` : ''}: pass --stack-name NAME (and --region REGION if it is elsewhere); the default is stackName in ${configPath}`,
+    );
+  }
+  const outputs: Partial<Record<OutputName, string>> = {};
+  for (const [name, { key }] of Object.entries(OUTPUTS) as Array<[OutputName, { key: string }]>) {
+    const found = stack.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+    if (found) outputs[name] = found;
+  }
+  return { outputs, region: resolvedRegion };
+}
+
+/** The region a client resolved (from AWS_REGION or the profile), if any. */
+async function clientRegion(client: { config: { region: unknown } }): Promise<string | undefined> {
+  try {
+    const region = client.config.region;
+    const value = typeof region === 'function' ? await (region as () => Promise<string>)() : region;
+    return typeof value === 'string' && value ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

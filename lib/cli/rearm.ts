@@ -1,0 +1,140 @@
+/**
+ * `failoverctl rearm <group>`: after a failover (FAILED_OVER → ARMED), once the config describes the new
+ * topology. Refuses while the config (the local file, and the deployed definition when it can be read)
+ * still names the instance the last failover fenced, or the replica it promoted.
+ */
+import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
+import type { HistoryItem } from '../../lambdas/shared/history';
+import type { GroupState } from '../../lambdas/shared/store';
+import type { GroupConfig } from '../config';
+import { DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, RefusedError, parseCommandArgs, reasonOption } from './args';
+import { findDeployment, findGroup, loadCliConfig, type Deployment } from './deployment';
+import { colourStatus, formatIso } from './format';
+import { readGroup, refuseWhileInProgress } from './group-state';
+import type { Command, Context } from './io';
+import { MAINTENANCE_OPTIONS, reportChange } from './pause';
+
+const help = `Usage: failoverctl rearm <group> [--reason TEXT] [--force] [--json]
+
+Re-arm a group after a failover (FAILED_OVER -> ARMED), once the config describes the new topology.
+Refuses (exit 4, nothing changed) while the config still names, as the group's primary, the instance
+the last failover fenced, or, as its replica, the replica it promoted: in the config file (--config)
+and in the deployed state machine's definition (when the stack's state machine can be read). Update the
+config, deploy it (npx cdk deploy), then re-arm. The cooldown after the last failover still applies.
+
+Options:
+  --reason TEXT             why (optional): stored with the state
+  --force                   re-arm even if the config looks unchanged, or while the lock is held
+  --json                    print { group, previous, status, changed, reason, updatedAt }
+${GLOBAL_OPTIONS_HELP}
+
+${DEPLOYMENT_OPTIONS_HELP}
+
+Example:
+  failoverctl rearm orders --reason "new primary i-0fedcba9876543210 in us-west-2, config deployed"`;
+
+export const rearmCommand: Command = {
+  name: 'rearm',
+  summary: 'after a failover (FAILED_OVER -> ARMED), once the config describes the new topology',
+  help,
+  async run(ctx, args) {
+    const { values, positionals } = parseCommandArgs('rearm', args, MAINTENANCE_OPTIONS, { names: ['group'], required: 1 });
+    if (values.help) {
+      ctx.out.line(help);
+      return EXIT.OK;
+    }
+    const reason = values.reason !== undefined ? reasonOption('rearm', values.reason) : undefined;
+    const force = values.force === true;
+    const loaded = loadCliConfig(values.config, ctx.cwd);
+    const group = findGroup(loaded, positionals[0]);
+    const deployment = await findDeployment(ctx, values, loaded);
+    const view = await readGroup(ctx, deployment, group.name);
+    if (view.stored === 'ARMED') {
+      return reportChange(ctx, values.json === true, group.name, 'ARMED', null, () => [`${group.name} is already ARMED; nothing changed.`]);
+    }
+    if (view.stored === 'PAUSED') {
+      throw new RefusedError(`${group.name} is PAUSED, not FAILED_OVER: use failoverctl resume ${group.name}`);
+    }
+    refuseWhileInProgress(view, group.name, 're-arming', force);
+
+    const state = view.state!;
+    const last = await lastFailoverItem(deployment, group.name, state);
+    const problems: string[] = [];
+    if (!last) problems.push('no history item of the last failover was found to check the config against');
+    const local = staleNames(ctx, group, state, last);
+    if (local.length > 0) problems.push(`the config (${loaded.shown}) still names ${local.join(' and ')}`);
+    const deployed = await deployedStaleNames(ctx, deployment, group.name, state, last);
+    if (typeof deployed === 'string') problems.push(deployed);
+    else if (deployed.length > 0) {
+      if (deployed.join() === local.join()) problems[problems.length - 1] += ', and so does the deployed stack';
+      else problems.push(`the deployed stack still names ${deployed.join(' and ')}`);
+    }
+    if (problems.length > 0 && !force) {
+      throw new RefusedError(
+        `refusing to re-arm ${group.name}: ${problems.join('; ')}. Describe the new topology in the config, deploy it (npx cdk deploy), then run rearm again, or pass --force`,
+      );
+    }
+    for (const problem of problems) ctx.out.warn(`re-arming anyway (--force): ${problem}`);
+
+    const next: GroupState = {
+      group: group.name,
+      status: 'ARMED',
+      reason: `re-armed by ${ctx.deps.user()}${reason ? `: ${reason}` : ''}`,
+      // Kept, so the cooldown after the last failover still applies.
+      ...(state.lastFailover ? { lastFailover: state.lastFailover } : {}),
+      updatedAt: new Date(ctx.deps.now()).toISOString(),
+    };
+    await deployment.store.putGroupState(next);
+    return reportChange(ctx, values.json === true, group.name, 'FAILED_OVER', next, () => [
+      `${group.name} is ${colourStatus('ARMED', ctx.out.style)} again: probes and alarms fail it over when its primary, ${group.primary.instanceId}, fails.`,
+      ...(state.lastFailover
+        ? [`  the cooldown after the last failover (${formatIso(state.lastFailover.at, ctx.out.timeZone)}) is ${group.detection.cooldownMinutes} min`]
+        : []),
+    ]);
+  },
+};
+
+/** The history item of the failover that left the group FAILED_OVER. */
+async function lastFailoverItem(deployment: Deployment, group: string, state: GroupState): Promise<HistoryItem | undefined> {
+  const items = await deployment.store.listHistory({ group, limit: 100 });
+  const arn = state.lastFailover?.executionArn;
+  return items.find((h) => h.executionArn === arn) ?? items.find((h) => !h.dryRun && h.promotion?.confirmed === true);
+}
+
+/**
+ * What `group` (as a config describes it) still names from before the failover: the instance the last
+ * failover fenced, as the primary; the replica it promoted, as the replica. One phrase each.
+ */
+function staleNames(ctx: Context, group: GroupConfig, state: GroupState, last: HistoryItem | undefined): string[] {
+  const names: string[] = [];
+  const fenced = last?.fence?.instanceId;
+  if (fenced !== undefined && group.primary.instanceId === fenced) {
+    names.push(`${fenced} as the primary (fenced by ${last!.executionName} at ${formatIso(last!.endedAt, ctx.out.timeZone)})`);
+  }
+  const promoted = state.primary?.id ?? last?.promotion?.dbInstanceIdentifier;
+  if (promoted !== undefined && group.replica.dbInstanceIdentifier === promoted) {
+    names.push(`${promoted} as the replica (promoted: no longer a read replica)`);
+  }
+  return names;
+}
+
+/**
+ * The same check against what is deployed: the groups embedded in the state machine's Plan state. A
+ * string when the deployment lacks the group; skipped, with a note, when the state machine is not
+ * known or cannot be read.
+ */
+async function deployedStaleNames(ctx: Context, deployment: Deployment, group: string, state: GroupState, last: HistoryItem | undefined): Promise<string[] | string> {
+  if (!deployment.stateMachineArn) return [];
+  let deployed: GroupConfig | undefined;
+  try {
+    const out = await deployment.sfn(deployment.stateMachineArn).send(new DescribeStateMachineCommand({ stateMachineArn: deployment.stateMachineArn }));
+    const definition = JSON.parse(out.definition ?? '{}');
+    const groups = JSON.parse(definition?.States?.Plan?.Parameters?.groupsJson ?? '{}') as Record<string, GroupConfig>;
+    deployed = groups[group];
+  } catch (err) {
+    ctx.out.warn(`could not read the deployed definition (${(err as Error).name}: ${(err as Error).message}); checked the config file only`);
+    return [];
+  }
+  if (!deployed) return `the deployed state machine has no group ${group}`;
+  return staleNames(ctx, deployed, state, last);
+}

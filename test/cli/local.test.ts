@@ -1,0 +1,117 @@
+/**
+ * Break-glass: `failover <group> --local` runs the synthesized workflow with the real step code from
+ * the operator's machine. Here "the account" is the drill's simulated AWS account and the deployment's
+ * table is dynalite (the Drill sets up exactly that); the assertions are on what the account and the
+ * store hold afterwards.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CliDeps } from '../../lib/cli/deployment';
+import { loadConfigFile, type FailoverConfig } from '../../lib/config';
+import { Drill, synthFor } from '../../lib/drill/drill';
+import { LocalWorkflow } from '../../lib/drill/run-workflow';
+import { CONFIG, INSTANCE, REPLICA, REPLICA_ENDPOINT, USER, runCli } from './support';
+
+let config: FailoverConfig;
+beforeAll(() => {
+  config = loadConfigFile(CONFIG);
+});
+
+let drill: Drill | undefined;
+afterEach(async () => {
+  await drill?.close();
+  drill = undefined;
+});
+
+/** The CLI's clients and store are the simulated account's and the drill's; its clock is the account's. */
+function depsFor(d: Drill): Partial<CliDeps> {
+  const account = d.account;
+  return {
+    clients: {
+      ec2: (r: string) => account.client(EC2Client, r),
+      rds: (r: string) => account.client(RDSClient, r),
+      cloudwatch: (r: string) => account.client(CloudWatchClient, r),
+      route53: () => account.client(Route53Client, 'us-east-1'),
+      sns: (r: string | undefined) => account.client(SNSClient, r ?? 'us-west-2'),
+    } as Partial<CliDeps['clients']> as CliDeps['clients'],
+    store: () => d.store,
+    localClock: () => account.clock,
+    now: () => account.clock.now(),
+    // What the CLI loads lazily through tsx, imported here through vitest.
+    synth: synthFor,
+    localWorkflow: (synth, stepDeps, clock) => new LocalWorkflow(synth, stepDeps, clock),
+  };
+}
+
+const argv = (d: Drill, ...more: string[]) => ['failover', 'orders', '--local', '--reason', 'Step Functions unavailable in us-west-2', '--table', d.tableName, '--topic-arn', d.topicArn, ...more];
+
+describe('failover --local (break-glass)', () => {
+  it('prints what it would do and needs --yes: without it nothing runs', async () => {
+    drill = await Drill.create(config);
+    const r = await runCli(argv(drill), { deps: depsFor(drill), answer: 'y' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('BREAK-GLASS: A failover of orders, run from this machine, not in Step Functions\n');
+    expect(r.stderr).toContain(`  records to: table ${drill.tableName}; notifies ${drill.topicArn}\n`);
+    expect(r.stderr).toContain('failoverctl: failover --local runs the workflow from this machine with your credentials: review the plan above, then run it again with --yes\n');
+    expect(drill.account.instance(INSTANCE)?.state).toBe('running');
+    expect(drill.account.apiCalls).toEqual([]);
+    expect(await drill.store.listHistory({ group: 'orders' })).toEqual([]);
+  });
+
+  it('with --yes: fences, promotes, flips DNS, and records the run as local in the same store', async () => {
+    drill = await Drill.create(config);
+    const start = drill.account.clock.now();
+    const r = await runCli(argv(drill, '--yes'), { deps: depsFor(drill) });
+    expect(r.stderr).not.toContain('failoverctl:');
+    expect(r.code).toBe(0);
+
+    const { account, store } = drill;
+    expect(account.instance(INSTANCE)?.state).toBe('stopped');
+    expect(account.dbInstance(REPLICA)).toMatchObject({ status: 'available', replicaOf: undefined, endpointAddress: REPLICA_ENDPOINT });
+    expect(account.record('Z0EXAMPLE1234567890AB', 'db.orders.example.com', 'CNAME')?.values).toEqual([REPLICA_ENDPOINT]);
+    // Fence before promote: the stop was confirmed before PromoteReadReplica was called.
+    const stop = account.apiCalls.find((c) => c.operation === 'StopInstances')!;
+    const promote = account.apiCalls.find((c) => c.operation === 'PromoteReadReplica')!;
+    expect(stop.at).toBeLessThan(promote.at);
+
+    const name = `local-orders-${new Date(start).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}`;
+    const [item] = await store.listHistory({ group: 'orders' });
+    expect(item).toMatchObject({
+      executionName: name,
+      executionArn: `local:${name}`,
+      trigger: { type: 'manual', by: USER, local: true },
+      reason: 'Step Functions unavailable in us-west-2',
+      outcome: 'SUCCEEDED',
+      fence: { instanceId: INSTANCE, finalState: 'stopped', confirmed: true },
+      promotion: { dbInstanceIdentifier: REPLICA, confirmed: true },
+      notification: { notified: true, error: null },
+    });
+    expect(await store.getLock('orders')).toBeUndefined();
+    expect(await store.getGroupState('orders')).toMatchObject({ status: 'FAILED_OVER', primary: { id: REPLICA }, lastFailover: { executionArn: `local:${name}` } });
+    expect(account.published).toHaveLength(1);
+
+    // The changing calls as they returned, the steps from the history item, the outcome.
+    expect(r.stdout).toMatch(/^Running local:local-orders-\d{8}T\d{6}Z locally/);
+    expect(r.stdout).toMatch(/\n +\+[\d.]+ s {2}ec2:StopInstances i-0a1b2c3d4e5f60718 \(force\)\n/);
+    expect(r.stdout).toMatch(/\n +\+3m \d\ds {2}route53:ChangeResourceRecordSets UPSERT CNAME db\.orders\.example\.com, UPSERT A api\.orders\.example\.com\n/);
+    expect(r.stdout).toContain('Steps (from the history item):\n');
+    expect(r.stdout).toMatch(/\n +\+[\d.]+ s {2}fence +[\d.]+ s {2}i-0a1b2c3d4e5f60718 confirmed stopped\n/);
+    expect(r.stdout).toContain(`\nSUCCEEDED: failed over orders: ${INSTANCE} fenced (stopped), ${REPLICA} promoted, 2 DNS record(s) INSYNC\n`);
+    expect(r.stdout).toContain(`  local:${name}\n`);
+  });
+
+  it('a local dry run changes nothing and records DRY_RUN; --json gives the result object', async () => {
+    drill = await Drill.create(config);
+    const r = await runCli(argv(drill, '--yes', '--dry-run', '--json'), { deps: depsFor(drill) });
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json).toMatchObject({ local: true, consoleUrl: null, status: 'SUCCEEDED', outcome: 'DRY_RUN', error: null, history: { outcome: 'DRY_RUN', dryRun: true } });
+    expect(json.executionArn).toMatch(/^local:local-orders-/);
+    expect(drill.account.instance(INSTANCE)?.state).toBe('running');
+    expect(drill.account.apiCalls.filter((c) => c.mutating && !c.dryRun).map((c) => c.operation)).toEqual(['Publish']);
+  });
+});

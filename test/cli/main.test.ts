@@ -1,0 +1,162 @@
+/**
+ * failoverctl's surface: --version, --help (top level and per command, each with an example), the
+ * error line and exit code for bad usage, and how times and durations are shown.
+ */
+import 'aws-sdk-client-mock-vitest/extend';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatAgo, formatDuration, formatTime, executionConsoleUrl, table, styleFor, colourWanted } from '../../lib/cli/format';
+import { COMMANDS } from '../../lib/cli/main';
+import { DescribeStacksCommand, ROOT, runCli } from './support';
+
+const cfn = mockClient(CloudFormationClient);
+afterEach(() => cfn.reset());
+
+const pkg = require('../../package.json') as { version: string };
+
+describe('--version and --help', () => {
+  it('--version prints the package version', async () => {
+    const r = await runCli(['--version']);
+    expect(r).toEqual({ code: 0, stdout: `failoverctl ${pkg.version}\n`, stderr: '' });
+    expect((await runCli(['-V'])).stdout).toBe(`failoverctl ${pkg.version}\n`);
+  });
+
+  it('--help names every command and documents the exit codes', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const command of ['status', 'history', 'failover', 'switchover', 'pause', 'resume', 'rearm', 'drill']) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+    expect(r.stdout).toContain('Exit codes:');
+    expect(r.stdout).toMatch(/^ {2}3 {4}AWS or deployment error/m);
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('%s --help shows its usage and an example', async (name) => {
+    const r = await runCli([name, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Usage: failoverctl ${name}`));
+    expect(r.stdout).toMatch(/^Examples?:\n {2}failoverctl /m);
+    expect((await runCli(['help', name])).stdout).toBe(r.stdout);
+  });
+
+  it('no command prints the usage on stderr and exits 2', async () => {
+    const r = await runCli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Usage: failoverctl <command>');
+  });
+});
+
+describe('usage errors: one line naming what is wrong, exit 2, nothing done', () => {
+  it.each([
+    [['frobnicate'], 'failoverctl: unknown command "frobnicate"; commands: status, history, failover, switchover, pause, resume, rearm, drill (failoverctl --help)'],
+    [['status', '--bogus'], 'failoverctl: status: unknown option --bogus; see failoverctl status --help'],
+    [['history', '--limit', 'ten'], 'failoverctl: history: --limit must be a whole number from 1 to 1000, got "ten"'],
+    [['history', '--limit', '0'], 'failoverctl: history: --limit must be a whole number from 1 to 1000, got "0"'],
+    [['failover', 'orders', '--reason'], 'failoverctl: failover: --reason needs a value; see failoverctl failover --help'],
+    [['failover', 'orders', '--reason', '--yes'], 'failoverctl: failover: --reason needs a value, and the next argument is a flag (write --reason=-TEXT for a value that starts with -); see failoverctl failover --help'],
+    [['failover', 'orders'], 'failoverctl: failover: --reason TEXT is required (it goes into the history and the notification)'],
+    [['failover', '--reason', 'x'], 'failoverctl: failover: missing <group>; see failoverctl failover --help'],
+    [['failover', 'orders', 'payments', '--reason', 'x'], 'failoverctl: failover: unexpected argument "payments"; see failoverctl failover --help'],
+    [['failover', 'orders', '--reason', 'x', '--yes=no'], 'failoverctl: failover: --yes takes no value; see failoverctl failover --help'],
+    [['switchover', 'orders', '--reason', 'x', '--force'], 'failoverctl: switchover: unknown option --force; see failoverctl switchover --help'],
+    [['failover', 'orders', '--reason', 'x', '--local', '--no-wait'], 'failoverctl: failover: --no-wait cannot be used with --local: a local run happens in this process'],
+    [['pause', 'orders'], 'failoverctl: pause: --reason TEXT is required (it goes into the history and the notification)'],
+    [['--stack-name', 'x', 'status'], 'failoverctl: unknown option --stack-name; options other than --help, --version, --debug and --no-color go after the command'],
+  ])('%j', async (argv, line) => {
+    const r = await runCli(argv);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`${line}\n`);
+    expect(cfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('an unknown group lists the groups the config knows, before any AWS call', async () => {
+    for (const argv of [['status', 'billing'], ['failover', 'billing', '--reason', 'x', '--yes'], ['pause', 'billing', '--reason', 'x'], ['rearm', 'billing']]) {
+      const r = await runCli(argv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('failoverctl: unknown group "billing"; known groups (in failover.config.json): orders\n');
+    }
+    expect(cfn).not.toHaveReceivedCommand(DescribeStacksCommand);
+  });
+
+  it('an invalid config lists every problem and exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failoverctl-'));
+    writeFileSync(join(dir, 'failover.config.json'), JSON.stringify({ groups: [{ name: 'Orders!' }] }));
+    const r = await runCli(['status'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^failoverctl: .*failover\.config\.json is not a valid failover config \(\d+ problems\):\n {2}groups\[0\]\.name: must be lowercase/);
+  });
+
+  it('--config names a file that does not exist: exit 2, the path in the message', async () => {
+    const r = await runCli(['status', '--config', 'nowhere.json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${join(ROOT, 'nowhere.json')} is not a valid failover config (1 problem):\n  cannot be read`);
+  });
+
+  it('--state-machine-arn must be a state machine ARN', async () => {
+    const r = await runCli(['status', '--state-machine-arn', 'FailoverController', '--table', 't']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('failoverctl: --state-machine-arn must be a state machine ARN such as arn:aws:states:us-west-2:123456789012:stateMachine:Name, got "FailoverController"\n');
+  });
+});
+
+describe('drill', () => {
+  it('--list names every scenario, one a line; an unknown scenario is a usage error naming the known ones', async () => {
+    const list = await runCli(['drill', '--list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^primary-down {2,}The primary stops answering/);
+    expect(list.stdout).toMatch(/^fence-stuck {2,}/m);
+    const unknown = await runCli(['drill', '--scenario', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^failoverctl: drill: unknown scenario "nope"; known scenarios: primary-down, flapping, /);
+  });
+});
+
+describe('format', () => {
+  const t = Date.parse('2026-01-01T00:00:12.345Z');
+
+  it('shows times in the operator zone with its offset', () => {
+    expect(formatTime(t, 'Asia/Tokyo')).toBe('2026-01-01 09:00:12 +09:00');
+    expect(formatTime(t, 'America/St_Johns')).toBe('2025-12-31 20:30:12 -03:30');
+    expect(formatTime(t, 'UTC')).toBe('2026-01-01 00:00:12 +00:00');
+    expect(formatTime(Date.parse('2026-07-01T12:00:00Z'), 'Europe/Berlin')).toBe('2026-07-01 14:00:00 +02:00');
+  });
+
+  it('shows durations in human units', () => {
+    expect(formatDuration(27.1)).toBe('27.1 s');
+    expect(formatDuration(2)).toBe('2 s');
+    expect(formatDuration(0.04)).toBe('0 s');
+    expect(formatDuration(59.96)).toBe('1m 00s');
+    expect(formatDuration(245)).toBe('4m 05s');
+    expect(formatDuration(3725)).toBe('1h 02m 05s');
+    expect(formatDuration(null)).toBe('-');
+    expect(formatAgo(t - 12_000, t)).toBe('12 s ago');
+    expect(formatAgo(t + 240_000, t)).toBe('in 4m 00s');
+  });
+
+  it('links an execution to its Step Functions console page, never a local run', () => {
+    const arn = 'arn:aws:states:us-west-2:123456789012:execution:Machine:manual-orders-1';
+    expect(executionConsoleUrl(arn)).toBe(`https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/v2/executions/details/${arn}`);
+    expect(executionConsoleUrl('local:local-orders-20260101T000000Z')).toBeNull();
+  });
+
+  it('aligns tables on visible width, colour or not', () => {
+    const s = styleFor(true);
+    const lines = table(['A', 'B'], [[s.red('xx'), 'y'], ['x', 'yy']]);
+    expect(lines[1]).toBe(`${s.red('xx')}  y`);
+    expect(lines.map((l) => l.replace(/\u001b\[[0-9;]*m/g, ''))).toEqual(['A   B', 'xx  y', 'x   yy']);
+  });
+
+  it('colours only a terminal, and never with NO_COLOR, TERM=dumb or --no-color', () => {
+    expect(colourWanted(true, {})).toBe(true);
+    expect(colourWanted(false, {})).toBe(false);
+    expect(colourWanted(true, { NO_COLOR: '1' })).toBe(false);
+    expect(colourWanted(true, { TERM: 'dumb' })).toBe(false);
+    expect(colourWanted(true, {}, true)).toBe(false);
+  });
+});

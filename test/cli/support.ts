@@ -1,0 +1,192 @@
+/**
+ * Driving failoverctl in-process: `runCli(argv, ...)` calls `main` with captured streams, a fixed clock,
+ * a fixed user and TZ, an optional stdin answer and TTY flags, and the test's clients. Plus fixtures:
+ * the stack's outputs, history items as the workflow writes them.
+ */
+import { resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { TASK_STATES } from '../../lib/cli/follow';
+import type { HistoryItem } from '../../lambdas/shared/history';
+import type { CliDeps } from '../../lib/cli/deployment';
+import { main } from '../../lib/cli/main';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const CONFIG = resolve(ROOT, 'failover.config.json');
+export const STACK = 'FailoverController';
+export const STATE_MACHINE = 'arn:aws:states:us-west-2:123456789012:stateMachine:FailoverControllerStateMachine';
+export const TOPIC = 'arn:aws:sns:us-west-2:123456789012:FailoverController-Notifications';
+export const INSTANCE = 'i-0a1b2c3d4e5f60718';
+export const REPLICA = 'orders-replica';
+export const REPLICA_ENDPOINT = 'orders-replica.c0abcdefghij.us-west-2.rds.amazonaws.com';
+/** 09:00:00 in Tokyo, where the tests' operator sits (TZ=Asia/Tokyo). */
+export const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+export const USER = 'alice@ops-1';
+
+export const executionArn = (name: string) => `arn:aws:states:us-west-2:123456789012:execution:FailoverControllerStateMachine:${name}`;
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  deps?: Partial<CliDeps>;
+  /** What the operator types at a prompt (stdin is a terminal when given, unless `tty` says otherwise). */
+  answer?: string;
+  tty?: { stdin?: boolean; stdout?: boolean };
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  now?: number;
+  /** Ctrl-C, as bin/failoverctl.ts passes it. */
+  signal?: AbortSignal;
+}
+
+export async function runCli(argv: string[], options: RunOptions = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const stdin = new PassThrough();
+  if (options.answer !== undefined) stdin.end(`${options.answer}\n`);
+  else stdin.end();
+  const code = await main(argv, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    stdin,
+    isTTY: options.tty ?? { stdin: options.answer !== undefined, stdout: false },
+    env: { TZ: 'Asia/Tokyo', ...options.env },
+    cwd: options.cwd ?? ROOT,
+    signal: options.signal,
+    deps: {
+      now: () => options.now ?? T0,
+      sleep: async () => {},
+      user: () => USER,
+      followIntervalMs: 0,
+      ...options.deps,
+    },
+  });
+  return { code, stdout, stderr };
+}
+
+/** DescribeStacks as CloudFormation answers it for the deployed controller. */
+export function stackOutputs(tableName: string, stackName = STACK): DescribeStacksCommandOutput {
+  return {
+    $metadata: {},
+    Stacks: [
+      {
+        StackName: stackName,
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(T0 - 86_400_000),
+        Outputs: [
+          { OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE },
+          { OutputKey: 'TableName', OutputValue: tableName },
+          { OutputKey: 'TopicArn', OutputValue: TOPIC },
+        ],
+      },
+    ],
+  };
+}
+
+export { DescribeStacksCommand };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * A history item as record-outcome writes it for a successful failover that started at `startedAt`
+ * (epoch ms): fenced, promoted, two DNS records flipped, RTO 245.5 s, data loss 2 s.
+ */
+export function historyItem(startedAt: number, overrides: Partial<HistoryItem> = {}): HistoryItem {
+  const name = overrides.executionName ?? `manual-orders-${iso(startedAt).replace(/[-:]/g, '').replace(/\.\d{3}/, '')}`;
+  const at = (s: number) => iso(startedAt + s * 1000);
+  return {
+    group: 'orders',
+    executionArn: executionArn(name),
+    executionName: name,
+    trigger: { type: 'manual', by: USER, at: at(0) },
+    reason: 'primary unreachable, INC-4711',
+    mode: 'failover',
+    dryRun: false,
+    force: false,
+    outcome: 'SUCCEEDED',
+    summary: `failed over orders: ${INSTANCE} fenced (stopped), ${REPLICA} promoted, 2 DNS record(s) INSYNC`,
+    triggeredAt: at(0),
+    startedAt: at(0),
+    endedAt: at(245.6),
+    steps: [
+      { step: 'lock', startedAt: at(0), endedAt: at(0), durationSeconds: 0, result: 'took the lock of orders until 2026-01-01T01:05:00.000Z' },
+      { step: 'assess', startedAt: at(0), endedAt: at(0.2), durationSeconds: 0.2, result: `replica ${REPLICA} is available, lag 2 s within 30 s` },
+      { step: 'fence', startedAt: at(0.2), endedAt: at(15.6), durationSeconds: 15.4, result: `${INSTANCE} confirmed stopped` },
+      { step: 'promote', startedAt: at(15.6), endedAt: at(199.3), durationSeconds: 183.7, result: `${REPLICA} promoted: available, no longer a replica` },
+      { step: 'dns', startedAt: at(199.3), endedAt: at(245.5), durationSeconds: 46.2, result: '2 record(s) INSYNC' },
+    ],
+    fence: { instanceId: INSTANCE, region: 'us-east-1', finalState: 'stopped', confirmed: true, method: 'force-stop' },
+    promotion: { dbInstanceIdentifier: REPLICA, region: 'us-west-2', endpointAddress: REPLICA_ENDPOINT, confirmed: true, alreadyPromoted: false },
+    dnsChanges: [
+      { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: ['orders-primary-db.c0abcdefghij.us-east-1.rds.amazonaws.com'], after: [REPLICA_ENDPOINT], applied: true },
+      { name: 'api.orders.example.com', type: 'A', ttl: 30, before: ['192.0.2.10'], after: ['198.51.100.20'], applied: true },
+    ],
+    dataLossSeconds: 2,
+    rtoSeconds: 245.5,
+    error: null,
+    plannedActions: [],
+    notification: { notified: true, error: null },
+    ...overrides,
+  };
+}
+
+// --- an execution's events, as GetExecutionHistory returns them ------------------------------------
+
+const at = (s: number) => T0 + s * 1000;
+
+/** The history of an execution that started at T0: a failover that succeeds, or whose fence is never confirmed. */
+export function executionEvents(kind: 'succeeded' | 'fence-failed'): HistoryEvent[] {
+  const list: HistoryEvent[] = [];
+  const push = (seconds: number, e: Omit<HistoryEvent, 'id' | 'timestamp'>) =>
+    list.push({ id: list.length + 1, timestamp: new Date(at(seconds)), ...e } as HistoryEvent);
+  const plan = { group: { name: 'orders' }, mode: 'failover', dryRun: false, trigger: { type: 'manual', by: USER } };
+  const task = (seconds: number, name: string, result: Record<string, unknown>) => {
+    push(seconds, { type: 'TaskStateEntered', stateEnteredEventDetails: { name, input: '{}' } });
+    const field = TASK_STATES[name].field;
+    const output = field === 'plan' ? { plan } : { plan, [field]: result };
+    push(seconds + 0.1, { type: 'TaskStateExited', stateExitedEventDetails: { name, output: JSON.stringify(output) } });
+  };
+  const timed = (start: number, end: number | undefined, reason: string, extra: Record<string, unknown> = {}) => ({
+    startedAt: at(start),
+    ...(end !== undefined ? { endedAt: at(end) } : {}),
+    reason,
+    ...extra,
+  });
+  push(0, { type: 'ExecutionStarted' });
+  task(0, 'Plan', {});
+  task(0.2, 'AcquireLock', timed(0.2, 0.3, 'took the lock of orders until 2026-01-01T01:05:00.000Z', { acquired: true }));
+  task(0.4, 'AssessReplica', timed(0.4, 0.6, `replica ${REPLICA} is available, lag 2 s within 30 s`, { decision: 'proceed' }));
+  task(0.7, 'FencePrimary', timed(0.7, undefined, `StopInstances accepted: ${INSTANCE} is stopping`));
+  task(5.8, 'CheckFence', timed(0.7, undefined, `${INSTANCE} is stopping, waiting for stopped`));
+  task(10.9, 'CheckFence', timed(0.7, undefined, `${INSTANCE} is stopping, waiting for stopped`));
+  if (kind === 'fence-failed') {
+    push(121, { type: 'TaskStateEntered', stateEnteredEventDetails: { name: 'CheckFence', input: '{}' } });
+    push(121.1, {
+      type: 'LambdaFunctionFailed',
+      lambdaFunctionFailedEventDetails: { error: 'FenceNotConfirmed', cause: JSON.stringify({ errorMessage: `${INSTANCE} is still stopping after 120 s` }) },
+    });
+    push(121.2, { type: 'TaskStateExited', stateExitedEventDetails: { name: 'CheckFence', output: '{}' } });
+    push(121.3, { type: 'PassStateExited', stateExitedEventDetails: { name: 'OutcomeFenceFailed', output: JSON.stringify({ outcome: 'FENCE_FAILED' }) } });
+    task(121.4, 'Notify', { notified: true });
+    task(121.6, 'Record', { recorded: true, outcome: 'FENCE_FAILED', lockReleased: true });
+    push(121.8, { type: 'ExecutionFailed', executionFailedEventDetails: { error: 'FenceFailed', cause: `FenceNotConfirmed: ${INSTANCE} is still stopping after 120 s` } });
+    return list;
+  }
+  task(16, 'CheckFence', timed(0.7, 16, `${INSTANCE} confirmed stopped`, { confirmed: true }));
+  task(16.2, 'PromoteReplica', timed(16.2, undefined, `PromoteReadReplica accepted for ${REPLICA}`));
+  task(199.5, 'CheckPromotion', timed(16.2, 199.5, `${REPLICA} promoted: available, no longer a replica`, { confirmed: true }));
+  task(199.7, 'ReadDnsRecords', timed(199.7, undefined, 'read 2 record(s)'));
+  task(199.9, 'ApplyDnsChange', timed(199.7, undefined, 'UPSERT of 2 record(s) submitted as C0123'));
+  task(245.5, 'CheckDnsSync', timed(199.7, 245.5, '2 record(s) INSYNC', { confirmed: true }));
+  push(245.6, { type: 'PassStateExited', stateExitedEventDetails: { name: 'OutcomeSucceeded', output: JSON.stringify({ outcome: 'SUCCEEDED' }) } });
+  task(245.7, 'Notify', { notified: true });
+  task(245.9, 'Record', { recorded: true, outcome: 'SUCCEEDED', lockReleased: true });
+  push(246.1, { type: 'ExecutionSucceeded' });
+  return list;
+}
+
