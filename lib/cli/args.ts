@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-/** What failoverctl exits with. Documented in `failoverctl --help` and docs/cli.md. */
+/** What failoverctl exits with. Documented in `failoverctl --help` and the README (failoverctl). */
 export const EXIT = {
   /** Done: the command did what was asked (a failover SUCCEEDED or was a DRY_RUN, a drill passed). */
   OK: 0,

@@ -21,7 +21,7 @@ replica lag when a replica was promoted), the summary sentence, and the executio
 
 Options:
   --limit N                 at most N items (default 20, up to 1000)
-  --json                    one JSON object: { items: [ <history item> + consoleUrl ] } (see docs/cli.md)
+  --json                    one JSON object: { items: [ <history item> + consoleUrl ] } (see the README, "failoverctl")
 ${GLOBAL_OPTIONS_HELP}
 
 ${DEPLOYMENT_OPTIONS_HELP}

@@ -69,7 +69,7 @@ execution holds the group's lock); the current primary and replica; the last pro
 holder; the last failover.
 
 Options:
-  --json                    one JSON object: { at, deployment, groups: [...] } (see docs/cli.md)
+  --json                    one JSON object: { at, deployment, groups: [...] } (see the README, "failoverctl")
 ${GLOBAL_OPTIONS_HELP}
 
 ${DEPLOYMENT_OPTIONS_HELP}
