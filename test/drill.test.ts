@@ -111,6 +111,7 @@ describe('drill scenarios', () => {
     expect(r.primary.state).toBe('stopped');
     expect(r.replica.promoted).toBe(true);
     expect(r.history[0]).toMatchObject({ outcome: 'SUCCEEDED', mode: 'switchover', dataLossSeconds: 0, fence: { method: 'stop' } });
+    expect(r.history[0].summary).toMatch(/^switched over orders: i-0a1b2c3d4e5f60718 fenced \(stopped\)/);
     const assess = r.timeline.find((t) => t.step === 'assess')!;
     expect(assess.endedAt! - assess.startedAt).toBeGreaterThanOrEqual(60); // the lag took a minute to drain
     expectFenceBeforePromote(r);

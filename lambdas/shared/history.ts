@@ -135,7 +135,7 @@ function summarize(state: WorkflowState, outcome: Outcome): string {
     case 'ABORTED':
       return state.confirm && !state.confirm.confirmed ? state.confirm.reason : (state.assess?.reason ?? 'aborted');
     case 'SUCCEEDED':
-      return `failed over ${state.plan.group.name}: ${state.plan.group.primary.instanceId} ${
+      return `${state.plan.mode === 'switchover' ? 'switched' : 'failed'} over ${state.plan.group.name}: ${state.plan.group.primary.instanceId} ${
         state.fence?.method === 'isolate' ? `isolated (still ${state.fence.state})` : `fenced (${state.fence?.state})`
       }, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC`;
     case 'DRY_RUN':
