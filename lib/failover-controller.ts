@@ -1,14 +1,16 @@
 /**
  * The failover controller for every group of a validated config: detection (probes and alarm
- * triggers), the workflow, its store and its notification topic.
+ * triggers), the workflow, its store, its notification topic, and its dashboard and alarms.
  */
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { FailoverConfig } from './config';
 import { Detection } from './detection';
+import { Observability } from './observability';
 import { FailoverStore } from './store';
 import { FailoverWorkflow } from './workflow';
 
@@ -22,14 +24,32 @@ export class FailoverController extends Construct {
   public readonly topic: sns.Topic;
   public readonly workflow: FailoverWorkflow;
   public readonly detection: Detection;
+  /** The key the topic is encrypted with. */
+  public readonly topicKey: kms.Key;
+  public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: FailoverControllerProps) {
     super(scope, id);
     const { config } = props;
     this.store = new FailoverStore(this, 'Store');
+    // A key of our own, not the AWS-managed alias/aws/sns: CloudWatch alarms can publish to an
+    // encrypted topic only if the key's policy lets CloudWatch use it, and the AWS-managed key's
+    // policy cannot be changed. The publishing functions get their use of it with grantPublish.
+    this.topicKey = new kms.Key(this, 'NotificationsKey', {
+      description: 'failover-controller: encrypts the notification topic',
+      enableKeyRotation: true,
+    });
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToTheTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
     this.topic = new sns.Topic(this, 'Notifications', {
       displayName: 'failover-controller',
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: this.topicKey,
       enforceSSL: true,
     });
     for (const email of config.notifications.emails) {
@@ -42,10 +62,26 @@ export class FailoverController extends Construct {
       topic: this.topic,
       stateMachine: this.workflow.stateMachine,
     });
+    // grantPublish on an encrypted topic grants kms:Decrypt and kms:GenerateDataKey* on its key, the
+    // pair SNS documents for publishers (it makes the data key the message is encrypted with).
+    for (const publisher of [this.workflow.functions.notify, this.detection.probeFunction]) {
+      if (!publisher?.role) continue;
+      Validations.of(publisher.role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Publishing to the KMS-encrypted topic needs kms:GenerateDataKey* (as SNS documents it), granted on the topic\'s own key only.',
+      });
+    }
+    this.observability = new Observability(this, 'Observability', {
+      config,
+      topic: this.topic,
+      stateMachine: this.workflow.stateMachine,
+      probeFunction: this.detection.probeFunction,
+    });
 
     // What failoverctl reads to find the deployment.
     new CfnOutput(this, 'StateMachineArn', { key: 'StateMachineArn', value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { key: 'TableName', value: this.store.table.tableName });
     new CfnOutput(this, 'TopicArn', { key: 'TopicArn', value: this.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { key: 'DashboardName', value: this.observability.dashboard.dashboardName });
   }
 }

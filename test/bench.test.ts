@@ -125,7 +125,9 @@ describe('npm run bench -- --quick', () => {
       expect(k.route53HealthChecksUsd).toBeCloseTo(k.endpoints * 1.5, 9);
       expect(k.arcClusterUsd).toBeCloseTo(730 * 2.5, 9);
       expect(k.invocation.rounds).toBe(7); // 62 s window from a round time: rounds at 0, 10, ... 60 s
-      expect(k.invocation.metrics).toBe(4 * k.endpoints);
+      // Per endpoint (one probe per group here): ProbeSuccess and ProbeLatency per probe; ProbeRounds,
+      // RoundFailed and ConsecutiveFailures per group.
+      expect(k.invocation.metrics).toBe(5 * k.endpoints);
     }
     expect(c.pass).toBe(c.cases[2].totalUsd <= c.targetUsd);
   });

@@ -396,10 +396,13 @@ describe('resources (example config)', () => {
     });
   });
 
-  it('has one SNS topic encrypted with KMS whose policy denies publishing without TLS', () => {
+  it('has one SNS topic encrypted with its own rotated KMS key whose policy denies publishing without TLS', () => {
     s.template.resourceCountIs('AWS::SNS::Topic', 1);
     const [topicId, topic] = Object.entries(s.template.findResources('AWS::SNS::Topic'))[0];
-    expect(s.resolve(topic.Properties.KmsMasterKeyId)).toBe(`arn:aws:kms:${REGION}:${ACCOUNT}:alias/aws/sns`);
+    // A customer-managed key (CloudWatch alarms cannot publish to a topic under alias/aws/sns); its key
+    // policy is checked in observability.test.ts.
+    const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    expect(s.resources[keyId]).toMatchObject({ Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true } });
     s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [{ Ref: topicId }],
       PolicyDocument: {
@@ -547,7 +550,7 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
       'fence-primary': ['ec2', 'logs'],
       'promote-replica': ['logs', 'rds'],
       'flip-dns': ['logs', 'route53'],
-      notify: ['logs', 'sns'],
+      notify: ['kms', 'logs', 'sns'], // kms: the topic's key, to publish to the encrypted topic
       'record-outcome': ['dynamodb', 'logs'],
       'state-machine': ['lambda', 'logs', 'xray'],
     };

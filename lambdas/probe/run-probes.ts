@@ -9,9 +9,11 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GroupConfig } from '../../lib/config';
-import { logJson, once } from '../shared/deps';
+import { once } from '../shared/deps';
 import { requireEnv } from '../shared/env';
 import { awsErrorName } from '../shared/errors';
+import { METRIC, metricsOf, type MetricsSink } from '../shared/metrics';
+import { lambdaMetrics, logFor, type LambdaContext, logger } from '../shared/powertools';
 import { Store, type ProbeState } from '../shared/store';
 import { automaticTriggerBlocked } from '../shared/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
@@ -34,6 +36,8 @@ export interface ProbeDeps {
   stateMachineArn(): string;
   topicArn(): string;
   log(entry: Record<string, unknown>): void;
+  /** CloudWatch metrics (EMF). Without one, the EMF documents go through `log`. */
+  metrics?: MetricsSink;
 }
 
 export interface RoundReport {
@@ -84,7 +88,6 @@ export async function runRound(group: ProbeGroup, roundAt: number, deps: ProbeDe
   const detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold);
   const report: RoundReport = { group: group.name, roundAt, failed: verdict.failed, counted: false, reason: detection.reason };
   if (detection.counters.lastRoundAt === previous.lastRoundAt) return report; // stale: counted elsewhere
-  emitMetrics(group.name, roundAt, results, verdict.failed, deps);
 
   const next: ProbeState = {
     group: group.name,
@@ -102,6 +105,9 @@ export async function runRound(group: ProbeGroup, roundAt: number, deps: ProbeDe
     }
   }
   report.counted = await store.putProbeState(next, previous.lastRoundAt);
+  // Only the invocation whose write counted the round reports it, so an overlapping invocation
+  // running the same round does not count it twice in ProbeRounds and RoundFailed.
+  if (report.counted) emitMetrics(group.name, roundAt, results, verdict.failed, detection.counters.consecutiveFailures, deps);
   deps.log({ level: verdict.failed ? 'WARN' : 'INFO', message: 'probe round', group: group.name, roundAt: new Date(roundAt).toISOString(), counted: report.counted, reason: detection.reason, round: verdict.reason, ...(report.action ? { action: report.action } : {}) });
   return report;
 }
@@ -143,22 +149,31 @@ async function actOnOutage(
   }
 }
 
-/** Probe results as CloudWatch metrics, through the Embedded Metric Format: log lines, no API calls. */
-function emitMetrics(group: string, roundAt: number, results: ProbeResult[], failed: boolean, deps: ProbeDeps): void {
-  const metric = (dimensions: string[][], metrics: Array<{ Name: string; Unit: string }>) => ({
-    Timestamp: roundAt,
-    CloudWatchMetrics: [{ Namespace: 'FailoverController', Dimensions: dimensions, Metrics: metrics }],
-  });
+/**
+ * Probe results as CloudWatch metrics (EMF: log lines, no API calls), at the round's time: one document
+ * per probe (dimensions Group, Probe) and one for the round (dimension Group).
+ */
+function emitMetrics(group: string, roundAt: number, results: ProbeResult[], failed: boolean, consecutiveFailures: number, deps: ProbeDeps): void {
+  const metrics = metricsOf(deps);
   for (const r of results) {
-    deps.log({
-      _aws: metric([['Group', 'Probe']], [{ Name: 'ProbeSuccess', Unit: 'Count' }, { Name: 'ProbeLatency', Unit: 'Milliseconds' }]),
-      Group: group,
-      Probe: r.probe,
-      ProbeSuccess: r.ok ? 1 : 0,
-      ProbeLatency: r.latencyMs,
+    metrics.emit({
+      timestamp: roundAt,
+      dimensions: { Group: group, Probe: r.probe },
+      values: [
+        { name: METRIC.probeSuccess, unit: 'Count', value: r.ok ? 1 : 0 },
+        { name: METRIC.probeLatency, unit: 'Milliseconds', value: r.latencyMs },
+      ],
     });
   }
-  deps.log({ _aws: metric([['Group']], [{ Name: 'ProbeRounds', Unit: 'Count' }, { Name: 'RoundFailed', Unit: 'Count' }]), Group: group, ProbeRounds: 1, RoundFailed: failed ? 1 : 0 });
+  metrics.emit({
+    timestamp: roundAt,
+    dimensions: { Group: group },
+    values: [
+      { name: METRIC.probeRounds, unit: 'Count', value: 1 },
+      { name: METRIC.roundFailed, unit: 'Count', value: failed ? 1 : 0 },
+      { name: METRIC.consecutiveFailures, unit: 'Count', value: consecutiveFailures },
+    ],
+  });
 }
 
 // The groups' probe settings are bundled into the function at synth (esbuild `define`), so they have
@@ -174,11 +189,16 @@ const deps: ProbeDeps = {
   sns: once(() => new SNSClient({})),
   stateMachineArn: () => requireEnv('STATE_MACHINE_ARN'),
   topicArn: () => requireEnv('TOPIC_ARN'),
-  log: logJson,
+  // Each line names its own group; the invocation covers them all.
+  log: logFor(undefined),
+  metrics: lambdaMetrics(),
 };
 
-export const handler = async () => {
+export const handler = async (_event: unknown, context?: LambdaContext) => {
+  if (context) logger.addContext(context);
   const groups = JSON.parse(FAILOVER_PROBE_GROUPS) as ProbeGroup[];
   const rounds = await runInvocation(groups, deps);
-  return { rounds: rounds.length, failed: rounds.filter((r) => r.failed).length, actions: rounds.flatMap((r) => (r.action ? [r.action] : [])) };
+  const summary = { rounds: rounds.length, failed: rounds.filter((r) => r.failed).length, actions: rounds.flatMap((r) => (r.action ? [r.action] : [])) };
+  deps.log({ level: 'INFO', message: 'probe invocation', groups: groups.map((g) => g.name), ...summary });
+  return summary;
 };

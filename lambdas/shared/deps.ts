@@ -8,6 +8,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { MetricsSink } from './metrics';
 import type { Store } from './store';
 
 export interface StepDeps {
@@ -21,6 +22,8 @@ export interface StepDeps {
   topicArn(): string;
   /** One structured log line (CloudWatch Logs in Lambda; collected by the drill). */
   log(entry: Record<string, unknown>): void;
+  /** CloudWatch metrics (EMF). Without one, the EMF documents go through `log`. */
+  metrics?: MetricsSink;
 }
 
 /** A structured log line on stdout, as Lambda ships it to CloudWatch Logs. */

@@ -7,6 +7,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { once, type StepDeps } from '../shared/deps';
 import { requireEnv } from '../shared/env';
+import { stepHandler } from '../shared/powertools';
 import { Store } from '../shared/store';
 import { automaticTriggerBlocked } from '../shared/trigger-gate';
 import type { LockResult, WorkflowState } from '../shared/workflow-state';
@@ -48,4 +49,4 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
 }
 
 const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
-export const handler = async (state: WorkflowState) => run(state, { now: Date.now, store });
+export const handler = stepHandler('acquire-lock', (state: WorkflowState) => run(state, { now: Date.now, store }));

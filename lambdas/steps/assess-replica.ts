@@ -9,6 +9,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { perRegion, type StepDeps } from '../shared/deps';
 import { awsErrorName, stepErrorFrom, StepError } from '../shared/errors';
+import { stepHandler } from '../shared/powertools';
 import type { AssessResult, Plan, ReplicaView, WorkflowState } from '../shared/workflow-state';
 
 class ReplicaCheckFailed extends StepError {}
@@ -126,4 +127,4 @@ const deps = {
   rds: perRegion((region) => new RDSClient({ region })),
   cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
 };
-export const handler = async (state: WorkflowState) => run(state, deps);
+export const handler = stepHandler('assess-replica', (state: WorkflowState) => run(state, deps));

@@ -6,6 +6,7 @@
 import { checkAll } from '../probe/check-endpoint';
 import { judgeRound } from '../probe/detect';
 import type { StepDeps } from '../shared/deps';
+import { stepHandler } from '../shared/powertools';
 import type { ConfirmResult, WorkflowState } from '../shared/workflow-state';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now'>): Promise<ConfirmResult> {
@@ -25,4 +26,4 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now'>): Pr
   };
 }
 
-export const handler = (state: WorkflowState) => run(state, { now: Date.now });
+export const handler = stepHandler('confirm-outage', (state: WorkflowState) => run(state, { now: Date.now }));

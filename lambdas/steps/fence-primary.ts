@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { perRegion, type StepDeps } from '../shared/deps';
 import { awsErrorName, FenceNotConfirmed, stepErrorFrom } from '../shared/errors';
+import { stepHandler } from '../shared/powertools';
 import type { FenceResult, WorkflowState } from '../shared/workflow-state';
 
 /** States in which the instance can no longer write. */
@@ -165,4 +166,4 @@ async function describeState(instanceId: string, region: string, deps: Deps): Pr
 const deps: Deps = { now: Date.now, ec2: perRegion((region) => new EC2Client({ region })) };
 export const run = (event: FenceEvent, deps: Deps) =>
   event.action === 'start' ? startFence(event.state, deps) : checkFence(event.state, deps);
-export const handler = (event: FenceEvent) => run(event, deps);
+export const handler = stepHandler('fence-primary', (event: FenceEvent) => run(event, deps));

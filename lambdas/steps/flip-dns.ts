@@ -14,6 +14,7 @@ import {
 import { normalizeDnsName } from '../../lib/config';
 import { once, type StepDeps } from '../shared/deps';
 import { DnsChangeFailed, stepErrorFrom } from '../shared/errors';
+import { stepHandler } from '../shared/powertools';
 import type { DnsChange, DnsResult, WorkflowState } from '../shared/workflow-state';
 
 export type DnsEvent = { action: 'prepare' | 'apply' | 'check'; state: WorkflowState };
@@ -120,4 +121,4 @@ export const run = (event: DnsEvent, deps: Deps) => {
   if (event.action === 'apply') return applyDns(event.state, deps);
   return checkDns(event.state, deps);
 };
-export const handler = (event: DnsEvent) => run(event, deps);
+export const handler = stepHandler('flip-dns', (event: DnsEvent) => run(event, deps));

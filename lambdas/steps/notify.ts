@@ -4,11 +4,12 @@
  * reported back and ends up in the history item. With `recordLost`, the history could not be stored,
  * so the notification carries the complete record instead.
  */
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { logJson, once, type StepDeps } from '../shared/deps';
+import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns';
+import { once, type StepDeps } from '../shared/deps';
 import { requireEnv } from '../shared/env';
 import { awsErrorName, isTransient, TransientAwsError } from '../shared/errors';
 import { buildHistoryItem, type HistoryItem } from '../shared/history';
+import { stepHandler } from '../shared/powertools';
 import type { NotificationResult, WorkflowState } from '../shared/workflow-state';
 
 export type NotifyEvent = { state: WorkflowState; recordLost?: { Error: string; Cause?: string } };
@@ -31,7 +32,28 @@ function dataLossLine(item: HistoryItem): string {
     : `Data loss: none (not promoted; replica lag was ${item.dataLossSeconds} s)`;
 }
 
+/**
+ * The execution in the Step Functions console, in the execution's own region (read from its ARN):
+ * `arn:aws:states:us-east-1:123456789012:execution:Machine:name` →
+ * `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:...`.
+ * Undefined for an ARN that is not a Step Functions execution in the commercial partition (whose
+ * console lives elsewhere).
+ */
+export function executionConsoleUrl(executionArn: string): string | undefined {
+  const [arn, partition, service, region, , resource] = executionArn.split(':');
+  if (arn !== 'arn' || partition !== 'aws' || service !== 'states' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region ?? '') || resource !== 'execution') {
+    return undefined;
+  }
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** What a machine reads: the history item, and the execution's console link. */
+export function notificationRecord(item: HistoryItem): HistoryItem & { consoleUrl: string | null } {
+  return { ...item, consoleUrl: executionConsoleUrl(item.executionArn) ?? null };
+}
+
 export function formatMessage(item: HistoryItem, recordLost?: string): string {
+  const consoleUrl = executionConsoleUrl(item.executionArn);
   const lines = [
     `Group:     ${item.group}`,
     `Outcome:   ${item.outcome}${item.dryRun ? ' (dry run)' : ''}`,
@@ -41,6 +63,7 @@ export function formatMessage(item: HistoryItem, recordLost?: string): string {
     `RTO:       ${item.rtoSeconds !== null ? `${item.rtoSeconds} s` : 'n/a'}`,
     dataLossLine(item),
     `Execution: ${item.executionArn}`,
+    ...(consoleUrl ? [`Console:   ${consoleUrl}`] : []),
     '',
     'Steps:',
     ...item.steps.map((s) => `  ${s.step.padEnd(8)} ${s.durationSeconds !== null ? `${s.durationSeconds} s`.padStart(8) : '  (open)'}  ${s.result}`),
@@ -51,8 +74,17 @@ export function formatMessage(item: HistoryItem, recordLost?: string): string {
   if (item.error) lines.push('', `Error: ${item.error.name}: ${item.error.cause}`);
   if (item.plannedActions.length > 0) lines.push('', 'A real run would:', ...item.plannedActions.map((a) => `  - ${a}`));
   if (recordLost) lines.push('', `THE HISTORY ITEM COULD NOT BE STORED (${recordLost}); this message is the record.`);
-  lines.push('', '--- record (JSON) ---', JSON.stringify(item));
+  lines.push('', '--- record (JSON) ---', JSON.stringify(notificationRecord(item)));
   return lines.join('\n');
+}
+
+/** For subscription filter policies: the group, the outcome and, after a failover, its RTO. */
+export function messageAttributes(item: HistoryItem): Record<string, MessageAttributeValue> {
+  return {
+    group: { DataType: 'String', StringValue: item.group },
+    outcome: { DataType: 'String', StringValue: item.outcome },
+    ...(item.rtoSeconds !== null ? { rtoSeconds: { DataType: 'Number', StringValue: String(item.rtoSeconds) } } : {}),
+  };
 }
 
 export async function run(event: NotifyEvent, deps: Deps): Promise<NotificationResult> {
@@ -68,10 +100,7 @@ export async function run(event: NotifyEvent, deps: Deps): Promise<NotificationR
         TopicArn: deps.topicArn(),
         Subject: formatSubject(item),
         Message: formatMessage(item, lost),
-        MessageAttributes: {
-          group: { DataType: 'String', StringValue: item.group },
-          outcome: { DataType: 'String', StringValue: item.outcome },
-        },
+        MessageAttributes: messageAttributes(item),
       }),
     );
     return { notified: true, messageId: out.MessageId, at: deps.now() };
@@ -81,5 +110,5 @@ export async function run(event: NotifyEvent, deps: Deps): Promise<NotificationR
   }
 }
 
-const deps: Deps = { now: Date.now, sns: once(() => new SNSClient({})), topicArn: () => requireEnv('TOPIC_ARN'), log: logJson };
-export const handler = (event: NotifyEvent) => run(event, deps);
+const deps: Omit<Deps, 'log'> = { now: Date.now, sns: once(() => new SNSClient({})), topicArn: () => requireEnv('TOPIC_ARN') };
+export const handler = stepHandler('notify', (event: NotifyEvent, log) => run(event, { ...deps, log }));

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { formatIssues, type GroupConfig } from '../../lib/config';
 import type { StepDeps } from '../shared/deps';
 import { InvalidInput } from '../shared/errors';
+import { stepHandler } from '../shared/powertools';
 import type { ExecutionInput, Plan } from '../shared/workflow-state';
 
 /**
@@ -94,4 +95,4 @@ export function lockTtlSeconds(groups: GroupConfig[]): number {
   return executionTimeoutSeconds(groups) + 300;
 }
 
-export const handler = (event: PlanEvent) => run(event, { now: Date.now });
+export const handler = stepHandler('plan', (event: PlanEvent) => run(event, { now: Date.now }));

@@ -7,6 +7,7 @@
 import { PromoteReadReplicaCommand, RDSClient } from '@aws-sdk/client-rds';
 import { perRegion, type StepDeps } from '../shared/deps';
 import { awsErrorName, PromotionFailed, stepErrorFrom } from '../shared/errors';
+import { stepHandler } from '../shared/powertools';
 import type { PromoteResult, ReplicaView, WorkflowState } from '../shared/workflow-state';
 import { describeReplica } from './assess-replica';
 
@@ -97,4 +98,4 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
 const deps: Deps = { now: Date.now, rds: perRegion((region) => new RDSClient({ region })) };
 export const run = (event: PromoteEvent, deps: Deps) =>
   event.action === 'start' ? startPromotion(event.state, deps) : checkPromotion(event.state, deps);
-export const handler = (event: PromoteEvent) => run(event, deps);
+export const handler = stepHandler('promote-replica', (event: PromoteEvent) => run(event, deps));

@@ -5,13 +5,15 @@
  * state machine sends it in a notification and this step has logged it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { logJson, once, type StepDeps } from '../shared/deps';
+import { once, type StepDeps } from '../shared/deps';
 import { requireEnv } from '../shared/env';
 import { Store } from '../shared/store';
 import { buildHistoryItem, causeText, type HistoryItem } from '../shared/history';
+import { METRIC, metricsOf, type MetricDocument } from '../shared/metrics';
+import { lambdaMetrics, stepHandler } from '../shared/powertools';
 import type { WorkflowState } from '../shared/workflow-state';
 
-type Deps = Pick<StepDeps, 'now' | 'store' | 'log'>;
+type Deps = Pick<StepDeps, 'now' | 'store' | 'log' | 'metrics'>;
 
 export interface RecordResult {
   recorded: true;
@@ -54,8 +56,31 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
     throw err;
   }
   const lockReleased = holdsLock ? await store.releaseLock(plan.group.name, plan.executionArn) : false;
+  // Last, so a retry of this step after a failed write does not count the execution twice.
+  const metrics = metricsOf(deps);
+  for (const document of outcomeMetrics(item, state.promote?.confirmed === true, deps.now())) metrics.emit(document);
   return { recorded: true, outcome: item.outcome, lockReleased };
 }
 
+/**
+ * What a recorded execution adds to the metrics: one execution with its outcome (per group, and per
+ * outcome across groups); for a real failover (the replica promoted, not a dry run) its RTO, when DNS
+ * was flipped, and its data-loss estimate, when the lag was known.
+ */
+export function outcomeMetrics(item: HistoryItem, promoted: boolean, nowMs: number): MetricDocument[] {
+  const execution: MetricDocument['values'] = [{ name: METRIC.executions, unit: 'Count', value: 1 }];
+  const documents: MetricDocument[] = [
+    { timestamp: nowMs, dimensions: { Group: item.group, Outcome: item.outcome }, values: execution },
+    { timestamp: nowMs, dimensions: { Outcome: item.outcome }, values: execution },
+  ];
+  if (promoted && !item.dryRun) {
+    const values: MetricDocument['values'] = [];
+    if (item.rtoSeconds !== null) values.push({ name: METRIC.rtoSeconds, unit: 'Seconds', value: item.rtoSeconds });
+    if (item.dataLossSeconds !== null) values.push({ name: METRIC.dataLossSeconds, unit: 'Seconds', value: item.dataLossSeconds });
+    if (values.length > 0) documents.push({ timestamp: nowMs, dimensions: { Group: item.group }, values });
+  }
+  return documents;
+}
+
 const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
-export const handler = async (state: WorkflowState) => run(state, { now: Date.now, store, log: logJson });
+export const handler = stepHandler('record-outcome', (state: WorkflowState, log) => run(state, { now: Date.now, store, log, metrics: lambdaMetrics() }));

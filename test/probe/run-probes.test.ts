@@ -159,7 +159,7 @@ describe('runRound', () => {
     expect(emf).toEqual([
       expect.objectContaining({ Group: 'orders', Probe: 'health', ProbeSuccess: 1, ProbeLatency: expect.any(Number) }),
       expect.objectContaining({ Group: 'orders', Probe: 'port', ProbeSuccess: 1 }),
-      expect.objectContaining({ Group: 'orders', ProbeRounds: 1, RoundFailed: 0 }),
+      expect.objectContaining({ Group: 'orders', ProbeRounds: 1, RoundFailed: 0, ConsecutiveFailures: 0 }),
     ]);
     expect(emf[0]._aws).toEqual({
       Timestamp: T0 + 10_000,
@@ -167,6 +167,59 @@ describe('runRound', () => {
         { Namespace: 'FailoverController', Dimensions: [['Group', 'Probe']], Metrics: [{ Name: 'ProbeSuccess', Unit: 'Count' }, { Name: 'ProbeLatency', Unit: 'Milliseconds' }] },
       ],
     });
+    expect(emf[2]._aws).toEqual({
+      Timestamp: T0 + 10_000,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'FailoverController',
+          Dimensions: [['Group']],
+          Metrics: [
+            { Name: 'ProbeRounds', Unit: 'Count' },
+            { Name: 'RoundFailed', Unit: 'Count' },
+            { Name: 'ConsecutiveFailures', Unit: 'Count' },
+          ],
+        },
+      ],
+    });
+    // Nothing but the metrics and their dimensions in a metric line (no `service` dimension, no stray keys).
+    expect(Object.keys(emf[0]).sort()).toEqual(['Group', 'Probe', 'ProbeLatency', 'ProbeSuccess', '_aws']);
+  });
+
+  it('counts the failed rounds in a row in ConsecutiveFailures, back to 0 on recovery', async () => {
+    await primary.setMode('down');
+    for (const s of [10, 20, 30]) await runRound(group, T0 + s * 1000, deps);
+    await primary.setMode('up');
+    await runRound(group, T0 + 40_000, deps);
+
+    const rounds = logs.filter((l) => '_aws' in l && 'ProbeRounds' in l);
+    expect(rounds.map((l) => [l.RoundFailed, l.ConsecutiveFailures])).toEqual([
+      [1, 1],
+      [1, 2],
+      [1, 3],
+      [0, 0],
+    ]);
+    expect(logs.filter((l) => l.Probe === 'health').map((l) => l.ProbeSuccess)).toEqual([0, 0, 0, 1]);
+  });
+
+  it('with a metrics sink of its own, the documents go there and not to the log', async () => {
+    const documents: unknown[] = [];
+
+    await runRound(group, T0 + 10_000, { ...deps, metrics: { emit: (d) => void documents.push(d) } });
+
+    expect(logs.filter((l) => '_aws' in l)).toEqual([]);
+    expect(documents).toEqual([
+      { timestamp: T0 + 10_000, dimensions: { Group: 'orders', Probe: 'health' }, values: [{ name: 'ProbeSuccess', unit: 'Count', value: 1 }, { name: 'ProbeLatency', unit: 'Milliseconds', value: expect.any(Number) }] },
+      { timestamp: T0 + 10_000, dimensions: { Group: 'orders', Probe: 'port' }, values: [{ name: 'ProbeSuccess', unit: 'Count', value: 1 }, { name: 'ProbeLatency', unit: 'Milliseconds', value: expect.any(Number) }] },
+      {
+        timestamp: T0 + 10_000,
+        dimensions: { Group: 'orders' },
+        values: [
+          { name: 'ProbeRounds', unit: 'Count', value: 1 },
+          { name: 'RoundFailed', unit: 'Count', value: 0 },
+          { name: 'ConsecutiveFailures', unit: 'Count', value: 0 },
+        ],
+      },
+    ]);
   });
 });
 
@@ -192,6 +245,9 @@ describe('runInvocation', () => {
     }
     expect((await store.getProbeState('orders'))!.consecutiveFailures).toBe(5);
     expect(account.startedExecutions).toHaveLength(1);
+    // Only the invocation that counts a round reports it: ProbeRounds is one per round, not per invocation.
+    const reported = logs.filter((l) => '_aws' in l && 'ProbeRounds' in l);
+    expect(reported.map((l) => ((l._aws as { Timestamp: number }).Timestamp - T0) / 1000).sort((a, b) => a - b)).toEqual([0, 10, 20, 30, 40]);
   });
 
   it('groups without probes are not probed', async () => {

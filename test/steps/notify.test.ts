@@ -15,7 +15,8 @@ import {
   type PublishCommandInput,
 } from '@aws-sdk/client-sns';
 import { parseConfig } from '../../lib/config';
-import { run } from '../../lambdas/steps/notify';
+import { executionConsoleUrl, run } from '../../lambdas/steps/notify';
+import { buildHistoryItem } from '../../lambdas/shared/history';
 import { lockTtlSeconds } from '../../lambdas/steps/plan';
 import type { Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
 
@@ -112,7 +113,7 @@ describe('notify', () => {
   const published = (): PublishCommandInput => sns.commandCalls(PublishCommand)[0].args[0].input;
   const record = (message: string) => JSON.parse(message.split('--- record (JSON) ---\n')[1]) as Record<string, unknown>;
 
-  it('publishes the outcome, RTO, data loss, every step and the JSON record to the topic', async () => {
+  it('publishes the outcome, RTO, data loss, every step, the console link and the JSON record to the topic', async () => {
     // Arrange
     sns.on(PublishCommand).resolves({ MessageId: 'b1c2d3e4-0000-4000-8000-000000000001' });
 
@@ -128,11 +129,13 @@ describe('notify', () => {
       MessageAttributes: {
         group: { DataType: 'String', StringValue: 'orders' },
         outcome: { DataType: 'String', StringValue: 'SUCCEEDED' },
+        rtoSeconds: { DataType: 'Number', StringValue: '47.5' },
       },
     });
-    const lines = published().Message!.split('\n');
-    expect(lines).toEqual(
-      expect.arrayContaining([
+    // What the person on call reads, above the JSON.
+    const [text, json] = published().Message!.split('\n--- record (JSON) ---\n');
+    expect(text).toBe(
+      [
         'Group:     orders',
         'Outcome:   SUCCEEDED',
         `Summary:   failed over orders: ${INSTANCE} fenced (stopped), orders-replica promoted, 1 DNS record(s) INSYNC`,
@@ -141,14 +144,25 @@ describe('notify', () => {
         'RTO:       47.5 s',
         'Data loss: up to 2 s (replica lag when promoted)',
         `Execution: ${EXECUTION}`,
+        `Console:   https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION}`,
+        '',
+        'Steps:',
         '  lock        0.2 s  took the lock of orders until 2026-03-01T13:05:00.000Z',
         '  assess      0.5 s  replica orders-replica is available, lag 2 s within 30 s',
         `  fence         6 s  ${INSTANCE} confirmed stopped`,
         '  promote      21 s  orders-replica promoted: available, no longer a replica',
         '  dns         6.5 s  1 record(s) INSYNC',
+        '',
+        'DNS:',
         `  CNAME db.orders.example.com TTL 30: ${OLD_PRIMARY} -> ${PROMOTED}`,
-      ]),
+        '',
+      ].join('\n'),
     );
+    // The same data for machines: the history item as the record step stores it, and the console link.
+    expect(JSON.parse(json)).toEqual({
+      ...buildHistoryItem(succeeded(), at(40)),
+      consoleUrl: `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION}`,
+    });
     expect(record(published().Message!)).toMatchObject({
       group: 'orders',
       executionArn: EXECUTION,
@@ -180,6 +194,11 @@ describe('notify', () => {
 
     // Assert
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { Subject: 'failover orders: FENCE_FAILED' });
+    // No RTO, so no rtoSeconds attribute.
+    expect(published().MessageAttributes).toEqual({
+      group: { DataType: 'String', StringValue: 'orders' },
+      outcome: { DataType: 'String', StringValue: 'FENCE_FAILED' },
+    });
     const message = published().Message!;
     expect(message).toContain(`\nError: FenceNotConfirmed: ${cause}\n`);
     expect(message).toContain('\nRTO:       n/a\n');
@@ -282,5 +301,26 @@ describe('notify', () => {
 
     expect(logs).toEqual([]);
     expect(published().Message).not.toContain('COULD NOT BE STORED');
+  });
+});
+
+describe('executionConsoleUrl', () => {
+  it.each([
+    [EXECUTION, `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION}`],
+    // The execution's region, wherever the notification is sent from.
+    [
+      'arn:aws:states:ap-southeast-2:123456789012:execution:FailoverWorkflow:probe-orders-20260101T000010Z',
+      'https://ap-southeast-2.console.aws.amazon.com/states/home?region=ap-southeast-2#/v2/executions/details/arn:aws:states:ap-southeast-2:123456789012:execution:FailoverWorkflow:probe-orders-20260101T000010Z',
+    ],
+  ])('links %s to its page in the Step Functions console', (arn, url) => {
+    expect(executionConsoleUrl(arn)).toBe(url);
+  });
+
+  it.each([
+    ['another partition, whose console lives elsewhere', 'arn:aws-cn:states:cn-north-1:123456789012:execution:M:e'],
+    ['not an execution', 'arn:aws:states:us-east-1:123456789012:stateMachine:M'],
+    ['not an ARN', 'drill-1'],
+  ])('gives no link for %s', (_, arn) => {
+    expect(executionConsoleUrl(arn)).toBeUndefined();
   });
 });

@@ -267,8 +267,10 @@ describe('record-outcome', () => {
     });
     expect(await store.getLock('orders')).toBeUndefined();
 
-    // ... and the log line
-    expect(logs).toEqual([expect.objectContaining({ level: 'INFO', message: 'history item', record: expect.objectContaining({ executionArn: EXECUTION }) })]);
+    // ... and the log line (the metrics' EMF lines aside)
+    expect(logs.filter((l) => !('_aws' in l))).toEqual([
+      expect.objectContaining({ level: 'INFO', message: 'history item', record: expect.objectContaining({ executionArn: EXECUTION }) }),
+    ]);
   });
 
   it('marks the group FAILED_OVER when the replica was promoted, even if DNS then failed', async () => {
@@ -396,6 +398,8 @@ describe('record-outcome', () => {
     expect(error?.message).toMatch(/^DynamoDB PutItem \((group state|history)\) failed: .*ECONNREFUSED/);
     // The record is not lost: it was logged before the write was tried.
     expect(logs[0]).toMatchObject({ message: 'history item', record: { executionArn: EXECUTION, outcome: 'SUCCEEDED' } });
+    // Not recorded, so not counted: the retry that records it counts it once.
+    expect(logs.filter((l) => '_aws' in l)).toEqual([]);
   });
 
   it('throws StoreUnavailable when the table does not exist', async () => {
@@ -408,5 +412,110 @@ describe('record-outcome', () => {
 
     expect(error?.name).toBe('StoreUnavailable');
     expect(error?.message).toMatch(/^DynamoDB PutItem \((group state|history)\) failed: ResourceNotFoundException: /);
+  });
+});
+
+describe('record-outcome metrics', () => {
+  /** The EMF documents the step wrote through its log. */
+  const emf = () => logs.filter((l) => '_aws' in l);
+  /** One execution by its outcome: per group, and across groups (what the ABORTED alarm watches). */
+  const executions = (outcome: string, group = 'orders') => [
+    {
+      _aws: {
+        Timestamp: at(40),
+        CloudWatchMetrics: [{ Namespace: 'FailoverController', Dimensions: [['Group', 'Outcome']], Metrics: [{ Name: 'Executions', Unit: 'Count' }] }],
+      },
+      Group: group,
+      Outcome: outcome,
+      Executions: 1,
+    },
+    {
+      _aws: {
+        Timestamp: at(40),
+        CloudWatchMetrics: [{ Namespace: 'FailoverController', Dimensions: [['Outcome']], Metrics: [{ Name: 'Executions', Unit: 'Count' }] }],
+      },
+      Outcome: outcome,
+      Executions: 1,
+    },
+  ];
+
+  it('a SUCCEEDED failover: one execution by its outcome (per group and across groups), its RTO and its data-loss estimate', async () => {
+    // Arrange
+    await store.acquireLock('orders', EXECUTION, T0, 3900);
+
+    // Act
+    await run(succeeded(), deps());
+
+    // Assert
+    expect(emf()).toEqual([
+      ...executions('SUCCEEDED'),
+      {
+        _aws: {
+          Timestamp: at(40),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'FailoverController',
+              Dimensions: [['Group']],
+              Metrics: [
+                { Name: 'RtoSeconds', Unit: 'Seconds' },
+                { Name: 'DataLossSeconds', Unit: 'Seconds' },
+              ],
+            },
+          ],
+        },
+        Group: 'orders',
+        // Trigger at T0 - 10 s to INSYNC at T0 + 37.5 s; the replica lag when it was assessed.
+        RtoSeconds: 47.5,
+        DataLossSeconds: 2.4,
+      },
+    ]);
+  });
+
+  it('an ABORTED execution counts as an execution, with no RTO and no data loss', async () => {
+    const { plan: p, lock, assess } = succeeded();
+
+    await run({ plan: p, lock, assess: { ...assess!, decision: 'abort', reason: 'not promoting: replica lag 42 s exceeds maxLagSeconds 30 s', lagSeconds: 42 }, outcome: 'ABORTED' }, deps());
+
+    expect(emf()).toEqual(executions('ABORTED'));
+  });
+
+  it('a dry run is no failover: no RTO and no data loss', async () => {
+    const dry = succeeded(plan({ dryRun: true }));
+
+    await run({ ...dry, outcome: 'DRY_RUN' }, deps());
+
+    expect(emf()).toEqual(executions('DRY_RUN'));
+  });
+
+  it('promoted but DNS failed: the data-loss estimate, and no RTO (DNS never flipped)', async () => {
+    const s = succeeded();
+
+    await run({ ...s, dns: { ...s.dns!, confirmed: false, status: 'PENDING', endedAt: undefined }, outcome: 'DNS_FAILED' }, deps());
+
+    expect(emf()).toEqual([
+      ...executions('DNS_FAILED'),
+      expect.objectContaining({ _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Metrics: [{ Name: 'DataLossSeconds', Unit: 'Seconds' }] })] }), DataLossSeconds: 2.4 }),
+    ]);
+    expect(emf()[2]).not.toHaveProperty('RtoSeconds');
+  });
+
+  it('with a metrics sink of its own, the documents go there and not to the log', async () => {
+    const documents: unknown[] = [];
+
+    await run(succeeded(), { ...deps(), metrics: { emit: (d) => void documents.push(d) } });
+
+    expect(emf()).toEqual([]);
+    expect(documents).toEqual([
+      { timestamp: at(40), dimensions: { Group: 'orders', Outcome: 'SUCCEEDED' }, values: [{ name: 'Executions', unit: 'Count', value: 1 }] },
+      { timestamp: at(40), dimensions: { Outcome: 'SUCCEEDED' }, values: [{ name: 'Executions', unit: 'Count', value: 1 }] },
+      {
+        timestamp: at(40),
+        dimensions: { Group: 'orders' },
+        values: [
+          { name: 'RtoSeconds', unit: 'Seconds', value: 47.5 },
+          { name: 'DataLossSeconds', unit: 'Seconds', value: 2.4 },
+        ],
+      },
+    ]);
   });
 });

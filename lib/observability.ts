@@ -1,0 +1,221 @@
+/**
+ * What an operator looks at: a CloudWatch dashboard (is the controller watching, what does it see, what
+ * did it do) and alarms on the notification topic for a workflow that failed, timed out or was
+ * aborted, a probe function that errs, and a group nobody is probing any more.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { probeLabel } from '../lambdas/probe/check-endpoint';
+import { METRIC, NAMESPACE } from '../lambdas/shared/metrics';
+import type { Outcome } from '../lambdas/shared/workflow-state';
+import type { FailoverConfig } from './config';
+
+/** Every outcome, in the order the dashboard lists them. */
+export const OUTCOMES = ['SUCCEEDED', 'DRY_RUN', 'SKIPPED', 'ABORTED', 'FENCE_FAILED', 'PROMOTION_FAILED', 'DNS_FAILED', 'FAILED'] as const satisfies readonly Outcome[];
+// Does not compile while an Outcome is missing above.
+const everyOutcomeListed: [Exclude<Outcome, (typeof OUTCOMES)[number]>] extends [never] ? true : false = true;
+void everyOutcomeListed;
+
+/** How long the watcher alarm waits: no probe round for this many minutes means nothing is watching. */
+export const NO_PROBE_ROUNDS_MINUTES = 3;
+
+export interface ObservabilityProps {
+  /** The validated config: the groups, their probes and thresholds. */
+  readonly config: FailoverConfig;
+  /** Where the alarms notify (the controller's notification topic). */
+  readonly topic: sns.ITopic;
+  readonly stateMachine: sfn.IStateMachine;
+  /**
+   * The probe function.
+   * @default - no probe function alarm and no probe function widget (no group has probes)
+   */
+  readonly probeFunction?: lambda.IFunction;
+}
+
+/** The alarms, by what they watch. */
+export interface ControllerAlarms {
+  /** AWS/States ExecutionsFailed: an execution ended in a Fail state (FENCE_FAILED, PROMOTION_FAILED, DNS_FAILED, FAILED, RecordNotStored, InvalidInput). */
+  readonly workflowFailed: cloudwatch.Alarm;
+  /** AWS/States ExecutionsTimedOut: an execution ran into the state machine's timeout. */
+  readonly workflowTimedOut: cloudwatch.Alarm;
+  /** AWS/States ExecutionsAborted: someone stopped an execution (StopExecution); its lock stays held until it expires. */
+  readonly workflowAborted: cloudwatch.Alarm;
+  /** The controller's own outcome ABORTED (no failover: the replica may not be promoted, or the outage was not confirmed); the execution itself succeeds. */
+  readonly outcomeAborted: cloudwatch.Alarm;
+  /** AWS/Lambda Errors of the probe function (it crashed or timed out). */
+  readonly probeErrors?: cloudwatch.Alarm;
+  /** Per probed group: no probe round counted for NO_PROBE_ROUNDS_MINUTES minutes. */
+  readonly noProbeRounds: Readonly<Record<string, cloudwatch.Alarm>>;
+}
+
+export class Observability extends Construct {
+  public readonly dashboard: cloudwatch.Dashboard;
+  public readonly alarms: ControllerAlarms;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    const { config, topic, stateMachine, probeFunction } = props;
+    const stackName = Stack.of(this).stackName;
+    const probed = config.groups.filter((g) => g.probes.length > 0);
+    const metric = (metricName: string, dimensionsMap: Record<string, string>, statistic: string, period: Duration, label?: string) =>
+      new cloudwatch.Metric({ namespace: NAMESPACE, metricName, dimensionsMap, statistic, period, label });
+    const minute = Duration.minutes(1);
+
+    // --- alarms ---------------------------------------------------------------------------------------
+    const toTopic = new actions.SnsAction(topic);
+    const alarm = (id: string, name: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'alarmDescription'>) => {
+      const a = new cloudwatch.Alarm(this, id, { alarmName: `${stackName}-${name}`, alarmDescription: description, ...props });
+      a.addAlarmAction(toTopic);
+      return a;
+    };
+    const anyInAMinute = { threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
+    const sumPerMinute = { period: minute, statistic: cloudwatch.Stats.SUM };
+
+    // Step Functions' own "aborted" is an execution stopped from outside (StopExecution): it never
+    // reached the Record step, so it has no history item and its lock is held until it expires.
+    // The controller's outcome ABORTED is a decision (the replica may not be promoted, or the outage
+    // was not confirmed): that execution succeeds, so only the Executions metric can tell.
+    const workflowFailed = alarm('WorkflowFailedAlarm', 'workflow-failed', 'A failover execution failed (FENCE_FAILED, PROMOTION_FAILED, DNS_FAILED, FAILED, RecordNotStored or InvalidInput): see the notification and the execution in the Step Functions console.', {
+      metric: stateMachine.metricFailed(sumPerMinute),
+      ...anyInAMinute,
+    });
+    const workflowTimedOut = alarm('WorkflowTimedOutAlarm', 'workflow-timed-out', 'A failover execution ran into the state machine timeout: it was neither recorded nor notified, and its lock is held until it expires.', {
+      metric: stateMachine.metricTimedOut(sumPerMinute),
+      ...anyInAMinute,
+    });
+    const workflowAborted = alarm('WorkflowAbortedAlarm', 'workflow-aborted', 'A failover execution was stopped from outside (Step Functions StopExecution): it was neither recorded nor notified, and its lock is held until it expires.', {
+      metric: stateMachine.metricAborted(sumPerMinute),
+      ...anyInAMinute,
+    });
+    const outcomeAborted = alarm('OutcomeAbortedAlarm', 'outcome-aborted', 'The controller decided not to fail over (outcome ABORTED: the replica may not be promoted, or the outage was not confirmed). The execution itself succeeded; the notification says why.', {
+      metric: metric(METRIC.executions, { Outcome: 'ABORTED' }, cloudwatch.Stats.SUM, minute),
+      ...anyInAMinute,
+    });
+    const probeErrors = probeFunction
+      ? alarm('ProbeErrorsAlarm', 'probe-errors', 'The probe function failed (an error, a crash or a timeout): while it does, outages may go undetected.', {
+          metric: probeFunction.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+          ...anyInAMinute,
+        })
+      : undefined;
+    // The watcher of the watcher: a probe round emits ProbeRounds = 1, and with `intervalSeconds` at
+    // most 60 every minute has at least one. Missing data is what a controller that stopped looks like.
+    const noProbeRounds: Record<string, cloudwatch.Alarm> = {};
+    for (const g of probed) {
+      const a = alarm(`NoProbeRoundsAlarm-${g.name}`, `no-probe-rounds-${g.name}`, `No probe round of ${g.name} for ${NO_PROBE_ROUNDS_MINUTES} minutes: the controller is not watching this group, so an outage would go undetected.`, {
+        metric: metric(METRIC.probeRounds, { Group: g.name }, cloudwatch.Stats.SUM, minute),
+        threshold: 1,
+        evaluationPeriods: NO_PROBE_ROUNDS_MINUTES,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      // Tell on-call when the watching resumes, too.
+      a.addOkAction(toTopic);
+      noProbeRounds[g.name] = a;
+    }
+    this.alarms = { workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, probeErrors, noProbeRounds };
+
+    // --- dashboard ------------------------------------------------------------------------------------
+    const perProbe = (metricName: string, statistic: string) =>
+      probed.flatMap((g) => g.probes.map((p) => probeLabel(p)).map((probe) => metric(metricName, { Group: g.name, Probe: probe }, statistic, minute, `${g.name}: ${probe}`)));
+    const perGroup = (metricName: string, statistic: string, period = minute, suffix = '') =>
+      probed.map((g) => metric(metricName, { Group: g.name }, statistic, period, `${g.name}${suffix}`));
+    const allGroups = config.groups;
+    const failovers = (metricName: string, what: string) =>
+      allGroups.map((g) => metric(metricName, { Group: g.name }, cloudwatch.Stats.MAXIMUM, Duration.hours(1), `${g.name}: ${what}`));
+    const thresholds = [...new Set(probed.map((g) => g.detection.failureThreshold))].map((value) => ({
+      value,
+      label: `down at ${value} (${probed.filter((g) => g.detection.failureThreshold === value).map((g) => g.name).join(', ')})`,
+    }));
+    // Failovers are rare: those widgets look further back than the dashboard's default hours.
+    const history = '-P90D';
+
+    const widgets: cloudwatch.IWidget[][] = [
+      [
+        new cloudwatch.TextWidget({
+          markdown: `# failover-controller: ${stackName}\nProbes (is the primary up, is the controller watching), then what the workflow did. Alarms go to the notification topic.`,
+          width: 24,
+          height: 2,
+        }),
+      ],
+      [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, ...(probeErrors ? [probeErrors] : []), ...Object.values(noProbeRounds)], width: 24, height: 3 })],
+    ];
+    if (probed.length > 0) {
+      widgets.push(
+        [
+          new cloudwatch.GraphWidget({ title: 'Probe success (1 = every check passed)', left: perProbe(METRIC.probeSuccess, cloudwatch.Stats.AVERAGE), leftYAxis: { min: 0, max: 1 }, width: 12 }),
+          new cloudwatch.GraphWidget({ title: 'Probe latency (ms, average)', left: perProbe(METRIC.probeLatency, cloudwatch.Stats.AVERAGE), leftYAxis: { min: 0 }, width: 12 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Consecutive failed rounds',
+            left: perGroup(METRIC.consecutiveFailures, cloudwatch.Stats.MAXIMUM),
+            leftAnnotations: thresholds,
+            leftYAxis: { min: 0 },
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Probe rounds per minute (none: nothing is watching)',
+            left: [...perGroup(METRIC.probeRounds, cloudwatch.Stats.SUM, minute, ': rounds'), ...perGroup(METRIC.roundFailed, cloudwatch.Stats.SUM, minute, ': failed rounds')],
+            leftYAxis: { min: 0 },
+            width: 8,
+          }),
+          ...(probeFunction
+            ? [
+                new cloudwatch.GraphWidget({
+                  title: 'Probe function',
+                  left: [probeFunction.metricInvocations({ period: minute, statistic: cloudwatch.Stats.SUM }), probeFunction.metricErrors({ period: minute, statistic: cloudwatch.Stats.SUM })],
+                  leftYAxis: { min: 0 },
+                  width: 8,
+                }),
+              ]
+            : []),
+        ],
+      );
+    }
+    widgets.push(
+      [
+        new cloudwatch.SingleValueWidget({
+          title: 'Executions by outcome (last 30 days)',
+          metrics: OUTCOMES.map((o) => metric(METRIC.executions, { Outcome: o }, cloudwatch.Stats.SUM, Duration.days(1), o)),
+          setPeriodToTimeRange: true,
+          start: '-P30D',
+          width: 24,
+          height: 3,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Workflow: failed, timed out and aborted executions',
+          left: [
+            stateMachine.metricStarted({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM, label: 'started' }),
+            stateMachine.metricFailed({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM, label: 'failed' }),
+            stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM, label: 'timed out' }),
+            stateMachine.metricAborted({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM, label: 'aborted (stopped)' }),
+          ],
+          leftYAxis: { min: 0 },
+          width: 8,
+        }),
+        new cloudwatch.SingleValueWidget({
+          title: 'Last failover (last 90 days): RTO and data-loss estimate (s)',
+          metrics: [...failovers(METRIC.rtoSeconds, 'RTO'), ...failovers(METRIC.dataLossSeconds, 'data loss')],
+          start: history,
+          width: 8,
+          height: 6,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Failovers (last 90 days): RTO and data-loss estimate (s)',
+          left: [...failovers(METRIC.rtoSeconds, 'RTO'), ...failovers(METRIC.dataLossSeconds, 'data loss')],
+          leftYAxis: { min: 0 },
+          start: history,
+          width: 8,
+        }),
+      ],
+    );
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { widgets });
+  }
+}

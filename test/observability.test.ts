@@ -1,0 +1,397 @@
+/**
+ * The dashboard and the alarms (lib/observability.ts) and the topic's key they need, as synthesized:
+ * each alarm's metric, statistic, period, evaluation, threshold, missing-data rule and action; the
+ * dashboard's widgets by the metrics they show, with every token resolved for a fixed account and
+ * region.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../lib/config';
+import { OUTCOMES } from '../lib/observability';
+import { FailoverControllerStack } from '../lib/stack';
+
+const ACCOUNT = '111122223333';
+const REGION = 'us-west-2';
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const exampleRaw = JSON.parse(readFileSync(resolvePath(__dirname, '..', 'failover.config.json'), 'utf8')) as Json;
+
+/** The example (orders: three probes, threshold 3), billing (one probe, threshold 2) and ledger (no probes). */
+function threeGroupsRaw(): Json {
+  const raw = structuredClone(exampleRaw);
+  const base = raw.groups[0];
+  raw.groups.push(
+    {
+      ...structuredClone(base),
+      name: 'billing',
+      primary: { instanceId: 'i-0fedcba9876543210', region: 'eu-west-1' },
+      replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1' },
+      probes: [{ type: 'tcp', host: '10.1.0.5', port: 5432 }],
+      detection: { intervalSeconds: 5, failureThreshold: 2 },
+      alarms: [],
+    },
+    {
+      ...structuredClone(base),
+      name: 'ledger',
+      primary: { instanceId: 'i-0123456789abcdef0', region: 'eu-west-1' },
+      replica: { dbInstanceIdentifier: 'ledger-replica', region: 'eu-central-1' },
+      probes: [],
+      alarms: [],
+    },
+  );
+  return raw;
+}
+
+/** What `Ref` and `Fn::GetAtt ... Arn` return in ACCOUNT/REGION (physical names are the logical ids). */
+function refOf(type: string, id: string): string {
+  switch (type) {
+    case 'AWS::SNS::Topic':
+      return `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`;
+    case 'AWS::StepFunctions::StateMachine':
+      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
+    default:
+      return id;
+  }
+}
+function arnOf(type: string, id: string): string {
+  switch (type) {
+    case 'AWS::KMS::Key':
+      return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
+    case 'AWS::CloudWatch::Alarm':
+      return `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${id}`;
+    case 'AWS::Lambda::Function':
+      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+    default:
+      return refOf(type, id);
+  }
+}
+const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+
+function resolveTokens(value: unknown, resources: Record<string, Json>): Json {
+  if (Array.isArray(value)) return value.map((v) => resolveTokens(v, resources));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, Json>;
+  if ('Fn::Join' in obj) {
+    const [separator, parts] = obj['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => resolveTokens(p, resources)).join(separator);
+  }
+  if ('Ref' in obj) return PSEUDO[obj.Ref] ?? refOf(resources[obj.Ref].Type, obj.Ref);
+  if ('Fn::GetAtt' in obj) {
+    const [id, attribute] = obj['Fn::GetAtt'] as [string, string];
+    return attribute === 'Arn' ? arnOf(resources[id].Type, id) : `${id}.${attribute}`;
+  }
+  const unknown = Object.keys(obj).find((k) => k.startsWith('Fn::'));
+  if (unknown) throw new Error(`cannot resolve ${unknown} in ${JSON.stringify(obj)}`);
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveTokens(v, resources)]));
+}
+
+/** One metric of a dashboard widget, from CloudWatch's `[namespace, name, dim, value, ..., {options}]`. */
+interface WidgetMetric {
+  namespace: string;
+  metricName: string;
+  dimensions: Record<string, string>;
+  stat?: string;
+  period?: number;
+  label?: string;
+}
+interface Widget {
+  type: string;
+  title?: string;
+  view?: string;
+  metrics: WidgetMetric[];
+  properties: Json;
+}
+
+function widgetsOf(body: Json): Widget[] {
+  return (body.widgets as Json[]).map((w) => ({
+    type: w.type,
+    title: w.properties.title,
+    view: w.properties.view,
+    properties: w.properties,
+    metrics: ((w.properties.metrics ?? []) as Json[][]).map((m) => {
+      const options = typeof m[m.length - 1] === 'object' ? (m[m.length - 1] as Json) : {};
+      const [namespace, metricName, ...rest] = m.filter((x) => typeof x === 'string') as string[];
+      const dimensions: Record<string, string> = {};
+      for (let i = 0; i < rest.length; i += 2) dimensions[rest[i]] = rest[i + 1];
+      // CloudWatch's default statistic is Average; CDK leaves it out then.
+      return { namespace, metricName, dimensions, stat: options.stat ?? 'Average', period: options.period, label: options.label };
+    }),
+  }));
+}
+
+interface Synthesized {
+  template: Template;
+  resources: Record<string, Json>;
+  resolve: (value: unknown) => Json;
+  topicArn: string;
+  stateMachineArn: string;
+  probeFunctionName?: string;
+  /** Alarms by AlarmName, their properties resolved. */
+  alarms: Map<string, Json>;
+  widgets: Widget[];
+}
+
+function synthesize(raw: Json): Synthesized {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new FailoverControllerStack(app, 'Obs', { config: parseConfig(raw), env: { account: ACCOUNT, region: REGION } });
+  const template = Template.fromStack(stack);
+  const resources = template.toJSON().Resources as Record<string, Json>;
+  const resolve = (value: unknown) => resolveTokens(value, resources);
+  const idOf = (type: string) => Object.keys(template.findResources(type))[0];
+  const alarms = new Map<string, Json>();
+  for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+    const properties = resolve(alarm.Properties);
+    alarms.set(properties.AlarmName, properties);
+  }
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const probeFunction = stack.controller.detection.probeFunction;
+  return {
+    template,
+    resources,
+    resolve,
+    topicArn: resolve({ Ref: idOf('AWS::SNS::Topic') }),
+    stateMachineArn: resolve({ Ref: idOf('AWS::StepFunctions::StateMachine') }),
+    probeFunctionName: probeFunction ? resolve(stack.resolve(probeFunction.functionName)) : undefined,
+    alarms,
+    widgets: widgetsOf(JSON.parse(resolve(dashboard.Properties.DashboardBody))),
+  };
+}
+
+let three: Synthesized;
+let unprobed: Synthesized;
+beforeAll(() => {
+  three = synthesize(threeGroupsRaw());
+  const raw = structuredClone(exampleRaw);
+  raw.groups[0].probes = [];
+  unprobed = synthesize(raw);
+});
+
+/** The alarm's metric and evaluation, as a reader of the console would list them. */
+function evaluation(alarm: Json) {
+  return {
+    namespace: alarm.Namespace,
+    metricName: alarm.MetricName,
+    dimensions: Object.fromEntries((alarm.Dimensions ?? []).map((d: Json) => [d.Name, d.Value])),
+    statistic: alarm.Statistic,
+    period: alarm.Period,
+    evaluationPeriods: alarm.EvaluationPeriods,
+    datapointsToAlarm: alarm.DatapointsToAlarm,
+    threshold: alarm.Threshold,
+    comparison: alarm.ComparisonOperator,
+    treatMissingData: alarm.TreatMissingData,
+  };
+}
+const anyInAMinute = { statistic: 'Sum', period: 60, evaluationPeriods: 1, datapointsToAlarm: undefined, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching' };
+
+describe('alarms', () => {
+  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, and one watcher per probed group', () => {
+    expect([...three.alarms.keys()].sort()).toEqual(
+      [
+        'Obs-no-probe-rounds-billing',
+        'Obs-no-probe-rounds-orders',
+        'Obs-outcome-aborted',
+        'Obs-probe-errors',
+        'Obs-workflow-aborted',
+        'Obs-workflow-failed',
+        'Obs-workflow-timed-out',
+      ].sort(),
+    );
+  });
+
+  it('notifies the controller topic from every alarm', () => {
+    for (const [name, alarm] of three.alarms) {
+      expect(alarm.AlarmActions, name).toEqual([three.topicArn]);
+      expect(String(alarm.AlarmDescription).length, `${name}: says what it means`).toBeGreaterThan(40);
+    }
+  });
+
+  it.each([
+    ['Obs-workflow-failed', 'ExecutionsFailed'],
+    ['Obs-workflow-timed-out', 'ExecutionsTimedOut'],
+    ['Obs-workflow-aborted', 'ExecutionsAborted'],
+  ])('%s: AWS/States %s of the state machine, any in a minute', (name, metricName) => {
+    expect(evaluation(three.alarms.get(name))).toEqual({
+      namespace: 'AWS/States',
+      metricName,
+      dimensions: { StateMachineArn: three.stateMachineArn },
+      ...anyInAMinute,
+    });
+  });
+
+  it('the ABORTED outcome (an execution that succeeds): Executions with Outcome ABORTED, across groups', () => {
+    expect(evaluation(three.alarms.get('Obs-outcome-aborted'))).toEqual({
+      namespace: 'FailoverController',
+      metricName: 'Executions',
+      dimensions: { Outcome: 'ABORTED' },
+      ...anyInAMinute,
+    });
+  });
+
+  it('the probe function: AWS/Lambda Errors, any in five minutes', () => {
+    expect(evaluation(three.alarms.get('Obs-probe-errors'))).toEqual({
+      namespace: 'AWS/Lambda',
+      metricName: 'Errors',
+      dimensions: { FunctionName: three.probeFunctionName },
+      ...anyInAMinute,
+      period: 300,
+    });
+  });
+
+  it.each(['orders', 'billing'])('the watcher of %s: no probe round in 3 one-minute periods, missing data breaching; it also says when watching resumes', (group) => {
+    const alarm = three.alarms.get(`Obs-no-probe-rounds-${group}`);
+    expect(evaluation(alarm)).toEqual({
+      namespace: 'FailoverController',
+      metricName: 'ProbeRounds',
+      dimensions: { Group: group },
+      statistic: 'Sum',
+      period: 60,
+      evaluationPeriods: 3,
+      datapointsToAlarm: undefined,
+      threshold: 1,
+      comparison: 'LessThanThreshold',
+      treatMissingData: 'breaching',
+    });
+    expect(alarm.OKActions).toEqual([three.topicArn]);
+  });
+
+  it('without probes: no probe function alarm and no watcher', () => {
+    expect([...unprobed.alarms.keys()].sort()).toEqual(['Obs-outcome-aborted', 'Obs-workflow-aborted', 'Obs-workflow-failed', 'Obs-workflow-timed-out']);
+  });
+});
+
+describe('the topic key', () => {
+  it('is a customer-managed, rotated key that CloudWatch may use to publish alarms to the topic', () => {
+    const [topic] = Object.values(three.template.findResources('AWS::SNS::Topic'));
+    const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const key = three.resources[keyId];
+    expect(key.Type).toBe('AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const statements = three.resolve(key.Properties.KeyPolicy.Statement) as Json[];
+    expect(statements.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com')).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: '*' }),
+    ]);
+  });
+
+  it('may be used by the two publishers, the notify step and the probe function, and by no other function', () => {
+    const [topic] = Object.values(three.template.findResources('AWS::SNS::Topic'));
+    const keyArn = three.resolve(topic.Properties.KmsMasterKeyId);
+    const users = new Set<string>();
+    for (const policy of Object.values(three.template.findResources('AWS::IAM::Policy'))) {
+      for (const st of three.resolve(policy.Properties.PolicyDocument.Statement) as Json[]) {
+        if (![st.Resource].flat().includes(keyArn)) continue;
+        expect([st.Action].flat().sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+        for (const role of policy.Properties.Roles) users.add(three.resources[role.Ref].Properties.Description);
+      }
+    }
+    expect([...users].sort()).toEqual([
+      'failover-controller workflow step: notify',
+      'failover-controller: probes the primaries and starts the workflow when one is down',
+    ]);
+  });
+});
+
+describe('dashboard', () => {
+  const titled = (s: Synthesized, pattern: RegExp) => {
+    const found = s.widgets.filter((w) => pattern.test(w.title ?? ''));
+    expect(found.map((w) => w.title), String(pattern)).toHaveLength(1);
+    return found[0];
+  };
+  const shown = (w: Widget) => w.metrics.map(({ namespace, metricName, dimensions, stat }) => ({ namespace, metricName, dimensions, stat }));
+  const controller = (metricName: string, dimensions: Record<string, string>, stat: string) => ({ namespace: 'FailoverController', metricName, dimensions, stat });
+
+  it('is one dashboard, named in the stack outputs', () => {
+    three.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const id = Object.keys(three.template.findResources('AWS::CloudWatch::Dashboard'))[0];
+    three.template.hasOutput('DashboardName', { Value: { Ref: id } });
+  });
+
+  it('shows the probe success of every probe of every probed group, by its label', () => {
+    const w = titled(three, /^Probe success/);
+    expect(shown(w)).toEqual([
+      controller('ProbeSuccess', { Group: 'orders', Probe: 'api health' }, 'Average'),
+      controller('ProbeSuccess', { Group: 'orders', Probe: 'api database check' }, 'Average'),
+      controller('ProbeSuccess', { Group: 'orders', Probe: 'postgres port' }, 'Average'),
+      // An unnamed probe's label, as the probe function names it.
+      controller('ProbeSuccess', { Group: 'billing', Probe: 'tcp 10.1.0.5:5432' }, 'Average'),
+    ]);
+    expect(w.metrics.every((m) => m.period === 60)).toBe(true);
+  });
+
+  it('shows the probe latency of every probe', () => {
+    expect(shown(titled(three, /^Probe latency/))).toEqual([
+      controller('ProbeLatency', { Group: 'orders', Probe: 'api health' }, 'Average'),
+      controller('ProbeLatency', { Group: 'orders', Probe: 'api database check' }, 'Average'),
+      controller('ProbeLatency', { Group: 'orders', Probe: 'postgres port' }, 'Average'),
+      controller('ProbeLatency', { Group: 'billing', Probe: 'tcp 10.1.0.5:5432' }, 'Average'),
+    ]);
+  });
+
+  it('shows the consecutive failed rounds per group against each failure threshold', () => {
+    const w = titled(three, /^Consecutive failed rounds/);
+    expect(shown(w)).toEqual([controller('ConsecutiveFailures', { Group: 'orders' }, 'Maximum'), controller('ConsecutiveFailures', { Group: 'billing' }, 'Maximum')]);
+    expect(w.properties.annotations.horizontal).toEqual([
+      expect.objectContaining({ value: 3, label: 'down at 3 (orders)' }),
+      expect.objectContaining({ value: 2, label: 'down at 2 (billing)' }),
+    ]);
+  });
+
+  it('shows the probe rounds and failed rounds per minute of each probed group, and the probe function', () => {
+    expect(shown(titled(three, /^Probe rounds per minute/))).toEqual([
+      controller('ProbeRounds', { Group: 'orders' }, 'Sum'),
+      controller('ProbeRounds', { Group: 'billing' }, 'Sum'),
+      controller('RoundFailed', { Group: 'orders' }, 'Sum'),
+      controller('RoundFailed', { Group: 'billing' }, 'Sum'),
+    ]);
+    expect(shown(titled(three, /^Probe function$/))).toEqual([
+      { namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: { FunctionName: three.probeFunctionName }, stat: 'Sum' },
+      { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: three.probeFunctionName }, stat: 'Sum' },
+    ]);
+  });
+
+  it('shows the executions by outcome, every outcome, summed over its time range', () => {
+    const w = titled(three, /^Executions by outcome/);
+    expect(shown(w)).toEqual(OUTCOMES.map((o) => controller('Executions', { Outcome: o }, 'Sum')));
+    expect(w.view).toBe('singleValue');
+    expect(w.properties).toMatchObject({ setPeriodToTimeRange: true, start: '-P30D' });
+  });
+
+  it("shows the last failovers' RTO and data-loss estimate of every group, over 90 days", () => {
+    const expected = [
+      ...['orders', 'billing', 'ledger'].map((g) => controller('RtoSeconds', { Group: g }, 'Maximum')),
+      ...['orders', 'billing', 'ledger'].map((g) => controller('DataLossSeconds', { Group: g }, 'Maximum')),
+    ];
+    const last = titled(three, /^Last failover/);
+    expect(shown(last)).toEqual(expected);
+    expect(last.view).toBe('singleValue');
+    const history = titled(three, /^Failovers/);
+    expect(shown(history)).toEqual(expected);
+    for (const w of [last, history]) expect(w.properties.start).toBe('-P90D');
+  });
+
+  it("shows the workflow's failed, timed-out and aborted executions (AWS/States, this state machine)", () => {
+    const states = (metricName: string) => ({ namespace: 'AWS/States', metricName, dimensions: { StateMachineArn: three.stateMachineArn }, stat: 'Sum' });
+    expect(shown(titled(three, /^Workflow: failed, timed out and aborted/))).toEqual([
+      states('ExecutionsStarted'),
+      states('ExecutionsFailed'),
+      states('ExecutionsTimedOut'),
+      states('ExecutionsAborted'),
+    ]);
+  });
+
+  it('shows the state of every alarm', () => {
+    const w = three.widgets.find((x) => x.type === 'alarm')!;
+    const alarmArns = Object.keys(three.template.findResources('AWS::CloudWatch::Alarm')).map((id) => three.resolve({ 'Fn::GetAtt': [id, 'Arn'] }));
+    expect([...w.properties.alarms].sort()).toEqual(alarmArns.sort());
+  });
+
+  it('without probes: no probe widgets, the workflow widgets still there', () => {
+    expect(unprobed.widgets.filter((w) => /^(Probe|Consecutive)/.test(w.title ?? ''))).toEqual([]);
+    titled(unprobed, /^Executions by outcome/);
+    titled(unprobed, /^Workflow: failed, timed out and aborted/);
+    titled(unprobed, /^Last failover/);
+  });
+});
