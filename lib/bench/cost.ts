@@ -99,7 +99,7 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
     {
       item: 'CloudWatch alarms',
       usd: alarms * P.cloudwatchAlarm.usd,
-      arithmetic: `${alarms} alarms in the stack x ${rate(P.cloudwatchAlarm.usd)}`,
+      arithmetic: `${alarms} alarms (the stack's, plus the probe errors alarm and one "no probe round" alarm per group) x ${rate(P.cloudwatchAlarm.usd)}`,
     },
     {
       item: 'EventBridge schedule',

@@ -133,7 +133,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 
   progress(`cost: one probe invocation for ${COST_ENDPOINTS.join(', ')} endpoints`);
   const synth = synthFor(config);
-  const alarms = Object.values(synth.template.Resources as Record<string, { Type: string }>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length;
+  // The drill's synth leaves the probes out (they point at its own servers), so its template has the
+  // stack-wide alarms only; a probed deployment adds the probe function's errors alarm and one
+  // "no probe round" alarm per group.
+  const stackAlarms = Object.values(synth.template.Resources as Record<string, { Type: string }>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length;
+  const alarms = (groups: number) => stackAlarms + 1 + groups;
   const failoverUsage = {
     transitions: first.transitions.transitions,
     lambdaInvocations: first.lambdaInvocations,
@@ -142,7 +146,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   };
   const cases: CostCase[] = [];
   for (const endpoints of COST_ENDPOINTS) {
-    cases.push(monthlyCost(await measureProbeInvocation(endpoints, synth.table), failoverUsage, alarms));
+    // One endpoint per group (see docs/cost.md).
+    cases.push(monthlyCost(await measureProbeInvocation(endpoints, synth.table), failoverUsage, alarms(endpoints)));
   }
   const targetCase = cases.find((c) => c.endpoints === COST_TARGET_ENDPOINTS)!;
 
