@@ -4,27 +4,20 @@
  * step lines, the outcome and the exit code.
  */
 import 'aws-sdk-client-mock-vitest/extend';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
-  SFNClient,
   SFNServiceException,
   StartExecutionCommand,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../lambdas/shared/store';
 import type { CliDeps } from '../../lib/cli/deployment';
-import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
-import { newTestStore, startLocalDynamoDB } from '../support/store';
 import {
-  DescribeStacksCommand,
   INSTANCE,
   REPLICA,
   REPLICA_ENDPOINT,
-  STACK,
   STATE_MACHINE,
   T0,
   USER,
@@ -32,34 +25,15 @@ import {
   executionEvents,
   historyItem,
   runCli,
-  stackOutputs,
+  useDeployment,
 } from './support';
-
-const cfn = mockClient(CloudFormationClient);
-const sfn = mockClient(SFNClient);
-
-let dynamo: LocalDynamoDB;
-beforeAll(async () => {
-  dynamo = await startLocalDynamoDB();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
-
-const NAME = 'manual-orders-20260101T000000Z';
-const ARN = executionArn(NAME);
 
 let store: Store;
 let deps: Partial<CliDeps>;
-beforeEach(async () => {
-  store = await newTestStore(dynamo);
-  cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves(stackOutputs(store.tableName));
-  deps = { clients: { dynamodb: () => dynamo.client() } as Partial<CliDeps['clients']> as CliDeps['clients'] };
-});
-afterEach(() => {
-  cfn.reset();
-  sfn.reset();
-});
+const { cfn, sfn } = useDeployment((d) => ({ store, deps } = d));
+
+const NAME = 'manual-orders-20260101T000000Z';
+const ARN = executionArn(NAME);
 
 /**
  * Step Functions running `list`: the first DescribeExecution sees it RUNNING with part of its history,

@@ -6,54 +6,29 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
 import type { GroupState, Store } from '../../lambdas/shared/store';
 import type { CliDeps } from '../../lib/cli/deployment';
 import { loadConfigFile } from '../../lib/config';
-import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { embeddedGroups } from '../../lib/workflow';
-import { newTestStore, startLocalDynamoDB } from '../support/store';
 import {
   CONFIG,
-  DescribeStacksCommand,
   INSTANCE,
   REPLICA,
   REPLICA_ENDPOINT,
-  STACK,
   STATE_MACHINE,
   T0,
   USER,
   executionArn,
   historyItem,
   runCli,
-  stackOutputs,
+  useDeployment,
 } from './support';
-
-const cfn = mockClient(CloudFormationClient);
-const sfn = mockClient(SFNClient);
-
-let dynamo: LocalDynamoDB;
-beforeAll(async () => {
-  dynamo = await startLocalDynamoDB();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
 
 let store: Store;
 let deps: Partial<CliDeps>;
-beforeEach(async () => {
-  store = await newTestStore(dynamo);
-  cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves(stackOutputs(store.tableName));
-  deps = { clients: { dynamodb: () => dynamo.client() } as Partial<CliDeps['clients']> as CliDeps['clients'] };
-});
-afterEach(() => {
-  cfn.reset();
-  sfn.reset();
-});
+const { sfn } = useDeployment((d) => ({ store, deps } = d));
 
 const NOW = T0 + 3_600_000;
 const LAST = historyItem(T0);

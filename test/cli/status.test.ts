@@ -3,14 +3,11 @@
  * CloudFormation, lock holders checked through a mocked Step Functions.
  */
 import 'aws-sdk-client-mock-vitest/extend';
-import { CloudFormationClient, CloudFormationServiceException } from '@aws-sdk/client-cloudformation';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
+import { CloudFormationServiceException } from '@aws-sdk/client-cloudformation';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../lambdas/shared/store';
 import type { CliDeps } from '../../lib/cli/deployment';
-import { newTestStore, startLocalDynamoDB } from '../support/store';
 import {
   DescribeStacksCommand,
   INSTANCE,
@@ -22,32 +19,12 @@ import {
   executionArn,
   historyItem,
   runCli,
-  stackOutputs,
+  useDeployment,
 } from './support';
-
-const cfn = mockClient(CloudFormationClient);
-const sfn = mockClient(SFNClient);
-
-let dynamo: LocalDynamoDB;
-beforeAll(async () => {
-  dynamo = await startLocalDynamoDB();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
 
 let store: Store;
 let deps: Partial<CliDeps>;
-beforeEach(async () => {
-  store = await newTestStore(dynamo);
-  cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves(stackOutputs(store.tableName));
-  // The CLI makes its own DynamoDB client; here it talks to dynalite.
-  deps = { clients: { dynamodb: () => dynamo.client() } as Partial<CliDeps['clients']> as CliDeps['clients'] };
-});
-afterEach(() => {
-  cfn.reset();
-  sfn.reset();
-});
+const { cfn, sfn } = useDeployment((d) => ({ store, deps } = d));
 
 const NOW = T0 + 600_000; // 09:10:00 +09:00
 

@@ -5,8 +5,12 @@
  */
 import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
-import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { CloudFormationClient, DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
+import { SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach } from 'vitest';
+import type { Store } from '../../lambdas/shared/store';
+import { useTestStore } from '../support/store';
 import { TASK_STATES } from '../../lib/cli/follow';
 import type { HistoryItem } from '../../lambdas/shared/history';
 import type { CliDeps } from '../../lib/cli/deployment';
@@ -89,6 +93,33 @@ export function stackOutputs(tableName: string, stackName = STACK): DescribeStac
 }
 
 export { DescribeStacksCommand };
+
+export interface Deployment {
+  /** A fresh table on dynalite, per test. */
+  store: Store;
+  /** The CLI's deps: its DynamoDB client talks to dynalite. */
+  deps: Partial<CliDeps>;
+}
+
+/**
+ * The deployed controller the CLI finds, for the tests of one file: dynalite (started once), a fresh
+ * store per test that CloudFormation (mocked) names as the stack's table, and Step Functions mocked.
+ * Registers the hooks; `onEach` gets each test's store and deps. Returns the mocks, reset after each test.
+ */
+export function useDeployment(onEach: (deployment: Deployment) => void) {
+  const cfn = mockClient(CloudFormationClient);
+  const sfn = mockClient(SFNClient);
+  useTestStore((store, dynamo) => {
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves(stackOutputs(store.tableName));
+    // The CLI makes its own DynamoDB client; here it talks to dynalite.
+    onEach({ store, deps: { clients: { dynamodb: () => dynamo.client() } as Partial<CliDeps['clients']> as CliDeps['clients'] } });
+  });
+  afterEach(() => {
+    cfn.reset();
+    sfn.reset();
+  });
+  return { cfn, sfn };
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -3,7 +3,7 @@
  * process): the conditional writes are what keep two failovers of one group from running at once.
  */
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import {
   ConditionalCheckFailedException,
@@ -12,72 +12,25 @@ import {
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { parseConfig } from '../../lib/config';
-import { startLocalDynamoDB, type LocalDynamoDB } from '../../lib/drill/local-dynamodb';
+import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { run } from '../../lambdas/steps/acquire-lock';
-import { lockTtlSeconds } from '../../lambdas/steps/plan';
-import { Store, TABLE_KEYS, type GroupState } from '../../lambdas/shared/store';
-import type { Plan, TriggerType, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { Store, type GroupState } from '../../lambdas/shared/store';
+import type { TriggerType, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { T0, at, executionArn as ARN, ordersGroup, planFor } from '../support/fixtures';
+import { useTestStore } from '../support/store';
 
-const T0 = Date.parse('2026-03-01T12:00:00.000Z');
-const at = (s: number) => T0 + s * 1000;
-const ARN = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:${name}`;
 const FIRST = ARN('orders-probe-1');
 const SECOND = ARN('orders-manual-2');
 
-const { historyIndex } = TABLE_KEYS;
-const TABLE = {
-  KeySchema: [
-    { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
-    { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
-  ],
-  AttributeDefinitions: [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, historyIndex.partitionKey, historyIndex.sortKey].map((AttributeName) => ({
-    AttributeName,
-    AttributeType: 'S',
-  })),
-  GlobalSecondaryIndexes: [
-    {
-      IndexName: historyIndex.name,
-      KeySchema: [
-        { AttributeName: historyIndex.partitionKey, KeyType: 'HASH' },
-        { AttributeName: historyIndex.sortKey, KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    },
-  ],
-};
-
-const group = parseConfig({
-  groups: [
-    {
-      name: 'orders',
-      primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
-      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
-      dns: {
-        hostedZoneId: 'Z0EXAMPLE1234567890AB',
-        zoneName: 'example.com',
-        records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
-      },
-    },
-  ],
-}).groups[0];
+const group = ordersGroup();
 
 let dynamo: LocalDynamoDB;
-let tables = 0;
-let tableName: string;
 let store: Store;
 
-beforeAll(async () => {
-  dynamo = await startLocalDynamoDB();
-});
-afterAll(async () => {
-  await dynamo.close();
-});
-beforeEach(async () => {
-  // A fresh table per test: no state leaks between tests.
-  tableName = `failover-lock-${++tables}`;
-  await dynamo.createTable(tableName, TABLE);
-  store = new Store(dynamo.client(), tableName);
+// dynalite, a fresh table per test.
+useTestStore((s, d) => {
+  store = s;
+  dynamo = d;
 });
 
 describe('Store lock', () => {
@@ -88,7 +41,7 @@ describe('Store lock', () => {
     // Assert
     expect(result).toEqual({ acquired: true, lock: { group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(3900) } });
     const raw = await dynamo.client().send(
-      new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'GROUP#orders' }, sk: { S: 'LOCK' } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: store.tableName, Key: { pk: { S: 'GROUP#orders' }, sk: { S: 'LOCK' } }, ConsistentRead: true }),
     );
     expect(raw.Item).toMatchObject({
       holder: { S: FIRST },
@@ -235,21 +188,13 @@ describe('Store lock: faults as DynamoDB raises them', () => {
 });
 
 describe('acquire-lock run', () => {
+  /** Execution FIRST (or `executionArn`), a failover started and triggered at T0. */
   function state(options: { executionArn?: string; trigger?: TriggerType; dryRun?: boolean } = {}): WorkflowState {
-    const executionArn = options.executionArn ?? FIRST;
-    const plan: Plan = {
-      executionArn,
-      executionName: executionArn.split(':').pop()!,
-      group,
-      reason: 'primary down',
+    const plan = planFor(group, {
+      executionArn: options.executionArn ?? FIRST,
       trigger: { type: options.trigger ?? 'probe' },
-      mode: 'failover',
       dryRun: options.dryRun ?? false,
-      force: false,
-      startedAt: T0,
-      triggeredAt: T0,
-      lockTtlSeconds: lockTtlSeconds([group]),
-    };
+    });
     return { plan };
   }
 

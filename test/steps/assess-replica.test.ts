@@ -7,47 +7,24 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchClient, CloudWatchServiceException, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DBInstanceNotFoundFault, DescribeDBInstancesCommand, RDSClient, RDSServiceException, type DBInstance } from '@aws-sdk/client-rds';
-import { parseConfig, type GroupConfig } from '../../lib/config';
+import type { GroupConfig } from '../../lib/config';
 import { decide, run } from '../../lambdas/steps/assess-replica';
-import { lockTtlSeconds } from '../../lambdas/steps/plan';
 import type { Mode, Plan, ReplicaView, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { PROMOTED as REPLICA_ENDPOINT, T0, ordersGroup, planFor } from '../support/fixtures';
 
-const T0 = Date.parse('2026-03-01T12:00:00.000Z');
-const REPLICA_ENDPOINT = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
 const SOURCE_ARN = 'arn:aws:rds:us-east-1:123456789012:db:orders-primary';
 
-function group(replica: Record<string, unknown> = {}): GroupConfig {
-  return parseConfig({
-    groups: [
-      {
-        name: 'orders',
-        primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
-        replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2', ...replica },
-        dns: {
-          hostedZoneId: 'Z0EXAMPLE1234567890AB',
-          zoneName: 'example.com',
-          records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
-        },
-      },
-    ],
-  }).groups[0];
-}
+/** The example group, its replica's config overridden. */
+const group = (replica: Record<string, unknown> = {}): GroupConfig => ordersGroup({ replica });
 
+/** A probe triggered at T0 - 30 s, the plan started at T0. */
 function plan(options: { mode?: Mode; force?: boolean; group?: GroupConfig } = {}): Plan {
-  const g = options.group ?? group();
-  return {
-    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-1',
-    executionName: 'orders-1',
-    group: g,
-    reason: 'primary down',
+  return planFor(options.group ?? group(), {
     trigger: { type: 'probe', at: new Date(T0 - 30_000).toISOString() },
     mode: options.mode ?? 'failover',
-    dryRun: false,
     force: options.force ?? false,
-    startedAt: T0,
     triggeredAt: T0 - 30_000,
-    lockTtlSeconds: lockTtlSeconds([g]),
-  };
+  });
 }
 
 const replica = (overrides: Partial<ReplicaView> = {}): ReplicaView => ({

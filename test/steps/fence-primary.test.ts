@@ -15,43 +15,15 @@ import {
   StopInstancesCommand,
   type InstanceStateName,
 } from '@aws-sdk/client-ec2';
-import { parseConfig } from '../../lib/config';
 import { checkFence, run, startFence } from '../../lambdas/steps/fence-primary';
-import { lockTtlSeconds } from '../../lambdas/steps/plan';
-import type { FenceResult, Mode, Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+import type { FenceResult, Mode, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { INSTANCE, T0, ordersGroup, planFor, failure } from '../support/fixtures';
 
-const T0 = Date.parse('2026-03-01T12:00:00.000Z');
-const INSTANCE = 'i-0a1b2c3d4e5f60718';
+const group = ordersGroup();
 
-const group = parseConfig({
-  groups: [
-    {
-      name: 'orders',
-      primary: { instanceId: INSTANCE, region: 'us-east-1' },
-      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
-      dns: {
-        hostedZoneId: 'Z0EXAMPLE1234567890AB',
-        zoneName: 'example.com',
-        records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
-      },
-    },
-  ],
-}).groups[0];
-
+/** Plan started 20 s and triggered 50 s before T0; assess said proceed. */
 function state(options: { mode?: Mode; dryRun?: boolean } = {}): WorkflowState {
-  const plan: Plan = {
-    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-1',
-    executionName: 'orders-1',
-    group,
-    reason: 'primary down',
-    trigger: { type: 'probe' },
-    mode: options.mode ?? 'failover',
-    dryRun: options.dryRun ?? false,
-    force: false,
-    startedAt: T0 - 20_000,
-    triggeredAt: T0 - 50_000,
-    lockTtlSeconds: lockTtlSeconds([group]),
-  };
+  const plan = planFor(group, { mode: options.mode ?? 'failover', dryRun: options.dryRun ?? false, startedAt: T0 - 20_000, triggeredAt: T0 - 50_000 });
   return {
     plan,
     assess: { startedAt: T0 - 10_000, endedAt: T0 - 9_000, decision: 'proceed', reason: 'ok', lagSeconds: 1 },
@@ -65,15 +37,6 @@ const stopping = (previous: InstanceStateName, current: InstanceStateName) => ({
   StoppingInstances: [{ InstanceId: INSTANCE, PreviousState: { Name: previous }, CurrentState: { Name: current } }],
 });
 const described = (name: InstanceStateName) => ({ Reservations: [{ Instances: [{ InstanceId: INSTANCE, State: { Name: name } }] }] });
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    () => {
-      throw new Error('expected the step to fail');
-    },
-    (err: unknown) => err as Error,
-  );
-}
 
 describe('fence-primary', () => {
   const ec2 = mockClient(EC2Client);

@@ -15,50 +15,23 @@ import {
   ThrottlingException,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
-import { parseConfig } from '../../lib/config';
 import { applyDns, checkDns, prepareDns, run } from '../../lambdas/steps/flip-dns';
-import { lockTtlSeconds } from '../../lambdas/steps/plan';
-import type { DnsResult, Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+import type { DnsResult, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { CHANGE_ID, OLD_PRIMARY, PROMOTED, T0, ZONE, ordersGroup, planFor, failure } from '../support/fixtures';
 
-const T0 = Date.parse('2026-03-01T12:00:00.000Z');
-const ZONE = 'Z0EXAMPLE1234567890AB';
-const PROMOTED = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
-const OLD_PRIMARY = 'ec2-198-51-100-10.compute-1.amazonaws.com';
-const CHANGE_ID = '/change/C2682N5HXP0BZ4';
+const group = ordersGroup({
+  dns: {
+    records: [
+      // Default TTL (30) and a name given with a trailing dot and capitals: both normalized by the config.
+      { name: 'DB.orders.example.com.', type: 'CNAME', target: 'replicaEndpoint' },
+      { name: 'api.orders.example.com', type: 'A', ttl: 60, values: ['198.51.100.20', '198.51.100.21'] },
+    ],
+  },
+});
 
-const group = parseConfig({
-  groups: [
-    {
-      name: 'orders',
-      primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
-      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
-      dns: {
-        hostedZoneId: ZONE,
-        zoneName: 'example.com',
-        records: [
-          // Default TTL (30) and a name given with a trailing dot and capitals: both normalized by the config.
-          { name: 'DB.orders.example.com.', type: 'CNAME', target: 'replicaEndpoint' },
-          { name: 'api.orders.example.com', type: 'A', ttl: 60, values: ['198.51.100.20', '198.51.100.21'] },
-        ],
-      },
-    },
-  ],
-}).groups[0];
-
+/** Plan started 60 s and triggered 90 s before T0; assess, fence and promote went through. */
 function state(options: { dryRun?: boolean; promotedEndpoint?: string | null; dns?: DnsResult } = {}): WorkflowState {
-  const plan: Plan = {
-    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-1',
-    executionName: 'orders-1',
-    group,
-    reason: 'primary down',
-    trigger: { type: 'probe' },
-    mode: 'failover',
-    dryRun: options.dryRun ?? false,
-    force: false,
-    startedAt: T0 - 60_000,
-    triggeredAt: T0 - 90_000,
-    lockTtlSeconds: lockTtlSeconds([group]),
-  };
+  const plan = planFor(group, { dryRun: options.dryRun ?? false, startedAt: T0 - 60_000, triggeredAt: T0 - 90_000 });
   const promoted = options.promotedEndpoint === undefined ? PROMOTED : options.promotedEndpoint;
   return {
     plan,
@@ -93,15 +66,6 @@ const rrset = (name: string, type: 'A' | 'CNAME', ttl: number, values: string[])
   TTL: ttl,
   ResourceRecords: values.map((Value) => ({ Value })),
 });
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    () => {
-      throw new Error('expected the step to fail');
-    },
-    (err: unknown) => err as Error,
-  );
-}
 
 describe('flip-dns', () => {
   const route53 = mockClient(Route53Client);
@@ -172,16 +136,7 @@ describe('flip-dns', () => {
 
     it('finds a wildcard record, which Route 53 lists with the * escaped as \\052', async () => {
       // Arrange
-      const wildcard = parseConfig({
-        groups: [
-          {
-            name: 'orders',
-            primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
-            replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
-            dns: { hostedZoneId: ZONE, zoneName: 'example.com', records: [{ name: '*.orders.example.com', type: 'A', values: ['198.51.100.20'] }] },
-          },
-        ],
-      }).groups[0];
+      const wildcard = ordersGroup({ dns: { records: [{ name: '*.orders.example.com', type: 'A', values: ['198.51.100.20'] }] } });
       route53
         .on(ListResourceRecordSetsCommand)
         .resolves({ ResourceRecordSets: [rrset('\\052.orders.example.com.', 'A', 300, ['198.51.100.10'])] });

@@ -14,83 +14,25 @@ import {
   ThrottledException,
   type PublishCommandInput,
 } from '@aws-sdk/client-sns';
-import { parseConfig } from '../../lib/config';
 import { executionConsoleUrl, run } from '../../lambdas/steps/notify';
 import { buildHistoryItem } from '../../lambdas/shared/history';
-import { lockTtlSeconds } from '../../lambdas/steps/plan';
-import type { Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+import type { WorkflowState } from '../../lambdas/shared/workflow-state';
+import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, at, ordersGroup, probePlanFor, succeededState } from '../support/fixtures';
 
-const T0 = Date.parse('2026-03-01T12:00:00.000Z');
-const at = (s: number) => T0 + s * 1000;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:failover-events';
-const INSTANCE = 'i-0a1b2c3d4e5f60718';
-const PROMOTED = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
-const OLD_PRIMARY = 'ec2-198-51-100-10.compute-1.amazonaws.com';
-const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-probe-1';
+const EXECUTION = PROBE_EXECUTION;
 
-const group = parseConfig({
-  groups: [
-    {
-      name: 'orders',
-      primary: { instanceId: INSTANCE, region: 'us-east-1' },
-      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
-      dns: {
-        hostedZoneId: 'Z0EXAMPLE1234567890AB',
-        zoneName: 'example.com',
-        records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
-      },
-    },
-  ],
-}).groups[0];
+const group = ordersGroup();
 
-function plan(dryRun = false): Plan {
-  return {
-    executionArn: EXECUTION,
-    executionName: 'orders-probe-1',
-    group,
-    reason: '3 consecutive failed probe rounds',
-    trigger: { type: 'probe', at: new Date(at(-10)).toISOString() },
-    mode: 'failover',
-    dryRun,
-    force: false,
-    startedAt: T0,
-    triggeredAt: at(-10),
-    lockTtlSeconds: lockTtlSeconds([group]),
-  };
-}
+/** The probe's plan (fixtures: triggered at(-10), started at T0). */
+const plan = (dryRun = false) => probePlanFor(group, { dryRun });
 
-/** A failover that went through, with every step's timing. */
+/** A failover that went through, with every step's timing: lag 2 s, one CNAME flipped. */
 function succeeded(): WorkflowState {
-  return {
-    plan: plan(),
-    lock: { startedAt: at(0), endedAt: at(0.2), acquired: true, holder: EXECUTION, expiresAt: at(3900), reason: 'took the lock of orders until 2026-03-01T13:05:00.000Z' },
-    assess: { startedAt: at(1), endedAt: at(1.5), decision: 'proceed', reason: 'replica orders-replica is available, lag 2 s within 30 s', lagSeconds: 2 },
-    fence: { startedAt: at(2), endedAt: at(8), instanceId: INSTANCE, confirmed: true, state: 'stopped', method: 'force-stop', dryRun: false, reason: `${INSTANCE} confirmed stopped`, polls: 2 },
-    promote: {
-      startedAt: at(9),
-      endedAt: at(30),
-      dbInstanceIdentifier: 'orders-replica',
-      confirmed: true,
-      status: 'available',
-      endpointAddress: PROMOTED,
-      alreadyPromoted: false,
-      dryRun: false,
-      reason: 'orders-replica promoted: available, no longer a replica',
-      polls: 4,
-    },
-    dns: {
-      startedAt: at(31),
-      endedAt: at(37.5),
-      changes: [{ name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: { ttl: 300, values: [OLD_PRIMARY] }, after: [PROMOTED] }],
-      changeId: '/change/C2682N5HXP0BZ4',
-      status: 'INSYNC',
-      confirmed: true,
-      dryRun: false,
-      reason: '1 record(s) INSYNC',
-      polls: 2,
-    },
-    outcome: 'SUCCEEDED',
-  };
+  return succeededState(plan(), {
+    lagSeconds: 2,
+    dnsChanges: [{ name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: { ttl: 300, values: [OLD_PRIMARY] }, after: [PROMOTED] }],
+  });
 }
 
 describe('notify', () => {

@@ -5,31 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config';
 import { run, type PlanEvent } from '../../lambdas/steps/plan';
+import { T0 as NOW, ZONE, ordersInput } from '../support/fixtures';
 
-const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const deps = { now: () => NOW };
 
+// The example group `orders` (fixtures) and `billing`, in other regions of the same zone.
 const config = parseConfig({
   groups: [
-    {
-      name: 'orders',
-      primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
-      replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
-      dns: {
-        hostedZoneId: 'Z0EXAMPLE1234567890AB',
-        zoneName: 'example.com',
-        records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
-      },
-    },
+    ordersInput(),
     {
       name: 'billing',
       primary: { instanceId: 'i-0b1b2c3d4e5f60718', region: 'eu-west-1' },
       replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1' },
-      dns: {
-        hostedZoneId: 'Z0EXAMPLE1234567890AB',
-        zoneName: 'example.com',
-        records: [{ name: 'db.billing.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
-      },
+      dns: { hostedZoneId: ZONE, zoneName: 'example.com', records: [{ name: 'db.billing.example.com', type: 'CNAME', target: 'replicaEndpoint' }] },
     },
   ],
 });

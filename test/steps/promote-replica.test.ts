@@ -14,48 +14,20 @@ import {
   RDSServiceException,
   type DBInstance,
 } from '@aws-sdk/client-rds';
-import { parseConfig } from '../../lib/config';
 import { checkPromotion, run, startPromotion } from '../../lambdas/steps/promote-replica';
-import { lockTtlSeconds } from '../../lambdas/steps/plan';
-import type { Plan, PromoteResult, WorkflowState } from '../../lambdas/shared/workflow-state';
+import type { PromoteResult, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { INSTANCE, PROMOTED as ENDPOINT, REPLICA, T0, ordersGroup, planFor, failure } from '../support/fixtures';
 
-const T0 = Date.parse('2026-03-01T12:00:00.000Z');
-const REPLICA = 'orders-replica';
-const ENDPOINT = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
 const SOURCE_ARN = 'arn:aws:rds:us-east-1:123456789012:db:orders-primary';
 
-const group = parseConfig({
-  groups: [
-    {
-      name: 'orders',
-      primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
-      replica: { dbInstanceIdentifier: REPLICA, region: 'us-west-2' },
-      dns: {
-        hostedZoneId: 'Z0EXAMPLE1234567890AB',
-        zoneName: 'example.com',
-        records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }],
-      },
-    },
-  ],
-}).groups[0];
+const group = ordersGroup();
 
+/** Plan started 30 s and triggered 60 s before T0; the primary was fenced. */
 function state(options: { dryRun?: boolean; promote?: PromoteResult } = {}): WorkflowState {
-  const plan: Plan = {
-    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-1',
-    executionName: 'orders-1',
-    group,
-    reason: 'primary down',
-    trigger: { type: 'probe' },
-    mode: 'failover',
-    dryRun: options.dryRun ?? false,
-    force: false,
-    startedAt: T0 - 30_000,
-    triggeredAt: T0 - 60_000,
-    lockTtlSeconds: lockTtlSeconds([group]),
-  };
+  const plan = planFor(group, { dryRun: options.dryRun ?? false, startedAt: T0 - 30_000, triggeredAt: T0 - 60_000 });
   return {
     plan,
-    fence: { instanceId: 'i-0a1b2c3d4e5f60718', method: 'force-stop', dryRun: plan.dryRun, polls: 2, startedAt: T0 - 20_000, endedAt: T0 - 5_000, confirmed: true, state: 'stopped', reason: 'stopped' },
+    fence: { instanceId: INSTANCE, method: 'force-stop', dryRun: plan.dryRun, polls: 2, startedAt: T0 - 20_000, endedAt: T0 - 5_000, confirmed: true, state: 'stopped', reason: 'stopped' },
     ...(options.promote ? { promote: options.promote } : {}),
   };
 }
@@ -76,15 +48,6 @@ const invalidState = () =>
     $metadata: { httpStatusCode: 400 },
     message: `DB Instance ${REPLICA} is not a read replica.`,
   });
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    () => {
-      throw new Error('expected the step to fail');
-    },
-    (err: unknown) => err as Error,
-  );
-}
 
 describe('promote-replica', () => {
   const rds = mockClient(RDSClient);

@@ -4,46 +4,19 @@
  * lock released only by its holder.
  */
 import { createServer, type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { parseConfig } from '../../lib/config';
-import { startLocalDynamoDB, type LocalDynamoDB } from '../../lib/drill/local-dynamodb';
+import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { run } from '../../lambdas/steps/record-outcome';
-import { lockTtlSeconds } from '../../lambdas/steps/plan';
 import { buildHistoryItem, type HistoryItem } from '../../lambdas/shared/history';
-import { Store, TABLE_KEYS } from '../../lambdas/shared/store';
+import { Store } from '../../lambdas/shared/store';
 import type { Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, T0, at, executionArn as ARN, probePlanFor, succeededState } from '../support/fixtures';
+import { useTestStore } from '../support/store';
 
-const T0 = Date.parse('2026-03-01T12:00:00.000Z');
-const at = (s: number) => T0 + s * 1000;
-const ARN = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:${name}`;
-const EXECUTION = ARN('orders-probe-1');
+const EXECUTION = PROBE_EXECUTION;
 const OTHER = ARN('orders-manual-0');
-const INSTANCE = 'i-0a1b2c3d4e5f60718';
-const PROMOTED = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
-const OLD_PRIMARY = 'ec2-198-51-100-10.compute-1.amazonaws.com';
-
-const { historyIndex } = TABLE_KEYS;
-const TABLE = {
-  KeySchema: [
-    { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
-    { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
-  ],
-  AttributeDefinitions: [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, historyIndex.partitionKey, historyIndex.sortKey].map((AttributeName) => ({
-    AttributeName,
-    AttributeType: 'S',
-  })),
-  GlobalSecondaryIndexes: [
-    {
-      IndexName: historyIndex.name,
-      KeySchema: [
-        { AttributeName: historyIndex.partitionKey, KeyType: 'HASH' },
-        { AttributeName: historyIndex.sortKey, KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    },
-  ],
-};
 
 const config = parseConfig({
   groups: [
@@ -65,77 +38,33 @@ const config = parseConfig({
 });
 const group = config.groups[0];
 
-function plan(overrides: Partial<Plan> = {}): Plan {
-  return {
-    executionArn: EXECUTION,
-    executionName: 'orders-probe-1',
-    group,
-    reason: '3 consecutive failed probe rounds',
-    trigger: { type: 'probe', at: new Date(at(-10)).toISOString() },
-    mode: 'failover',
-    dryRun: false,
-    force: false,
-    startedAt: T0,
-    triggeredAt: at(-10),
-    lockTtlSeconds: lockTtlSeconds([group]),
-    ...overrides,
-  };
-}
+/** The probe's plan (fixtures: triggered at(-10), started at T0). */
+const plan = (overrides: Partial<Plan> = {}): Plan => probePlanFor(group, overrides);
 
-/** A failover that went through: lock, assess, fence, promote, DNS. */
+/** A failover that went through: lock, assess (lag 2.4 s), fence, promote, DNS (two records), notified. */
 function succeeded(p: Plan = plan()): WorkflowState {
   return {
-    plan: p,
-    lock: { startedAt: at(0), endedAt: at(0.2), acquired: true, holder: p.executionArn, expiresAt: at(3900), reason: 'took the lock of orders until 2026-03-01T13:05:00.000Z' },
-    assess: { startedAt: at(1), endedAt: at(1.5), decision: 'proceed', reason: 'replica orders-replica is available, lag 2.4 s within 30 s', lagSeconds: 2.4 },
-    fence: { startedAt: at(2), endedAt: at(8), instanceId: INSTANCE, confirmed: true, state: 'stopped', method: 'force-stop', dryRun: false, reason: `${INSTANCE} confirmed stopped`, polls: 2 },
-    promote: {
-      startedAt: at(9),
-      endedAt: at(30),
-      dbInstanceIdentifier: 'orders-replica',
-      confirmed: true,
-      status: 'available',
-      endpointAddress: PROMOTED,
-      alreadyPromoted: false,
-      dryRun: false,
-      reason: 'orders-replica promoted: available, no longer a replica',
-      polls: 4,
-    },
-    dns: {
-      startedAt: at(31),
-      endedAt: at(37.5),
-      changes: [
+    ...succeededState(p, {
+      lagSeconds: 2.4,
+      dnsChanges: [
         { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: { ttl: 300, values: [OLD_PRIMARY] }, after: [PROMOTED] },
         { name: 'api.orders.example.com', type: 'A', ttl: 60, before: null, after: ['198.51.100.20'] },
       ],
-      changeId: '/change/C2682N5HXP0BZ4',
-      status: 'INSYNC',
-      confirmed: true,
-      dryRun: false,
-      reason: '2 record(s) INSYNC',
-      polls: 2,
-    },
-    outcome: 'SUCCEEDED',
+    }),
     notification: { notified: true, messageId: 'm-1', at: at(39) },
   };
 }
 
 let dynamo: LocalDynamoDB;
-let tables = 0;
-let tableName: string;
 let store: Store;
 const logs: Array<Record<string, unknown>> = [];
 
-beforeAll(async () => {
-  dynamo = await startLocalDynamoDB();
+// dynalite, a fresh table per test.
+useTestStore((s, d) => {
+  store = s;
+  dynamo = d;
 });
-afterAll(async () => {
-  await dynamo.close();
-});
-beforeEach(async () => {
-  tableName = `failover-history-${++tables}`;
-  await dynamo.createTable(tableName, TABLE);
-  store = new Store(dynamo.client(), tableName);
+beforeEach(() => {
   logs.length = 0;
 });
 
@@ -143,7 +72,7 @@ const deps = (nowMs = at(40), s: () => Store = () => store) => ({ now: () => now
 
 /** Every item in the table, as DynamoDB holds it. */
 async function scan() {
-  const out = await dynamo.client().send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  const out = await dynamo.client().send(new ScanCommand({ TableName: store.tableName, ConsistentRead: true }));
   return out.Items ?? [];
 }
 
@@ -383,7 +312,7 @@ describe('record-outcome', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const unreachable = new Store(
       new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-west-2', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 }),
-      tableName,
+      store.tableName,
     );
 
     // Act

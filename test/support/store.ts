@@ -1,4 +1,5 @@
 /** A real DynamoDB (dynalite) with the controller's table, fresh per call, for tests of store users. */
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startLocalDynamoDB, type LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { Store, TABLE_KEYS } from '../../lambdas/shared/store';
 
@@ -31,6 +32,23 @@ export async function newTestStore(dynamo: LocalDynamoDB): Promise<Store> {
   const name = `test-${process.pid}-${++tables}`;
   await dynamo.createTable(name, TABLE_DEFINITION);
   return new Store(dynamo.client(), name);
+}
+
+/**
+ * For the tests of one file: dynalite started once (closed after the file) and a fresh table per test,
+ * so no state leaks between tests. Registers the hooks; `onEach` gets each test's store and the dynalite.
+ */
+export function useTestStore(onEach: (store: Store, dynamo: LocalDynamoDB) => void): void {
+  let dynamo: LocalDynamoDB;
+  beforeAll(async () => {
+    dynamo = await startLocalDynamoDB();
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+  beforeEach(async () => {
+    onEach(await newTestStore(dynamo), dynamo);
+  });
 }
 
 export { startLocalDynamoDB };
