@@ -15,6 +15,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DnsChangeFailed, FenceNotConfirmed, InvalidInput, PermissionDenied, PromotionFailed, TransientAwsError } from '../lambdas/shared/errors';
 import { STEPS } from '../lambdas/steps';
+import { resolveIntrinsics } from '../lib/template-tokens';
 import { parseConfig, type FailoverConfig } from '../lib/config';
 import { FailoverControllerStack } from '../lib/stack';
 
@@ -133,63 +134,8 @@ function synthesize(config: FailoverConfig): Synthesized {
   return { config, stack, template, json, resources, resolve, stepArns, roleOwners, definition };
 }
 
-const PSEUDO: Record<string, string> = {
-  'AWS::Partition': 'aws',
-  'AWS::Region': REGION,
-  'AWS::AccountId': ACCOUNT,
-  'AWS::URLSuffix': 'amazonaws.com',
-};
-
-/** What `Ref` and `Fn::GetAtt ... Arn` return for the resource types these tests meet. */
-function refOf(type: string, id: string): string {
-  switch (type) {
-    case 'AWS::SNS::Topic':
-      return `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`;
-    case 'AWS::StepFunctions::StateMachine':
-      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
-    default:
-      return id; // the physical name
-  }
-}
-function arnOf(type: string, id: string): string {
-  switch (type) {
-    case 'AWS::Lambda::Function':
-      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
-    case 'AWS::DynamoDB::Table':
-      return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${id}`;
-    case 'AWS::Logs::LogGroup':
-      return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
-    case 'AWS::IAM::Role':
-      return `arn:aws:iam::${ACCOUNT}:role/${id}`;
-    case 'AWS::Events::Rule':
-      return `arn:aws:events:${REGION}:${ACCOUNT}:rule/${id}`;
-    default:
-      return refOf(type, id);
-  }
-}
-
-function resolveTokens(value: unknown, resources: Record<string, Json>): Json {
-  if (Array.isArray(value)) return value.map((v) => resolveTokens(v, resources));
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, Json>;
-  const typeOf = (id: string): string => {
-    const resource = resources[id];
-    if (!resource) throw new Error(`template has no resource ${id}`);
-    return resource.Type as string;
-  };
-  if ('Fn::Join' in obj) {
-    const [separator, parts] = obj['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => resolveTokens(p, resources)).join(separator);
-  }
-  if ('Ref' in obj) return PSEUDO[obj.Ref] ?? refOf(typeOf(obj.Ref), obj.Ref);
-  if ('Fn::GetAtt' in obj) {
-    const [id, attribute] = obj['Fn::GetAtt'] as [string, string];
-    return attribute === 'Arn' ? arnOf(typeOf(id), id) : `${id}.${attribute}`;
-  }
-  const unknown = Object.keys(obj).find((k) => k.startsWith('Fn::'));
-  if (unknown) throw new Error(`cannot resolve ${unknown} in ${JSON.stringify(obj)}`);
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveTokens(v, resources)]));
-}
+const resolveTokens = (value: unknown, resources: Record<string, Json>): Json =>
+  resolveIntrinsics(value, resources, { account: ACCOUNT, region: REGION });
 
 // --- IAM -----------------------------------------------------------------------------------------
 

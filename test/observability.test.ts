@@ -9,6 +9,7 @@ import { resolve as resolvePath } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveIntrinsics } from '../lib/template-tokens';
 import { parseConfig } from '../lib/config';
 import { OUTCOMES } from '../lib/observability';
 import { FailoverControllerStack } from '../lib/stack';
@@ -46,48 +47,8 @@ function threeGroupsRaw(): Json {
   return raw;
 }
 
-/** What `Ref` and `Fn::GetAtt ... Arn` return in ACCOUNT/REGION (physical names are the logical ids). */
-function refOf(type: string, id: string): string {
-  switch (type) {
-    case 'AWS::SNS::Topic':
-      return `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`;
-    case 'AWS::StepFunctions::StateMachine':
-      return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${id}`;
-    default:
-      return id;
-  }
-}
-function arnOf(type: string, id: string): string {
-  switch (type) {
-    case 'AWS::KMS::Key':
-      return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
-    case 'AWS::CloudWatch::Alarm':
-      return `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${id}`;
-    case 'AWS::Lambda::Function':
-      return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
-    default:
-      return refOf(type, id);
-  }
-}
-const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
-
-function resolveTokens(value: unknown, resources: Record<string, Json>): Json {
-  if (Array.isArray(value)) return value.map((v) => resolveTokens(v, resources));
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, Json>;
-  if ('Fn::Join' in obj) {
-    const [separator, parts] = obj['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => resolveTokens(p, resources)).join(separator);
-  }
-  if ('Ref' in obj) return PSEUDO[obj.Ref] ?? refOf(resources[obj.Ref].Type, obj.Ref);
-  if ('Fn::GetAtt' in obj) {
-    const [id, attribute] = obj['Fn::GetAtt'] as [string, string];
-    return attribute === 'Arn' ? arnOf(resources[id].Type, id) : `${id}.${attribute}`;
-  }
-  const unknown = Object.keys(obj).find((k) => k.startsWith('Fn::'));
-  if (unknown) throw new Error(`cannot resolve ${unknown} in ${JSON.stringify(obj)}`);
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveTokens(v, resources)]));
-}
+const resolveTokens = (value: unknown, resources: Record<string, Json>): Json =>
+  resolveIntrinsics(value, resources, { account: ACCOUNT, region: REGION });
 
 /** One metric of a dashboard widget, from CloudWatch's `[namespace, name, dim, value, ..., {options}]`. */
 interface WidgetMetric {

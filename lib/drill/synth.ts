@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import type { FailoverConfig } from '../config';
 import { FailoverControllerStack } from '../stack';
+import { resolveIntrinsics } from '../template-tokens';
 import type { StepName } from '../workflow';
 
 export const DRILL_ACCOUNT = '123456789012';
@@ -37,7 +38,8 @@ export function synthesizeController(config: FailoverConfig): SynthesizedControl
     });
     const template = app.synth().getStackByName(stack.stackName).template as Record<string, any>;
     const resources = template.Resources as Record<string, any>;
-    const resolve = (value: unknown): any => resolveTokens(value, resources);
+    // Physical names in the drill account: drill-<logical id>.
+    const resolve = (value: unknown): any => resolveIntrinsics(value, resources, { account: DRILL_ACCOUNT, region: DRILL_REGION, physicalName: (id) => `drill-${id}` });
 
     const machines = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
     if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
@@ -62,33 +64,4 @@ export function synthesizeController(config: FailoverConfig): SynthesizedControl
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
-}
-
-/** Resolve the CloudFormation intrinsics that a state machine definition uses, as AWS would for the drill account. */
-function resolveTokens(value: unknown, resources: Record<string, any>): any {
-  if (Array.isArray(value)) return value.map((v) => resolveTokens(v, resources));
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, any>;
-  if ('Fn::Join' in obj) {
-    const [separator, parts] = obj['Fn::Join'];
-    return (parts as unknown[]).map((p) => resolveTokens(p, resources)).join(separator);
-  }
-  if ('Ref' in obj) {
-    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': DRILL_REGION, 'AWS::AccountId': DRILL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
-    return pseudo[obj.Ref] ?? physicalName(obj.Ref, resources);
-  }
-  if ('Fn::GetAtt' in obj) {
-    const [logicalId, attribute] = obj['Fn::GetAtt'];
-    const resource = resources[logicalId];
-    if (resource?.Type === 'AWS::Lambda::Function' && attribute === 'Arn') {
-      return `arn:aws:lambda:${DRILL_REGION}:${DRILL_ACCOUNT}:function:${physicalName(logicalId, resources)}`;
-    }
-    return `${physicalName(logicalId, resources)}.${attribute}`;
-  }
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveTokens(v, resources)]));
-}
-
-function physicalName(logicalId: string, resources: Record<string, any>): string {
-  if (!resources[logicalId]) throw new Error(`template has no resource ${logicalId}`);
-  return `drill-${logicalId}`;
 }
