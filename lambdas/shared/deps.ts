@@ -26,9 +26,6 @@ export interface StepDeps {
   metrics?: MetricsSink;
 }
 
-/** A structured log line on stdout, as Lambda ships it to CloudWatch Logs. */
-export const logJson = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
-
 /** One client per region, made on first use and kept for the container's life. */
 export function perRegion<C>(make: (region: string) => C): (region: string) => C {
   const made = new Map<string, C>();
