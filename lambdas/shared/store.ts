@@ -175,8 +175,8 @@ export class Store {
   }
 
   /** Write an execution's history item. The key is derived from the execution, so a retry overwrites, never duplicates. */
-  async putHistory(item: HistoryItem): Promise<void> {
-    await this.send('DynamoDB PutItem (history)', new PutCommand({
+  async putHistory(item: HistoryItem): Promise<{ replaced: boolean }> {
+    const out = await this.send('DynamoDB PutItem (history)', new PutCommand({
       TableName: this.tableName,
       Item: {
         pk: groupKey(item.group),
@@ -185,7 +185,10 @@ export class Store {
         gsi1sk: `${item.startedAt}#${item.group}#${item.executionName}`,
         ...item,
       },
+      // Whether an earlier attempt of the same step already wrote it.
+      ReturnValues: 'ALL_OLD',
     }));
+    return { replaced: out.Attributes !== undefined };
   }
 
   /** History items, newest first: one group's, or every group's. */
@@ -220,7 +223,7 @@ export class Store {
   private async send(
     what: string,
     command: PutCommand | GetCommand | QueryCommand,
-  ): Promise<{ Item?: Record<string, any>; Items?: Record<string, any>[] }> {
+  ): Promise<{ Item?: Record<string, any>; Items?: Record<string, any>[]; Attributes?: Record<string, any> }> {
     try {
       // The document client's overloads do not accept a union; each member is a valid command.
       return await this.doc.send(command as GetCommand);

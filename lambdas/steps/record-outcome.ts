@@ -34,6 +34,7 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
   const { plan } = state;
   // Only a real run that took the lock holds it; a skipped run must not release another's lock.
   const holdsLock = state.lock?.acquired === true && !plan.dryRun;
+  let replaced = false;
   try {
     // Once the replica is promoted the topology has changed, whatever happened after: the group is
     // FAILED_OVER until an operator re-arms it with a config that describes the new primary. Written
@@ -48,7 +49,7 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
         updatedAt: item.endedAt,
       });
     }
-    await store.putHistory(item);
+    ({ replaced } = await store.putHistory(item));
   } catch (err) {
     // Nothing is left to act on: let the lock go even though the record could not be written (the
     // state machine retries this step, then sends the record in a notification).
@@ -56,9 +57,12 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
     throw err;
   }
   const lockReleased = holdsLock ? await store.releaseLock(plan.group.name, plan.executionArn) : false;
-  // Last, so a retry of this step after a failed write does not count the execution twice.
-  const metrics = metricsOf(deps);
-  for (const document of outcomeMetrics(item, state.promote?.confirmed === true, deps.now())) metrics.emit(document);
+  // Last, and only by the attempt that first wrote the record: a retry of this step (after a failed
+  // write, or after a success Step Functions did not hear of) does not count the execution twice.
+  if (!replaced) {
+    const metrics = metricsOf(deps);
+    for (const document of outcomeMetrics(item, state.promote?.confirmed === true, deps.now())) metrics.emit(document);
+  }
   return { recorded: true, outcome: item.outcome, lockReleased };
 }
 

@@ -400,6 +400,18 @@ describe('record-outcome metrics', () => {
     ]);
   });
 
+  it('a retried record step (its first attempt wrote the record) does not count the execution again', async () => {
+    await store.acquireLock('orders', EXECUTION, T0, 3900);
+
+    await run(succeeded(), deps());
+    const afterFirst = emf().length;
+    await run(succeeded(), deps());
+
+    expect(afterFirst).toBe(3);
+    expect(emf()).toHaveLength(3);
+    expect(await store.listHistory({ group: 'orders' })).toHaveLength(1);
+  });
+
   it('an ABORTED execution counts as an execution, with no RTO and no data loss', async () => {
     const { plan: p, lock, assess } = succeeded();
 
