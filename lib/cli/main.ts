@@ -15,6 +15,7 @@ import { Output, type CliIO, type Command, type Context } from './io';
 import { pauseCommand } from './pause';
 import { rearmCommand } from './rearm';
 import { resumeCommand } from './resume';
+import { unlockCommand } from './unlock';
 import { statusCommand } from './status';
 
 export type { CliIO } from './io';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   switchoverCommand,
   pauseCommand,
   resumeCommand,
+  unlockCommand,
   rearmCommand,
   drillCommand,
 ];
