@@ -46,7 +46,9 @@ export async function startFence(state: WorkflowState, deps: Deps): Promise<Fenc
   } catch (err) {
     const name = awsErrorName(err);
     if (name === 'DryRunOperation') {
-      return { ...base, startedAt, endedAt: deps.now(), confirmed: true, state: 'running', reason: `dry run: StopInstances on ${instanceId} would succeed (DryRunOperation)` };
+      // Nothing was stopped: record the state the instance is really in.
+      const current = await describeState(instanceId, region, deps);
+      return { ...base, startedAt, endedAt: deps.now(), confirmed: true, state: current, reason: `dry run: StopInstances on ${instanceId} would succeed (DryRunOperation); it is ${current}` };
     }
     if (name === 'InvalidInstanceID.NotFound') {
       return result(base, startedAt, deps.now(), 'gone', `${instanceId} no longer exists: counts as fenced`);

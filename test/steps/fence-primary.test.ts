@@ -107,6 +107,8 @@ describe('fence-primary', () => {
     it('in a dry run, sends StopInstances with DryRun and treats DryRunOperation as ok', async () => {
       // Arrange: EC2 answers a permitted dry run with the DryRunOperation error (HTTP 412).
       ec2.on(StopInstancesCommand).rejects(ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412));
+      // The record says the state EC2 reports, not an assumed one.
+      ec2.on(DescribeInstancesCommand).resolves(described('stopping'));
 
       // Act
       const result = await startFence(state({ dryRun: true }), deps);
@@ -126,8 +128,8 @@ describe('fence-primary', () => {
         startedAt: T0,
         endedAt: T0,
         confirmed: true,
-        state: 'running',
-        reason: `dry run: StopInstances on ${INSTANCE} would succeed (DryRunOperation)`,
+        state: 'stopping',
+        reason: `dry run: StopInstances on ${INSTANCE} would succeed (DryRunOperation); it is stopping`,
       });
     });
 
