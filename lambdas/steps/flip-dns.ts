@@ -48,6 +48,12 @@ export async function prepareDns(state: WorkflowState, deps: Deps): Promise<DnsR
       );
       const found = out.ResourceRecordSets?.[0];
       if (found && listedName(found.Name ?? '') === record.name && found.Type === record.type) {
+        // An UPSERT of a simple record cannot replace these; better to stop here than to record a wrong "before".
+        if (found.AliasTarget || found.SetIdentifier) {
+          throw new DnsChangeFailed(
+            `${record.type} ${record.name} is ${found.AliasTarget ? 'an alias record' : `a routing-policy record (set ${found.SetIdentifier})`}; the controller flips simple records only`,
+          );
+        }
         before.set(`${record.name} ${record.type}`, { ttl: found.TTL ?? 0, values: (found.ResourceRecords ?? []).map((r) => r.Value ?? '') });
       }
     } catch (err) {

@@ -124,6 +124,18 @@ describe('flip-dns', () => {
       });
     });
 
+    it.each([
+      ['an alias record', { AliasTarget: { HostedZoneId: 'Z2FDTNDATAQYW2', DNSName: 'd111.cloudfront.net.', EvaluateTargetHealth: false } }, 'an alias record'],
+      ['a weighted record', { SetIdentifier: 'blue', Weight: 50, TTL: 60, ResourceRecords: [{ Value: OLD_PRIMARY }] }, 'a routing-policy record (set blue)'],
+    ])('refuses %s, which an UPSERT of a simple record cannot replace', async (_name, extra, what) => {
+      route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [{ Name: 'db.orders.example.com.', Type: 'CNAME', ...extra }] });
+
+      const error = await failure(prepareDns(state(), deps));
+
+      expect(error.name).toBe('DnsChangeFailed');
+      expect(error.message).toBe(`CNAME db.orders.example.com is ${what}; the controller flips simple records only`);
+    });
+
     it('a record of the same name but another type is not the record', async () => {
       route53
         .on(ListResourceRecordSetsCommand)
