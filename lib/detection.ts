@@ -18,6 +18,16 @@ import { controllerFunction } from './lambda';
 import { grantItemAccess } from './store';
 import { placeInProbeVpc } from './workflow';
 
+/** The groups the probe function watches, with the fields detection needs. */
+export function probeGroupsOf(config: FailoverConfig): ProbeGroup[] {
+  return config.groups.filter((g) => g.probes.length > 0).map(({ name, probes, detection }) => ({ name, probes, detection }));
+}
+
+/** The esbuild `define` that bakes the probe settings into the probe function's bundle. */
+export function probeFunctionDefines(groups: ProbeGroup[]): Record<string, string> {
+  return { FAILOVER_PROBE_GROUPS: JSON.stringify(JSON.stringify(groups)) };
+}
+
 export interface DetectionProps {
   readonly config: FailoverConfig;
   readonly table: dynamodb.ITable;
@@ -36,9 +46,7 @@ export class Detection extends Construct {
     super(scope, id);
     const { config, table, topic, stateMachine } = props;
 
-    const probed: ProbeGroup[] = config.groups
-      .filter((g) => g.probes.length > 0)
-      .map(({ name, probes, detection }) => ({ name, probes, detection }));
+    const probed = probeGroupsOf(config);
     if (probed.length > 0) {
       const longestProbeMs = Math.max(...probed.flatMap((g) => g.probes.map((p) => p.timeoutMs)));
       this.probeFunction = controllerFunction(this, 'ProbeFunction', {
@@ -49,7 +57,7 @@ export class Detection extends Construct {
         environment: { TABLE_NAME: table.tableName, STATE_MACHINE_ARN: stateMachine.stateMachineArn, TOPIC_ARN: topic.topicArn },
         logRetention: logs.RetentionDays.ONE_MONTH,
         // The probe settings travel inside the bundle: no size limit, nothing in the environment.
-        define: { FAILOVER_PROBE_GROUPS: JSON.stringify(JSON.stringify(probed)) },
+        define: probeFunctionDefines(probed),
       });
       placeInProbeVpc(this.probeFunction, config);
       // The probe counters (read, conditional put) and the group state (read).

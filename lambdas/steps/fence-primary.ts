@@ -12,6 +12,7 @@ import {
   EC2Client,
   ModifyNetworkInterfaceAttributeCommand,
   StopInstancesCommand,
+  type InstanceNetworkInterface,
 } from '@aws-sdk/client-ec2';
 import { perRegion, type StepDeps } from '../shared/deps';
 import { awsErrorName, FenceNotConfirmed, stepErrorFrom } from '../shared/errors';
@@ -66,7 +67,7 @@ export async function checkFence(state: WorkflowState, deps: Deps): Promise<Fenc
   const { plan } = state;
   const previous = state.fence!;
   const { instanceId, region } = plan.group.primary;
-  const current = await describeState(instanceId, region, deps);
+  const { state: current, interfaces } = await describeInstance(instanceId, region, deps);
   const now = deps.now();
   const polls = previous.polls + 1;
   if (FENCED_STATES.has(current)) {
@@ -79,7 +80,7 @@ export async function checkFence(state: WorkflowState, deps: Deps): Promise<Fenc
   }
   const stuck = `${instanceId} still ${current} ${Math.round(waited)} s after StopInstances (timeout ${timeout} s)`;
   if (plan.group.fence.onUnconfirmed !== 'isolate') throw new FenceNotConfirmed(`${stuck}; not promoting`);
-  const isolated = await isolate(state, deps);
+  const isolated = await isolate(state, interfaces, deps);
   if (isolated.confirmed) {
     return {
       ...previous,
@@ -110,6 +111,7 @@ export function isolationGroupName(group: string): string {
  */
 async function isolate(
   state: WorkflowState,
+  interfaces: InstanceNetworkInterface[],
   deps: Deps,
 ): Promise<{ confirmed: boolean; isolation: NonNullable<FenceResult['isolation']>; pending?: string }> {
   const { name, primary } = state.plan.group;
@@ -128,8 +130,6 @@ async function isolate(
   if (!securityGroupId) {
     throw new FenceNotConfirmed(`the isolation security group ${isolationGroupName(name)} was not found in ${primary.vpcId}; cannot isolate ${primary.instanceId}; not promoting`);
   }
-  const described = await call('DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ InstanceIds: [primary.instanceId] })));
-  const interfaces = (described.Reservations ?? []).flatMap((r) => r.Instances ?? []).flatMap((i) => i.NetworkInterfaces ?? []);
   const ids = interfaces.map((n) => n.NetworkInterfaceId!).filter(Boolean);
   if (ids.length === 0) throw new FenceNotConfirmed(`${primary.instanceId} reports no network interface to isolate; not promoting`);
   const onlyIsolation = (gs: Array<{ GroupId?: string }> | undefined) => gs?.length === 1 && gs[0].GroupId === securityGroupId;
@@ -155,12 +155,17 @@ function result(base: Pick<FenceResult, 'instanceId' | 'method' | 'dryRun' | 'po
 }
 
 async function describeState(instanceId: string, region: string, deps: Deps): Promise<string> {
+  return (await describeInstance(instanceId, region, deps)).state;
+}
+
+/** The instance's state ('gone' when EC2 no longer knows it) and its network interfaces. */
+async function describeInstance(instanceId: string, region: string, deps: Deps): Promise<{ state: string; interfaces: InstanceNetworkInterface[] }> {
   try {
     const out = await deps.ec2(region).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
     const instance = out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
-    return instance?.State?.Name ?? 'gone';
+    return { state: instance?.State?.Name ?? 'gone', interfaces: instance?.NetworkInterfaces ?? [] };
   } catch (err) {
-    if (awsErrorName(err) === 'InvalidInstanceID.NotFound') return 'gone';
+    if (awsErrorName(err) === 'InvalidInstanceID.NotFound') return { state: 'gone', interfaces: [] };
     throw stepErrorFrom(err, `EC2 DescribeInstances ${instanceId}`, FenceNotConfirmed);
   }
 }

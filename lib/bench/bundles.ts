@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import type { ProbeGroup } from '../../lambdas/probe/run-probes';
+import { probeFunctionDefines, probeGroupsOf } from '../detection';
 import { STEPS } from '../../lambdas/steps';
 import type { FailoverConfig } from '../config';
 import { BUNDLING } from '../lambda';
@@ -40,13 +40,9 @@ export interface BuiltBundles {
 /** Build every Lambda (9 steps + the probe function) into one temporary directory. */
 export async function buildBundles(config: FailoverConfig): Promise<BuiltBundles> {
   const dir = mkdtempSync(join(tmpdir(), 'failover-bench-'));
-  // As lib/detection.ts defines it: the groups that have probes, with the fields detection needs.
-  const probed: ProbeGroup[] = config.groups
-    .filter((g) => g.probes.length > 0)
-    .map(({ name, probes, detection }) => ({ name, probes, detection }));
   const lambdas = [
     ...STEPS.map((step) => ({ name: step, entry: join(ROOT, 'lambdas', 'steps', `${step}.ts`), define: undefined as Record<string, string> | undefined })),
-    { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), define: { FAILOVER_PROBE_GROUPS: JSON.stringify(JSON.stringify(probed)) } },
+    { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), define: probeFunctionDefines(probeGroupsOf(config)) },
   ];
   try {
     const bundles = await Promise.all(

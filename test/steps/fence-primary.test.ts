@@ -333,6 +333,8 @@ describe('fence-primary', () => {
             { Name: 'vpc-id', Values: [VPC] },
           ],
         });
+        // The poll's own DescribeInstances gives the interfaces: no second read.
+        expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 1);
         expect(ec2).toHaveReceivedCommandTimes(ModifyNetworkInterfaceAttributeCommand, 2);
         expect(ec2).toHaveReceivedNthCommandWith(ModifyNetworkInterfaceAttributeCommand, 1, { NetworkInterfaceId: 'eni-0', Groups: [ISOLATION] });
         expect(ec2).toHaveReceivedNthCommandWith(ModifyNetworkInterfaceAttributeCommand, 2, { NetworkInterfaceId: 'eni-1', Groups: [ISOLATION] });
