@@ -150,6 +150,11 @@ export class Drill {
     this.topology.set(group.name, { sourceDbId, sourceEndpoint, primaryIp, recordsBefore });
   }
 
+  /** Simulated seconds since the drill began (to 0.1 s): how reports and timelines show a time. */
+  secondsSinceStart(ms: number): number {
+    return Math.round((ms - this.account.clock.startMs) / 100) / 10;
+  }
+
   /** The primary's endpoints change to `mode` at simulated time `at` (epoch ms). */
   scheduleEndpoints(...changes: Array<{ at: number; mode: EndpointMode }>): void {
     this.endpointChanges.push(...changes);

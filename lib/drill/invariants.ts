@@ -20,7 +20,7 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
     for (const promote of calls.filter((c) => c.operation === 'PromoteReadReplica' && (c.input as any)?.DBInstanceIdentifier === replicaId)) {
       const stateThen = instanceStateAt(drill, instanceId, promote.at);
       if (!FENCED.has(stateThen) && !isolatedAt(drill, instanceId, promote.at)) {
-        violations.push(`PromoteReadReplica ${replicaId} at t+${seconds(drill, promote.at)} s while ${instanceId} was ${stateThen}, not confirmed stopped or isolated`);
+        violations.push(`PromoteReadReplica ${replicaId} at t+${drill.secondsSinceStart(promote.at)} s while ${instanceId} was ${stateThen}, not confirmed stopped or isolated`);
       }
     }
 
@@ -32,7 +32,7 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
         (ch.ResourceRecordSet?.ResourceRecords ?? []).map((r: any) => r.Value),
       );
       if (endpoint && values.includes(endpoint) && (promotedAt === undefined || promotedAt > change.at)) {
-        violations.push(`DNS pointed at ${replicaId} at t+${seconds(drill, change.at)} s before it was promoted`);
+        violations.push(`DNS pointed at ${replicaId} at t+${drill.secondsSinceStart(change.at)} s before it was promoted`);
       }
     }
 
@@ -89,6 +89,4 @@ function isolatedAt(drill: Drill, instanceId: string, at: number): boolean {
   );
 }
 
-function seconds(drill: Drill, at: number): number {
-  return Math.round((at - drill.account.clock.startMs) / 100) / 10;
-}
+

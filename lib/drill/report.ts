@@ -41,7 +41,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
   try {
     await scenario.run(drill, group, options);
     const { account, store } = drill;
-    const seconds = (ms: number) => Math.round((ms - account.clock.startMs) / 100) / 10;
+    const seconds = (ms: number) => drill.secondsSinceStart(ms);
     const history = (await store.listHistory({ group: group.name, limit: 100 })).reverse();
     const byArn = new Map(history.map((h) => [h.executionArn, h]));
     const executions = drill.executions.map((e) => ({
