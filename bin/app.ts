@@ -4,9 +4,9 @@
  * the stack. An invalid config stops the synth with every problem listed.
  */
 import { App } from 'aws-cdk-lib';
-import { ConfigError, loadConfigFile } from '../lib/config';
-import { checkWithCdkNag } from '../lib/nag';
-import { FailoverControllerStack } from '../lib/stack';
+import { ConfigError, loadConfigFile } from '../lambdas/core/config';
+import { checkWithCdkNag } from '../lib/infra/nag';
+import { FailoverControllerStack } from '../lib/infra/stack';
 
 const app = new App();
 checkWithCdkNag(app);

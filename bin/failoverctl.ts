@@ -6,7 +6,8 @@
  *   failoverctl failover orders --reason "primary unreachable, INC-4711"
  *   failoverctl --help
  */
-import { main } from '../lib/cli/main';
+import { COMMANDS, main } from '../lib/cli/main';
+import { drillCommand } from '../lib/drill/drill-command';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -30,7 +31,7 @@ main(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   signal: interrupt.signal,
-}).then(
+}, [...COMMANDS, drillCommand]).then(
   (code) => {
     process.exitCode = code;
   },

@@ -12,7 +12,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIPv6, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ProbeConfig } from '../../lib/config';
+import type { ProbeConfig } from '../core/config';
 
 export interface ProbeResult {
   /** The probe's label: its configured name, or `GET https://...` / `tcp host:port`. */

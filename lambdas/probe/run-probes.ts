@@ -8,14 +8,14 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { GroupConfig } from '../../lib/config';
-import { once } from '../shared/deps';
-import { requireEnv } from '../shared/env';
-import { awsErrorName } from '../shared/errors';
-import { METRIC, metricsOf, type MetricsSink } from '../shared/metrics';
-import { lambdaMetrics, logFor, type LambdaContext, logger } from '../shared/powertools';
-import { Store, type ProbeState } from '../shared/store';
-import { automaticTriggerBlocked } from '../shared/trigger-gate';
+import type { GroupConfig } from '../core/config';
+import { once } from '../runtime/deps';
+import { requireEnv } from '../runtime/env';
+import { awsErrorName } from '../core/errors';
+import { METRIC, metricsOf, type MetricsSink } from '../runtime/metrics';
+import { lambdaMetrics, logFor, type LambdaContext, logger } from '../runtime/powertools';
+import { Store, type ProbeState } from '../core/store';
+import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
 import { advanceCounters, judgeRound, NO_COUNTERS } from './detect';
 

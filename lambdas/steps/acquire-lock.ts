@@ -5,12 +5,12 @@
  * failover (FAILED_OVER, until an operator re-arms it) and during the cooldown after any failover.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { once, type StepDeps } from '../shared/deps';
-import { requireEnv } from '../shared/env';
-import { stepHandler } from '../shared/powertools';
-import { Store } from '../shared/store';
-import { automaticTriggerBlocked } from '../shared/trigger-gate';
-import type { LockResult, WorkflowState } from '../shared/workflow-state';
+import { once, type StepDeps } from '../runtime/deps';
+import { requireEnv } from '../runtime/env';
+import { stepHandler } from '../runtime/powertools';
+import { Store } from '../core/store';
+import { automaticTriggerBlocked } from '../core/trigger-gate';
+import type { LockResult, WorkflowState } from '../core/workflow-state';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store'>): Promise<LockResult> {
   const { plan } = state;

@@ -7,10 +7,10 @@ import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeDBInstancesCommand, type DBInstance } from '@aws-sdk/client-rds';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { RDSClient } from '@aws-sdk/client-rds';
-import { perRegion, type StepDeps } from '../shared/deps';
-import { awsErrorName, stepErrorFrom, StepError } from '../shared/errors';
-import { stepHandler } from '../shared/powertools';
-import type { AssessResult, Plan, ReplicaView, WorkflowState } from '../shared/workflow-state';
+import { perRegion, type StepDeps } from '../runtime/deps';
+import { awsErrorName, stepErrorFrom, StepError } from '../core/errors';
+import { stepHandler } from '../runtime/powertools';
+import type { AssessResult, Plan, ReplicaView, WorkflowState } from '../core/workflow-state';
 
 class ReplicaCheckFailed extends StepError {}
 

@@ -5,9 +5,9 @@
  */
 import { checkAll } from '../probe/check-endpoint';
 import { judgeRound } from '../probe/detect';
-import type { StepDeps } from '../shared/deps';
-import { stepHandler } from '../shared/powertools';
-import type { ConfirmResult, WorkflowState } from '../shared/workflow-state';
+import type { StepDeps } from '../runtime/deps';
+import { stepHandler } from '../runtime/powertools';
+import type { ConfirmResult, WorkflowState } from '../core/workflow-state';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now'>): Promise<ConfirmResult> {
   const { group } = state.plan;

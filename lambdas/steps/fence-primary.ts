@@ -14,10 +14,11 @@ import {
   StopInstancesCommand,
   type InstanceNetworkInterface,
 } from '@aws-sdk/client-ec2';
-import { perRegion, type StepDeps } from '../shared/deps';
-import { awsErrorName, FenceNotConfirmed, stepErrorFrom } from '../shared/errors';
-import { stepHandler } from '../shared/powertools';
-import type { FenceResult, WorkflowState } from '../shared/workflow-state';
+import { perRegion, type StepDeps } from '../runtime/deps';
+import { awsErrorName, FenceNotConfirmed, stepErrorFrom } from '../core/errors';
+import { isolationGroupName } from '../core/isolation-group';
+import { stepHandler } from '../runtime/powertools';
+import type { FenceResult, WorkflowState } from '../core/workflow-state';
 
 /** States in which the instance can no longer write. */
 const FENCED_STATES = new Set(['stopped', 'terminated', 'gone']);
@@ -97,11 +98,6 @@ export async function checkFence(state: WorkflowState, deps: Deps): Promise<Fenc
     throw new FenceNotConfirmed(`${stuck}, and its isolation was not confirmed in ${plan.group.fence.isolationTimeoutSeconds} s; not promoting`);
   }
   return { ...previous, polls, confirmed: false, state: current, isolation: isolated.isolation, reason: `${stuck}; isolating it: ${isolated.pending}` };
-}
-
-/** The name of a group's isolation security group, which the stack makes in the primary's VPC. */
-export function isolationGroupName(group: string): string {
-  return `failover-isolation-${group}`;
 }
 
 /**

@@ -11,11 +11,11 @@ import {
   Route53Client,
   type RRType,
 } from '@aws-sdk/client-route-53';
-import { normalizeDnsName } from '../../lib/config';
-import { once, type StepDeps } from '../shared/deps';
-import { DnsChangeFailed, stepErrorFrom } from '../shared/errors';
-import { stepHandler } from '../shared/powertools';
-import type { DnsChange, DnsResult, WorkflowState } from '../shared/workflow-state';
+import { normalizeDnsName } from '../core/config';
+import { once, type StepDeps } from '../runtime/deps';
+import { DnsChangeFailed, stepErrorFrom } from '../core/errors';
+import { stepHandler } from '../runtime/powertools';
+import type { DnsChange, DnsResult, WorkflowState } from '../core/workflow-state';
 
 export type DnsEvent = { action: 'prepare' | 'apply' | 'check'; state: WorkflowState };
 

@@ -2,7 +2,7 @@
  * Every workflow step by name: what each Lambda handler calls with its deployed clients, and what the
  * drill calls in-process with the simulated account's.
  */
-import type { StepDeps } from '../shared/deps';
+import type { StepDeps } from '../runtime/deps';
 import * as acquireLock from './acquire-lock';
 import * as assessReplica from './assess-replica';
 import * as confirmOutage from './confirm-outage';

@@ -5,12 +5,12 @@
  * so the notification carries the complete record instead.
  */
 import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns';
-import { once, type StepDeps } from '../shared/deps';
-import { requireEnv } from '../shared/env';
-import { awsErrorName, isTransient, TransientAwsError } from '../shared/errors';
-import { buildHistoryItem, type HistoryItem } from '../shared/history';
-import { stepHandler } from '../shared/powertools';
-import type { NotificationResult, WorkflowState } from '../shared/workflow-state';
+import { once, type StepDeps } from '../runtime/deps';
+import { requireEnv } from '../runtime/env';
+import { awsErrorName, isTransient, TransientAwsError } from '../core/errors';
+import { buildHistoryItem, type HistoryItem } from '../core/history';
+import { stepHandler } from '../runtime/powertools';
+import type { NotificationResult, WorkflowState } from '../core/workflow-state';
 
 export type NotifyEvent = { state: WorkflowState; recordLost?: { Error: string; Cause?: string } };
 

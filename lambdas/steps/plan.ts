@@ -3,11 +3,12 @@
  * or an unknown group fails the execution with InvalidInput, naming the field; nothing is changed.
  */
 import { z } from 'zod';
-import { formatIssues, type GroupConfig } from '../../lib/config';
-import type { StepDeps } from '../shared/deps';
-import { InvalidInput } from '../shared/errors';
-import { stepHandler } from '../shared/powertools';
-import type { ExecutionInput, Plan } from '../shared/workflow-state';
+import { formatIssues, type GroupConfig } from '../core/config';
+import type { StepDeps } from '../runtime/deps';
+import { InvalidInput } from '../core/errors';
+import { stepHandler } from '../runtime/powertools';
+import { lockTtlSeconds } from '../core/budgets';
+import type { ExecutionInput, Plan } from '../core/workflow-state';
 
 /**
  * What the state machine passes: the execution input, the deployed groups (the validated config,
@@ -74,25 +75,6 @@ export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promis
     triggeredAt: Math.min(triggeredAt, now),
     lockTtlSeconds: lockTtlSeconds(Object.values(groups)),
   };
-}
-
-/** The longest a live execution of this group can run: every step's timeout, plus 15 minutes for retries and polls. */
-export function executionBudgetSeconds(group: GroupConfig): number {
-  const fence = Math.max(group.fence.timeoutSeconds, group.switchover.stopTimeoutSeconds);
-  return fence + group.switchover.lagTimeoutSeconds + group.promotion.timeoutSeconds + group.dns.syncTimeoutSeconds + 900;
-}
-
-/** The state machine's timeout: the longest budget of any deployed group. */
-export function executionTimeoutSeconds(groups: GroupConfig[]): number {
-  return Math.max(...groups.map(executionBudgetSeconds));
-}
-
-/**
- * How long the lock is held before another execution may take it over: five minutes longer than the
- * state machine lets any execution run, so only a dead (or timed-out) execution ever loses it.
- */
-export function lockTtlSeconds(groups: GroupConfig[]): number {
-  return executionTimeoutSeconds(groups) + 300;
 }
 
 export const handler = stepHandler('plan', (event: PlanEvent) => run(event, { now: Date.now }));

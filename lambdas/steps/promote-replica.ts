@@ -5,10 +5,10 @@
  * The state machine only reaches this step after the fence confirmed the primary stopped.
  */
 import { PromoteReadReplicaCommand, RDSClient } from '@aws-sdk/client-rds';
-import { perRegion, type StepDeps } from '../shared/deps';
-import { awsErrorName, PromotionFailed, stepErrorFrom } from '../shared/errors';
-import { stepHandler } from '../shared/powertools';
-import type { PromoteResult, ReplicaView, WorkflowState } from '../shared/workflow-state';
+import { perRegion, type StepDeps } from '../runtime/deps';
+import { awsErrorName, PromotionFailed, stepErrorFrom } from '../core/errors';
+import { stepHandler } from '../runtime/powertools';
+import type { PromoteResult, ReplicaView, WorkflowState } from '../core/workflow-state';
 import { describeReplica } from './assess-replica';
 
 export type PromoteEvent = { action: 'start' | 'check'; state: WorkflowState };

@@ -5,13 +5,13 @@
  * state machine sends it in a notification and this step has logged it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { once, type StepDeps } from '../shared/deps';
-import { requireEnv } from '../shared/env';
-import { Store } from '../shared/store';
-import { buildHistoryItem, causeText, type HistoryItem } from '../shared/history';
-import { METRIC, metricsOf, type MetricDocument } from '../shared/metrics';
-import { lambdaMetrics, stepHandler } from '../shared/powertools';
-import type { WorkflowState } from '../shared/workflow-state';
+import { once, type StepDeps } from '../runtime/deps';
+import { requireEnv } from '../runtime/env';
+import { Store } from '../core/store';
+import { buildHistoryItem, causeText, type HistoryItem } from '../core/history';
+import { METRIC, metricsOf, type MetricDocument } from '../runtime/metrics';
+import { lambdaMetrics, stepHandler } from '../runtime/powertools';
+import type { WorkflowState } from '../core/workflow-state';
 
 type Deps = Pick<StepDeps, 'now' | 'store' | 'log' | 'metrics'>;
 

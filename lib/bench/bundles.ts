@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { probeFunctionDefines, probeGroupsOf } from '../detection';
+import { probeFunctionDefines, probeGroupsOf } from '../infra/detection';
 import { STEPS } from '../../lambdas/steps';
-import type { FailoverConfig } from '../config';
-import { BUNDLING } from '../lambda';
+import type { FailoverConfig } from '../../lambdas/core/config';
+import { BUNDLING } from '../infra/controller-function';
 import { median, round } from './stats';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@
  * StartExecution, measured in the drill (the real probe handler against local servers, on the simulated
  * clock, one invocation a minute) over many outages that start at random offsets.
  */
-import type { FailoverConfig, GroupConfig } from '../config';
+import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
 import { Drill } from '../drill/drill';
 import { max, median, min, round } from './stats';
 

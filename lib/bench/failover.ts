@@ -4,7 +4,7 @@
  * account): the controller's own wall time, the latency that polling and the workflow add to the
  * outage, and the Step Functions state transitions the execution enters.
  */
-import type { FailoverConfig } from '../config';
+import type { FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from '../drill/drill';
 import { checkInvariants } from '../drill/invariants';
 import { findScenario } from '../drill/scenarios';

@@ -11,10 +11,10 @@ import { performance } from 'node:perf_hooks';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { probeLabel } from '../../lambdas/probe/check-endpoint';
 import { runInvocation, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
-import { Store } from '../../lambdas/shared/store';
+import { Store } from '../../lambdas/core/store';
 import { startLocalDynamoDB } from '../drill/local-dynamodb';
-import { SimClock } from '../drill/simulated-aws';
-import type { SynthesizedController } from '../drill/synth';
+import { SimClock } from '../drill/sim/account';
+import type { SynthesizedController } from '../runner/synth';
 
 /**
  * Lambda's text log format (the stack sets no JSON format) puts `<ISO time>\t<request id>\tINFO\t` before

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
-import type { ProbeConfig } from '../config';
+import type { ProbeConfig } from '../../lambdas/core/config';
 import { median, round } from './stats';
 
 export const PROBE_TIMEOUT_MS = 2000;

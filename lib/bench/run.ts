@@ -8,9 +8,9 @@
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfigFile, type FailoverConfig } from '../config';
-import { synthFor } from '../drill/drill';
-import { BUNDLING, RUNTIME } from '../lambda';
+import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import { synthFor } from '../runner/synth';
+import { BUNDLING, RUNTIME } from '../infra/controller-function';
 import { buildBundles, BUNDLE_TARGET_BYTES, COLD_LOAD_TARGET_MS, measureColdLoads, type LambdaBundle } from './bundles';
 import { COST_TARGET_ENDPOINTS, COST_TARGET_USD, FAILOVER_STEP_BILLED_SECONDS, monthlyCost, PROBE_MEMORY_MB, type CostCase } from './cost';
 import { DETECTION_SETTINGS, measureDetection, OFFSET_RANGE_MS, withDetection, type DetectionResult } from './detection';

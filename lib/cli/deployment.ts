@@ -16,11 +16,11 @@ import type { RDSClient } from '@aws-sdk/client-rds';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { Store } from '../../lambdas/shared/store';
-import { loadConfigFile, type FailoverConfig, type GroupConfig } from '../config';
-import type { StepDeps } from '../../lambdas/shared/deps';
-import type { LocalWorkflow } from '../drill/run-workflow';
-import type { SynthesizedController } from '../drill/synth';
+import { Store } from '../../lambdas/core/store';
+import { loadConfigFile, type FailoverConfig, type GroupConfig } from '../../lambdas/core/config';
+import type { StepDeps } from '../../lambdas/runtime/deps';
+import type { LocalWorkflow } from '../runner/local-workflow';
+import type { SynthesizedController } from '../runner/synth';
 import { DeploymentError, UsageError, type Values, type DEPLOYMENT_OPTIONS } from './args';
 import type { Context } from './io';
 import { RealClock, type LocalClock } from './local';
@@ -105,12 +105,12 @@ export function resolveDeps(partial: Partial<CliDeps> = {}, env: Record<string, 
     // and only a break-glass run needs them. (tsx resolves these requires; tests pass their own.)
     synth: (config) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { synthFor } = require('../drill/drill') as typeof import('../drill/drill');
+      const { synthFor } = require('../runner/synth') as typeof import('../runner/synth');
       return synthFor(config);
     },
     localWorkflow: (synth, deps, clock) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { LocalWorkflow } = require('../drill/run-workflow') as typeof import('../drill/run-workflow');
+      const { LocalWorkflow } = require('../runner/local-workflow') as typeof import('../runner/local-workflow');
       return new LocalWorkflow(synth, deps, clock);
     },
     followIntervalMs: 2000,

@@ -4,10 +4,10 @@
  * by its outcome.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { HistoryItem } from '../../lambdas/shared/history';
-import type { GroupState, LockItem, Store } from '../../lambdas/shared/store';
-import type { ExecutionInput, Mode, Outcome } from '../../lambdas/shared/workflow-state';
-import type { GroupConfig } from '../config';
+import type { HistoryItem } from '../../lambdas/core/history';
+import type { GroupState, LockItem, Store } from '../../lambdas/core/store';
+import type { ExecutionInput, Mode, Outcome } from '../../lambdas/core/workflow-state';
+import type { GroupConfig } from '../../lambdas/core/config';
 import {
   DEPLOYMENT_OPTIONS,
   DEPLOYMENT_OPTIONS_HELP,

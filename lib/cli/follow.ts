@@ -6,7 +6,7 @@
  *    +15.9 s  fence     15.4 s  i-0a1b2c3d4e5f60718 confirmed stopped
  */
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
-import { causeText } from '../../lambdas/shared/history';
+import { causeText } from '../../lambdas/core/history';
 import { formatDuration } from './format';
 import type { Context } from './io';
 

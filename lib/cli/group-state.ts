@@ -3,7 +3,7 @@
  * its lock, and whether that lock belongs to an execution that is still running.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import type { GroupState, GroupStatus, LockItem } from '../../lambdas/shared/store';
+import type { GroupState, GroupStatus, LockItem } from '../../lambdas/core/store';
 import { RefusedError } from './args';
 import type { Deployment } from './deployment';
 import type { Context } from './io';

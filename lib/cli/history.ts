@@ -2,7 +2,7 @@
  * `failoverctl history [group]`: every execution's record, newest first: when, group, trigger, mode,
  * outcome, RTO, data-loss estimate, what it concluded, and where to see the execution.
  */
-import type { HistoryItem } from '../../lambdas/shared/history';
+import type { HistoryItem } from '../../lambdas/core/history';
 import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, intOption, parseCommandArgs } from './args';
 import { findDeployment, loadCliConfig } from './deployment';
 import { colourOutcome, executionConsoleUrl, formatDuration, formatIso, table } from './format';

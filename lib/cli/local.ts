@@ -12,11 +12,11 @@ import type { StopInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { PromoteReadReplicaCommandInput } from '@aws-sdk/client-rds';
 import type { ChangeResourceRecordSetsCommandInput } from '@aws-sdk/client-route-53';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
-import { once, perRegion, type StepDeps } from '../../lambdas/shared/deps';
-import { awsErrorName } from '../../lambdas/shared/errors';
-import type { ExecutionInput } from '../../lambdas/shared/workflow-state';
-import type { FailoverConfig } from '../config';
-import type { ExecutionResult } from '../drill/run-workflow';
+import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
+import { awsErrorName } from '../../lambdas/core/errors';
+import type { ExecutionInput } from '../../lambdas/core/workflow-state';
+import type { FailoverConfig } from '../../lambdas/core/config';
+import type { ExecutionResult } from '../runner/local-workflow';
 import type { Deployment } from './deployment';
 import type { Context } from './io';
 

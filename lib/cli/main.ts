@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError } from '../config';
+import { ConfigError } from '../../lambdas/core/config';
 import { CliError, EXIT, EXIT_CODES_HELP } from './args';
 import { resolveDeps } from './deployment';
-import { drillCommand } from './drill';
 import { failoverCommand, switchoverCommand } from './failover';
 import { historyCommand } from './history';
 import { Output, type CliIO, type Command, type Context } from './io';
@@ -20,6 +19,10 @@ import { statusCommand } from './status';
 
 export type { CliIO } from './io';
 
+/**
+ * The operator's commands. `failoverctl drill` lives with the drill (lib/drill/drill-command.ts) and is
+ * added by bin/failoverctl.ts, so that nothing in lib/cli depends on the simulator.
+ */
 export const COMMANDS: readonly Command[] = [
   statusCommand,
   historyCommand,
@@ -29,7 +32,6 @@ export const COMMANDS: readonly Command[] = [
   resumeCommand,
   unlockCommand,
   rearmCommand,
-  drillCommand,
 ];
 
 export function version(): string {
@@ -37,14 +39,14 @@ export function version(): string {
   return pkg.version;
 }
 
-function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+function usage(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
   return `failoverctl ${version()}: the operator's CLI of the failover controller
 
 Usage: failoverctl <command> [arguments] [options]
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Run failoverctl <command> --help for its options and an example.
 
@@ -68,7 +70,7 @@ Examples:
 }
 
 /** Run failoverctl with `argv` (without node and the script); resolves to the exit code. */
-export async function main(argv: string[], io: CliIO): Promise<number> {
+export async function main(argv: string[], io: CliIO, commands: readonly Command[] = COMMANDS): Promise<number> {
   const debug = argv.includes('--debug');
   const env = io.env ?? {};
   const interactive = { stdin: io.isTTY?.stdin === true, stdout: io.isTTY?.stdout === true };
@@ -92,7 +94,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return EXIT.OK;
       }
       if (flag === '--help' || flag === '-h') {
-        out.line(usage());
+        out.line(usage(commands));
         return EXIT.OK;
       }
       if (flag !== '--debug' && flag !== '--no-color') {
@@ -101,17 +103,17 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     const [name, ...rest] = argv.slice(i);
     if (name === undefined) {
-      out.note(usage());
+      out.note(usage(commands));
       return EXIT.USAGE;
     }
     if (name === 'help') {
-      const topic = COMMANDS.find((c) => c.name === rest[0]);
-      out.line(topic ? topic.help : usage());
+      const topic = commands.find((c) => c.name === rest[0]);
+      out.line(topic ? topic.help : usage(commands));
       return EXIT.OK;
     }
-    const command = COMMANDS.find((c) => c.name === name);
+    const command = commands.find((c) => c.name === name);
     if (!command) {
-      throw new CliError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')} (failoverctl --help)`, EXIT.USAGE);
+      throw new CliError(`unknown command ${JSON.stringify(name)}; commands: ${commands.map((c) => c.name).join(', ')} (failoverctl --help)`, EXIT.USAGE);
     }
     return await command.run(ctx, rest);
   } catch (err) {

@@ -3,7 +3,7 @@
  * probes and alarms no longer start a failover (an outage is reported once instead); a manual failover
  * still runs. `resume` arms it again.
  */
-import type { GroupState } from '../../lambdas/shared/store';
+import type { GroupState } from '../../lambdas/core/store';
 import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, RefusedError, parseCommandArgs, reasonOption } from './args';
 import { findDeployment, findGroup, loadCliConfig } from './deployment';
 import { colourStatus } from './format';

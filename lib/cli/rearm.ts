@@ -4,9 +4,9 @@
  * still names the instance the last failover fenced, or the replica it promoted.
  */
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
-import type { HistoryItem } from '../../lambdas/shared/history';
-import type { GroupState } from '../../lambdas/shared/store';
-import type { GroupConfig } from '../config';
+import type { HistoryItem } from '../../lambdas/core/history';
+import type { GroupState } from '../../lambdas/core/store';
+import type { GroupConfig } from '../../lambdas/core/config';
 import { DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, RefusedError, parseCommandArgs, reasonOption } from './args';
 import { findDeployment, findGroup, loadCliConfig, type Deployment } from './deployment';
 import { colourStatus, formatIso } from './format';

@@ -2,7 +2,7 @@
  * `failoverctl resume <group>`: end maintenance mode (PAUSED → ARMED). It never re-arms a FAILED_OVER
  * group: that takes `rearm`, which checks that the config describes the new topology first.
  */
-import type { GroupState } from '../../lambdas/shared/store';
+import type { GroupState } from '../../lambdas/core/store';
 import { DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, RefusedError, parseCommandArgs, reasonOption } from './args';
 import { findDeployment, findGroup, loadCliConfig } from './deployment';
 import { colourStatus } from './format';

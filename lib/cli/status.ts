@@ -2,9 +2,9 @@
  * `failoverctl status [group]`: what the controller sees now, per group: ARMED, PAUSED, FAILED_OVER or
  * IN_PROGRESS; who is primary; the last probe round; the lock; the last failover.
  */
-import type { HistoryItem } from '../../lambdas/shared/history';
-import type { ProbeState } from '../../lambdas/shared/store';
-import type { GroupConfig } from '../config';
+import type { HistoryItem } from '../../lambdas/core/history';
+import type { ProbeState } from '../../lambdas/core/store';
+import type { GroupConfig } from '../../lambdas/core/config';
 import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, parseCommandArgs } from './args';
 import { findDeployment, findGroup, loadCliConfig, type Deployment } from './deployment';
 import { colourOutcome, colourStatus, executionConsoleUrl, formatAgo, formatDuration, formatIso, formatTime } from './format';

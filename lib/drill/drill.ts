@@ -12,33 +12,14 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { runInvocation, type ProbeDeps } from '../../lambdas/probe/run-probes';
-import { once, perRegion, type StepDeps } from '../../lambdas/shared/deps';
-import { Store } from '../../lambdas/shared/store';
-import type { FailoverConfig, GroupConfig } from '../config';
-import { embeddedGroups } from '../workflow';
+import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
+import { Store } from '../../lambdas/core/store';
+import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
 import { LocalPrimary, type EndpointMode } from './endpoints';
 import { startLocalDynamoDB, type LocalDynamoDB } from './local-dynamodb';
-import { LocalWorkflow, type ExecutionResult, type TaskFault } from './run-workflow';
-import { SimulatedAccount, type Latencies, type SimExecution } from './simulated-aws';
-import { DRILL_ACCOUNT, DRILL_REGION, synthesizeController, type SynthesizedController } from './synth';
-
-const synthesized = new Map<string, SynthesizedController>();
-
-/**
- * Synthesizing loads the whole CDK: do it once per workflow shape. The groups' probes (which the drill
- * points at its local servers, on ports that change every run) reach the definition only through the
- * groups embedded in the Plan state, so those are set for this config on a copy of the definition.
- * A test checks that this equals a fresh synth of the same config.
- */
-export function synthFor(config: FailoverConfig): SynthesizedController {
-  const shape = { ...config, groups: config.groups.map((g) => ({ ...g, probes: [] })) };
-  const key = JSON.stringify(shape);
-  let synth = synthesized.get(key);
-  if (!synth) synthesized.set(key, (synth = synthesizeController(shape)));
-  const definition = structuredClone(synth.definition);
-  definition.States.Plan.Parameters.groupsJson = embeddedGroups(config);
-  return { ...synth, definition };
-}
+import { LocalWorkflow, type ExecutionResult, type TaskFault } from '../runner/local-workflow';
+import { SimulatedAccount, type Latencies, type SimExecution } from './sim/account';
+import { DRILL_ACCOUNT, DRILL_REGION, synthFor, type SynthesizedController } from '../runner/synth';
 
 /** What the simulated account holds for a group before anything happens. */
 export interface Topology {

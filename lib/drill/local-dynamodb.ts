@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { SynthesizedController } from './synth';
+import type { SynthesizedController } from '../runner/synth';
 
 export interface LocalDynamoDB {
   endpoint: string;

@@ -3,8 +3,8 @@
  * it, the history items as the store holds them, the timeline, every changing AWS call, and whether the
  * controller behaved as the scenario expects.
  */
-import type { HistoryItem } from '../../lambdas/shared/history';
-import type { FailoverConfig } from '../config';
+import type { HistoryItem } from '../../lambdas/core/history';
+import type { FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from './drill';
 import { checkInvariants } from './invariants';
 import { findScenario, type ScenarioOptions } from './scenarios';

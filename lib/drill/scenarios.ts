@@ -2,9 +2,9 @@
  * The drill scenarios: each sets up the simulated account, starts the real workflow, and states what
  * the controller must have done, checked against the resources' final state and the history.
  */
-import type { FailoverConfig, GroupConfig } from '../config';
-import type { HistoryItem } from '../../lambdas/shared/history';
-import type { Outcome } from '../../lambdas/shared/workflow-state';
+import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
+import type { HistoryItem } from '../../lambdas/core/history';
+import type { Outcome } from '../../lambdas/core/workflow-state';
 import type { Drill } from './drill';
 import type { EndpointMode } from './endpoints';
 

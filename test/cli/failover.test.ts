@@ -12,7 +12,7 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../../lambdas/shared/store';
+import type { Store } from '../../lambdas/core/store';
 import type { CliDeps } from '../../lib/cli/deployment';
 import {
   INSTANCE,

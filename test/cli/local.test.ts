@@ -11,9 +11,10 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CliDeps } from '../../lib/cli/deployment';
-import { loadConfigFile, type FailoverConfig } from '../../lib/config';
-import { Drill, synthFor } from '../../lib/drill/drill';
-import { LocalWorkflow } from '../../lib/drill/run-workflow';
+import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import { Drill } from '../../lib/drill/drill';
+import { synthFor } from '../../lib/runner/synth';
+import { LocalWorkflow } from '../../lib/runner/local-workflow';
 import { CONFIG, INSTANCE, REPLICA, REPLICA_ENDPOINT, USER, runCli } from './support';
 
 let config: FailoverConfig;

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import type { GroupState, Store } from '../../lambdas/shared/store';
+import type { GroupState, Store } from '../../lambdas/core/store';
 import type { CliDeps } from '../../lib/cli/deployment';
-import { loadConfigFile } from '../../lib/config';
-import { embeddedGroups } from '../../lib/workflow';
+import { loadConfigFile } from '../../lambdas/core/config';
+import { embeddedGroups } from '../../lib/infra/workflow';
 import {
   CONFIG,
   INSTANCE,

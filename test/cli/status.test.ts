@@ -6,7 +6,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { CloudFormationServiceException } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../../lambdas/shared/store';
+import type { Store } from '../../lambdas/core/store';
 import type { CliDeps } from '../../lib/cli/deployment';
 import {
   DescribeStacksCommand,

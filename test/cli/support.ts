@@ -9,10 +9,10 @@ import { CloudFormationClient, DescribeStacksCommand, type DescribeStacksCommand
 import { SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach } from 'vitest';
-import type { Store } from '../../lambdas/shared/store';
+import type { Store } from '../../lambdas/core/store';
 import { useTestStore } from '../support/store';
 import { TASK_STATES } from '../../lib/cli/follow';
-import type { HistoryItem } from '../../lambdas/shared/history';
+import type { HistoryItem } from '../../lambdas/core/history';
 import type { CliDeps } from '../../lib/cli/deployment';
 import { main } from '../../lib/cli/main';
 

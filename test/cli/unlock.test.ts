@@ -5,7 +5,7 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { DescribeExecutionCommand, SFNServiceException } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../../lambdas/shared/store';
+import type { Store } from '../../lambdas/core/store';
 import type { CliDeps } from '../../lib/cli/deployment';
 import { T0, executionArn, runCli, useDeployment } from './support';
 

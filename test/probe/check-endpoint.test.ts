@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ProbeConfig } from '../../lib/config';
+import type { ProbeConfig } from '../../lambdas/core/config';
 import { checkAll, checkEndpoint, describeNetworkError, probeLabel } from '../../lambdas/probe/check-endpoint';
 
 type HttpProbe = Extract<ProbeConfig, { type: 'http' }>;

@@ -7,13 +7,13 @@ import { resolve } from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfigFile, type GroupConfig } from '../../lib/config';
+import { loadConfigFile, type GroupConfig } from '../../lambdas/core/config';
 import { LocalPrimary } from '../../lib/drill/endpoints';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
-import { SimulatedAccount } from '../../lib/drill/simulated-aws';
+import { SimulatedAccount } from '../../lib/drill/sim/account';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { executionNameFor, runInvocation, runRound, type ProbeDeps } from '../../lambdas/probe/run-probes';
-import type { Store } from '../../lambdas/shared/store';
+import type { Store } from '../../lambdas/core/store';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
 const MACHINE = 'arn:aws:states:us-west-2:123456789012:stateMachine:failover';

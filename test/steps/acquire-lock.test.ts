@@ -14,8 +14,8 @@ import {
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { run } from '../../lambdas/steps/acquire-lock';
-import { Store, type GroupState } from '../../lambdas/shared/store';
-import type { TriggerType, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { Store, type GroupState } from '../../lambdas/core/store';
+import type { TriggerType, WorkflowState } from '../../lambdas/core/workflow-state';
 import { T0, at, executionArn as ARN, ordersGroup, planFor } from '../support/fixtures';
 import { useTestStore } from '../support/store';
 

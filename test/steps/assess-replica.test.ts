@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchClient, CloudWatchServiceException, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DBInstanceNotFoundFault, DescribeDBInstancesCommand, RDSClient, RDSServiceException, type DBInstance } from '@aws-sdk/client-rds';
-import type { GroupConfig } from '../../lib/config';
+import type { GroupConfig } from '../../lambdas/core/config';
 import { decide, run } from '../../lambdas/steps/assess-replica';
-import type { Mode, Plan, ReplicaView, WorkflowState } from '../../lambdas/shared/workflow-state';
+import type { Mode, Plan, ReplicaView, WorkflowState } from '../../lambdas/core/workflow-state';
 import { PROMOTED as REPLICA_ENDPOINT, T0, ordersGroup, planFor } from '../support/fixtures';
 
 const SOURCE_ARN = 'arn:aws:rds:us-east-1:123456789012:db:orders-primary';

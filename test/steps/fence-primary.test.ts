@@ -16,7 +16,7 @@ import {
   type InstanceStateName,
 } from '@aws-sdk/client-ec2';
 import { checkFence, run, startFence } from '../../lambdas/steps/fence-primary';
-import type { FenceResult, Mode, WorkflowState } from '../../lambdas/shared/workflow-state';
+import type { FenceResult, Mode, WorkflowState } from '../../lambdas/core/workflow-state';
 import { INSTANCE, T0, ordersGroup, planFor, failure } from '../support/fixtures';
 
 const group = ordersGroup();

@@ -16,7 +16,7 @@ import {
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import { applyDns, checkDns, prepareDns, run } from '../../lambdas/steps/flip-dns';
-import type { DnsResult, WorkflowState } from '../../lambdas/shared/workflow-state';
+import type { DnsResult, WorkflowState } from '../../lambdas/core/workflow-state';
 import { CHANGE_ID, OLD_PRIMARY, PROMOTED, T0, ZONE, ordersGroup, planFor, failure } from '../support/fixtures';
 
 const group = ordersGroup({

@@ -15,8 +15,8 @@ import {
   type PublishCommandInput,
 } from '@aws-sdk/client-sns';
 import { executionConsoleUrl, run } from '../../lambdas/steps/notify';
-import { buildHistoryItem } from '../../lambdas/shared/history';
-import type { WorkflowState } from '../../lambdas/shared/workflow-state';
+import { buildHistoryItem } from '../../lambdas/core/history';
+import type { WorkflowState } from '../../lambdas/core/workflow-state';
 import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, at, ordersGroup, probePlanFor, succeededState } from '../support/fixtures';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:failover-events';

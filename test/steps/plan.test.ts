@@ -3,7 +3,7 @@
  * with InvalidInput naming the field and the value, and a valid one gets its defaults.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config';
+import { parseConfig } from '../../lambdas/core/config';
 import { run, type PlanEvent } from '../../lambdas/steps/plan';
 import { T0 as NOW, ZONE, ordersInput } from '../support/fixtures';
 

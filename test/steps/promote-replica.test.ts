@@ -15,7 +15,7 @@ import {
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { checkPromotion, run, startPromotion } from '../../lambdas/steps/promote-replica';
-import type { PromoteResult, WorkflowState } from '../../lambdas/shared/workflow-state';
+import type { PromoteResult, WorkflowState } from '../../lambdas/core/workflow-state';
 import { INSTANCE, PROMOTED as ENDPOINT, REPLICA, T0, ordersGroup, planFor, failure } from '../support/fixtures';
 
 const SOURCE_ARN = 'arn:aws:rds:us-east-1:123456789012:db:orders-primary';

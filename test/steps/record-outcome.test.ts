@@ -6,12 +6,12 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { parseConfig } from '../../lib/config';
+import { parseConfig } from '../../lambdas/core/config';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { run } from '../../lambdas/steps/record-outcome';
-import { buildHistoryItem, type HistoryItem } from '../../lambdas/shared/history';
-import { Store } from '../../lambdas/shared/store';
-import type { Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { buildHistoryItem, type HistoryItem } from '../../lambdas/core/history';
+import { Store } from '../../lambdas/core/store';
+import type { Plan, WorkflowState } from '../../lambdas/core/workflow-state';
 import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, T0, at, executionArn as ARN, probePlanFor, succeededState } from '../support/fixtures';
 import { useTestStore } from '../support/store';
 

@@ -4,9 +4,9 @@
  * around one clock, T0, and `failure()` for a step expected to reject. A test that needs another value
  * passes it as an override, in the test file.
  */
-import { parseConfig, type GroupConfig } from '../../lib/config';
-import { lockTtlSeconds } from '../../lambdas/steps/plan';
-import type { DnsChange, Plan, WorkflowState } from '../../lambdas/shared/workflow-state';
+import { parseConfig, type GroupConfig } from '../../lambdas/core/config';
+import { lockTtlSeconds } from '../../lambdas/core/budgets';
+import type { DnsChange, Plan, WorkflowState } from '../../lambdas/core/workflow-state';
 
 /** 2026-03-01T12:00:00.000Z, the step tests' "now". */
 export const T0 = Date.parse('2026-03-01T12:00:00.000Z');

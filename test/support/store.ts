@@ -1,7 +1,7 @@
 /** A real DynamoDB (dynalite) with the controller's table, fresh per call, for tests of store users. */
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startLocalDynamoDB, type LocalDynamoDB } from '../../lib/drill/local-dynamodb';
-import { Store, TABLE_KEYS } from '../../lambdas/shared/store';
+import { Store, TABLE_KEYS } from '../../lambdas/core/store';
 
 export const TABLE_DEFINITION = {
   KeySchema: [

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig } from '../lib/config';
+import { ConfigError, loadConfigFile, parseConfig } from '../../lambdas/core/config';
 
 /** A small valid config; each case breaks one thing in a fresh copy. */
 function valid(): any {
@@ -49,7 +49,7 @@ const problemsOf = (mutate: (config: any) => void): string[] => {
 describe('parseConfig: valid configs', () => {
   it('parses the shipped failover.config.json and fills in the defaults', () => {
     // Arrange
-    const path = join(__dirname, '..', 'failover.config.json');
+    const path = join(__dirname, '..', '..', 'failover.config.json');
     const raw = JSON.parse(readFileSync(path, 'utf8'));
     const rawGroup = raw.groups[0];
 

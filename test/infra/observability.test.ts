@@ -9,17 +9,17 @@ import { resolve as resolvePath } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveIntrinsics } from '../lib/template-tokens';
-import { parseConfig } from '../lib/config';
-import { OUTCOMES } from '../lib/observability';
-import { FailoverControllerStack } from '../lib/stack';
+import { resolveIntrinsics } from '../../lib/infra/template-tokens';
+import { parseConfig } from '../../lambdas/core/config';
+import { OUTCOMES } from '../../lib/infra/observability';
+import { FailoverControllerStack } from '../../lib/infra/stack';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-west-2';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const exampleRaw = JSON.parse(readFileSync(resolvePath(__dirname, '..', 'failover.config.json'), 'utf8')) as Json;
+const exampleRaw = JSON.parse(readFileSync(resolvePath(__dirname, '..', '..', 'failover.config.json'), 'utf8')) as Json;
 
 /** The example (orders: three probes, threshold 3), billing (one probe, threshold 2) and ledger (no probes). */
 function threeGroupsRaw(): Json {

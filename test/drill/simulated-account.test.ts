@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { CloudWatchClient, CloudWatchServiceException, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { NotFoundException, PublishCommand, SNSClient, SNSServiceException, ThrottledException } from '@aws-sdk/client-sns';
-import { SimClock, SimulatedAccount } from '../lib/drill/simulated-aws';
+import { SimClock, SimulatedAccount } from '../../lib/drill/sim/account';
 
 const EAST = 'us-east-1';
 const WEST = 'us-west-2';

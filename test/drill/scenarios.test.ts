@@ -5,16 +5,17 @@
  */
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile, type FailoverConfig } from '../lib/config';
-import { Drill, synthFor } from '../lib/drill/drill';
-import { synthesizeController } from '../lib/drill/synth';
-import { checkInvariants } from '../lib/drill/invariants';
-import { runScenario, type DrillReport } from '../lib/drill/report';
-import { SCENARIOS } from '../lib/drill/scenarios';
+import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import { Drill } from '../../lib/drill/drill';
+import { synthFor } from '../../lib/runner/synth';
+import { synthesizeController } from '../../lib/runner/synth';
+import { checkInvariants } from '../../lib/drill/invariants';
+import { runScenario, type DrillReport } from '../../lib/drill/report';
+import { SCENARIOS } from '../../lib/drill/scenarios';
 
 let config: FailoverConfig;
 beforeAll(() => {
-  config = loadConfigFile(resolve(__dirname, '..', 'failover.config.json'));
+  config = loadConfigFile(resolve(__dirname, '..', '..', 'failover.config.json'));
 });
 
 const REPLICA_ENDPOINT = 'orders-replica.c0abcdefghij.us-west-2.rds.amazonaws.com';

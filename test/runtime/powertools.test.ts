@@ -9,13 +9,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadConfigFile } from '../lib/config';
-import { executionContext, lambdaMetrics, logFor, SERVICE_NAME } from '../lambdas/shared/powertools';
-import { handler as notifyHandler } from '../lambdas/steps/notify';
-import { handler as planHandler, run as plan, type PlanEvent } from '../lambdas/steps/plan';
+import { loadConfigFile } from '../../lambdas/core/config';
+import { executionContext, lambdaMetrics, logFor, SERVICE_NAME } from '../../lambdas/runtime/powertools';
+import { handler as notifyHandler } from '../../lambdas/steps/notify';
+import { handler as planHandler, run as plan, type PlanEvent } from '../../lambdas/steps/plan';
 
 const EXECUTION = 'arn:aws:states:us-west-2:111122223333:execution:FailoverWorkflow:manual-orders-1';
-const config = loadConfigFile(resolve(__dirname, '..', 'failover.config.json'));
+const config = loadConfigFile(resolve(__dirname, '..', '..', 'failover.config.json'));
 const planEvent = (group = 'orders'): PlanEvent => ({
   input: { group, reason: 'drill', trigger: { type: 'manual' } },
   groupsJson: JSON.stringify(Object.fromEntries(config.groups.map((g) => [g.name, g]))),

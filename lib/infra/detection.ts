@@ -12,10 +12,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../lambdas/probe/run-probes';
-import type { FailoverConfig } from './config';
-import { controllerFunction } from './lambda';
-import { grantItemAccess } from './store';
+import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import type { FailoverConfig } from '../../lambdas/core/config';
+import { controllerFunction } from './controller-function';
+import { grantItemAccess } from './store-table';
 import { placeInProbeVpc } from './workflow';
 
 /** The groups the probe function watches, with the fields detection needs. */

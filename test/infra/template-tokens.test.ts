@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveIntrinsics } from '../lib/template-tokens';
+import { resolveIntrinsics } from '../../lib/infra/template-tokens';
 
 const resources = {
   Fn: { Type: 'AWS::Lambda::Function' },

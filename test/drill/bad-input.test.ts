@@ -6,8 +6,8 @@
  */
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../lib/config';
-import { Drill } from '../lib/drill/drill';
+import { loadConfigFile } from '../../lambdas/core/config';
+import { Drill } from '../../lib/drill/drill';
 
 const valid = { group: 'orders', reason: 'primary unreachable', trigger: { type: 'manual' } };
 const long = 'x'.repeat(1025);
@@ -42,7 +42,7 @@ const CORPUS: Array<[string, unknown, string]> = [
 
 let drill: Drill;
 beforeAll(async () => {
-  drill = await Drill.create(loadConfigFile(resolve(__dirname, '..', 'failover.config.json')));
+  drill = await Drill.create(loadConfigFile(resolve(__dirname, '..', '..', 'failover.config.json')));
 });
 afterAll(async () => {
   await drill.close();

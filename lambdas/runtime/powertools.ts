@@ -5,7 +5,7 @@
  * the tests pass their own.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { RETRYABLE_ERRORS } from './errors';
+import { RETRYABLE_ERRORS } from '../core/errors';
 import { emfMetrics, type MetricsSink } from './metrics';
 
 export const SERVICE_NAME = 'failover-controller';

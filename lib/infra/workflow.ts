@@ -18,14 +18,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { RETRYABLE_ERRORS } from '../lambdas/shared/errors';
-import type { StepName } from '../lambdas/steps';
-import { executionTimeoutSeconds } from '../lambdas/steps/plan';
-import type { FailoverConfig } from './config';
-import { controllerFunction } from './lambda';
-import { grantItemAccess } from './store';
+import { RETRYABLE_ERRORS } from '../../lambdas/core/errors';
+import type { StepName } from '../../lambdas/steps';
+import { executionTimeoutSeconds } from '../../lambdas/core/budgets';
+import type { FailoverConfig } from '../../lambdas/core/config';
+import { controllerFunction } from './controller-function';
+import { grantItemAccess } from './store-table';
 
-export type { StepName } from '../lambdas/steps';
+export type { StepName } from '../../lambdas/steps';
 
 /** Outcome → the error a failed execution ends with. Outcomes not listed end the execution successfully. */
 export const FAILURE_ERRORS = {

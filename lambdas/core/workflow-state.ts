@@ -2,7 +2,7 @@
  * The shape of a failover execution's state as it flows through the state machine. Each step reads the
  * whole state and returns its own part, which the state machine stores at `$.<step>` (ResultPath).
  */
-import type { GroupConfig } from '../../lib/config';
+import type { GroupConfig } from './config';
 
 export type TriggerType = 'probe' | 'alarm' | 'manual';
 export type Mode = 'failover' | 'switchover';

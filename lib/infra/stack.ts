@@ -1,6 +1,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { FailoverConfig } from './config';
+import type { FailoverConfig } from '../../lambdas/core/config';
 import { FailoverController } from './failover-controller';
 import { IsolationStack, isolatedGroupsByRegion } from './isolation';
 

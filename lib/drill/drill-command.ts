@@ -1,10 +1,10 @@
 /**
  * `failoverctl drill`: the real workflow against a simulated AWS account, locally (see lib/drill/).
  */
-import { EXIT, GLOBAL_OPTIONS_HELP, UsageError, parseCommandArgs } from './args';
-import { loadCliConfig } from './deployment';
-import type { Command } from './io';
-import { SCENARIOS } from '../drill/scenarios';
+import { EXIT, GLOBAL_OPTIONS_HELP, UsageError, parseCommandArgs } from '../cli/args';
+import { loadCliConfig } from '../cli/deployment';
+import type { Command } from '../cli/io';
+import { SCENARIOS } from './scenarios';
 
 const OPTIONS = {
   scenario: { type: 'string' },
@@ -55,7 +55,7 @@ export const drillCommand: Command = {
     const { config } = loadCliConfig(values.config, ctx.cwd);
     // The drill synthesizes the stack: load the CDK only when a drill runs.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { formatReport, runScenario } = require('../drill/report') as typeof import('../drill/report');
+    const { formatReport, runScenario } = require('./report') as typeof import('./report');
     const report = await runScenario(config, scenario, { force: values.force === true });
     ctx.out.line(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return report.passed ? EXIT.OK : EXIT.NOT_SUCCEEDED;

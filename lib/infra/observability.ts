@@ -10,10 +10,10 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { probeLabel } from '../lambdas/probe/check-endpoint';
-import { METRIC, NAMESPACE } from '../lambdas/shared/metrics';
-import type { Outcome } from '../lambdas/shared/workflow-state';
-import type { FailoverConfig } from './config';
+import { probeLabel } from '../../lambdas/probe/check-endpoint';
+import { METRIC, NAMESPACE } from '../../lambdas/runtime/metrics';
+import type { Outcome } from '../../lambdas/core/workflow-state';
+import type { FailoverConfig } from '../../lambdas/core/config';
 
 /** Every outcome, in the order the dashboard lists them. */
 export const OUTCOMES = ['SUCCEEDED', 'DRY_RUN', 'SKIPPED', 'ABORTED', 'FENCE_FAILED', 'PROMOTION_FAILED', 'DNS_FAILED', 'FAILED'] as const satisfies readonly Outcome[];

@@ -13,11 +13,11 @@ import { resolve as resolvePath } from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DnsChangeFailed, FenceNotConfirmed, InvalidInput, PermissionDenied, PromotionFailed, TransientAwsError } from '../lambdas/shared/errors';
-import { STEPS } from '../lambdas/steps';
-import { resolveIntrinsics } from '../lib/template-tokens';
-import { parseConfig, type FailoverConfig } from '../lib/config';
-import { FailoverControllerStack } from '../lib/stack';
+import { DnsChangeFailed, FenceNotConfirmed, InvalidInput, PermissionDenied, PromotionFailed, TransientAwsError } from '../../lambdas/core/errors';
+import { STEPS } from '../../lambdas/steps';
+import { resolveIntrinsics } from '../../lib/infra/template-tokens';
+import { parseConfig, type FailoverConfig } from '../../lambdas/core/config';
+import { FailoverControllerStack } from '../../lib/infra/stack';
 
 // asl-validator ships no types and mutates the definition it is given (always pass a structuredClone).
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -30,7 +30,7 @@ type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 // --- the configs ----------------------------------------------------------------------------------
 
-const exampleRaw = JSON.parse(readFileSync(resolvePath(__dirname, '..', 'failover.config.json'), 'utf8')) as Json;
+const exampleRaw = JSON.parse(readFileSync(resolvePath(__dirname, '..', '..', 'failover.config.json'), 'utf8')) as Json;
 
 /** The example plus a second group elsewhere: other regions, another zone, names given un-normalized. */
 function twoGroupsRaw(): Json {

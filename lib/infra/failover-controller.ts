@@ -8,10 +8,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { FailoverConfig } from './config';
+import type { FailoverConfig } from '../../lambdas/core/config';
 import { Detection } from './detection';
 import { Observability } from './observability';
-import { FailoverStore } from './store';
+import { FailoverStore } from './store-table';
 import { FailoverWorkflow } from './workflow';
 
 export interface FailoverControllerProps {

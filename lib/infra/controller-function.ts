@@ -45,7 +45,7 @@ export function controllerFunction(scope: Construct, id: string, props: Controll
   logGroup.grantWrite(role);
   return new NodejsFunction(scope, id, {
     description: props.description,
-    entry: path.join(__dirname, '..', 'lambdas', `${props.source}.ts`),
+    entry: path.join(__dirname, '..', '..', 'lambdas', `${props.source}.ts`),
     handler: 'handler',
     runtime: RUNTIME,
     architecture: lambda.Architecture.ARM_64,

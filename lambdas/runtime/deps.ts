@@ -9,7 +9,7 @@ import type { RDSClient } from '@aws-sdk/client-rds';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { MetricsSink } from './metrics';
-import type { Store } from './store';
+import type { Store } from '../core/store';
 
 export interface StepDeps {
   now(): number;

@@ -7,8 +7,8 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
-import { isolationGroupName } from '../lambdas/steps/fence-primary';
-import type { GroupConfig } from './config';
+import { isolationGroupName } from '../../lambdas/core/isolation-group';
+import type { GroupConfig } from '../../lambdas/core/config';
 
 export interface IsolationStackProps extends StackProps {
   /** The groups whose primaries are in this stack's region and fence by isolation. */

@@ -8,11 +8,11 @@ import { join, resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../lib/config';
-import { checkWithCdkNag } from '../lib/nag';
-import { FailoverControllerStack } from '../lib/stack';
+import { parseConfig } from '../../lambdas/core/config';
+import { checkWithCdkNag } from '../../lib/infra/nag';
+import { FailoverControllerStack } from '../../lib/infra/stack';
 
-const example = JSON.parse(readFileSync(resolve(__dirname, '..', 'failover.config.json'), 'utf8'));
+const example = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'failover.config.json'), 'utf8'));
 
 const outdirs: string[] = [];
 afterEach(() => {

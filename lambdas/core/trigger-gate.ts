@@ -4,7 +4,7 @@
  * topology), or failed over less than its cooldown ago. A manual trigger is never blocked here.
  * Returns the reason sentence, or undefined when the trigger may proceed.
  */
-import type { GroupConfig } from '../../lib/config';
+import type { GroupConfig } from './config';
 import type { GroupState } from './store';
 import type { TriggerType } from './workflow-state';
 

@@ -7,12 +7,12 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { monthlyCost } from '../lib/bench/cost';
-import { addedLatencyTarget } from '../lib/bench/failover';
-import type { ProbeInvocation } from '../lib/bench/probe-invocation';
-import { formatBench, runBench, SIZES, type BenchReport } from '../lib/bench/run';
-import { median, seededRandom } from '../lib/bench/stats';
-import { STEPS } from '../lambdas/steps';
+import { monthlyCost } from '../../lib/bench/cost';
+import { addedLatencyTarget } from '../../lib/bench/failover';
+import type { ProbeInvocation } from '../../lib/bench/probe-invocation';
+import { formatBench, runBench, SIZES, type BenchReport } from '../../lib/bench/run';
+import { median, seededRandom } from '../../lib/bench/stats';
+import { STEPS } from '../../lambdas/steps';
 
 const method = expect.stringMatching(/\w+ \w+/);
 const number = expect.any(Number);
@@ -166,9 +166,9 @@ describe('bench arithmetic', () => {
 
 describe('bin/bench.ts', () => {
   it('refuses a seed that is not a whole number, with exit code 2', async () => {
-    const tsx = resolve(__dirname, '..', 'node_modules', '.bin', 'tsx');
+    const tsx = resolve(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
     const run = promisify(execFile);
-    const err = await run(tsx, [resolve(__dirname, '..', 'bin', 'bench.ts'), '--seed', 'abc']).then(
+    const err = await run(tsx, [resolve(__dirname, '..', '..', 'bin', 'bench.ts'), '--seed', 'abc']).then(
       () => undefined,
       (e: { code?: number; stderr?: string }) => e,
     );

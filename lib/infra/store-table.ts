@@ -6,7 +6,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { TABLE_KEYS } from '../lambdas/shared/store';
+import { TABLE_KEYS } from '../../lambdas/core/store';
 
 /** Item-level access to the table only: no index, no scan, no batch, no stream. */
 export function grantItemAccess(table: dynamodb.ITable, grantee: iam.IGrantable, ...actions: Array<'GetItem' | 'PutItem' | 'DeleteItem'>): void {

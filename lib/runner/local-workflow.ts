@@ -5,7 +5,7 @@
  */
 import type * as LocalSfn from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import { runStep, type StepName } from '../../lambdas/steps';
-import type { StepDeps } from '../../lambdas/shared/deps';
+import type { StepDeps } from '../../lambdas/runtime/deps';
 import { DRILL_ACCOUNT, DRILL_REGION, type SynthesizedController } from './synth';
 
 // The package ships a CommonJS build; only its type declarations are ES-module-only.
