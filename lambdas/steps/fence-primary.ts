@@ -167,6 +167,7 @@ async function describeInstance(instanceId: string, region: string, deps: Deps):
 }
 
 const deps: Deps = { now: Date.now, ec2: perRegion((region) => new EC2Client({ region })) };
-export const run = (event: FenceEvent, deps: Deps) =>
-  event.action === 'start' ? startFence(event.state, deps) : checkFence(event.state, deps);
+/** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
+export const ACTIONS = { start: startFence, check: checkFence } as const;
+export const run = (event: FenceEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
 export const handler = stepHandler('fence-primary', (event: FenceEvent) => run(event, deps));

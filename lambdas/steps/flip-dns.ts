@@ -122,9 +122,7 @@ export async function checkDns(state: WorkflowState, deps: Deps): Promise<DnsRes
 
 // Route 53 is a global service, served from us-east-1.
 const deps: Deps = { now: Date.now, route53: once(() => new Route53Client({ region: 'us-east-1' })) };
-export const run = (event: DnsEvent, deps: Deps) => {
-  if (event.action === 'prepare') return prepareDns(event.state, deps);
-  if (event.action === 'apply') return applyDns(event.state, deps);
-  return checkDns(event.state, deps);
-};
+/** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
+export const ACTIONS = { prepare: prepareDns, apply: applyDns, check: checkDns } as const;
+export const run = (event: DnsEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
 export const handler = stepHandler('flip-dns', (event: DnsEvent) => run(event, deps));

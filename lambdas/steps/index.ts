@@ -26,6 +26,19 @@ export const STEP_RUNNERS = {
 } as const;
 
 export type StepName = keyof typeof STEP_RUNNERS;
+
+/** The actions of the steps that serve several states (the event's `action`); the others serve one state with no action. */
+export const STEP_ACTIONS: Record<StepName, readonly string[]> = {
+  plan: [],
+  'acquire-lock': [],
+  'confirm-outage': [],
+  'assess-replica': [],
+  'fence-primary': Object.keys(fencePrimary.ACTIONS),
+  'promote-replica': Object.keys(promoteReplica.ACTIONS),
+  'flip-dns': Object.keys(flipDns.ACTIONS),
+  notify: [],
+  'record-outcome': [],
+};
 export const STEPS = Object.keys(STEP_RUNNERS) as StepName[];
 
 /** Run a step by name (the drill's way in; each Lambda calls its own step directly). */

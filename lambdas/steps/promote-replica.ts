@@ -96,6 +96,7 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
 }
 
 const deps: Deps = { now: Date.now, rds: perRegion((region) => new RDSClient({ region })) };
-export const run = (event: PromoteEvent, deps: Deps) =>
-  event.action === 'start' ? startPromotion(event.state, deps) : checkPromotion(event.state, deps);
+/** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
+export const ACTIONS = { start: startPromotion, check: checkPromotion } as const;
+export const run = (event: PromoteEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
 export const handler = stepHandler('promote-replica', (event: PromoteEvent) => run(event, deps));

@@ -7,26 +7,9 @@
  */
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import { causeText } from '../../lambdas/core/history';
+import { TASK_STATES, type TaskStateCode, type TaskStateName } from '../infra/workflow-states';
 import { formatDuration } from './format';
 import type { Context } from './io';
-
-/** Task state → the workflow step it runs and where its result lands in the state (its ResultPath). */
-export const TASK_STATES: Record<string, { step: string; field: string }> = {
-  Plan: { step: 'plan', field: 'plan' },
-  AcquireLock: { step: 'lock', field: 'lock' },
-  ConfirmOutage: { step: 'confirm', field: 'confirm' },
-  AssessReplica: { step: 'assess', field: 'assess' },
-  FencePrimary: { step: 'fence', field: 'fence' },
-  CheckFence: { step: 'fence', field: 'fence' },
-  PromoteReplica: { step: 'promote', field: 'promote' },
-  CheckPromotion: { step: 'promote', field: 'promote' },
-  ReadDnsRecords: { step: 'dns', field: 'dns' },
-  ApplyDnsChange: { step: 'dns', field: 'dns' },
-  CheckDnsSync: { step: 'dns', field: 'dns' },
-  Notify: { step: 'notify', field: 'notification' },
-  Record: { step: 'record', field: 'record' },
-  NotifyRecordLost: { step: 'notify', field: 'recordLostNotification' },
-};
 
 export interface FollowResult {
   status: string;
@@ -136,22 +119,22 @@ class EventRenderer {
         const d = event.lambdaFunctionFailedEventDetails ?? event.lambdaFunctionTimedOutEventDetails ?? event.taskFailedEventDetails ?? event.taskTimedOutEventDetails;
         const state = this.current ?? 'task';
         this.failed.add(state);
-        const step = TASK_STATES[state]?.step ?? state;
+        const step = TASK_STATES[state as TaskStateName]?.label ?? state;
         return style.red(stepLine(elapsed, step, null, `${state} failed: ${d?.error ?? 'error'}${d?.cause ? `: ${causeText(d.cause)}` : ''}`));
       }
       case 'TaskStateExited': {
         const name = event.stateExitedEventDetails?.name ?? '';
-        const meta = TASK_STATES[name];
+        const meta = TASK_STATES[name as TaskStateName] as TaskStateCode | undefined;
         // A failed task that was caught: its failure line said it already.
         if (!meta || this.failed.has(name)) return undefined;
         const state = parseJson(event.stateExitedEventDetails?.output);
         const result = state?.[meta.field];
         const text = describeResult(meta.field, result, state);
-        if (this.lastText.get(meta.step) === text) return undefined;
-        this.lastText.set(meta.step, text);
+        if (this.lastText.get(meta.label) === text) return undefined;
+        this.lastText.set(meta.label, text);
         const started = typeof result?.startedAt === 'number' ? result.startedAt : undefined;
         const ended = typeof result?.endedAt === 'number' ? result.endedAt : at;
-        return stepLine(elapsed, meta.step, started !== undefined ? (ended - started) / 1000 : null, text);
+        return stepLine(elapsed, meta.label, started !== undefined ? (ended - started) / 1000 : null, text);
       }
       case 'PassStateExited': {
         const name = event.stateExitedEventDetails?.name ?? '';

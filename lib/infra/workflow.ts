@@ -23,6 +23,7 @@ import type { StepName } from '../../lambdas/steps';
 import { executionTimeoutSeconds } from '../../lambdas/core/budgets';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
+import { TASK_STATES, type TaskStateCode, type TaskStateName } from './workflow-states';
 import { grantItemAccess } from './store-table';
 
 export type { StepName } from '../../lambdas/steps';
@@ -77,11 +78,13 @@ export class FailoverWorkflow extends Construct {
     this.grant(config, functions, table, topic);
 
     // --- states ---
-    // Without a payload the task passes its whole input, which is what most steps read.
-    const invoke = (name: string, step: StepName, payload: sfn.TaskInput | undefined, props: Partial<tasks.LambdaInvokeProps> = {}) =>
-      new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: functions[step],
-        payload,
+    // Each Task state runs the step and action TASK_STATES names. A step with actions gets
+    // { action, state }; the others get the payload given, or (none given) the whole state.
+    const invoke = (name: TaskStateName, payload: sfn.TaskInput | undefined, props: Partial<tasks.LambdaInvokeProps> = {}) => {
+      const code: TaskStateCode = TASK_STATES[name];
+      return new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: functions[code.step],
+        payload: code.action ? sfn.TaskInput.fromObject({ action: code.action, state: sfn.JsonPath.entirePayload }) : payload,
         payloadResponseOnly: true,
         retryOnServiceExceptions: false,
         ...props,
@@ -93,7 +96,7 @@ export class FailoverWorkflow extends Construct {
         maxDelay: Duration.seconds(20),
         jitterStrategy: sfn.JitterType.FULL,
       });
-    const withAction = (action: string) => sfn.TaskInput.fromObject({ action, state: sfn.JsonPath.entirePayload });
+    };
     const wholeState = undefined;
     const poll = (name: string) => new sfn.Wait(this, name, { time: sfn.WaitTime.duration(Duration.seconds(config.workflow.pollIntervalSeconds)) });
     const outcome = (name: string, value: string) =>
@@ -111,14 +114,14 @@ export class FailoverWorkflow extends Construct {
     }
     finish.otherwise(done);
 
-    const notifyLost = invoke('NotifyRecordLost', 'notify', sfn.TaskInput.fromObject({ state: sfn.JsonPath.entirePayload, recordLost: sfn.JsonPath.objectAt('$.recordError') }), {
+    const notifyLost = invoke('NotifyRecordLost', sfn.TaskInput.fromObject({ state: sfn.JsonPath.entirePayload, recordLost: sfn.JsonPath.objectAt('$.recordError') }), {
       resultPath: '$.recordLostNotification',
     });
     notifyLost.next(new sfn.Fail(this, 'RecordNotStored', { error: 'RecordNotStored', causePath: '$.recordError.Cause' }));
-    const record = invoke('Record', 'record-outcome', wholeState, { resultPath: '$.record' });
+    const record = invoke('Record', wholeState, { resultPath: '$.record' });
     record.addCatch(notifyLost, { errors: ['States.ALL'], resultPath: '$.recordError' });
     record.next(finish);
-    const notify = invoke('Notify', 'notify', sfn.TaskInput.fromObject({ state: sfn.JsonPath.entirePayload }), { resultPath: '$.notification' });
+    const notify = invoke('Notify', sfn.TaskInput.fromObject({ state: sfn.JsonPath.entirePayload }), { resultPath: '$.notification' });
     notify.addCatch(record, { errors: ['States.ALL'], resultPath: '$.notificationError' });
     notify.next(record);
 
@@ -133,9 +136,9 @@ export class FailoverWorkflow extends Construct {
     const succeeded = new sfn.Choice(this, 'DryRun?')
       .when(isTrue('$.plan.dryRun'), outcome('OutcomeDryRun', 'DRY_RUN').next(notify))
       .otherwise(outcome('OutcomeSucceeded', 'SUCCEEDED').next(notify));
-    const readDns = catchInto(invoke('ReadDnsRecords', 'flip-dns', withAction('prepare'), { resultPath: '$.dns' }), dnsFailed);
-    const applyDns = catchInto(invoke('ApplyDnsChange', 'flip-dns', withAction('apply'), { resultPath: '$.dns' }), dnsFailed);
-    const checkDns = catchInto(invoke('CheckDnsSync', 'flip-dns', withAction('check'), { resultPath: '$.dns' }), dnsFailed);
+    const readDns = catchInto(invoke('ReadDnsRecords', wholeState, { resultPath: '$.dns' }), dnsFailed);
+    const applyDns = catchInto(invoke('ApplyDnsChange', wholeState, { resultPath: '$.dns' }), dnsFailed);
+    const checkDns = catchInto(invoke('CheckDnsSync', wholeState, { resultPath: '$.dns' }), dnsFailed);
     const dnsWait = poll('WaitForDnsSync');
     const dnsSynced = new sfn.Choice(this, 'DnsInSync?').when(isTrue('$.dns.confirmed'), succeeded).otherwise(dnsWait);
     dnsWait.next(checkDns);
@@ -144,8 +147,8 @@ export class FailoverWorkflow extends Construct {
     readDns.next(new sfn.Choice(this, 'ApplyDns?').when(isTrue('$.plan.dryRun'), succeeded).otherwise(applyDns));
 
     // Promote: only ever reached once the fence is confirmed.
-    const promote = catchInto(invoke('PromoteReplica', 'promote-replica', withAction('start'), { resultPath: '$.promote' }), promotionFailed);
-    const checkPromotion = catchInto(invoke('CheckPromotion', 'promote-replica', withAction('check'), { resultPath: '$.promote' }), promotionFailed);
+    const promote = catchInto(invoke('PromoteReplica', wholeState, { resultPath: '$.promote' }), promotionFailed);
+    const checkPromotion = catchInto(invoke('CheckPromotion', wholeState, { resultPath: '$.promote' }), promotionFailed);
     const promotionWait = poll('WaitForPromotion');
     const promoted = new sfn.Choice(this, 'Promoted?').when(isTrue('$.promote.confirmed'), readDns).otherwise(promotionWait);
     promotionWait.next(checkPromotion);
@@ -153,8 +156,8 @@ export class FailoverWorkflow extends Construct {
     promote.next(promoted);
 
     // Fence: stop the primary, poll until it is confirmed stopped.
-    const fence = catchInto(invoke('FencePrimary', 'fence-primary', withAction('start'), { resultPath: '$.fence' }), fenceFailed);
-    const checkFence = catchInto(invoke('CheckFence', 'fence-primary', withAction('check'), { resultPath: '$.fence' }), fenceFailed);
+    const fence = catchInto(invoke('FencePrimary', wholeState, { resultPath: '$.fence' }), fenceFailed);
+    const checkFence = catchInto(invoke('CheckFence', wholeState, { resultPath: '$.fence' }), fenceFailed);
     const fenceWait = poll('WaitForFence');
     const fenced = new sfn.Choice(this, 'Fenced?').when(isTrue('$.fence.confirmed'), promote).otherwise(fenceWait);
     fenceWait.next(checkFence);
@@ -164,7 +167,7 @@ export class FailoverWorkflow extends Construct {
     const aborted = outcome('OutcomeAborted', 'ABORTED').next(notify);
 
     // Assess: the replica and the RPO gate (a switchover waits here for the lag to reach 0).
-    const assess = catchInto(invoke('AssessReplica', 'assess-replica', wholeState, { resultPath: '$.assess' }), failed);
+    const assess = catchInto(invoke('AssessReplica', wholeState, { resultPath: '$.assess' }), failed);
     const lagWait = poll('WaitForReplicaLag');
     lagWait.next(assess);
     assess.next(
@@ -175,7 +178,7 @@ export class FailoverWorkflow extends Construct {
     );
 
     // Confirm: automatic triggers get a second opinion before anything is fenced.
-    const confirm = catchInto(invoke('ConfirmOutage', 'confirm-outage', wholeState, { resultPath: '$.confirm' }), failed);
+    const confirm = catchInto(invoke('ConfirmOutage', wholeState, { resultPath: '$.confirm' }), failed);
     confirm.next(new sfn.Choice(this, 'OutageConfirmed?').when(isTrue('$.confirm.confirmed'), assess).otherwise(aborted));
     const needsConfirmation = new sfn.Choice(this, 'ConfirmOutage?')
       .when(sfn.Condition.stringEquals('$.plan.trigger.type', 'manual'), assess)
@@ -183,7 +186,7 @@ export class FailoverWorkflow extends Construct {
 
     // Lock: one failover per group; a held lock (or a group that may not fail over automatically now)
     // ends this execution as SKIPPED (recorded, not notified).
-    const lock = catchInto(invoke('AcquireLock', 'acquire-lock', wholeState, { resultPath: '$.lock' }), failed);
+    const lock = catchInto(invoke('AcquireLock', wholeState, { resultPath: '$.lock' }), failed);
     lock.next(
       new sfn.Choice(this, 'LockAcquired?')
         .when(isTrue('$.lock.acquired'), needsConfirmation)
@@ -194,7 +197,6 @@ export class FailoverWorkflow extends Construct {
     const groupsJson = embeddedGroups(config);
     const plan = invoke(
       'Plan',
-      'plan',
       sfn.TaskInput.fromObject({
         input: sfn.JsonPath.entirePayload,
         groupsJson,

@@ -10,8 +10,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatAgo, formatDuration, formatTime, executionConsoleUrl, table, styleFor, colourWanted } from '../../lib/cli/format';
-import { COMMANDS } from '../../lib/cli/main';
-import { DescribeStacksCommand, ROOT, runCli } from './support';
+import { DescribeStacksCommand, FAILOVERCTL_COMMANDS, ROOT, runCli } from './support';
 
 const cfn = mockClient(CloudFormationClient);
 afterEach(() => cfn.reset());
@@ -35,7 +34,7 @@ describe('--version and --help', () => {
     expect(r.stdout).toMatch(/^ {2}3 {4}AWS or deployment error/m);
   });
 
-  it.each(COMMANDS.map((c) => c.name))('%s --help shows its usage and an example', async (name) => {
+  it.each(FAILOVERCTL_COMMANDS.map((c) => c.name))('%s --help shows its usage and an example', async (name) => {
     const r = await runCli([name, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Usage: failoverctl ${name}`));

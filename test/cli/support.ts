@@ -11,10 +11,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach } from 'vitest';
 import type { Store } from '../../lambdas/core/store';
 import { useTestStore } from '../support/store';
-import { TASK_STATES } from '../../lib/cli/follow';
+import { TASK_STATES } from '../../lib/infra/workflow-states';
 import type { HistoryItem } from '../../lambdas/core/history';
 import type { CliDeps } from '../../lib/cli/deployment';
-import { main } from '../../lib/cli/main';
+import { COMMANDS, main } from '../../lib/cli/main';
+import { drillCommand } from '../../lib/drill/drill-command';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const CONFIG = resolve(ROOT, 'failover.config.json');
@@ -48,6 +49,9 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** What bin/failoverctl.ts runs: the operator's commands and the drill. */
+export const FAILOVERCTL_COMMANDS = [...COMMANDS, drillCommand];
+
 export async function runCli(argv: string[], options: RunOptions = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
@@ -69,7 +73,7 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
       followIntervalMs: 0,
       ...options.deps,
     },
-  });
+  }, FAILOVERCTL_COMMANDS);
   return { code, stdout, stderr };
 }
 
@@ -178,7 +182,7 @@ export function executionEvents(kind: 'succeeded' | 'fence-failed'): HistoryEven
   const plan = { group: { name: 'orders' }, mode: 'failover', dryRun: false, trigger: { type: 'manual', by: USER } };
   const task = (seconds: number, name: string, result: Record<string, unknown>) => {
     push(seconds, { type: 'TaskStateEntered', stateEnteredEventDetails: { name, input: '{}' } });
-    const field = TASK_STATES[name].field;
+    const field = TASK_STATES[name as keyof typeof TASK_STATES].field;
     const output = field === 'plan' ? { plan } : { plan, [field]: result };
     push(seconds + 0.1, { type: 'TaskStateExited', stateExitedEventDetails: { name, output: JSON.stringify(output) } });
   };
