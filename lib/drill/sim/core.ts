@@ -1,0 +1,110 @@
+/**
+ * What every simulated service shares: the clock, the latencies, the account id, the behaviours set on
+ * resources, how AWS errors are raised, and the scheduler that applies state transitions on the clock.
+ */
+import { SimClock } from './clock';
+import { awsError, nextRequestId, type SimService } from './errors';
+
+export interface Latencies {
+  apiCallMs: number;
+  ec2ForceStopSeconds: number;
+  ec2StopSeconds: number;
+  rdsPromoteModifyingSeconds: number;
+  rdsPromoteRebootingSeconds: number;
+  route53SyncSeconds: number;
+}
+
+export const DEFAULT_LATENCIES: Readonly<Latencies> = {
+  apiCallMs: 100,
+  ec2ForceStopSeconds: 15,
+  ec2StopSeconds: 60,
+  rdsPromoteModifyingSeconds: 60,
+  rdsPromoteRebootingSeconds: 120,
+  route53SyncSeconds: 45,
+};
+
+export interface SimBehavior { stopNeverCompletes?: boolean; promotionFails?: boolean }
+export interface SimEvent { at: number; resource: string; from: string; to: string }
+
+/** A state change due at simulated time `at`; `apply` sets the new state and returns the old one. */
+export interface Transition { at: number; seq: number; resource: string; to: string; apply: () => string; cancelled?: boolean }
+
+/** Answers one SDK operation from the service's state; throws the error AWS would. */
+export type Handler = (input: any, region: string) => object;
+
+/** What the account needs from each simulated service to route calls to it. */
+export interface SimServiceModule {
+  /** Operation name (the command's name without `Command`) → its handler. */
+  readonly handlers: Readonly<Record<string, Handler>>;
+  /** The operations that change something, as reported in `SimApiCall.mutating`. */
+  readonly mutating: ReadonlySet<string>;
+}
+
+export interface SimCoreOptions { clock?: SimClock; latencies?: Partial<Latencies>; accountId?: string }
+
+export class SimCore {
+  readonly clock: SimClock;
+  readonly latencies: Latencies;
+  readonly accountId: string;
+
+  private readonly behaviors = new Map<string, SimBehavior>();
+  private readonly settledEvents: SimEvent[] = [];
+  private queue: Transition[] = [];
+  private seq = 0;
+
+  constructor(opts: SimCoreOptions = {}) {
+    this.clock = opts.clock ?? new SimClock();
+    this.latencies = { ...DEFAULT_LATENCIES, ...opts.latencies };
+    this.accountId = opts.accountId ?? '123456789012';
+  }
+
+  // --- behaviours ------------------------------------------------------------------------------
+
+  setBehavior(resourceId: string, b: SimBehavior): void {
+    this.behaviors.set(resourceId, { ...this.behaviors.get(resourceId), ...b });
+  }
+
+  behaviorOf(resourceId: string): SimBehavior | undefined {
+    return this.behaviors.get(resourceId);
+  }
+
+  // --- errors ----------------------------------------------------------------------------------
+
+  /** The error the SDK would throw for `name` from `service` (see errors.ts). */
+  awsError(service: SimService, name: string, message: string, extra?: Record<string, unknown>): Error {
+    return awsError(service, name, message, extra);
+  }
+
+  /** A fresh AWS-shaped request id (also used for SNS message ids and default execution names). */
+  requestId(): string {
+    return nextRequestId();
+  }
+
+  // --- the scheduler ---------------------------------------------------------------------------
+
+  /** Every state transition, in the order it took effect. Reading it applies transitions that are due. */
+  get events(): SimEvent[] {
+    this.settle();
+    return this.settledEvents;
+  }
+
+  /** Schedules `apply` (which sets the new state and returns the old one) at simulated time `at`. */
+  schedule(at: number, resource: string, to: string, apply: () => string): Transition {
+    const t: Transition = { at, seq: this.seq++, resource, to, apply };
+    this.queue.push(t);
+    return t;
+  }
+
+  /** Applies, in time order, every transition that is due; transitions happen lazily, when state is read. */
+  settle(): void {
+    const now = this.clock.now();
+    const due = this.queue.filter((t) => t.at <= now && !t.cancelled).sort((a, b) => a.at - b.at || a.seq - b.seq);
+    this.queue = this.queue.filter((t) => t.at > now && !t.cancelled);
+    for (const t of due) this.settledEvents.push({ at: t.at, resource: t.resource, from: t.apply(), to: t.to });
+  }
+
+  /** Records a change that took effect at once, with no transition to wait for. */
+  recordEvent(resource: string, from: string, to: string): void {
+    this.settledEvents.push({ at: this.clock.now(), resource, from, to });
+  }
+}

@@ -1,0 +1,167 @@
+/** Simulated Route 53: hosted zones, their record sets, and changes that go INSYNC on the clock. */
+import type * as r53 from '@aws-sdk/client-route-53';
+import type { Handler, SimCore, SimServiceModule } from './core';
+
+export interface SimRecord { name: string; type: string; ttl: number; values: string[] }
+
+interface Zone { id: string; name: string; records: Map<string, SimRecord> }
+interface Change { id: string; status: 'PENDING' | 'INSYNC'; submittedAt: number; comment?: string }
+
+const recordKey = (name: string, type: string) => `${name}|${type}`;
+const normalizeName = (n: string) => n.trim().toLowerCase().replace(/\.$/, '');
+const fqdn = (n: string) => `${n}.`;
+/** Route 53 lists records by name with labels reversed (com.example.www), then by type. */
+const sortKey = (r: { name: string; type: string }) => `${r.name.split('.').reverse().join('.')}\u0000${r.type}`;
+/** Plain code-point order: localeCompare would ignore the separator and mis-order apex records. */
+const bySortKey = (a: { name: string; type: string }, b: { name: string; type: string }) =>
+  (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0);
+const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const stripPrefix = (id: string, prefix: string) => (id.startsWith(prefix) ? id.slice(prefix.length) : id);
+
+export class SimRoute53 implements SimServiceModule {
+  readonly handlers: Record<string, Handler> = {
+    ListResourceRecordSets: (i) => this.listResourceRecordSets(i),
+    ChangeResourceRecordSets: (i) => this.changeResourceRecordSets(i),
+    GetChange: (i) => this.getChange(i),
+    GetHostedZone: (i) => this.getHostedZone(i),
+  };
+  readonly mutating: ReadonlySet<string> = new Set(['ChangeResourceRecordSets']);
+
+  private readonly zones = new Map<string, Zone>();
+  private readonly changes = new Map<string, Change>();
+
+  constructor(private readonly core: SimCore) {}
+
+  // --- seeding and observation -----------------------------------------------------------------
+
+  /** A new zone gets the apex NS and SOA records every Route 53 zone has. */
+  addHostedZone(z: { id: string; name: string }): void {
+    const zone: Zone = { id: stripPrefix(z.id, '/hostedzone/'), name: normalizeName(z.name), records: new Map() };
+    this.zones.set(zone.id, zone);
+    const ns = ['ns-101.awsdns-12.com.', 'ns-602.awsdns-11.net.', 'ns-1203.awsdns-22.org.', 'ns-1804.awsdns-33.co.uk.'];
+    zone.records.set(recordKey(zone.name, 'NS'), { name: zone.name, type: 'NS', ttl: 172800, values: ns });
+    zone.records.set(recordKey(zone.name, 'SOA'), {
+      name: zone.name, type: 'SOA', ttl: 900, values: [`${ns[0]} awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400`],
+    });
+  }
+
+  putRecord(zoneId: string, r: SimRecord): void {
+    const zone = this.zones.get(stripPrefix(zoneId, '/hostedzone/'));
+    if (!zone) throw new Error(`SimulatedAccount: no hosted zone ${zoneId}`);
+    const name = normalizeName(r.name);
+    zone.records.set(recordKey(name, r.type), { name, type: r.type, ttl: r.ttl, values: [...r.values] });
+  }
+
+  records(zoneId: string): SimRecord[] {
+    const zone = this.zones.get(stripPrefix(zoneId, '/hostedzone/'));
+    if (!zone) return [];
+    return [...zone.records.values()].sort(bySortKey)
+      .map((r) => ({ ...r, values: [...r.values] }));
+  }
+
+  record(zoneId: string, name: string, type: string): SimRecord | undefined {
+    return this.records(zoneId).find((r) => r.name === normalizeName(name) && r.type === type);
+  }
+
+  // --- operations ------------------------------------------------------------------------------
+
+  private findZone(id: string | undefined): Zone {
+    const zoneId = stripPrefix(id ?? '', '/hostedzone/');
+    const zone = this.zones.get(zoneId);
+    if (!zone) throw this.core.awsError('route53', 'NoSuchHostedZone', `No hosted zone found with ID: ${zoneId}`);
+    return zone;
+  }
+
+  private listResourceRecordSets(input: r53.ListResourceRecordSetsRequest): r53.ListResourceRecordSetsResponse {
+    const zone = this.findZone(input.HostedZoneId);
+    if (input.StartRecordType && !input.StartRecordName) {
+      throw this.core.awsError('route53', 'InvalidInput', 'The input is not valid: StartRecordType requires StartRecordName');
+    }
+    const maxItems = input.MaxItems ?? 300;
+    const start = input.StartRecordName ? sortKey({ name: normalizeName(input.StartRecordName), type: input.StartRecordType ?? '' }) : '';
+    const all = this.records(zone.id).filter((r) => sortKey(r) >= start);
+    const page = all.slice(0, maxItems);
+    const next = all[maxItems];
+    return {
+      ResourceRecordSets: page.map((r) => ({
+        Name: fqdn(r.name), Type: r.type as r53.RRType, TTL: r.ttl, ResourceRecords: r.values.map((Value) => ({ Value })),
+      })),
+      IsTruncated: next !== undefined, MaxItems: maxItems,
+      ...(next && { NextRecordName: fqdn(next.name), NextRecordType: next.type as r53.RRType }),
+    };
+  }
+
+  /** Validates the whole batch against a working copy, then swaps it in: all or nothing, like Route 53. */
+  private changeResourceRecordSets(input: r53.ChangeResourceRecordSetsRequest): r53.ChangeResourceRecordSetsResponse {
+    const zone = this.findZone(input.HostedZoneId);
+    const working = new Map(zone.records);
+    const problems: string[] = [];
+    for (const change of input.ChangeBatch?.Changes ?? []) {
+      const set = change.ResourceRecordSet;
+      if (!set?.Name || !set.Type) throw this.core.awsError('route53', 'InvalidInput', 'Invalid request: ResourceRecordSet requires Name and Type');
+      if (set.AliasTarget || set.SetIdentifier) throw new Error('SimulatedAccount: alias and routing-policy records are not simulated');
+      const name = normalizeName(set.Name);
+      const label = `[name='${fqdn(name)}', type='${set.Type}']`;
+      if (set.TTL === undefined || !set.ResourceRecords?.length) {
+        throw this.core.awsError('route53', 'InvalidInput', 'Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and '
+          + `ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=${change.Action}, `
+          + `Name=${fqdn(name)}, Type=${set.Type}, SetIdentifier=null]`);
+      }
+      const values = set.ResourceRecords.map((r) => r.Value ?? '');
+      const existing = working.get(recordKey(name, set.Type));
+      if (name !== zone.name && !name.endsWith(`.${zone.name}`)) {
+        problems.push(`RRSet with DNS name ${fqdn(name)} is not permitted in zone ${fqdn(zone.name)}`);
+      } else if (set.Type === 'CNAME' && name === zone.name) {
+        problems.push(`RRSet of type CNAME with DNS name ${fqdn(name)} is not permitted at apex in zone ${fqdn(zone.name)}`);
+      } else if (set.Type === 'A' && values.some((v) => !IPV4.test(v))) {
+        const bad = values.find((v) => !IPV4.test(v));
+        problems.push('Invalid Resource Record: \'FATAL problem: ARRDATAIllegalIPv4Address '
+          + `(Value is not a valid IPv4 address) encountered with '${bad}''`);
+      } else if (change.Action === 'CREATE' && existing) {
+        problems.push(`Tried to create resource record set ${label} but it already exists`);
+      } else if (change.Action === 'DELETE' && !existing) {
+        problems.push(`Tried to delete resource record set ${label} but it was not found`);
+      } else if (change.Action === 'DELETE' && existing && (existing.ttl !== set.TTL || existing.values.join('\n') !== values.join('\n'))) {
+        problems.push(`Tried to delete resource record set ${label} but the values provided do not match the current values`);
+      } else if (change.Action === 'DELETE') {
+        working.delete(recordKey(name, set.Type));
+      } else {
+        working.set(recordKey(name, set.Type), { name, type: set.Type, ttl: set.TTL, values });
+      }
+    }
+    if (problems.length) {
+      throw this.core.awsError('route53', 'InvalidChangeBatch', `[${problems.join(', ')}]`, { messages: problems });
+    }
+    zone.records = working;
+    // Records answer immediately; the change reports INSYNC once all Route 53 name servers have it.
+    // Deterministic ids keep drill reports reproducible; the shape matches Route 53's ('C' + 13 characters).
+    const id = `C${(0x2f1a3c + this.changes.size * 7919).toString(36).toUpperCase().padStart(13, '0')}`;
+    const change: Change = { id, status: 'PENDING', submittedAt: this.core.clock.now(), comment: input.ChangeBatch?.Comment };
+    this.changes.set(change.id, change);
+    this.core.schedule(change.submittedAt + this.core.latencies.route53SyncSeconds * 1000, `/change/${change.id}`, 'INSYNC',
+      () => { const from = change.status; change.status = 'INSYNC'; return from; });
+    return { ChangeInfo: this.changeInfo(change) };
+  }
+
+  private changeInfo(c: Change): r53.ChangeInfo {
+    return { Id: `/change/${c.id}`, Status: c.status, SubmittedAt: new Date(c.submittedAt), Comment: c.comment };
+  }
+
+  private getChange(input: r53.GetChangeRequest): r53.GetChangeResponse {
+    const id = stripPrefix(input.Id ?? '', '/change/');
+    const change = this.changes.get(id);
+    if (!change) throw this.core.awsError('route53', 'NoSuchChange', `A change with the specified change ID does not exist: ${id}`);
+    return { ChangeInfo: this.changeInfo(change) };
+  }
+
+  private getHostedZone(input: r53.GetHostedZoneRequest): r53.GetHostedZoneResponse {
+    const zone = this.findZone(input.Id);
+    return {
+      HostedZone: {
+        Id: `/hostedzone/${zone.id}`, Name: fqdn(zone.name), CallerReference: `sim-${zone.id}`,
+        Config: { PrivateZone: false }, ResourceRecordSetCount: zone.records.size,
+      },
+      DelegationSet: { NameServers: zone.records.get(recordKey(zone.name, 'NS'))?.values.map((v) => v.replace(/\.$/, '')) ?? [] },
+    };
+  }
+}
