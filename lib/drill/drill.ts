@@ -18,17 +18,24 @@ import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
 import { LocalPrimary, type EndpointMode } from './endpoints';
 import { startLocalDynamoDB, type LocalDynamoDB } from './local-dynamodb';
 import { LocalWorkflow, type ExecutionResult, type TaskFault } from '../runner/local-workflow';
-import { SimulatedAccount, type Latencies, type SimExecution } from './sim/account';
+import { SimClock, SimulatedAccount, type Latencies, type SimExecution } from './sim/account';
 import { DRILL_ACCOUNT, DRILL_REGION, synthFor, type SynthesizedController } from '../runner/synth';
 
 /** What the simulated account holds for a group before anything happens. */
 export interface Topology {
   sourceDbId: string;
+  sourceRegion: string;
   sourceEndpoint: string;
+  /** The name the database clients write through (the group's CNAME to the database), if any. */
+  dbName?: string;
   primaryIp: string;
   /** Each record's value before the failover. */
   recordsBefore: Map<string, string[]>;
 }
+
+/** When a drill begins (simulated), and how long the estate ran before it. */
+export const DRILL_STARTS_AT = Date.parse('2026-01-01T00:00:00.000Z');
+const WARM_UP_MS = 15 * 60_000;
 
 export class Drill {
   readonly topicArn = `arn:aws:sns:${DRILL_REGION}:${DRILL_ACCOUNT}:failover-controller-drill`;
@@ -96,44 +103,71 @@ export class Drill {
     const local = withLocalProbes(config, primary);
     const synth = synthFor(local);
     const dynamo = await startLocalDynamoDB();
-    const drill = new Drill(local, synth, new SimulatedAccount({ latencies: options.latencies, accountId: DRILL_ACCOUNT }), dynamo, primary);
+    // The estate has been running for a while when the drill begins (at 2026-01-01T00:00:00Z): clients
+    // have written, the replica has replicated, and CloudWatch has a history of datapoints.
+    const clock = new SimClock(DRILL_STARTS_AT - WARM_UP_MS);
+    const drill = new Drill(local, synth, new SimulatedAccount({ clock, latencies: options.latencies, accountId: DRILL_ACCOUNT }), dynamo, primary);
     await dynamo.createTable(drill.tableName, synth.table);
     drill.account.addTopic(drill.topicArn);
     config.groups.forEach((group, i) => drill.seed(group, i));
+    drill.account.clock.advance(WARM_UP_MS);
+    drill.account.settle();
     // What the isolation stacks would have made.
     synth.isolationGroups.forEach((g, i) => {
       const id = `sg-0iso${String(i).padStart(12, '0')}`;
-      drill.account.addSecurityGroup({ id, ...g });
+      drill.account.addSecurityGroup({ id, ...g, denyAll: true });
       drill.isolationGroupIds.add(id);
     });
     return drill;
   }
 
-  /** A healthy deployment: a running primary, an available replica lagging 2 s, records pointing at the primary. */
+  /**
+   * A healthy deployment: a running primary whose application writes to the old database every
+   * second, a worker that writes through the database's DNS name too (a pooled connection), an
+   * available PostgreSQL replica one second behind, records pointing at the primary.
+   */
   private seed(group: GroupConfig, index: number): void {
     const { account } = this;
     const primaryIp = `10.0.${index}.25`;
     const vpcId = group.primary.vpcId ?? `vpc-0sim${String(index).padStart(12, '0')}`;
     account.addInstance({ instanceId: group.primary.instanceId, region: group.primary.region, state: 'running', privateIpAddress: primaryIp, vpcId });
-    const sourceDbId = `${group.name}-primary-db`;
-    account.addDbInstance({ id: sourceDbId, region: group.primary.region });
-    const sourceArn = `arn:aws:rds:${group.primary.region}:${DRILL_ACCOUNT}:db:${sourceDbId}`;
+    const source = sourceOf(group);
+    account.addDbInstance({ id: source.id, region: source.region, vpcId: source.vpcId ?? vpcId });
+    const sourceArn = `arn:aws:rds:${source.region}:${DRILL_ACCOUNT}:db:${source.id}`;
     account.addDbInstance({ id: group.replica.dbInstanceIdentifier, region: group.replica.region, replicaOf: sourceArn });
-    account.setReplicaLag(group.replica.dbInstanceIdentifier, 2);
+    account.setReplicationDelay(group.replica.dbInstanceIdentifier, 1);
     account.addHostedZone({ id: group.dns.hostedZoneId, name: group.dns.zoneName });
-    const sourceEndpoint = account.dbInstance(sourceDbId)!.endpointAddress;
+    const sourceEndpoint = account.dbInstance(source.id)!.endpointAddress;
     const recordsBefore = new Map<string, string[]>();
     for (const record of group.dns.records) {
       const values = record.type === 'CNAME' ? [sourceEndpoint] : record.type === 'A' ? [`192.0.2.${10 + index}`] : [`2001:db8::${10 + index}`];
       account.putRecord(group.dns.hostedZoneId, { name: record.name, type: record.type, ttl: 300, values });
       recordsBefore.set(`${record.name} ${record.type}`, values);
     }
-    this.topology.set(group.name, { sourceDbId, sourceEndpoint, primaryIp, recordsBefore });
+    const dbName = group.dns.records.find((r) => r.type === 'CNAME' && r.target === 'replicaEndpoint')?.name;
+    if (dbName) {
+      const instanceId = group.primary.instanceId;
+      account.clients.add({
+        name: `${group.name}-app@${instanceId}`, zoneId: group.dns.hostedZoneId, dnsName: dbName,
+        // The application writes while its instance runs (a stuck stop keeps the OS up) and answers.
+        active: () => ['running', 'stopping'].includes(account.instance(instanceId)?.state ?? '') && this.primaryEndpoints.mode === 'up',
+        // An isolated instance opens no new connection; the one it has survives (connection tracking).
+        canConnect: () => !this.isolated(instanceId),
+      });
+      account.clients.add({ name: `${group.name}-worker`, zoneId: group.dns.hostedZoneId, dnsName: dbName });
+    }
+    this.topology.set(group.name, { sourceDbId: source.id, sourceRegion: source.region, sourceEndpoint, primaryIp, recordsBefore, dbName });
+  }
+
+  /** Are all the instance's interfaces in an isolation group (no new connection out)? */
+  isolated(instanceId: string): boolean {
+    const interfaces = this.account.networkInterfacesOf(instanceId);
+    return interfaces.length > 0 && interfaces.every((n) => n.groups.every((g) => this.isolationGroupIds.has(g)));
   }
 
   /** Simulated seconds since the drill began (to 0.1 s): how reports and timelines show a time. */
   secondsSinceStart(ms: number): number {
-    return Math.round((ms - this.account.clock.startMs) / 100) / 10;
+    return Math.round((ms - DRILL_STARTS_AT) / 100) / 10;
   }
 
   /** The primary's endpoints change to `mode` at simulated time `at` (epoch ms). */
@@ -147,6 +181,8 @@ export class Drill {
     while (this.endpointChanges.length > 0 && this.endpointChanges[0].at <= ms) {
       const change = this.endpointChanges.shift()!;
       this.account.clock.advance(Math.max(0, change.at - this.account.clock.now()));
+      // What happened up to the change (clients writing) happened with the endpoints as they were.
+      this.account.settle();
       if (change.mode !== 'up' && this.primaryEndpoints.mode === 'up') this.outageStartedAt = change.at;
       await this.primaryEndpoints.setMode(change.mode);
     }
@@ -302,6 +338,18 @@ function renderInputTransformer(t: { InputPathsMap?: Record<string, string>; Inp
     out += c;
   }
   return out;
+}
+
+/**
+ * The old database of a group: the configured source (an identifier in the replica's region, or an
+ * ARN), else `<group>-primary-db` in the primary's region.
+ */
+export function sourceOf(group: GroupConfig): { id: string; region: string; vpcId?: string } {
+  const configured = (group.replica as { source?: string }).source;
+  const arn = configured ? /^arn:aws[\w-]*:rds:([\w-]+):\d+:db:(.+)$/.exec(configured) : null;
+  if (arn) return { id: arn[2], region: arn[1] };
+  if (configured) return { id: configured, region: group.replica.region };
+  return { id: `${group.name}-primary-db`, region: group.primary.region };
 }
 
 export type { SimExecution };

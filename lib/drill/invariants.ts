@@ -24,6 +24,20 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
       }
     }
 
+    // Never two writers, judged on data: once a promotion began, the old database accepts no write.
+    const topology = drill.topology.get(group.name)!;
+    const replica = account.dbInstance(replicaId, group.replica.region);
+    if (replica?.promotionStartedAt !== undefined) {
+      const late = account.rds.writesOf(topology.sourceDbId, topology.sourceRegion).filter((w) => w.at >= replica.promotionStartedAt!);
+      if (late.length > 0) {
+        violations.push(`the old database ${topology.sourceDbId} accepted ${late.length} write(s) after the promotion of ${replicaId} began at t+${drill.secondsSinceStart(replica.promotionStartedAt)} s `
+          + `(the first at t+${drill.secondsSinceStart(late[0].at)} s from ${late[0].client})`);
+      }
+    }
+    // And at the end, at most one database accepts writes.
+    const writable = databasesOf(drill, group.name).filter((d) => d.acceptsWrites);
+    if (writable.length > 1) violations.push(`${writable.length} databases accept writes at the end: ${writable.map((d) => d.id).join(', ')}`);
+
     // DNS never points at a replica that was not promoted.
     const endpoint = account.dbInstance(replicaId)?.endpointAddress;
     const promotedAt = account.dbInstance(replicaId)?.promotedAt;
@@ -67,6 +81,23 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
     }
   }
   return violations;
+}
+
+/**
+ * The group's databases (the old one and the replica) and whether each accepts writes now: it would
+ * take a write, and a client can reach it (a new connection, or one still open).
+ */
+export function databasesOf(drill: Drill, group: string): Array<{ id: string; region: string; acceptsWrites: boolean }> {
+  const config = drill.config.groups.find((g) => g.name === group)!;
+  const topology = drill.topology.get(group)!;
+  return [
+    { id: topology.sourceDbId, region: topology.sourceRegion },
+    { id: config.replica.dbInstanceIdentifier, region: config.replica.region },
+  ].map((d) => ({
+    ...d,
+    acceptsWrites: drill.account.rds.acceptsWrites(d.id, d.region)
+      && (drill.account.rds.acceptsConnections(d.id, d.region) || drill.account.clients.hasOpenConnection(d.id, d.region)),
+  }));
 }
 
 /** The instance's state at a simulated time, from the account's transitions ('gone' if it never existed). */

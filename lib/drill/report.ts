@@ -6,7 +6,7 @@
 import type { HistoryItem } from '../../lambdas/core/history';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from './drill';
-import { checkInvariants } from './invariants';
+import { checkInvariants, databasesOf } from './invariants';
 import { findScenario, type ScenarioOptions } from './scenarios';
 
 export interface DrillReport {
@@ -17,8 +17,16 @@ export interface DrillReport {
   /** Why it did not pass: one sentence per failed check. */
   failures: string[];
   executions: Array<{ name: string; trigger: string | null; outcome: string | null; error: string | null }>;
-  /** Executions that promoted the replica. */
+  /** Replicas whose promotion began, from the account (not from what the store managed to record). */
   failovers: number;
+  /** Every writer of the group, as the account holds it at the end; `method` is what the record says. */
+  writers: Array<{ kind: 'ec2' | 'rds'; id: string; region: string; state: string; fenced: boolean; method: string | null }>;
+  /** The old database and the replica: would each take a write from a client now? */
+  databases: Array<{ id: string; region: string; acceptsWrites: boolean }>;
+  /** What the group's clients tried, and where it landed. */
+  clientWrites: { attempted: number; acceptedByOld: number; acceptedByNew: number; acceptedByOldAfterPromotionStarted: number };
+  /** Both null when nothing was promoted; `actualSeconds` from the simulated writes. */
+  dataLoss: { estimatedSeconds: number | null; actualSeconds: number | null };
   primary: { instanceId: string; state: string };
   replica: { id: string; promoted: boolean; status: string; endpoint: string | null };
   dns: Array<{ name: string; type: string; ttl: number; before: string[]; after: string[] }>;
@@ -66,7 +74,14 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       passed: false,
       failures: [],
       executions,
-      failovers: history.filter((h) => h.promotion?.confirmed && !h.dryRun && !h.promotion.alreadyPromoted).length,
+      failovers: [replicaDb].filter((r) => r.promotionStartedAt !== undefined).length,
+      writers: writersOf(drill, group.name, failover ?? history[0]),
+      databases: databasesOf(drill, group.name),
+      clientWrites: clientWritesOf(drill, group.name),
+      dataLoss: {
+        estimatedSeconds: replicaDb.promotionStartedAt !== undefined ? (failover ?? history[0])?.dataLossSeconds ?? null : null,
+        actualSeconds: actualLossSeconds(drill, group.name),
+      },
       primary: { instanceId: group.primary.instanceId, state: account.instance(group.primary.instanceId)?.state ?? 'gone' },
       replica: { id: replicaDb.id, promoted, status: replicaDb.status, endpoint: replicaDb.endpointAddress },
       dns,
@@ -90,7 +105,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
           ? Math.round((account.startedExecutions[0].at - drill.outageStartedAt) / 100) / 10
           : null,
       rtoSeconds: failover?.rtoSeconds ?? null,
-      dataLossSeconds: (failover ?? history[0])?.dataLossSeconds ?? null,
+      dataLossSeconds: replicaDb.promotionStartedAt !== undefined ? (failover ?? history[0])?.dataLossSeconds ?? null : null,
       controllerOverheadMs: Math.round(drill.executions.reduce((sum, e) => sum + e.wallMs, 0)),
     };
 
@@ -122,6 +137,53 @@ export async function runScenario(config: FailoverConfig, name: string, options:
   }
 }
 
+/** The EC2 primary and the old database, as they are at the end, against what the record says was done. */
+function writersOf(drill: Drill, group: string, item: HistoryItem | undefined): DrillReport['writers'] {
+  const config = drill.config.groups.find((g) => g.name === group)!;
+  const topology = drill.topology.get(group)!;
+  const { account } = drill;
+  const state = account.instance(config.primary.instanceId)?.state ?? 'gone';
+  const source = account.dbInstance(topology.sourceDbId, topology.sourceRegion);
+  const old = databasesOf(drill, group)[0];
+  return [
+    {
+      kind: 'ec2', id: config.primary.instanceId, region: config.primary.region, state,
+      fenced: ['stopped', 'terminated', 'gone'].includes(state) || drill.isolated(config.primary.instanceId),
+      method: item?.fence?.method ?? null,
+    },
+    { kind: 'rds', id: topology.sourceDbId, region: topology.sourceRegion, state: source?.status ?? 'gone', fenced: !old.acceptsWrites, method: null },
+  ];
+}
+
+function clientWritesOf(drill: Drill, group: string): DrillReport['clientWrites'] {
+  const config = drill.config.groups.find((g) => g.name === group)!;
+  const topology = drill.topology.get(group)!;
+  const { rds } = drill.account;
+  const replica = drill.account.dbInstance(config.replica.dbInstanceIdentifier, config.replica.region);
+  const oldWrites = rds.writesOf(topology.sourceDbId, topology.sourceRegion);
+  return {
+    attempted: drill.account.clients.attempts.length,
+    acceptedByOld: oldWrites.length,
+    acceptedByNew: rds.writesOf(config.replica.dbInstanceIdentifier, config.replica.region).length,
+    acceptedByOldAfterPromotionStarted: replica?.promotionStartedAt === undefined ? 0 : oldWrites.filter((w) => w.at >= replica.promotionStartedAt!).length,
+  };
+}
+
+/**
+ * The real loss, from the simulated writes: how far past what the promoted replica had when its
+ * promotion began the old database went on acknowledging writes (0 when it has them all); null when
+ * nothing was promoted.
+ */
+function actualLossSeconds(drill: Drill, group: string): number | null {
+  const config = drill.config.groups.find((g) => g.name === group)!;
+  const topology = drill.topology.get(group)!;
+  const replica = drill.account.dbInstance(config.replica.dbInstanceIdentifier, config.replica.region);
+  if (replica?.promotionStartedAt === undefined) return null;
+  const position = drill.account.rds.appliedPosition(replica.id, replica.promotionStartedAt, replica.region)!;
+  const lost = drill.account.rds.writesOf(topology.sourceDbId, topology.sourceRegion).filter((w) => w.at > position);
+  return lost.length === 0 ? 0 : Math.round((lost.at(-1)!.at - position) / 100) / 10;
+}
+
 function same(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -146,11 +208,13 @@ export function formatReport(r: DrillReport): string {
   lines.push(`  EC2 ${r.primary.instanceId}: ${r.primary.state}`);
   lines.push(`  RDS ${r.replica.id}: ${r.replica.status}, ${r.replica.promoted ? 'standalone (promoted)' : 'read replica'}, endpoint ${r.replica.endpoint}`);
   for (const d of r.dns) lines.push(`  DNS ${d.type} ${d.name} TTL ${d.ttl}: ${d.before.join(',')} -> ${d.after.join(',')}`);
+  for (const w of r.writers) lines.push(`  writer ${w.kind} ${w.id} (${w.region}): ${w.state}, ${w.fenced ? 'fenced' : 'NOT FENCED'}${w.method ? ` (${w.method})` : ''}`);
+  lines.push(`  client writes: ${r.clientWrites.attempted} attempted, ${r.clientWrites.acceptedByOld} by the old database (${r.clientWrites.acceptedByOldAfterPromotionStarted} after the promotion began), ${r.clientWrites.acceptedByNew} by the promoted one`);
   lines.push('', 'Executions:');
   for (const e of r.executions) lines.push(`  ${e.name} (${e.trigger}): ${e.outcome ?? 'no record'}${e.error ? `, error ${e.error}` : ''}`);
   lines.push(
     '',
-    `Detection: ${r.detectionSeconds !== null ? `${r.detectionSeconds} s` : 'n/a'}   RTO: ${r.rtoSeconds !== null ? `${r.rtoSeconds} s` : 'n/a'}   data loss: ${r.dataLossSeconds !== null ? `${r.dataLossSeconds} s` : 'n/a'}   failovers: ${r.failovers}   controller overhead: ${r.controllerOverheadMs} ms   notifications: ${r.notifications.length}`,
+    `Detection: ${r.detectionSeconds !== null ? `${r.detectionSeconds} s` : 'n/a'}   RTO: ${r.rtoSeconds !== null ? `${r.rtoSeconds} s` : 'n/a'}   data loss: ${r.dataLoss.estimatedSeconds !== null ? `${r.dataLoss.estimatedSeconds} s estimated, ${r.dataLoss.actualSeconds} s actual` : r.dataLoss.actualSeconds !== null ? `unknown (estimate), ${r.dataLoss.actualSeconds} s actual` : 'n/a'}   failovers: ${r.failovers}   controller overhead: ${r.controllerOverheadMs} ms   notifications: ${r.notifications.length}`,
     `Expected: ${r.expected}`,
     r.passed ? 'PASSED: the controller behaved as expected.' : `FAILED:\n  ${r.failures.join('\n  ')}`,
   );

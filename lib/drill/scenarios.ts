@@ -184,7 +184,7 @@ export const SCENARIOS: Scenario[] = [
     run: async (drill, group, options) => {
       // Lag drains from 4 s to 0 over the first minute, as it does once writes are quiesced.
       const start = drill.account.clock.now();
-      drill.account.setReplicaLag(group.replica.dbInstanceIdentifier, (now) => Math.max(0, 4 - Math.floor((now - start) / 15_000)));
+      drill.account.setReplicationDelay(group.replica.dbInstanceIdentifier, (now: number) => Math.max(0, 4 - Math.floor((now - start) / 15_000)));
       await drill.run(manual(group, options, { mode: 'switchover', reason: 'drill: planned maintenance of the primary' }));
     },
     expect: () => ({
@@ -282,7 +282,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'replica-lagging',
     summary: 'The replica lags 120 s (maxLagSeconds 30): ABORTED without --force; with --force, SUCCEEDED and the data loss recorded.',
     run: async (drill, group, options) => {
-      drill.account.setReplicaLag(group.replica.dbInstanceIdentifier, 120);
+      drill.account.setReplicationDelay(group.replica.dbInstanceIdentifier, 120);
       await drill.run(manual(group, options));
     },
     expect: (options) =>

@@ -4,9 +4,10 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
-  DBInstanceNotFoundFault, DescribeDBInstancesCommand, InvalidDBInstanceStateFault, PromoteReadReplicaCommand,
-  RDSClient, RDSServiceException,
+  DBInstanceNotFoundFault, DescribeDBInstancesCommand, InvalidDBInstanceStateFault, ModifyDBInstanceCommand, PromoteReadReplicaCommand,
+  RDSClient, RDSServiceException, RebootDBInstanceCommand, StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
+import { AutoScalingClient, DescribeAutoScalingInstancesCommand, SuspendProcessesCommand } from '@aws-sdk/client-auto-scaling';
 import {
   ChangeResourceRecordSetsCommand, GetChangeCommand, GetHostedZoneCommand, InvalidChangeBatch,
   ListResourceRecordSetsCommand, NoSuchChange, NoSuchHostedZone, Route53Client, Route53ServiceException,
@@ -321,21 +322,186 @@ describe('Route 53', () => {
   });
 });
 
-describe('CloudWatch', () => {
-  it('ReplicaLag: one datapoint per minute up to now, none for a DB without lag', async () => {
-    const { account, cw } = estate();
+describe('CloudWatch: RDS metrics as RDS reports them', () => {
+  const query = (cw: CloudWatchClient, metric: string, id: string, from: number, to: number) => cw.send(new GetMetricStatisticsCommand({
+    Namespace: 'AWS/RDS', MetricName: metric, Dimensions: [{ Name: 'DBInstanceIdentifier', Value: id }],
+    StartTime: new Date(from), EndTime: new Date(to), Period: 60, Statistics: ['Maximum'],
+  }));
+  const byMinute = (out: { Datapoints?: Array<{ Timestamp?: Date; Maximum?: number }> }, start: number) =>
+    Object.fromEntries((out.Datapoints ?? []).map((d) => [(d.Timestamp!.getTime() - start) / 60_000, d.Maximum]));
+
+  /** A source written to every second by a client through db.example.com, and its replica. */
+  function writtenEstate(engine = 'postgres') {
+    const e = estate();
+    e.account.addDbInstance({ id: 'db-primary', region: EAST, engine });
+    e.account.addDbInstance({ id: 'db-replica', region: EAST, replicaOf: 'db-primary', engine });
+    e.account.putRecord(ZONE, { name: 'db.example.com', type: 'CNAME', ttl: 30, values: [e.account.dbInstance('db-primary')!.endpointAddress] });
+    e.account.clients.add({ name: 'worker', zoneId: ZONE, dnsName: 'db.example.com' });
+    return e;
+  }
+
+  it('datapoints are one a minute, stamped at the minute, and arrive 60 to 180 s after it ends', async () => {
+    const { account, cw } = writtenEstate();
     const start = account.clock.now();
-    account.setReplicaLag('db-replica', (t) => (t - start) / 60_000); // 1 s of lag per minute
+    account.setReplicationDelay('db-replica', 2);
+    account.clock.advance(10 * 60_000);
+    const out = await query(cw, 'ReplicaLag', 'db-replica', start, account.clock.now());
+    const minutes = Object.keys(byMinute(out, start)).map(Number);
+    // Minute 9 ended at t+10 min: never there yet; minute 0..6 always (at most 180 s late).
+    expect(minutes).not.toContain(9);
+    for (const m of [0, 1, 2, 3, 4, 5, 6]) expect(minutes).toContain(m);
+    expect(out.Datapoints?.every((d) => d.Timestamp!.getTime() % 60_000 === 0)).toBe(true);
+    // Writes every second, replayed 2 s late: PostgreSQL reports 2 s behind (minute 0 precedes the first write).
+    expect(Object.entries(byMinute(out, start)).filter(([m]) => m !== '0').every(([, v]) => v === 2)).toBe(true);
+  });
+
+  it('PostgreSQL: once the source fails, ReplicaLag grows one second per second; the source reports no slot lag', async () => {
+    const { account, cw } = writtenEstate();
+    account.cloudwatch.setPublishDelay(60);
+    const start = account.clock.now();
+    account.setReplicationDelay('db-replica', 1);
+    account.clock.advance(3 * 60_000 + 30_000);
+    account.rds.fail('db-primary');
     account.clock.advance(5 * 60_000);
-    const query = (id: string) => cw.send(new GetMetricStatisticsCommand({
-      Namespace: 'AWS/RDS', MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: id }],
-      StartTime: new Date(start), EndTime: new Date(start + 60 * 60_000), Period: 60, Statistics: ['Average', 'Maximum'],
+    const lag = byMinute(await query(cw, 'ReplicaLag', 'db-replica', start, account.clock.now()), start);
+    expect(lag[2]).toBe(1);
+    expect(lag[3]).toBe(1);
+    // The source failed at 3:30 with the 3:30 write committed: the replica, 1 s behind, had up to 3:29.
+    expect(lag[4]).toBe(31);
+    expect(lag[5]).toBe(91);
+    expect(lag[6]).toBe(151);
+    expect(account.dbInstance('db-primary')?.status).toBe('failed');
+  });
+
+  it('PostgreSQL: on an idle source the lag saw-tooths up to ~300 s (the 5-minute WAL switch), while the slot lag stays 0', async () => {
+    const { account, cw } = estate();
+    account.cloudwatch.setPublishDelay(60);
+    account.addDbInstance({ id: 'db-replica', region: EAST, replicaOf: 'db-primary' });
+    const start = account.clock.now();
+    account.clock.advance(13 * 60_000);
+    const lag = Object.values(byMinute(await query(cw, 'ReplicaLag', 'db-replica', start, account.clock.now()), start)) as number[];
+    expect(Math.max(...lag)).toBeGreaterThanOrEqual(240);
+    expect(Math.max(...lag)).toBeLessThanOrEqual(301);
+    expect(lag.some((v, i) => i > 0 && v < lag[i - 1])).toBe(true);
+    const slot = Object.values(byMinute(await query(cw, 'OldestReplicationSlotLag', 'db-primary', start, account.clock.now()), start));
+    expect(slot.length).toBeGreaterThan(5);
+    expect(slot.every((v) => v === 0)).toBe(true);
+  });
+
+  it('MySQL: ReplicaLag is Seconds_Behind_Master while writes flow, and -1 once replication stops; StatusInfos says so', async () => {
+    const { account, cw, rds } = writtenEstate('mysql');
+    account.cloudwatch.setPublishDelay(60);
+    const start = account.clock.now();
+    account.clock.advance(3 * 60_000 + 1000);
+    account.rds.setReplicationState('db-replica', 'error');
+    account.clock.advance(4 * 60_000);
+    const lag = byMinute(await query(cw, 'ReplicaLag', 'db-replica', start, account.clock.now()), start);
+    expect([lag[1], lag[2], lag[3]]).toEqual([1, 1, 1]);
+    expect([lag[4], lag[5]]).toEqual([-1, -1]);
+    const out = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'db-replica' }));
+    expect(out.DBInstances?.[0].StatusInfos).toEqual([{ StatusType: 'read replication', Normal: false, Status: 'error', Message: 'Replication has stopped because of an error.' }]);
+  });
+
+  it('a suppressed metric has no datapoints; a source has no ReplicaLag', async () => {
+    const { account, cw } = writtenEstate();
+    account.cloudwatch.suppress('ReplicaLag', 'db-replica');
+    const start = account.clock.now();
+    account.clock.advance(10 * 60_000);
+    expect((await query(cw, 'ReplicaLag', 'db-replica', start, account.clock.now())).Datapoints).toEqual([]);
+    expect((await query(cw, 'ReplicaLag', 'db-primary', start, account.clock.now())).Datapoints).toEqual([]);
+  });
+});
+
+describe('RDS: fencing the old database, and what its clients see', () => {
+  function withClients() {
+    const e = estate();
+    e.account.addDbInstance({ id: 'db-primary', region: EAST, vpcId: 'vpc-0db' });
+    e.account.addSecurityGroup({ id: 'sg-0fence', name: 'fence', region: EAST, vpcId: 'vpc-0db', denyAll: true });
+    e.account.putRecord(ZONE, { name: 'db.example.com', type: 'CNAME', ttl: 30, values: [e.account.dbInstance('db-primary')!.endpointAddress] });
+    e.account.clients.add({ name: 'pooled', zoneId: ZONE, dnsName: 'db.example.com' });
+    return e;
+  }
+  const accepted = (account: SimulatedAccount, db: string) => account.rds.writesOf(db).length;
+
+  it('StopDBInstance refuses a source that has read replicas, and a replica', async () => {
+    const { rds } = estate();
+    await expect(rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'db-primary' }))).rejects.toBeInstanceOf(InvalidDBInstanceStateFault);
+    await expect(rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: 'db-replica' }))).rejects.toThrow('Cannot stop or start a Read-Replica instance');
+  });
+
+  it('a deny-all security group stops new connections but not the established one; a reboot closes it', async () => {
+    const { account, rds } = withClients();
+    account.clock.advance(5_000);
+    const before = accepted(account, 'db-primary');
+    expect(before).toBe(5);
+    await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'db-primary', VpcSecurityGroupIds: ['sg-0fence'], ApplyImmediately: true }));
+    account.clock.advance(60_000);
+    expect(account.dbInstance('db-primary')).toMatchObject({ status: 'available', securityGroupIds: ['sg-0fence'] });
+    // The pooled connection is tracked: it goes on writing through the change.
+    expect(accepted(account, 'db-primary')).toBeGreaterThan(before + 55);
+    await rds.send(new RebootDBInstanceCommand({ DBInstanceIdentifier: 'db-primary' }));
+    const atReboot = accepted(account, 'db-primary');
+    account.clock.advance(5 * 60_000);
+    expect(account.dbInstance('db-primary')?.status).toBe('available');
+    expect(accepted(account, 'db-primary')).toBe(atReboot);
+    expect(account.clients.attempts.at(-1)).toMatchObject({ accepted: false, error: 'connection refused or timed out' });
+  });
+
+  it('ModifyDBInstance refuses a security group of another VPC with InvalidParameterValue', async () => {
+    const { account, rds } = estate();
+    account.addSecurityGroup({ id: 'sg-0elsewhere', name: 'x', region: EAST, vpcId: 'vpc-0other', denyAll: true });
+    await expect(rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'db-primary', VpcSecurityGroupIds: ['sg-0elsewhere'] })))
+      .rejects.toMatchObject({ name: 'InvalidParameterValue' });
+  });
+
+  it('a client keeps its cached answer for the TTL in force, and its pooled connection across a flip', async () => {
+    const { account, r53 } = withClients();
+    account.clock.advance(3_000);
+    const replicaEndpoint = account.dbInstance('db-replica')!.endpointAddress;
+    await r53.send(new ChangeResourceRecordSetsCommand({
+      HostedZoneId: ZONE,
+      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: 'db.example.com', Type: 'CNAME', TTL: 5, ResourceRecords: [{ Value: replicaEndpoint }] } }] },
     }));
-    const out = await query('db-replica');
-    expect(out.Label).toBe('ReplicaLag');
-    expect(out.Datapoints?.map((d) => d.Maximum)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(out.Datapoints?.[1]).toEqual({ Timestamp: new Date(start + 60_000), Unit: 'Seconds', Average: 1, Maximum: 1 });
-    expect((await query('db-primary')).Datapoints).toEqual([]);
+    account.clock.advance(60_000);
+    // Still connected to the old database: nothing closed the connection.
+    expect(account.clients.attempts.filter((a) => a.at > account.clock.now() - 50_000).every((a) => a.db?.id === 'db-primary' && a.accepted)).toBe(true);
+  });
+});
+
+describe('Auto Scaling', () => {
+  it('replaces a stopped instance of its group, unless ReplaceUnhealthy is suspended', async () => {
+    const { account, ec2 } = estate();
+    account.autoscaling.addGroup({ name: 'app', region: EAST, instanceIds: ['i-0primary'] });
+    const asg = account.client(AutoScalingClient, EAST);
+    const owned = await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: ['i-0primary', 'i-0nothere'] }));
+    expect(owned.AutoScalingInstances?.map((i) => [i.InstanceId, i.AutoScalingGroupName])).toEqual([['i-0primary', 'app']]);
+    await ec2.send(new StopInstancesCommand({ InstanceIds: ['i-0primary'], Force: true }));
+    account.clock.advance(3 * 60_000);
+    expect(account.instance('i-0primary')?.state).toBe('terminated');
+    const [replacement] = account.autoscaling.replacements('app');
+    expect(account.instance(replacement)?.state).toBe('running');
+
+    const second = estate();
+    second.account.autoscaling.addGroup({ name: 'app', region: EAST, instanceIds: ['i-0primary'] });
+    await second.account.client(AutoScalingClient, EAST).send(new SuspendProcessesCommand({ AutoScalingGroupName: 'app', ScalingProcesses: ['ReplaceUnhealthy', 'HealthCheck', 'Launch'] }));
+    await second.ec2.send(new StopInstancesCommand({ InstanceIds: ['i-0primary'], Force: true }));
+    second.account.clock.advance(3 * 60_000);
+    expect(second.account.instance('i-0primary')?.state).toBe('stopped');
+    expect(second.account.autoscaling.replacements('app')).toEqual([]);
+  });
+});
+
+describe('a region whose API does not answer', () => {
+  it('every EC2 and RDS call there fails with the HTTP handler\'s TimeoutError after the client\'s timeout; other regions answer', async () => {
+    const { account, ec2, rds } = estate();
+    account.setRegionReachable(EAST, false);
+    const before = account.clock.now();
+    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0primary'] }))).rejects.toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT' });
+    await expect(rds.send(new DescribeDBInstancesCommand({}))).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(account.clock.now() - before).toBeGreaterThanOrEqual(10_000);
+    await expect(account.client(RDSClient, WEST).send(new DescribeDBInstancesCommand({}))).resolves.toBeDefined();
+    account.setRegionReachable(EAST, true);
+    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0primary'] }))).resolves.toBeDefined();
   });
 });
 

@@ -17,21 +17,25 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { SimClock } from './clock';
 import { SimCore, type Latencies, type SimBehavior, type SimCoreOptions, type SimEvent, type SimServiceModule } from './core';
-import { throttlingOf, type SimService } from './errors';
+import { throttlingOf, unreachableError, type SimService } from './errors';
 import { SimEc2, type SimInstanceSeed, type SimInstanceView } from './ec2';
-import { SimRds, type ReplicaLag, type SimDbSeed, type SimDbView } from './rds';
+import { SimRds, type Seconds, type SimDbSeed, type SimDbView } from './rds';
 import { SimRoute53, type SimRecord } from './route53';
 import { SimCloudWatch } from './cloudwatch';
 import { SimSns, type SimPublished } from './sns';
 import { SimStepFunctions, type SimExecution } from './sfn';
+import { SimAutoScaling } from './autoscaling';
+import { SimClients } from './clients';
 
 export { SimClock } from './clock';
 export { DEFAULT_LATENCIES, type Latencies, type SimBehavior, type SimEvent } from './core';
 export type { SimService } from './errors';
 export type { Ec2State, SimInstanceSeed, SimInstanceView } from './ec2';
-export type { SimDbSeed, SimDbView } from './rds';
+export type { ReplicationState, Seconds, SimDbSeed, SimDbView, SimWrite } from './rds';
+export type { SimClientSeed, SimWriteAttempt } from './clients';
 export type { SimRecord } from './route53';
 export type { SimPublished } from './sns';
 export type { SimExecution } from './sfn';
@@ -53,6 +57,7 @@ export interface SimApiCall {
 /** The SDK client class each simulated service answers for. */
 const CLIENTS: Record<SimService, unknown> = {
   ec2: EC2Client, rds: RDSClient, route53: Route53Client, cloudwatch: CloudWatchClient, sns: SNSClient, sfn: SFNClient,
+  autoscaling: AutoScalingClient,
 };
 
 /**
@@ -81,12 +86,17 @@ export class SimulatedAccount {
   readonly cloudwatch: SimCloudWatch;
   readonly sns: SimSns;
   readonly sfn: SimStepFunctions;
+  readonly autoscaling: SimAutoScaling;
+  /** The databases' clients: what writes, through which name, and what each database accepted. */
+  readonly clients: SimClients;
 
   private readonly core: SimCore;
   private readonly services: Record<SimService, SimServiceModule>;
   private readonly faults: Array<SimFault & { remaining: number }> = [];
   private readonly calledOperations = new Set<string>();
   private throttleFirstCalls = false;
+  /** Regions whose API endpoints do not answer, per service. */
+  private readonly unreachable = new Set<string>();
 
   constructor(opts: SimCoreOptions = {}) {
     this.core = new SimCore(opts);
@@ -99,7 +109,11 @@ export class SimulatedAccount {
     this.cloudwatch = new SimCloudWatch(this.core, this.rds);
     this.sns = new SimSns(this.core);
     this.sfn = new SimStepFunctions(this.core);
-    this.services = { ec2: this.ec2, rds: this.rds, route53: this.route53, cloudwatch: this.cloudwatch, sns: this.sns, sfn: this.sfn };
+    this.autoscaling = new SimAutoScaling(this.core, this.ec2);
+    this.clients = new SimClients(this.core, this.rds, this.route53);
+    this.services = {
+      ec2: this.ec2, rds: this.rds, route53: this.route53, cloudwatch: this.cloudwatch, sns: this.sns, sfn: this.sfn, autoscaling: this.autoscaling,
+    };
     this.published = this.sns.published;
     this.startedExecutions = this.sfn.startedExecutions;
   }
@@ -110,9 +124,13 @@ export class SimulatedAccount {
     this.ec2.addInstance(i);
   }
 
-  /** A security group, as a stack would create it (the controller's isolation group, say). */
-  addSecurityGroup(g: { id: string; name: string; region: string; vpcId: string }): void {
+  /**
+   * A security group, as a stack would create it: `denyAll` for one with no inbound rule (the
+   * controller's isolation groups), which lets no new connection in, to an instance or a database.
+   */
+  addSecurityGroup(g: { id: string; name: string; region: string; vpcId: string; denyAll?: boolean }): void {
     this.ec2.addSecurityGroup(g);
+    this.rds.addSecurityGroup({ id: g.id, vpcId: g.vpcId, denyAll: g.denyAll ?? false });
   }
 
   /** The security groups of each of the instance's network interfaces. */
@@ -125,8 +143,9 @@ export class SimulatedAccount {
     this.rds.addDbInstance(d);
   }
 
-  setReplicaLag(dbInstanceId: string, lag: ReplicaLag): void {
-    this.rds.setReplicaLag(dbInstanceId, lag);
+  /** How far behind its source a replica really is (seconds): what ReplicaLag is derived from, per engine. */
+  setReplicationDelay(dbInstanceId: string, delay: Seconds): void {
+    this.rds.setReplicationDelay(dbInstanceId, delay);
   }
 
   /** A new zone gets the apex NS and SOA records every Route 53 zone has. */
@@ -153,12 +172,28 @@ export class SimulatedAccount {
     this.faults.push({ ...f, remaining: f.times ?? 1 });
   }
 
+  /**
+   * The API endpoints of `services` in `region` stop answering (a regional outage of the control
+   * plane): each call hangs until the client gives up, then fails with the HTTP handler's TimeoutError.
+   */
+  setRegionReachable(region: string, reachable: boolean, services: SimService[] = ['ec2', 'rds', 'autoscaling']): void {
+    for (const service of services) {
+      if (reachable) this.unreachable.delete(`${service}:${region}`);
+      else this.unreachable.add(`${service}:${region}`);
+    }
+  }
+
   /** Every operation's first call fails with the service's real throttling error, as under load. */
   throttleFirstCallOfEachOperation(): void {
     this.throttleFirstCalls = true;
   }
 
   // --- observation -----------------------------------------------------------------------------
+
+  /** Bring the account up to the clock: due transitions, and what clients wrote meanwhile. */
+  settle(): void {
+    this.core.settle();
+  }
 
   /** Every state transition, in the order it took effect. Reading it applies transitions that are due. */
   get events(): SimEvent[] {
@@ -220,6 +255,11 @@ export class SimulatedAccount {
     };
     this.apiCalls.push(entry);
     try {
+      if (this.unreachable.has(`${service}:${region}`)) {
+        const ms = this.latencies.unreachableTimeoutSeconds * 1000;
+        this.clock.advance(ms);
+        throw unreachableError(service, region, ms);
+      }
       this.checkFaults(service, operation, input);
       return handler(input, region);
     } catch (e) {

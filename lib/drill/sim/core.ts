@@ -12,6 +12,11 @@ export interface Latencies {
   rdsPromoteModifyingSeconds: number;
   rdsPromoteRebootingSeconds: number;
   route53SyncSeconds: number;
+  /** RDS: a security-group change ("as soon as possible"; no figure is documented) and a reboot (none either). */
+  rdsModifySeconds: number;
+  rdsRebootSeconds: number;
+  /** How long a call to a region whose API is down hangs before the client gives up. */
+  unreachableTimeoutSeconds: number;
 }
 
 export const DEFAULT_LATENCIES: Readonly<Latencies> = {
@@ -21,6 +26,9 @@ export const DEFAULT_LATENCIES: Readonly<Latencies> = {
   rdsPromoteModifyingSeconds: 60,
   rdsPromoteRebootingSeconds: 120,
   route53SyncSeconds: 45,
+  rdsModifySeconds: 20,
+  rdsRebootSeconds: 60,
+  unreachableTimeoutSeconds: 5,
 };
 
 export interface SimBehavior { stopNeverCompletes?: boolean; promotionFails?: boolean }
@@ -51,6 +59,8 @@ export class SimCore {
   private readonly settledEvents: SimEvent[] = [];
   private queue: Transition[] = [];
   private seq = 0;
+  private readonly tickers: Array<(until: number) => void> = [];
+  private settling = false;
 
   constructor(opts: SimCoreOptions = {}) {
     this.clock = opts.clock ?? new SimClock();
@@ -95,12 +105,37 @@ export class SimCore {
     return t;
   }
 
+  /**
+   * Something that happens continuously between transitions (clients writing, say): called with each
+   * time up to which the world, as it stands, is known to hold, before the next transition changes it.
+   */
+  addTicker(tick: (until: number) => void): void {
+    this.tickers.push(tick);
+  }
+
   /** Applies, in time order, every transition that is due; transitions happen lazily, when state is read. */
   settle(): void {
-    const now = this.clock.now();
-    const due = this.queue.filter((t) => t.at <= now && !t.cancelled).sort((a, b) => a.at - b.at || a.seq - b.seq);
-    this.queue = this.queue.filter((t) => t.at > now && !t.cancelled);
-    for (const t of due) this.settledEvents.push({ at: t.at, resource: t.resource, from: t.apply(), to: t.to });
+    if (this.settling) return;
+    this.settling = true;
+    try {
+      const now = this.clock.now();
+      const nextDue = () => this.queue.filter((t) => t.at <= now && !t.cancelled).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      for (;;) {
+        // One at a time: a ticker or a transition may schedule another that is due too.
+        const next = nextDue();
+        if (!next) {
+          for (const tick of this.tickers) tick(now);
+          if (!nextDue()) break;
+          continue;
+        }
+        for (const tick of this.tickers) tick(next.at);
+        this.queue = this.queue.filter((t) => t !== next);
+        this.settledEvents.push({ at: next.at, resource: next.resource, from: next.apply(), to: next.to });
+      }
+      this.queue = this.queue.filter((t) => !t.cancelled);
+    } finally {
+      this.settling = false;
+    }
   }
 
   /** Records a change that took effect at once, with no transition to wait for. */

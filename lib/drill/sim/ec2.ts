@@ -8,6 +8,7 @@ export interface SimInstanceSeed {
   instanceId: string; region: string; state?: Ec2State; privateIpAddress?: string; vpcId?: string;
   /** How many network interfaces (default 1), each with the security group `sg-0app...` of its VPC. */
   networkInterfaces?: number;
+  tags?: Record<string, string>;
 }
 export interface SimInstanceView { instanceId: string; region: string; state: Ec2State; privateIpAddress: string; vpcId: string }
 
@@ -16,7 +17,10 @@ const EC2_STATE_CODES: Record<Ec2State, number> = {
 };
 const ec2StateOf = (s: Ec2State): ec2.InstanceState => ({ Code: EC2_STATE_CODES[s], Name: s });
 
-interface Instance { instanceId: string; region: string; state: Ec2State; privateIpAddress: string; vpcId: string; stopAt?: Transition; eniIds: string[] }
+interface Instance {
+  instanceId: string; region: string; state: Ec2State; privateIpAddress: string; vpcId: string; stopAt?: Transition; eniIds: string[];
+  tags: Record<string, string>;
+}
 interface NetworkInterface { id: string; region: string; vpcId: string; instanceId: string; groups: string[] }
 interface SecurityGroup { id: string; name: string; region: string; vpcId: string }
 
@@ -46,7 +50,7 @@ export class SimEc2 implements SimServiceModule {
     for (const id of eniIds) this.enis.set(id, { id, region: i.region, vpcId, instanceId: i.instanceId, groups: ['sg-0app0000000000001'] });
     this.instances.set(i.instanceId, {
       instanceId: i.instanceId, region: i.region, state: i.state ?? 'running',
-      privateIpAddress: i.privateIpAddress ?? `10.0.0.${this.instances.size + 10}`, vpcId, eniIds,
+      privateIpAddress: i.privateIpAddress ?? `10.0.0.${this.instances.size + 10}`, vpcId, eniIds, tags: { ...i.tags },
     });
   }
 
@@ -64,6 +68,26 @@ export class SimEc2 implements SimServiceModule {
     this.core.settle();
     const i = this.instances.get(id);
     return i && { instanceId: i.instanceId, region: i.region, state: i.state, privateIpAddress: i.privateIpAddress, vpcId: i.vpcId };
+  }
+
+  /** The instance goes to `to` at `at` (now by default): a person or a script starting it, Auto Scaling terminating it. */
+  setState(instanceId: string, to: Ec2State, at = this.core.clock.now()): void {
+    const i = this.instances.get(instanceId);
+    if (!i) throw new Error(`SimulatedAccount: no instance ${instanceId}`);
+    if (i.stopAt) i.stopAt.cancelled = true;
+    i.stopAt = undefined;
+    this.setInstanceState(i, to, at);
+    this.core.settle();
+  }
+
+  /** Ids of the instances in `region` (every instance, for Auto Scaling's bookkeeping). */
+  instanceIds(region: string): string[] {
+    return [...this.instances.values()].filter((i) => i.region === region).map((i) => i.instanceId);
+  }
+
+  setTag(instanceId: string, key: string, value: string): void {
+    const i = this.instances.get(instanceId);
+    if (i) i.tags[key] = value;
   }
 
   // --- operations ------------------------------------------------------------------------------
@@ -99,6 +123,7 @@ export class SimEc2 implements SimServiceModule {
         ReservationId: `r-0sim${String(n).padStart(12, '0')}`, OwnerId: accountId,
         Instances: [{
           InstanceId: i.instanceId, State: ec2StateOf(i.state), PrivateIpAddress: i.privateIpAddress, VpcId: i.vpcId,
+          Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
           NetworkInterfaces: i.eniIds.map((id, index) => ({
             NetworkInterfaceId: id, VpcId: i.vpcId, Attachment: { DeviceIndex: index, InstanceOwnerId: accountId },
             Groups: this.groupsOf(this.enis.get(id)!.groups),

@@ -8,8 +8,9 @@ import * as r53 from '@aws-sdk/client-route-53';
 import * as cw from '@aws-sdk/client-cloudwatch';
 import * as sns from '@aws-sdk/client-sns';
 import * as sfn from '@aws-sdk/client-sfn';
+import * as autoscaling from '@aws-sdk/client-auto-scaling';
 
-export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns' | 'sfn';
+export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns' | 'sfn' | 'autoscaling';
 
 interface ExceptionOptions {
   name: string; message: string; $fault: 'client' | 'server';
@@ -35,7 +36,21 @@ const SERVICES: Record<SimService, {
     throttle: { name: 'ThrottledException', message: 'Rate exceeded' }, queryProtocol: true },
   sfn: { sdk: sfn, base: sfn.SFNServiceException as unknown as ExceptionCtor,
     throttle: { name: 'ThrottlingException', message: 'Rate exceeded' }, queryProtocol: false },
+  autoscaling: { sdk: autoscaling, base: autoscaling.AutoScalingServiceException as unknown as ExceptionCtor,
+    throttle: { name: 'Throttling', message: 'Rate exceeded' }, queryProtocol: true },
 };
+
+/**
+ * What the SDK throws when a region's endpoint does not answer: no AWS error at all, but the HTTP
+ * handler's own TimeoutError once the client's connection or request timeout runs out
+ * (@smithy/node-http-handler), with no `$metadata` from the service.
+ */
+export function unreachableError(service: SimService, region: string, afterMs: number): Error {
+  return Object.assign(
+    new Error(`@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of ${afterMs} ms. (${service}.${region}.amazonaws.com)`),
+    { name: 'TimeoutError', code: 'ETIMEDOUT' },
+  );
+}
 
 /** The error name and message the service answers with when it throttles a caller. */
 export function throttlingOf(service: SimService): { name: string; message: string } {
