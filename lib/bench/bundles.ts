@@ -48,7 +48,7 @@ export async function buildBundles(config: FailoverConfig): Promise<BuiltBundles
     const bundles = await Promise.all(
       lambdas.map(async ({ name, entry, define }) => {
         const file = join(dir, name, 'index.js');
-        // The stack's BUNDLING (lib/lambda.ts) as NodejsFunction passes it to esbuild: --bundle
+        // The stack's BUNDLING (lib/infra/controller-function.ts) as NodejsFunction passes it to esbuild: --bundle
         // --platform=node --target, no --format (so CommonJS), --minify, --keep-names, --main-fields,
         // --define, and one --external per externalModules entry.
         await build({

@@ -6,7 +6,7 @@
 import type { ProbeInvocation } from './probe-invocation';
 import { BYTES_PER_GB, HOURS_PER_MONTH, PRICES } from './prices';
 
-/** The probe function's memory: `memorySize` in controllerFunction (lib/lambda.ts), which every function shares. */
+/** The probe function's memory: `memorySize` in controllerFunction (lib/infra/controller-function.ts), which every function shares. */
 export const PROBE_MEMORY_MB = 256;
 /** A failover step invocation billed as 2 s: a cold start and a few AWS calls (the handlers run in milliseconds). */
 export const FAILOVER_STEP_BILLED_SECONDS = 2;

@@ -208,8 +208,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     },
     lambdas: {
       method:
-        `Each of the 9 step functions and the probe function built with esbuild ${esbuildVersion()} using the stack's own BUNDLING options (lib/lambda.ts: ` +
-        `bundle, platform node, target ${BUNDLING.target}, minify, keepNames, mainFields ${BUNDLING.mainFields.join(',')}, no externals; the probe's groups via define, as lib/detection.ts does) into a temporary directory; ` +
+        `Each of the 9 step functions and the probe function built with esbuild ${esbuildVersion()} using the stack's own BUNDLING options (lib/infra/controller-function.ts: ` +
+        `bundle, platform node, target ${BUNDLING.target}, minify, keepNames, mainFields ${BUNDLING.mainFields.join(',')}, no externals; the probe's groups via define, as lib/infra/detection.ts does) into a temporary directory; ` +
         `size = the bytes of index.js. Cold load = require() of the bundle timed with process.hrtime in a fresh \`node -e\` process (Node ${process.version} here; Lambda runs ${RUNTIME.name} on arm64), ` +
         `median of ${size.coldLoadSamples}, one process at a time. Target: at most ${BUNDLE_TARGET_BYTES.toLocaleString('en-US')} bytes (1.5 MB read as 10^6 bytes) and ${COLD_LOAD_TARGET_MS} ms each.`,
       targetBytes: BUNDLE_TARGET_BYTES,

@@ -1,7 +1,7 @@
 /**
  * Listen to aws-local-stepfunctions' own event log for every execution started while `fn` runs.
  *
- * LocalWorkflow (lib/drill/run-workflow.ts) runs each execution with `StateMachine.run` and does not
+ * LocalWorkflow (lib/runner/local-workflow.ts) runs each execution with `StateMachine.run` and does not
  * hand out the execution's `eventLogs`; wrapping `run` for the duration of `fn` reads them without
  * changing the runner. The wrapper only consumes the event queue the library fills anyway.
  */

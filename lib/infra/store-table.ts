@@ -1,6 +1,6 @@
 /**
  * The DynamoDB table behind the store: history, group state and locks. Its keys come from the one
- * module that reads and writes it (lambdas/shared/store.ts).
+ * module that reads and writes it (lambdas/core/store.ts).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';

@@ -1,5 +1,5 @@
 /**
- * The Lambda handlers' logging and metrics (lambdas/shared/powertools.ts): every handler-level line is
+ * The Lambda handlers' logging and metrics (lambdas/runtime/powertools.ts): every handler-level line is
  * one JSON object on stdout (or stderr) with the group and, in the workflow, the execution ARN; metrics are EMF
  * lines with exactly the controller's dimensions. Called through the real handlers, stdout captured.
  */
