@@ -220,6 +220,19 @@ export class SimulatedAccount {
     return this.route53.record(zoneId, name, type);
   }
 
+  /**
+   * Once `condition` holds (checked as simulated time passes, with the world as it stands), run
+   * `action` with the time it was seen: a person or a script reacting to what happened.
+   */
+  whenever(condition: () => boolean, action: (at: number) => void): void {
+    let done = false;
+    this.core.addTicker((until) => {
+      if (done || !condition()) return;
+      done = true;
+      action(until);
+    });
+  }
+
   // --- SDK clients -----------------------------------------------------------------------------
 
   /** A real SDK client whose requests are answered by this account instead of the network. */

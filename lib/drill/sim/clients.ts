@@ -60,6 +60,14 @@ export class SimClients {
     this.clients.push({ ...seed, intervalMs, next: this.core.clock.now() + intervalMs });
   }
 
+  /** The named client stops writing from `at` (now by default) and closes its connection. */
+  stop(name: string, at = this.core.clock.now()): void {
+    const c = this.clients.find((x) => x.name === name);
+    if (!c) throw new Error(`SimulatedAccount: no client ${name}`);
+    const active = c.active;
+    c.active = (t) => t < at && (active?.(t) ?? true);
+  }
+
   /** Does any client hold a live connection to the instance? */
   hasOpenConnection(id: string, region: string): boolean {
     this.core.settle();

@@ -1,78 +1,12 @@
 /**
- * The drill scenarios: each sets up the simulated account, starts the real workflow, and states what
- * the controller must have done, checked against the resources' final state and the history.
+ * The first round's scenarios: detection, triggers, locks, the fence of the EC2 primary, promotion and
+ * DNS faults, the store and the topic failing.
  */
-import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
-import type { HistoryItem } from '../../lambdas/core/history';
-import type { Outcome } from '../../lambdas/core/workflow-state';
-import type { Drill } from './drill';
-import type { EndpointMode } from './endpoints';
+import {
+  DEAD_EXECUTION, LIVE_EXECUTION, failedOver, fencedAs, manual, nothingChanged, outage, runStarted, untouched, type Scenario,
+} from './kit';
 
-export interface ScenarioOptions {
-  /** Pass `force` in the execution input (the RPO gate is overridden). */
-  force?: boolean;
-}
-
-export interface Expectation {
-  /** Per execution, in start order: its outcome (from its history item), or its error when it has none. */
-  outcomes: Array<Outcome | 'InvalidInput' | 'RecordNotStored'>;
-  primaryState: string;
-  promoted: boolean;
-  dnsFlipped: boolean;
-  /** Further checks: one sentence per failure. */
-  check?: (drill: Drill, history: HistoryItem[]) => string[] | Promise<string[]>;
-}
-
-export interface Scenario {
-  name: string;
-  summary: string;
-  /** The scenario's own settings, applied to the drilled config. */
-  config?: (config: FailoverConfig) => FailoverConfig;
-  run(drill: Drill, group: GroupConfig, options: ScenarioOptions): Promise<void>;
-  expect(options: ScenarioOptions): Expectation;
-}
-
-const manual = (group: GroupConfig, options: ScenarioOptions, extra: Record<string, unknown> = {}) => ({
-  input: {
-    group: group.name,
-    reason: 'drill: the primary stopped answering',
-    trigger: { type: 'manual', by: 'failoverctl drill' },
-    ...(options.force ? { force: true } : {}),
-    ...extra,
-  },
-});
-
-/**
- * The primary's endpoints go `mode` 23 s into the drill (between two rounds), and the probe function
- * watches as deployed, once a minute, until it starts a failover (or `minutes` pass).
- */
-async function outage(drill: Drill, mode: Exclude<EndpointMode, 'up'>, minutes = 5) {
-  drill.scheduleEndpoints({ at: drill.account.clock.now() + 23_000, mode });
-  return drill.watch(minutes);
-}
-
-/** Run what the probes started, as Step Functions would. */
-async function runStarted(drill: Drill, started: Awaited<ReturnType<Drill['watch']>>, ...others: Array<{ input: unknown; name?: string }>) {
-  await drill.run(...started.map((e) => ({ input: e.input, name: e.name })), ...others);
-}
-
-const DEAD_EXECUTION = 'arn:aws:states:us-west-2:123456789012:execution:drill-StateMachine:died-long-ago';
-const LIVE_EXECUTION = 'arn:aws:states:us-west-2:123456789012:execution:drill-StateMachine:still-running';
-
-function fencedAs(history: HistoryItem[], state: string): string[] {
-  const fence = history[0]?.fence;
-  return fence?.confirmed && fence.finalState === state ? [] : [`the fence is recorded as ${JSON.stringify(fence)}, not confirmed ${state}`];
-}
-
-function nothingChanged(drill: Drill): string[] {
-  const changes = drill.account.apiCalls.filter((c) => c.mutating && c.service !== 'sns');
-  return changes.length === 0 ? [] : [`changing calls: ${changes.map((c) => c.operation).join(', ')}`];
-}
-
-const failedOver: Omit<Expectation, 'outcomes'> = { primaryState: 'stopped', promoted: true, dnsFlipped: true };
-const untouched: Omit<Expectation, 'outcomes'> = { primaryState: 'running', promoted: false, dnsFlipped: false };
-
-export const SCENARIOS: Scenario[] = [
+export const BASIC_SCENARIOS: Scenario[] = [
   {
     name: 'primary-down',
     summary: 'The primary stops answering; the probes declare it down and start the workflow, which fences it, promotes the replica and flips DNS.',
@@ -184,7 +118,7 @@ export const SCENARIOS: Scenario[] = [
     run: async (drill, group, options) => {
       // Lag drains from 4 s to 0 over the first minute, as it does once writes are quiesced.
       const start = drill.account.clock.now();
-      drill.account.setReplicationDelay(group.replica.dbInstanceIdentifier, (now: number) => Math.max(0, 4 - Math.floor((now - start) / 15_000)));
+      drill.account.setReplicationDelay(group.replica.dbInstanceIdentifier, (now: number) => (now < start ? 4 : Math.max(0, 4 - Math.floor((now - start) / 15_000))));
       await drill.run(manual(group, options, { mode: 'switchover', reason: 'drill: planned maintenance of the primary' }));
     },
     expect: () => ({
@@ -447,10 +381,3 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-export function findScenario(name: string): Scenario {
-  const scenario = SCENARIOS.find((s) => s.name === name);
-  if (!scenario) {
-    throw new Error(`unknown scenario ${JSON.stringify(name)}; known scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  }
-  return scenario;
-}
