@@ -84,7 +84,7 @@ describe('notify', () => {
         'Trigger:   probe: 3 consecutive failed probe rounds',
         'Mode:      failover',
         'RTO:       47.5 s',
-        'Data loss: up to 2 s (replica lag when promoted)',
+        'Data loss: up to 2 s (estimate, the replica lag when assessed, recorded by an earlier version that did not bound the loss)',
         `Execution: ${EXECUTION}`,
         `Console:   https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION}`,
         '',
@@ -160,7 +160,8 @@ describe('notify', () => {
 
     await run({ state }, deps);
 
-    expect(published().Message).toContain('\nData loss: none (not promoted; replica lag was 120 s)\n');
+    expect(published().Message).toContain('\nData loss: none (nothing was promoted)\n');
+    expect(record(published().Message!)).toMatchObject({ dataLossSeconds: null, dataLoss: { estimatedSeconds: null, reason: 'none: nothing was promoted' } });
   });
 
   it('says what a real run would do in a dry run', async () => {
