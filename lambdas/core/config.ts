@@ -273,7 +273,7 @@ function checkCandidates(
     if (record.valuesByReplica === undefined) return;
     if (record.values === undefined) report(['dns', 'records', r, 'valuesByReplica'], 'needs values, used when another candidate is promoted');
     for (const [id, values] of Object.entries(record.valuesByReplica)) {
-      if (!ids.includes(id)) report(['dns', 'records', r, 'valuesByReplica', id], `is not a candidate replica of this group (${ids.join(', ')})`);
+      if (!ids.includes(id)) report(['dns', 'records', r, 'valuesByReplica', id], `is not a candidate replica of this group (${[...new Set(ids)].join(', ')})`);
       values.forEach((value, v) => {
         const bad = recordValueProblem(record.type, value);
         if (bad) report(['dns', 'records', r, 'valuesByReplica', id, v], bad);
