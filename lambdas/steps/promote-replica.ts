@@ -104,8 +104,9 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
 }
 
 /**
- * The chosen replica's replicated-through bound from every datapoint there is now (those of the minutes
- * after the outage arrive one to three minutes late, so the assess step had not seen them). Never
+ * The chosen replica's replicated-through bound from every datapoint there is now of the minutes before
+ * the promotion began (those after the outage arrive one to three minutes late, so the assess step had
+ * not seen them). Never
  * lower than the assess step's bound (the history takes the higher); a CloudWatch error keeps that one.
  */
 async function refineBound(state: WorkflowState, deps: Deps): Promise<Pick<PromoteResult, 'replicatedThrough' | 'replicationBasis'>> {
@@ -118,7 +119,10 @@ async function refineBound(state: WorkflowState, deps: Deps): Promise<Pick<Promo
     const slot = assessed.source?.slotLagTrusted
       ? await readSourceSlotLag({ id: assessed.source.id, region: assessed.source.region, trusted: true, note: 'covered' }, from, now, { cloudwatch: deps.cloudwatch })
       : undefined;
-    const bound = replicationBound({ replica: { id: assessed.id, engine: assessed.engine ?? undefined }, lag, slot });
+    // Replication ends when the promotion starts: later minutes say nothing true about it (a MySQL
+    // replica whose threads were stopped may read 0).
+    const until = state.promote?.startedAt ?? now;
+    const bound = replicationBound({ replica: { id: assessed.id, engine: assessed.engine ?? undefined }, lag, slot }, until);
     return { replicatedThrough: bound.through, replicationBasis: bound.basis };
   } catch {
     return {};

@@ -306,13 +306,15 @@ describe('promote-replica', () => {
       expect(result).toMatchObject({ dbInstanceIdentifier: EAST, reason: `PromoteReadReplica accepted for ${EAST}` });
     });
 
-    it('once confirmed, refines the bound with the datapoints that arrived during the promotion', async () => {
+    it('once confirmed, refines the bound with the datapoints that arrived during the promotion, of the minutes before it began', async () => {
       // Arrange: the minute from 11:59 (after the outage) shows the growth: 11:59:00 − 80 s = 11:57:40.
       rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: EAST, DBInstanceStatus: 'available', Endpoint: { Address: 'east.example', Port: 5432 } }] });
       cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'ReplicaLag' }).resolves({
         Datapoints: [
           { Timestamp: new Date(T0 - 180_000), Maximum: 1, Minimum: 1 },
           { Timestamp: new Date(T0 - 60_000), Maximum: 80, Minimum: 80 },
+          // From the minute the promotion began (T0): replication had ended, so it says nothing.
+          { Timestamp: new Date(T0), Maximum: 0, Minimum: 0 },
         ],
       });
       cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'OldestReplicationSlotLag' }).resolves({ Datapoints: [] });
