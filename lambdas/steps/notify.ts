@@ -32,7 +32,7 @@ export function dataLossLine(item: HistoryItem): string {
   const reason = item.dataLoss?.reason;
   if (!promoted) return `Data loss: none (nothing was promoted)`;
   if (item.dataLossSeconds === null) return `Data loss: unknown${reason ? ` (${reason.replace(/^unknown: /, '')})` : ''}`;
-  return `Data loss: up to ${item.dataLossSeconds} s${reason ? ` (estimate, ${reason})` : ''}`;
+  return `Data loss: up to ${item.dataLossSeconds} s${reason ? ` (estimate: ${reason.replace(/^at most \d+ s of writes, those /, 'writes ')})` : ''}`;
 }
 
 /** One line per candidate replica, when the group has several (or any was not the one promoted). */

@@ -85,7 +85,7 @@ describe('notify', () => {
         'Trigger:   probe: 3 consecutive failed probe rounds',
         'Mode:      failover',
         'RTO:       47.5 s',
-        'Data loss: up to 2 s (estimate, the replica lag when assessed, recorded by an earlier version that did not bound the loss)',
+        'Data loss: up to 2 s (estimate: the replica lag when assessed, recorded by an earlier version that did not bound the loss)',
         `Execution: ${EXECUTION}`,
         `Console:   https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION}`,
         '',
@@ -188,7 +188,7 @@ describe('notify', () => {
     // Assert
     const message = published().Message!;
     expect(message).toContain(
-      '\nData loss: up to 70 s (estimate, at most 70 s of writes, those committed between 11:58:58Z and 12:00:08Z: ReplicaLag 2 s in the minute from 11:59:00Z: orders-replica had replayed every commit up to 11:58:58Z; ' +
+      '\nData loss: up to 70 s (estimate: writes committed between 11:58:58Z and 12:00:08Z: ReplicaLag 2 s in the minute from 11:59:00Z: orders-replica had replayed every commit up to 11:58:58Z; ' +
         `the primary ${INSTANCE} was confirmed stopped (the source may have stopped earlier: the workflow only knows when that was confirmed))\n`,
     );
     expect(message).toContain(
