@@ -313,8 +313,8 @@ describe('promote-replica', () => {
         Datapoints: [
           { Timestamp: new Date(T0 - 180_000), Maximum: 1, Minimum: 1 },
           { Timestamp: new Date(T0 - 60_000), Maximum: 80, Minimum: 80 },
-          // From the minute the promotion began (T0): replication had ended, so it says nothing.
-          { Timestamp: new Date(T0), Maximum: 0, Minimum: 0 },
+          // From the minute the promotion began (T0): still true for PostgreSQL (the last replayed commit).
+          { Timestamp: new Date(T0), Maximum: 140, Minimum: 140 },
         ],
       });
       cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'OldestReplicationSlotLag' }).resolves({ Datapoints: [] });
@@ -336,6 +336,22 @@ describe('promote-replica', () => {
         StartTime: new Date('2026-03-01T11:43:00.000Z'),
       });
       expect(regions).toEqual(['us-east-2', 'cloudwatch us-east-2', 'cloudwatch us-east-1']);
+    });
+
+    it('MySQL: the minutes from the promotion on say nothing (its stopped threads may read 0)', async () => {
+      rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: EAST, DBInstanceStatus: 'available' }] });
+      cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'ReplicaLag' }).resolves({
+        Datapoints: [
+          { Timestamp: new Date(T0 - 60_000), Maximum: 2, Minimum: 2 },
+          { Timestamp: new Date(T0), Maximum: 0, Minimum: 0 },
+        ],
+      });
+      const mysql = chose({ dbInstanceIdentifier: EAST, dryRun: false, polls: 2, alreadyPromoted: false, startedAt: T0, confirmed: false, status: 'rebooting', reason: 'r' });
+      mysql.assess!.candidates![1] = { ...mysql.assess!.candidates![1], engine: 'mysql', source: undefined };
+
+      const result = await checkPromotion(mysql, { ...deps, cloudwatch: (region: string) => new CloudWatchClient({ region }) });
+
+      expect(result.replicatedThrough).toBe(T0 - 62_000);
     });
 
     it('a CloudWatch error does not fail a confirmed promotion: the assess bound stays', async () => {
