@@ -14,7 +14,7 @@ import { awsErrorName, PromotionFailed, stepErrorFrom } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
 import type { PromoteResult, ReplicaView, WorkflowState } from '../core/workflow-state';
 import { chosenReplica } from '../core/candidates';
-import { engineFamily, LOOKBACK_MS, replicationBound } from '../core/replica-lag';
+import { LOOKBACK_MS, replicationBound } from '../core/replica-lag';
 import { describeReplica, readReplicaLag, readSourceSlotLag } from './assess-replica';
 
 export type PromoteEvent = { action: 'start' | 'check'; state: WorkflowState };
@@ -104,9 +104,9 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
 }
 
 /**
- * The chosen replica's replicated-through bound from every datapoint there is now (those after the
- * outage arrive one to three minutes late, so the assess step had not seen them; for MySQL only the
- * minutes before the promotion began). Never
+ * The chosen replica's replicated-through bound from every datapoint there is now of the minutes before
+ * the promotion began (those after the outage arrive one to three minutes late, so the assess step had
+ * not seen them). Never
  * lower than the assess step's bound (the history takes the higher); a CloudWatch error keeps that one.
  */
 async function refineBound(state: WorkflowState, deps: Deps): Promise<Pick<PromoteResult, 'replicatedThrough' | 'replicationBasis'>> {
@@ -119,10 +119,10 @@ async function refineBound(state: WorkflowState, deps: Deps): Promise<Pick<Promo
     const slot = assessed.source?.slotLagTrusted
       ? await readSourceSlotLag({ id: assessed.source.id, region: assessed.source.region, trusted: true, note: 'covered' }, from, now, { cloudwatch: deps.cloudwatch })
       : undefined;
-    // Replication ends when the promotion starts. A PostgreSQL datapoint stays true after it (the last
-    // replayed commit only moves forward, and the promotion replays what was received); a MySQL replica
-    // whose threads were stopped may read 0, so its minutes from then on say nothing.
-    const until = engineFamily(assessed.engine ?? undefined) === 'postgres' ? Infinity : (state.promote?.startedAt ?? now);
+    // Replication ends when the promotion starts, and what RDS reports from then on is not documented
+    // (a MySQL replica whose threads were stopped may read 0; a PostgreSQL instance out of recovery has no
+    // replay to measure): only minutes that began before it count, so the bound stays a lower bound.
+    const until = state.promote?.startedAt ?? now;
     const bound = replicationBound({ replica: { id: assessed.id, engine: assessed.engine ?? undefined }, lag, slot }, until);
     return { replicatedThrough: bound.through, replicationBasis: bound.basis };
   } catch {

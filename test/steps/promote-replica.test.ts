@@ -313,8 +313,8 @@ describe('promote-replica', () => {
         Datapoints: [
           { Timestamp: new Date(T0 - 180_000), Maximum: 1, Minimum: 1 },
           { Timestamp: new Date(T0 - 60_000), Maximum: 80, Minimum: 80 },
-          // From the minute the promotion began (T0): still true for PostgreSQL (the last replayed commit).
-          { Timestamp: new Date(T0), Maximum: 140, Minimum: 140 },
+          // From the minute the promotion began (T0): replication had ended, so it does not count.
+          { Timestamp: new Date(T0), Maximum: 0, Minimum: 0 },
         ],
       });
       cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'OldestReplicationSlotLag' }).resolves({ Datapoints: [] });
@@ -338,7 +338,7 @@ describe('promote-replica', () => {
       expect(regions).toEqual(['us-east-2', 'cloudwatch us-east-2', 'cloudwatch us-east-1']);
     });
 
-    it('MySQL: the minutes from the promotion on say nothing (its stopped threads may read 0)', async () => {
+    it('MySQL too: the minutes from the promotion on say nothing (its stopped threads may read 0)', async () => {
       rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: EAST, DBInstanceStatus: 'available' }] });
       cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'ReplicaLag' }).resolves({
         Datapoints: [
