@@ -79,6 +79,11 @@ const DnsRecord = z
     target: z.literal('replicaEndpoint', { error: 'must be "replicaEndpoint"' }).optional(),
     /** Fixed values to point at after the failover (for A/AAAA records, or a fixed CNAME target). */
     values: z.array(z.string().min(1).max(255)).min(1, { error: 'must list at least one value' }).max(20).optional(),
+    /**
+     * With several candidate replicas: the values to point at when that replica is the one promoted (an A
+     * record of the app server in its region), by dbInstanceIdentifier; `values` for the others.
+     */
+    valuesByReplica: z.record(z.string(), z.array(z.string().min(1).max(255)).min(1, { error: 'must list at least one value' }).max(20)).optional(),
   })
   .transform((r) => ({ ...r, name: normalizeDnsName(r.name) }));
 
@@ -131,6 +136,20 @@ const Group = z.strictObject({
       timeoutSeconds: intBetween(60, 7200, 'seconds').default(1800),
     })
     .prefault({}),
+  /**
+   * Further read replicas of the same source that may be promoted instead of `replica` (same or other
+   * regions), with its `source` and `maxLagSeconds`. The controller promotes the one that loses the least
+   * data among those that pass the gate (ties: `replica` first, then this order); see candidates.ts.
+   */
+  additionalReplicas: z
+    .array(
+      z.strictObject({
+        dbInstanceIdentifier: matching(DB_IDENTIFIER, 'an RDS DB instance identifier: a letter, then letters, digits or single hyphens, at most 63 characters'),
+        region,
+      }),
+    )
+    .max(4)
+    .default([]),
   switchover: z
     .strictObject({
       /** A switchover waits (bounded) for the replica to catch up completely before stopping the primary. */
@@ -156,6 +175,7 @@ const Group = z.strictObject({
     if (group.fence.onUnconfirmed === 'isolate' && !group.primary.vpcId) {
       ctx.addIssue({ code: 'custom', path: ['fence', 'onUnconfirmed'], message: 'needs primary.vpcId, the VPC to make the isolation security group in' });
     }
+    checkCandidates(group, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
   });
 
 const ConfigSchema = z
@@ -231,6 +251,43 @@ function checkRecords(
       report(r, ['values'], 'a CNAME record has exactly one value');
     }
   });
+}
+
+/**
+ * Candidate replicas are named by identifier (in `valuesByReplica`, the record and the history), so an
+ * identifier appears once per group; every `valuesByReplica` key is a candidate, with values of the
+ * record's type.
+ */
+function checkCandidates(
+  group: { replica: { dbInstanceIdentifier: string }; additionalReplicas: Array<{ dbInstanceIdentifier: string }>; dns: { records: Array<z.output<typeof DnsRecord>> } },
+  report: (path: Array<string | number>, message: string) => void,
+): void {
+  const ids = [group.replica.dbInstanceIdentifier, ...group.additionalReplicas.map((r) => r.dbInstanceIdentifier)];
+  group.additionalReplicas.forEach((r, i) => {
+    const first = ids.indexOf(r.dbInstanceIdentifier);
+    if (first <= i) {
+      report(['additionalReplicas', i, 'dbInstanceIdentifier'], first === 0 ? 'duplicates replica.dbInstanceIdentifier' : `duplicates additionalReplicas[${first - 1}].dbInstanceIdentifier`);
+    }
+  });
+  group.dns.records.forEach((record, r) => {
+    if (record.valuesByReplica === undefined) return;
+    if (record.values === undefined) report(['dns', 'records', r, 'valuesByReplica'], 'needs values, used when another candidate is promoted');
+    for (const [id, values] of Object.entries(record.valuesByReplica)) {
+      if (!ids.includes(id)) report(['dns', 'records', r, 'valuesByReplica', id], `is not a candidate replica of this group (${[...new Set(ids)].join(', ')})`);
+      values.forEach((value, v) => {
+        const bad = recordValueProblem(record.type, value);
+        if (bad) report(['dns', 'records', r, 'valuesByReplica', id, v], bad);
+      });
+      if (record.type === 'CNAME' && values.length > 1) report(['dns', 'records', r, 'valuesByReplica', id], 'a CNAME record has exactly one value');
+    }
+  });
+}
+
+function recordValueProblem(type: string, value: string): string | undefined {
+  if (type === 'A' && isIP(value) !== 4) return 'must be an IPv4 address';
+  if (type === 'AAAA' && isIP(value) !== 6) return 'must be an IPv6 address';
+  if (type === 'CNAME' && !DNS_NAME.test(value)) return 'must be a host name';
+  return undefined;
 }
 
 export function normalizeDnsName(name: string): string {

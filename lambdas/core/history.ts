@@ -2,6 +2,8 @@
  * The history item: the complete, truthful record of one execution, built from the workflow state by
  * one pure function, so the stored item, the notification and the log all say the same thing.
  */
+import { chosenReplica, replicaCandidates } from './candidates';
+import { estimateDataLoss } from './data-loss';
 import type { NotificationResult, Outcome, Timed, WorkflowState } from './workflow-state';
 
 export interface StepRecord {
@@ -39,14 +41,32 @@ export interface HistoryItem {
   } | null;
   promotion: { dbInstanceIdentifier: string; region: string; endpointAddress: string | null; confirmed: boolean; alreadyPromoted: boolean } | null;
   dnsChanges: Array<{ name: string; type: string; ttl: number; before: string[] | null; after: string[]; applied: boolean }>;
-  /** The replica lag when the failover was assessed: how much data the promotion may lose. */
+  /** The data-loss estimate in seconds (= dataLoss.estimatedSeconds): null when nothing was promoted, or unknown. */
   dataLossSeconds: number | null;
+  /** The estimate (an upper bound: see lambdas/core/data-loss.ts) and its basis, as one sentence. */
+  dataLoss?: { estimatedSeconds: number | null; reason: string; replicatedThrough: string | null; writesStoppedAt: string | null };
+  /** Every candidate replica: which was chosen, whether it was promoted, and why (or why not). */
+  replicas?: ReplicaRecord[];
   /** Trigger to DNS INSYNC; null when DNS was not flipped. */
   rtoSeconds: number | null;
   error: { name: string; cause: string } | null;
   /** For dry runs: what a real run would have done. */
   plannedActions: string[];
   notification: { notified: boolean; error: string | null } | null;
+}
+
+export interface ReplicaRecord {
+  id: string;
+  region: string;
+  engine: string | null;
+  chosen: boolean;
+  /** PromoteReadReplica confirmed on it by this (real) execution. */
+  promoted: boolean;
+  /** The ReplicaLag the gate judged, in seconds. */
+  lagSeconds: number | null;
+  /** ISO: every write up to here was on it (a lower bound); null when unknown. */
+  replicatedThrough: string | null;
+  reason: string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -57,6 +77,7 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
   const outcome = state.outcome ?? 'FAILED';
   const dnsApplied = !plan.dryRun && state.dns?.changeId !== undefined;
   const rtoSeconds = state.dns?.confirmed && !plan.dryRun && state.dns.endedAt ? seconds(plan.triggeredAt, state.dns.endedAt) : null;
+  const dataLoss = estimateDataLoss(state);
   return {
     group: plan.group.name,
     executionArn: plan.executionArn,
@@ -85,7 +106,7 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
     promotion: state.promote
       ? {
           dbInstanceIdentifier: state.promote.dbInstanceIdentifier,
-          region: plan.group.replica.region,
+          region: chosenReplica(state).region,
           endpointAddress: state.promote.endpointAddress ?? null,
           confirmed: state.promote.confirmed,
           alreadyPromoted: state.promote.alreadyPromoted,
@@ -99,7 +120,14 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
       after: c.after,
       applied: dnsApplied,
     })),
-    dataLossSeconds: state.assess?.lagSeconds ?? null,
+    dataLossSeconds: dataLoss.estimatedSeconds,
+    dataLoss: {
+      estimatedSeconds: dataLoss.estimatedSeconds,
+      reason: dataLoss.reason,
+      replicatedThrough: dataLoss.replicatedThrough !== null ? iso(dataLoss.replicatedThrough) : null,
+      writesStoppedAt: dataLoss.writesStoppedAt !== null ? iso(dataLoss.writesStoppedAt) : null,
+    },
+    replicas: replicaRecords(state, outcome),
     rtoSeconds,
     error: state.error ? { name: state.error.Error, cause: causeText(state.error.Cause) } : null,
     plannedActions: plan.dryRun ? plannedActions(state) : [],
@@ -149,12 +177,52 @@ function plannedActions(state: WorkflowState): string[] {
   const { group } = state.plan;
   const actions = [
     `${state.plan.mode === 'switchover' ? 'stop' : 'force-stop'} EC2 instance ${group.primary.instanceId} in ${group.primary.region}`,
-    `promote RDS read replica ${group.replica.dbInstanceIdentifier} in ${group.replica.region}`,
+    `promote RDS read replica ${chosenReplica(state).dbInstanceIdentifier} in ${chosenReplica(state).region}`,
   ];
   for (const c of state.dns?.changes ?? []) {
     actions.push(`UPSERT ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`);
   }
   return actions;
+}
+
+/**
+ * What happened to each candidate replica, and why. After a promotion, the others are left untouched
+ * and still replicate from the old database: they no longer protect anything, and the record says so.
+ */
+function replicaRecords(state: WorkflowState, outcome: Outcome): ReplicaRecord[] {
+  const assessed = state.assess?.candidates;
+  const chosen = state.assess?.chosen;
+  const promotedId = state.promote?.confirmed && !state.plan.dryRun ? state.promote.dbInstanceIdentifier : undefined;
+  const best = assessed?.find((c) => chosen && c.id === chosen.id && c.region === chosen.region);
+  return replicaCandidates(state.plan.group).map((candidate) => {
+    const a = assessed?.find((c) => c.id === candidate.dbInstanceIdentifier && c.region === candidate.region);
+    const isChosen = best !== undefined && a === best;
+    const promoted = isChosen && promotedId === candidate.dbInstanceIdentifier;
+    let reason: string;
+    if (!a) {
+      reason = 'not assessed';
+    } else if (isChosen) {
+      const of = (assessed?.length ?? 0) > 1 ? `chosen, of ${assessed!.length} candidates the one that loses the least among those the gate lets through: ` : 'chosen: ';
+      const result = promoted ? '' : state.plan.dryRun ? ' (dry run: not promoted)' : ` (not promoted: ${outcome})`;
+      reason = `${of}${a.reason}${result}`;
+    } else {
+      const why =
+        best && (a.verdict === 'pass' || (best.verdict === 'force' && a.verdict === 'force'))
+          ? `passed over: replicated ${a.replicatedThrough === null ? 'to an unknown point' : `up to ${iso(a.replicatedThrough)}`}, not later than ${best.id}`
+          : `${best ? 'passed over' : 'not promoted'}: ${a.reason}`;
+      reason = promotedId ? `${why}; left untouched: it still replicates from the old database, so it no longer protects anything` : why;
+    }
+    return {
+      id: candidate.dbInstanceIdentifier,
+      region: candidate.region,
+      engine: a?.engine ?? null,
+      chosen: isChosen,
+      promoted,
+      lagSeconds: a?.lagSeconds ?? null,
+      replicatedThrough: a?.replicatedThrough != null ? iso(a.replicatedThrough) : null,
+      reason,
+    };
+  });
 }
 
 /**

@@ -73,6 +73,30 @@ export interface ReplicaView {
   isReplica: boolean;
   sourceId?: string;
   endpointAddress?: string;
+  /** DescribeDBInstances Engine and EngineVersion ('postgres', '16.3'), when RDS gave them. */
+  engine?: string;
+  engineVersion?: string;
+  /** Its StatusInfos entry of type 'read replication', when RDS gave one. */
+  replication?: { status: string; normal: boolean; message?: string };
+}
+
+/** One candidate replica as the gate judged it (see lambdas/core/replica-lag.ts). */
+export interface CandidateAssessment {
+  id: string;
+  region: string;
+  engine: string | null;
+  /** `pass`: may be promoted; `force`: only with force; `fail`: never (missing, not a replica, not available). */
+  verdict: 'pass' | 'force' | 'fail';
+  /** The gate's sentence about this replica. */
+  reason: string;
+  /** The ReplicaLag the gate judged (the latest datapoint before the outage), in seconds. */
+  lagSeconds: number | null;
+  /** Epoch ms: every write committed up to here is on the replica (a lower bound); null when nothing bounds it. */
+  replicatedThrough: number | null;
+  /** How replicatedThrough was derived, or why it is unknown. */
+  basis: string;
+  /** Where the source's OldestReplicationSlotLag was read (PostgreSQL), for the refinement after the promotion. */
+  source?: { id: string; region: string; slotLagTrusted: boolean };
 }
 
 export interface AssessResult extends Timed {
@@ -81,6 +105,13 @@ export interface AssessResult extends Timed {
   /** The replica lag in seconds: the data-loss estimate. null when no datapoint was found. */
   lagSeconds: number | null;
   replica?: ReplicaView;
+  /** Every candidate replica, in config order, with the gate's verdict. */
+  candidates?: CandidateAssessment[];
+  /** The candidate to promote (set when the decision is proceed, or while a switchover waits). */
+  chosen?: { id: string; region: string };
+  /** Epoch ms: the outage's start the gate judged the replicas at, and what said so. */
+  outageStartedAt?: number;
+  outageStartBasis?: string;
 }
 
 export interface FenceResult extends Timed {
@@ -105,6 +136,12 @@ export interface PromoteResult extends Timed {
   dryRun: boolean;
   reason: string;
   polls: number;
+  /**
+   * The chosen replica's replicated-through bound, refined once the promotion is confirmed with the
+   * datapoints that arrived meanwhile (never lower than the assess step's).
+   */
+  replicatedThrough?: number | null;
+  replicationBasis?: string;
 }
 
 export interface DnsChange {

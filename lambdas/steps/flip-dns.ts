@@ -12,6 +12,7 @@ import {
   type RRType,
 } from '@aws-sdk/client-route-53';
 import { normalizeDnsName } from '../core/config';
+import { chosenReplica, recordValuesFor } from '../core/candidates';
 import { once, type StepDeps } from '../runtime/deps';
 import { DnsChangeFailed, stepErrorFrom } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
@@ -21,13 +22,17 @@ export type DnsEvent = { action: 'prepare' | 'apply' | 'check'; state: WorkflowS
 
 type Deps = Pick<StepDeps, 'now' | 'route53'>;
 
-/** Which records change, and to what: a pure function of the config and the promoted replica. */
+/**
+ * Which records change, and to what: a pure function of the config and the promoted replica (the chosen
+ * candidate): its endpoint for `target: replicaEndpoint`, its own `valuesByReplica` entry, else `values`.
+ */
 export function plannedChanges(state: WorkflowState, before: Map<string, DnsChange['before']>): DnsChange[] {
   const endpoint = state.promote?.endpointAddress ?? state.assess?.replica?.endpointAddress;
+  const chosen = chosenReplica(state).dbInstanceIdentifier;
   return state.plan.group.dns.records.map((record) => {
-    const after = record.values ?? (endpoint ? [endpoint] : []);
+    const after = recordValuesFor(record, chosen) ?? (endpoint ? [endpoint] : []);
     if (after.length === 0) {
-      throw new DnsChangeFailed(`no endpoint address known for ${state.plan.group.replica.dbInstanceIdentifier}; cannot point ${record.name} at it`);
+      throw new DnsChangeFailed(`no endpoint address known for ${chosen}; cannot point ${record.name} at it`);
     }
     return { name: record.name, type: record.type, ttl: record.ttl, before: before.get(`${record.name} ${record.type}`) ?? null, after };
   });

@@ -23,13 +23,23 @@ export function formatSubject(item: HistoryItem): string {
   return `failover ${item.group}: ${item.outcome}${rto}${dry}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
 }
 
-/** Only a promotion can lose data; otherwise the lag is just what was observed. */
-function dataLossLine(item: HistoryItem): string {
+/**
+ * Only a promotion can lose data. The estimate is an upper bound; the line says it and its basis
+ * (lambdas/core/data-loss.ts).
+ */
+export function dataLossLine(item: HistoryItem): string {
   const promoted = item.promotion?.confirmed === true && !item.dryRun;
-  if (item.dataLossSeconds === null) return `Data loss: ${promoted ? 'unknown (no ReplicaLag datapoint)' : 'none (not promoted)'}`;
-  return promoted
-    ? `Data loss: up to ${item.dataLossSeconds} s (replica lag when promoted)`
-    : `Data loss: none (not promoted; replica lag was ${item.dataLossSeconds} s)`;
+  const reason = item.dataLoss?.reason;
+  if (!promoted) return `Data loss: none (nothing was promoted)`;
+  if (item.dataLossSeconds === null) return `Data loss: unknown${reason ? ` (${reason.replace(/^unknown: /, '')})` : ''}`;
+  return `Data loss: up to ${item.dataLossSeconds} s${reason ? ` (estimate: ${reason.replace(/^at most \d+ s of writes, those /, 'writes ')})` : ''}`;
+}
+
+/** One line per candidate replica, when the group has several (or any was not the one promoted). */
+function replicaLines(item: HistoryItem): string[] {
+  const replicas = item.replicas ?? [];
+  if (replicas.length < 2) return [];
+  return ['', 'Replicas:', ...replicas.map((r) => `  ${r.chosen ? '*' : '-'} ${r.id} (${r.region}${r.engine ? `, ${r.engine}` : ''}): ${r.reason}`)];
 }
 
 /**
@@ -68,6 +78,7 @@ export function formatMessage(item: HistoryItem, recordLost?: string): string {
     'Steps:',
     ...item.steps.map((s) => `  ${s.step.padEnd(8)} ${s.durationSeconds !== null ? `${s.durationSeconds} s`.padStart(8) : '  (open)'}  ${s.result}`),
   ];
+  lines.push(...replicaLines(item));
   if (item.dnsChanges.length > 0) {
     lines.push('', 'DNS:', ...item.dnsChanges.map((c) => `  ${c.type} ${c.name} TTL ${c.ttl}: ${c.before?.join(',') ?? '(none)'} -> ${c.after.join(',')}`));
   }

@@ -2,18 +2,24 @@
  * Step 5: promote the read replica to a standalone instance. `start` calls PromoteReadReplica (a replica
  * already promoted, or already promoting, counts as done or in progress); `check` polls until it is
  * available and no longer a replica, and fails with PromotionFailed on a failed status or the timeout.
- * The state machine only reaches this step after the fence confirmed the primary stopped.
+ * The state machine only reaches this step after the fence confirmed the primary stopped. It promotes
+ * the replica the assess step chose (chosenReplica); the other candidates are left untouched. Once the
+ * promotion is confirmed, `check` refines the chosen replica's replicated-through bound with the
+ * datapoints that arrived meanwhile (the notification, sent next, carries the estimate).
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PromoteReadReplicaCommand, RDSClient } from '@aws-sdk/client-rds';
 import { perRegion, type StepDeps } from '../runtime/deps';
 import { awsErrorName, PromotionFailed, stepErrorFrom } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
 import type { PromoteResult, ReplicaView, WorkflowState } from '../core/workflow-state';
-import { describeReplica } from './assess-replica';
+import { chosenReplica } from '../core/candidates';
+import { LOOKBACK_MS, replicationBound } from '../core/replica-lag';
+import { describeReplica, readReplicaLag, readSourceSlotLag } from './assess-replica';
 
 export type PromoteEvent = { action: 'start' | 'check'; state: WorkflowState };
 
-type Deps = Pick<StepDeps, 'now' | 'rds'>;
+type Deps = Pick<StepDeps, 'now' | 'rds'> & Partial<Pick<StepDeps, 'cloudwatch'>>;
 
 // Statuses a promotion does not come back from by itself.
 const FAILED_STATUSES = new Set([
@@ -30,12 +36,13 @@ const promoted = (r: ReplicaView) => r.status === 'available' && !r.isReplica;
 
 export async function startPromotion(state: WorkflowState, deps: Deps): Promise<PromoteResult> {
   const { plan } = state;
-  const id = plan.group.replica.dbInstanceIdentifier;
+  const candidate = chosenReplica(state);
+  const id = candidate.dbInstanceIdentifier;
   const startedAt = deps.now();
   const base = { dbInstanceIdentifier: id, dryRun: plan.dryRun, polls: 0, alreadyPromoted: false };
   if (plan.dryRun) {
     // RDS has no dry run: the assess step already checked that the replica can be promoted.
-    const replica = await describeReplica(plan, deps);
+    const replica = await describeReplica(candidate, deps);
     return {
       ...base,
       startedAt,
@@ -47,14 +54,14 @@ export async function startPromotion(state: WorkflowState, deps: Deps): Promise<
     };
   }
   try {
-    await deps.rds(plan.group.replica.region).send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: id }));
+    await deps.rds(candidate.region).send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: id }));
     return { ...base, startedAt, confirmed: false, status: 'modifying', reason: `PromoteReadReplica accepted for ${id}` };
   } catch (err) {
     if (awsErrorName(err) !== 'InvalidDBInstanceStateFault' && awsErrorName(err) !== 'InvalidDBInstanceState') {
       throw stepErrorFrom(err, `RDS PromoteReadReplica ${id}`, PromotionFailed);
     }
     // Refused because of its state: promoted already (a retry after success), or promoting now.
-    const replica = await describeReplica(plan, deps);
+    const replica = await describeReplica(candidate, deps);
     if (replica && promoted(replica)) {
       return {
         ...base,
@@ -78,12 +85,13 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
   const { plan } = state;
   const previous = state.promote!;
   const id = previous.dbInstanceIdentifier;
-  const replica = await describeReplica(plan, deps);
+  const replica = await describeReplica(chosenReplica(state), deps);
   const now = deps.now();
   const polls = previous.polls + 1;
   if (!replica) throw new PromotionFailed(`${id} disappeared while being promoted`);
   if (promoted(replica)) {
-    return { ...previous, polls, confirmed: true, status: replica.status, endpointAddress: replica.endpointAddress, endedAt: now, reason: `${id} promoted: available, no longer a replica` };
+    const refined = await refineBound(state, deps);
+    return { ...previous, polls, confirmed: true, status: replica.status, endpointAddress: replica.endpointAddress, endedAt: now, reason: `${id} promoted: available, no longer a replica`, ...refined };
   }
   if (FAILED_STATUSES.has(replica.status)) {
     throw new PromotionFailed(`${id} went to status ${replica.status} while being promoted`);
@@ -95,7 +103,38 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
   return { ...previous, polls, confirmed: false, status: replica.status, reason: `${id} is ${replica.status}, waiting for available` };
 }
 
-const deps: Deps = { now: Date.now, rds: perRegion((region) => new RDSClient({ region })) };
+/**
+ * The chosen replica's replicated-through bound from every datapoint there is now of the minutes before
+ * the promotion began (those after the outage arrive one to three minutes late, so the assess step had
+ * not seen them). Never
+ * lower than the assess step's bound (the history takes the higher); a CloudWatch error keeps that one.
+ */
+async function refineBound(state: WorkflowState, deps: Deps): Promise<Pick<PromoteResult, 'replicatedThrough' | 'replicationBasis'>> {
+  const assessed = state.assess?.candidates?.find((c) => c.id === state.promote?.dbInstanceIdentifier);
+  if (!deps.cloudwatch || !assessed || state.plan.dryRun) return {};
+  const from = (state.assess?.outageStartedAt ?? state.plan.triggeredAt) - LOOKBACK_MS;
+  const now = deps.now();
+  try {
+    const lag = await readReplicaLag(assessed.id, assessed.region, from, now, { cloudwatch: deps.cloudwatch });
+    const slot = assessed.source?.slotLagTrusted
+      ? await readSourceSlotLag({ id: assessed.source.id, region: assessed.source.region, trusted: true, note: 'covered' }, from, now, { cloudwatch: deps.cloudwatch })
+      : undefined;
+    // Replication ends when the promotion starts, and what RDS reports from then on is not documented
+    // (a MySQL replica whose threads were stopped may read 0; a PostgreSQL instance out of recovery has no
+    // replay to measure): only minutes that began before it count, so the bound stays a lower bound.
+    const until = state.promote?.startedAt ?? now;
+    const bound = replicationBound({ replica: { id: assessed.id, engine: assessed.engine ?? undefined }, lag, slot }, until);
+    return { replicatedThrough: bound.through, replicationBasis: bound.basis };
+  } catch {
+    return {};
+  }
+}
+
+const deps: Deps = {
+  now: Date.now,
+  rds: perRegion((region) => new RDSClient({ region })),
+  cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
+};
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { start: startPromotion, check: checkPromotion } as const;
 export const run = (event: PromoteEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);

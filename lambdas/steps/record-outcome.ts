@@ -43,7 +43,7 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
       await store.putGroupState({
         group: plan.group.name,
         status: 'FAILED_OVER',
-        primary: { kind: 'rds', id: plan.group.replica.dbInstanceIdentifier, endpointAddress: state.promote?.endpointAddress },
+        primary: { kind: 'rds', id: state.promote.dbInstanceIdentifier, endpointAddress: state.promote?.endpointAddress },
         reason: `failed over by ${plan.executionName}: ${plan.reason}`,
         lastFailover: { executionArn: plan.executionArn, at: item.endedAt, outcome: item.outcome, rtoSeconds: item.rtoSeconds },
         updatedAt: item.endedAt,

@@ -377,7 +377,7 @@ function printResult(ctx: Context, r: RunResult): void {
       ? 'no data loss: nothing was promoted'
       : h.dataLossSeconds === 0
         ? 'no data loss (replica lag 0 s)'
-        : `data loss ${h.dataLossSeconds === null ? 'unknown' : `up to ${formatDuration(h.dataLossSeconds)}`} (replica lag)`;
+        : `data loss ${h.dataLossSeconds === null ? 'unknown' : `up to ${formatDuration(h.dataLossSeconds)}`} (${h.dataLoss ? 'estimate, an upper bound' : 'replica lag'})`;
     const facts = [
       `RTO ${formatDuration(h.rtoSeconds)}`,
       loss,

@@ -16,8 +16,8 @@ export type HistoryJsonItem = HistoryItem & { consoleUrl: string | null };
 const help = `Usage: failoverctl history [group] [--limit N] [--json]
 
 Every execution's history item, newest first (one group's, or every group's): when it started, the
-group, the trigger, the mode, the outcome, the RTO (trigger to DNS INSYNC), the data-loss estimate (the
-replica lag when a replica was promoted), the summary sentence, and the execution's console link.
+group, the trigger, the mode, the outcome, the RTO (trigger to DNS INSYNC), the data-loss estimate (an
+upper bound, when a replica was promoted), the summary sentence, and the execution's console link.
 
 Options:
   --limit N                 at most N items (default 20, up to 1000)
@@ -87,11 +87,12 @@ export function triggerText(h: HistoryItem): string {
 }
 
 /**
- * The replica lag when the replica was promoted (or would have been, in a dry run): the writes that may
- * be lost. '-' when nothing was promoted, since then nothing was lost.
+ * The data-loss estimate (an upper bound) when a replica was promoted; '-' when nothing was promoted,
+ * since then nothing was lost. Items recorded before the estimate existed carry the replica lag (a dry
+ * run's shown with ~).
  */
 function dataLossText(h: HistoryItem): string {
-  const promoted = h.dryRun ? h.outcome === 'DRY_RUN' : h.promotion?.confirmed === true;
+  const promoted = h.dryRun ? h.outcome === 'DRY_RUN' && h.dataLoss === undefined : h.promotion?.confirmed === true;
   if (!promoted || h.dataLossSeconds === null) return h.dataLossSeconds === null && promoted ? 'unknown' : '-';
   return `${h.dryRun ? '~' : ''}${formatDuration(h.dataLossSeconds)}`;
 }

@@ -5,6 +5,7 @@
 import type { HistoryItem } from '../../lambdas/core/history';
 import type { ProbeState } from '../../lambdas/core/store';
 import type { GroupConfig } from '../../lambdas/core/config';
+import { candidateRegion } from '../../lambdas/core/candidates';
 import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, parseCommandArgs } from './args';
 import { findDeployment, findGroup, loadCliConfig, type Deployment } from './deployment';
 import { colourOutcome, colourStatus, executionConsoleUrl, formatAgo, formatDuration, formatIso, formatTime } from './format';
@@ -124,7 +125,7 @@ export async function groupStatus(ctx: Context, deployment: Deployment, group: G
     ? {
         kind: promoted!.kind,
         id: promoted!.id,
-        region: promoted!.id === group.replica.dbInstanceIdentifier ? group.replica.region : group.primary.region,
+        region: candidateRegion(group, promoted!.id) ?? group.primary.region,
         endpoint: promoted!.endpointAddress ?? null,
         source: 'failover',
       }

@@ -25,6 +25,7 @@ import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { TASK_STATES, type TaskStateCode, type TaskStateName } from './workflow-states';
 import { grantItemAccess } from './store-table';
+import { replicaCandidates } from '../../lambdas/core/candidates';
 
 export type { StepName } from '../../lambdas/steps';
 
@@ -239,10 +240,12 @@ export class FailoverWorkflow extends Construct {
         });
       }
     }
-    Validations.of(this.functions['assess-replica'].role!).acknowledge({
-      id: anyResource,
-      reason: 'cloudwatch:GetMetricStatistics (read-only, the ReplicaLag metric) supports no resource-level permissions.',
-    });
+    for (const step of ['assess-replica', 'promote-replica'] as const) {
+      Validations.of(this.functions[step].role!).acknowledge({
+        id: anyResource,
+        reason: 'cloudwatch:GetMetricStatistics (read-only: ReplicaLag, OldestReplicationSlotLag) supports no resource-level permissions.',
+      });
+    }
     Validations.of(this.stateMachine.role).acknowledge({
       id: anyResource,
       reason: 'X-Ray PutTraceSegments and PutTelemetryRecords, which tracing the state machine needs, accept only "*".',
@@ -264,7 +267,8 @@ export class FailoverWorkflow extends Construct {
     const { PARTITION: partition, ACCOUNT_ID: account } = Aws;
     const groups = config.groups;
     const instances = groups.map((g) => `arn:${partition}:ec2:${g.primary.region}:${account}:instance/${g.primary.instanceId}`);
-    const replicas = groups.map((g) => `arn:${partition}:rds:${g.replica.region}:${account}:db:${g.replica.dbInstanceIdentifier}`);
+    // Every candidate replica of every group (replicaCandidates: `replica` and `additionalReplicas`).
+    const replicas = groups.flatMap((g) => replicaCandidates(g).map((r) => `arn:${partition}:rds:${r.region}:${account}:db:${r.dbInstanceIdentifier}`));
     const zones = [...new Set(groups.map((g) => g.dns.hostedZoneId))];
 
     // The lock and the group state (read, conditional put); the history item, the group state and the lock's release.
@@ -273,7 +277,11 @@ export class FailoverWorkflow extends Construct {
     topic.grantPublish(fns.notify);
 
     // Read-only calls that support no resource-level permissions.
-    fns['assess-replica'].addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricStatistics'], resources: ['*'] }));
+    // ReplicaLag of the replicas and OldestReplicationSlotLag of their sources; the promotion refines the
+    // data-loss bound with the datapoints that arrived while it ran.
+    for (const step of ['assess-replica', 'promote-replica'] as const) {
+      fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricStatistics'], resources: ['*'] }));
+    }
     fns['fence-primary'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
 
     for (const step of ['assess-replica', 'promote-replica'] as const) {

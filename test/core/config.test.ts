@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig } from '../../lambdas/core/config';
+import { replicaCandidates } from '../../lambdas/core/candidates';
 
 /** A small valid config; each case breaks one thing in a fresh copy. */
 function valid(): any {
@@ -378,5 +379,51 @@ describe('loadConfigFile', () => {
     writeFileSync(path, JSON.stringify({ '//': 'comment', ...valid() }));
 
     expect(loadConfigFile(path).groups[0].name).toBe('orders');
+  });
+});
+
+describe('parseConfig: candidate replicas (additionalReplicas, valuesByReplica)', () => {
+  it('a group with one replica has no additional candidates, and means just that one', () => {
+    const group = parseConfig(valid()).groups[0];
+
+    expect(group.additionalReplicas).toEqual([]);
+    expect(replicaCandidates(group)).toEqual([{ dbInstanceIdentifier: 'orders-replica', region: 'us-west-2', source: undefined, maxLagSeconds: 30 }]);
+  });
+
+  it('lists further candidates after replica, sharing its source and maxLagSeconds, with per-candidate record values', () => {
+    const config = valid();
+    config.groups[0].replica = { ...config.groups[0].replica, source: 'arn:aws:rds:us-east-1:123456789012:db:orders-primary', maxLagSeconds: 10 };
+    config.groups[0].additionalReplicas = [{ dbInstanceIdentifier: 'orders-replica-east', region: 'us-east-2' }];
+    config.groups[0].dns.records[1].valuesByReplica = { 'orders-replica-east': ['203.0.113.20'] };
+
+    const group = parseConfig(config).groups[0];
+
+    expect(replicaCandidates(group).map((c) => [c.dbInstanceIdentifier, c.region, c.source, c.maxLagSeconds])).toEqual([
+      ['orders-replica', 'us-west-2', 'arn:aws:rds:us-east-1:123456789012:db:orders-primary', 10],
+      ['orders-replica-east', 'us-east-2', 'arn:aws:rds:us-east-1:123456789012:db:orders-primary', 10],
+    ]);
+    expect(group.dns.records[1].valuesByReplica).toEqual({ 'orders-replica-east': ['203.0.113.20'] });
+  });
+
+  it('reports every candidate problem at once', () => {
+    const problems = problemsOf((c) => {
+      c.groups[0].additionalReplicas = [
+        { dbInstanceIdentifier: 'orders-replica', region: 'eu-west-1' },
+        { dbInstanceIdentifier: 'orders-replica-east', region: 'us-east-2' },
+        { dbInstanceIdentifier: 'orders-replica-east', region: 'us-east-2' },
+        { dbInstanceIdentifier: '9bad', region: 'us-east-2' },
+      ];
+      c.groups[0].dns.records[0].valuesByReplica = { 'orders-replica-east': ['east.example.com'] };
+      c.groups[0].dns.records[1].valuesByReplica = { 'orders-replica-east': ['not-an-ip'], 'orders-replica-north': ['203.0.113.9'] };
+    });
+
+    expect(problems).toEqual([
+      'groups[0].additionalReplicas[3].dbInstanceIdentifier: must be an RDS DB instance identifier: a letter, then letters, digits or single hyphens, at most 63 characters, got "9bad"',
+      'groups[0].additionalReplicas[0].dbInstanceIdentifier: duplicates replica.dbInstanceIdentifier, got "orders-replica"',
+      'groups[0].additionalReplicas[2].dbInstanceIdentifier: duplicates additionalReplicas[1].dbInstanceIdentifier, got "orders-replica-east"',
+      'groups[0].dns.records[0].valuesByReplica: needs values, used when another candidate is promoted, got {"orders-replica-east":["east.example.com"]}',
+      'groups[0].dns.records[1].valuesByReplica.orders-replica-east[0]: must be an IPv4 address, got "not-an-ip"',
+      'groups[0].dns.records[1].valuesByReplica.orders-replica-north: is not a candidate replica of this group (orders-replica, orders-replica-east, 9bad), got ["203.0.113.9"]',
+    ]);
   });
 });

@@ -40,6 +40,8 @@ function twoGroupsRaw(): Json {
     name: 'billing',
     primary: { instanceId: 'i-0fedcba9876543210', region: 'eu-west-1' },
     replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1' },
+    // A second candidate: promotable too, so covered by the same grants.
+    additionalReplicas: [{ dbInstanceIdentifier: 'billing-replica-2', region: 'eu-north-1' }],
     dns: {
       hostedZoneId: 'Z09876543210ZYXWVUTSR',
       zoneName: 'Billing.Example.NET.',
@@ -83,7 +85,11 @@ const CASES: Array<{ name: string; raw: () => Json; expected: Expected }> = [
         'arn:aws:ec2:eu-west-1:111122223333:instance/i-0fedcba9876543210',
         'arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f60718',
       ],
-      replicas: ['arn:aws:rds:eu-central-1:111122223333:db:billing-replica', 'arn:aws:rds:us-west-2:111122223333:db:orders-replica'],
+      replicas: [
+        'arn:aws:rds:eu-central-1:111122223333:db:billing-replica',
+        'arn:aws:rds:eu-north-1:111122223333:db:billing-replica-2',
+        'arn:aws:rds:us-west-2:111122223333:db:orders-replica',
+      ],
       zones: {
         'arn:aws:route53:::hostedzone/Z0EXAMPLE1234567890AB': { names: ['api.orders.example.com', 'db.orders.example.com'], types: ['A', 'CNAME'] },
         // Normalized: lowercase, no trailing dot, as Route 53 compares them.
@@ -494,7 +500,7 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
       'acquire-lock': ['dynamodb', 'logs'],
       'assess-replica': ['cloudwatch', 'logs', 'rds'],
       'fence-primary': ['ec2', 'logs'],
-      'promote-replica': ['logs', 'rds'],
+      'promote-replica': ['cloudwatch', 'logs', 'rds'],
       'flip-dns': ['logs', 'route53'],
       notify: ['kms', 'logs', 'sns'], // kms: the topic's key, to publish to the encrypted topic
       'record-outcome': ['dynamodb', 'logs'],

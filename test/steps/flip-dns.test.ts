@@ -17,7 +17,8 @@ import {
 } from '@aws-sdk/client-route-53';
 import { applyDns, checkDns, prepareDns, run } from '../../lambdas/steps/flip-dns';
 import type { DnsResult, WorkflowState } from '../../lambdas/core/workflow-state';
-import { CHANGE_ID, OLD_PRIMARY, PROMOTED, T0, ZONE, ordersGroup, planFor, failure } from '../support/fixtures';
+import { parseConfig } from '../../lambdas/core/config';
+import { CHANGE_ID, OLD_PRIMARY, PROMOTED, T0, ZONE, ordersGroup, ordersInput, planFor, failure } from '../support/fixtures';
 
 const group = ordersGroup({
   dns: {
@@ -170,6 +171,48 @@ describe('flip-dns', () => {
       const result = await prepareDns(state(), deps);
 
       expect(result.changes[0].after).toEqual([PROMOTED]);
+    });
+
+    it('points at the chosen candidate: its endpoint, and its own values of a fixed record', async () => {
+      // Arrange: a second candidate in us-east-2, with the app server of that region for the A record.
+      const two = parseConfig({
+        groups: [
+          {
+            ...ordersInput({
+              dns: {
+                records: [
+                  { name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' },
+                  { name: 'api.orders.example.com', type: 'A', values: ['198.51.100.20'], valuesByReplica: { 'orders-replica-east': ['203.0.113.20'] } },
+                ],
+              },
+            }),
+            additionalReplicas: [{ dbInstanceIdentifier: 'orders-replica-east', region: 'us-east-2' }],
+          },
+        ],
+      }).groups[0];
+      route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
+      const base = state();
+      const east = 'orders-replica-east.c9akciq32.us-east-2.rds.amazonaws.com';
+      const chosen: WorkflowState = {
+        ...base,
+        plan: { ...base.plan, group: two },
+        assess: { ...base.assess!, chosen: { id: 'orders-replica-east', region: 'us-east-2' } },
+        promote: { ...base.promote!, dbInstanceIdentifier: 'orders-replica-east', endpointAddress: east },
+      };
+
+      // Act
+      const eastChanges = await prepareDns(chosen, deps);
+      const westChanges = await prepareDns({ ...chosen, assess: { ...chosen.assess!, chosen: { id: 'orders-replica', region: 'us-west-2' } }, promote: base.promote }, deps);
+
+      // Assert
+      expect(eastChanges.changes.map((c) => [c.name, c.after])).toEqual([
+        ['db.orders.example.com', [east]],
+        ['api.orders.example.com', ['203.0.113.20']],
+      ]);
+      expect(westChanges.changes.map((c) => [c.name, c.after])).toEqual([
+        ['db.orders.example.com', [PROMOTED]],
+        ['api.orders.example.com', ['198.51.100.20']],
+      ]);
     });
 
     it('fails with DnsChangeFailed when no endpoint address is known', async () => {

@@ -17,7 +17,8 @@ import {
 import { executionConsoleUrl, run } from '../../lambdas/steps/notify';
 import { buildHistoryItem } from '../../lambdas/core/history';
 import type { WorkflowState } from '../../lambdas/core/workflow-state';
-import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, at, ordersGroup, probePlanFor, succeededState } from '../support/fixtures';
+import { parseConfig } from '../../lambdas/core/config';
+import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, at, ordersGroup, ordersInput, probePlanFor, succeededState } from '../support/fixtures';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:failover-events';
 const EXECUTION = PROBE_EXECUTION;
@@ -84,7 +85,7 @@ describe('notify', () => {
         'Trigger:   probe: 3 consecutive failed probe rounds',
         'Mode:      failover',
         'RTO:       47.5 s',
-        'Data loss: up to 2 s (replica lag when promoted)',
+        'Data loss: up to 2 s (estimate: the replica lag when assessed, recorded by an earlier version that did not bound the loss)',
         `Execution: ${EXECUTION}`,
         `Console:   https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION}`,
         '',
@@ -160,7 +161,42 @@ describe('notify', () => {
 
     await run({ state }, deps);
 
-    expect(published().Message).toContain('\nData loss: none (not promoted; replica lag was 120 s)\n');
+    expect(published().Message).toContain('\nData loss: none (nothing was promoted)\n');
+    expect(record(published().Message!)).toMatchObject({ dataLossSeconds: null, dataLoss: { estimatedSeconds: null, reason: 'none: nothing was promoted' } });
+  });
+
+  it('says the estimate, its basis, and what happened to each candidate replica', async () => {
+    // Arrange: two candidates; orders-replica chosen and promoted, known to have everything up to at(-62).
+    sns.on(PublishCommand).resolves({ MessageId: 'm-4' });
+    const two = parseConfig({ groups: [{ ...ordersInput(), additionalReplicas: [{ dbInstanceIdentifier: 'orders-replica-east', region: 'us-east-2' }] }] }).groups[0];
+    const base = succeededState(probePlanFor(two), { lagSeconds: 2, dnsChanges: [] });
+    const state: WorkflowState = {
+      ...base,
+      assess: {
+        ...base.assess!,
+        chosen: { id: 'orders-replica', region: 'us-west-2' },
+        candidates: [
+          { id: 'orders-replica', region: 'us-west-2', engine: 'postgres', verdict: 'pass', reason: 'ReplicaLag 2 s in the minute from 11:59:00Z', lagSeconds: 2, replicatedThrough: at(-62), basis: 'ReplicaLag 2 s in the minute from 11:59:00Z: orders-replica had replayed every commit up to 11:58:58Z' },
+          { id: 'orders-replica-east', region: 'us-east-2', engine: 'postgres', verdict: 'force', reason: 'replica lag 40 s of orders-replica-east exceeds maxLagSeconds 30 s', lagSeconds: 40, replicatedThrough: at(-100), basis: 'b' },
+        ],
+      },
+    };
+
+    // Act
+    await run({ state }, deps);
+
+    // Assert
+    const message = published().Message!;
+    expect(message).toContain(
+      '\nData loss: up to 70 s (estimate: writes committed between 11:58:58Z and 12:00:08Z: ReplicaLag 2 s in the minute from 11:59:00Z: orders-replica had replayed every commit up to 11:58:58Z; ' +
+        `the primary ${INSTANCE} was confirmed stopped (the source may have stopped earlier: the workflow only knows when that was confirmed))\n`,
+    );
+    expect(message).toContain(
+      '\nReplicas:\n' +
+        '  * orders-replica (us-west-2, postgres): chosen, of 2 candidates the one that loses the least among those the gate lets through: ReplicaLag 2 s in the minute from 11:59:00Z\n' +
+        '  - orders-replica-east (us-east-2, postgres): passed over: replica lag 40 s of orders-replica-east exceeds maxLagSeconds 30 s; left untouched: it still replicates from the old database, so it no longer protects anything\n',
+    );
+    expect(record(message)).toMatchObject({ dataLossSeconds: 70, replicas: [{ id: 'orders-replica', chosen: true, promoted: true }, { id: 'orders-replica-east', chosen: false, promoted: false }] });
   });
 
   it('says what a real run would do in a dry run', async () => {

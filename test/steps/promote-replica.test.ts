@@ -14,9 +14,11 @@ import {
   RDSServiceException,
   type DBInstance,
 } from '@aws-sdk/client-rds';
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import { parseConfig } from '../../lambdas/core/config';
 import { checkPromotion, run, startPromotion } from '../../lambdas/steps/promote-replica';
 import type { PromoteResult, WorkflowState } from '../../lambdas/core/workflow-state';
-import { INSTANCE, PROMOTED as ENDPOINT, REPLICA, T0, ordersGroup, planFor, failure } from '../support/fixtures';
+import { INSTANCE, PROMOTED as ENDPOINT, REPLICA, T0, ordersGroup, ordersInput, planFor, failure } from '../support/fixtures';
 
 const SOURCE_ARN = 'arn:aws:rds:us-east-1:123456789012:db:orders-primary';
 
@@ -51,12 +53,14 @@ const invalidState = () =>
 
 describe('promote-replica', () => {
   const rds = mockClient(RDSClient);
+  const cloudwatch = mockClient(CloudWatchClient);
   const clock = { ms: T0 };
   const regions: string[] = [];
   const deps = { now: () => clock.ms, rds: (region: string) => (regions.push(region), new RDSClient({ region })) };
 
   afterEach(() => {
     rds.reset();
+    cloudwatch.reset();
     clock.ms = T0;
     regions.length = 0;
   });
@@ -258,6 +262,107 @@ describe('promote-replica', () => {
       const error = await failure(checkPromotion(state({ promote: accepted }), deps));
 
       expect(error.name).toBe('TransientAwsError');
+    });
+  });
+
+  describe('several candidates: the one the assess step chose', () => {
+    const EAST = 'orders-replica-east';
+    const two = parseConfig({ groups: [{ ...ordersInput(), additionalReplicas: [{ dbInstanceIdentifier: EAST, region: 'us-east-2' }] }] }).groups[0];
+    const chose = (promote?: PromoteResult): WorkflowState => ({
+      ...state({ promote }),
+      plan: planFor(two, { startedAt: T0 - 30_000, triggeredAt: T0 - 60_000 }),
+      assess: {
+        startedAt: T0 - 25_000,
+        endedAt: T0 - 24_000,
+        decision: 'proceed',
+        reason: 'promoting orders-replica-east',
+        lagSeconds: 1,
+        chosen: { id: EAST, region: 'us-east-2' },
+        outageStartedAt: T0 - 90_000,
+        candidates: [
+          { id: REPLICA, region: 'us-west-2', engine: 'postgres', verdict: 'force', reason: 'lag 40 s', lagSeconds: 40, replicatedThrough: T0 - 140_000, basis: 'b' },
+          {
+            id: EAST,
+            region: 'us-east-2',
+            engine: 'postgres',
+            verdict: 'pass',
+            reason: 'lag 1 s',
+            lagSeconds: 1,
+            replicatedThrough: T0 - 181_000,
+            basis: 'ReplicaLag 1 s in the minute from 11:57:00Z',
+            source: { id: 'orders-primary', region: 'us-east-1', slotLagTrusted: true },
+          },
+        ],
+      },
+    });
+
+    it('promotes the chosen replica in its own region and leaves the others untouched', async () => {
+      rds.on(PromoteReadReplicaCommand).resolves({});
+
+      const result = await startPromotion(chose(), deps);
+
+      expect(rds).toHaveReceivedCommandExactlyOnceWith(PromoteReadReplicaCommand, { DBInstanceIdentifier: EAST });
+      expect(regions).toEqual(['us-east-2']);
+      expect(result).toMatchObject({ dbInstanceIdentifier: EAST, reason: `PromoteReadReplica accepted for ${EAST}` });
+    });
+
+    it('once confirmed, refines the bound with the datapoints that arrived during the promotion, of the minutes before it began', async () => {
+      // Arrange: the minute from 11:59 (after the outage) shows the growth: 11:59:00 − 80 s = 11:57:40.
+      rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: EAST, DBInstanceStatus: 'available', Endpoint: { Address: 'east.example', Port: 5432 } }] });
+      cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'ReplicaLag' }).resolves({
+        Datapoints: [
+          { Timestamp: new Date(T0 - 180_000), Maximum: 1, Minimum: 1 },
+          { Timestamp: new Date(T0 - 60_000), Maximum: 80, Minimum: 80 },
+          // From the minute the promotion began (T0): replication had ended, so it does not count.
+          { Timestamp: new Date(T0), Maximum: 0, Minimum: 0 },
+        ],
+      });
+      cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'OldestReplicationSlotLag' }).resolves({ Datapoints: [] });
+      const promote: PromoteResult = { dbInstanceIdentifier: EAST, dryRun: false, polls: 2, alreadyPromoted: false, startedAt: T0, confirmed: false, status: 'rebooting', reason: 'r' };
+
+      // Act
+      const result = await checkPromotion(chose(promote), { ...deps, cloudwatch: (region: string) => (regions.push(`cloudwatch ${region}`), new CloudWatchClient({ region })) });
+
+      // Assert
+      expect(result).toMatchObject({
+        confirmed: true,
+        replicatedThrough: T0 - 140_000,
+        replicationBasis: 'ReplicaLag 80 s in the minute from 11:59:00Z: orders-replica-east had replayed every commit up to 11:57:40Z',
+      });
+      expect(cloudwatch).toHaveReceivedCommandWith(GetMetricStatisticsCommand, {
+        MetricName: 'ReplicaLag',
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: EAST }],
+        // 15 minutes before the outage (11:58:30), on the minute.
+        StartTime: new Date('2026-03-01T11:43:00.000Z'),
+      });
+      expect(regions).toEqual(['us-east-2', 'cloudwatch us-east-2', 'cloudwatch us-east-1']);
+    });
+
+    it('MySQL too: the minutes from the promotion on say nothing (its stopped threads may read 0)', async () => {
+      rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: EAST, DBInstanceStatus: 'available' }] });
+      cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'ReplicaLag' }).resolves({
+        Datapoints: [
+          { Timestamp: new Date(T0 - 60_000), Maximum: 2, Minimum: 2 },
+          { Timestamp: new Date(T0), Maximum: 0, Minimum: 0 },
+        ],
+      });
+      const mysql = chose({ dbInstanceIdentifier: EAST, dryRun: false, polls: 2, alreadyPromoted: false, startedAt: T0, confirmed: false, status: 'rebooting', reason: 'r' });
+      mysql.assess!.candidates![1] = { ...mysql.assess!.candidates![1], engine: 'mysql', source: undefined };
+
+      const result = await checkPromotion(mysql, { ...deps, cloudwatch: (region: string) => new CloudWatchClient({ region }) });
+
+      expect(result.replicatedThrough).toBe(T0 - 62_000);
+    });
+
+    it('a CloudWatch error does not fail a confirmed promotion: the assess bound stays', async () => {
+      rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: EAST, DBInstanceStatus: 'available' }] });
+      cloudwatch.on(GetMetricStatisticsCommand).rejects(new Error('throttled'));
+
+      const promote: PromoteResult = { dbInstanceIdentifier: EAST, dryRun: false, polls: 2, alreadyPromoted: false, startedAt: T0, confirmed: false, status: 'rebooting', reason: 'r' };
+      const result = await checkPromotion(chose(promote), { ...deps, cloudwatch: (region: string) => new CloudWatchClient({ region }) });
+
+      expect(result.confirmed).toBe(true);
+      expect(result.replicatedThrough).toBeUndefined();
     });
   });
 

@@ -202,6 +202,15 @@ describe('record-outcome', () => {
     ]);
   });
 
+  it('marks the chosen candidate, not the first configured replica, as the new primary', async () => {
+    const s = succeeded();
+    const chosen: WorkflowState = { ...s, promote: { ...s.promote!, dbInstanceIdentifier: 'orders-replica-east', endpointAddress: 'east.example.com' } };
+
+    await run(chosen, deps());
+
+    expect(await store.getGroupState('orders')).toMatchObject({ status: 'FAILED_OVER', primary: { kind: 'rds', id: 'orders-replica-east', endpointAddress: 'east.example.com' } });
+  });
+
   it('marks the group FAILED_OVER when the replica was promoted, even if DNS then failed', async () => {
     const s = succeeded();
     const state: WorkflowState = {

@@ -1,0 +1,48 @@
+/**
+ * The replicas a group may promote: `replica`, then `additionalReplicas` in config order. Every
+ * candidate shares `replica.source` and `replica.maxLagSeconds`. The assess step chooses one
+ * (state.assess.chosen); every later step acts on that one, and a state without a choice (an execution
+ * recorded by an older version) means `replica`.
+ *
+ *   replicaCandidates(group).map((c) => c.dbInstanceIdentifier) // ['orders-replica', 'orders-replica-east']
+ */
+import type { DnsRecordConfig, GroupConfig } from './config';
+import type { WorkflowState } from './workflow-state';
+
+export interface ReplicaCandidate {
+  dbInstanceIdentifier: string;
+  region: string;
+  source?: string;
+  maxLagSeconds: number;
+}
+
+export function replicaCandidates(group: Pick<GroupConfig, 'replica'> & Partial<Pick<GroupConfig, 'additionalReplicas'>>): ReplicaCandidate[] {
+  const { replica } = group;
+  const first: ReplicaCandidate = {
+    dbInstanceIdentifier: replica.dbInstanceIdentifier,
+    region: replica.region,
+    source: replica.source,
+    maxLagSeconds: replica.maxLagSeconds,
+  };
+  return [
+    first,
+    ...(group.additionalReplicas ?? []).map((r) => ({ dbInstanceIdentifier: r.dbInstanceIdentifier, region: r.region, source: replica.source, maxLagSeconds: replica.maxLagSeconds })),
+  ];
+}
+
+/** The candidate this execution promotes (or would): the assess step's choice, else `replica`. */
+export function chosenReplica(state: Pick<WorkflowState, 'plan' | 'assess'>): ReplicaCandidate {
+  const candidates = replicaCandidates(state.plan.group);
+  const chosen = state.assess?.chosen;
+  return (chosen && candidates.find((c) => c.dbInstanceIdentifier === chosen.id && c.region === chosen.region)) ?? candidates[0];
+}
+
+/** The region of a candidate named by identifier (a history item or group state names it so). */
+export function candidateRegion(group: Pick<GroupConfig, 'replica'> & Partial<Pick<GroupConfig, 'additionalReplicas'>>, id: string): string | undefined {
+  return replicaCandidates(group).find((c) => c.dbInstanceIdentifier === id)?.region;
+}
+
+/** A record's fixed values when `replicaId` is promoted: its own entry in valuesByReplica, else `values`. */
+export function recordValuesFor(record: DnsRecordConfig, replicaId: string): string[] | undefined {
+  return record.valuesByReplica?.[replicaId] ?? record.values;
+}
