@@ -18,7 +18,8 @@ import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
 import { LocalPrimary, type EndpointMode } from './endpoints';
 import { startLocalDynamoDB, type LocalDynamoDB } from './local-dynamodb';
 import { LocalWorkflow, type ExecutionResult, type TaskFault } from '../runner/local-workflow';
-import { SimClock, SimulatedAccount, type Latencies, type SimExecution } from './sim/account';
+import { SimClock, SimulatedAccount, type Latencies, type SimDbView, type SimExecution } from './sim/account';
+import { replicaCandidates, type ReplicaCandidate } from '../../lambdas/core/candidates';
 import { DRILL_ACCOUNT, DRILL_REGION, synthFor, type SynthesizedController } from '../runner/synth';
 
 /** What the simulated account holds for a group before anything happens. */
@@ -134,8 +135,10 @@ export class Drill {
     const source = sourceOf(group);
     account.addDbInstance({ id: source.id, region: source.region, vpcId: source.vpcId ?? vpcId });
     const sourceArn = `arn:aws:rds:${source.region}:${DRILL_ACCOUNT}:db:${source.id}`;
-    account.addDbInstance({ id: group.replica.dbInstanceIdentifier, region: group.replica.region, replicaOf: sourceArn });
-    account.setReplicationDelay(group.replica.dbInstanceIdentifier, 1);
+    for (const c of replicaCandidates(group)) {
+      account.addDbInstance({ id: c.dbInstanceIdentifier, region: c.region, replicaOf: sourceArn });
+      account.setReplicationDelay(c.dbInstanceIdentifier, 1);
+    }
     account.addHostedZone({ id: group.dns.hostedZoneId, name: group.dns.zoneName });
     const sourceEndpoint = account.dbInstance(source.id)!.endpointAddress;
     const recordsBefore = new Map<string, string[]>();
@@ -157,6 +160,16 @@ export class Drill {
       account.clients.add({ name: `${group.name}-worker`, zoneId: group.dns.hostedZoneId, dnsName: dbName });
     }
     this.topology.set(group.name, { sourceDbId: source.id, sourceRegion: source.region, sourceEndpoint, primaryIp, recordsBefore, dbName });
+  }
+
+  /** The group's candidate replicas, `replica` first. */
+  candidates(group: string): ReplicaCandidate[] {
+    return replicaCandidates(this.config.groups.find((g) => g.name === group)!);
+  }
+
+  /** The candidate whose promotion began, if any. */
+  promotedCandidate(group: string): SimDbView | undefined {
+    return this.candidates(group).map((c) => this.account.dbInstance(c.dbInstanceIdentifier, c.region)!).find((d) => d.promotionStartedAt !== undefined);
   }
 
   /** Are all the instance's interfaces in an isolation group (no new connection out)? */

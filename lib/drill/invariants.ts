@@ -3,6 +3,7 @@
  * and the store observed, not from what the controller says it did.
  */
 import type { Drill } from './drill';
+import { databasesOf } from './truth';
 
 const FENCED = new Set(['stopped', 'terminated', 'gone']);
 
@@ -13,24 +14,28 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
   const calls = account.apiCalls.filter((c) => !c.error && !c.dryRun);
 
   for (const group of config.groups) {
-    const instanceId = group.primary.instanceId;
-    const replicaId = group.replica.dbInstanceIdentifier;
+    const instanceIds = [group.primary.instanceId, ...((group.primary as { additionalInstanceIds?: string[] }).additionalInstanceIds ?? [])];
+    const candidateIds = drill.candidates(group.name).map((c) => c.dbInstanceIdentifier);
 
-    // Never two writers: no promotion while the old primary might still be running.
-    for (const promote of calls.filter((c) => c.operation === 'PromoteReadReplica' && (c.input as any)?.DBInstanceIdentifier === replicaId)) {
-      const stateThen = instanceStateAt(drill, instanceId, promote.at);
-      if (!FENCED.has(stateThen) && !isolatedAt(drill, instanceId, promote.at)) {
-        violations.push(`PromoteReadReplica ${replicaId} at t+${drill.secondsSinceStart(promote.at)} s while ${instanceId} was ${stateThen}, not confirmed stopped or isolated`);
+    // Never two writers: no promotion while an instance of the group might still be running. (An
+    // attested execution is the operator's word for a region the controller cannot see.)
+    for (const promote of calls.filter((c) => c.operation === 'PromoteReadReplica' && candidateIds.includes((c.input as any)?.DBInstanceIdentifier))) {
+      for (const instanceId of instanceIds) {
+        const stateThen = instanceStateAt(drill, instanceId, promote.at);
+        if (!FENCED.has(stateThen) && !isolatedAt(drill, instanceId, promote.at) && !attested(drill)) {
+          violations.push(`PromoteReadReplica ${(promote.input as any).DBInstanceIdentifier} at t+${drill.secondsSinceStart(promote.at)} s while ${instanceId} was ${stateThen}, not confirmed stopped or isolated`);
+        }
       }
     }
 
     // Never two writers, judged on data: once a promotion began, the old database accepts no write.
     const topology = drill.topology.get(group.name)!;
-    const replica = account.dbInstance(replicaId, group.replica.region);
-    if (replica?.promotionStartedAt !== undefined) {
+    const promoted = drill.candidates(group.name).map((c) => account.dbInstance(c.dbInstanceIdentifier, c.region)!).filter((d) => d.promotionStartedAt !== undefined);
+    if (promoted.length > 1) violations.push(`${promoted.length} replicas were promoted: ${promoted.map((d) => d.id).join(', ')}`);
+    for (const replica of promoted) {
       const late = account.rds.writesOf(topology.sourceDbId, topology.sourceRegion).filter((w) => w.at >= replica.promotionStartedAt!);
       if (late.length > 0) {
-        violations.push(`the old database ${topology.sourceDbId} accepted ${late.length} write(s) after the promotion of ${replicaId} began at t+${drill.secondsSinceStart(replica.promotionStartedAt)} s `
+        violations.push(`the old database ${topology.sourceDbId} accepted ${late.length} write(s) after the promotion of ${replica.id} began at t+${drill.secondsSinceStart(replica.promotionStartedAt!)} s `
           + `(the first at t+${drill.secondsSinceStart(late[0].at)} s from ${late[0].client})`);
       }
     }
@@ -39,14 +44,15 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
     if (writable.length > 1) violations.push(`${writable.length} databases accept writes at the end: ${writable.map((d) => d.id).join(', ')}`);
 
     // DNS never points at a replica that was not promoted.
-    const endpoint = account.dbInstance(replicaId)?.endpointAddress;
-    const promotedAt = account.dbInstance(replicaId)?.promotedAt;
-    for (const change of calls.filter((c) => c.operation === 'ChangeResourceRecordSets')) {
-      const values = ((change.input as any)?.ChangeBatch?.Changes ?? []).flatMap((ch: any) =>
-        (ch.ResourceRecordSet?.ResourceRecords ?? []).map((r: any) => r.Value),
-      );
-      if (endpoint && values.includes(endpoint) && (promotedAt === undefined || promotedAt > change.at)) {
-        violations.push(`DNS pointed at ${replicaId} at t+${drill.secondsSinceStart(change.at)} s before it was promoted`);
+    for (const candidate of drill.candidates(group.name)) {
+      const db = account.dbInstance(candidate.dbInstanceIdentifier, candidate.region)!;
+      for (const change of calls.filter((c) => c.operation === 'ChangeResourceRecordSets')) {
+        const values = ((change.input as any)?.ChangeBatch?.Changes ?? []).flatMap((ch: any) =>
+          (ch.ResourceRecordSet?.ResourceRecords ?? []).map((r: any) => r.Value),
+        );
+        if (values.includes(db.endpointAddress) && (db.promotedAt === undefined || db.promotedAt > change.at)) {
+          violations.push(`DNS pointed at ${db.id} at t+${drill.secondsSinceStart(change.at)} s before it was promoted`);
+        }
       }
     }
 
@@ -83,21 +89,9 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
   return violations;
 }
 
-/**
- * The group's databases (the old one and the replica) and whether each accepts writes now: it would
- * take a write, and a client can reach it (a new connection, or one still open).
- */
-export function databasesOf(drill: Drill, group: string): Array<{ id: string; region: string; acceptsWrites: boolean }> {
-  const config = drill.config.groups.find((g) => g.name === group)!;
-  const topology = drill.topology.get(group)!;
-  return [
-    { id: topology.sourceDbId, region: topology.sourceRegion },
-    { id: config.replica.dbInstanceIdentifier, region: config.replica.region },
-  ].map((d) => ({
-    ...d,
-    acceptsWrites: drill.account.rds.acceptsWrites(d.id, d.region)
-      && (drill.account.rds.acceptsConnections(d.id, d.region) || drill.account.clients.hasOpenConnection(d.id, d.region)),
-  }));
+/** Did an execution carry an operator's attestation that the writers were fenced by other means? */
+function attested(drill: Drill): boolean {
+  return drill.executions.some((e) => (e.input as { attestation?: unknown } | undefined)?.attestation !== undefined);
 }
 
 /** The instance's state at a simulated time, from the account's transitions ('gone' if it never existed). */

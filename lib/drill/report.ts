@@ -6,7 +6,9 @@
 import type { HistoryItem } from '../../lambdas/core/history';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from './drill';
-import { checkInvariants, databasesOf } from './invariants';
+import { recordValuesFor } from '../../lambdas/core/candidates';
+import { checkInvariants } from './invariants';
+import { actualLossSeconds, clientWritesOf, databasesOf, type ClientWrites } from './truth';
 import { findScenario, type ScenarioOptions } from './scenarios';
 
 export interface DrillReport {
@@ -24,7 +26,9 @@ export interface DrillReport {
   /** The old database and the replica: would each take a write from a client now? */
   databases: Array<{ id: string; region: string; acceptsWrites: boolean }>;
   /** What the group's clients tried, and where it landed. */
-  clientWrites: { attempted: number; acceptedByOld: number; acceptedByNew: number; acceptedByOldAfterPromotionStarted: number };
+  clientWrites: ClientWrites;
+  /** Every candidate replica, and what the record says of it. */
+  replicas: Array<{ id: string; region: string; engine: string; chosen: boolean; reason: string | null }>;
   /** Both null when nothing was promoted; `actualSeconds` from the simulated writes. */
   dataLoss: { estimatedSeconds: number | null; actualSeconds: number | null };
   primary: { instanceId: string; state: string };
@@ -59,7 +63,9 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       error: e.error ?? null,
     }));
 
-    const replicaDb = account.dbInstance(group.replica.dbInstanceIdentifier)!;
+    // "The replica" is the candidate whose promotion began, else the first one.
+    const candidateDbs = drill.candidates(group.name).map((c) => account.dbInstance(c.dbInstanceIdentifier, c.region)!);
+    const replicaDb = drill.promotedCandidate(group.name) ?? candidateDbs[0];
     const promoted = replicaDb.status === 'available' && !replicaDb.replicaOf;
     const topology = drill.topology.get(group.name)!;
     const dns = group.dns.records.map((r) => {
@@ -74,10 +80,14 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       passed: false,
       failures: [],
       executions,
-      failovers: [replicaDb].filter((r) => r.promotionStartedAt !== undefined).length,
+      failovers: candidateDbs.filter((r) => r.promotionStartedAt !== undefined).length,
       writers: writersOf(drill, group.name, failover ?? history[0]),
       databases: databasesOf(drill, group.name),
       clientWrites: clientWritesOf(drill, group.name),
+      replicas: candidateDbs.map((d) => {
+        const recorded = (failover ?? history[0])?.replicas?.find((r) => r.id === d.id);
+        return { id: d.id, region: d.region, engine: d.engine, chosen: recorded?.chosen ?? false, reason: recorded?.reason ?? null };
+      }),
       dataLoss: {
         estimatedSeconds: replicaDb.promotionStartedAt !== undefined ? (failover ?? history[0])?.dataLossSeconds ?? null : null,
         actualSeconds: actualLossSeconds(drill, group.name),
@@ -121,7 +131,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
     if (promoted !== expectation.promoted) failures.push(`replica ${promoted ? 'was' : 'was not'} promoted`);
     for (const record of dns) {
       const planned = group.dns.records.find((r) => r.name === record.name && r.type === record.type)!;
-      const target = planned.values ?? [replicaDb.endpointAddress];
+      const target = recordValuesFor(planned, replicaDb.id) ?? [replicaDb.endpointAddress];
       const flipped = same(record.after, target) && record.ttl === planned.ttl;
       const unchanged = same(record.after, record.before);
       if (expectation.dnsFlipped && !flipped) failures.push(`${record.type} ${record.name} is ${record.after.join(',')}, expected ${target.join(',')} TTL ${planned.ttl}`);
@@ -153,35 +163,6 @@ function writersOf(drill: Drill, group: string, item: HistoryItem | undefined): 
     },
     { kind: 'rds', id: topology.sourceDbId, region: topology.sourceRegion, state: source?.status ?? 'gone', fenced: !old.acceptsWrites, method: null },
   ];
-}
-
-function clientWritesOf(drill: Drill, group: string): DrillReport['clientWrites'] {
-  const config = drill.config.groups.find((g) => g.name === group)!;
-  const topology = drill.topology.get(group)!;
-  const { rds } = drill.account;
-  const replica = drill.account.dbInstance(config.replica.dbInstanceIdentifier, config.replica.region);
-  const oldWrites = rds.writesOf(topology.sourceDbId, topology.sourceRegion);
-  return {
-    attempted: drill.account.clients.attempts.length,
-    acceptedByOld: oldWrites.length,
-    acceptedByNew: rds.writesOf(config.replica.dbInstanceIdentifier, config.replica.region).length,
-    acceptedByOldAfterPromotionStarted: replica?.promotionStartedAt === undefined ? 0 : oldWrites.filter((w) => w.at >= replica.promotionStartedAt!).length,
-  };
-}
-
-/**
- * The real loss, from the simulated writes: how far past what the promoted replica had when its
- * promotion began the old database went on acknowledging writes (0 when it has them all); null when
- * nothing was promoted.
- */
-function actualLossSeconds(drill: Drill, group: string): number | null {
-  const config = drill.config.groups.find((g) => g.name === group)!;
-  const topology = drill.topology.get(group)!;
-  const replica = drill.account.dbInstance(config.replica.dbInstanceIdentifier, config.replica.region);
-  if (replica?.promotionStartedAt === undefined) return null;
-  const position = drill.account.rds.appliedPosition(replica.id, replica.promotionStartedAt, replica.region)!;
-  const lost = drill.account.rds.writesOf(topology.sourceDbId, topology.sourceRegion).filter((w) => w.at > position);
-  return lost.length === 0 ? 0 : Math.round((lost.at(-1)!.at - position) / 100) / 10;
 }
 
 function same(a: string[], b: string[]): boolean {

@@ -6,11 +6,12 @@
  */
 import { BASIC_SCENARIOS } from './basic';
 import type { Scenario } from './kit';
+import { LAG_SCENARIOS } from './lag';
 import { WRITER_SCENARIOS } from './writers';
 
 export type { Expectation, Scenario, ScenarioOptions } from './kit';
 
-export const SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...WRITER_SCENARIOS];
+export const SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...WRITER_SCENARIOS, ...LAG_SCENARIOS];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

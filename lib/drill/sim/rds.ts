@@ -11,7 +11,7 @@ import type * as rds from '@aws-sdk/client-rds';
 import type { Handler, SimCore, SimServiceModule } from './core';
 
 export interface SimDbSeed {
-  id: string; region: string; replicaOf?: string; status?: string; engine?: string; port?: number; endpointAddress?: string;
+  id: string; region: string; replicaOf?: string; status?: string; engine?: string; engineVersion?: string; port?: number; endpointAddress?: string;
   /** The instance's VPC and security groups (default: one group that lets the application in). */
   vpcId?: string; securityGroupIds?: string[];
 }
@@ -38,7 +38,7 @@ interface Replication {
 }
 
 interface DbInstance {
-  id: string; region: string; status: string; engine: string; port: number; endpointAddress: string;
+  id: string; region: string; status: string; engine: string; engineVersion: string; port: number; endpointAddress: string;
   vpcId: string; securityGroupIds: string[];
   source?: { region: string; id: string }; replication?: Replication;
   promotionStartedAt?: number; promotedAt?: number; failedAt?: number;
@@ -109,6 +109,7 @@ export class SimRds implements SimServiceModule {
     for (const g of securityGroupIds) if (!this.knownGroups.has(g)) this.knownGroups.set(g, vpcId);
     this.dbs.push({
       id: d.id, region: d.region, status: d.status ?? 'available', engine: d.engine ?? 'postgres',
+      engineVersion: d.engineVersion ?? (d.engine === undefined || d.engine === 'postgres' ? '16.4' : d.engine === 'mariadb' ? '10.11.9' : '8.0.39'),
       port: d.port ?? (d.engine?.startsWith('mysql') || d.engine === 'mariadb' ? 3306 : 5432),
       endpointAddress: d.endpointAddress ?? `${d.id}.c0abcdefghij.${d.region}.rds.amazonaws.com`,
       vpcId, securityGroupIds, source,
@@ -326,7 +327,7 @@ export class SimRds implements SimServiceModule {
     const replicas = this.replicasOf(d).map((r) => (r.region === d.region ? r.id : this.arnOf(r)));
     const r = d.replication;
     return {
-      DBInstanceIdentifier: d.id, DBInstanceArn: this.arnOf(d), DBInstanceStatus: d.status, Engine: d.engine,
+      DBInstanceIdentifier: d.id, DBInstanceArn: this.arnOf(d), DBInstanceStatus: d.status, Engine: d.engine, EngineVersion: d.engineVersion,
       Endpoint: { Address: d.endpointAddress, Port: d.port }, ReadReplicaSourceDBInstanceIdentifier: this.sourceLabel(d),
       ReadReplicaDBInstanceIdentifiers: replicas,
       // VpcSecurityGroupMembership.Status: "Currently, the only valid status is active" (RDS API reference).
