@@ -27,6 +27,12 @@ const GROUP_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const SECURITY_GROUP_ID = /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const VPC_ID = /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const SUBNET_ID = /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/;
+// An RDS DB instance ARN: arn:<partition>:rds:<region>:<account>:db:<identifier>.
+const DB_ARN = /^arn:aws[a-z-]*:rds:([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}):\d{12}:db:([a-zA-Z](?!.*--)(?!.*-$)[a-zA-Z0-9-]{0,62})$/;
+
+const SOURCE_REQUIRED =
+  'is required: the replica\'s source database (identifier, or ARN in another region), which the controller fences before promoting so that it never leaves two writable databases';
+const SOURCE_VPC_REQUIRED = 'is required: the VPC of the source database, where the stack makes the deny-all security group that fences it';
 
 /** Free text that ends up in logs, history and notifications: printable, bounded. */
 const text = (max: number) =>
@@ -95,6 +101,11 @@ const Group = z.strictObject({
     region,
     /** The primary's VPC: where the isolation security group is made (needed by fence.onUnconfirmed "isolate"). */
     vpcId: matching(VPC_ID, 'a VPC id such as vpc-0123456789abcdef0').optional(),
+    /**
+     * Further EC2 instances that write to the same database (a second app server, a cron host): each is
+     * fenced, and each fence confirmed, like the primary. In the primary's region.
+     */
+    additionalInstanceIds: z.array(matching(INSTANCE_ID, 'an EC2 instance id such as i-0123456789abcdef0')).max(20).default([]),
   }),
   replica: z.strictObject({
     dbInstanceIdentifier: matching(
@@ -103,10 +114,19 @@ const Group = z.strictObject({
     ),
     region,
     /**
-     * The replica's expected source (identifier or ARN). When set, a replica replicating from anything
-     * else is not promoted.
+     * The replica's source, the old database (identifier, or ARN when it is in another region than the
+     * replica, as RDS reports it). Required: the controller fences it (deny-all security group, then a
+     * reboot) before promoting, and never promotes a replica replicating from anything else.
      */
-    source: z.string().min(1).max(2048).optional(),
+    source: z
+      .string({ error: (iss) => (iss.input === undefined ? SOURCE_REQUIRED : 'must be a string') })
+      .refine((s) => DB_IDENTIFIER.test(s) || DB_ARN.test(s), { error: 'must be an RDS DB instance identifier or ARN (arn:aws:rds:<region>:<account>:db:<id>)' }),
+    /**
+     * The VPC of the source database: the stack makes the deny-all security group that fences it there.
+     */
+    sourceVpcId: z.string({ error: (iss) => (iss.input === undefined ? SOURCE_VPC_REQUIRED : 'must be a string') }).regex(VPC_ID, {
+      error: 'must be a VPC id such as vpc-0123456789abcdef0',
+    }),
     /** The largest replica lag (the data-loss estimate) accepted for an automatic failover. */
     maxLagSeconds: intBetween(0, 86_400, 'seconds').default(30),
   }),
@@ -129,6 +149,11 @@ const Group = z.strictObject({
       onUnconfirmed: z.enum(['abort', 'isolate'], { error: 'must be "abort" or "isolate"' }).default('abort'),
       /** How long to wait for the isolation to be confirmed. */
       isolationTimeoutSeconds: intBetween(10, 600, 'seconds').default(60),
+      /**
+       * How long the database fence may take: the security-group change (applied "as soon as possible",
+       * no figure documented) and the reboot (duration not documented) until the source is confirmed.
+       */
+      databaseTimeoutSeconds: intBetween(60, 3600, 'seconds').default(900),
     })
     .prefault({}),
   promotion: z
@@ -176,6 +201,12 @@ const Group = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['fence', 'onUnconfirmed'], message: 'needs primary.vpcId, the VPC to make the isolation security group in' });
     }
     checkCandidates(group, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    const instances = [group.primary.instanceId, ...group.primary.additionalInstanceIds];
+    instances.forEach((id, i) => {
+      if (i > 0 && instances.indexOf(id) < i) {
+        ctx.addIssue({ code: 'custom', path: ['primary', 'additionalInstanceIds', i - 1], message: i === 1 || instances.indexOf(id) === 0 ? 'duplicates primary.instanceId' : 'is listed twice' });
+      }
+    });
   });
 
 const ConfigSchema = z
@@ -290,6 +321,15 @@ function recordValueProblem(type: string, value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Where the replica's source is: `arn:aws:rds:us-east-1:123456789012:db:orders-db` → us-east-1 and
+ * orders-db; a plain identifier is in the replica's region (that is how RDS reports a same-region source).
+ */
+export function sourceDatabase(replica: { source: string; region: string }): { id: string; region: string; arn?: string } {
+  const m = DB_ARN.exec(replica.source);
+  return m ? { id: m[3], region: m[1], arn: replica.source } : { id: replica.source, region: replica.region };
+}
+
 export function normalizeDnsName(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
 }
@@ -362,7 +402,8 @@ export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, input: unk
     const path = formatPath(issue.path) || root;
     const value = valueAt(input, issue.path);
     if (value === undefined) {
-      return [`${path}: is required`];
+      // A field that says why it is required keeps its sentence.
+      return [`${path}: ${issue.message.startsWith('is required') ? issue.message : 'is required'}`];
     }
     return [`${path}: ${messageFor(issue)}, got ${describeValue(value)}`];
   });

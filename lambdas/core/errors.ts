@@ -20,6 +20,13 @@ export class TransientAwsError extends StepError {}
 /** The primary could not be stopped: the API refused, or the stop was not confirmed in time. */
 export class FenceNotConfirmed extends StepError {}
 
+/**
+ * The EC2 or RDS API of a writer's region could not be reached (connection or request timeout, network
+ * error, no HTTP answer) after the SDK's retries. A fence that cannot be confirmed is not a fence: the
+ * workflow ends FENCE_FAILED unless an operator attested that the writers are fenced by other means.
+ */
+export class RegionUnreachable extends StepError {}
+
 /** The replica could not be promoted, or the promotion did not finish in time. */
 export class PromotionFailed extends StepError {}
 
@@ -97,6 +104,16 @@ export function isTransient(err: unknown): boolean {
   if (e.$retryable) return true;
   const status = e.$metadata?.httpStatusCode;
   return e.$fault === 'server' || (status !== undefined && status >= 500);
+}
+
+// Names of failures to reach an endpoint at all: Node's socket errors and the SDK's TimeoutError.
+const UNREACHABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'NetworkingError']);
+
+/** The endpoint did not answer at all (no HTTP status): a dead region, not a refusal. */
+export function isUnreachable(err: unknown): boolean {
+  const e = err as AwsErrorShape;
+  if (!e || typeof e !== 'object' || e.$metadata?.httpStatusCode !== undefined) return false;
+  return UNREACHABLE_NAMES.has(awsErrorName(e)) || (e.code !== undefined && UNREACHABLE_NAMES.has(e.code));
 }
 
 export function isAccessDenied(err: unknown): boolean {

@@ -15,6 +15,20 @@ export interface ExecutionInput {
   dryRun?: boolean;
   force?: boolean;
   mode?: Mode;
+  /** Manual executions only: the operator states that the writers are fenced by other means. */
+  attestation?: { by?: string; reason: string };
+}
+
+/**
+ * An operator's statement that the group's writers are fenced by means the controller cannot see (the
+ * region is dark, the instance was terminated by hand). Only a manual execution carries one; with it the
+ * workflow proceeds past a fence it cannot complete, and says so in the record.
+ */
+export interface Attestation {
+  by: string;
+  reason: string;
+  /** ISO time the execution was planned with it. */
+  at: string;
 }
 
 export type Outcome =
@@ -43,6 +57,7 @@ export interface Plan {
   startedAt: number;
   triggeredAt: number;
   lockTtlSeconds: number;
+  attestation?: Attestation;
 }
 
 /** Epoch ms. */
@@ -114,6 +129,38 @@ export interface AssessResult extends Timed {
   outageStartBasis?: string;
 }
 
+/** One writer of the group, as the record shows it. */
+export interface Writer {
+  kind: 'ec2' | 'rds';
+  id: string;
+  region: string;
+  /** Last observed state ('not-found', 'unreachable' when the API could not be reached). */
+  state: string;
+  /** True when AWS's answers show it can no longer accept writes. */
+  fenced: boolean;
+  /** force-stop, stop, isolate, sg+reboot (database), none (already down), attested. */
+  method: string;
+}
+
+/** One EC2 writer (the primary or an additional instance) through the fence. */
+export interface InstanceFence {
+  id: string;
+  state: string;
+  fenced: boolean;
+  method: 'force-stop' | 'stop' | 'isolate' | 'attested';
+  /** This execution saw the instance exist, so a later NotFound means it was terminated. */
+  seen: boolean;
+  /** Its Auto Scaling group, whose replacing processes were suspended before the stop. */
+  autoScalingGroup?: string;
+  suspendedProcesses?: string[];
+  /** Epoch ms the interfaces were confirmed in the isolation group. */
+  isolatedAt?: number;
+  isolation?: { securityGroupId: string; networkInterfaces: string[] };
+  /** How many times a stop was sent (re-sent while it stays stopping, or after it was started again). */
+  stops: number;
+  reason: string;
+}
+
 export interface FenceResult extends Timed {
   instanceId: string;
   confirmed: boolean;
@@ -125,6 +172,45 @@ export interface FenceResult extends Timed {
   dryRun: boolean;
   reason: string;
   polls: number;
+  /** Every EC2 writer, the primary first. */
+  instances?: InstanceFence[];
+  /** Writers the controller could not fence, passed on the operator's attestation. */
+  attested?: string[];
+}
+
+/** The old database (the replica's source) through its fence. */
+export interface DatabaseFenceResult extends Timed {
+  id: string;
+  region: string;
+  engine?: string;
+  /** Last observed DBInstanceStatus ('not-found', 'unreachable'). */
+  status: string;
+  /** isolating → rebooting → confirmed (or none: already failed; attested). */
+  phase: 'isolating' | 'rebooting' | 'confirmed';
+  method: 'sg+reboot' | 'none' | 'attested';
+  confirmed: boolean;
+  fenceSecurityGroupId?: string;
+  /** Its security groups before the fence, to restore by hand. */
+  originalSecurityGroupIds?: string[];
+  rebootRequestedAt?: number;
+  /** Epoch ms the source was confirmed isolated and rebooted: no connection from before survives. */
+  confirmedAt?: number;
+  dryRun: boolean;
+  reason: string;
+  polls: number;
+}
+
+/** A re-check of every fence, immediately before the promotion and again before the DNS change. */
+export interface VerifyResult extends Timed {
+  stage: 'promotion' | 'dns';
+  confirmed: boolean;
+  writers: Writer[];
+  /** Instances found running (or stopping) again and stopped again at this stage. */
+  restopped: string[];
+  reason: string;
+  polls: number;
+  /** Earlier stages' results, oldest first. */
+  previous?: Array<Pick<VerifyResult, 'stage' | 'confirmed' | 'reason' | 'startedAt' | 'endedAt'>>;
 }
 
 export interface PromoteResult extends Timed {
@@ -183,6 +269,8 @@ export interface WorkflowState {
   confirm?: ConfirmResult;
   assess?: AssessResult;
   fence?: FenceResult;
+  databaseFence?: DatabaseFenceResult;
+  verify?: VerifyResult;
   promote?: PromoteResult;
   dns?: DnsResult;
   outcome?: Outcome;

@@ -3,6 +3,7 @@
  * Each Lambda handler wires only the clients its step uses (so its bundle carries only those); the
  * drill and tests pass their own.
  */
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { RDSClient } from '@aws-sdk/client-rds';
@@ -15,6 +16,8 @@ export interface StepDeps {
   now(): number;
   ec2(region: string): EC2Client;
   rds(region: string): RDSClient;
+  /** The fence steps' (an instance in an Auto Scaling group must not be replaced or restarted). */
+  autoscaling?(region: string): AutoScalingClient;
   cloudwatch(region: string): CloudWatchClient;
   route53(): Route53Client;
   sns(): SNSClient;

@@ -16,7 +16,7 @@ function valid(): any {
       {
         name: 'orders',
         primary: { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' },
-        replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' },
+        replica: { dbInstanceIdentifier: 'orders-replica', region: 'us-west-2', source: 'orders-primary-db', sourceVpcId: 'vpc-0db0000000000000a' },
         dns: {
           hostedZoneId: 'Z0EXAMPLE1234567890AB',
           zoneName: 'example.com',
@@ -239,6 +239,30 @@ describe('parseConfig: one problem, one line', () => {
     ['isolation fencing without the VPC', (c) => (c.groups[0].fence = { onUnconfirmed: 'isolate' }), ['groups[0].fence.onUnconfirmed: needs primary.vpcId, the VPC to make the isolation security group in, got "isolate"']],
     ['unknown fence fallback', (c) => (c.groups[0].fence = { onUnconfirmed: 'reboot' }), ['groups[0].fence.onUnconfirmed: must be "abort" or "isolate", got "reboot"']],
     ['malformed VPC id', (c) => (c.groups[0].primary.vpcId = 'vpc-xyz'), ['groups[0].primary.vpcId: must be a VPC id such as vpc-0123456789abcdef0, got "vpc-xyz"']],
+    // The writers: the old database must be known to be fenced
+    [
+      'no replica source',
+      (c) => delete c.groups[0].replica.source,
+      [
+        "groups[0].replica.source: is required: the replica's source database (identifier, or ARN in another region), which the controller fences before promoting so that it never leaves two writable databases",
+      ],
+    ],
+    [
+      'no source VPC',
+      (c) => delete c.groups[0].replica.sourceVpcId,
+      ['groups[0].replica.sourceVpcId: is required: the VPC of the source database, where the stack makes the deny-all security group that fences it'],
+    ],
+    [
+      'a source that is neither identifier nor ARN',
+      (c) => (c.groups[0].replica.source = 'arn:aws:rds:us-east-1:1234:cluster:orders'),
+      ['groups[0].replica.source: must be an RDS DB instance identifier or ARN (arn:aws:rds:<region>:<account>:db:<id>), got "arn:aws:rds:us-east-1:1234:cluster:orders"'],
+    ],
+    [
+      'an additional instance that repeats the primary',
+      (c) => (c.groups[0].primary.additionalInstanceIds = ['i-0a1b2c3d4e5f60718']),
+      ['groups[0].primary.additionalInstanceIds[0]: duplicates primary.instanceId, got "i-0a1b2c3d4e5f60718"'],
+    ],
+    ['a malformed additional instance', (c) => (c.groups[0].primary.additionalInstanceIds = ['i-xyz']), ['groups[0].primary.additionalInstanceIds[0]: must be an EC2 instance id such as i-0123456789abcdef0, got "i-xyz"']],
     ['control characters in a probe name', (c) => (c.groups[0].probes = [{ type: 'tcp', name: 'db\tport', host: '10.0.1.25', port: 5432 }]), ['groups[0].probes[0].name: must not contain control characters, got "db\\tport"']],
   ];
 

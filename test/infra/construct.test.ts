@@ -39,7 +39,7 @@ function twoGroupsRaw(): Json {
   raw.groups.push({
     name: 'billing',
     primary: { instanceId: 'i-0fedcba9876543210', region: 'eu-west-1' },
-    replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1' },
+    replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1', source: 'billing-primary-db', sourceVpcId: 'vpc-0db0000000000000a' },
     // A second candidate: promotable too, so covered by the same grants.
     additionalReplicas: [{ dbInstanceIdentifier: 'billing-replica-2', region: 'eu-north-1' }],
     dns: {

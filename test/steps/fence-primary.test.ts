@@ -1,10 +1,17 @@
 /**
- * Step 4, fence-primary: force-stop the EC2 primary (a switchover stops it gracefully), then poll until
- * it is stopped, terminated or gone. Faults are EC2's own error codes, thrown by the mocked client.
+ * Step 4, fence-primary: every EC2 writer (the primary and primary.additionalInstanceIds) is looked at,
+ * kept from its Auto Scaling group, force-stopped (a switchover stops gracefully) and polled until
+ * stopped. NotFound is not a fence; an unreachable region is not a fence unless attested. Faults are
+ * EC2's own error codes, thrown by the mocked client.
  */
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingInstancesCommand,
+  SuspendProcessesCommand,
+} from '@aws-sdk/client-auto-scaling';
 import {
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
@@ -16,60 +23,76 @@ import {
   type InstanceStateName,
 } from '@aws-sdk/client-ec2';
 import { checkFence, run, startFence } from '../../lambdas/steps/fence-primary';
-import type { FenceResult, Mode, WorkflowState } from '../../lambdas/core/workflow-state';
+import type { Attestation, FenceResult, Mode, WorkflowState } from '../../lambdas/core/workflow-state';
 import { INSTANCE, T0, ordersGroup, planFor, failure } from '../support/fixtures';
 
-const group = ordersGroup();
+const CRON = 'i-0c0c0c0c0c0c0c0c0';
+const ATTESTATION: Attestation = { by: 'alice', reason: 'us-east-1 is dark; the instances were terminated from the console', at: '2026-03-01T11:59:00.000Z' };
 
 /** Plan started 20 s and triggered 50 s before T0; assess said proceed. */
-function state(options: { mode?: Mode; dryRun?: boolean } = {}): WorkflowState {
-  const plan = planFor(group, { mode: options.mode ?? 'failover', dryRun: options.dryRun ?? false, startedAt: T0 - 20_000, triggeredAt: T0 - 50_000 });
-  return {
-    plan,
-    assess: { startedAt: T0 - 10_000, endedAt: T0 - 9_000, decision: 'proceed', reason: 'ok', lagSeconds: 1 },
-  };
+function state(options: { mode?: Mode; dryRun?: boolean; additional?: string[]; attestation?: Attestation } = {}): WorkflowState {
+  const group = ordersGroup(options.additional ? { primary: { additionalInstanceIds: options.additional } } : {});
+  const plan = planFor(group, {
+    mode: options.mode ?? 'failover',
+    dryRun: options.dryRun ?? false,
+    startedAt: T0 - 20_000,
+    triggeredAt: T0 - 50_000,
+    ...(options.attestation ? { attestation: options.attestation, trigger: { type: 'manual' } } : {}),
+  });
+  return { plan, assess: { startedAt: T0 - 10_000, endedAt: T0 - 9_000, decision: 'proceed', reason: 'ok', lagSeconds: 1 } };
 }
 
 const ec2Error = (name: string, message: string, httpStatusCode = 400, fault: 'client' | 'server' = 'client') =>
   new EC2ServiceException({ name, $fault: fault, $metadata: { httpStatusCode }, message });
+/** What the SDK throws when the endpoint never answers: no HTTP status. */
+const timeout = () => Object.assign(new Error('Connection timed out after 3000 ms'), { name: 'TimeoutError', $metadata: {} });
 
-const stopping = (previous: InstanceStateName, current: InstanceStateName) => ({
-  StoppingInstances: [{ InstanceId: INSTANCE, PreviousState: { Name: previous }, CurrentState: { Name: current } }],
+const stopping = (id: string, previous: InstanceStateName, current: InstanceStateName) => ({
+  StoppingInstances: [{ InstanceId: id, PreviousState: { Name: previous }, CurrentState: { Name: current } }],
 });
-const described = (name: InstanceStateName) => ({ Reservations: [{ Instances: [{ InstanceId: INSTANCE, State: { Name: name } }] }] });
+const described = (name: InstanceStateName, id = INSTANCE) => ({ Reservations: [{ Instances: [{ InstanceId: id, State: { Name: name } }] }] });
+const notFound = (id = INSTANCE) => ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
 
 describe('fence-primary', () => {
   const ec2 = mockClient(EC2Client);
+  const asg = mockClient(AutoScalingClient);
   const clock = { ms: T0 };
   const regions: string[] = [];
   const deps = {
     now: () => clock.ms,
     ec2: (region: string) => (regions.push(region), new EC2Client({ region })),
+    autoscaling: (region: string) => new AutoScalingClient({ region }),
   };
 
   afterEach(() => {
     ec2.reset();
+    asg.reset();
     clock.ms = T0;
     regions.length = 0;
   });
 
+  /** A running primary in no Auto Scaling group, which accepts the stop. */
+  const healthy = (current: InstanceStateName = 'stopping') => {
+    ec2.on(DescribeInstancesCommand).resolves(described('running'));
+    asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+    ec2.on(StopInstancesCommand).resolves(stopping(INSTANCE, 'running', current));
+  };
+
   describe('startFence', () => {
-    it('force-stops the primary, skipping the OS shutdown, in a failover', async () => {
+    it('looks at the primary, then force-stops it, skipping the OS shutdown, in a failover', async () => {
       // Arrange
-      ec2.on(StopInstancesCommand).resolves(stopping('running', 'stopping'));
+      healthy();
 
       // Act
       const result = await startFence(state(), deps);
 
       // Assert
-      expect(ec2).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, {
-        InstanceIds: [INSTANCE],
-        Force: true,
-        SkipOsShutdown: true,
-        DryRun: false,
-      });
-      expect(regions).toEqual(['us-east-1']);
-      expect(result).toEqual({
+      expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: [INSTANCE] });
+      expect(asg).toHaveReceivedCommandWith(DescribeAutoScalingInstancesCommand, { InstanceIds: [INSTANCE] });
+      expect(asg).toHaveReceivedCommandTimes(SuspendProcessesCommand, 0);
+      expect(ec2).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, { InstanceIds: [INSTANCE], Force: true, SkipOsShutdown: true, DryRun: false });
+      expect(new Set(regions)).toEqual(new Set(['us-east-1']));
+      expect(result).toMatchObject({
         instanceId: INSTANCE,
         method: 'force-stop',
         dryRun: false,
@@ -79,168 +102,164 @@ describe('fence-primary', () => {
         confirmed: false,
         state: 'stopping',
         reason: `StopInstances accepted: ${INSTANCE} is stopping`,
+        instances: [{ id: INSTANCE, state: 'stopping', fenced: false, method: 'force-stop', seen: true, stops: 1 }],
       });
     });
 
     it('stops the primary gracefully in a switchover', async () => {
-      ec2.on(StopInstancesCommand).resolves(stopping('running', 'stopping'));
+      healthy();
 
       const result = await startFence(state({ mode: 'switchover' }), deps);
 
-      expect(ec2).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, {
-        InstanceIds: [INSTANCE],
-        Force: false,
-        SkipOsShutdown: false,
-        DryRun: false,
-      });
+      expect(ec2).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, { InstanceIds: [INSTANCE], Force: false, SkipOsShutdown: false, DryRun: false });
       expect(result).toMatchObject({ method: 'stop', confirmed: false, state: 'stopping' });
     });
 
+    it('fences every writer: the primary and each additional instance', async () => {
+      ec2.on(DescribeInstancesCommand, { InstanceIds: [INSTANCE] }).resolves(described('running'));
+      ec2.on(DescribeInstancesCommand, { InstanceIds: [CRON] }).resolves(described('running', CRON));
+      asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+      ec2.on(StopInstancesCommand, { InstanceIds: [INSTANCE] }).resolves(stopping(INSTANCE, 'running', 'stopping'));
+      ec2.on(StopInstancesCommand, { InstanceIds: [CRON] }).resolves(stopping(CRON, 'running', 'stopped'));
+
+      const result = await startFence(state({ additional: [CRON] }), deps);
+
+      expect(asg).toHaveReceivedCommandWith(DescribeAutoScalingInstancesCommand, { InstanceIds: [INSTANCE, CRON] });
+      expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 2);
+      expect(result.confirmed).toBe(false);
+      expect(result.instances?.map((i) => [i.id, i.state, i.fenced])).toEqual([
+        [INSTANCE, 'stopping', false],
+        [CRON, 'stopped', true],
+      ]);
+      expect(result.reason).toBe(`waiting for ${INSTANCE} (stopping): StopInstances accepted: ${INSTANCE} is stopping; StopInstances accepted: ${CRON} is stopped`);
+    });
+
     it('confirms at once when StopInstances reports the instance stopped', async () => {
-      ec2.on(StopInstancesCommand).resolves(stopping('stopped', 'stopped'));
+      healthy('stopped');
 
       const result = await startFence(state(), deps);
 
       expect(result).toMatchObject({ confirmed: true, state: 'stopped', endedAt: T0 });
     });
 
-    it('in a dry run, sends StopInstances with DryRun and treats DryRunOperation as ok', async () => {
-      // Arrange: EC2 answers a permitted dry run with the DryRunOperation error (HTTP 412).
-      ec2.on(StopInstancesCommand).rejects(ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412));
-      // The record says the state EC2 reports, not an assumed one.
-      ec2.on(DescribeInstancesCommand).resolves(described('stopping'));
-
-      // Act
-      const result = await startFence(state({ dryRun: true }), deps);
-
-      // Assert
-      expect(ec2).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, {
-        InstanceIds: [INSTANCE],
-        Force: true,
-        SkipOsShutdown: true,
-        DryRun: true,
-      });
-      expect(result).toEqual({
-        instanceId: INSTANCE,
-        method: 'force-stop',
-        dryRun: true,
-        polls: 0,
-        startedAt: T0,
-        endedAt: T0,
-        confirmed: true,
-        state: 'stopping',
-        reason: `dry run: StopInstances on ${INSTANCE} would succeed (DryRunOperation); it is stopping`,
-      });
-    });
-
-    it('in a dry run, UnauthorizedOperation is PermissionDenied', async () => {
-      ec2.on(StopInstancesCommand).rejects(
-        ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation. Encoded authorization failure message: abc', 403),
-      );
-
-      const error = await failure(startFence(state({ dryRun: true }), deps));
-
-      expect(error.name).toBe('PermissionDenied');
-      expect(error.message).toBe(
-        `EC2 StopInstances ${INSTANCE} failed: UnauthorizedOperation: You are not authorized to perform this operation. Encoded authorization failure message: abc`,
-      );
-    });
-
-    it('counts an instance EC2 no longer knows (InvalidInstanceID.NotFound) as fenced: gone', async () => {
-      ec2.on(StopInstancesCommand).rejects(ec2Error('InvalidInstanceID.NotFound', `The instance ID '${INSTANCE}' does not exist`));
+    it('does not stop an instance that is already stopped, and confirms it', async () => {
+      ec2.on(DescribeInstancesCommand).resolves(described('stopped'));
+      asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
 
       const result = await startFence(state(), deps);
 
-      expect(result).toMatchObject({
-        confirmed: true,
-        state: 'gone',
-        endedAt: T0,
-        reason: `${INSTANCE} no longer exists: counts as fenced`,
-      });
+      expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 0);
+      expect(result).toMatchObject({ confirmed: true, state: 'stopped', reason: `${INSTANCE} is stopped` });
     });
 
-    it('on IncorrectInstanceState, asks EC2 for the state: terminated is fenced', async () => {
-      // Arrange
-      ec2.on(StopInstancesCommand).rejects(ec2Error('IncorrectInstanceState', `This instance '${INSTANCE}' is not in a state from which it can be stopped.`));
-      ec2.on(DescribeInstancesCommand).resolves(described('terminated'));
-
-      // Act
-      const result = await startFence(state(), deps);
-
-      // Assert
-      expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: [INSTANCE] });
-      expect(result).toMatchObject({
-        confirmed: true,
-        state: 'terminated',
-        endedAt: T0,
-        reason: `StopInstances refused (IncorrectInstanceState): ${INSTANCE} is terminated`,
-      });
-    });
-
-    it('on IncorrectInstanceState while shutting down, is not confirmed yet', async () => {
-      ec2.on(StopInstancesCommand).rejects(ec2Error('IncorrectInstanceState', 'not in a state from which it can be stopped'));
-      ec2.on(DescribeInstancesCommand).resolves(described('shutting-down'));
+    it("suspends the Auto Scaling group's replacing processes before stopping an instance in it, and records that", async () => {
+      const calls: string[] = [];
+      ec2.on(DescribeInstancesCommand).resolves(described('running'));
+      asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [{ InstanceId: INSTANCE, AutoScalingGroupName: 'orders-asg', LifecycleState: 'InService' } as never] });
+      asg.on(SuspendProcessesCommand).callsFake(() => (calls.push('SuspendProcesses'), {}));
+      ec2.on(StopInstancesCommand).callsFake(() => (calls.push('StopInstances'), stopping(INSTANCE, 'running', 'stopping')));
 
       const result = await startFence(state(), deps);
 
-      expect(result).toMatchObject({ confirmed: false, state: 'shutting-down', endedAt: undefined });
+      expect(asg).toHaveReceivedCommandExactlyOnceWith(SuspendProcessesCommand, {
+        AutoScalingGroupName: 'orders-asg',
+        ScalingProcesses: ['HealthCheck', 'ReplaceUnhealthy', 'Launch', 'AZRebalance'],
+      });
+      // Suspended first, then stopped: otherwise the group could replace the instance in between.
+      expect(calls).toEqual(['SuspendProcesses', 'StopInstances']);
+      expect(result.instances?.[0]).toMatchObject({ autoScalingGroup: 'orders-asg', suspendedProcesses: ['HealthCheck', 'ReplaceUnhealthy', 'Launch', 'AZRebalance'] });
+      expect(result.reason).toBe(`StopInstances accepted: ${INSTANCE} is stopping; Auto Scaling group orders-asg: HealthCheck, ReplaceUnhealthy, Launch, AZRebalance suspended`);
     });
 
-    it('throws TransientAwsError on RequestLimitExceeded', async () => {
-      ec2.on(StopInstancesCommand).rejects(ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503, 'server'));
-
-      const error = await failure(startFence(state(), deps));
-
-      expect(error.name).toBe('TransientAwsError');
-      expect(error.message).toBe(`EC2 StopInstances ${INSTANCE} failed: RequestLimitExceeded: Request limit exceeded.`);
-    });
-
-    it('throws TransientAwsError when EC2 throttles the follow-up DescribeInstances', async () => {
-      ec2.on(StopInstancesCommand).rejects(ec2Error('IncorrectInstanceState', 'not in a state from which it can be stopped'));
-      ec2.on(DescribeInstancesCommand).rejects(ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503, 'server'));
-
-      const error = await failure(startFence(state(), deps));
-
-      expect(error.name).toBe('TransientAwsError');
-    });
-
-    it('throws FenceNotConfirmed on any other refusal', async () => {
-      ec2.on(StopInstancesCommand).rejects(
-        ec2Error('OperationNotPermitted', `The instance '${INSTANCE}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.`),
-      );
+    it('fails FenceNotConfirmed, stopping nothing, when the instance does not exist in the region (a wrong id or region)', async () => {
+      ec2.on(DescribeInstancesCommand).rejects(notFound());
 
       const error = await failure(startFence(state(), deps));
 
       expect(error.name).toBe('FenceNotConfirmed');
-      expect(error.message).toContain(`EC2 StopInstances ${INSTANCE} failed: OperationNotPermitted:`);
+      expect(error.message).toBe(
+        `${INSTANCE} does not exist in us-east-1 (InvalidInstanceID.NotFound): a wrong instance id or region in the config, or an instance this execution never saw. ` +
+          'An instance the controller cannot see is not fenced; not promoting',
+      );
+      expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 0);
     });
 
-    it('is idempotent: a second start on an already-stopping instance does not fail', async () => {
-      // Arrange: the first attempt was accepted; the retry meets an instance already stopping, and EC2
-      // either accepts the stop again or refuses it because of the state.
-      ec2
-        .on(StopInstancesCommand)
-        .resolvesOnce(stopping('running', 'stopping'))
-        .resolvesOnce(stopping('stopping', 'stopping'))
-        .rejectsOnce(ec2Error('IncorrectInstanceState', 'not in a state from which it can be stopped'));
-      ec2.on(DescribeInstancesCommand).resolves(described('stopping'));
+    it('reports the same NotFound problem in a dry run', async () => {
+      ec2.on(DescribeInstancesCommand).rejects(notFound());
 
-      // Act
-      const first = await startFence(state(), deps);
-      const second = await startFence(state(), deps);
-      const third = await startFence(state(), deps);
+      const error = await failure(startFence(state({ dryRun: true }), deps));
 
-      // Assert
-      expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 3);
-      for (const result of [first, second, third]) {
-        expect(result).toMatchObject({ confirmed: false, state: 'stopping', method: 'force-stop' });
-      }
+      expect(error.name).toBe('FenceNotConfirmed');
+      expect(error.message).toMatch(/^i-0a1b2c3d4e5f60718 does not exist in us-east-1 \(InvalidInstanceID.NotFound\)/);
+    });
+
+    it('in a dry run, sends StopInstances with DryRun, suspends nothing, and says what it would do', async () => {
+      // EC2 answers a permitted dry run with the DryRunOperation error (HTTP 412).
+      ec2.on(DescribeInstancesCommand).resolves(described('running'));
+      asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [{ InstanceId: INSTANCE, AutoScalingGroupName: 'orders-asg' } as never] });
+      ec2.on(StopInstancesCommand).rejects(ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412));
+
+      const result = await startFence(state({ dryRun: true }), deps);
+
+      expect(ec2).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, { InstanceIds: [INSTANCE], Force: true, SkipOsShutdown: true, DryRun: true });
+      expect(asg).toHaveReceivedCommandTimes(SuspendProcessesCommand, 0);
+      expect(result).toMatchObject({ dryRun: true, confirmed: true, endedAt: T0, state: 'running' });
+      expect(result.reason).toBe(
+        `dry run: StopInstances on ${INSTANCE} would succeed (DryRunOperation); it is running; in Auto Scaling group orders-asg: would suspend HealthCheck, ReplaceUnhealthy, Launch, AZRebalance first`,
+      );
+    });
+
+    it('in a dry run, UnauthorizedOperation is PermissionDenied', async () => {
+      ec2.on(DescribeInstancesCommand).resolves(described('running'));
+      asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+      ec2.on(StopInstancesCommand).rejects(ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
+
+      const error = await failure(startFence(state({ dryRun: true }), deps));
+
+      expect(error.name).toBe('PermissionDenied');
+      expect(error.message).toBe(`EC2 StopInstances ${INSTANCE} failed: UnauthorizedOperation: You are not authorized to perform this operation.`);
+    });
+
+    it('fails RegionUnreachable when EC2 of the region does not answer', async () => {
+      ec2.on(DescribeInstancesCommand).rejects(timeout());
+
+      const error = await failure(startFence(state(), deps));
+
+      expect(error.name).toBe('RegionUnreachable');
+      expect(error.message).toBe(
+        'EC2 in us-east-1 could not be reached (connection or request timed out after retries): the EC2 writers cannot be confirmed fenced; not promoting. ' +
+          'If they are fenced by other means, a manual failover can say so: failoverctl failover orders --attest-fenced "<how>"',
+      );
+    });
+
+    it('with an operator attestation, passes the writers it cannot reach as attested, naming who and why', async () => {
+      ec2.on(DescribeInstancesCommand).rejects(timeout());
+
+      const result = await startFence(state({ attestation: ATTESTATION, additional: [CRON] }), deps);
+
+      expect(result).toMatchObject({ confirmed: true, attested: [INSTANCE, CRON], endedAt: T0 });
+      expect(result.instances?.map((i) => [i.id, i.state, i.fenced, i.method])).toEqual([
+        [INSTANCE, 'unreachable', false, 'attested'],
+        [CRON, 'unreachable', false, 'attested'],
+      ]);
+      expect(result.instances?.[0].reason).toBe(`EC2 in us-east-1 could not be reached; ${INSTANCE} passed on the attestation of alice: ${ATTESTATION.reason}`);
+    });
+
+    it('with an attestation, passes an instance EC2 cannot see as attested instead of failing', async () => {
+      ec2.on(DescribeInstancesCommand).rejects(notFound());
+      asg.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+
+      const result = await startFence(state({ attestation: ATTESTATION }), deps);
+
+      expect(result).toMatchObject({ confirmed: true, attested: [INSTANCE] });
+      expect(result.instances?.[0]).toMatchObject({ state: 'not-found', fenced: false, method: 'attested', seen: false });
     });
   });
 
   describe('checkFence', () => {
-    const started = (overrides: Partial<FenceResult> = {}): WorkflowState => ({
-      ...state(),
+    /** The fence as startFence left it: StopInstances accepted at T0, instance stopping. */
+    const started = (overrides: Partial<FenceResult> = {}, from: WorkflowState = state()): WorkflowState => ({
+      ...from,
       fence: {
         instanceId: INSTANCE,
         method: 'force-stop',
@@ -249,49 +268,101 @@ describe('fence-primary', () => {
         startedAt: T0,
         confirmed: false,
         state: 'stopping',
-        reason: `StopInstances accepted: ${INSTANCE} is stopping`,
+        reason: 'StopInstances accepted',
+        instances: [{ id: INSTANCE, state: 'stopping', fenced: false, method: 'force-stop', seen: true, stops: 1, reason: 'StopInstances accepted' }],
         ...overrides,
       },
     });
 
-    it('polls DescribeInstances: stopping, then stopped confirms', async () => {
-      // Arrange
+    it('re-sends the force-stop while the instance stays stopping, then confirms stopped', async () => {
       ec2.on(DescribeInstancesCommand).resolvesOnce(described('stopping')).resolves(described('stopped'));
+      ec2.on(StopInstancesCommand).resolves(stopping(INSTANCE, 'stopping', 'stopping'));
 
-      // Act
       clock.ms = T0 + 5_000;
       const first = await checkFence(started(), deps);
       clock.ms = T0 + 10_000;
-      const second = await checkFence({ ...state(), fence: first }, deps);
+      const second = await checkFence({ ...started(), fence: first }, deps);
 
-      // Assert
-      expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 2);
-      expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: [INSTANCE] });
-      expect(regions).toEqual(['us-east-1', 'us-east-1']);
-      expect(first).toMatchObject({ polls: 1, confirmed: false, state: 'stopping', reason: `${INSTANCE} is stopping, waiting for stopped` });
+      expect(ec2).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, { InstanceIds: [INSTANCE], Force: true, SkipOsShutdown: true, DryRun: false });
+      expect(first).toMatchObject({ polls: 1, confirmed: false, state: 'stopping', reason: `${INSTANCE} still stopping: force-stop sent again` });
+      expect(first.instances?.[0].stops).toBe(2);
       expect(first.endedAt).toBeUndefined();
       expect(second).toMatchObject({ polls: 2, confirmed: true, state: 'stopped', startedAt: T0, endedAt: T0 + 10_000, reason: `${INSTANCE} confirmed stopped` });
     });
 
-    it('confirms gone when DescribeInstances answers InvalidInstanceID.NotFound', async () => {
-      ec2.on(DescribeInstancesCommand).rejects(ec2Error('InvalidInstanceID.NotFound', `The instance ID '${INSTANCE}' does not exist`));
+    it('in a switchover, waits for a graceful stop without re-sending it', async () => {
+      ec2.on(DescribeInstancesCommand).resolves(described('stopping'));
+      const switching = started({ method: 'stop' }, state({ mode: 'switchover' }));
+
+      clock.ms = T0 + 121_000;
+      const waiting = await checkFence(switching, deps);
+      clock.ms = T0 + 600_000;
+      const error = await failure(checkFence(switching, deps));
+
+      expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 0);
+      expect(waiting).toMatchObject({ confirmed: false, state: 'stopping' });
+      expect(error.name).toBe('FenceNotConfirmed');
+      expect(error.message).toBe(`${INSTANCE} still stopping 600 s after StopInstances (timeout 600 s); not promoting`);
+    });
+
+    it('stops an instance found running again (started by a person, a script or its group)', async () => {
+      ec2.on(DescribeInstancesCommand).resolves(described('running'));
+      ec2.on(StopInstancesCommand).resolves(stopping(INSTANCE, 'running', 'stopping'));
+
+      const result = await checkFence(started(), deps);
+
+      expect(ec2).toHaveReceivedCommandOnce(StopInstancesCommand);
+      expect(result).toMatchObject({ confirmed: false, reason: `${INSTANCE} was running again: force-stopped again` });
+    });
+
+    it('confirms gone only for an instance this execution saw before', async () => {
+      ec2.on(DescribeInstancesCommand).rejects(notFound());
 
       const result = await checkFence(started(), deps);
 
       expect(result).toMatchObject({ confirmed: true, state: 'gone' });
+      expect(result.reason).toBe(`${INSTANCE} was seen earlier in this execution and is now unknown to EC2: terminated`);
     });
 
     it('fails with FenceNotConfirmed once fence.timeoutSeconds have passed', async () => {
-      // Arrange
       ec2.on(DescribeInstancesCommand).resolves(described('stopping'));
+      ec2.on(StopInstancesCommand).resolves(stopping(INSTANCE, 'stopping', 'stopping'));
       clock.ms = T0 + 121_000;
 
-      // Act
       const error = await failure(checkFence(started({ polls: 23 }), deps));
 
-      // Assert
       expect(error.name).toBe('FenceNotConfirmed');
       expect(error.message).toBe(`${INSTANCE} still stopping 121 s after StopInstances (timeout 120 s); not promoting`);
+    });
+
+    it('fails RegionUnreachable when EC2 stops answering, and passes the writers on an attestation', async () => {
+      ec2.on(DescribeInstancesCommand).rejects(timeout());
+
+      const error = await failure(checkFence(started(), deps));
+      const attested = await checkFence(started({}, state({ attestation: ATTESTATION })), deps);
+
+      expect(error.name).toBe('RegionUnreachable');
+      expect(attested).toMatchObject({ confirmed: true, attested: [INSTANCE] });
+      expect(attested.instances?.[0]).toMatchObject({ method: 'attested', state: 'unreachable', seen: true });
+    });
+
+    it('does not let an attestation pass an instance that is seen running', async () => {
+      ec2.on(DescribeInstancesCommand).resolves(described('running'));
+      ec2.on(StopInstancesCommand).resolves(stopping(INSTANCE, 'running', 'running'));
+      clock.ms = T0 + 121_000;
+
+      const error = await failure(checkFence(started({}, state({ attestation: ATTESTATION })), deps));
+
+      expect(error.name).toBe('FenceNotConfirmed');
+    });
+
+    it('throws TransientAwsError on RequestLimitExceeded', async () => {
+      ec2.on(DescribeInstancesCommand).rejects(ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503, 'server'));
+
+      const error = await failure(checkFence(started(), deps));
+
+      expect(error.name).toBe('TransientAwsError');
+      expect(error.message).toBe(`EC2 DescribeInstances ${INSTANCE} failed: RequestLimitExceeded: Request limit exceeded.`);
     });
 
     describe('with fence.onUnconfirmed "isolate"', () => {
@@ -316,8 +387,9 @@ describe('fence-primary', () => {
         ],
       });
 
-      it('after the timeout, moves every interface into the isolation group, confirms it, and records the fence as isolation', async () => {
+      it('after the timeout, isolates every interface and records it honestly: not fenced, waiting for the database fence', async () => {
         ec2.on(DescribeInstancesCommand).resolves(withInterfaces([['sg-app'], ['sg-app', 'sg-admin']]));
+        ec2.on(StopInstancesCommand).resolves(stopping(INSTANCE, 'stopping', 'stopping'));
         ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: ISOLATION, GroupName: 'failover-isolation-orders', VpcId: VPC }] });
         ec2.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
         ec2.on(DescribeNetworkInterfacesCommand).resolves({
@@ -333,9 +405,7 @@ describe('fence-primary', () => {
             { Name: 'vpc-id', Values: [VPC] },
           ],
         });
-        // The poll's own DescribeInstances gives the interfaces: no second read.
         expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 1);
-        expect(ec2).toHaveReceivedCommandTimes(ModifyNetworkInterfaceAttributeCommand, 2);
         expect(ec2).toHaveReceivedNthCommandWith(ModifyNetworkInterfaceAttributeCommand, 1, { NetworkInterfaceId: 'eni-0', Groups: [ISOLATION] });
         expect(ec2).toHaveReceivedNthCommandWith(ModifyNetworkInterfaceAttributeCommand, 2, { NetworkInterfaceId: 'eni-1', Groups: [ISOLATION] });
         expect(result).toMatchObject({
@@ -344,11 +414,16 @@ describe('fence-primary', () => {
           state: 'stopping',
           isolation: { securityGroupId: ISOLATION, networkInterfaces: ['eni-0', 'eni-1'] },
         });
-        expect(result.reason).toBe(`${INSTANCE} still stopping 121 s after StopInstances (timeout 120 s); isolated instead: 2 network interface(s) in the deny-all security group ${ISOLATION}`);
+        expect(result.instances?.[0]).toMatchObject({ fenced: false, method: 'isolate', isolatedAt: T0 + 121_000 });
+        expect(result.reason).toBe(
+          `${INSTANCE} still stopping after 120 s; isolated: 2 network interface(s) in the deny-all security group ${ISOLATION}. ` +
+            'That blocks new connections only: established ones go on (security-group connection tracking), so it is not a fence by itself',
+        );
       });
 
       it('does not confirm while EC2 still reports another group on an interface', async () => {
         ec2.on(DescribeInstancesCommand).resolves(withInterfaces([['sg-app']]));
+        ec2.on(StopInstancesCommand).resolves(stopping(INSTANCE, 'stopping', 'stopping'));
         ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: ISOLATION }] });
         ec2.on(ModifyNetworkInterfaceAttributeCommand).resolves({});
         ec2.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [{ NetworkInterfaceId: 'eni-0', Groups: [{ GroupId: 'sg-app' }] }] });
@@ -366,6 +441,7 @@ describe('fence-primary', () => {
 
       it('fails with FenceNotConfirmed, never promoting, when the isolation group does not exist', async () => {
         ec2.on(DescribeInstancesCommand).resolves(withInterfaces([['sg-app']]));
+        ec2.on(StopInstancesCommand).resolves(stopping(INSTANCE, 'stopping', 'stopping'));
         ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
         clock.ms = T0 + 121_000;
 
@@ -376,40 +452,16 @@ describe('fence-primary', () => {
         expect(ec2).toHaveReceivedCommandTimes(ModifyNetworkInterfaceAttributeCommand, 0);
       });
     });
-
-    it('in a switchover, waits up to switchover.stopTimeoutSeconds', async () => {
-      ec2.on(DescribeInstancesCommand).resolves(described('stopping'));
-      const switching: WorkflowState = { ...started({ method: 'stop' }), plan: state({ mode: 'switchover' }).plan };
-
-      clock.ms = T0 + 121_000;
-      const waiting = await checkFence(switching, deps);
-      clock.ms = T0 + 600_000;
-      const error = await failure(checkFence(switching, deps));
-
-      expect(waiting).toMatchObject({ confirmed: false, state: 'stopping' });
-      expect(error.name).toBe('FenceNotConfirmed');
-      expect(error.message).toBe(`${INSTANCE} still stopping 600 s after StopInstances (timeout 600 s); not promoting`);
-    });
-
-    it('throws TransientAwsError on RequestLimitExceeded', async () => {
-      ec2.on(DescribeInstancesCommand).rejects(ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503, 'server'));
-
-      const error = await failure(checkFence(started(), deps));
-
-      expect(error.name).toBe('TransientAwsError');
-      expect(error.message).toBe(`EC2 DescribeInstances ${INSTANCE} failed: RequestLimitExceeded: Request limit exceeded.`);
-    });
   });
 
   it('run dispatches on the action', async () => {
-    ec2.on(StopInstancesCommand).resolves(stopping('running', 'stopping'));
-    ec2.on(DescribeInstancesCommand).resolves(described('stopped'));
+    healthy();
 
     const started = await run({ action: 'start', state: state() }, deps);
+    ec2.on(DescribeInstancesCommand).resolves(described('stopped'));
     const checked = await run({ action: 'check', state: { ...state(), fence: started } }, deps);
 
     expect(ec2).toHaveReceivedCommandOnce(StopInstancesCommand);
-    expect(ec2).toHaveReceivedCommandOnce(DescribeInstancesCommand);
     expect(checked).toMatchObject({ confirmed: true, state: 'stopped', polls: 1 });
   });
 });

@@ -16,7 +16,7 @@ const config = parseConfig({
     {
       name: 'billing',
       primary: { instanceId: 'i-0b1b2c3d4e5f60718', region: 'eu-west-1' },
-      replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1' },
+      replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1', source: 'billing-primary-db', sourceVpcId: 'vpc-0db0000000000000a' },
       dns: { hostedZoneId: ZONE, zoneName: 'example.com', records: [{ name: 'db.billing.example.com', type: 'CNAME', target: 'replicaEndpoint' }] },
     },
   ],

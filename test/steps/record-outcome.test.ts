@@ -25,7 +25,7 @@ const config = parseConfig({
   ].map(([name, instanceId]) => ({
     name,
     primary: { instanceId, region: 'us-east-1' },
-    replica: { dbInstanceIdentifier: `${name}-replica`, region: 'us-west-2' },
+    replica: { dbInstanceIdentifier: `${name}-replica`, region: 'us-west-2', source: `${name}-primary-db`, sourceVpcId: 'vpc-0db0000000000000a' },
     dns: {
       hostedZoneId: 'Z0EXAMPLE1234567890AB',
       zoneName: 'example.com',

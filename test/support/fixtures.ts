@@ -15,6 +15,10 @@ export const at = (s: number) => T0 + s * 1000;
 
 export const INSTANCE = 'i-0a1b2c3d4e5f60718';
 export const REPLICA = 'orders-replica';
+/** The replica's source, the old database, in the primary's region, and its VPC. */
+export const SOURCE_DB = 'orders-primary-db';
+export const SOURCE_ARN = `arn:aws:rds:us-east-1:123456789012:db:${SOURCE_DB}`;
+export const SOURCE_VPC = 'vpc-0db0000000000000a';
 export const ZONE = 'Z0EXAMPLE1234567890AB';
 /** The replica's endpoint, which is the new primary's after the promotion. */
 export const PROMOTED = 'orders-replica.c9akciq32.us-west-2.rds.amazonaws.com';
@@ -38,7 +42,7 @@ export function ordersInput(overrides: GroupOverrides = {}) {
   return {
     name: 'orders',
     primary: { instanceId: INSTANCE, region: 'us-east-1', ...overrides.primary },
-    replica: { dbInstanceIdentifier: REPLICA, region: 'us-west-2', ...overrides.replica },
+    replica: { dbInstanceIdentifier: REPLICA, region: 'us-west-2', source: SOURCE_ARN, sourceVpcId: SOURCE_VPC, ...overrides.replica },
     dns: {
       hostedZoneId: ZONE,
       zoneName: 'example.com',
