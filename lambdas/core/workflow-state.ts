@@ -193,6 +193,8 @@ export interface DatabaseFenceResult extends Timed {
   /** Its security groups before the fence, to restore by hand. */
   originalSecurityGroupIds?: string[];
   rebootRequestedAt?: number;
+  /** RDS reported the source `rebooting` after the reboot was requested. */
+  rebootObserved?: boolean;
   /** Epoch ms the source was confirmed isolated and rebooted: no connection from before survives. */
   confirmedAt?: number;
   dryRun: boolean;
