@@ -4,10 +4,12 @@
  */
 import type { GroupConfig } from './config';
 
-/** The longest a live execution of this group can run: every step's timeout, plus 15 minutes for retries and polls. */
+/** The longest a live execution of this group can run: every step's timeout (the fences and their re-checks included), plus 15 minutes for retries and polls. */
 export function executionBudgetSeconds(group: GroupConfig): number {
   const fence = Math.max(group.fence.timeoutSeconds, group.switchover.stopTimeoutSeconds);
-  return fence + group.switchover.lagTimeoutSeconds + group.promotion.timeoutSeconds + group.dns.syncTimeoutSeconds + 900;
+  // The database fence, and the two re-checks of every fence (each may wait for a restarted instance).
+  const writers = group.fence.databaseTimeoutSeconds + 2 * group.fence.timeoutSeconds;
+  return fence + writers + group.switchover.lagTimeoutSeconds + group.promotion.timeoutSeconds + group.dns.syncTimeoutSeconds + 900;
 }
 
 /** The state machine's timeout: the longest budget of any deployed group. */

@@ -5,13 +5,16 @@
 import type { StepDeps } from '../runtime/deps';
 import * as acquireLock from './acquire-lock';
 import * as assessReplica from './assess-replica';
+import * as catchUp from './catch-up';
 import * as confirmOutage from './confirm-outage';
+import * as fenceDatabase from './fence-database';
 import * as fencePrimary from './fence-primary';
 import * as flipDns from './flip-dns';
 import * as notify from './notify';
 import * as plan from './plan';
 import * as promoteReplica from './promote-replica';
 import * as recordOutcome from './record-outcome';
+import * as verifyFences from './verify-fences';
 
 export const STEP_RUNNERS = {
   plan: plan.run,
@@ -19,6 +22,9 @@ export const STEP_RUNNERS = {
   'confirm-outage': confirmOutage.run,
   'assess-replica': assessReplica.run,
   'fence-primary': fencePrimary.run,
+  'fence-database': fenceDatabase.run,
+  'verify-fences': verifyFences.run,
+  'catch-up': catchUp.run,
   'promote-replica': promoteReplica.run,
   'flip-dns': flipDns.run,
   notify: notify.run,
@@ -34,6 +40,9 @@ export const STEP_ACTIONS: Record<StepName, readonly string[]> = {
   'confirm-outage': [],
   'assess-replica': [],
   'fence-primary': Object.keys(fencePrimary.ACTIONS),
+  'fence-database': Object.keys(fenceDatabase.ACTIONS),
+  'verify-fences': Object.keys(verifyFences.ACTIONS),
+  'catch-up': Object.keys(catchUp.ACTIONS),
   'promote-replica': Object.keys(promoteReplica.ACTIONS),
   'flip-dns': Object.keys(flipDns.ACTIONS),
   notify: [],

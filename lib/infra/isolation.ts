@@ -1,32 +1,54 @@
 /**
- * The isolation security groups for network fencing (`fence.onUnconfirmed: "isolate"`): one per group,
- * in the primary's VPC, with no inbound rule and an outbound rule that matches nothing, so an interface
- * in it can neither receive nor send. They live in one small stack per primary region, since a
- * CloudFormation stack cannot make resources in another region; the fence step finds its group by name.
+ * The deny-all security groups the fences use, made in one small stack per region (a CloudFormation
+ * stack cannot make resources in another region); the fence steps find them by name.
+ *
+ * - For every group, the database fence group `failover-dbfence-<group>` in the source database's VPC
+ *   (`replica.sourceVpcId`, in the source's region): the fence puts the old database behind it alone.
+ * - For groups with `fence.onUnconfirmed: "isolate"`, the isolation group `failover-isolation-<group>`
+ *   in the primary's VPC.
+ * Both have no inbound rule and one outbound rule that matches nothing (replacing the default allow-all),
+ * so an interface in them can neither receive nor send.
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
-import { isolationGroupName } from '../../lambdas/core/isolation-group';
-import type { GroupConfig } from '../../lambdas/core/config';
+import { databaseFenceGroupName, isolationGroupName } from '../../lambdas/core/isolation-group';
+import { sourceDatabase, type GroupConfig } from '../../lambdas/core/config';
 
 export interface IsolationStackProps extends StackProps {
   /** The groups whose primaries are in this stack's region and fence by isolation. */
   readonly groups: GroupConfig[];
+  /**
+   * The groups whose source databases are in this stack's region.
+   * @default - none
+   */
+  readonly databases?: GroupConfig[];
 }
+
+// One egress rule that matches no packet, which replaces the default allow-all.
+const NO_EGRESS = [{ ipProtocol: 'icmp', fromPort: 252, toPort: 86, cidrIp: '255.255.255.255/32', description: 'Disallow all traffic' }];
 
 export class IsolationStack extends Stack {
   public readonly securityGroups: Record<string, ec2.CfnSecurityGroup> = {};
+  /** The database fence groups, by failover group name. */
+  public readonly databaseFenceGroups: Record<string, ec2.CfnSecurityGroup> = {};
 
   constructor(scope: Construct, id: string, props: IsolationStackProps) {
-    super(scope, id, { description: 'failover-controller: deny-all security groups for fencing a primary by isolation', ...props });
+    super(scope, id, { description: 'failover-controller: deny-all security groups for fencing the writers (old databases, and primaries fenced by isolation)', ...props });
     for (const group of props.groups) {
       this.securityGroups[group.name] = new ec2.CfnSecurityGroup(this, `Isolation-${group.name}`, {
         groupName: isolationGroupName(group.name),
         groupDescription: `failover-controller: isolates the primary of ${group.name} (no traffic in or out)`,
         vpcId: group.primary.vpcId!,
-        // No ingress rule; and one egress rule that matches no packet, which replaces the default allow-all.
-        securityGroupEgress: [{ ipProtocol: 'icmp', fromPort: 252, toPort: 86, cidrIp: '255.255.255.255/32', description: 'Disallow all traffic' }],
+        securityGroupEgress: NO_EGRESS,
+      });
+    }
+    for (const group of props.databases ?? []) {
+      this.databaseFenceGroups[group.name] = new ec2.CfnSecurityGroup(this, `DatabaseFence-${group.name}`, {
+        groupName: databaseFenceGroupName(group.name),
+        groupDescription: `failover-controller: fences the old database of ${group.name} (no traffic in or out)`,
+        vpcId: group.replica.sourceVpcId,
+        securityGroupEgress: NO_EGRESS,
       });
     }
   }
@@ -37,6 +59,16 @@ export function isolatedGroupsByRegion(groups: GroupConfig[]): Map<string, Group
   const byRegion = new Map<string, GroupConfig[]>();
   for (const g of groups.filter((x) => x.fence.onUnconfirmed === 'isolate')) {
     byRegion.set(g.primary.region, [...(byRegion.get(g.primary.region) ?? []), g]);
+  }
+  return byRegion;
+}
+
+/** Every group, by its source database's region (where its database fence group lives). */
+export function databasesByRegion(groups: GroupConfig[]): Map<string, GroupConfig[]> {
+  const byRegion = new Map<string, GroupConfig[]>();
+  for (const g of groups) {
+    const { region } = sourceDatabase(g.replica);
+    byRegion.set(region, [...(byRegion.get(region) ?? []), g]);
   }
   return byRegion;
 }

@@ -1,8 +1,12 @@
 /**
  * The failover workflow: a Step Functions Standard state machine and one Lambda per step.
  *
- *   Plan → AcquireLock → AssessReplica → FencePrimary ⟲ CheckFence → PromoteReplica ⟲ CheckPromotion
- *        → ReadDnsRecords → ApplyDnsChange ⟲ CheckDnsSync → Notify → Record
+ *   Plan → AcquireLock → AssessReplica → FencePrimary ⟲ CheckFence → FenceDatabase ⟲ CheckDatabaseFence
+ *        → VerifyFencesBeforePromotion ⟲ → PromoteReplica ⟲ CheckPromotion → ReadDnsRecords
+ *        → VerifyFencesBeforeDns ⟲ → ApplyDnsChange ⟲ CheckDnsSync → Notify → Record
+ *
+ * A switchover stops the writers before it waits for the replica: AcquireLock → SwitchoverPrecheck →
+ * FencePrimary (graceful) ⟲ → FenceDatabase ⟲ → CheckCatchUp ⟲ → VerifyFencesBeforePromotion → ...
  *
  * Polling happens in Wait states. Every failure after the lock is taken is caught, given its outcome
  * (FENCE_FAILED, PROMOTION_FAILED, DNS_FAILED, FAILED), notified and recorded, and then fails the
@@ -21,7 +25,7 @@ import { Construct } from 'constructs';
 import { RETRYABLE_ERRORS } from '../../lambdas/core/errors';
 import type { StepName } from '../../lambdas/steps';
 import { executionTimeoutSeconds } from '../../lambdas/core/budgets';
-import type { FailoverConfig } from '../../lambdas/core/config';
+import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { TASK_STATES, type TaskStateCode, type TaskStateName } from './workflow-states';
 import { grantItemAccess } from './store-table';
@@ -70,6 +74,9 @@ export class FailoverWorkflow extends Construct {
       'confirm-outage': placeInProbeVpc(fn('confirm-outage'), config),
       'assess-replica': fn('assess-replica'),
       'fence-primary': fn('fence-primary'),
+      'fence-database': fn('fence-database'),
+      'verify-fences': fn('verify-fences'),
+      'catch-up': fn('catch-up'),
       'promote-replica': fn('promote-replica'),
       'flip-dns': fn('flip-dns'),
       notify: fn('notify', { TOPIC_ARN: topic.topicArn }),
@@ -145,9 +152,15 @@ export class FailoverWorkflow extends Construct {
     dnsWait.next(checkDns);
     checkDns.next(dnsSynced);
     applyDns.next(dnsWait);
-    readDns.next(new sfn.Choice(this, 'ApplyDns?').when(isTrue('$.plan.dryRun'), succeeded).otherwise(applyDns));
 
-    // Promote: only ever reached once the fence is confirmed.
+    // DNS again: every fence is re-checked immediately before the change.
+    const verifyBeforeDns = catchInto(invoke('VerifyFencesBeforeDns', wholeState, { resultPath: '$.verify' }), fenceFailed);
+    const verifyDnsWait = poll('WaitForFencesBeforeDns');
+    verifyDnsWait.next(verifyBeforeDns);
+    verifyBeforeDns.next(new sfn.Choice(this, 'StillFenced?').when(isTrue('$.verify.confirmed'), applyDns).otherwise(verifyDnsWait));
+    readDns.next(new sfn.Choice(this, 'ApplyDns?').when(isTrue('$.plan.dryRun'), succeeded).otherwise(verifyBeforeDns));
+
+    // Promote: only ever reached once every fence is confirmed, and confirmed again just before.
     const promote = catchInto(invoke('PromoteReplica', wholeState, { resultPath: '$.promote' }), promotionFailed);
     const checkPromotion = catchInto(invoke('CheckPromotion', wholeState, { resultPath: '$.promote' }), promotionFailed);
     const promotionWait = poll('WaitForPromotion');
@@ -156,18 +169,49 @@ export class FailoverWorkflow extends Construct {
     checkPromotion.next(promoted);
     promote.next(promoted);
 
-    // Fence: stop the primary, poll until it is confirmed stopped.
+    // The gate: every writer re-read from AWS; an instance running again is stopped again and waited for.
+    const verify = catchInto(invoke('VerifyFencesBeforePromotion', wholeState, { resultPath: '$.verify' }), fenceFailed);
+    const verifyWait = poll('WaitForFencesToHold');
+    verifyWait.next(verify);
+    verify.next(new sfn.Choice(this, 'Fenced?').when(isTrue('$.verify.confirmed'), promote).otherwise(verifyWait));
+
+    const aborted = outcome('OutcomeAborted', 'ABORTED').next(notify);
+
+    // Switchover: after the writers are fenced, wait until the replica has everything they wrote.
+    const catchUp = catchInto(invoke('CheckCatchUp', wholeState, { resultPath: '$.assess' }), failed);
+    const catchUpWait = poll('WaitForCatchUp');
+    catchUpWait.next(catchUp);
+    catchUp.next(
+      new sfn.Choice(this, 'CaughtUp?')
+        .when(sfn.Condition.stringEquals('$.assess.decision', 'proceed'), verify)
+        .when(sfn.Condition.stringEquals('$.assess.decision', 'wait'), catchUpWait)
+        .otherwise(aborted),
+    );
+
+    // Fence the old database (the replica's source): deny-all security group, then a reboot.
+    const fenceDb = catchInto(invoke('FenceDatabase', wholeState, { resultPath: '$.databaseFence' }), fenceFailed);
+    const checkDb = catchInto(invoke('CheckDatabaseFence', wholeState, { resultPath: '$.databaseFence' }), fenceFailed);
+    const dbWait = poll('WaitForDatabaseFence');
+    const afterFences = new sfn.Choice(this, 'CatchUp?').when(sfn.Condition.stringEquals('$.plan.mode', 'switchover'), catchUp).otherwise(verify);
+    const dbFenced = new sfn.Choice(this, 'DatabaseFenced?').when(isTrue('$.databaseFence.confirmed'), afterFences).otherwise(dbWait);
+    dbWait.next(checkDb);
+    checkDb.next(dbFenced);
+    fenceDb.next(dbFenced);
+
+    // Fence every EC2 writer: stop them, poll until each is confirmed stopped.
     const fence = catchInto(invoke('FencePrimary', wholeState, { resultPath: '$.fence' }), fenceFailed);
     const checkFence = catchInto(invoke('CheckFence', wholeState, { resultPath: '$.fence' }), fenceFailed);
     const fenceWait = poll('WaitForFence');
-    const fenced = new sfn.Choice(this, 'Fenced?').when(isTrue('$.fence.confirmed'), promote).otherwise(fenceWait);
+    const fenced = new sfn.Choice(this, 'InstancesFenced?').when(isTrue('$.fence.confirmed'), fenceDb).otherwise(fenceWait);
     fenceWait.next(checkFence);
     checkFence.next(fenced);
     fence.next(fenced);
 
-    const aborted = outcome('OutcomeAborted', 'ABORTED').next(notify);
+    // Switchover: the replica checked before anything is stopped; the lag is waited for after the fences.
+    const precheck = catchInto(invoke('SwitchoverPrecheck', wholeState, { resultPath: '$.assess' }), failed);
+    precheck.next(new sfn.Choice(this, 'SwitchoverReady?').when(sfn.Condition.stringEquals('$.assess.decision', 'proceed'), fence).otherwise(aborted));
 
-    // Assess: the replica and the RPO gate (a switchover waits here for the lag to reach 0).
+    // Assess: the replica and the RPO gate.
     const assess = catchInto(invoke('AssessReplica', wholeState, { resultPath: '$.assess' }), failed);
     const lagWait = poll('WaitForReplicaLag');
     lagWait.next(assess);
@@ -190,7 +234,7 @@ export class FailoverWorkflow extends Construct {
     const lock = catchInto(invoke('AcquireLock', wholeState, { resultPath: '$.lock' }), failed);
     lock.next(
       new sfn.Choice(this, 'LockAcquired?')
-        .when(isTrue('$.lock.acquired'), needsConfirmation)
+        .when(isTrue('$.lock.acquired'), new sfn.Choice(this, 'Switchover?').when(sfn.Condition.stringEquals('$.plan.mode', 'switchover'), precheck).otherwise(needsConfirmation))
         .otherwise(outcome('OutcomeSkipped', 'SKIPPED').next(record)),
     );
 
@@ -246,6 +290,28 @@ export class FailoverWorkflow extends Construct {
         reason: 'cloudwatch:GetMetricStatistics (read-only: ReplicaLag, OldestReplicationSlotLag) supports no resource-level permissions.',
       });
     }
+    Validations.of(this.functions['fence-primary'].role!).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'autoscaling:DescribeAutoScalingInstances (read-only) supports no resource-level permissions; it tells whether a fenced instance belongs to an Auto Scaling group.',
+    });
+    for (const region of new Set(config.groups.map((g) => g.primary.region))) {
+      Validations.of(this.functions['fence-primary'].role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${region}:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]`,
+        reason: `SuspendProcesses on the Auto Scaling group of a fenced instance, whose name is only known during the failover; limited to this account and the primary's region ${region}. It keeps the group from replacing or restarting the fenced writer.`,
+      });
+    }
+    Validations.of(this.functions['fence-database'].role!).acknowledge({
+      id: anyResource,
+      reason: "ec2:DescribeSecurityGroups (read-only) supports no resource-level permissions; it finds the deny-all group that fences the old database.",
+    });
+    Validations.of(this.functions['verify-fences'].role!).acknowledge({
+      id: anyResource,
+      reason: 'ec2:DescribeInstances (read-only) supports no resource-level permissions; StopInstances is scoped to the configured writer instances.',
+    });
+    Validations.of(this.functions['catch-up'].role!).acknowledge({
+      id: anyResource,
+      reason: 'cloudwatch:GetMetricStatistics (read-only, ReplicaLag and OldestReplicationSlotLag) supports no resource-level permissions.',
+    });
     Validations.of(this.stateMachine.role).acknowledge({
       id: anyResource,
       reason: 'X-Ray PutTraceSegments and PutTelemetryRecords, which tracing the state machine needs, accept only "*".',
@@ -266,10 +332,14 @@ export class FailoverWorkflow extends Construct {
   private grant(config: FailoverConfig, fns: Record<StepName, NodejsFunction>, table: dynamodb.ITable, topic: sns.ITopic): void {
     const { PARTITION: partition, ACCOUNT_ID: account } = Aws;
     const groups = config.groups;
-    const instances = groups.map((g) => `arn:${partition}:ec2:${g.primary.region}:${account}:instance/${g.primary.instanceId}`);
     // Every candidate replica of every group (replicaCandidates: `replica` and `additionalReplicas`).
     const replicas = groups.flatMap((g) => replicaCandidates(g).map((r) => `arn:${partition}:rds:${r.region}:${account}:db:${r.dbInstanceIdentifier}`));
     const zones = [...new Set(groups.map((g) => g.dns.hostedZoneId))];
+    // The old databases (the replicas' sources), as configured: an ARN as given, an identifier in the replica's region.
+    const sources = groups.map((g) => {
+      const s = sourceDatabase(g.replica);
+      return s.arn ?? `arn:${partition}:rds:${s.region}:${account}:db:${s.id}`;
+    });
 
     // The lock and the group state (read, conditional put); the history item, the group state and the lock's release.
     grantItemAccess(table, fns['acquire-lock'], 'GetItem', 'PutItem');
@@ -287,7 +357,33 @@ export class FailoverWorkflow extends Construct {
     for (const step of ['assess-replica', 'promote-replica'] as const) {
       fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: replicas }));
     }
-    fns['fence-primary'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:StopInstances'], resources: instances }));
+    // Every EC2 writer: the primaries and their additional instances. verify-fences stops one found running again.
+    const writers = groups.flatMap((g) =>
+      [g.primary.instanceId, ...g.primary.additionalInstanceIds].map((id) => `arn:${partition}:ec2:${g.primary.region}:${account}:instance/${id}`),
+    );
+    for (const step of ['fence-primary', 'verify-fences'] as const) {
+      fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:StopInstances'], resources: writers }));
+    }
+    fns['verify-fences'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    // Auto Scaling: which group an instance is in (read-only, no resource-level permissions), and
+    // suspending that group's replacing processes. The group's name is only known at failover time:
+    // groups in the primaries' regions of this account.
+    fns['fence-primary'].addToRolePolicy(new iam.PolicyStatement({ actions: ['autoscaling:DescribeAutoScalingInstances'], resources: ['*'] }));
+    fns['fence-primary'].addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['autoscaling:SuspendProcesses'],
+        resources: [...new Set(groups.map((g) => g.primary.region))].map((r) => `arn:${partition}:autoscaling:${r}:${account}:autoScalingGroup:*:autoScalingGroupName/*`),
+      }),
+    );
+    // The database fence: read the replica (its source) and the source; change only the source's
+    // security groups and reboot it. The deny-all group is found by name (read-only, no resource-level permissions).
+    fns['fence-database'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: [...replicas, ...sources] }));
+    fns['fence-database'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:ModifyDBInstance', 'rds:RebootDBInstance'], resources: sources }));
+    fns['fence-database'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeSecurityGroups'], resources: ['*'] }));
+    fns['verify-fences'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: sources }));
+    // The switchover's catch-up: the replica, and the lag metrics (read-only, no resource-level permissions).
+    fns['catch-up'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: replicas }));
+    fns['catch-up'].addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricStatistics'], resources: ['*'] }));
     // Network fencing: only interfaces and security groups inside the primary's own VPC.
     for (const g of groups.filter((x) => x.fence.onUnconfirmed === 'isolate')) {
       const arn = (type: string) => `arn:${partition}:ec2:${g.primary.region}:${account}:${type}`;

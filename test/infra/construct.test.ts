@@ -59,6 +59,8 @@ interface Expected {
   pollIntervalSeconds: number;
   instances: string[];
   replicas: string[];
+  /** The old databases, which only fence-database may change. */
+  sources: string[];
   /** hosted zone ARN → the record names and types it may UPSERT */
   zones: Record<string, { names: string[]; types: string[] }>;
 }
@@ -71,6 +73,8 @@ const CASES: Array<{ name: string; raw: () => Json; expected: Expected }> = [
       pollIntervalSeconds: 5,
       instances: ['arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f60718'],
       replicas: ['arn:aws:rds:us-west-2:111122223333:db:orders-replica'],
+      // As configured: an ARN is taken as given.
+      sources: ['arn:aws:rds:us-east-1:123456789012:db:orders-primary-db'],
       zones: {
         'arn:aws:route53:::hostedzone/Z0EXAMPLE1234567890AB': { names: ['api.orders.example.com', 'db.orders.example.com'], types: ['A', 'CNAME'] },
       },
@@ -90,6 +94,8 @@ const CASES: Array<{ name: string; raw: () => Json; expected: Expected }> = [
         'arn:aws:rds:eu-north-1:111122223333:db:billing-replica-2',
         'arn:aws:rds:us-west-2:111122223333:db:orders-replica',
       ],
+      // An identifier is in the replica's region.
+      sources: ['arn:aws:rds:eu-central-1:111122223333:db:billing-primary-db', 'arn:aws:rds:us-east-1:123456789012:db:orders-primary-db'],
       zones: {
         'arn:aws:route53:::hostedzone/Z0EXAMPLE1234567890AB': { names: ['api.orders.example.com', 'db.orders.example.com'], types: ['A', 'CNAME'] },
         // Normalized: lowercase, no trailing dot, as Route 53 compares them.
@@ -274,7 +280,7 @@ const statesOf = (definition: Json, type: string) => Object.entries<Json>(defini
 
 /**
  * The structural half of "never two writers": the states that invoke the promote-replica function
- * reachable from StartAt only through the Choice 'Fenced?' taking its `$.fence.confirmed == true` branch.
+ * reachable from StartAt only through the Choice 'Fenced?' taking its `$.verify.confirmed == true` branch.
  * Returns the problems found (empty when the rule holds).
  */
 function promotionGateProblems(definition: Json, promoteArn: string): string[] {
@@ -286,9 +292,9 @@ function promotionGateProblems(definition: Json, promoteArn: string): string[] {
 
   const gate = definition.States['Fenced?'];
   const gateRules = list<Json>(gate?.Choices).map((c, i) => ({ c, i }));
-  const confirmed = gateRules.filter(({ c }) => c.Variable === '$.fence.confirmed' && c.BooleanEquals === true && Object.keys(c).length === 3);
+  const confirmed = gateRules.filter(({ c }) => c.Variable === '$.verify.confirmed' && c.BooleanEquals === true && Object.keys(c).length === 3);
   if (gate?.Type !== 'Choice' || confirmed.length !== 1) {
-    problems.push("'Fenced?' is not a Choice with one rule `$.fence.confirmed == true`");
+    problems.push("'Fenced?' is not a Choice with one rule `$.verify.confirmed == true`");
     return problems;
   }
   const { c: rule, i } = confirmed[0];
@@ -297,7 +303,7 @@ function promotionGateProblems(definition: Json, promoteArn: string): string[] {
   const throughGate = (e: Edge) => e.from === 'Fenced?' && e.via === `Choices[${i}]`;
   for (const name of promoting) {
     if (reachable(definition, definition.StartAt, throughGate).has(name)) {
-      problems.push(`${name} is reachable from ${definition.StartAt} without passing 'Fenced?' on $.fence.confirmed`);
+      problems.push(`${name} is reachable from ${definition.StartAt} without passing 'Fenced?' on $.verify.confirmed`);
     }
     if (!reachable(definition, rule.Next).has(name)) problems.push(`${name} is not reachable through 'Fenced?'`);
     for (const exit of otherExits) {
@@ -417,13 +423,13 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
     grants = grantsIn(s);
   });
 
-  it('lets only fence-primary stop instances, and only the configured primaries', () => {
+  it('lets only the fence steps stop instances (verify-fences one found running again), and only the configured writers', () => {
     const stop = allowing(grants, 'ec2:StopInstances');
-    expect(new Set(stop.map((g) => g.grantee))).toEqual(new Set(['fence-primary']));
-    expect(stop.flatMap((g) => g.resources).sort()).toEqual(expected.instances);
+    expect(new Set(stop.map((g) => g.grantee))).toEqual(new Set(['fence-primary', 'verify-fences']));
+    for (const g of stop) expect([...g.resources].sort(), g.grantee).toEqual(expected.instances);
     // Nothing else in EC2 that changes state (terminate, start, modify...) is granted at all.
     const ec2Changes = grants.filter((g) => g.effect === 'Allow').flatMap((g) => g.actions.filter((a) => /^ec2:/i.test(a) && changesSomething(a)));
-    expect(ec2Changes).toEqual(['ec2:StopInstances']);
+    expect(ec2Changes).toEqual(['ec2:StopInstances', 'ec2:StopInstances']);
   });
 
   it('lets only promote-replica promote, and only the configured replicas', () => {
@@ -431,7 +437,22 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
     expect(new Set(promote.map((g) => g.grantee))).toEqual(new Set(['promote-replica']));
     expect(promote.flatMap((g) => g.resources).sort()).toEqual(expected.replicas);
     const rdsChanges = grants.filter((g) => g.effect === 'Allow').flatMap((g) => g.actions.filter((a) => /^rds:/i.test(a) && changesSomething(a)));
-    expect(rdsChanges).toEqual(['rds:PromoteReadReplica']);
+    expect(rdsChanges.sort()).toEqual(['rds:ModifyDBInstance', 'rds:PromoteReadReplica', 'rds:RebootDBInstance']);
+  });
+
+  it('lets only fence-database change the old database: its security groups and a reboot, on the configured sources only', () => {
+    for (const action of ['rds:ModifyDBInstance', 'rds:RebootDBInstance']) {
+      const changes = allowing(grants, action);
+      expect(new Set(changes.map((g) => g.grantee)), action).toEqual(new Set(['fence-database']));
+      expect(changes.flatMap((g) => g.resources).sort(), action).toEqual(expected.sources);
+    }
+  });
+
+  it('lets fence-primary suspend Auto Scaling processes only in the primaries\' regions of this account', () => {
+    const suspend = allowing(grants, 'autoscaling:SuspendProcesses');
+    expect(suspend.map((g) => g.grantee)).toEqual(['fence-primary']);
+    const regions = [...new Set(expected.instances.map((arn) => arn.split(':')[3]))].sort();
+    expect(suspend[0].resources.sort()).toEqual(regions.map((r) => `arn:aws:autoscaling:${r}:111122223333:autoScalingGroup:*:autoScalingGroupName/*`));
   });
 
   it('lets only flip-dns change records: UPSERTs of the configured names and types, zone by zone', () => {
@@ -499,7 +520,10 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
       'confirm-outage': ['logs'], // probes endpoints only
       'acquire-lock': ['dynamodb', 'logs'],
       'assess-replica': ['cloudwatch', 'logs', 'rds'],
-      'fence-primary': ['ec2', 'logs'],
+      'fence-primary': ['autoscaling', 'ec2', 'logs'],
+      'fence-database': ['ec2', 'logs', 'rds'], // ec2: finds the deny-all group by name
+      'verify-fences': ['ec2', 'logs', 'rds'],
+      'catch-up': ['cloudwatch', 'logs', 'rds'],
       'promote-replica': ['cloudwatch', 'logs', 'rds'],
       'flip-dns': ['logs', 'route53'],
       notify: ['kms', 'logs', 'sns'], // kms: the topic's key, to publish to the encrypted topic
@@ -644,13 +668,33 @@ describe.each(CASES)('state machine definition: $name', ({ name, expected }) => 
     }
   });
 
-  it("reaches the promotion only through 'Fenced?' on $.fence.confirmed == true", () => {
+  it("reaches the promotion only through 'Fenced?' on $.verify.confirmed == true", () => {
     const promoteArn = s.stepArns.get('promote-replica')!;
     expect(promotionGateProblems(definition, promoteArn)).toEqual([]);
     // Walking from the fence: FencePrimary stops the primary, and its result is what the gate reads.
     expect(definition.States.FencePrimary).toMatchObject({ Resource: s.stepArns.get('fence-primary'), Parameters: { action: 'start' }, ResultPath: '$.fence' });
     expect(reachable(definition, 'FencePrimary')).toContain('PromoteReplica');
     expect(reachable(definition, definition.StartAt, (e) => e.to === 'FencePrimary').has('PromoteReplica'), 'a way around FencePrimary').toBe(false);
+    // Every writer: the old database is fenced on every way to the promotion, and the gate re-checks all.
+    expect(reachable(definition, definition.StartAt, (e) => e.to === 'FenceDatabase').has('PromoteReplica'), 'a way around FenceDatabase').toBe(false);
+    expect(definition.States.VerifyFencesBeforePromotion).toMatchObject({ Resource: s.stepArns.get('verify-fences'), Parameters: { action: 'promotion' }, ResultPath: '$.verify' });
+  });
+
+  it('re-checks every fence immediately before the DNS change, and changes DNS only when they hold', () => {
+    const gate = definition.States['StillFenced?'];
+    expect(gate.Choices).toEqual([{ Variable: '$.verify.confirmed', BooleanEquals: true, Next: 'ApplyDnsChange' }]);
+    expect(definition.States.VerifyFencesBeforeDns).toMatchObject({ Resource: s.stepArns.get('verify-fences'), Parameters: { action: 'dns' }, Next: 'StillFenced?' });
+    expect(reachable(definition, definition.StartAt, (e) => e.to === 'VerifyFencesBeforeDns').has('ApplyDnsChange'), 'a way around the DNS re-check').toBe(false);
+  });
+
+  it('in a switchover, stops the writers before waiting for the replica, and promotes only after it caught up', () => {
+    const mode = definition.States['Switchover?'];
+    expect(mode.Choices).toEqual([{ Variable: '$.plan.mode', StringEquals: 'switchover', Next: 'SwitchoverPrecheck' }]);
+    // The lag wait comes after both fences; nothing before them waits for the lag.
+    expect(reachable(definition, 'SwitchoverPrecheck', (e) => e.to === 'FencePrimary').has('CheckCatchUp')).toBe(false);
+    expect(reachable(definition, 'SwitchoverPrecheck', (e) => e.to === 'FenceDatabase').has('CheckCatchUp')).toBe(false);
+    expect(reachable(definition, 'SwitchoverPrecheck', (e) => e.to === 'AssessReplica').has('PromoteReplica')).toBe(true);
+    expect(definition.States['CaughtUp?'].Choices[0]).toEqual({ Variable: '$.assess.decision', StringEquals: 'proceed', Next: 'VerifyFencesBeforePromotion' });
   });
 
   it('lets only the fence steps write $.fence, so the gate reads what they found', () => {
@@ -671,6 +715,11 @@ describe.each(CASES)('state machine definition: $name', ({ name, expected }) => 
       .map(([n]) => n)
       .sort();
     expect(writers).toEqual(['CheckFence', 'FencePrimary']);
+    const verifiers = Object.entries<Json>(definition.States)
+      .filter(([, st]) => typeof st.ResultPath === 'string' && /^\$\.verify(\.|$)/.test(st.ResultPath))
+      .map(([n]) => n)
+      .sort();
+    expect(verifiers).toEqual(['VerifyFencesBeforeDns', 'VerifyFencesBeforePromotion']);
   });
 
   it("embeds the config's groups in the Plan parameters", () => {
@@ -698,20 +747,20 @@ describe('the promotion-gate check itself', () => {
 
   it('finds a Catch that leads to the promotion', () => {
     expect(mutated((d) => (d.States.CheckFence.Catch[0].Next = 'PromoteReplica'))).toContain(
-      "PromoteReplica is reachable from Plan without passing 'Fenced?' on $.fence.confirmed",
+      "PromoteReplica is reachable from Plan without passing 'Fenced?' on $.verify.confirmed",
     );
   });
 
   it("finds a default of 'Fenced?' that promotes, and a gate on the wrong field", () => {
     expect(mutated((d) => (d.States['Fenced?'].Default = 'CheckPromotion'))).toContain("CheckPromotion is reachable from the 'Fenced?' exit CheckPromotion");
     expect(mutated((d) => (d.States['Fenced?'].Choices[0].Variable = '$.plan.dryRun'))).toEqual([
-      "'Fenced?' is not a Choice with one rule `$.fence.confirmed == true`",
+      "'Fenced?' is not a Choice with one rule `$.verify.confirmed == true`",
     ]);
   });
 
   it('finds a path that skips the fence', () => {
     expect(mutated((d) => (d.States['Proceed?'].Choices[0].Next = 'PromoteReplica'))).toContain(
-      "PromoteReplica is reachable from Plan without passing 'Fenced?' on $.fence.confirmed",
+      "PromoteReplica is reachable from Plan without passing 'Fenced?' on $.verify.confirmed",
     );
   });
 });
@@ -799,8 +848,9 @@ describe('network fencing (fence.onUnconfirmed "isolate")', () => {
   it("makes a deny-all security group in the primary's VPC, in a stack of the primary's region", () => {
     expect(s.stack.isolationStacks.map((x) => [x.stackName, x.region])).toEqual([['Test-isolation-us-east-1', 'us-east-1']]);
     const template = Template.fromStack(s.stack.isolationStacks[0]);
-    template.resourceCountIs('AWS::EC2::SecurityGroup', 1);
-    const [sg] = Object.values(template.findResources('AWS::EC2::SecurityGroup'));
+    // With the database fence group of the source, in the same region here.
+    template.resourceCountIs('AWS::EC2::SecurityGroup', 2);
+    const sg = Object.values(template.findResources('AWS::EC2::SecurityGroup')).find((r) => r.Properties.GroupName === 'failover-isolation-orders')!;
     expect(sg.Properties.GroupName).toBe('failover-isolation-orders');
     expect(sg.Properties.VpcId).toBe('vpc-0123456789abcdef0');
     expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
@@ -820,7 +870,18 @@ describe('network fencing (fence.onUnconfirmed "isolate")', () => {
     expect(s.resolve(grants[0].conditions)).toEqual({ StringEquals: { 'ec2:Vpc': 'arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0123456789abcdef0' } });
   });
 
-  it('has no isolation stack when no group fences by isolation', () => {
-    expect(get('the example config').stack.isolationStacks).toEqual([]);
+  it("makes only the database fence groups when no group fences by isolation: one per group, in its source's VPC and region", () => {
+    const two = get('two groups in different regions and zones');
+    expect(two.stack.isolationStacks.map((x) => [x.stackName, x.region])).toEqual([
+      ['Test-isolation-eu-central-1', 'eu-central-1'],
+      ['Test-isolation-us-east-1', 'us-east-1'],
+    ]);
+    const groups = two.stack.isolationStacks.flatMap((stack) =>
+      Object.values(Template.fromStack(stack).findResources('AWS::EC2::SecurityGroup')).map((r) => [stack.region, r.Properties.GroupName, r.Properties.VpcId, r.Properties.SecurityGroupIngress, r.Properties.SecurityGroupEgress.length]),
+    );
+    expect(groups).toEqual([
+      ['eu-central-1', 'failover-dbfence-billing', 'vpc-0db0000000000000a', undefined, 1],
+      ['us-east-1', 'failover-dbfence-orders', 'vpc-0a1b2c3d4e5f60718', undefined, 1],
+    ]);
   });
 });

@@ -108,7 +108,7 @@ describe('catch-up', () => {
       expect(waiting).toMatchObject({ decision: 'wait', lagSeconds: -1 });
       expect(aborted.decision).toBe('abort');
       expect(aborted.startedAt).toBe(T0);
-      expect(aborted.reason).toMatch(/^not switching over: the replica did not catch up within 300 s after the writers were fenced \(ReplicaLag of orders-replica -1 s at .* \(replication not running\)\); nothing was promoted\. The writers stay fenced: start them and restore orders-primary-db's security groups \(sg-0app0000000000000\) by hand$/);
+      expect(aborted.reason).toMatch(/^not switching over: the replica did not catch up within 300 s after the writers were fenced \(ReplicaLag of orders-replica -1 s at .* \(replication not running\)\); nothing was promoted\. The writers stay fenced: start them and restore orders-primary's security groups \(sg-0app0000000000000\) by hand$/);
     });
   });
 });

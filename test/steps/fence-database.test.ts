@@ -186,7 +186,7 @@ describe('fence-database', () => {
       const error = await failure(startDatabaseFence(state(), deps));
 
       expect(error.name).toBe('RegionUnreachable');
-      expect(error.message).toMatch(/^RDS in us-east-1 could not be reached \(connection or request timed out after retries\): orders-primary-db cannot be fenced or confirmed; not promoting/);
+      expect(error.message).toMatch(/^RDS in us-east-1 could not be reached \(connection or request timed out after retries\): orders-primary cannot be fenced or confirmed; not promoting/);
     });
 
     it('with an attestation, passes the unreachable source as attested', async () => {
@@ -287,7 +287,7 @@ describe('fence-database', () => {
       const error = await failure(checkDatabaseFence(isolating(), deps));
 
       expect(error.name).toBe('FenceNotConfirmed');
-      expect(error.message).toMatch(/^the database fence of orders-primary-db was not confirmed in 900 s/);
+      expect(error.message).toMatch(/^the database fence of orders-primary was not confirmed in 900 s/);
     });
 
     it('confirms a source that failed meanwhile', async () => {

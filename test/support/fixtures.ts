@@ -16,7 +16,7 @@ export const at = (s: number) => T0 + s * 1000;
 export const INSTANCE = 'i-0a1b2c3d4e5f60718';
 export const REPLICA = 'orders-replica';
 /** The replica's source, the old database, in the primary's region, and its VPC. */
-export const SOURCE_DB = 'orders-primary-db';
+export const SOURCE_DB = 'orders-primary';
 export const SOURCE_ARN = `arn:aws:rds:us-east-1:123456789012:db:${SOURCE_DB}`;
 export const SOURCE_VPC = 'vpc-0db0000000000000a';
 export const ZONE = 'Z0EXAMPLE1234567890AB';
