@@ -4,10 +4,12 @@
  */
 import { chosenReplica, replicaCandidates } from './candidates';
 import { estimateDataLoss } from './data-loss';
-import type { NotificationResult, Outcome, Timed, WorkflowState } from './workflow-state';
+import type { Attestation, NotificationResult, Outcome, Timed, WorkflowState, Writer } from './workflow-state';
+import { sourceDatabase } from './config';
+import { writersOf } from './writers';
 
 export interface StepRecord {
-  step: 'lock' | 'confirm' | 'assess' | 'fence' | 'promote' | 'dns';
+  step: 'lock' | 'confirm' | 'assess' | 'fence' | 'fence-db' | 'verify' | 'promote' | 'dns';
   startedAt: string;
   endedAt: string | null;
   durationSeconds: number | null;
@@ -38,7 +40,11 @@ export interface HistoryItem {
     confirmed: boolean;
     method: string;
     isolation?: { securityGroupId: string; networkInterfaces: string[] };
+    /** Every writer of the group (EC2 instances, the old database) as last seen: fenced or not, and how. Absent in records made before writers were fenced. */
+    writers?: Writer[];
   } | null;
+  /** The operator's statement that the writers were fenced by other means, if the execution carried one. Absent in older records. */
+  attestation?: Attestation | null;
   promotion: { dbInstanceIdentifier: string; region: string; endpointAddress: string | null; confirmed: boolean; alreadyPromoted: boolean } | null;
   dnsChanges: Array<{ name: string; type: string; ttl: number; before: string[] | null; after: string[]; applied: boolean }>;
   /** The data-loss estimate in seconds (= dataLoss.estimatedSeconds): null when nothing was promoted, or unknown. */
@@ -101,8 +107,10 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
           confirmed: state.fence.confirmed,
           method: state.fence.method,
           ...(state.fence.isolation ? { isolation: state.fence.isolation } : {}),
+          writers: writersOf(state),
         }
       : null,
+    attestation: plan.attestation ?? null,
     promotion: state.promote
       ? {
           dbInstanceIdentifier: state.promote.dbInstanceIdentifier,
@@ -141,11 +149,15 @@ function stepRecords(state: WorkflowState): StepRecord[] {
     ['confirm', state.confirm],
     ['assess', state.assess],
     ['fence', state.fence],
+    ['fence-db', state.databaseFence],
+    ['verify', state.verify],
     ['promote', state.promote],
     ['dns', state.dns],
   ];
   return steps
     .filter((entry): entry is [StepRecord['step'], Timed & { reason: string }] => entry[1] !== undefined)
+    // In the order they ran: a switchover assesses (waits for the replica) after the fences.
+    .sort((a, b) => a[1].startedAt - b[1].startedAt)
     .map(([step, r]) => ({
       step,
       startedAt: iso(r.startedAt),
@@ -164,8 +176,12 @@ function summarize(state: WorkflowState, outcome: Outcome): string {
       return state.confirm && !state.confirm.confirmed ? state.confirm.reason : (state.assess?.reason ?? 'aborted');
     case 'SUCCEEDED':
       return `${state.plan.mode === 'switchover' ? 'switched' : 'failed'} over ${state.plan.group.name}: ${state.plan.group.primary.instanceId} ${
-        state.fence?.method === 'isolate' ? `isolated (still ${state.fence.state})` : `fenced (${state.fence?.state})`
-      }, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC`;
+        state.fence?.instances?.[0]?.method === 'attested'
+          ? `attested, not confirmed (${state.fence.state})`
+          : state.fence?.method === 'isolate'
+            ? `isolated (still ${state.fence.state})`
+            : `fenced (${state.fence?.state})`
+      }${extraInstances(state)}${state.databaseFence ? `, old database ${state.databaseFence.id} ${databaseFenceText(state.databaseFence)}` : ''}, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC${attestationText(state)}`;
     case 'DRY_RUN':
       return `dry run: a failover of ${state.plan.group.name} would proceed; nothing was changed`;
     default:
@@ -173,11 +189,35 @@ function summarize(state: WorkflowState, outcome: Outcome): string {
   }
 }
 
+function extraInstances(state: WorkflowState): string {
+  const more = (state.fence?.instances ?? []).slice(1);
+  return more.length > 0 ? ` and ${more.length} more instance(s) (${more.map((i) => `${i.id} ${i.fenced ? i.state : i.method}`).join(', ')})` : '';
+}
+
+function databaseFenceText(fence: NonNullable<WorkflowState['databaseFence']>): string {
+  if (fence.method === 'attested') return 'attested, not confirmed';
+  if (fence.method === 'none') return `already ${fence.status}`;
+  return 'fenced (deny-all security group, rebooted)';
+}
+
+function attestationText(state: WorkflowState): string {
+  const attested = writersOf(state).filter((w) => w.method === 'attested');
+  const a = state.plan.attestation;
+  if (!a || attested.length === 0) return '';
+  return `; NOT confirmed by the controller, passed on the attestation of ${a.by} (${a.reason}): ${attested.map((w) => w.id).join(', ')}`;
+}
+
 function plannedActions(state: WorkflowState): string[] {
   const { group } = state.plan;
+  const source = sourceDatabase(group.replica);
+  const stop = state.plan.mode === 'switchover' ? 'stop' : 'force-stop';
   const actions = [
-    `${state.plan.mode === 'switchover' ? 'stop' : 'force-stop'} EC2 instance ${group.primary.instanceId} in ${group.primary.region}`,
+    `${stop} EC2 instance ${group.primary.instanceId} in ${group.primary.region}`,
+    ...group.primary.additionalInstanceIds.map((id) => `${stop} EC2 instance ${id} in ${group.primary.region}`),
+    `fence the old database ${source.id} in ${source.region}: only the deny-all security group, then reboot it`,
+    're-check every fence from AWS',
     `promote RDS read replica ${chosenReplica(state).dbInstanceIdentifier} in ${chosenReplica(state).region}`,
+    're-check every fence again before the DNS change',
   ];
   for (const c of state.dns?.changes ?? []) {
     actions.push(`UPSERT ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`);

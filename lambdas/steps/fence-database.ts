@@ -34,6 +34,9 @@ import { sourceDatabase } from '../core/config';
 import { databaseFenceGroupName } from '../core/isolation-group';
 import { stepHandler } from '../runtime/powertools';
 import type { DatabaseFenceResult, Plan, WorkflowState, Writer } from '../core/workflow-state';
+import { databaseWriter } from '../core/writers';
+
+export { databaseWriter };
 
 /** Engines whose single-instance source this fence handles: a reboot restarts the engine and drops every session. */
 export const SUPPORTED_ENGINES = new Set(['postgres', 'mysql', 'mariadb']);
@@ -173,11 +176,6 @@ export async function databaseStillFenced(fence: DatabaseFenceResult, deps: Deps
   const status = db.DBInstanceStatus ?? 'unknown';
   if (status === 'failed') return { ...writer, state: status, fenced: true, method: fence.method };
   return { ...writer, state: status, fenced: onlyFence(db, fence.fenceSecurityGroupId ?? ''), method: fence.method };
-}
-
-/** The writer entry of the database, from its fence result. */
-export function databaseWriter(fence: DatabaseFenceResult): Writer {
-  return { kind: 'rds', id: fence.id, region: fence.region, state: fence.status, fenced: fence.confirmed && fence.method !== 'attested', method: fence.method };
 }
 
 async function discoverSource(plan: Plan, deps: Deps): Promise<Source> {

@@ -70,6 +70,7 @@ export function formatMessage(item: HistoryItem, recordLost?: string): string {
     `Summary:   ${item.summary}`,
     `Trigger:   ${item.trigger.type}: ${item.reason}`,
     `Mode:      ${item.mode}${item.force ? ' (forced)' : ''}`,
+    ...(item.attestation ? [`Attested:  by ${item.attestation.by} at ${item.attestation.at} that the writers are fenced by other means: ${item.attestation.reason}`] : []),
     `RTO:       ${item.rtoSeconds !== null ? `${item.rtoSeconds} s` : 'n/a'}`,
     dataLossLine(item),
     `Execution: ${item.executionArn}`,
@@ -79,6 +80,14 @@ export function formatMessage(item: HistoryItem, recordLost?: string): string {
     ...item.steps.map((s) => `  ${s.step.padEnd(8)} ${s.durationSeconds !== null ? `${s.durationSeconds} s`.padStart(8) : '  (open)'}  ${s.result}`),
   ];
   lines.push(...replicaLines(item));
+  const writers = item.fence?.writers ?? [];
+  if (writers.length > 0) {
+    lines.push(
+      '',
+      'Writers:',
+      ...writers.map((w) => `  ${w.kind} ${w.id} (${w.region}): ${w.state}, ${w.fenced ? `fenced (${w.method})` : `NOT fenced (${w.method}${w.method === 'isolate' ? ': new connections blocked only' : ''})`}`),
+    );
+  }
   if (item.dnsChanges.length > 0) {
     lines.push('', 'DNS:', ...item.dnsChanges.map((c) => `  ${c.type} ${c.name} TTL ${c.ttl}: ${c.before?.join(',') ?? '(none)'} -> ${c.after.join(',')}`));
   }

@@ -39,6 +39,13 @@ const InputSchema = z.strictObject({
   dryRun: z.boolean().optional(),
   force: z.boolean().optional(),
   mode: z.enum(['failover', 'switchover'], { error: 'must be "failover" or "switchover"' }).optional(),
+  /** A manual execution's statement that the writers are fenced by other means (see Attestation). */
+  attestation: z
+    .strictObject({
+      by: printable(128).optional(),
+      reason: printable(1024),
+    })
+    .optional(),
 });
 
 export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promise<Plan> {
@@ -62,6 +69,11 @@ export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promis
     }
   }
   const mode = input.mode ?? 'failover';
+  // Only a person can know that the writers are fenced by means the controller cannot see.
+  if (input.attestation && input.trigger.type !== 'manual') {
+    throw new InvalidInput(`attestation: only a manual execution may attest that the writers are fenced; this one's trigger.type is ${JSON.stringify(input.trigger.type)}`);
+  }
+  const by = input.attestation?.by ?? (typeof input.trigger.by === 'string' ? input.trigger.by : 'an unnamed operator');
   return {
     executionArn: event.execution.id,
     executionName: event.execution.name,
@@ -74,6 +86,7 @@ export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promis
     startedAt: now,
     triggeredAt: Math.min(triggeredAt, now),
     lockTtlSeconds: lockTtlSeconds(Object.values(groups)),
+    ...(input.attestation ? { attestation: { by, reason: input.attestation.reason, at: new Date(now).toISOString() } } : {}),
   };
 }
 

@@ -18,20 +18,16 @@ import type { StepDeps } from '../runtime/deps';
 import { fenceAutoScaling, fenceEc2, fenceRds } from '../runtime/fence-clients';
 import { FenceNotConfirmed, RegionUnreachable } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
-import type { InstanceFence, Plan, VerifyResult, WorkflowState, Writer } from '../core/workflow-state';
+import type { VerifyResult, WorkflowState } from '../core/workflow-state';
+import { databaseWriter, instanceWriter } from '../core/writers';
 import { observe, restopIfNeeded } from './fence-primary';
-import { databaseStillFenced, databaseWriter } from './fence-database';
+import { databaseStillFenced } from './fence-database';
 
 export type VerifyEvent = { action: 'promotion' | 'dns'; state: WorkflowState };
 
 type Deps = Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'autoscaling'>;
 
 const NEXT: Record<VerifyResult['stage'], string> = { promotion: 'not promoting', dns: 'not changing DNS' };
-
-/** The EC2 writer entry of an instance fence. */
-export function instanceWriter(plan: Plan, i: InstanceFence): Writer {
-  return { kind: 'ec2', id: i.id, region: plan.group.primary.region, state: i.state, fenced: i.fenced, method: i.method };
-}
 
 export async function verifyFences(stage: VerifyResult['stage'], state: WorkflowState, deps: Deps): Promise<VerifyResult> {
   const { plan } = state;

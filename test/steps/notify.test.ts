@@ -118,6 +118,42 @@ describe('notify', () => {
     });
   });
 
+  it('lists every writer and names the attestation: who, when, why, and which writers it passed', async () => {
+    // Arrange: a manual failover whose region was dark; the operator attested.
+    sns.on(PublishCommand).resolves({ MessageId: 'm-9' });
+    const base = succeeded();
+    const attestation = { by: 'alice@ops-1', reason: 'us-east-1 is dark; the instance was terminated from the console', at: '2026-03-01T11:59:30.000Z' };
+    const state: WorkflowState = {
+      ...base,
+      plan: { ...base.plan, trigger: { type: 'manual', by: 'alice@ops-1' }, attestation },
+      fence: {
+        ...base.fence!,
+        state: 'unreachable',
+        instances: [{ id: INSTANCE, state: 'unreachable', fenced: false, method: 'attested', seen: false, stops: 0, reason: 'EC2 in us-east-1 could not be reached' }],
+        attested: [INSTANCE],
+      },
+      databaseFence: {
+        id: 'orders-primary', region: 'us-east-1', status: 'unreachable', phase: 'confirmed', method: 'attested', confirmed: true,
+        dryRun: false, polls: 0, startedAt: at(8), endedAt: at(8.5), reason: 'RDS in us-east-1 could not be reached; passed on the attestation',
+      },
+    };
+
+    // Act
+    await run({ state }, deps);
+
+    // Assert
+    const message = published().Message!;
+    expect(message).toContain(`Attested:  by alice@ops-1 at 2026-03-01T11:59:30.000Z that the writers are fenced by other means: ${attestation.reason}\n`);
+    expect(message).toContain(
+      ['Writers:', `  ec2 ${INSTANCE} (us-east-1): unreachable, NOT fenced (attested)`, '  rds orders-primary (us-east-1): unreachable, NOT fenced (attested)'].join('\n'),
+    );
+    expect(message).toContain(`Summary:   failed over orders: ${INSTANCE} attested, not confirmed (unreachable), old database orders-primary attested, not confirmed, orders-replica promoted, 1 DNS record(s) INSYNC; NOT confirmed by the controller, passed on the attestation of alice@ops-1 (${attestation.reason}): ${INSTANCE}, orders-primary\n`);
+    expect(record(message)).toMatchObject({
+      attestation,
+      fence: { writers: [{ kind: 'ec2', id: INSTANCE, fenced: false, method: 'attested' }, { kind: 'rds', id: 'orders-primary', fenced: false, method: 'attested' }] },
+    });
+  });
+
   it('names the error of a failed execution in the subject and the message', async () => {
     // Arrange: the fence was not confirmed; Step Functions hands the error over as Error/Cause.
     sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
@@ -211,7 +247,10 @@ describe('notify', () => {
       [
         'A real run would:',
         `  - force-stop EC2 instance ${INSTANCE} in us-east-1`,
+        '  - fence the old database orders-primary in us-east-1: only the deny-all security group, then reboot it',
+        '  - re-check every fence from AWS',
         '  - promote RDS read replica orders-replica in us-west-2',
+        '  - re-check every fence again before the DNS change',
         `  - UPSERT CNAME db.orders.example.com (TTL 30) from ${OLD_PRIMARY} to ${PROMOTED}`,
       ].join('\n'),
     );

@@ -94,6 +94,14 @@ describe('plan: a valid input', () => {
 
     expect(plan).toMatchObject({ mode: 'switchover', dryRun: true, force: true });
   });
+
+  it("carries a manual execution's attestation with who made it and when", async () => {
+    const input = { ...valid, trigger: { type: 'manual', by: 'alice@ops-1' }, attestation: { reason: 'us-east-1 is dark; both instances terminated from the console' } };
+
+    const plan = await run(event(input), deps);
+
+    expect(plan.attestation).toEqual({ by: 'alice@ops-1', reason: 'us-east-1 is dark; both instances terminated from the console', at: '2026-03-01T12:00:00.000Z' });
+  });
 });
 
 describe('plan: InvalidInput', () => {
@@ -124,6 +132,17 @@ describe('plan: InvalidInput', () => {
       { ...valid, trigger: { type: 'manual', at: '2026-03-01T12:05:00Z' } },
       'trigger.at: must not be in the future, got "2026-03-01T12:05:00Z"',
     ],
+    [
+      'an attestation on a probe trigger',
+      { ...valid, trigger: { type: 'probe' }, attestation: { reason: 'fenced' } },
+      'attestation: only a manual execution may attest that the writers are fenced; this one\'s trigger.type is "probe"',
+    ],
+    [
+      'an attestation on an alarm trigger',
+      { ...valid, trigger: { type: 'alarm', alarmName: 'x' }, attestation: { by: 'robot', reason: 'fenced' } },
+      'attestation: only a manual execution may attest that the writers are fenced; this one\'s trigger.type is "alarm"',
+    ],
+    ['an attestation without a reason', { ...valid, attestation: {} }, 'attestation.reason: is required'],
     ['unknown group', { ...valid, group: 'payments' }, 'group: unknown group "payments"; known groups: billing, orders'],
     // An inherited property is not a group.
     ['inherited property as group', { ...valid, group: 'toString' }, 'group: unknown group "toString"; known groups: billing, orders'],
