@@ -11,6 +11,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { Route53Client } from '@aws-sdk/client-route-53';
@@ -33,6 +34,7 @@ export interface AwsClients {
   /** The break-glass run's step clients. */
   ec2(region: string): EC2Client;
   rds(region: string): RDSClient;
+  autoscaling(region: string): AutoScalingClient;
   cloudwatch(region: string): CloudWatchClient;
   route53(): Route53Client;
   sns(region: string | undefined): SNSClient;
@@ -77,6 +79,7 @@ export function defaultClients(): AwsClients {
     // Only a break-glass run uses these; the EC2 client alone takes half a second to load.
     ec2: cached((r) => new (require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2')).EC2Client(withRegion(r))),
     rds: cached((r) => new (require('@aws-sdk/client-rds') as typeof import('@aws-sdk/client-rds')).RDSClient(withRegion(r))),
+    autoscaling: cached((r) => new (require('@aws-sdk/client-auto-scaling') as typeof import('@aws-sdk/client-auto-scaling')).AutoScalingClient(withRegion(r))),
     cloudwatch: cached((r) => new (require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch')).CloudWatchClient(withRegion(r))),
     // As the flip-dns step does: Route 53 is global, its endpoint is signed for us-east-1.
     route53: cached(() => new (require('@aws-sdk/client-route-53') as typeof import('@aws-sdk/client-route-53')).Route53Client({ region: 'us-east-1' })) as () => Route53Client,

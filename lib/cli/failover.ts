@@ -7,7 +7,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { HistoryItem } from '../../lambdas/core/history';
 import type { GroupState, LockItem, Store } from '../../lambdas/core/store';
 import type { ExecutionInput, Mode, Outcome } from '../../lambdas/core/workflow-state';
-import type { GroupConfig } from '../../lambdas/core/config';
+import { sourceDatabase, type GroupConfig } from '../../lambdas/core/config';
 import {
   DEPLOYMENT_OPTIONS,
   DEPLOYMENT_OPTIONS_HELP,
@@ -30,14 +30,16 @@ const OPTIONS = {
   reason: { type: 'string' },
   'dry-run': { type: 'boolean' },
   force: { type: 'boolean' },
+  'attest-fenced': { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   'no-wait': { type: 'boolean' },
   local: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
-// A switchover waits for lag 0 and never overrides the RPO gate: --force means nothing there.
-const { force: _force, ...SWITCHOVER_OPTIONS } = OPTIONS;
+// A switchover waits for lag 0 and never overrides the RPO gate: --force means nothing there; nor does
+// an attestation (a switchover needs the old region up to stop its writers gracefully).
+const { force: _force, 'attest-fenced': _attest, ...SWITCHOVER_OPTIONS } = OPTIONS;
 
 /** Outcomes after which failoverctl exits 0. */
 const GOOD_OUTCOMES: ReadonlySet<string> = new Set<Outcome>(['SUCCEEDED', 'DRY_RUN']);
@@ -62,10 +64,11 @@ export interface RunResult {
   history: HistoryItem | null;
 }
 
-const failoverHelp = `Usage: failoverctl failover <group> --reason TEXT [--dry-run] [--force] [--yes] [--no-wait] [--json] [--local]
+const failoverHelp = `Usage: failoverctl failover <group> --reason TEXT [--dry-run] [--force] [--attest-fenced TEXT] [--yes] [--no-wait] [--json] [--local]
 
-Fail a group over now: fence (force-stop) the EC2 primary, promote the RDS read replica, flip the DNS
-records. Prints the plan and asks for confirmation, starts the deployed Step Functions workflow with a
+Fail a group over now: fence every writer (force-stop the EC2 primary and its additional instances;
+put the old database behind a deny-all security group and reboot it), re-check every fence, promote
+the RDS read replica, re-check the fences, flip the DNS records. Prints the plan and asks for confirmation, starts the deployed Step Functions workflow with a
 manual trigger, and follows it step by step until it ends.
 
 Options:
@@ -73,6 +76,11 @@ Options:
   --dry-run                 check every step without changing anything (no confirmation needed); the
                             run still writes its DRY_RUN history item and sends its notification
   --force                   promote even if the replica lags more than maxLagSeconds (data loss!)
+  --attest-fenced TEXT      you state that the writers are fenced by other means (how: TEXT), e.g. the
+                            region is dark or you terminated them: the workflow then proceeds past a
+                            fence it cannot complete (region unreachable, instance not found, stop not
+                            confirmed). Your name, the time and TEXT go into the record and the
+                            notification. Wrong, this gives TWO WRITERS.
   -y, --yes                 do not ask; required when stdin is not a terminal
   --no-wait                 start the execution, print its ARN and console link, and exit 0
   --json                    no live progress; print one JSON result at the end
@@ -94,6 +102,7 @@ goes on).
 Examples:
   failoverctl failover orders --reason "primary unreachable since 09:02, INC-4711"
   failoverctl failover orders --reason "game day" --dry-run
+  failoverctl failover orders --reason "us-east-1 down" --attest-fenced "region dark since 09:02; i-0a1b... terminated by hand"
   failoverctl failover orders --reason "Step Functions down in us-west-2" --local --yes`;
 
 const switchoverHelp = `Usage: failoverctl switchover <group> --reason TEXT [--dry-run] [--yes] [--no-wait] [--json] [--local]
@@ -146,6 +155,7 @@ async function runFailover(ctx: Context, args: string[], mode: Mode): Promise<nu
   const deployment = await findDeployment(ctx, values, loaded, local ? ['topicArn'] : ['stateMachineArn']);
   const dryRun = values['dry-run'] === true;
   const force = flags.force === true;
+  const attest = attestOption(command, (values as { 'attest-fenced'?: string })['attest-fenced']);
 
   const now = ctx.deps.now();
   const executionName = `${local ? 'local' : 'manual'}-${mode === 'switchover' ? 'switchover-' : ''}${group.name}-${compactTime(now)}`;
@@ -156,10 +166,11 @@ async function runFailover(ctx: Context, args: string[], mode: Mode): Promise<nu
     mode,
     ...(dryRun ? { dryRun: true } : {}),
     ...(force ? { force: true } : {}),
+    ...(attest ? { attestation: { by: ctx.deps.user(), reason: attest } } : {}),
   };
 
   const [state, lock] = await Promise.all([deployment.store.getGroupState(group.name), deployment.store.getLock(group.name)]);
-  printPlan(ctx, { group, mode, dryRun, force, local, reason, executionName, deployment, configPath: loaded.shown });
+  printPlan(ctx, { group, mode, dryRun, force, local, reason, executionName, deployment, configPath: loaded.shown, attest });
   for (const warning of warningsFor(ctx, group, mode, state, lock, now)) ctx.out.warn(warning);
 
   if (local) {
@@ -170,7 +181,8 @@ async function runFailover(ctx: Context, args: string[], mode: Mode): Promise<nu
     if (!ctx.out.interactive.stdin) {
       throw new UsageError(`refusing to start a ${mode} of ${group.name} without confirmation: stdin is not a terminal, so pass --yes`);
     }
-    if (!(await askYesNo(ctx, `Start the ${mode} of ${group.name}?`))) {
+    const question = attest ? `Start the ${mode} of ${group.name}, attesting that its writers are fenced by other means?` : `Start the ${mode} of ${group.name}?`;
+    if (!(await askYesNo(ctx, question))) {
       throw new RefusedError(`not confirmed: no ${mode} of ${group.name} was started`);
     }
   }
@@ -185,6 +197,16 @@ async function runFailover(ctx: Context, args: string[], mode: Mode): Promise<nu
   return result.status === 'SUCCEEDED' && result.outcome !== null && GOOD_OUTCOMES.has(result.outcome) ? EXIT.OK : EXIT.NOT_SUCCEEDED;
 }
 
+/** The --attest-fenced text: what the operator did to fence the writers; printable, at most 512 characters. */
+function attestOption(command: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new UsageError(`${command}: --attest-fenced TEXT must say how the writers are fenced`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new UsageError(`${command}: --attest-fenced must not contain control characters`);
+  if (value.length > 512) throw new UsageError(`${command}: --attest-fenced must be at most 512 characters, got ${value.length}`);
+  return value.trim();
+}
+
 /** 20260101T090012Z: execution names allow letters, digits, - and _. */
 function compactTime(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
@@ -192,7 +214,7 @@ function compactTime(ms: number): string {
 
 function printPlan(
   ctx: Context,
-  p: { group: GroupConfig; mode: Mode; dryRun: boolean; force: boolean; local: boolean; reason: string; executionName: string; deployment: Deployment; configPath: string },
+  p: { group: GroupConfig; mode: Mode; dryRun: boolean; force: boolean; local: boolean; reason: string; executionName: string; deployment: Deployment; configPath: string; attest?: string },
 ): void {
   const { out } = ctx;
   const { group, mode } = p;
@@ -200,19 +222,30 @@ function printPlan(
   const title = `${p.dryRun ? 'Dry run of a' : 'A'} ${mode} of ${group.name}${p.dryRun ? ': every step is checked, nothing is changed' : ''}`;
   out.note(s.bold(p.local ? `BREAK-GLASS: ${title}, run from this machine, not in Step Functions` : title));
   const steps: string[] = [];
+  const instances = [group.primary.instanceId, ...group.primary.additionalInstanceIds].join(', ');
+  const source = sourceDatabase(group.replica);
+  const database = `fence-db put the old database ${source.id} (${source.region}) behind only a deny-all security group, then reboot it to close every connection (up to ${formatDuration(group.fence.databaseTimeoutSeconds)})`;
   if (mode === 'switchover') {
-    steps.push(`assess   wait until the replica lag of ${group.replica.dbInstanceIdentifier} is 0 (up to ${formatDuration(group.switchover.lagTimeoutSeconds)}), else abort`);
-    steps.push(`fence    stop EC2 ${group.primary.instanceId} in ${group.primary.region} gracefully, wait until stopped (up to ${formatDuration(group.switchover.stopTimeoutSeconds)})`);
+    steps.push(`assess   check replica ${group.replica.dbInstanceIdentifier}: available, a read replica of ${group.replica.source}, else abort`);
+    steps.push(`fence    stop EC2 ${instances} in ${group.primary.region} gracefully, wait until stopped (up to ${formatDuration(group.switchover.stopTimeoutSeconds)})`);
+    steps.push(database);
+    steps.push(`catch-up wait until the replica has every write (up to ${formatDuration(group.switchover.lagTimeoutSeconds)}), else abort with the writers still fenced`);
   } else {
     const gate = p.force ? 'whatever its lag (--force: the lag is recorded as data loss)' : `if its lag is at most ${group.replica.maxLagSeconds} s`;
     steps.push(`assess   check replica ${group.replica.dbInstanceIdentifier}: available, a read replica, ${gate}`);
-    steps.push(`fence    force-stop EC2 ${group.primary.instanceId} in ${group.primary.region}, wait until stopped (up to ${formatDuration(group.fence.timeoutSeconds)})`);
+    steps.push(`fence    force-stop EC2 ${instances} in ${group.primary.region}, wait until stopped (up to ${formatDuration(group.fence.timeoutSeconds)})`);
+    steps.push(database);
   }
+  steps.push('verify   re-read every fence from AWS; stop again any instance found running');
   steps.push(`promote  RDS read replica ${group.replica.dbInstanceIdentifier} in ${group.replica.region}, wait until standalone (up to ${formatDuration(group.promotion.timeoutSeconds)})`);
   const records = group.dns.records.map((r) => `${r.type} ${r.name} -> ${r.target === 'replicaEndpoint' ? "the replica's endpoint" : (r.values ?? []).join(',')} (TTL ${r.ttl})`);
-  steps.push(`dns      UPSERT in ${group.dns.zoneName}: ${records.join('; ')}`);
+  steps.push(`dns      re-check every fence, then UPSERT in ${group.dns.zoneName}: ${records.join('; ')}`);
   steps.forEach((step, i) => out.note(`  ${i + 1}. ${step}`));
   out.note(`  reason:     ${p.reason}`);
+  if (p.attest) {
+    out.note(s.bold(`  ATTESTED:   you (${ctx.deps.user()}) state that the writers are fenced by other means: ${p.attest}`));
+    out.note('              the workflow proceeds past any fence it cannot complete; if the statement is wrong, two databases accept writes');
+  }
   out.note(`  execution:  ${p.local ? localExecutionArn(p.executionName) : p.executionName}`);
   if (p.local) {
     out.note(`  AWS calls:  from this machine with your credentials${ctx.env.AWS_PROFILE ? ` (profile ${ctx.env.AWS_PROFILE})` : ''}`);

@@ -73,6 +73,7 @@ export const historyCommand: Command = {
     items.forEach((h, i) => {
       ctx.out.line(lines[i + 1]);
       ctx.out.line(`    ${h.summary}`);
+      if (h.attestation) ctx.out.line(`    ${s.yellow(`attested by ${h.attestation.by} at ${formatIso(h.attestation.at, tz)}: ${h.attestation.reason}`)}`);
       ctx.out.line(`    ${s.dim(executionConsoleUrl(h.executionArn) ?? h.executionArn)}`);
     });
     return EXIT.OK;

@@ -66,7 +66,7 @@ export interface LocalRunOptions {
   input: ExecutionInput;
   executionName: string;
   deployment: Deployment;
-  /** Each changing call (stop, promote, DNS change, publish), as soon as it returns. */
+  /** Each changing call (stop, database fence, Auto Scaling suspension, promote, DNS change, publish), as soon as it returns. */
   onCall?(call: LocalCall): void;
   /** Every AWS call as it starts: for a live status line. */
   onActivity?(text: string): void;
@@ -99,6 +99,7 @@ export async function runLocally(ctx: Context, options: LocalRunOptions): Promis
     now: () => clock.now(),
     ec2: perRegion((r) => watch(clients.ec2(r), 'ec2', r)),
     rds: perRegion((r) => watch(clients.rds(r), 'rds', r)),
+    autoscaling: perRegion((r) => watch(clients.autoscaling(r), 'autoscaling', r)),
     cloudwatch: perRegion((r) => watch(clients.cloudwatch(r), 'cloudwatch', r)),
     route53: once(() => watch(clients.route53(), 'route53', 'global')),
     sns: once(() => watch(clients.sns(topicArn.split(':')[3]), 'sns', topicArn.split(':')[3])),
@@ -156,6 +157,17 @@ function changing(operation: string, input: unknown): string | undefined {
     }
     case 'PromoteReadReplica':
       return (input as PromoteReadReplicaCommandInput).DBInstanceIdentifier ?? '';
+    // The fences: the old database's security groups and reboot, an Auto Scaling group's processes.
+    case 'ModifyDBInstance': {
+      const i = input as { DBInstanceIdentifier?: string; VpcSecurityGroupIds?: string[] };
+      return `${i.DBInstanceIdentifier} security groups -> ${i.VpcSecurityGroupIds?.join(',')}`;
+    }
+    case 'RebootDBInstance':
+      return (input as { DBInstanceIdentifier?: string }).DBInstanceIdentifier ?? '';
+    case 'SuspendProcesses': {
+      const i = input as { AutoScalingGroupName?: string; ScalingProcesses?: string[] };
+      return `${i.AutoScalingGroupName}: ${i.ScalingProcesses?.join(',')}`;
+    }
     case 'ChangeResourceRecordSets': {
       const changes = (input as ChangeResourceRecordSetsCommandInput).ChangeBatch?.Changes ?? [];
       return changes.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type} ${c.ResourceRecordSet?.Name}`).join(', ');

@@ -80,14 +80,40 @@ describe('the confirmation rule', () => {
         'A failover of orders',
         `  1. assess   check replica ${REPLICA}: available, a read replica, if its lag is at most 30 s`,
         `  2. fence    force-stop EC2 ${INSTANCE} in us-east-1, wait until stopped (up to 2m 00s)`,
-        `  3. promote  RDS read replica ${REPLICA} in us-west-2, wait until standalone (up to 30m 00s)`,
-        "  4. dns      UPSERT in example.com: CNAME db.orders.example.com -> the replica's endpoint (TTL 30); A api.orders.example.com -> 198.51.100.20 (TTL 30)",
+        '  3. fence-db put the old database orders-primary-db (us-east-1) behind only a deny-all security group, then reboot it to close every connection (up to 15m 00s)',
+        '  4. verify   re-read every fence from AWS; stop again any instance found running',
+        `  5. promote  RDS read replica ${REPLICA} in us-west-2, wait until standalone (up to 30m 00s)`,
+        "  6. dns      re-check every fence, then UPSERT in example.com: CNAME db.orders.example.com -> the replica's endpoint (TTL 30); A api.orders.example.com -> 198.51.100.20 (TTL 30)",
         '  reason:     primary unreachable',
         `  execution:  ${NAME}`,
         `  on:         ${STATE_MACHINE}`,
       ].join('\n'),
     );
     expect(r.stderr).toContain('Start the failover of orders? [y/N] failoverctl: not confirmed: no failover of orders was started\n');
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('--attest-fenced puts the attestation in the input, says so in the plan and asks with it', async () => {
+    const reason = 'us-east-1 dark since 09:02; i-0a1b2c3d4e5f60718 terminated from the console';
+    const declined = await runCli(['failover', 'orders', '--reason', 'region down', '--attest-fenced', reason], { deps, answer: 'n' });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: ARN, startDate: new Date(T0) });
+    const started = await runCli(['failover', 'orders', '--reason', 'region down', '--attest-fenced', reason, '--yes', '--no-wait'], { deps });
+
+    expect(declined.code).toBe(4);
+    expect(declined.stderr).toContain(`  ATTESTED:   you (${USER}) state that the writers are fenced by other means: ${reason}\n`);
+    expect(declined.stderr).toContain('the workflow proceeds past any fence it cannot complete; if the statement is wrong, two databases accept writes\n');
+    expect(declined.stderr).toContain('Start the failover of orders, attesting that its writers are fenced by other means? [y/N]');
+    expect(started.code).toBe(0);
+    expect(startedInput()).toMatchObject({ trigger: { type: 'manual', by: USER }, attestation: { by: USER, reason } });
+  });
+
+  it('rejects an empty --attest-fenced, and switchover has no such option', async () => {
+    const empty = await runCli(['failover', 'orders', '--reason', 'x', '--attest-fenced', ' ', '--yes'], { deps });
+    const switchover = await runCli(['switchover', 'orders', '--reason', 'x', '--attest-fenced', 'y', '--yes'], { deps });
+
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('failover: --attest-fenced TEXT must say how the writers are fenced');
+    expect(switchover.code).toBe(2);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
@@ -320,7 +346,17 @@ describe('switchover', () => {
     expect(r.code).toBe(0);
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { name: 'manual-switchover-orders-20260101T000000Z' });
     expect(startedInput()).toEqual({ group: 'orders', reason: 'region migration', trigger: { type: 'manual', by: USER, at: '2026-01-01T00:00:00.000Z' }, mode: 'switchover' });
-    expect(r.stderr).toContain(`  1. assess   wait until the replica lag of ${REPLICA} is 0 (up to 5m 00s), else abort\n  2. fence    stop EC2 ${INSTANCE} in us-east-1 gracefully, wait until stopped (up to 10m 00s)\n`);
+    // The writers stop first; only then does it wait for the replica to have every write.
+    expect(r.stderr).toContain(
+      [
+        `  1. assess   check replica ${REPLICA}: available, a read replica of arn:aws:rds:us-east-1:123456789012:db:orders-primary-db, else abort`,
+        `  2. fence    stop EC2 ${INSTANCE} in us-east-1 gracefully, wait until stopped (up to 10m 00s)`,
+        '  3. fence-db put the old database orders-primary-db (us-east-1) behind only a deny-all security group, then reboot it to close every connection (up to 15m 00s)',
+        '  4. catch-up wait until the replica has every write (up to 5m 00s), else abort with the writers still fenced',
+        '  5. verify   re-read every fence from AWS; stop again any instance found running',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('asks for confirmation like failover', async () => {

@@ -4,6 +4,7 @@
  * table is dynalite (the Drill sets up exactly that); the assertions are on what the account and the
  * store hold afterwards.
  */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
@@ -35,6 +36,7 @@ function depsFor(d: Drill): Partial<CliDeps> {
     clients: {
       ec2: (r: string) => account.client(EC2Client, r),
       rds: (r: string) => account.client(RDSClient, r),
+      autoscaling: (r: string) => account.client(AutoScalingClient, r),
       cloudwatch: (r: string) => account.client(CloudWatchClient, r),
       route53: () => account.client(Route53Client, 'us-east-1'),
       sns: (r: string | undefined) => account.client(SNSClient, r ?? 'us-west-2'),
