@@ -246,14 +246,15 @@ function attested(plan: Plan, base: Pick<DatabaseFenceResult, 'id' | 'region' | 
   } as DatabaseFenceResult;
 }
 
-/** Past fence.databaseTimeoutSeconds: fail (or pass on an attestation); otherwise the result as is. */
+/**
+ * Past fence.databaseTimeoutSeconds: fail; otherwise the result as is. Not even an attestation passes a
+ * database RDS answers for and that is not behind the deny-all group: it is seen, and not fenced.
+ */
 function timedOut(plan: Plan, result: DatabaseFenceResult, now: number): DatabaseFenceResult {
   const limit = plan.group.fence.databaseTimeoutSeconds;
   const waited = (now - result.startedAt) / 1000;
   if (waited < limit) return result;
-  const what = `the database fence of ${result.id} was not confirmed in ${limit} s (${result.reason})`;
-  if (plan.attestation) return attested(plan, result, now, result.status, what);
-  throw new FenceNotConfirmed(`${what}; not promoting`);
+  throw new FenceNotConfirmed(`the database fence of ${result.id} was not confirmed in ${limit} s (${result.reason}); not promoting`);
 }
 
 const groupsOf = (db: DBInstance) => (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).filter(Boolean);

@@ -280,12 +280,14 @@ describe('fence-database', () => {
       expect(error.message).toMatch(/came back from its reboot with security groups sg-0app0000000000000, not only the deny-all group/);
     });
 
-    it('fails after fence.databaseTimeoutSeconds', async () => {
+    it('fails after fence.databaseTimeoutSeconds, attestation or not: the database is seen and not fenced', async () => {
       rds.on(DescribeDBInstancesCommand).resolves(source({ DBInstanceStatus: 'modifying' }));
       clock.ms = T0 + 900_000;
 
       const error = await failure(checkDatabaseFence(isolating(), deps));
+      const attested = await failure(checkDatabaseFence(isolating({}, state({ attestation: ATTESTATION })), deps));
 
+      expect(attested.name).toBe('FenceNotConfirmed');
       expect(error.name).toBe('FenceNotConfirmed');
       expect(error.message).toMatch(/^the database fence of orders-primary was not confirmed in 900 s/);
     });
