@@ -15,7 +15,7 @@
  * - A region that cannot be reached fails (RegionUnreachable) unless the operator attested.
  */
 import type { StepDeps } from '../runtime/deps';
-import { fenceAutoScaling, fenceEc2, fenceRds } from '../runtime/fence-clients';
+import { fenceEc2, fenceRds } from '../runtime/fence-clients';
 import { FenceNotConfirmed, RegionUnreachable } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
 import type { VerifyResult, WorkflowState } from '../core/workflow-state';
@@ -25,7 +25,7 @@ import { databaseStillFenced } from './fence-database';
 
 export type VerifyEvent = { action: 'promotion' | 'dns'; state: WorkflowState };
 
-type Deps = Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'autoscaling'>;
+type Deps = Pick<StepDeps, 'now' | 'ec2' | 'rds'>;
 
 const NEXT: Record<VerifyResult['stage'], string> = { promotion: 'not promoting', dns: 'not changing DNS' };
 
@@ -108,7 +108,7 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
 }
 
 // `$.fence` stays what the fence step found; the re-checks keep their own result in `$.verify`.
-const deps: Deps = { now: Date.now, ec2: fenceEc2(), rds: fenceRds(), autoscaling: fenceAutoScaling() };
+const deps: Deps = { now: Date.now, ec2: fenceEc2(), rds: fenceRds() };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = {
   promotion: (state: WorkflowState, d: Deps) => verifyFences('promotion', state, d),
