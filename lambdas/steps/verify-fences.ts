@@ -96,7 +96,14 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
   const allRestopped = [...new Set([...(same?.restopped ?? []), ...restopped])];
   if (open.length === 0) {
     const again = allRestopped.length > 0 ? `; stopped again: ${allRestopped.join(', ')}` : '';
-    return { ...base, confirmed: true, endedAt: now, writers, restopped: allRestopped, reason: `every fence holds before the ${stage === 'promotion' ? 'promotion' : 'DNS change'}: ${writers.map((w) => `${w.id} ${w.state}`).join(', ')}${again}` };
+    const attested = writers.filter((w) => w.method === 'attested');
+    const held = writers.filter((w) => w.method !== 'attested');
+    const before = stage === 'promotion' ? 'promotion' : 'DNS change';
+    const reason =
+      attested.length === 0
+        ? `every fence holds before the ${before}: ${writers.map((w) => `${w.id} ${w.state}`).join(', ')}${again}`
+        : `before the ${before}: ${held.length ? `${held.map((w) => `${w.id} ${w.state}`).join(', ')} fenced; ` : ''}NOT confirmed, passed on the attestation of ${plan.attestation?.by}: ${attested.map((w) => `${w.id} (${w.state})`).join(', ')}${again}`;
+    return { ...base, confirmed: true, endedAt: now, writers, restopped: allRestopped, reason };
   }
   const limit = plan.group.fence.timeoutSeconds;
   const waited = (now - base.startedAt) / 1000;

@@ -76,10 +76,12 @@ describe('failover --local (break-glass)', () => {
     expect(account.instance(INSTANCE)?.state).toBe('stopped');
     expect(account.dbInstance(REPLICA)).toMatchObject({ status: 'available', replicaOf: undefined, endpointAddress: REPLICA_ENDPOINT });
     expect(account.record('Z0EXAMPLE1234567890AB', 'db.orders.example.com', 'CNAME')?.values).toEqual([REPLICA_ENDPOINT]);
-    // Fence before promote: the stop was confirmed before PromoteReadReplica was called.
+    // Fence before promote: the instance stopped and the old database fenced before PromoteReadReplica was called.
     const stop = account.apiCalls.find((c) => c.operation === 'StopInstances')!;
+    const reboot = account.apiCalls.find((c) => c.operation === 'RebootDBInstance')!;
     const promote = account.apiCalls.find((c) => c.operation === 'PromoteReadReplica')!;
     expect(stop.at).toBeLessThan(promote.at);
+    expect(reboot.at).toBeLessThan(promote.at);
 
     const name = `local-orders-${new Date(start).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}`;
     const [item] = await store.listHistory({ group: 'orders' });
@@ -100,10 +102,13 @@ describe('failover --local (break-glass)', () => {
     // The changing calls as they returned, the steps from the history item, the outcome.
     expect(r.stdout).toMatch(/^Running local:local-orders-\d{8}T\d{6}Z locally/);
     expect(r.stdout).toMatch(/\n +\+[\d.]+ s {2}ec2:StopInstances i-0a1b2c3d4e5f60718 \(force\)\n/);
-    expect(r.stdout).toMatch(/\n +\+3m \d\ds {2}route53:ChangeResourceRecordSets UPSERT CNAME db\.orders\.example\.com, UPSERT A api\.orders\.example\.com\n/);
+    expect(r.stdout).toMatch(/\n +\+[\d.]+ s {2}rds:ModifyDBInstance orders-primary-db security groups -> sg-\w+\n/);
+    expect(r.stdout).toMatch(/\n +\+\dm \d\ds {2}route53:ChangeResourceRecordSets UPSERT CNAME db\.orders\.example\.com, UPSERT A api\.orders\.example\.com\n/);
     expect(r.stdout).toContain('Steps (from the history item):\n');
     expect(r.stdout).toMatch(/\n +\+[\d.]+ s {2}fence +[\d.]+ s {2}i-0a1b2c3d4e5f60718 confirmed stopped\n/);
-    expect(r.stdout).toContain(`\nSUCCEEDED: failed over orders: ${INSTANCE} fenced (stopped), ${REPLICA} promoted, 2 DNS record(s) INSYNC\n`);
+    expect(r.stdout).toContain(
+      `\nSUCCEEDED: failed over orders: ${INSTANCE} fenced (stopped), old database orders-primary-db fenced (deny-all security group, rebooted), ${REPLICA} promoted, 2 DNS record(s) INSYNC\n`,
+    );
     expect(r.stdout).toContain(`  local:${name}\n`);
   });
 

@@ -150,6 +150,7 @@ describe('verify-fences', () => {
 
     expect(error.name).toBe('RegionUnreachable');
     expect(attested.confirmed).toBe(true);
+    expect(attested.reason).toBe(`before the promotion: NOT confirmed, passed on the attestation of alice: ${INSTANCE} (unreachable), ${SOURCE_DB} (unreachable)`);
     expect(attested.writers.map((w) => [w.id, w.fenced, w.method])).toEqual([
       [INSTANCE, false, 'attested'],
       [SOURCE_DB, false, 'attested'],
