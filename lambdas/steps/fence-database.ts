@@ -31,6 +31,7 @@ import type { StepDeps } from '../runtime/deps';
 import { fenceEc2, fenceRds } from '../runtime/fence-clients';
 import { awsErrorName, FenceNotConfirmed, isUnreachable, RegionUnreachable, stepErrorFrom } from '../core/errors';
 import { sourceDatabase } from '../core/config';
+import { chosenReplica } from '../core/candidates';
 import { databaseFenceGroupName } from '../core/isolation-group';
 import { stepHandler } from '../runtime/powertools';
 import type { DatabaseFenceResult, Plan, WorkflowState, Writer } from '../core/workflow-state';
@@ -53,12 +54,12 @@ interface Source {
 export async function startDatabaseFence(state: WorkflowState, deps: Deps): Promise<DatabaseFenceResult> {
   const { plan } = state;
   const startedAt = deps.now();
-  const source = await discoverSource(plan, deps);
+  const source = await discoverSource(state, deps);
   const base = { id: source.id, region: source.region, dryRun: plan.dryRun, polls: 0, startedAt };
   const db = await describe(source, deps);
   if (db === 'unreachable') return attested(plan, base, deps.now(), 'unreachable', `RDS in ${source.region} could not be reached`);
   if (db === 'not-found') {
-    const what = `${source.id} does not exist in ${source.region} (DBInstanceNotFound), yet ${plan.group.replica.dbInstanceIdentifier} names it as its source`;
+    const what = `${source.id} does not exist in ${source.region} (DBInstanceNotFound), yet ${chosenReplica(state).dbInstanceIdentifier} names it as its source`;
     if (!plan.attestation) throw new FenceNotConfirmed(`${what}; a database the controller cannot see is not fenced; not promoting`);
     return attested(plan, base, deps.now(), 'not-found', what);
   }
@@ -178,8 +179,10 @@ export async function databaseStillFenced(fence: DatabaseFenceResult, deps: Deps
   return { ...writer, state: status, fenced: onlyFence(db, fence.fenceSecurityGroupId ?? ''), method: fence.method };
 }
 
-async function discoverSource(plan: Plan, deps: Deps): Promise<Source> {
-  const { dbInstanceIdentifier: id, region } = plan.group.replica;
+async function discoverSource(state: WorkflowState, deps: Deps): Promise<Source> {
+  const { plan } = state;
+  // The candidate this execution promotes; every candidate replicates from the same source.
+  const { dbInstanceIdentifier: id, region } = chosenReplica(state);
   let replica: DBInstance | undefined;
   try {
     replica = (await deps.rds(region).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0];

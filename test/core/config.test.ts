@@ -411,7 +411,7 @@ describe('parseConfig: candidate replicas (additionalReplicas, valuesByReplica)'
     const group = parseConfig(valid()).groups[0];
 
     expect(group.additionalReplicas).toEqual([]);
-    expect(replicaCandidates(group)).toEqual([{ dbInstanceIdentifier: 'orders-replica', region: 'us-west-2', source: undefined, maxLagSeconds: 30 }]);
+    expect(replicaCandidates(group)).toEqual([{ dbInstanceIdentifier: 'orders-replica', region: 'us-west-2', source: 'orders-primary-db', maxLagSeconds: 30 }]);
   });
 
   it('lists further candidates after replica, sharing its source and maxLagSeconds, with per-candidate record values', () => {

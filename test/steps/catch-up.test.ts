@@ -12,6 +12,8 @@ import type { DatabaseFenceResult, WorkflowState } from '../../lambdas/core/work
 import { REPLICA, SOURCE_ARN, SOURCE_DB, T0, ordersGroup, planFor } from '../support/fixtures';
 
 const REBOOTED = T0 - 90_000;
+/** When the database fence was confirmed: after this, the old database accepted nothing. */
+const FENCED = T0 - 30_000;
 const fence = (engine: string): DatabaseFenceResult => ({
   id: SOURCE_DB,
   region: 'us-east-1',
@@ -21,7 +23,7 @@ const fence = (engine: string): DatabaseFenceResult => ({
   method: 'sg+reboot',
   confirmed: true,
   rebootRequestedAt: REBOOTED,
-  confirmedAt: T0 - 30_000,
+  confirmedAt: FENCED,
   originalSecurityGroupIds: ['sg-0app0000000000000'],
   dryRun: false,
   polls: 3,
@@ -33,7 +35,7 @@ const state = (engine = 'postgres', assess?: WorkflowState['assess']): WorkflowS
   databaseFence: fence(engine),
   ...(assess ? { assess } : {}),
 });
-const point = (at: number, value: number) => ({ Timestamp: new Date(at), Maximum: value });
+const point = (at: number, value: number) => ({ Timestamp: new Date(at), Maximum: value, Minimum: value });
 
 describe('catch-up', () => {
   const cw = mockClient(CloudWatchClient);
@@ -47,68 +49,70 @@ describe('catch-up', () => {
     clock.ms = T0;
   });
 
+  const described = (engine: string, over: Record<string, unknown> = {}) => ({
+    DBInstances: [{ DBInstanceIdentifier: REPLICA, DBInstanceStatus: 'available', Engine: engine, ReadReplicaSourceDBInstanceIdentifier: SOURCE_ARN, ...over }],
+  });
+
   describe('precheck', () => {
+    const candidate = { dbInstanceIdentifier: REPLICA, region: 'us-west-2' };
     const replica = { id: REPLICA, region: 'us-west-2', status: 'available', isReplica: true, sourceId: SOURCE_ARN };
 
     it.each([
-      ['proceeds for an available replica of the configured source', replica, 'proceed', `switching over: replica ${REPLICA} is available; stopping the writers first, then waiting for it to catch up`],
+      ['proceeds for an available replica of the configured source', replica, 'proceed', `switching over to ${REPLICA}: it is available; stopping the writers first, then waiting for it to catch up`],
       ['aborts when the replica is missing', undefined, 'abort', `not switching over: replica ${REPLICA} not found in us-west-2`],
       ['aborts for another source', { ...replica, sourceId: 'arn:aws:rds:us-east-1:123456789012:db:other' }, 'abort', `not switching over: ${REPLICA} replicates from arn:aws:rds:us-east-1:123456789012:db:other, not the configured source ${SOURCE_ARN}`],
       ['aborts for a replica that is not available', { ...replica, status: 'backing-up' }, 'abort', `not switching over: replica ${REPLICA} is backing-up, not available`],
     ])('%s', (_, view, decision, reason) => {
-      expect(decidePrecheck({ group: ordersGroup() }, view)).toEqual({ decision, reason });
+      expect(decidePrecheck({ group: ordersGroup() }, candidate, view)).toEqual({ decision, reason });
     });
 
-    it('describes the replica and changes nothing', async () => {
-      rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: REPLICA, DBInstanceStatus: 'available', ReadReplicaSourceDBInstanceIdentifier: SOURCE_ARN }] });
+    it('describes the replica, chooses it, and changes nothing', async () => {
+      rds.on(DescribeDBInstancesCommand).resolves(described('postgres'));
 
       const result = await precheck(state(), deps);
 
-      expect(rds).toHaveReceivedCommandOnce(DescribeDBInstancesCommand);
-      expect(result).toMatchObject({ decision: 'proceed', lagSeconds: null, startedAt: T0, endedAt: T0 });
+      expect(rds).toHaveReceivedCommandExactlyOnceWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: REPLICA });
+      expect(result).toMatchObject({ decision: 'proceed', chosen: { id: REPLICA, region: 'us-west-2' }, lagSeconds: null, startedAt: T0, endedAt: T0 });
+    });
+
+    it('aborts, nothing stopped, when no candidate can be switched to', async () => {
+      rds.on(DescribeDBInstancesCommand).resolves(described('postgres', { DBInstanceStatus: 'storage-full' }));
+
+      const result = await precheck(state(), deps);
+
+      expect(result).toMatchObject({ decision: 'abort', reason: `not switching over: replica ${REPLICA} is storage-full, not available` });
     });
   });
 
-  describe('waitForCatchUp', () => {
-    it('postgres: reads OldestReplicationSlotLag of the source, counting only datapoints after the reboot', async () => {
-      // A 0 from before the reboot proves nothing; the one after it does.
-      cw.on(GetMetricStatisticsCommand).resolves({ Datapoints: [point(REBOOTED - 60_000, 0), point(REBOOTED + 30_000, 0)] });
+  describe('waitForCatchUp (through the lag gate, assess-replica.replicaCaughtUp)', () => {
+    it('postgres: proceeds once the source shows no WAL outstanding after the database fence was confirmed', async () => {
+      // The replica's ReplicaLag grows once the writes stop; the source's slot lag is 0 after the fence.
+      rds.on(DescribeDBInstancesCommand).resolves(described('postgres'));
+      cw.on(GetMetricStatisticsCommand, { MetricName: 'ReplicaLag' }).resolves({ Datapoints: [] });
+      cw.on(GetMetricStatisticsCommand, { MetricName: 'OldestReplicationSlotLag' }).resolves({ Datapoints: [point(FENCED + 60_000, 0), point(FENCED - 120_000, 0)] });
+      clock.ms = FENCED + 240_000;
 
       const result = await waitForCatchUp(state('postgres'), deps);
 
-      expect(cw).toHaveReceivedCommandWith(GetMetricStatisticsCommand, {
-        Namespace: 'AWS/RDS',
-        MetricName: 'OldestReplicationSlotLag',
-        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: SOURCE_DB }],
-        Statistics: ['Maximum'],
-        Period: 60,
-      });
-      expect(result).toMatchObject({ decision: 'proceed', lagSeconds: 0, endedAt: T0 });
-      expect(result.reason).toBe(
-        `switching over: the writers are fenced and the replica has caught up (OldestReplicationSlotLag of ${SOURCE_DB} 0 bytes at ${new Date(REBOOTED + 30_000).toISOString()})`,
-      );
+      expect(cw).toHaveReceivedCommandWith(GetMetricStatisticsCommand, { MetricName: 'OldestReplicationSlotLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: SOURCE_DB }] });
+      expect(result).toMatchObject({ decision: 'proceed', lagSeconds: 0, chosen: { id: REPLICA, region: 'us-west-2' }, endedAt: FENCED + 240_000 });
+      expect(result.reason).toMatch(/^switching over to orders-replica: the writers are fenced and it has every write \(orders-replica has every write made before /);
     });
 
-    it('waits while the only datapoints are from before the fence', async () => {
-      cw.on(GetMetricStatisticsCommand).resolves({ Datapoints: [point(REBOOTED - 60_000, 0)] });
+    it('waits while nothing after the fence shows it caught up, then aborts after lagTimeoutSeconds saying what stays fenced', async () => {
+      rds.on(DescribeDBInstancesCommand).resolves(described('postgres'));
+      cw.on(GetMetricStatisticsCommand).resolves({ Datapoints: [] });
+      clock.ms = FENCED + 60_000;
 
-      const result = await waitForCatchUp(state('postgres'), deps);
+      const waiting = await waitForCatchUp(state('postgres'), deps);
+      clock.ms = FENCED + 60_000 + 300_000;
+      const aborted = await waitForCatchUp(state('postgres', waiting), deps);
 
-      expect(result).toMatchObject({ decision: 'wait', reason: `waiting for the replica to catch up after the writers were fenced: no OldestReplicationSlotLag datapoint of ${SOURCE_DB} since the fence yet` });
-    });
-
-    it('mysql: reads ReplicaLag of the replica; -1 is replication not running, and aborts after lagTimeoutSeconds saying what stays fenced', async () => {
-      cw.on(GetMetricStatisticsCommand).resolves({ Datapoints: [point(REBOOTED + 30_000, -1)] });
-
-      const waiting = await waitForCatchUp(state('mysql'), deps);
-      clock.ms = T0 + 300_000;
-      const aborted = await waitForCatchUp(state('mysql', waiting), deps);
-
-      expect(cw).toHaveReceivedCommandWith(GetMetricStatisticsCommand, { MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: REPLICA }] });
-      expect(waiting).toMatchObject({ decision: 'wait', lagSeconds: -1 });
+      expect(waiting).toMatchObject({ decision: 'wait', startedAt: FENCED + 60_000 });
+      expect(waiting.reason).toMatch(/^waiting for orders-replica to catch up after the writers were fenced: orders-replica is not yet shown to have every write/);
       expect(aborted.decision).toBe('abort');
-      expect(aborted.startedAt).toBe(T0);
-      expect(aborted.reason).toMatch(/^not switching over: the replica did not catch up within 300 s after the writers were fenced \(ReplicaLag of orders-replica -1 s at .* \(replication not running\)\); nothing was promoted\. The writers stay fenced: start them and restore orders-primary's security groups \(sg-0app0000000000000\) by hand$/);
+      expect(aborted.startedAt).toBe(FENCED + 60_000);
+      expect(aborted.reason).toMatch(/^not switching over: orders-replica did not catch up within 300 s after the writers were fenced \(.*\); nothing was promoted\. The writers stay fenced: start them and restore orders-primary's security groups \(sg-0app0000000000000\) by hand$/);
     });
   });
 });
