@@ -7,8 +7,8 @@
  * Every write the replica lacks was committed after the second time (replicationBound in
  * replica-lag.ts: every datapoint proves the replica had everything up to a point) and before the first
  * (after it the old database took no writes), so the writes lost fit in that window. The first time is
- * the earliest confirmation the workflow has: the old database fenced (issue 10's database fence), or the
- * primary (the writer) confirmed stopped. The workflow cannot know when the source really stopped (a dead
+ * when the old database was confirmed fenced (or found failed): only that stops every client of it. The
+ * workflow cannot know when the source really stopped (a dead
  * source stopped before the probes noticed), so the window includes detection and fencing time: the
  * estimate is honest, not tight. With neither confirmation (the primary was isolated, which does not cut
  * the connections it has: EC2 "Security group connection tracking"), the promotion's start, when
@@ -29,30 +29,33 @@ export interface WritesStopped {
   confirmed: boolean;
 }
 
-/** Issue 10's database fence, read without depending on its full type. */
-interface DatabaseFenceLike {
-  id?: string;
-  confirmed?: boolean;
-  confirmedAt?: number;
-  endedAt?: number;
-  method?: string;
-}
-
-/** When the old database stopped accepting writes, as far as the workflow knows it; null before any of it. */
+/**
+ * When the old database stopped accepting writes, as far as the workflow knows it; null before any of it.
+ * Only the database fence bounds every writer: the primary's stop does not stop the other clients of
+ * the old database (a second app server, a cron host, a pool), which write until the database is
+ * fenced. Executions recorded before the database was fenced have only the primary's stop, and say so.
+ */
 export function writesStoppedAt(state: WorkflowState): WritesStopped | null {
-  const known: WritesStopped[] = [];
-  const db = (state as { databaseFence?: DatabaseFenceLike }).databaseFence;
-  const dbAt = db?.confirmedAt ?? db?.endedAt;
-  if (db?.confirmed && dbAt !== undefined) {
-    known.push({ at: dbAt, what: `the old database${db.id ? ` ${db.id}` : ''} was confirmed fenced${db.method ? ` (${db.method})` : ''}`, confirmed: true });
+  const db = state.databaseFence;
+  if (db?.confirmed && !db.dryRun && db.method !== 'attested') {
+    const at = db.confirmedAt ?? db.endedAt;
+    if (at !== undefined) {
+      const how = db.method === 'none' ? `found ${db.status}, which takes no writes` : 'confirmed fenced (deny-all security group, rebooted)';
+      return { at, what: `the old database ${db.id} was ${how}`, confirmed: true };
+    }
   }
   const fence = state.fence;
-  if (fence?.confirmed && !fence.dryRun && fence.method !== 'isolate' && fence.endedAt !== undefined) {
-    known.push({ at: fence.endedAt, what: `the primary ${fence.instanceId} was confirmed ${fence.state}`, confirmed: true });
+  if (!db && fence?.confirmed && !fence.dryRun && fence.method !== 'isolate' && fence.endedAt !== undefined) {
+    return {
+      at: fence.endedAt,
+      what: `the primary ${fence.instanceId} was confirmed ${fence.state} (recorded before the old database was fenced: other clients of it are not counted)`,
+      confirmed: true,
+    };
   }
-  if (known.length > 0) return known.reduce((a, b) => (b.at < a.at ? b : a));
   if (state.promote && !state.promote.dryRun) {
-    const why = fence?.method === 'isolate' ? `the primary ${fence.instanceId} was isolated, not stopped, and keeps the connections it had` : 'nothing confirmed that the old database stopped taking writes';
+    const why = db?.method === 'attested'
+      ? `the old database ${db.id} was not confirmed fenced (an operator attested it)`
+      : fence?.method === 'isolate' ? `the primary ${fence.instanceId} was isolated, not stopped, and keeps the connections it had` : 'nothing confirmed that the old database stopped taking writes';
     return { at: state.promote.startedAt, what: `replication ended (PromoteReadReplica); ${why}, so writes it accepted after then are not counted`, confirmed: false };
   }
   return null;

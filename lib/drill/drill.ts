@@ -2,6 +2,7 @@
  * A drill: the real workflow (the synthesized definition, the real step code) against a simulated AWS
  * account on a simulated clock and a real DynamoDB (dynalite), seeded from a config.
  */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
@@ -14,7 +15,7 @@ import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { runInvocation, type ProbeDeps } from '../../lambdas/probe/run-probes';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
 import { Store } from '../../lambdas/core/store';
-import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
+import { sourceDatabase, type FailoverConfig, type GroupConfig } from '../../lambdas/core/config';
 import { LocalPrimary, type EndpointMode } from './endpoints';
 import { startLocalDynamoDB, type LocalDynamoDB } from './local-dynamodb';
 import { LocalWorkflow, type ExecutionResult, type TaskFault } from '../runner/local-workflow';
@@ -71,6 +72,7 @@ export class Drill {
       now: () => account.clock.now(),
       ec2: client(EC2Client),
       rds: client(RDSClient),
+      autoscaling: client(AutoScalingClient),
       cloudwatch: client(CloudWatchClient),
       route53: once(() => account.client(Route53Client, 'us-east-1')),
       sns: once(() => account.client(SNSClient, DRILL_REGION)),
@@ -133,7 +135,7 @@ export class Drill {
     const vpcId = group.primary.vpcId ?? `vpc-0sim${String(index).padStart(12, '0')}`;
     account.addInstance({ instanceId: group.primary.instanceId, region: group.primary.region, state: 'running', privateIpAddress: primaryIp, vpcId });
     const source = sourceOf(group);
-    account.addDbInstance({ id: source.id, region: source.region, vpcId: source.vpcId ?? vpcId });
+    account.addDbInstance({ id: source.id, region: source.region, vpcId: source.vpcId });
     const sourceArn = `arn:aws:rds:${source.region}:${DRILL_ACCOUNT}:db:${source.id}`;
     for (const c of replicaCandidates(group)) {
       account.addDbInstance({ id: c.dbInstanceIdentifier, region: c.region, replicaOf: sourceArn });
@@ -353,16 +355,9 @@ function renderInputTransformer(t: { InputPathsMap?: Record<string, string>; Inp
   return out;
 }
 
-/**
- * The old database of a group: the configured source (an identifier in the replica's region, or an
- * ARN), else `<group>-primary-db` in the primary's region.
- */
-export function sourceOf(group: GroupConfig): { id: string; region: string; vpcId?: string } {
-  const configured = (group.replica as { source?: string }).source;
-  const arn = configured ? /^arn:aws[\w-]*:rds:([\w-]+):\d+:db:(.+)$/.exec(configured) : null;
-  if (arn) return { id: arn[2], region: arn[1] };
-  if (configured) return { id: configured, region: group.replica.region };
-  return { id: `${group.name}-primary-db`, region: group.primary.region };
+/** The old database of a group (the replicas' source) and the VPC it is in, as configured. */
+export function sourceOf(group: GroupConfig): { id: string; region: string; vpcId: string } {
+  return { ...sourceDatabase(group.replica), vpcId: group.replica.sourceVpcId };
 }
 
 export type { SimExecution };

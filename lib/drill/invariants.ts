@@ -14,7 +14,7 @@ export async function checkInvariants(drill: Drill): Promise<string[]> {
   const calls = account.apiCalls.filter((c) => !c.error && !c.dryRun);
 
   for (const group of config.groups) {
-    const instanceIds = [group.primary.instanceId, ...((group.primary as { additionalInstanceIds?: string[] }).additionalInstanceIds ?? [])];
+    const instanceIds = [group.primary.instanceId, ...group.primary.additionalInstanceIds];
     const candidateIds = drill.candidates(group.name).map((c) => c.dbInstanceIdentifier);
 
     // Never two writers: no promotion while an instance of the group might still be running. (An

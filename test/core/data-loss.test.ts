@@ -50,7 +50,7 @@ describe('estimateDataLoss', () => {
       estimatedSeconds: 70,
       reason:
         'at most 70 s of writes, those committed between 11:58:58Z and 12:00:08Z: ReplicaLag 2 s in the minute from 11:59:00Z: orders-replica had replayed every commit up to 11:58:58Z; ' +
-        `the primary ${INSTANCE} was confirmed stopped (the source may have stopped earlier: the workflow only knows when that was confirmed)`,
+        `the primary ${INSTANCE} was confirmed stopped (recorded before the old database was fenced: other clients of it are not counted) (the source may have stopped earlier: the workflow only knows when that was confirmed)`,
       replicatedThrough: at(-62),
       writesStoppedAt: at(8),
     });
@@ -70,11 +70,19 @@ describe('estimateDataLoss', () => {
     expect(estimateDataLoss(state).replicatedThrough).toBe(at(-62));
   });
 
-  it('the database fence (issue 10) confirmed earlier than the primary: the earliest confirmation counts', () => {
-    const state = { ...failedOver(), databaseFence: { id: 'orders-primary-db', confirmed: true, confirmedAt: at(4), method: 'sg+reboot' } } as WorkflowState;
+  it('the old database fenced after the primary stopped: its fence counts, since its other clients wrote until then', () => {
+    const state = { ...failedOver(), databaseFence: { id: 'orders-primary-db', region: 'us-east-1', status: 'available', phase: 'confirmed', confirmed: true, confirmedAt: at(30), method: 'sg+reboot', dryRun: false, reason: '', polls: 3, startedAt: at(9) } } as WorkflowState;
 
-    expect(writesStoppedAt(state)).toEqual({ at: at(4), what: 'the old database orders-primary-db was confirmed fenced (sg+reboot)', confirmed: true });
-    expect(estimateDataLoss(state).estimatedSeconds).toBe(66);
+    expect(writesStoppedAt(state)).toEqual({ at: at(30), what: 'the old database orders-primary-db was confirmed fenced (deny-all security group, rebooted)', confirmed: true });
+    expect(estimateDataLoss(state).estimatedSeconds).toBe(92);
+  });
+
+  it('an old database found failed stops writes when it was seen so; an attested one bounds nothing before the promotion', () => {
+    const failed = { ...failedOver(), databaseFence: { id: 'orders-primary-db', region: 'us-east-1', status: 'failed', phase: 'confirmed', confirmed: true, confirmedAt: at(9), method: 'none', dryRun: false, reason: '', polls: 0, startedAt: at(9) } } as WorkflowState;
+    expect(writesStoppedAt(failed)).toMatchObject({ at: at(9), what: 'the old database orders-primary-db was found failed, which takes no writes' });
+
+    const attested = { ...failed, databaseFence: { ...failed.databaseFence!, method: 'attested', confirmed: true } } as WorkflowState;
+    expect(writesStoppedAt(attested)).toMatchObject({ at: attested.promote!.startedAt, confirmed: false, what: expect.stringContaining('not confirmed fenced (an operator attested it)') });
   });
 
   it('isolated, not stopped: counts up to the promotion and says what it does not count', () => {

@@ -41,6 +41,8 @@ interface DbInstance {
   id: string; region: string; status: string; engine: string; engineVersion: string; port: number; endpointAddress: string;
   vpcId: string; securityGroupIds: string[];
   source?: { region: string; id: string }; replication?: Replication;
+  /** The source it replicated from, kept after a promotion: CloudWatch keeps the datapoints of before. */
+  replicatedFrom?: { region: string; id: string };
   promotionStartedAt?: number; promotedAt?: number; failedAt?: number;
   /** Position frozen at the start of the promotion: RDS stops replication before it promotes. */
   promotedPosition?: number;
@@ -112,7 +114,7 @@ export class SimRds implements SimServiceModule {
       engineVersion: d.engineVersion ?? (d.engine === undefined || d.engine === 'postgres' ? '16.4' : d.engine === 'mariadb' ? '10.11.9' : '8.0.39'),
       port: d.port ?? (d.engine?.startsWith('mysql') || d.engine === 'mariadb' ? 3306 : 5432),
       endpointAddress: d.endpointAddress ?? `${d.id}.c0abcdefghij.${d.region}.rds.amazonaws.com`,
-      vpcId, securityGroupIds, source,
+      vpcId, securityGroupIds, source, replicatedFrom: source,
       replication: source ? { state: 'replicating', history: [], delay: before?.replication?.delay ?? 1 } : undefined,
       writes: before?.writes ?? [], connectionEpoch: (before?.connectionEpoch ?? 0) + 1,
     });
@@ -177,7 +179,7 @@ export class SimRds implements SimServiceModule {
     return d && {
       id: d.id, region: d.region, status: d.status, engine: d.engine, replicaOf: this.sourceLabel(d),
       endpointAddress: d.endpointAddress, promotionStartedAt: d.promotionStartedAt, promotedAt: d.promotedAt,
-      securityGroupIds: [...d.securityGroupIds], replication: d.replication?.state,
+      securityGroupIds: [...d.securityGroupIds], replication: d.source ? d.replication?.state : undefined,
     };
   }
 
@@ -297,9 +299,11 @@ export class SimRds implements SimServiceModule {
   }
 
   private sourceOf(d: DbInstance): DbInstance | undefined {
-    return d.source && this.find(d.source.id, d.source.region);
+    const from = d.replicatedFrom ?? d.source;
+    return from && this.find(from.id, from.region);
   }
 
+  /** The replicas RDS lists for a source: promoted ones are standalone and no longer listed. */
   private replicasOf(d: DbInstance): DbInstance[] {
     return this.dbs.filter((r) => r.source?.id === d.id && r.source.region === d.region);
   }
@@ -376,7 +380,7 @@ export class SimRds implements SimServiceModule {
     } else {
       this.setDbStatus(d, 'rebooting', rebootAt, () => { d.connectionEpoch += 1; });
       const doneAt = rebootAt + latencies.rdsPromoteRebootingSeconds * 1000;
-      this.setDbStatus(d, 'available', doneAt, () => { d.source = undefined; d.replication = undefined; d.promotedAt = doneAt; });
+      this.setDbStatus(d, 'available', doneAt, () => { d.source = undefined; d.promotedAt = doneAt; });
     }
     this.core.settle();
     return { DBInstance: this.toSdkDb(d) };
