@@ -9,9 +9,13 @@ export function instanceWriter(plan: Pick<Plan, 'group'>, i: InstanceFence): Wri
   return { kind: 'ec2', id: i.id, region: plan.group.primary.region, state: i.state, fenced: i.fenced, method: i.method };
 }
 
-/** The writer entry of the old database, from its fence result. */
+/**
+ * The writer entry of the old database, from its fence result. A dry run fenced nothing: it is fenced
+ * only if it was already down (`none`).
+ */
 export function databaseWriter(fence: DatabaseFenceResult): Writer {
-  return { kind: 'rds', id: fence.id, region: fence.region, state: fence.status, fenced: fence.confirmed && fence.method !== 'attested', method: fence.method };
+  const fenced = fence.confirmed && fence.method !== 'attested' && (!fence.dryRun || fence.method === 'none');
+  return { kind: 'rds', id: fence.id, region: fence.region, state: fence.status, fenced, method: fence.method };
 }
 
 /** Every writer with its last known state: the latest re-check if there was one, else the fences. */

@@ -50,8 +50,15 @@ describe('drill scenarios', () => {
       'CNAME db.orders.example.com': { ttl: 30, after: [REPLICA_ENDPOINT] },
       'A api.orders.example.com': { ttl: 30, after: ['198.51.100.20'] },
     });
-    expect(r.apiCalls.map((c) => c.operation)).toEqual(['StartExecution', 'StopInstances', 'PromoteReadReplica', 'ChangeResourceRecordSets', 'Publish']);
+    // The force-stop is sent again on each poll while the instance is stopping; the old database is
+    // fenced (deny-all security group, then a reboot) before the promotion.
+    expect(r.apiCalls.map((c) => c.operation)).toEqual([
+      'StartExecution', 'StopInstances', 'StopInstances', 'StopInstances', 'ModifyDBInstance', 'RebootDBInstance',
+      'PromoteReadReplica', 'ChangeResourceRecordSets', 'Publish',
+    ]);
     expectFenceBeforePromote(r);
+    expect(r.writers.map((w) => [w.kind, w.id, w.fenced])).toEqual([['ec2', 'i-0a1b2c3d4e5f60718', true], ['rds', 'orders-primary-db', true]]);
+    expect(r.clientWrites.acceptedByOldAfterPromotionStarted).toBe(0);
 
     expect(r.history).toHaveLength(1);
     const item = r.history[0];
@@ -63,7 +70,6 @@ describe('drill scenarios', () => {
       dryRun: false,
       fence: { instanceId: 'i-0a1b2c3d4e5f60718', finalState: 'stopped', confirmed: true, method: 'force-stop' },
       promotion: { dbInstanceIdentifier: 'orders-replica', endpointAddress: REPLICA_ENDPOINT, confirmed: true },
-      dataLossSeconds: 2,
       error: null,
       notification: { notified: true, error: null },
     });
@@ -71,15 +77,17 @@ describe('drill scenarios', () => {
       { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, before: [OLD_DB_ENDPOINT], after: [REPLICA_ENDPOINT], applied: true },
       { name: 'api.orders.example.com', type: 'A', ttl: 30, before: ['192.0.2.10'], after: ['198.51.100.20'], applied: true },
     ]);
-    expect(item.steps.map((s) => s.step)).toEqual(['lock', 'confirm', 'assess', 'fence', 'promote', 'dns']);
+    expect(item.steps.map((s) => s.step)).toEqual(['lock', 'confirm', 'assess', 'fence', 'fence-db', 'promote', 'dns', 'verify']);
     expect(item.steps[1].result).toMatch(/^outage confirmed: round failed: 3 of 3 probes failed/);
-    // The simulated force-stop takes 15 s, a promotion 180 s, a Route 53 change 45 s; polls every 5 s.
+    // The simulated force-stop takes 15 s, the old database's security-group change 20 s and its
+    // reboot 60 s, a promotion 180 s, a Route 53 change 45 s; polls every 5 s.
     const durations = Object.fromEntries(item.steps.map((s) => [s.step, s.durationSeconds!]));
     expect(durations.fence).toBeGreaterThanOrEqual(15);
+    expect(durations['fence-db']).toBeGreaterThanOrEqual(80);
     expect(durations.promote).toBeGreaterThanOrEqual(180);
     expect(durations.dns).toBeGreaterThanOrEqual(45);
-    expect(item.rtoSeconds).toBeGreaterThanOrEqual(240);
-    expect(item.rtoSeconds).toBeLessThan(240 + 3 * 5 + 5);
+    expect(item.rtoSeconds).toBeGreaterThanOrEqual(320);
+    expect(item.rtoSeconds).toBeLessThan(320 + 4 * 5 + 5);
     expect(r.rtoSeconds).toBe(item.rtoSeconds);
     expect(r.notifications).toEqual([{ at: expect.any(Number), subject: expect.stringContaining('orders: SUCCEEDED') }]);
     expect(r.passed, r.failures.join('; ')).toBe(true);
@@ -98,11 +106,16 @@ describe('drill scenarios', () => {
     expect(r.history[0].outcome).toBe('DRY_RUN');
     expect(r.history[0].plannedActions).toEqual([
       'force-stop EC2 instance i-0a1b2c3d4e5f60718 in us-east-1',
+      'fence the old database orders-primary-db in us-east-1: only the deny-all security group, then reboot it',
+      're-check every fence from AWS',
       'promote RDS read replica orders-replica in us-west-2',
+      're-check every fence again before the DNS change',
       `UPSERT CNAME db.orders.example.com (TTL 30) from ${OLD_DB_ENDPOINT} to ${REPLICA_ENDPOINT}`,
       'UPSERT A api.orders.example.com (TTL 30) from 192.0.2.10 to 198.51.100.20',
     ]);
     expect(r.history[0].dnsChanges.every((c) => !c.applied)).toBe(true);
+    // A dry run fenced nothing, and the record says so.
+    expect(r.history[0].fence?.writers?.map((w) => w.fenced)).toEqual([false, false]);
     expect(r.passed, r.failures.join('; ')).toBe(true);
   });
 
@@ -125,6 +138,8 @@ describe('drill scenarios', () => {
     const throttled = r.apiCalls.filter((c) => c.error);
     expect(throttled.map((c) => `${c.operation}:${c.error}`)).toEqual([
       'StopInstances:RequestLimitExceeded',
+      'ModifyDBInstance:Throttling',
+      'RebootDBInstance:Throttling',
       'PromoteReadReplica:Throttling',
       'ChangeResourceRecordSets:Throttling',
       'Publish:ThrottledException',
@@ -160,7 +175,11 @@ describe('drill scenarios', () => {
 
     expect(r.primary.state).toBe('stopping');
     expect(r.replica.promoted).toBe(true);
-    expect(r.apiCalls.map((c) => c.operation)).toEqual(['StopInstances', 'ModifyNetworkInterfaceAttribute', 'PromoteReadReplica', 'ChangeResourceRecordSets', 'Publish']);
+    // Force-stops re-sent while it stays stopping, then the isolation; the isolation alone keeps the
+    // connections it had, so the promotion waits for the old database's reboot, which closes them.
+    const ops = r.apiCalls.map((c) => c.operation).filter((o, i, all) => o !== 'StopInstances' || all[i - 1] !== 'StopInstances');
+    expect(ops).toEqual(['StopInstances', 'ModifyNetworkInterfaceAttribute', 'ModifyDBInstance', 'RebootDBInstance', 'PromoteReadReplica', 'ChangeResourceRecordSets', 'Publish']);
+    expect(r.writers.find((w) => w.kind === 'ec2')).toMatchObject({ state: 'stopping', fenced: true });
     expect(r.history[0]).toMatchObject({
       outcome: 'SUCCEEDED',
       fence: { method: 'isolate', confirmed: true, finalState: 'stopping', isolation: { securityGroupId: 'sg-0iso000000000000', networkInterfaces: ['eni-0c3d4e5f60718'] } },
@@ -204,7 +223,10 @@ describe('drill scenarios', () => {
     expect(r.primary.state).toBe('running');
     expect(r.replica.promoted).toBe(false);
     expect(r.apiCalls.filter((c) => c.service !== 'sns')).toEqual([]);
-    expect(r.history[0]).toMatchObject({ outcome: 'ABORTED', dataLossSeconds: 120, summary: 'not promoting: replica lag 120 s exceeds maxLagSeconds 30 s' });
+    // Nothing was promoted, so no data loss; the reason names the lag RDS reported before the outage.
+    expect(r.history[0]).toMatchObject({ outcome: 'ABORTED', dataLossSeconds: null });
+    expect(r.history[0].summary).toMatch(/^not promoting: replica lag 120 s of orders-replica in the minute from \d\d:\d\d:00Z exceeds maxLagSeconds 30 s/);
+    expect(r.dataLoss).toEqual({ estimatedSeconds: null, actualSeconds: null });
     expect(r.passed, r.failures.join('; ')).toBe(true);
   });
 
@@ -213,8 +235,12 @@ describe('drill scenarios', () => {
 
     expect(r.primary.state).toBe('stopped');
     expect(r.replica.promoted).toBe(true);
-    expect(r.history[0]).toMatchObject({ outcome: 'SUCCEEDED', force: true, dataLossSeconds: 120 });
-    expect(r.dataLossSeconds).toBe(120);
+    // The estimate bounds the writes the 120 s replica may lack, from before the outage to the fence.
+    expect(r.history[0]).toMatchObject({ outcome: 'SUCCEEDED', force: true });
+    expect(r.dataLoss.estimatedSeconds).toBe(r.history[0].dataLossSeconds);
+    expect(r.dataLoss.estimatedSeconds!).toBeGreaterThanOrEqual(r.dataLoss.actualSeconds!);
+    // Replication goes on while the old database is fenced, so the replica catches up part of its 120 s.
+    expect(r.dataLoss.actualSeconds!).toBeGreaterThan(0);
     expectFenceBeforePromote(r);
     expect(r.passed, r.failures.join('; ')).toBe(true);
   });
@@ -272,7 +298,7 @@ describe('drill scenarios', () => {
     const alarm = r.history.find((h) => h.trigger.type === 'alarm')!;
     expect(alarm.trigger).toMatchObject({ alarmName: 'orders-primary-status-check-failed' });
     expect(alarm.reason).toBe('CloudWatch alarm orders-primary-status-check-failed is in ALARM');
-    expect(r.apiCalls.filter((c) => c.operation === 'StopInstances')).toHaveLength(1);
+    expect(r.apiCalls.filter((c) => c.operation === 'RebootDBInstance')).toHaveLength(1);
     expect(r.apiCalls.filter((c) => c.operation === 'PromoteReadReplica')).toHaveLength(1);
     expect(r.failovers).toBe(1);
     expect(r.passed, r.failures.join('; ')).toBe(true);
@@ -292,7 +318,10 @@ describe('drill scenarios', () => {
     it('crash-after-stop: the retried fence stops again harmlessly and records the truth', async () => {
       const r = await runScenario(config, 'crash-after-stop');
 
-      expect(r.apiCalls.filter((c) => c.operation === 'StopInstances').map((c) => c.error ?? 'ok')).toEqual(['ok', 'ok']);
+      // The retried start stops again, and each poll while stopping sends the force-stop again: all succeed.
+      const stops = r.apiCalls.filter((c) => c.operation === 'StopInstances');
+      expect(stops.length).toBeGreaterThanOrEqual(2);
+      expect(stops.every((c) => !c.error)).toBe(true);
       expect(r.primary.state).toBe('stopped');
       expect(r.replica.promoted).toBe(true);
       expect(r.history).toHaveLength(1);
@@ -404,6 +433,23 @@ describe('drill scenarios', () => {
       'replica-unavailable',
       'store-unavailable',
       'notify-fails',
+      // Never two writers (test/drill/writers.test.ts).
+      'writer-db-reachable',
+      'pooled-connections',
+      'wrong-region',
+      'primary-restarted',
+      'asg-replaces-primary',
+      'source-region-down',
+      'source-region-down-attested',
+      'switchover-under-load',
+      // Replica lag as RDS reports it (test/drill/lag.test.ts).
+      'pg-source-dies',
+      'mysql-replication-broken',
+      'replica-fell-behind',
+      'idle-source',
+      'lag-metric-delayed',
+      'lag-metric-missing',
+      'two-replicas',
     ]);
   });
 });
@@ -446,7 +492,7 @@ describe('the workflow against the simulated account', () => {
     const outcomes = Object.fromEntries(history.map((h) => [h.executionName, h.outcome]));
     expect(Object.values(outcomes).sort()).toEqual(['SKIPPED', 'SUCCEEDED']);
     expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
-    expect(drill.account.apiCalls.filter((c) => c.operation === 'StopInstances')).toHaveLength(1);
+    expect(drill.account.apiCalls.filter((c) => c.operation === 'RebootDBInstance')).toHaveLength(1);
     expect(drill.account.apiCalls.filter((c) => c.operation === 'PromoteReadReplica')).toHaveLength(1);
     expect(await drill.store.getLock('orders')).toBeUndefined();
     expect(await checkInvariants(drill)).toEqual([]);
@@ -480,6 +526,10 @@ describe('the workflow against the simulated account', () => {
     await drill.run({ input: input() });
 
     const violations = await checkInvariants(drill);
-    expect(violations).toEqual([expect.stringMatching(/^PromoteReadReplica orders-replica at t\+[\d.]+ s while i-0a1b2c3d4e5f60718 was stopping, not confirmed stopped or isolated$/)]);
+    // Promoted while the primary was stopping and the old database unfenced: its clients went on writing.
+    expect(violations).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^PromoteReadReplica orders-replica at t\+[\d.]+ s while i-0a1b2c3d4e5f60718 was stopping, not confirmed stopped or isolated$/),
+      expect.stringMatching(/^the old database orders-primary-db accepted \d+ write\(s\) after the promotion of orders-replica began/),
+    ]));
   });
 });

@@ -341,7 +341,7 @@ describe('assess-replica run', () => {
         endedAt: T0 + 120_000,
         chosen: { id: 'orders-replica', region: 'us-west-2' },
         reason:
-          "switching over to orders-replica: orders-replica has every write made before 12:00:00Z: the source orders-primary's OldestReplicationSlotLag was 0 bytes in the minute from 12:00:00Z: orders-replica had received every write up to then (the primary i-0a1b2c3d4e5f60718 was confirmed stopped)",
+          "switching over to orders-replica: orders-replica has every write made before 12:00:00Z: the source orders-primary's OldestReplicationSlotLag was 0 bytes in the minute from 12:00:00Z: orders-replica had received every write up to then (the primary i-0a1b2c3d4e5f60718 was confirmed stopped (recorded before the old database was fenced: other clients of it are not counted))",
       });
     });
 

@@ -225,7 +225,7 @@ describe('notify', () => {
     const message = published().Message!;
     expect(message).toContain(
       '\nData loss: up to 70 s (estimate: writes committed between 11:58:58Z and 12:00:08Z: ReplicaLag 2 s in the minute from 11:59:00Z: orders-replica had replayed every commit up to 11:58:58Z; ' +
-        `the primary ${INSTANCE} was confirmed stopped (the source may have stopped earlier: the workflow only knows when that was confirmed))\n`,
+        `the primary ${INSTANCE} was confirmed stopped (recorded before the old database was fenced: other clients of it are not counted) (the source may have stopped earlier: the workflow only knows when that was confirmed))\n`,
     );
     expect(message).toContain(
       '\nReplicas:\n' +

@@ -4,6 +4,7 @@
  * in which the old database accepted a write once the replica's promotion had begun.
  */
 import type { Drill } from '../drill';
+import { clientWritesOf } from '../truth';
 import { failedOver, manual, nothingChanged, outage, runStarted, untouched, type Scenario } from './kit';
 
 /** Every writer the report lists is fenced, and the old database took nothing after the promotion began. */
@@ -32,12 +33,15 @@ export const WRITER_SCENARIOS: Scenario[] = [
     run: async (drill, group) => {
       drill.account.clients.add({ name: `${group.name}-cron`, zoneId: group.dns.hostedZoneId, dnsName: drill.topology.get(group.name)!.dbName!, intervalMs: 5_000 });
       await runStarted(drill, await outage(drill, 'down'));
+      // Long enough for the clients' cached answer (the old record's TTL, 300 s) to expire.
+      await drill.advanceTo(drill.account.clock.now() + 6 * 60_000);
     },
     expect: () => ({
       outcomes: ['SUCCEEDED'],
       ...failedOver,
       check: (drill) => [
         ...everyWriterFenced(drill),
+        ...(clientWritesOf(drill, drill.config.groups[0].name).acceptedByNew > 0 ? [] : ['no client reached the promoted database once its cached answer expired']),
         // The other writers really were writing to the old database after the primary died.
         ...(oldWritesFrom(drill, /cron|worker/, drill.outageStartedAt!) > 10 ? [] : ['no other client wrote to the old database after the outage began']),
       ],
