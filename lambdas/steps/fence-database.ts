@@ -321,8 +321,9 @@ async function reboot(source: Source, deps: Deps): Promise<string> {
   }
 }
 
-const deps: Deps = { now: Date.now, rds: fenceRds(), ec2: fenceEc2() };
+// Pure: a step that imports this module's functions (verify-fences) does not bundle these clients.
+const deps: Deps = { now: Date.now, rds: /* @__PURE__ */ fenceRds(), ec2: /* @__PURE__ */ fenceEc2() };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { start: startDatabaseFence, check: checkDatabaseFence } as const;
 export const run = (event: DatabaseFenceEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
-export const handler = stepHandler('fence-database', (event: DatabaseFenceEvent) => run(event, deps));
+export const handler = /* @__PURE__ */ stepHandler('fence-database', (event: DatabaseFenceEvent) => run(event, deps));

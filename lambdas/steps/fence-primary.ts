@@ -374,8 +374,9 @@ async function isolate(
   };
 }
 
-const deps: Deps = { now: Date.now, ec2: fenceEc2(), autoscaling: fenceAutoScaling() };
+// Pure: a step that imports this module's functions (verify-fences) does not bundle these clients.
+const deps: Deps = { now: Date.now, ec2: /* @__PURE__ */ fenceEc2(), autoscaling: /* @__PURE__ */ fenceAutoScaling() };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { start: startFence, check: checkFence } as const;
 export const run = (event: FenceEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
-export const handler = stepHandler('fence-primary', (event: FenceEvent) => run(event, deps));
+export const handler = /* @__PURE__ */ stepHandler('fence-primary', (event: FenceEvent) => run(event, deps));

@@ -12,7 +12,7 @@ import { countTransitions, withStateEvents } from './state-events';
 import { median, round } from './stats';
 
 /** The workflow's waiting steps: each ends only when a poll sees AWS finish. */
-export const WAITING_STEPS = ['fence', 'promote', 'dns'] as const;
+export const WAITING_STEPS = ['fence', 'fence-db', 'promote', 'dns'] as const;
 
 export interface FailoverRun {
   /** Wall time of the execution on the local runner: step code, state transitions, store calls. */
@@ -21,7 +21,7 @@ export interface FailoverRun {
   /** From the outage's start to the poll that saw the DNS change INSYNC. */
   rtoFromOutageSeconds: number;
   /** The simulated account's service times for this failover: force-stop, promotion, DNS sync. */
-  serviceSeconds: { stop: number; promote: number; dns: number };
+  serviceSeconds: { stop: number; fenceDatabase: number; promote: number; dns: number };
   addedLatencySeconds: number;
   transitions: ReturnType<typeof countTransitions>;
   /** Lambda invocations of the execution (one per Task state entered, retries included). */
@@ -80,6 +80,8 @@ async function failoverOnce(config: FailoverConfig): Promise<FailoverRun> {
     const latencies = drill.account.latencies;
     const serviceSeconds = {
       stop: latencies.ec2ForceStopSeconds,
+      // The old database's fence: its security-group change, then its reboot.
+      fenceDatabase: latencies.rdsModifySeconds + latencies.rdsRebootSeconds,
       promote: latencies.rdsPromoteModifyingSeconds + latencies.rdsPromoteRebootingSeconds,
       dns: latencies.route53SyncSeconds,
     };
@@ -91,7 +93,7 @@ async function failoverOnce(config: FailoverConfig): Promise<FailoverRun> {
       detectionSeconds: round(detectionSeconds, 3),
       rtoFromOutageSeconds: round(rtoFromOutageSeconds, 3),
       serviceSeconds,
-      addedLatencySeconds: round(rtoFromOutageSeconds - serviceSeconds.stop - serviceSeconds.promote - serviceSeconds.dns - detectionSeconds, 3),
+      addedLatencySeconds: round(rtoFromOutageSeconds - serviceSeconds.stop - serviceSeconds.fenceDatabase - serviceSeconds.promote - serviceSeconds.dns - detectionSeconds, 3),
       transitions: countTransitions(events),
       lambdaInvocations: execution.tasks.length,
       executionLogBytes: events

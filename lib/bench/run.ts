@@ -182,7 +182,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     addedLatencySeconds: {
       method:
         `In the same primary-down runs: the time from the outage's start to the poll that saw the Route 53 change INSYNC, minus the simulated service times ` +
-        `(force-stop ${first.serviceSeconds.stop} s, promotion ${first.serviceSeconds.promote} s, DNS sync ${first.serviceSeconds.dns} s, from the account's latencies) and minus detection; ` +
+        `(force-stop ${first.serviceSeconds.stop} s, the old database's security-group change and reboot ${first.serviceSeconds.fenceDatabase} s, promotion ${first.serviceSeconds.promote} s, DNS sync ${first.serviceSeconds.dns} s, from the account's latencies) and minus detection; ` +
         `median of the runs (the simulated clock makes them equal). Target, read as "one poll interval (a poll can just miss AWS finishing) plus 1 s for each of the ` +
         `${WAITING_STEPS.length} waiting steps (${WAITING_STEPS.join(', ')})": ${failovers.pollIntervalSeconds} s + ${WAITING_STEPS.length} x 1 s = ${addedTarget} s, from workflow.pollIntervalSeconds in the config. ` +
         `The drill's service times are multiples of the ${failovers.pollIntervalSeconds} s poll, so polls land just after AWS finishes: this is near the best phase, not the worst.`,

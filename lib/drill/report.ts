@@ -152,16 +152,19 @@ function writersOf(drill: Drill, group: string, item: HistoryItem | undefined): 
   const config = drill.config.groups.find((g) => g.name === group)!;
   const topology = drill.topology.get(group)!;
   const { account } = drill;
-  const state = account.instance(config.primary.instanceId)?.state ?? 'gone';
   const source = account.dbInstance(topology.sourceDbId, topology.sourceRegion);
   const old = databasesOf(drill, group)[0];
+  const recorded = (kind: string, id: string) => item?.fence?.writers?.find((w) => w.kind === kind && w.id === id)?.method ?? null;
   return [
-    {
-      kind: 'ec2', id: config.primary.instanceId, region: config.primary.region, state,
-      fenced: ['stopped', 'terminated', 'gone'].includes(state) || drill.isolated(config.primary.instanceId),
-      method: item?.fence?.method ?? null,
-    },
-    { kind: 'rds', id: topology.sourceDbId, region: topology.sourceRegion, state: source?.status ?? 'gone', fenced: !old.acceptsWrites, method: null },
+    ...[config.primary.instanceId, ...config.primary.additionalInstanceIds].map((id) => {
+      const state = account.instance(id)?.state ?? 'gone';
+      return {
+        kind: 'ec2' as const, id, region: config.primary.region, state,
+        fenced: ['stopped', 'terminated', 'gone'].includes(state) || drill.isolated(id),
+        method: recorded('ec2', id) ?? (id === config.primary.instanceId ? item?.fence?.method ?? null : null),
+      };
+    }),
+    { kind: 'rds', id: topology.sourceDbId, region: topology.sourceRegion, state: source?.status ?? 'gone', fenced: !old.acceptsWrites, method: recorded('rds', topology.sourceDbId) },
   ];
 }
 
@@ -191,6 +194,7 @@ export function formatReport(r: DrillReport): string {
   for (const d of r.dns) lines.push(`  DNS ${d.type} ${d.name} TTL ${d.ttl}: ${d.before.join(',')} -> ${d.after.join(',')}`);
   for (const w of r.writers) lines.push(`  writer ${w.kind} ${w.id} (${w.region}): ${w.state}, ${w.fenced ? 'fenced' : 'NOT FENCED'}${w.method ? ` (${w.method})` : ''}`);
   lines.push(`  client writes: ${r.clientWrites.attempted} attempted, ${r.clientWrites.acceptedByOld} by the old database (${r.clientWrites.acceptedByOldAfterPromotionStarted} after the promotion began), ${r.clientWrites.acceptedByNew} by the promoted one`);
+  if (r.failovers > 0 && r.clientWrites.acceptedByNew === 0) lines.push('    (the clients still hold the old answer, cached for the old record\'s TTL, until it expires)');
   lines.push('', 'Executions:');
   for (const e of r.executions) lines.push(`  ${e.name} (${e.trigger}): ${e.outcome ?? 'no record'}${e.error ? `, error ${e.error}` : ''}`);
   lines.push(
