@@ -115,7 +115,7 @@ export const BASIC_SCENARIOS: Scenario[] = [
   },
   {
     name: 'switchover',
-    summary: 'A planned switchover: wait for replica lag 0, stop the primary gracefully, promote, flip: no data loss.',
+    summary: 'A planned switchover: stop the writers (the primary gracefully, then the old database\'s fence), wait until the replica has every write, promote, flip: no data loss.',
     run: async (drill, group, options) => {
       // Lag drains from 4 s to 0 over the first minute, as it does once writes are quiesced.
       const start = drill.account.clock.now();
