@@ -4,20 +4,12 @@
  * puts the controller's data-loss estimate (from the history item) next to the real loss (from the
  * writes the old database acknowledged and the promoted replica had).
  */
-import { resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import { describe, expect, it } from 'vitest';
+import type { FailoverConfig } from '../../lambdas/core/config';
 import { runScenario, type DrillReport } from '../../lib/drill/report';
+import { exampleConfig, expectPassed } from '../support/drill';
 
-let config: FailoverConfig;
-beforeAll(() => {
-  config = loadConfigFile(resolve(__dirname, '..', '..', 'failover.config.json'));
-});
-
-function expectPassed(r: DrillReport): void {
-  expect(r.failures, r.failures.join('\n')).toEqual([]);
-  expect(r.passed).toBe(true);
-}
+const config: FailoverConfig = exampleConfig();
 
 /** The estimate is the record's figure, and never smaller than what was really lost. */
 function expectHonestEstimate(r: DrillReport): void {

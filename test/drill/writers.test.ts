@@ -4,20 +4,12 @@
  * accepted. The invariant checker (run by every scenario) fails a run in which the old database took a
  * write after the promotion began.
  */
-import { resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import { describe, expect, it } from 'vitest';
+import type { FailoverConfig } from '../../lambdas/core/config';
 import { runScenario, type DrillReport } from '../../lib/drill/report';
+import { exampleConfig, expectPassed } from '../support/drill';
 
-let config: FailoverConfig;
-beforeAll(() => {
-  config = loadConfigFile(resolve(__dirname, '..', '..', 'failover.config.json'));
-});
-
-function expectPassed(r: DrillReport): void {
-  expect(r.failures, r.failures.join('\n')).toEqual([]);
-  expect(r.passed).toBe(true);
-}
+const config: FailoverConfig = exampleConfig();
 
 /** Nothing accepted by the old database once the promotion began; only the promoted one writable. */
 function expectOneWriter(r: DrillReport): void {
