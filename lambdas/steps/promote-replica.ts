@@ -104,6 +104,19 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
 }
 
 /**
+ * Once DNS is in sync, minutes later: refine the bound again with the datapoints that have arrived
+ * since the promotion was confirmed (RDS's arrive one to three minutes late), so the record and the
+ * notification carry the tightest bound the workflow can prove. Never lowers it: a later read sees
+ * every datapoint the earlier one did; a CloudWatch error keeps what there was.
+ */
+export async function measureDataLoss(state: WorkflowState, deps: Deps): Promise<PromoteResult> {
+  const previous = state.promote!;
+  const refined = await refineBound(state, deps);
+  const better = refined.replicatedThrough != null && (previous.replicatedThrough == null || refined.replicatedThrough > previous.replicatedThrough);
+  return better ? { ...previous, ...refined } : previous;
+}
+
+/**
  * The chosen replica's replicated-through bound from every datapoint there is now of the minutes before
  * the promotion began (those after the outage arrive one to three minutes late, so the assess step had
  * not seen them). Never
@@ -136,6 +149,6 @@ const deps: Deps = {
   cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
 };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
-export const ACTIONS = { start: startPromotion, check: checkPromotion } as const;
+export const ACTIONS = { start: startPromotion, check: checkPromotion, measure: measureDataLoss } as const;
 export const run = (event: PromoteEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
 export const handler = stepHandler('promote-replica', (event: PromoteEvent) => run(event, deps));

@@ -32,6 +32,7 @@ export const TASK_STATES = {
   CheckCatchUp: { step: 'catch-up', action: 'wait', field: 'assess', label: 'assess' },
   PromoteReplica: { step: 'promote-replica', action: 'start', field: 'promote', label: 'promote' },
   CheckPromotion: { step: 'promote-replica', action: 'check', field: 'promote', label: 'promote' },
+  MeasureDataLoss: { step: 'promote-replica', action: 'measure', field: 'promote', label: 'loss' },
   ReadDnsRecords: { step: 'flip-dns', action: 'prepare', field: 'dns', label: 'dns' },
   ApplyDnsChange: { step: 'flip-dns', action: 'apply', field: 'dns', label: 'dns' },
   CheckDnsSync: { step: 'flip-dns', action: 'check', field: 'dns', label: 'dns' },

@@ -3,7 +3,7 @@
  *
  *   Plan → AcquireLock → AssessReplica → FencePrimary ⟲ CheckFence → FenceDatabase ⟲ CheckDatabaseFence
  *        → VerifyFencesBeforePromotion ⟲ → PromoteReplica ⟲ CheckPromotion → ReadDnsRecords
- *        → VerifyFencesBeforeDns ⟲ → ApplyDnsChange ⟲ CheckDnsSync → Notify → Record
+ *        → VerifyFencesBeforeDns ⟲ → ApplyDnsChange ⟲ CheckDnsSync → MeasureDataLoss → Notify → Record
  *
  * A switchover stops the writers before it waits for the replica: AcquireLock → SwitchoverPrecheck →
  * FencePrimary (graceful) ⟲ → FenceDatabase ⟲ → CheckCatchUp ⟲ → VerifyFencesBeforePromotion → ...
@@ -148,7 +148,12 @@ export class FailoverWorkflow extends Construct {
     const applyDns = catchInto(invoke('ApplyDnsChange', wholeState, { resultPath: '$.dns' }), dnsFailed);
     const checkDns = catchInto(invoke('CheckDnsSync', wholeState, { resultPath: '$.dns' }), dnsFailed);
     const dnsWait = poll('WaitForDnsSync');
-    const dnsSynced = new sfn.Choice(this, 'DnsInSync?').when(isTrue('$.dns.confirmed'), succeeded).otherwise(dnsWait);
+    // Then the data-loss bound once more, with the datapoints that arrived meanwhile; a failure to
+    // measure never fails a failover that happened (the bound from the promotion stands).
+    const measure = invoke('MeasureDataLoss', wholeState, { resultPath: '$.promote' });
+    measure.addCatch(succeeded, { errors: ['States.ALL'], resultPath: '$.measureError' });
+    measure.next(succeeded);
+    const dnsSynced = new sfn.Choice(this, 'DnsInSync?').when(isTrue('$.dns.confirmed'), measure).otherwise(dnsWait);
     dnsWait.next(checkDns);
     checkDns.next(dnsSynced);
     applyDns.next(dnsWait);

@@ -27,6 +27,7 @@ describe('replica lag as RDS reports it', () => {
     expect(r.executions).toEqual([expect.objectContaining({ trigger: 'probe', outcome: 'SUCCEEDED' })]);
     expectHonestEstimate(r);
     expect(r.dataLoss.actualSeconds!).toBeGreaterThan(0);
+    expect(r.dataLoss.estimatedSeconds! - r.dataLoss.actualSeconds!).toBeLessThanOrEqual(60);
     expect(r.replicas).toEqual([expect.objectContaining({ id: 'orders-replica', engine: 'postgres', chosen: true })]);
   });
 

@@ -354,6 +354,30 @@ describe('promote-replica', () => {
       expect(result.replicatedThrough).toBe(T0 - 62_000);
     });
 
+    it('measure, after DNS: a datapoint that arrived since the promotion was confirmed raises the bound; an older read never lowers it', async () => {
+      // Arrange: confirmed with the bound of the minute from 11:58; the minute from 11:59 arrived since.
+      const confirmed: PromoteResult = {
+        dbInstanceIdentifier: EAST, dryRun: false, polls: 3, alreadyPromoted: false, startedAt: T0, endedAt: T0 + 180_000, confirmed: true, status: 'available', reason: 'r',
+        replicatedThrough: T0 - 121_000, replicationBasis: 'ReplicaLag 1 s in the minute from 11:58:00Z',
+      };
+      cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'ReplicaLag' }).resolves({
+        Datapoints: [{ Timestamp: new Date(T0 - 120_000), Maximum: 1, Minimum: 1 }, { Timestamp: new Date(T0 - 60_000), Maximum: 2, Minimum: 2 }],
+      });
+      cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'OldestReplicationSlotLag' }).resolves({ Datapoints: [] });
+      const withCloudWatch = { ...deps, cloudwatch: (region: string) => new CloudWatchClient({ region }) };
+
+      // Act
+      const raised = await run({ action: 'measure', state: chose(confirmed) }, withCloudWatch);
+
+      // Assert: 11:59:00 − 2 s; the rest of the promotion's result is kept.
+      expect(raised).toMatchObject({ confirmed: true, endedAt: T0 + 180_000, replicatedThrough: T0 - 62_000, replicationBasis: expect.stringContaining('in the minute from 11:59:00Z') });
+
+      // A read that sees less (the newer minute not there) keeps what there was.
+      cloudwatch.reset();
+      cloudwatch.on(GetMetricStatisticsCommand).resolves({ Datapoints: [] });
+      expect(await run({ action: 'measure', state: chose(raised) }, withCloudWatch)).toEqual(raised);
+    });
+
     it('a CloudWatch error does not fail a confirmed promotion: the assess bound stays', async () => {
       rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: EAST, DBInstanceStatus: 'available' }] });
       cloudwatch.on(GetMetricStatisticsCommand).rejects(new Error('throttled'));
