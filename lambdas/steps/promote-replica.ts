@@ -17,7 +17,7 @@ import { chosenReplica } from '../core/candidates';
 import { LOOKBACK_MS, replicationBound } from '../core/replica-lag';
 import { describeReplica, readReplicaLag, readSourceSlotLag } from './assess-replica';
 
-export type PromoteEvent = { action: 'start' | 'check'; state: WorkflowState };
+export type PromoteEvent = { action: keyof typeof ACTIONS; state: WorkflowState };
 
 type Deps = Pick<StepDeps, 'now' | 'rds'> & Partial<Pick<StepDeps, 'cloudwatch'>>;
 
