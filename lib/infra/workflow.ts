@@ -141,9 +141,10 @@ export class FailoverWorkflow extends Construct {
       task.addCatch(target, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // DNS: read the old values, apply one batch, poll until INSYNC.
+    const succeededOutcome = outcome('OutcomeSucceeded', 'SUCCEEDED').next(notify);
     const succeeded = new sfn.Choice(this, 'DryRun?')
       .when(isTrue('$.plan.dryRun'), outcome('OutcomeDryRun', 'DRY_RUN').next(notify))
-      .otherwise(outcome('OutcomeSucceeded', 'SUCCEEDED').next(notify));
+      .otherwise(succeededOutcome);
     const readDns = catchInto(invoke('ReadDnsRecords', wholeState, { resultPath: '$.dns' }), dnsFailed);
     const applyDns = catchInto(invoke('ApplyDnsChange', wholeState, { resultPath: '$.dns' }), dnsFailed);
     const checkDns = catchInto(invoke('CheckDnsSync', wholeState, { resultPath: '$.dns' }), dnsFailed);
@@ -151,8 +152,8 @@ export class FailoverWorkflow extends Construct {
     // Then the data-loss bound once more, with the datapoints that arrived meanwhile; a failure to
     // measure never fails a failover that happened (the bound from the promotion stands).
     const measure = invoke('MeasureDataLoss', wholeState, { resultPath: '$.promote' });
-    measure.addCatch(succeeded, { errors: ['States.ALL'], resultPath: '$.measureError' });
-    measure.next(succeeded);
+    measure.addCatch(succeededOutcome, { errors: ['States.ALL'], resultPath: '$.measureError' });
+    measure.next(succeededOutcome);
     const dnsSynced = new sfn.Choice(this, 'DnsInSync?').when(isTrue('$.dns.confirmed'), measure).otherwise(dnsWait);
     dnsWait.next(checkDns);
     checkDns.next(dnsSynced);
