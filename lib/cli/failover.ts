@@ -231,13 +231,19 @@ function printPlan(
     steps.push(database);
     steps.push(`catch-up wait until the replica has every write (up to ${formatDuration(group.switchover.lagTimeoutSeconds)}), else abort with the writers still fenced`);
   } else {
-    const gate = p.force ? 'whatever its lag (--force: the lag is recorded as data loss)' : `if its lag is at most ${group.replica.maxLagSeconds} s`;
-    steps.push(`assess   check replica ${group.replica.dbInstanceIdentifier}: available, a read replica, ${gate}`);
+    const gate = p.force
+      ? 'whatever its lag before the outage (--force: the data-loss estimate is recorded, or "unknown" when nothing bounds it)'
+      : `if its lag before the outage is at most ${group.replica.maxLagSeconds} s`;
+    const candidates = [group.replica, ...group.additionalReplicas].map((r) => r.dbInstanceIdentifier);
+    steps.push(candidates.length > 1
+      ? `assess   check replicas ${candidates.join(', ')}: available, read replicas, each ${gate}; choose the one that loses the least`
+      : `assess   check replica ${group.replica.dbInstanceIdentifier}: available, a read replica, ${gate}`);
     steps.push(`fence    force-stop EC2 ${instances} in ${group.primary.region}, wait until stopped (up to ${formatDuration(group.fence.timeoutSeconds)})`);
     steps.push(database);
   }
   steps.push('verify   re-read every fence from AWS; stop again any instance found running');
-  steps.push(`promote  RDS read replica ${group.replica.dbInstanceIdentifier} in ${group.replica.region}, wait until standalone (up to ${formatDuration(group.promotion.timeoutSeconds)})`);
+  const promoteWhat = group.additionalReplicas.length > 0 ? 'the chosen RDS read replica' : `RDS read replica ${group.replica.dbInstanceIdentifier} in ${group.replica.region}`;
+  steps.push(`promote  ${promoteWhat}, wait until standalone (up to ${formatDuration(group.promotion.timeoutSeconds)})`);
   const records = group.dns.records.map((r) => `${r.type} ${r.name} -> ${r.target === 'replicaEndpoint' ? "the replica's endpoint" : (r.values ?? []).join(',')} (TTL ${r.ttl})`);
   steps.push(`dns      re-check every fence, then UPSERT in ${group.dns.zoneName}: ${records.join('; ')}`);
   steps.forEach((step, i) => out.note(`  ${i + 1}. ${step}`));

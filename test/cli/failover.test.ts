@@ -78,7 +78,7 @@ describe('the confirmation rule', () => {
     expect(r.stderr).toContain(
       [
         'A failover of orders',
-        `  1. assess   check replica ${REPLICA}: available, a read replica, if its lag is at most 30 s`,
+        `  1. assess   check replica ${REPLICA}: available, a read replica, if its lag before the outage is at most 30 s`,
         `  2. fence    force-stop EC2 ${INSTANCE} in us-east-1, wait until stopped (up to 2m 00s)`,
         '  3. fence-db put the old database orders-primary-db (us-east-1) behind only a deny-all security group, then reboot it to close every connection (up to 15m 00s)',
         '  4. verify   re-read every fence from AWS; stop again any instance found running',
@@ -272,7 +272,7 @@ describe('failover --yes', () => {
       ].join('\n'),
     );
     expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
-    expect(r.stderr).toContain('whatever its lag (--force: the lag is recorded as data loss)');
+    expect(r.stderr).toContain('whatever its lag before the outage (--force: the data-loss estimate is recorded, or "unknown" when nothing bounds it)');
   });
 
   it('--dry-run needs no confirmation and exits 0 on DRY_RUN', async () => {
