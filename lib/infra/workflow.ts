@@ -139,6 +139,17 @@ export class FailoverWorkflow extends Construct {
     const dnsFailed = outcome('OutcomeDnsFailed', 'DNS_FAILED').next(notify);
     const catchInto = (task: sfn.TaskStateBase, target: sfn.IChainable) =>
       task.addCatch(target, { errors: ['States.ALL'], resultPath: '$.error' });
+    /** `start`, then `check` every poll interval until `$.<field>.confirmed`; a failure of either goes to `onFail`. */
+    const startThenPoll = (names: { start: TaskStateName; check: TaskStateName; wait: string; done: string }, field: string, onFail: sfn.IChainable, next: sfn.IChainable) => {
+      const start = catchInto(invoke(names.start, wholeState, { resultPath: `$.${field}` }), onFail);
+      const check = catchInto(invoke(names.check, wholeState, { resultPath: `$.${field}` }), onFail);
+      const wait = poll(names.wait);
+      const done = new sfn.Choice(this, names.done).when(isTrue(`$.${field}.confirmed`), next).otherwise(wait);
+      wait.next(check);
+      check.next(done);
+      start.next(done);
+      return start;
+    };
 
     // DNS: read the old values, apply one batch, poll until INSYNC.
     const succeededOutcome = outcome('OutcomeSucceeded', 'SUCCEEDED').next(notify);
@@ -167,13 +178,7 @@ export class FailoverWorkflow extends Construct {
     readDns.next(new sfn.Choice(this, 'ApplyDns?').when(isTrue('$.plan.dryRun'), succeeded).otherwise(verifyBeforeDns));
 
     // Promote: only ever reached once every fence is confirmed, and confirmed again just before.
-    const promote = catchInto(invoke('PromoteReplica', wholeState, { resultPath: '$.promote' }), promotionFailed);
-    const checkPromotion = catchInto(invoke('CheckPromotion', wholeState, { resultPath: '$.promote' }), promotionFailed);
-    const promotionWait = poll('WaitForPromotion');
-    const promoted = new sfn.Choice(this, 'Promoted?').when(isTrue('$.promote.confirmed'), readDns).otherwise(promotionWait);
-    promotionWait.next(checkPromotion);
-    checkPromotion.next(promoted);
-    promote.next(promoted);
+    const promote = startThenPoll({ start: 'PromoteReplica', check: 'CheckPromotion', wait: 'WaitForPromotion', done: 'Promoted?' }, 'promote', promotionFailed, readDns);
 
     // The gate: every writer re-read from AWS; an instance running again is stopped again and waited for.
     const verify = catchInto(invoke('VerifyFencesBeforePromotion', wholeState, { resultPath: '$.verify' }), fenceFailed);
@@ -195,23 +200,13 @@ export class FailoverWorkflow extends Construct {
     );
 
     // Fence the old database (the replica's source): deny-all security group, then a reboot.
-    const fenceDb = catchInto(invoke('FenceDatabase', wholeState, { resultPath: '$.databaseFence' }), fenceFailed);
-    const checkDb = catchInto(invoke('CheckDatabaseFence', wholeState, { resultPath: '$.databaseFence' }), fenceFailed);
-    const dbWait = poll('WaitForDatabaseFence');
     const afterFences = new sfn.Choice(this, 'CatchUp?').when(sfn.Condition.stringEquals('$.plan.mode', 'switchover'), catchUp).otherwise(verify);
-    const dbFenced = new sfn.Choice(this, 'DatabaseFenced?').when(isTrue('$.databaseFence.confirmed'), afterFences).otherwise(dbWait);
-    dbWait.next(checkDb);
-    checkDb.next(dbFenced);
-    fenceDb.next(dbFenced);
+    const fenceDb = startThenPoll(
+      { start: 'FenceDatabase', check: 'CheckDatabaseFence', wait: 'WaitForDatabaseFence', done: 'DatabaseFenced?' }, 'databaseFence', fenceFailed, afterFences,
+    );
 
     // Fence every EC2 writer: stop them, poll until each is confirmed stopped.
-    const fence = catchInto(invoke('FencePrimary', wholeState, { resultPath: '$.fence' }), fenceFailed);
-    const checkFence = catchInto(invoke('CheckFence', wholeState, { resultPath: '$.fence' }), fenceFailed);
-    const fenceWait = poll('WaitForFence');
-    const fenced = new sfn.Choice(this, 'InstancesFenced?').when(isTrue('$.fence.confirmed'), fenceDb).otherwise(fenceWait);
-    fenceWait.next(checkFence);
-    checkFence.next(fenced);
-    fence.next(fenced);
+    const fence = startThenPoll({ start: 'FencePrimary', check: 'CheckFence', wait: 'WaitForFence', done: 'InstancesFenced?' }, 'fence', fenceFailed, fenceDb);
 
     // Switchover: the replica checked before anything is stopped; the lag is waited for after the fences.
     const precheck = catchInto(invoke('SwitchoverPrecheck', wholeState, { resultPath: '$.assess' }), failed);
