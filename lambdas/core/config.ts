@@ -178,7 +178,7 @@ const Group = z.strictObject({
   switchover: z
     .strictObject({
       /** A switchover waits (bounded) for the replica to catch up completely before stopping the primary. */
-      lagTimeoutSeconds: intBetween(0, 3600, 'seconds').default(300),
+      lagTimeoutSeconds: intBetween(0, 3600, 'seconds').default(600),
       /** A graceful stop takes longer than a forced one. */
       stopTimeoutSeconds: intBetween(10, 1800, 'seconds').default(600),
     })

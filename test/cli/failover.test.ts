@@ -352,7 +352,7 @@ describe('switchover', () => {
         `  1. assess   check replica ${REPLICA}: available, a read replica of arn:aws:rds:us-east-1:123456789012:db:orders-primary-db, else abort`,
         `  2. fence    stop EC2 ${INSTANCE} in us-east-1 gracefully, wait until stopped (up to 10m 00s)`,
         '  3. fence-db put the old database orders-primary-db (us-east-1) behind only a deny-all security group, then reboot it to close every connection (up to 15m 00s)',
-        '  4. catch-up wait until the replica has every write (up to 5m 00s), else abort with the writers still fenced',
+        '  4. catch-up wait until the replica has every write (up to 10m 00s), else abort with the writers still fenced',
         '  5. verify   re-read every fence from AWS; stop again any instance found running',
         '',
       ].join('\n'),

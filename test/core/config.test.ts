@@ -71,7 +71,7 @@ describe('parseConfig: valid configs', () => {
     ]);
     // Fields the example leaves out get their defaults.
     expect(rawGroup.switchover).toBeUndefined();
-    expect(orders.switchover).toEqual({ lagTimeoutSeconds: 300, stopTimeoutSeconds: 600 });
+    expect(orders.switchover).toEqual({ lagTimeoutSeconds: 600, stopTimeoutSeconds: 600 });
     expect(rawGroup.dns.syncTimeoutSeconds).toBeUndefined();
     expect(orders.dns.syncTimeoutSeconds).toBe(300);
     const httpProbes = orders.probes.filter((p) => p.type === 'http');
@@ -91,7 +91,7 @@ describe('parseConfig: valid configs', () => {
       dns: { syncTimeoutSeconds: 300, records: [{ ttl: 30 }, { ttl: 30 }] },
       fence: { timeoutSeconds: 120 },
       promotion: { timeoutSeconds: 1800 },
-      switchover: { lagTimeoutSeconds: 300, stopTimeoutSeconds: 600 },
+      switchover: { lagTimeoutSeconds: 600, stopTimeoutSeconds: 600 },
       detection: { intervalSeconds: 10, failureThreshold: 3, quorum: 'majority', cooldownMinutes: 30 },
       probes: [],
       alarms: [],

@@ -218,10 +218,10 @@ describe('acquire-lock run', () => {
       acquired: true,
       holder: FIRST,
       // The plan's lock TTL: the state machine's timeout (3900 s for the example) plus five minutes.
-      expiresAt: at(5340),
-      reason: 'took the lock of orders until 2026-03-01T13:29:00.000Z',
+      expiresAt: at(5640),
+      reason: 'took the lock of orders until 2026-03-01T13:34:00.000Z',
     });
-    expect(await store.getLock('orders')).toEqual({ group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(5340) });
+    expect(await store.getLock('orders')).toEqual({ group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(5640) });
   });
 
   it('is skipped while another execution holds the lock', async () => {
@@ -235,7 +235,7 @@ describe('acquire-lock run', () => {
     expect(result).toMatchObject({
       acquired: false,
       holder: FIRST,
-      reason: `skipping: another execution holds the lock of orders (${FIRST}) until 2026-03-01T13:29:00.000Z`,
+      reason: `skipping: another execution holds the lock of orders (${FIRST}) until 2026-03-01T13:34:00.000Z`,
     });
   });
 

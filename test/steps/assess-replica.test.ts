@@ -350,10 +350,10 @@ describe('assess-replica run', () => {
       cloudwatch.on(GetMetricStatisticsCommand).resolves({ Datapoints: datapoints(-2, [3, 3, 3]) });
       const state: WorkflowState = { plan: plan({ mode: 'switchover' }), assess: { startedAt: T0, decision: 'wait', reason: 'waiting', lagSeconds: 3 } };
 
-      const result = await setup(state, { ms: T0 + 300_000 }).act();
+      const result = await setup(state, { ms: T0 + 600_000 }).act();
 
-      expect(result).toMatchObject({ decision: 'abort', startedAt: T0, endedAt: T0 + 300_000 });
-      expect(result.reason).toMatch(/^not switching over: not caught up after 300 s: orders-replica is not yet shown to have every write made before 12:00:00Z/);
+      expect(result).toMatchObject({ decision: 'abort', startedAt: T0, endedAt: T0 + 600_000 });
+      expect(result.reason).toMatch(/^not switching over: not caught up after 600 s: orders-replica is not yet shown to have every write made before 12:00:00Z/);
     });
   });
 });

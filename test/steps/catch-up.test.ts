@@ -105,14 +105,14 @@ describe('catch-up', () => {
       clock.ms = FENCED + 60_000;
 
       const waiting = await waitForCatchUp(state('postgres'), deps);
-      clock.ms = FENCED + 60_000 + 300_000;
+      clock.ms = FENCED + 60_000 + 600_000;
       const aborted = await waitForCatchUp(state('postgres', waiting), deps);
 
       expect(waiting).toMatchObject({ decision: 'wait', startedAt: FENCED + 60_000 });
       expect(waiting.reason).toMatch(/^waiting for orders-replica to catch up after the writers were fenced: orders-replica is not yet shown to have every write/);
       expect(aborted.decision).toBe('abort');
       expect(aborted.startedAt).toBe(FENCED + 60_000);
-      expect(aborted.reason).toMatch(/^not switching over: orders-replica did not catch up within 300 s after the writers were fenced \(.*\); nothing was promoted\. The writers stay fenced: start them and restore orders-primary's security groups \(sg-0app0000000000000\) by hand$/);
+      expect(aborted.reason).toMatch(/^not switching over: orders-replica did not catch up within 600 s after the writers were fenced \(.*\); nothing was promoted\. The writers stay fenced: start them and restore orders-primary's security groups \(sg-0app0000000000000\) by hand$/);
     });
   });
 });

@@ -62,7 +62,7 @@ describe('plan: a valid input', () => {
       triggeredAt: NOW,
       // The state machine's timeout (fence: max of 120 and switchover stop 600, + lag wait 300 + promotion
       // 1800 + DNS 300 + 900 margin = 3900) plus five minutes, so the lock outlives any execution.
-      lockTtlSeconds: 5340,
+      lockTtlSeconds: 5640,
     });
     expect(plan.group.replica.maxLagSeconds).toBe(30);
     expect(plan.group.dns.records[0].ttl).toBe(30);
