@@ -8,7 +8,7 @@ import type { FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from './drill';
 import { recordValuesFor } from '../../lambdas/core/candidates';
 import { checkInvariants } from './invariants';
-import { actualLossSeconds, clientWritesOf, databasesOf, type ClientWrites } from './truth';
+import { actualLossSeconds, clientWritesOf, databasesOf, writersOf, type ClientWrites } from './truth';
 import { findScenario, type ScenarioOptions } from './scenarios';
 
 export interface DrillReport {
@@ -81,7 +81,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       failures: [],
       executions,
       failovers: candidateDbs.filter((r) => r.promotionStartedAt !== undefined).length,
-      writers: writersOf(drill, group.name, failover ?? history[0]),
+      writers: writersWithMethods(drill, group.name, failover ?? history[0]),
       databases: databasesOf(drill, group.name),
       clientWrites: clientWritesOf(drill, group.name),
       replicas: candidateDbs.map((d) => {
@@ -148,24 +148,13 @@ export async function runScenario(config: FailoverConfig, name: string, options:
 }
 
 /** The EC2 primary and the old database, as they are at the end, against what the record says was done. */
-function writersOf(drill: Drill, group: string, item: HistoryItem | undefined): DrillReport['writers'] {
-  const config = drill.config.groups.find((g) => g.name === group)!;
-  const topology = drill.topology.get(group)!;
-  const { account } = drill;
-  const source = account.dbInstance(topology.sourceDbId, topology.sourceRegion);
-  const old = databasesOf(drill, group)[0];
-  const recorded = (kind: string, id: string) => item?.fence?.writers?.find((w) => w.kind === kind && w.id === id)?.method ?? null;
-  return [
-    ...[config.primary.instanceId, ...config.primary.additionalInstanceIds].map((id) => {
-      const state = account.instance(id)?.state ?? 'gone';
-      return {
-        kind: 'ec2' as const, id, region: config.primary.region, state,
-        fenced: ['stopped', 'terminated', 'gone'].includes(state) || drill.isolated(id),
-        method: recorded('ec2', id) ?? (id === config.primary.instanceId ? item?.fence?.method ?? null : null),
-      };
-    }),
-    { kind: 'rds', id: topology.sourceDbId, region: topology.sourceRegion, state: source?.status ?? 'gone', fenced: !old.acceptsWrites, method: recorded('rds', topology.sourceDbId) },
-  ];
+/** Every writer as the account holds it at the end, with the method the record names for it. */
+function writersWithMethods(drill: Drill, group: string, item: HistoryItem | undefined): DrillReport['writers'] {
+  const primary = drill.config.groups.find((g) => g.name === group)!.primary.instanceId;
+  return writersOf(drill, group).map((w) => ({
+    ...w,
+    method: item?.fence?.writers?.find((r) => r.kind === w.kind && r.id === w.id)?.method ?? (w.id === primary ? item?.fence?.method ?? null : null),
+  }));
 }
 
 function same(a: string[], b: string[]): boolean {

@@ -6,6 +6,25 @@
 import { replicaCandidates } from '../../lambdas/core/candidates';
 import type { Drill } from './drill';
 
+export interface WriterTruth { kind: 'ec2' | 'rds'; id: string; region: string; state: string; fenced: boolean }
+
+/**
+ * Every writer of the group as the account holds it: each EC2 instance (fenced when stopped,
+ * terminated, gone or isolated) and the old database (fenced when it would take no client's write).
+ */
+export function writersOf(drill: Drill, group: string): WriterTruth[] {
+  const config = drill.config.groups.find((g) => g.name === group)!;
+  const topology = drill.topology.get(group)!;
+  const { account } = drill;
+  const instances = [config.primary.instanceId, ...config.primary.additionalInstanceIds].map((id) => {
+    const state = account.instance(id)?.state ?? 'gone';
+    return { kind: 'ec2' as const, id, region: config.primary.region, state, fenced: ['stopped', 'terminated', 'gone'].includes(state) || drill.isolated(id) };
+  });
+  const old = databasesOf(drill, group)[0];
+  const status = account.dbInstance(topology.sourceDbId, topology.sourceRegion)?.status ?? 'gone';
+  return [...instances, { kind: 'rds', id: old.id, region: old.region, state: status, fenced: !old.acceptsWrites }];
+}
+
 export interface ClientWrites { attempted: number; acceptedByOld: number; acceptedByNew: number; acceptedByOldAfterPromotionStarted: number }
 
 /**

@@ -4,19 +4,16 @@
  * in which the old database accepted a write once the replica's promotion had begun.
  */
 import type { Drill } from '../drill';
-import { clientWritesOf } from '../truth';
+import { clientWritesOf, writersOf } from '../truth';
 import { failedOver, manual, nothingChanged, outage, runStarted, untouched, type Scenario } from './kit';
 
-/** Every writer the report lists is fenced, and the old database took nothing after the promotion began. */
+/** Every writer is fenced as the account holds it, and the old database took nothing after the promotion began. */
 function everyWriterFenced(drill: Drill): string[] {
-  const group = drill.config.groups[0];
-  const topology = drill.topology.get(group.name)!;
-  const replica = drill.account.dbInstance(group.replica.dbInstanceIdentifier, group.replica.region)!;
-  const late = drill.account.rds.writesOf(topology.sourceDbId, topology.sourceRegion).filter((w) => replica.promotionStartedAt !== undefined && w.at >= replica.promotionStartedAt);
+  const group = drill.config.groups[0].name;
+  const late = clientWritesOf(drill, group).acceptedByOldAfterPromotionStarted;
   return [
-    ...(drill.isolated(group.primary.instanceId) || ['stopped', 'terminated'].includes(drill.account.instance(group.primary.instanceId)?.state ?? '') ? [] : ['the primary instance can still write']),
-    ...(drill.account.rds.acceptsConnections(topology.sourceDbId, topology.sourceRegion) ? [`the old database ${topology.sourceDbId} still lets clients connect`] : []),
-    ...(late.length ? [`the old database accepted ${late.length} write(s) after the promotion began`] : []),
+    ...writersOf(drill, group).filter((w) => !w.fenced).map((w) => `${w.kind} ${w.id} can still take or make writes (${w.state})`),
+    ...(late > 0 ? [`the old database accepted ${late} write(s) after the promotion began`] : []),
   ];
 }
 
