@@ -11,14 +11,16 @@ const ROOT = resolve(__dirname, '..');
 
 /** Each room and the rooms it may import from (besides itself). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  bin: ['lib', 'lib/bench', 'lib/drill', 'lib/cli', 'lib/runner', 'lib/infra', 'lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
+  bin: ['lib', 'lib/bench', 'lib/drill', 'lib/cli', 'lib/runner', 'lib/infra', 'lambdas/readiness', 'lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
   lib: ['lib/infra', 'lambdas/core'],
-  'lib/bench': ['lib/drill', 'lib/runner', 'lib/infra', 'lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
+  'lib/bench': ['lib/drill', 'lib/runner', 'lib/infra', 'lambdas/readiness', 'lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
   // The drill's own command uses the CLI's argument parsing and output.
-  'lib/drill': ['lib/cli', 'lib/runner', 'lib/infra', 'lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
-  'lib/cli': ['lib/runner', 'lib/infra', 'lambdas/steps', 'lambdas/runtime', 'lambdas/core'],
+  'lib/drill': ['lib/cli', 'lib/runner', 'lib/infra', 'lambdas/readiness', 'lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
+  'lib/cli': ['lib/runner', 'lib/infra', 'lambdas/readiness', 'lambdas/steps', 'lambdas/runtime', 'lambdas/core'],
   'lib/runner': ['lib/infra', 'lambdas/steps', 'lambdas/runtime', 'lambdas/core'],
-  'lib/infra': ['lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
+  'lib/infra': ['lambdas/readiness', 'lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
+  // The readiness evaluation asks the replica gate and the fence's DryRun of the steps themselves.
+  'lambdas/readiness': ['lambdas/steps', 'lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
   // The confirm step probes the primary with the probe function's own checks.
   'lambdas/steps': ['lambdas/probe', 'lambdas/runtime', 'lambdas/core'],
   'lambdas/probe': ['lambdas/runtime', 'lambdas/core'],

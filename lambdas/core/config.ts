@@ -229,6 +229,13 @@ const ConfigSchema = z
         securityGroupIds: z.array(matching(SECURITY_GROUP_ID, 'a security group id such as sg-0123456789abcdef0')).min(1).max(5),
       })
       .optional(),
+    /** The scheduled readiness evaluation (lambdas/readiness): would a failover of each group work now? */
+    readiness: z
+      .strictObject({
+        /** How often it runs. AWS's Region switch evaluates its plans every 30 minutes. */
+        intervalMinutes: intBetween(5, 1440, 'minutes').default(15),
+      })
+      .prefault({}),
     notifications: z
       .strictObject({
         emails: z.array(z.email({ error: 'must be an email address' })).max(20).default([]),

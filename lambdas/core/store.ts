@@ -4,6 +4,7 @@
  *   pk = GROUP#<group>  sk = LOCK                       the failover lock (conditional writes, with expiry)
  *   pk = GROUP#<group>  sk = STATE                      ARMED | PAUSED | FAILED_OVER, who is primary now
  *   pk = GROUP#<group>  sk = PROBE                      detection counters (conditional writes per round)
+ *   pk = GROUP#<group>  sk = READINESS                  the scheduled readiness evaluation's last result
  *   pk = GROUP#<group>  sk = EXEC#<startedAt>#<name>    one history item per execution
  *   gsi1pk = HISTORY    gsi1sk = <startedAt>#<group>    every group's history, newest first
  */
@@ -61,6 +62,16 @@ export interface ProbeState {
   /** The outage (by its start) for which an execution was started, or which was reported while the group could not fail over. */
   handledOutage?: number;
   handledAs?: string;
+}
+
+/** The last readiness evaluation of a group (lambdas/readiness), as the scheduled function stored it. */
+export interface ReadinessItem {
+  group: string;
+  ready: boolean;
+  checkedAt: string;
+  problems: Array<{ check: string; resource: string; reason: string }>;
+  /** When ready/not-ready last changed. */
+  since: string;
 }
 
 const groupKey = (group: string) => `GROUP#${group}`;
@@ -171,6 +182,35 @@ export class Store {
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw stepErrorFrom(err, 'DynamoDB PutItem (probe state)', StoreUnavailable);
+    }
+  }
+
+  async getReadiness(group: string): Promise<ReadinessItem | undefined> {
+    const item = await this.get(groupKey(group), 'READINESS');
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...rest } = item;
+    return rest as ReadinessItem;
+  }
+
+  /**
+   * Store a readiness result, only if nobody stored another since `previousCheckedAt` (the result this
+   * one was compared with). Returns false when it lost that race, so a change is notified once.
+   */
+  async putReadiness(item: ReadinessItem, previousCheckedAt: string | null): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: groupKey(item.group), sk: 'READINESS', ...item },
+          ...(previousCheckedAt === null
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'checkedAt = :prev', ExpressionAttributeValues: { ':prev': previousCheckedAt } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw stepErrorFrom(err, 'DynamoDB PutItem (readiness)', StoreUnavailable);
     }
   }
 

@@ -32,6 +32,7 @@ import {
   DescribeSecurityGroupsCommand,
   ModifyNetworkInterfaceAttributeCommand,
   StopInstancesCommand,
+  type EC2Client,
   type InstanceNetworkInterface,
 } from '@aws-sdk/client-ec2';
 import type { StepDeps } from '../runtime/deps';
@@ -379,4 +380,42 @@ const deps: Deps = { now: Date.now, ec2: /* @__PURE__ */ fenceEc2(), autoscaling
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { start: startFence, check: checkFence } as const;
 export const run = (event: FenceEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
-export const handler = /* @__PURE__ */ stepHandler('fence-primary', (event: FenceEvent) => run(event, deps));
+
+/** What the fence answers when asked whether it may stop instances. */
+export type DryRunAnswer = { allowed: true } | { allowed: false; error: string; message: string };
+
+/**
+ * The readiness function's question, outside any failover: may this function's role stop these
+ * instances? Answered with StopInstances and DryRun set, always: nothing is stopped.
+ */
+export interface DryRunEvent {
+  dryRun: { region: string; instanceIds: string[] };
+}
+
+/**
+ * StopInstances with DryRun. EC2 answers DryRunOperation when the call would have been allowed, and
+ * UnauthorizedOperation when not (EC2 API reference, the DryRun parameter); any other error is thrown.
+ */
+export async function stopDryRun(ec2: EC2Client, instanceIds: string[]): Promise<DryRunAnswer> {
+  try {
+    await ec2.send(new StopInstancesCommand({ InstanceIds: instanceIds, Force: true, DryRun: true }));
+  } catch (err) {
+    const name = awsErrorName(err);
+    if (name === 'DryRunOperation') return { allowed: true };
+    if (name === 'UnauthorizedOperation' || name === 'AccessDenied' || name === 'AccessDeniedException') {
+      return { allowed: false, error: name, message: (err as Error).message };
+    }
+    throw err;
+  }
+  // A DryRun that succeeds outright is not what EC2 does; take it as allowed.
+  return { allowed: true };
+}
+
+function isDryRunEvent(event: unknown): event is DryRunEvent {
+  const d = (event as Partial<DryRunEvent> | null)?.dryRun;
+  return typeof d?.region === 'string' && Array.isArray(d.instanceIds) && d.instanceIds.every((id) => typeof id === 'string');
+}
+
+export const handler = /* @__PURE__ */ stepHandler('fence-primary', (event: FenceEvent | DryRunEvent): Promise<FenceResult | DryRunAnswer> =>
+  isDryRunEvent(event) ? stopDryRun(deps.ec2(event.dryRun.region), event.dryRun.instanceIds) : run(event as FenceEvent, deps),
+);

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../../lambdas/core/config';
 import { CliError, EXIT, EXIT_CODES_HELP } from './args';
 import { resolveDeps } from './deployment';
+import { checkCommand } from './check';
 import { failoverCommand, switchoverCommand } from './failover';
 import { historyCommand } from './history';
 import { Output, type CliIO, type Command, type Context } from './io';
@@ -25,6 +26,7 @@ export type { CliIO } from './io';
  */
 export const COMMANDS: readonly Command[] = [
   statusCommand,
+  checkCommand,
   historyCommand,
   failoverCommand,
   switchoverCommand,

@@ -12,6 +12,8 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
+import { runScheduled, type ScheduledDeps, type ScheduledResult } from '../../lambdas/readiness/scheduled';
+import { stopDryRun } from '../../lambdas/steps/fence-primary';
 import { runInvocation, type ProbeDeps } from '../../lambdas/probe/run-probes';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
 import { Store } from '../../lambdas/core/store';
@@ -146,9 +148,12 @@ export class Drill {
     const recordsBefore = new Map<string, string[]>();
     for (const record of group.dns.records) {
       const values = record.type === 'CNAME' ? [sourceEndpoint] : record.type === 'A' ? [`192.0.2.${10 + index}`] : [`2001:db8::${10 + index}`];
-      account.putRecord(group.dns.hostedZoneId, { name: record.name, type: record.type, ttl: 300, values });
+      // At the configured TTL, as a ready estate has it (readiness flags a longer live TTL).
+      account.putRecord(group.dns.hostedZoneId, { name: record.name, type: record.type, ttl: record.ttl, values });
       recordsBefore.set(`${record.name} ${record.type}`, values);
     }
+    // The alarms the group listens to, where the stack's rule listens: the controller's region.
+    for (const name of group.alarms) account.cloudwatch.addAlarm({ name, region: DRILL_REGION });
     const dbName = group.dns.records.find((r) => r.type === 'CNAME' && r.target === 'replicaEndpoint')?.name;
     if (dbName) {
       const instanceId = group.primary.instanceId;
@@ -162,6 +167,24 @@ export class Drill {
       account.clients.add({ name: `${group.name}-worker`, zoneId: group.dns.hostedZoneId, dnsName: dbName });
     }
     this.topology.set(group.name, { sourceDbId: source.id, sourceRegion: source.region, sourceEndpoint, primaryIp, recordsBefore, dbName });
+  }
+
+  /**
+   * The deployed readiness function's dependencies against the simulated account: the fence's DryRun
+   * is answered as the fence function answers it (stopDryRun with the fence's EC2 client).
+   */
+  readinessDeps(): ScheduledDeps {
+    return {
+      ...this.deps,
+      autoscaling: this.deps.autoscaling!,
+      controllerRegion: DRILL_REGION,
+      fenceDryRun: (region, ids) => stopDryRun(this.deps.ec2(region), ids),
+    };
+  }
+
+  /** Run the scheduled readiness function once, now. */
+  async evaluateReadiness(): Promise<ScheduledResult> {
+    return runScheduled(this.config.groups, this.readinessDeps());
   }
 
   /** The group's candidate replicas, `replica` first. */

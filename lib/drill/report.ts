@@ -9,7 +9,12 @@ import { Drill } from './drill';
 import { recordValuesFor } from '../../lambdas/core/candidates';
 import { checkInvariants } from './invariants';
 import { actualLossSeconds, clientWritesOf, databasesOf, writersOf, type ClientWrites } from './truth';
-import { findScenario, type ScenarioOptions } from './scenarios';
+import { findScenario, type ReadinessExpectation, type ScenarioOptions } from './scenarios';
+import type { ReadinessReport } from '../../lambdas/readiness/evaluate';
+import { formatReadiness } from '../cli/check';
+import { styleFor } from '../cli/format';
+
+const PLAIN = styleFor(false);
 
 export interface DrillReport {
   scenario: string;
@@ -44,6 +49,8 @@ export interface DrillReport {
   rtoSeconds: number | null;
   dataLossSeconds: number | null;
   controllerOverheadMs: number;
+  /** A readiness scenario's evaluation, as `failoverctl check --json` prints it; null for the others. */
+  readiness: ReadinessReport | null;
 }
 
 export async function runScenario(config: FailoverConfig, name: string, options: ScenarioOptions = {}): Promise<DrillReport> {
@@ -52,6 +59,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
   const group = drill.config.groups[0];
   try {
     await scenario.run(drill, group, options);
+    const readiness = scenario.readiness ? (await drill.evaluateReadiness()).report : null;
     const { account, store } = drill;
     const seconds = (ms: number) => drill.secondsSinceStart(ms);
     const history = (await store.listHistory({ group: group.name, limit: 100 })).reverse();
@@ -117,6 +125,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       rtoSeconds: failover?.rtoSeconds ?? null,
       dataLossSeconds: replicaDb.promotionStartedAt !== undefined ? (failover ?? history[0])?.dataLossSeconds ?? null : null,
       controllerOverheadMs: Math.round(drill.executions.reduce((sum, e) => sum + e.wallMs, 0)),
+      readiness,
     };
 
     const expectation = scenario.expect(options);
@@ -138,6 +147,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       if (!expectation.dnsFlipped && !unchanged) failures.push(`${record.type} ${record.name} changed to ${record.after.join(',')}`);
     }
     failures.push(...((await expectation.check?.(drill, history)) ?? []));
+    if (scenario.readiness && readiness) failures.push(...readinessFailures(scenario.readiness, readiness, drill));
     failures.push(...(await checkInvariants(drill)));
     report.failures = failures;
     report.passed = failures.length === 0;
@@ -157,6 +167,35 @@ function writersWithMethods(drill: Drill, group: string, item: HistoryItem | und
   }));
 }
 
+/**
+ * What a readiness scenario must have found: its group ready or not, exactly the expected problems, the
+ * expected notes; one notification when it is not ready (the change from unknown), none when it is;
+ * and no call that changes anything (the fence's permission is asked with DryRun only).
+ */
+function readinessFailures(expected: ReadinessExpectation, readiness: ReadinessReport, drill: Drill): string[] {
+  const g = readiness.groups[0];
+  const failures: string[] = [];
+  if (g.ready !== expected.ready) failures.push(`readiness: ${g.group} is ${g.ready ? 'ready' : 'not ready'}, expected ${expected.ready ? 'ready' : 'not ready'}`);
+  const unmatched = [...g.problems];
+  for (const want of expected.problems) {
+    const i = unmatched.findIndex((p) => p.check === want.check && (!want.resource || p.resource === want.resource) && want.reason.every((w) => p.reason.includes(w)));
+    if (i < 0) failures.push(`readiness: no ${want.check} problem${want.resource ? ` about ${want.resource}` : ''} saying ${want.reason.map((w) => JSON.stringify(w)).join(' and ')}`);
+    else unmatched.splice(i, 1);
+  }
+  for (const p of unmatched) failures.push(`readiness: unexpected ${p.check} problem about ${p.resource}: ${p.reason}`);
+  for (const want of expected.notes ?? []) {
+    if (!g.notes.some((n) => n.check === want.check && want.note.every((w) => n.note.includes(w)))) {
+      failures.push(`readiness: no ${want.check} note saying ${want.note.map((w) => JSON.stringify(w)).join(' and ')}`);
+    }
+  }
+  const subjects = drill.account.published.map((m) => m.subject ?? '');
+  const wanted = expected.ready ? [] : [`failover-controller: ${g.group} is NOT READY for a failover`];
+  if (JSON.stringify(subjects) !== JSON.stringify(wanted)) failures.push(`readiness: notifications ${JSON.stringify(subjects)}, expected ${JSON.stringify(wanted)}`);
+  const changes = drill.account.apiCalls.filter((c) => c.mutating && !c.dryRun && c.service !== 'sns');
+  if (changes.length > 0) failures.push(`readiness changed something: ${changes.map((c) => c.operation).join(', ')}`);
+  return failures;
+}
+
 function same(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -172,6 +211,10 @@ export function formatReport(r: DrillReport): string {
   for (const t of r.timeline) {
     const span = t.endedAt !== null ? `t+${t.startedAt.toFixed(1).padStart(6)}s  ${(t.endedAt - t.startedAt).toFixed(1).padStart(6)}s` : `t+${t.startedAt.toFixed(1).padStart(6)}s    open `;
     lines.push(`  ${span}  ${t.step.padEnd(8)} ${t.result}`);
+  }
+  if (r.readiness) {
+    lines.push('', 'Readiness (the scheduled readiness function, run once):');
+    lines.push(...formatReadiness(r.readiness, { style: PLAIN }).slice(1).map((l) => (l ? `  ${l}` : l)));
   }
   lines.push('', 'AWS calls that change something:');
   for (const c of r.apiCalls) {

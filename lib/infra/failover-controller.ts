@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { Detection } from './detection';
 import { Observability } from './observability';
+import { Readiness } from './readiness';
 import { FailoverStore } from './store-table';
 import { FailoverWorkflow } from './workflow';
 
@@ -27,6 +28,8 @@ export class FailoverController extends Construct {
   /** The key the topic is encrypted with. */
   public readonly topicKey: kms.Key;
   public readonly observability: Observability;
+  /** The scheduled readiness evaluation and its alarm. */
+  public readonly readiness: Readiness;
 
   constructor(scope: Construct, id: string, props: FailoverControllerProps) {
     super(scope, id);
@@ -61,6 +64,12 @@ export class FailoverController extends Construct {
       table: this.store.table,
       topic: this.topic,
       stateMachine: this.workflow.stateMachine,
+    });
+    this.readiness = new Readiness(this, 'Readiness', {
+      config,
+      table: this.store.table,
+      topic: this.topic,
+      fenceFunction: this.workflow.functions['fence-primary'],
     });
     // grantPublish on an encrypted topic grants kms:Decrypt and kms:GenerateDataKey* on its key, the
     // pair SNS documents for publishers (it makes the data key the message is encrypted with).

@@ -5,6 +5,7 @@
 import type { FailoverConfig, GroupConfig } from '../../../lambdas/core/config';
 import type { HistoryItem } from '../../../lambdas/core/history';
 import type { Outcome } from '../../../lambdas/core/workflow-state';
+import type { ReadinessCheck } from '../../../lambdas/readiness/evaluate';
 import type { Drill } from '../drill';
 import type { EndpointMode } from '../endpoints';
 
@@ -23,9 +24,22 @@ export interface Expectation {
   check?: (drill: Drill, history: HistoryItem[]) => string[] | Promise<string[]>;
 }
 
+/** What a readiness scenario must find: exactly these problems (each by its check and words of its resource and reason). */
+export interface ReadinessExpectation {
+  ready: boolean;
+  problems: Array<{ check: ReadinessCheck; resource?: string; reason: string[] }>;
+  /** Notes that must be there too (others may be). */
+  notes?: Array<{ check: ReadinessCheck; note: string[] }>;
+}
+
 export interface Scenario {
   name: string;
   summary: string;
+  /**
+   * A readiness scenario: `run` shapes the account, then the scheduled readiness evaluation runs once
+   * and must find what this says; no execution runs and nothing changes.
+   */
+  readiness?: ReadinessExpectation;
   /** The scenario's own settings, applied to the drilled config. */
   config?: (config: FailoverConfig) => FailoverConfig;
   run(drill: Drill, group: GroupConfig, options: ScenarioOptions): Promise<void>;

@@ -30,7 +30,7 @@ export const WRITER_SCENARIOS: Scenario[] = [
     run: async (drill, group) => {
       drill.account.clients.add({ name: `${group.name}-cron`, zoneId: group.dns.hostedZoneId, dnsName: drill.topology.get(group.name)!.dbName!, intervalMs: 5_000 });
       await runStarted(drill, await outage(drill, 'down'));
-      // Long enough for the clients' cached answer (the old record's TTL, 300 s) to expire.
+      // Long enough for the clients' cached answer (the old record's TTL) to expire.
       await drill.advanceTo(drill.account.clock.now() + 6 * 60_000);
     },
     expect: () => ({

@@ -114,7 +114,7 @@ export class SimClients {
   private resolve(c: Client, at: number): string | undefined {
     if (c.cached && at < c.cached.until) return c.cached.endpoint;
     const record = this.route53.record(c.zoneId, c.dnsName, 'CNAME');
-    if (!record) return undefined;
+    if (!record || record.values.length === 0) return undefined;
     const endpoint = record.values[0].replace(/\.$/, '');
     c.cached = { endpoint, until: at + record.ttl * 1000 };
     return endpoint;

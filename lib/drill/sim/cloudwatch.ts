@@ -23,6 +23,7 @@ export function defaultPublishDelaySeconds(minuteStartMs: number): number {
 export class SimCloudWatch implements SimServiceModule {
   readonly handlers: Record<string, Handler> = {
     GetMetricStatistics: (i, r) => this.getMetricStatistics(i, r),
+    DescribeAlarms: (i, r) => this.describeAlarms(i, r),
   };
   readonly mutating: ReadonlySet<string> = new Set();
 
@@ -32,6 +33,20 @@ export class SimCloudWatch implements SimServiceModule {
 
   constructor(private readonly core: SimCore, private readonly rds: RdsMetricsSource) {}
 
+  /** Alarms that exist, by region: a metric alarm or a composite one, and its state. */
+  private readonly alarms: Array<{ name: string; region: string; type: 'MetricAlarm' | 'CompositeAlarm'; state: string }> = [];
+
+  /** An alarm as its owner made it (the config's alarms live in the controller's region). */
+  addAlarm(a: { name: string; region: string; type?: 'MetricAlarm' | 'CompositeAlarm'; state?: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' }): void {
+    this.alarms.push({ name: a.name, region: a.region, type: a.type ?? 'MetricAlarm', state: a.state ?? 'OK' });
+  }
+
+  /** The alarm is deleted (or renamed away from `name`). */
+  removeAlarm(name: string, region: string): void {
+    const i = this.alarms.findIndex((a) => a.name === name && a.region === region);
+    if (i >= 0) this.alarms.splice(i, 1);
+  }
+
   /** How late each minute's datapoint arrives, in seconds after the minute ends. */
   setPublishDelay(seconds: number | ((minuteStartMs: number) => number)): void {
     this.publishDelay = typeof seconds === 'number' ? () => seconds : seconds;
@@ -40,6 +55,31 @@ export class SimCloudWatch implements SimServiceModule {
   /** No datapoint of `metric` for the instance ever arrives. */
   suppress(metric: 'ReplicaLag' | 'OldestReplicationSlotLag', dbInstanceId: string): void {
     this.missing.add(`${metric}|${dbInstanceId}`);
+  }
+
+  /**
+   * Alarms are regional. Without AlarmTypes only metric alarms are returned, "even if composite alarms
+   * exist in the account"; AlarmNames takes at most 100 names and cannot be combined with
+   * AlarmNamePrefix (CloudWatch API reference, DescribeAlarms).
+   */
+  private describeAlarms(input: cw.DescribeAlarmsInput, region: string): cw.DescribeAlarmsOutput {
+    if ((input.AlarmNames?.length ?? 0) > 100) {
+      throw this.core.awsError('cloudwatch', 'ValidationError', `1 validation error detected: Value at 'alarmNames' failed to satisfy constraint: Member must have length less than or equal to 100`);
+    }
+    if (input.AlarmNames?.length && input.AlarmNamePrefix) {
+      throw this.core.awsError('cloudwatch', 'InvalidParameterCombination', 'AlarmNames and AlarmNamePrefix cannot be specified together');
+    }
+    const types = new Set(input.AlarmTypes?.length ? input.AlarmTypes : ['MetricAlarm']);
+    const found = this.alarms.filter((a) => a.region === region && types.has(a.type)
+      && (!input.AlarmNames?.length || input.AlarmNames.includes(a.name))
+      && (!input.AlarmNamePrefix || a.name.startsWith(input.AlarmNamePrefix)));
+    const view = (a: (typeof found)[number]) => ({
+      AlarmName: a.name, AlarmArn: `arn:aws:cloudwatch:${region}:${this.core.accountId}:alarm:${a.name}`, StateValue: a.state as cw.StateValue,
+    });
+    return {
+      MetricAlarms: found.filter((a) => a.type === 'MetricAlarm').map(view),
+      CompositeAlarms: found.filter((a) => a.type === 'CompositeAlarm').map(view),
+    };
   }
 
   /**

@@ -2,12 +2,22 @@
 import type * as r53 from '@aws-sdk/client-route-53';
 import type { Handler, SimCore, SimServiceModule } from './core';
 
-export interface SimRecord { name: string; type: string; ttl: number; values: string[] }
+export interface SimRecord {
+  name: string; type: string; ttl: number; values: string[];
+  /**
+   * An alias record: Route 53 answers with the target's own records and the record has no TTL or values
+   * of its own (Route 53 Developer Guide, "Choosing between alias and non-alias records").
+   */
+  alias?: { dnsName: string; hostedZoneId: string; evaluateTargetHealth: boolean };
+  /** A routing-policy record (weighted, failover, latency...): one of several with the same name and type. */
+  setIdentifier?: string;
+  weight?: number;
+}
 
 interface Zone { id: string; name: string; records: Map<string, SimRecord> }
 interface Change { id: string; status: 'PENDING' | 'INSYNC'; submittedAt: number; comment?: string }
 
-const recordKey = (name: string, type: string) => `${name}|${type}`;
+const recordKey = (name: string, type: string, setIdentifier?: string) => `${name}|${type}${setIdentifier ? `|${setIdentifier}` : ''}`;
 const normalizeName = (n: string) => n.trim().toLowerCase().replace(/\.$/, '');
 const fqdn = (n: string) => `${n}.`;
 /** Route 53 lists records by name with labels reversed (com.example.www), then by type. */
@@ -49,14 +59,16 @@ export class SimRoute53 implements SimServiceModule {
     const zone = this.zones.get(stripPrefix(zoneId, '/hostedzone/'));
     if (!zone) throw new Error(`SimulatedAccount: no hosted zone ${zoneId}`);
     const name = normalizeName(r.name);
-    zone.records.set(recordKey(name, r.type), { name, type: r.type, ttl: r.ttl, values: [...r.values] });
+    // A record of another kind with the same name and type replaces it (what a person editing the zone does).
+    for (const [key, old] of zone.records) if (old.name === name && old.type === r.type) zone.records.delete(key);
+    zone.records.set(recordKey(name, r.type, r.setIdentifier), { ...r, name, values: [...r.values], ...(r.alias && { alias: { ...r.alias } }) });
   }
 
   records(zoneId: string): SimRecord[] {
     const zone = this.zones.get(stripPrefix(zoneId, '/hostedzone/'));
     if (!zone) return [];
     return [...zone.records.values()].sort(bySortKey)
-      .map((r) => ({ ...r, values: [...r.values] }));
+      .map((r) => ({ ...r, values: [...r.values], ...(r.alias && { alias: { ...r.alias } }) }));
   }
 
   record(zoneId: string, name: string, type: string): SimRecord | undefined {
@@ -84,7 +96,12 @@ export class SimRoute53 implements SimServiceModule {
     const next = all[maxItems];
     return {
       ResourceRecordSets: page.map((r) => ({
-        Name: fqdn(r.name), Type: r.type as r53.RRType, TTL: r.ttl, ResourceRecords: r.values.map((Value) => ({ Value })),
+        Name: fqdn(r.name), Type: r.type as r53.RRType,
+        ...(r.setIdentifier !== undefined && { SetIdentifier: r.setIdentifier, Weight: r.weight ?? 0 }),
+        // An alias record has an AliasTarget and neither TTL nor ResourceRecords.
+        ...(r.alias
+          ? { AliasTarget: { DNSName: fqdn(r.alias.dnsName), HostedZoneId: r.alias.hostedZoneId, EvaluateTargetHealth: r.alias.evaluateTargetHealth } }
+          : { TTL: r.ttl, ResourceRecords: r.values.map((Value) => ({ Value })) }),
       })),
       IsTruncated: next !== undefined, MaxItems: maxItems,
       ...(next && { NextRecordName: fqdn(next.name), NextRecordType: next.type as r53.RRType }),
@@ -117,6 +134,9 @@ export class SimRoute53 implements SimServiceModule {
         const bad = values.find((v) => !IPV4.test(v));
         problems.push('Invalid Resource Record: \'FATAL problem: ARRDATAIllegalIPv4Address '
           + `(Value is not a valid IPv4 address) encountered with '${bad}''`);
+      } else if (change.Action !== 'DELETE' && [...working.values()].some((r) => r.name === name && r.type === set.Type && r.setIdentifier !== undefined)) {
+        // A simple record cannot sit beside routing-policy records of the same name and type (this simulator's wording).
+        problems.push(`RRSet ${label} conflicts with an existing routing-policy (SetIdentifier) record of the same name and type`);
       } else if (change.Action === 'CREATE' && existing) {
         problems.push(`Tried to create resource record set ${label} but it already exists`);
       } else if (change.Action === 'DELETE' && !existing) {

@@ -1,0 +1,426 @@
+/**
+ * Readiness: would a failover of this group work if the primary died now? One evaluation, used by the
+ * scheduled readiness function (lambdas/readiness/scheduled.ts) and by `failoverctl check`.
+ *
+ * Every check reads; nothing is changed (the fence's permission is asked with StopInstances DryRun).
+ * Each problem names the check, the resource and a sentence that says what to do:
+ *
+ *   { check: 'dns', resource: 'CNAME db.orders.example.com',
+ *     reason: 'its live TTL is 3600 s, above the configured 30 s: ... adds up to 3570 s ...' }
+ *
+ * A group is ready when it has no problem. Notes say what is fine but worth knowing (an Auto Scaling
+ * group the fence will handle, a group with no probes). A check AWS could not answer is a problem with
+ * `awsError` set: the group is not known to be ready.
+ */
+import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeInstancesCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { DescribeDBInstancesCommand, type DBInstance } from '@aws-sdk/client-rds';
+import { GetHostedZoneCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { normalizeDnsName, sourceDatabase, type DnsRecordConfig, type GroupConfig } from '../core/config';
+import { replicaCandidates } from '../core/candidates';
+import { awsErrorName } from '../core/errors';
+import { databaseFenceGroupName } from '../core/isolation-group';
+import { judgeReplicationStatus, LOOKBACK_MS } from '../core/replica-lag';
+import type { StepDeps } from '../runtime/deps';
+import { assessCandidate, observeCandidate } from '../steps/assess-replica';
+import { SUSPENDED_PROCESSES, type DryRunAnswer } from '../steps/fence-primary';
+
+/** The checks, in the order a report lists them. */
+export const READINESS_CHECKS = ['primary', 'fence', 'database', 'replica', 'dns', 'alarms', 'probes', 'state'] as const;
+export type ReadinessCheck = (typeof READINESS_CHECKS)[number];
+
+export interface ReadinessProblem {
+  check: ReadinessCheck;
+  /** What the problem is about: an instance id and region, a record, an alarm name. */
+  resource: string;
+  /** What is wrong and what to do, in one or two sentences. */
+  reason: string;
+  /** Set when AWS (or the store) could not answer: the name of the error. */
+  awsError?: string;
+}
+
+export interface ReadinessNote {
+  check: ReadinessCheck;
+  resource: string;
+  note: string;
+}
+
+export interface GroupReadiness {
+  group: string;
+  ready: boolean;
+  problems: ReadinessProblem[];
+  notes: ReadinessNote[];
+}
+
+export interface ReadinessReport {
+  checkedAt: string;
+  groups: GroupReadiness[];
+}
+
+export type { DryRunAnswer };
+
+export interface ReadinessDeps extends Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'cloudwatch' | 'route53' | 'store'> {
+  autoscaling(region: string): AutoScalingClient;
+  /** The controller's own region: where the alarms a group listens to must be. */
+  controllerRegion: string;
+  /**
+   * Would the fence be allowed to stop these instances? StopInstances with DryRun, made with the
+   * permissions of whoever fences: the deployed fence function's role in the stack, the operator's
+   * credentials for `failoverctl check` (those a break-glass run would fence with).
+   */
+  fenceDryRun(region: string, instanceIds: string[]): Promise<DryRunAnswer>;
+}
+
+/** The engines whose read replicas the controller promotes (RDS DB instances, not Aurora clusters). */
+const SUPPORTED_ENGINES = new Set(['postgres', 'mysql', 'mariadb']);
+
+/** How long without a counted probe round before nothing is known to watch the group. */
+export function probeStalenessMs(group: Pick<GroupConfig, 'detection'>): number {
+  return Math.max(3 * 60_000, 3 * group.detection.intervalSeconds * 1000);
+}
+
+/** Evaluate every group (a few at a time, to stay under the APIs' request rates). */
+export async function evaluateReadiness(groups: GroupConfig[], deps: ReadinessDeps): Promise<ReadinessReport> {
+  const checkedAt = new Date(deps.now()).toISOString();
+  const results: GroupReadiness[] = new Array(groups.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < groups.length; i = next++) results[i] = await evaluateGroup(groups[i], deps);
+  };
+  await Promise.all(Array.from({ length: Math.min(4, groups.length) }, worker));
+  return { checkedAt, groups: results };
+}
+
+/** What one group's checks found. */
+class Findings {
+  readonly problems: ReadinessProblem[] = [];
+  readonly notes: ReadinessNote[] = [];
+
+  problem(check: ReadinessCheck, resource: string, reason: string): void {
+    this.problems.push({ check, resource, reason });
+  }
+
+  note(check: ReadinessCheck, resource: string, note: string): void {
+    this.notes.push({ check, resource, note });
+  }
+
+  /** Run a check; what AWS could not answer becomes a problem naming the call and the error. */
+  async guard(check: ReadinessCheck, resource: string, call: string, body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (err) {
+      const name = awsErrorName(err);
+      this.problems.push({
+        check,
+        resource,
+        reason: `could not be checked: ${call} failed with ${name}: ${(err as Error).message}`,
+        awsError: name,
+      });
+    }
+  }
+}
+
+export async function evaluateGroup(group: GroupConfig, deps: ReadinessDeps): Promise<GroupReadiness> {
+  const f = new Findings();
+  // The databases first: the DNS check compares the records with their endpoints.
+  const [endpoints] = await Promise.all([
+    checkDatabases(group, deps, f),
+    checkPrimary(group, deps, f),
+    checkAlarms(group, deps, f),
+    checkProbes(group, deps, f),
+    checkState(group, deps, f),
+  ]);
+  await checkDns(group, endpoints, deps, f);
+  const order = (c: ReadinessCheck) => READINESS_CHECKS.indexOf(c);
+  const problems = f.problems.sort((a, b) => order(a.check) - order(b.check));
+  const notes = f.notes.sort((a, b) => order(a.check) - order(b.check));
+  return { group: group.name, ready: problems.length === 0, problems, notes };
+}
+
+// --- the EC2 writers and their fence ---------------------------------------------------------------
+
+async function checkPrimary(group: GroupConfig, deps: ReadinessDeps, f: Findings): Promise<void> {
+  const region = group.primary.region;
+  const ids = [group.primary.instanceId, ...group.primary.additionalInstanceIds];
+  const field = (id: string) => (id === group.primary.instanceId ? 'primary.instanceId' : 'primary.additionalInstanceIds');
+  const found: Array<{ id: string; state: string }> = [];
+  await Promise.all(
+    ids.map((id) =>
+      f.guard('primary', `${id} (${region})`, `EC2 DescribeInstances ${id}`, async () => {
+        try {
+          const out = await deps.ec2(region).send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+          const state = out.Reservations?.[0]?.Instances?.[0]?.State?.Name ?? 'unknown';
+          found.push({ id, state });
+          judgeInstanceState(id, region, state, f);
+        } catch (err) {
+          if (awsErrorName(err) !== 'InvalidInstanceID.NotFound') throw err;
+          f.problem(
+            'primary',
+            `${id} (${region})`,
+            `EC2 instance ${id} does not exist in ${region} (InvalidInstanceID.NotFound): check ${field(id)} and primary.region (an instance in another region or account answers the same). The fence could not stop it, so a failover would end FENCE_FAILED.`,
+          );
+        }
+      }),
+    ),
+  );
+  const live = ids.filter((id) => found.some((x) => x.id === id && x.state !== 'terminated' && x.state !== 'shutting-down'));
+  if (live.length === 0) return;
+
+  await f.guard('primary', `${live.join(', ')} (${region})`, 'Auto Scaling DescribeAutoScalingInstances', async () => {
+    const out = await deps.autoscaling(region).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: live }));
+    for (const a of out.AutoScalingInstances ?? []) {
+      f.note(
+        'primary',
+        `${a.InstanceId} (${region})`,
+        `belongs to Auto Scaling group ${a.AutoScalingGroupName}: the fence suspends its ${SUSPENDED_PROCESSES.join(', ')} processes before stopping it, so the group does not replace it with a running instance (resume them after a failback)`,
+      );
+    }
+  });
+
+  await f.guard('fence', `${live.join(', ')} (${region})`, 'EC2 StopInstances (DryRun)', async () => {
+    const answer = await deps.fenceDryRun(region, live);
+    if (!answer.allowed) {
+      f.problem(
+        'fence',
+        `${live.join(', ')} (${region})`,
+        `StopInstances (DryRun) was refused with ${answer.error}: ${answer.message}. The fence could not stop ${live.length === 1 ? 'it' : 'them'}, so a failover would end FENCE_FAILED: check the fence's IAM policy, service control policies and permission boundaries.`,
+      );
+    }
+  });
+}
+
+function judgeInstanceState(id: string, region: string, state: string, f: Findings): void {
+  const resource = `${id} (${region})`;
+  if (state === 'running') return;
+  if (state === 'pending') {
+    f.note('primary', resource, 'is pending (starting)');
+  } else if (state === 'stopping' || state === 'stopped') {
+    f.problem('primary', resource, `is ${state}: the primary is down, or was stopped on purpose (pause the group with failoverctl pause while it is).`);
+  } else {
+    f.problem('primary', resource, `is ${state}: it will never serve again; point the config at the instance that replaced it.`);
+  }
+}
+
+// --- the old database and the candidate replicas ------------------------------------------------
+
+/** The endpoints the DNS check compares records with. */
+interface Endpoints {
+  source?: string;
+  candidates: string[];
+}
+
+function engineProblem(engine: string | undefined): string | undefined {
+  if (!engine || SUPPORTED_ENGINES.has(engine)) return undefined;
+  if (engine.startsWith('aurora')) {
+    return `its engine is ${engine}: Aurora is not supported. Aurora replicas are members of a cluster, promoted with the cluster (PromoteReadReplicaDBCluster or a cluster failover), not as DB instances; the controller promotes RDS for PostgreSQL, MySQL and MariaDB read replicas only.`;
+  }
+  return `its engine is ${engine}, which is not supported: the controller promotes RDS for PostgreSQL, MySQL and MariaDB read replicas only.`;
+}
+
+async function describeDb(id: string, region: string, deps: ReadinessDeps): Promise<DBInstance | undefined> {
+  try {
+    const out = await deps.rds(region).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+    return out.DBInstances?.[0];
+  } catch (err) {
+    if (awsErrorName(err) === 'DBInstanceNotFoundFault' || awsErrorName(err) === 'DBInstanceNotFound') return undefined;
+    throw err;
+  }
+}
+
+async function checkDatabases(group: GroupConfig, deps: ReadinessDeps, f: Findings): Promise<Endpoints> {
+  const endpoints: Endpoints = { candidates: [] };
+  const source = sourceDatabase(group.replica);
+  const sourceResource = `${source.id} (${source.region})`;
+  const vpc = group.replica.sourceVpcId;
+
+  const checkSource = f.guard('database', sourceResource, `RDS DescribeDBInstances ${source.id}`, async () => {
+    const db = await describeDb(source.id, source.region, deps);
+    if (!db) {
+      f.problem('database', sourceResource, `the old database ${source.id} (replica.source) does not exist in ${source.region}: check replica.source. The controller fences it before promoting, so a failover would not promote.`);
+      return;
+    }
+    endpoints.source = db.Endpoint?.Address;
+    const engine = engineProblem(db.Engine);
+    if (engine) f.problem('database', sourceResource, engine);
+    if (db.DBInstanceStatus !== 'available') {
+      f.problem('database', sourceResource, `the old database is ${db.DBInstanceStatus}, not available: its replicas may not be receiving writes, and the database fence (a security-group change, then a reboot) needs it available.`);
+    }
+    const actualVpc = db.DBSubnetGroup?.VpcId;
+    if (actualVpc && actualVpc !== vpc) {
+      f.problem('database', sourceResource, `the old database is in ${actualVpc}, not replica.sourceVpcId ${vpc}: the stack makes the database fence's security group in ${vpc}, and RDS accepts only security groups of the instance's own VPC, so the fence would fail. Set replica.sourceVpcId to ${actualVpc} and deploy.`);
+    }
+  });
+
+  const fenceGroup = databaseFenceGroupName(group.name);
+  const checkFenceGroup = f.guard('database', `${fenceGroup} (${vpc}, ${source.region})`, `EC2 DescribeSecurityGroups ${fenceGroup}`, async () => {
+    const out = await deps.ec2(source.region).send(
+      new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [fenceGroup] }, { Name: 'vpc-id', Values: [vpc] }] }),
+    );
+    if (!out.SecurityGroups?.length) {
+      f.problem('database', `${fenceGroup} (${vpc}, ${source.region})`, `the database fence's deny-all security group ${fenceGroup} is missing from ${vpc} in ${source.region}: deploy the stack's isolation stack for ${source.region}; without it the old database cannot be fenced and nothing is promoted.`);
+    }
+  });
+
+  const candidates = replicaCandidates(group);
+  const now = deps.now();
+  const verdicts: Array<{ id: string; pass: boolean }> = [];
+  const checkReplicas = Promise.all(
+    candidates.map((c) => {
+      const resource = `${c.dbInstanceIdentifier} (${c.region})`;
+      return f.guard('replica', resource, `RDS DescribeDBInstances / CloudWatch ReplicaLag ${c.dbInstanceIdentifier}`, async () => {
+        const obs = await observeCandidate(c, now - LOOKBACK_MS, deps);
+        if (obs.replica?.endpointAddress) endpoints.candidates.push(obs.replica.endpointAddress);
+        const engine = engineProblem(obs.replica?.engine);
+        if (engine) {
+          f.problem('replica', resource, engine);
+          verdicts.push({ id: c.dbInstanceIdentifier, pass: false });
+          return;
+        }
+        // The gate's own verdict for an outage beginning now: what an automatic failover would decide.
+        const verdict = assessCandidate(obs, now);
+        // Outside an outage a replication status that is not "replicating" is drift, whatever the
+        // datapoints from before it say (during one the gate only suspects it: the outage may cause it).
+        const replication = obs.replica?.isReplica ? judgeReplicationStatus(obs.replica) : undefined;
+        const stopped = replication && replication.kind !== 'ok' && verdict.verdict === 'pass';
+        verdicts.push({ id: c.dbInstanceIdentifier, pass: verdict.verdict === 'pass' && !stopped });
+        if (verdict.verdict !== 'pass') {
+          f.problem('replica', resource, `an automatic failover now would not promote it: ${verdict.reason}.`);
+        } else if (stopped) {
+          f.problem('replica', resource, `${replication.text}: it is not receiving the source's writes, so every minute adds to what a failover would lose, and the gate would refuse it once its lag datapoints show it. Fix the replication (or recreate the replica) now.`);
+        }
+      });
+    }),
+  );
+  await Promise.all([checkSource, checkFenceGroup, checkReplicas]);
+  if (candidates.length > 1 && verdicts.some((v) => !v.pass)) {
+    const passing = verdicts.filter((v) => v.pass).map((v) => v.id);
+    f.note('replica', group.replica.dbInstanceIdentifier, passing.length > 0 ? `a failover now would promote one of: ${passing.join(', ')}` : 'no candidate replica would be promoted now');
+  }
+  return endpoints;
+}
+
+// --- DNS ------------------------------------------------------------------------------------------
+
+async function checkDns(group: GroupConfig, endpoints: Endpoints, deps: ReadinessDeps, f: Findings): Promise<void> {
+  const { hostedZoneId: zoneId, zoneName } = group.dns;
+  let zoneOk = false;
+  await f.guard('dns', zoneId, `Route 53 GetHostedZone ${zoneId}`, async () => {
+    try {
+      const out = await deps.route53().send(new GetHostedZoneCommand({ Id: zoneId }));
+      const name = normalizeDnsName(out.HostedZone?.Name ?? '');
+      if (name !== zoneName) {
+        f.problem('dns', zoneId, `hosted zone ${zoneId} is ${name}, not dns.zoneName ${zoneName}: check dns.hostedZoneId; the flip would change records in the wrong zone or be refused.`);
+        return;
+      }
+      zoneOk = true;
+    } catch (err) {
+      if (awsErrorName(err) !== 'NoSuchHostedZone') throw err;
+      f.problem('dns', zoneId, `hosted zone ${zoneId} does not exist (NoSuchHostedZone): check dns.hostedZoneId; the flip could not change any record.`);
+    }
+  });
+  if (!zoneOk) return;
+  for (const record of group.dns.records) {
+    const resource = `${record.type} ${record.name}`;
+    await f.guard('dns', resource, `Route 53 ListResourceRecordSets ${record.name}`, async () => {
+      const out = await deps.route53().send(
+        new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: record.name, StartRecordType: record.type, MaxItems: 100 }),
+      );
+      const sets = (out.ResourceRecordSets ?? []).filter((s) => normalizeDnsName(s.Name ?? '') === record.name && s.Type === record.type);
+      judgeRecord(group, record, sets, endpoints, f);
+    });
+  }
+}
+
+function judgeRecord(group: GroupConfig, record: DnsRecordConfig, sets: ResourceRecordSet[], endpoints: Endpoints, f: Findings): void {
+  const resource = `${record.type} ${record.name}`;
+  if (sets.length === 0) {
+    f.problem('dns', resource, `does not exist in ${group.dns.zoneName}: no client resolves it today, so flipping it would move nobody. Check dns.records (name and type) against the zone.`);
+    return;
+  }
+  const routed = sets.find((s) => s.SetIdentifier !== undefined);
+  if (routed) {
+    f.problem('dns', resource, `is a routing-policy record (SetIdentifier ${JSON.stringify(routed.SetIdentifier)}), not a simple one: the controller flips simple records only, and Route 53 refuses a simple record beside routing-policy records of the same name. Make it a simple record, or leave it out of the group.`);
+    return;
+  }
+  const set = sets[0];
+  if (set.AliasTarget) {
+    f.problem('dns', resource, `is an alias to ${set.AliasTarget.DNSName}, not a simple record: an alias answers with its target's records and has no TTL or value of its own, and the controller flips simple records only. Make it a simple ${record.type} record with TTL ${record.ttl}, or point the alias's target instead and leave it out of the group.`);
+    return;
+  }
+  const values = (set.ResourceRecords ?? []).map((r) => (r.Value ?? '').replace(/\.$/, ''));
+  const ttl = set.TTL ?? 0;
+  if (ttl > record.ttl) {
+    f.problem(
+      'dns',
+      resource,
+      `its live TTL is ${ttl} s, above the configured ${record.ttl} s: clients that resolved it before a flip keep the old answer for up to ${ttl} s, which adds up to ${ttl - record.ttl} s to the recovery time clients see. Lower the record's TTL to ${record.ttl} now; the flip sets it only for answers given after it.`,
+    );
+  }
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((v) => b.includes(v.replace(/\.$/, '').toLowerCase()));
+  const lower = values.map((v) => v.toLowerCase());
+  const failoverTargets =
+    record.target === 'replicaEndpoint'
+      ? endpoints.candidates.map((e) => [e])
+      : [record.values ?? [], ...Object.values(record.valuesByReplica ?? {})];
+  const flippedTo = failoverTargets.find((t) => t.length > 0 && same(t, lower));
+  if (flippedTo) {
+    f.problem('dns', resource, `already points at ${flippedTo.join(', ')}, what a failover would set: the group was failed over, or the record was changed by hand. Point it back at the primary once it serves again, then rearm the group.`);
+    return;
+  }
+  if (record.target === 'replicaEndpoint' && endpoints.source && !same([endpoints.source], lower)) {
+    f.note('dns', resource, `points at ${values.join(', ')}, not the old database's endpoint ${endpoints.source}: clients that follow this name may not reach the database the controller fences (fine if it is a proxy in front of it)`);
+  }
+}
+
+// --- alarms, probes, the group's state ------------------------------------------------------------
+
+async function checkAlarms(group: GroupConfig, deps: ReadinessDeps, f: Findings): Promise<void> {
+  if (group.alarms.length === 0) return;
+  const region = deps.controllerRegion;
+  await f.guard('alarms', group.alarms.join(', '), 'CloudWatch DescribeAlarms', async () => {
+    // Without AlarmTypes only metric alarms are returned; a group may listen to a composite alarm.
+    const out = await deps.cloudwatch(region).send(new DescribeAlarmsCommand({ AlarmNames: group.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
+    const existing = new Set([...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => a.AlarmName));
+    for (const name of group.alarms.filter((a) => !existing.has(a))) {
+      f.problem('alarms', name, `no alarm named ${JSON.stringify(name)} exists in ${region}, the controller's region, where the stack's rule listens: it would never start a failover. Check alarms[] (alarms are regional, and a renamed alarm is a new one).`);
+    }
+  });
+}
+
+async function checkProbes(group: GroupConfig, deps: ReadinessDeps, f: Findings): Promise<void> {
+  if (group.probes.length === 0) {
+    f.note('probes', group.name, group.alarms.length > 0 ? 'no probes: only its alarms can start an automatic failover' : 'no probes and no alarms: only a manual failover can start');
+    return;
+  }
+  await f.guard('probes', group.name, 'DynamoDB GetItem (probe state)', async () => {
+    const state = await deps.store().getProbeState(group.name);
+    const now = deps.now();
+    if (!state?.lastRoundAt) {
+      f.problem('probes', group.name, 'no probe round has been counted yet: is the probe function deployed and running? Nothing watches the primary.');
+      return;
+    }
+    const age = now - state.lastRoundAt;
+    if (age > probeStalenessMs(group)) {
+      f.problem('probes', group.name, `the last probe round was ${Math.round(age / 1000)} s ago (${new Date(state.lastRoundAt).toISOString()}): nothing is watching the primary. Check the probe function's schedule and errors.`);
+    }
+    if (state.lastRound?.failed || state.consecutiveFailures > 0) {
+      f.problem('probes', group.name, `the probes fail now (${state.consecutiveFailures} failed round(s) in a row: ${state.lastRound?.reason ?? 'no reason recorded'}): the primary is failing, so the group is failing over or should be, not ready for the next outage.`);
+    }
+  });
+}
+
+async function checkState(group: GroupConfig, deps: ReadinessDeps, f: Findings): Promise<void> {
+  await f.guard('state', group.name, 'DynamoDB GetItem (group state, lock)', async () => {
+    const [state, lock] = await Promise.all([deps.store().getGroupState(group.name), deps.store().getLock(group.name)]);
+    if (state?.status === 'PAUSED') {
+      f.problem('state', group.name, `the group is PAUSED${state.reason ? ` (${state.reason})` : ''}: no automatic failover starts. Resume it with failoverctl resume ${group.name}.`);
+    } else if (state?.status === 'FAILED_OVER') {
+      f.problem('state', group.name, `the group is FAILED_OVER${state.primary ? ` (it runs on ${state.primary.id})` : ''}: the config still describes the old primary. Fail back, then rearm it with failoverctl rearm ${group.name}.`);
+    }
+    if (lock && lock.expiresAt > deps.now()) {
+      f.problem('state', `lock of ${group.name}`, `the lock is held by ${lock.holder} until ${new Date(lock.expiresAt).toISOString()}: a failover is running, or one died holding it; a new one would end SKIPPED. See failoverctl status; failoverctl unlock releases a dead holder's lock.`);
+    }
+  });
+}

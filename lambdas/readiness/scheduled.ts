@@ -1,0 +1,122 @@
+/**
+ * The scheduled readiness function: every `readiness.intervalMinutes` it evaluates every group
+ * (evaluate.ts), writes a `Ready` metric per group and `GroupsNotReady` for the deployment (the alarm
+ * watches it), stores the result for `failoverctl status`, and notifies the topic when a group changes
+ * between ready and not ready: once per change, not on every run. A group found not ready on the very
+ * first run is a change too (from unknown); one found ready is not.
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { GroupConfig } from '../core/config';
+import { Store, type ReadinessItem } from '../core/store';
+import { once, perRegion, type StepDeps } from '../runtime/deps';
+import { requireEnv } from '../runtime/env';
+import { METRIC, metricsOf } from '../runtime/metrics';
+import { lambdaMetrics, logFor, logger, type LambdaContext } from '../runtime/powertools';
+import { evaluateReadiness, type DryRunAnswer, type GroupReadiness, type ReadinessDeps, type ReadinessReport } from './evaluate';
+
+export type ScheduledDeps = ReadinessDeps & Pick<StepDeps, 'sns' | 'topicArn' | 'log' | 'metrics'>;
+
+export interface ScheduledResult {
+  report: ReadinessReport;
+  /** The groups whose change was notified. */
+  notified: string[];
+}
+
+export async function runScheduled(groups: GroupConfig[], deps: ScheduledDeps): Promise<ScheduledResult> {
+  const report = await evaluateReadiness(groups, deps);
+  const sink = metricsOf(deps);
+  const timestamp = deps.now();
+  for (const g of report.groups) {
+    sink.emit({ timestamp, dimensions: { Group: g.group }, values: [{ name: METRIC.ready, unit: 'Count', value: g.ready ? 1 : 0 }] });
+  }
+  sink.emit({ timestamp, dimensions: {}, values: [{ name: METRIC.groupsNotReady, unit: 'Count', value: report.groups.filter((g) => !g.ready).length }] });
+
+  const notified: string[] = [];
+  for (const g of report.groups) {
+    if (await storeAndDetectChange(g, report.checkedAt, deps)) {
+      await notifyChange(g, deps);
+      notified.push(g.group);
+    }
+    deps.log({ level: g.ready ? 'INFO' : 'WARN', message: 'readiness', group: g.group, ready: g.ready, problems: g.problems });
+  }
+  return { report, notified };
+}
+
+/** Store the result; true when it changed ready/not ready (and this run is the one that stored it). */
+async function storeAndDetectChange(g: GroupReadiness, checkedAt: string, deps: ScheduledDeps): Promise<boolean> {
+  const store = deps.store();
+  const previous = await store.getReadiness(g.group);
+  const changed = previous ? previous.ready !== g.ready : !g.ready;
+  const item: ReadinessItem = {
+    group: g.group,
+    ready: g.ready,
+    checkedAt,
+    problems: g.problems.map(({ check, resource, reason }) => ({ check, resource, reason })),
+    since: previous && !changed ? previous.since : checkedAt,
+  };
+  const stored = await store.putReadiness(item, previous?.checkedAt ?? null);
+  return stored && changed;
+}
+
+async function notifyChange(g: GroupReadiness, deps: ScheduledDeps): Promise<void> {
+  const subject = g.ready ? `failover-controller: ${g.group} is ready for a failover again` : `failover-controller: ${g.group} is NOT READY for a failover`;
+  const lines = g.ready
+    ? [`Group ${g.group} passed every readiness check: a failover would work as configured.`]
+    : [
+        `Group ${g.group} is not ready: a failover now would not work as configured. ${g.problems.length} problem(s):`,
+        ...g.problems.map((p) => `- [${p.check}] ${p.resource}: ${p.reason}`),
+        '',
+        `Check again with: failoverctl check ${g.group}`,
+      ];
+  await deps.sns().send(new PublishCommand({ TopicArn: deps.topicArn(), Subject: subject.slice(0, 100), Message: lines.join('\n') }));
+}
+
+// The deployed groups, baked into the bundle at synth (see lib/infra/readiness.ts).
+declare const FAILOVER_READINESS_GROUPS: string;
+
+/**
+ * The fence function answers the DryRun with its own role, so the check covers the permission a
+ * failover will use (this function holds no StopInstances permission).
+ */
+const lambdaClient = /* @__PURE__ */ once(() => new LambdaClient({}));
+async function askFence(region: string, instanceIds: string[]): Promise<DryRunAnswer> {
+  const out = await lambdaClient().send(
+    new InvokeCommand({ FunctionName: requireEnv('FENCE_FUNCTION_NAME'), Payload: JSON.stringify({ dryRun: { region, instanceIds } }) }),
+  );
+  const text = new TextDecoder().decode(out.Payload);
+  if (out.FunctionError) {
+    const error = JSON.parse(text || '{}') as { errorType?: string; errorMessage?: string };
+    throw Object.assign(new Error(`the fence function failed: ${error.errorMessage ?? text}`), { name: error.errorType ?? 'FenceFunctionError' });
+  }
+  return JSON.parse(text) as DryRunAnswer;
+}
+
+const deps: ScheduledDeps = {
+  now: Date.now,
+  ec2: perRegion((region) => new EC2Client({ region })),
+  rds: perRegion((region) => new RDSClient({ region })),
+  autoscaling: perRegion((region) => new AutoScalingClient({ region })),
+  cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
+  route53: once(() => new Route53Client({ region: 'us-east-1' })),
+  sns: once(() => new SNSClient({})),
+  store: once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME'))),
+  topicArn: () => requireEnv('TOPIC_ARN'),
+  controllerRegion: process.env.AWS_REGION ?? 'us-east-1',
+  fenceDryRun: askFence,
+  log: logFor(undefined),
+  metrics: /* @__PURE__ */ lambdaMetrics(),
+};
+
+export const handler = async (_event: unknown, context?: LambdaContext) => {
+  if (context) logger.addContext(context);
+  const groups = JSON.parse(FAILOVER_READINESS_GROUPS) as GroupConfig[];
+  const { report, notified } = await runScheduled(groups, deps);
+  return { checkedAt: report.checkedAt, ready: report.groups.filter((g) => g.ready).map((g) => g.group), notReady: report.groups.filter((g) => !g.ready).map((g) => g.group), notified };
+};

@@ -1,0 +1,134 @@
+/**
+ * Readiness: a function on a schedule (`readiness.intervalMinutes`, 15 by default) that evaluates
+ * every group (lambdas/readiness/evaluate.ts), and an alarm on the groups it finds not ready.
+ *
+ * The function only reads, with one exception: it asks the fence-primary function to answer a
+ * StopInstances DryRun with the fence's own role, so the check covers the permission a failover will
+ * use without this function holding StopInstances itself.
+ */
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
+import { replicaCandidates } from '../../lambdas/core/candidates';
+import { METRIC, NAMESPACE } from '../../lambdas/runtime/metrics';
+import { controllerFunction } from './controller-function';
+import { grantItemAccess } from './store-table';
+
+export interface ReadinessProps {
+  readonly config: FailoverConfig;
+  readonly table: dynamodb.ITable;
+  readonly topic: sns.ITopic;
+  /** The fence-primary step's function, which answers the StopInstances DryRun with its own role. */
+  readonly fenceFunction: lambda.IFunction;
+}
+
+/** The esbuild `define` that bakes the groups into the readiness function's bundle. */
+export function readinessFunctionDefines(config: FailoverConfig): Record<string, string> {
+  return { FAILOVER_READINESS_GROUPS: JSON.stringify(JSON.stringify(config.groups)) };
+}
+
+export class Readiness extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly schedule: events.Rule;
+  /** GroupsNotReady at 1 or more, or no evaluation for two intervals. */
+  public readonly alarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ReadinessProps) {
+    super(scope, id);
+    const { config, table, topic, fenceFunction } = props;
+    const interval = config.readiness.intervalMinutes;
+
+    this.function = controllerFunction(this, 'ReadinessFunction', {
+      source: 'readiness/scheduled',
+      description: 'failover-controller: checks that a failover of each group would work (readiness)',
+      // Every group's reads, a few groups at a time, some in the failed region's endpoints' timeouts.
+      timeout: Duration.minutes(5),
+      environment: { TABLE_NAME: table.tableName, TOPIC_ARN: topic.topicArn, FENCE_FUNCTION_NAME: fenceFunction.functionName },
+      logRetention: logs.RetentionDays.ONE_MONTH,
+      define: readinessFunctionDefines(config),
+    });
+    // It reads the probe state the probe function writes, so it needs no VPC placement to reach the endpoints.
+    this.grant(config, table, topic, fenceFunction);
+
+    this.schedule = new events.Rule(this, 'ReadinessSchedule', {
+      description: `failover-controller: evaluate every group's readiness every ${interval} minutes`,
+      schedule: events.Schedule.rate(Duration.minutes(interval)),
+      // A missed evaluation is not retried: the next one is due in `interval` minutes, and the alarm sees the gap.
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(Math.min(interval, 60)) })],
+    });
+
+    // One datapoint per run; a period of two intervals always holds one, so only a run that did not
+    // happen (or failed) leaves it missing, and missing is breaching. CloudWatch caps a period at a day.
+    const period = Duration.minutes(Math.min(2 * interval, 1440));
+    this.alarm = new cloudwatch.Alarm(this, 'NotReadyAlarm', {
+      alarmName: `${Stack.of(this).stackName}-groups-not-ready`,
+      alarmDescription:
+        'A group is not ready for a failover (the readiness evaluation found a problem: see the notification or run failoverctl check), or the evaluation did not run.',
+      metric: new cloudwatch.Metric({ namespace: NAMESPACE, metricName: METRIC.groupsNotReady, statistic: cloudwatch.Stats.MAXIMUM, period }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.alarm.addAlarmAction(new actions.SnsAction(topic));
+    this.alarm.addOkAction(new actions.SnsAction(topic));
+  }
+
+  /** Reads only, on the configured resources where the API allows it; the DryRun through the fence function. */
+  private grant(config: FailoverConfig, table: dynamodb.ITable, topic: sns.ITopic, fenceFunction: lambda.IFunction): void {
+    const fn = this.function;
+    const { PARTITION: partition, ACCOUNT_ID: account } = Aws;
+    const groups = config.groups;
+    const databases = groups.flatMap((g) => {
+      const s = sourceDatabase(g.replica);
+      return [
+        s.arn ?? `arn:${partition}:rds:${s.region}:${account}:db:${s.id}`,
+        ...replicaCandidates(g).map((r) => `arn:${partition}:rds:${r.region}:${account}:db:${r.dbInstanceIdentifier}`),
+      ];
+    });
+    const zones = [...new Set(groups.map((g) => g.dns.hostedZoneId))].map((z) => `arn:${partition}:route53:::hostedzone/${z}`);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: [...new Set(databases)] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'], resources: zones }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:DescribeInstances',
+          'ec2:DescribeSecurityGroups',
+          'autoscaling:DescribeAutoScalingInstances',
+          'cloudwatch:GetMetricStatistics',
+          'cloudwatch:DescribeAlarms',
+        ],
+        resources: ['*'],
+      }),
+    );
+    // The probe state, group state and lock (read); its own READINESS item (conditional put).
+    grantItemAccess(table, fn, 'GetItem', 'PutItem');
+    topic.grantPublish(fn);
+    fenceFunction.grantInvoke(fn);
+    Validations.of(fn.role!).acknowledge(
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Read-only calls with no resource-level permissions: ec2:DescribeInstances, ec2:DescribeSecurityGroups, autoscaling:DescribeAutoScalingInstances, cloudwatch:GetMetricStatistics; cloudwatch:DescribeAlarms must be on "*" to return composite alarms.',
+      },
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Publishing to the KMS-encrypted topic needs kms:GenerateDataKey* (as SNS documents it), granted on the topic\'s own key only.',
+      },
+      {
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fenceFunction.node.defaultChild as never)}.Arn>:*]`,
+        reason: "lambda:InvokeFunction on the fence function and its versions (CDK's grantInvoke): it answers a StopInstances DryRun with the fence's own role.",
+      },
+    );
+  }
+}
