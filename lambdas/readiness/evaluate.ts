@@ -93,31 +93,42 @@ export async function evaluateReadiness(groups: GroupConfig[], deps: ReadinessDe
   return { checkedAt, groups: results };
 }
 
-/** What one group's checks found. */
+/**
+ * What one group's checks found, in a fixed order whatever order the calls answer in: each guarded
+ * check gets its own slot when it starts, and the findings are read slot by slot.
+ */
 class Findings {
-  readonly problems: ReadinessProblem[] = [];
-  readonly notes: ReadinessNote[] = [];
+  private readonly entries: Array<{ problem: ReadinessProblem } | { note: ReadinessNote } | { slot: Findings }> = [];
 
   problem(check: ReadinessCheck, resource: string, reason: string): void {
-    this.problems.push({ check, resource, reason });
+    this.entries.push({ problem: { check, resource, reason } });
   }
 
   note(check: ReadinessCheck, resource: string, note: string): void {
-    this.notes.push({ check, resource, note });
+    this.entries.push({ note: { check, resource, note } });
   }
 
-  /** Run a check; what AWS could not answer becomes a problem naming the call and the error. */
-  async guard(check: ReadinessCheck, resource: string, call: string, body: () => Promise<void>): Promise<void> {
+  get problems(): ReadinessProblem[] {
+    return this.entries.flatMap((e) => ('problem' in e ? [e.problem] : 'slot' in e ? e.slot.problems : []));
+  }
+
+  get notes(): ReadinessNote[] {
+    return this.entries.flatMap((e) => ('note' in e ? [e.note] : 'slot' in e ? e.slot.notes : []));
+  }
+
+  /**
+   * Run a check with findings of its own; what AWS could not answer becomes a problem naming the call
+   * and the error (the SDK's, under the step's wrapping).
+   */
+  async guard(check: ReadinessCheck, resource: string, call: string, body: (f: Findings) => Promise<void>): Promise<void> {
+    const slot = new Findings();
+    this.entries.push({ slot });
     try {
-      await body();
+      await body(slot);
     } catch (err) {
-      const name = awsErrorName(err);
-      this.problems.push({
-        check,
-        resource,
-        reason: `could not be checked: ${call} failed with ${name}: ${(err as Error).message}`,
-        awsError: name,
-      });
+      const cause = (err as { cause?: unknown }).cause;
+      const name = awsErrorName(cause ?? err);
+      slot.entries.push({ problem: { check, resource, reason: `could not be checked: ${call} failed with ${name}: ${(err as Error).message}`, awsError: name } });
     }
   }
 }
@@ -148,7 +159,7 @@ async function checkPrimary(group: GroupConfig, deps: ReadinessDeps, f: Findings
   const found: Array<{ id: string; state: string }> = [];
   await Promise.all(
     ids.map((id) =>
-      f.guard('primary', `${id} (${region})`, `EC2 DescribeInstances ${id}`, async () => {
+      f.guard('primary', `${id} (${region})`, `EC2 DescribeInstances ${id}`, async (f) => {
         try {
           const out = await deps.ec2(region).send(new DescribeInstancesCommand({ InstanceIds: [id] }));
           const state = out.Reservations?.[0]?.Instances?.[0]?.State?.Name ?? 'unknown';
@@ -168,7 +179,7 @@ async function checkPrimary(group: GroupConfig, deps: ReadinessDeps, f: Findings
   const live = ids.filter((id) => found.some((x) => x.id === id && x.state !== 'terminated' && x.state !== 'shutting-down'));
   if (live.length === 0) return;
 
-  await f.guard('primary', `${live.join(', ')} (${region})`, 'Auto Scaling DescribeAutoScalingInstances', async () => {
+  await f.guard('primary', `${live.join(', ')} (${region})`, 'Auto Scaling DescribeAutoScalingInstances', async (f) => {
     const out = await deps.autoscaling(region).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: live }));
     for (const a of out.AutoScalingInstances ?? []) {
       f.note(
@@ -179,7 +190,7 @@ async function checkPrimary(group: GroupConfig, deps: ReadinessDeps, f: Findings
     }
   });
 
-  await f.guard('fence', `${live.join(', ')} (${region})`, 'EC2 StopInstances (DryRun)', async () => {
+  await f.guard('fence', `${live.join(', ')} (${region})`, 'EC2 StopInstances (DryRun)', async (f) => {
     const answer = await deps.fenceDryRun(region, live);
     if (!answer.allowed) {
       f.problem(
@@ -235,7 +246,7 @@ async function checkDatabases(group: GroupConfig, deps: ReadinessDeps, f: Findin
   const sourceResource = `${source.id} (${source.region})`;
   const vpc = group.replica.sourceVpcId;
 
-  const checkSource = f.guard('database', sourceResource, `RDS DescribeDBInstances ${source.id}`, async () => {
+  const checkSource = f.guard('database', sourceResource, `RDS DescribeDBInstances ${source.id}`, async (f) => {
     const db = await describeDb(source.id, source.region, deps);
     if (!db) {
       f.problem('database', sourceResource, `the old database ${source.id} (replica.source) does not exist in ${source.region}: check replica.source. The controller fences it before promoting, so a failover would not promote.`);
@@ -254,7 +265,7 @@ async function checkDatabases(group: GroupConfig, deps: ReadinessDeps, f: Findin
   });
 
   const fenceGroup = databaseFenceGroupName(group.name);
-  const checkFenceGroup = f.guard('database', `${fenceGroup} (${vpc}, ${source.region})`, `EC2 DescribeSecurityGroups ${fenceGroup}`, async () => {
+  const checkFenceGroup = f.guard('database', `${fenceGroup} (${vpc}, ${source.region})`, `EC2 DescribeSecurityGroups ${fenceGroup}`, async (f) => {
     const out = await deps.ec2(source.region).send(
       new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [fenceGroup] }, { Name: 'vpc-id', Values: [vpc] }] }),
     );
@@ -269,7 +280,7 @@ async function checkDatabases(group: GroupConfig, deps: ReadinessDeps, f: Findin
   const checkReplicas = Promise.all(
     candidates.map((c) => {
       const resource = `${c.dbInstanceIdentifier} (${c.region})`;
-      return f.guard('replica', resource, `RDS DescribeDBInstances / CloudWatch ReplicaLag ${c.dbInstanceIdentifier}`, async () => {
+      return f.guard('replica', resource, `RDS DescribeDBInstances / CloudWatch ReplicaLag ${c.dbInstanceIdentifier}`, async (f) => {
         const obs = await observeCandidate(c, now - LOOKBACK_MS, deps);
         if (obs.replica?.endpointAddress) endpoints.candidates.push(obs.replica.endpointAddress);
         const engine = engineProblem(obs.replica?.engine);
@@ -306,7 +317,7 @@ async function checkDatabases(group: GroupConfig, deps: ReadinessDeps, f: Findin
 async function checkDns(group: GroupConfig, endpoints: Endpoints, deps: ReadinessDeps, f: Findings): Promise<void> {
   const { hostedZoneId: zoneId, zoneName } = group.dns;
   let zoneOk = false;
-  await f.guard('dns', zoneId, `Route 53 GetHostedZone ${zoneId}`, async () => {
+  await f.guard('dns', zoneId, `Route 53 GetHostedZone ${zoneId}`, async (f) => {
     try {
       const out = await deps.route53().send(new GetHostedZoneCommand({ Id: zoneId }));
       const name = normalizeDnsName(out.HostedZone?.Name ?? '');
@@ -323,7 +334,7 @@ async function checkDns(group: GroupConfig, endpoints: Endpoints, deps: Readines
   if (!zoneOk) return;
   for (const record of group.dns.records) {
     const resource = `${record.type} ${record.name}`;
-    await f.guard('dns', resource, `Route 53 ListResourceRecordSets ${record.name}`, async () => {
+    await f.guard('dns', resource, `Route 53 ListResourceRecordSets ${record.name}`, async (f) => {
       const out = await deps.route53().send(
         new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: record.name, StartRecordType: record.type, MaxItems: 100 }),
       );
@@ -379,7 +390,7 @@ function judgeRecord(group: GroupConfig, record: DnsRecordConfig, sets: Resource
 async function checkAlarms(group: GroupConfig, deps: ReadinessDeps, f: Findings): Promise<void> {
   if (group.alarms.length === 0) return;
   const region = deps.controllerRegion;
-  await f.guard('alarms', group.alarms.join(', '), 'CloudWatch DescribeAlarms', async () => {
+  await f.guard('alarms', group.alarms.join(', '), 'CloudWatch DescribeAlarms', async (f) => {
     // Without AlarmTypes only metric alarms are returned; a group may listen to a composite alarm.
     const out = await deps.cloudwatch(region).send(new DescribeAlarmsCommand({ AlarmNames: group.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
     const existing = new Set([...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => a.AlarmName));
@@ -394,7 +405,7 @@ async function checkProbes(group: GroupConfig, deps: ReadinessDeps, f: Findings)
     f.note('probes', group.name, group.alarms.length > 0 ? 'no probes: only its alarms can start an automatic failover' : 'no probes and no alarms: only a manual failover can start');
     return;
   }
-  await f.guard('probes', group.name, 'DynamoDB GetItem (probe state)', async () => {
+  await f.guard('probes', group.name, 'DynamoDB GetItem (probe state)', async (f) => {
     const state = await deps.store().getProbeState(group.name);
     const now = deps.now();
     if (!state?.lastRoundAt) {
@@ -412,7 +423,7 @@ async function checkProbes(group: GroupConfig, deps: ReadinessDeps, f: Findings)
 }
 
 async function checkState(group: GroupConfig, deps: ReadinessDeps, f: Findings): Promise<void> {
-  await f.guard('state', group.name, 'DynamoDB GetItem (group state, lock)', async () => {
+  await f.guard('state', group.name, 'DynamoDB GetItem (group state, lock)', async (f) => {
     const [state, lock] = await Promise.all([deps.store().getGroupState(group.name), deps.store().getLock(group.name)]);
     if (state?.status === 'PAUSED') {
       f.problem('state', group.name, `the group is PAUSED${state.reason ? ` (${state.reason})` : ''}: no automatic failover starts. Resume it with failoverctl resume ${group.name}.`);

@@ -1,6 +1,6 @@
 /**
  * `failoverctl status [group]`: what the controller sees now, per group: ARMED, PAUSED, FAILED_OVER or
- * IN_PROGRESS; who is primary; the last probe round; the lock; the last failover.
+ * IN_PROGRESS; who is primary; the last probe round; the lock; the last readiness evaluation; the last failover.
  */
 import type { HistoryItem } from '../../lambdas/core/history';
 import type { ProbeState } from '../../lambdas/core/store';
@@ -44,6 +44,14 @@ export interface GroupStatusView {
     /** The holder's execution status in Step Functions, when it could be read. */
     holderStatus: string | null;
   } | null;
+  /** The scheduled readiness function's last result (null until it has run). */
+  readiness: {
+    ready: boolean;
+    checkedAt: string;
+    /** Since when it has been ready (or not). */
+    since: string;
+    problems: Array<{ check: string; resource: string; reason: string }>;
+  } | null;
   lastFailover: {
     executionArn: string;
     executionName: string;
@@ -67,7 +75,7 @@ const help = `Usage: failoverctl status [group] [--json]
 What the controller sees now, per group: ARMED (automatic failover on), PAUSED (maintenance),
 FAILED_OVER (its old primary is gone; automatic triggers ignored until rearm) or IN_PROGRESS (a live
 execution holds the group's lock); the current primary and replica; the last probe round; the lock
-holder; the last failover.
+holder; the last readiness evaluation; the last failover.
 
 Options:
   --json                    one JSON object: { at, deployment, groups: [...] } (see the README, "failoverctl")
@@ -113,10 +121,11 @@ export const statusCommand: Command = {
 };
 
 export async function groupStatus(ctx: Context, deployment: Deployment, group: GroupConfig): Promise<GroupStatusView> {
-  const [view, probe, history] = await Promise.all([
+  const [view, probe, history, readiness] = await Promise.all([
     readGroup(ctx, deployment, group.name),
     deployment.store.getProbeState(group.name),
     deployment.store.listHistory({ group: group.name, limit: 50 }),
+    deployment.store.getReadiness(group.name),
   ]);
   const { state, lock } = view;
   const failedOver = view.stored === 'FAILED_OVER' && state?.primary !== undefined;
@@ -150,6 +159,7 @@ export async function groupStatus(ctx: Context, deployment: Deployment, group: G
           holderStatus: view.holder?.status ?? null,
         }
       : null,
+    readiness: readiness ? { ready: readiness.ready, checkedAt: readiness.checkedAt, since: readiness.since, problems: readiness.problems } : null,
     lastFailover: last
       ? {
           executionArn: last.executionArn,
@@ -211,6 +221,15 @@ function formatGroup(ctx: Context, v: GroupStatusView, now: number): string[] {
   else if (Date.parse(v.lock.expiresAt) >= now) {
     row('lock', s.yellow(`STALE: held by ${v.lock.holder}, which ended ${v.lock.holderStatus}; manual failovers are SKIPPED until it expires ${formatIso(v.lock.expiresAt, tz)}`));
   } else row('lock', `free (expired lock of ${v.lock.holder})`);
+  const r = v.readiness;
+  if (!r) row('readiness', 'not evaluated yet (the readiness function runs on a schedule; failoverctl check runs it now)');
+  else {
+    const n = r.problems.length;
+    row('readiness', r.ready
+      ? `${s.green('READY')} since ${time(r.since)}, checked ${time(r.checkedAt)}`
+      : `${s.red('NOT READY')} since ${time(r.since)}, checked ${time(r.checkedAt)}: ${n} problem${n === 1 ? '' : 's'}`);
+    for (const p of r.problems) row('', `${p.check} ${p.resource}: ${p.reason}`);
+  }
   const f = v.lastFailover;
   if (!f) row('last failover', 'none recorded');
   else {

@@ -1,7 +1,8 @@
 /**
  * What an operator looks at: a CloudWatch dashboard (is the controller watching, what does it see, what
  * did it do) and alarms on the notification topic for a workflow that failed, timed out or was
- * aborted, a probe function that errs, and a group nobody is probing any more.
+ * aborted, a probe function that errs, a group nobody is probing any more, and a group the readiness
+ * evaluation finds not ready.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -51,6 +52,8 @@ export interface ControllerAlarms {
   readonly probeErrors?: cloudwatch.Alarm;
   /** Per probed group: no probe round counted for NO_PROBE_ROUNDS_MINUTES minutes. */
   readonly noProbeRounds: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** The readiness evaluation found a group not ready, or did not run for two intervals. */
+  readonly groupsNotReady: cloudwatch.Alarm;
 }
 
 export class Observability extends Construct {
@@ -117,7 +120,19 @@ export class Observability extends Construct {
       a.addOkAction(toTopic);
       noProbeRounds[g.name] = a;
     }
-    this.alarms = { workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, probeErrors, noProbeRounds };
+    // The readiness function emits GroupsNotReady once per run. A period of two intervals always
+    // holds one datapoint, so only a run that did not happen (or failed) leaves it missing, and missing
+    // is breaching. CloudWatch caps a period at a day.
+    const interval = config.readiness.intervalMinutes;
+    const groupsNotReady = alarm('GroupsNotReadyAlarm', 'groups-not-ready', 'A group is not ready for a failover (the readiness evaluation found a problem: see its notification, or run failoverctl check), or the evaluation did not run.', {
+      metric: metric(METRIC.groupsNotReady, {}, cloudwatch.Stats.MAXIMUM, Duration.minutes(Math.min(2 * interval, 1440))),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    groupsNotReady.addOkAction(toTopic);
+    this.alarms = { workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, probeErrors, noProbeRounds, groupsNotReady };
 
     // --- dashboard ------------------------------------------------------------------------------------
     const perProbe = (metricName: string, statistic: string) =>
@@ -142,7 +157,7 @@ export class Observability extends Construct {
           height: 2,
         }),
       ],
-      [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, ...(probeErrors ? [probeErrors] : []), ...Object.values(noProbeRounds)], width: 24, height: 3 })],
+      [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, ...(probeErrors ? [probeErrors] : []), ...Object.values(noProbeRounds), groupsNotReady], width: 24, height: 3 })],
     ];
     if (probed.length > 0) {
       widgets.push(

@@ -1,14 +1,13 @@
 /**
  * Readiness: a function on a schedule (`readiness.intervalMinutes`, 15 by default) that evaluates
- * every group (lambdas/readiness/evaluate.ts), and an alarm on the groups it finds not ready.
+ * every group (lambdas/readiness/evaluate.ts). Its alarm, on the GroupsNotReady metric it emits, is
+ * with the others in observability.ts.
  *
  * The function only reads, with one exception: it asks the fence-primary function to answer a
  * StopInstances DryRun with the fence's own role, so the check covers the permission a failover will
  * use without this function holding StopInstances itself.
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -20,7 +19,6 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { replicaCandidates } from '../../lambdas/core/candidates';
-import { METRIC, NAMESPACE } from '../../lambdas/runtime/metrics';
 import { controllerFunction } from './controller-function';
 import { grantItemAccess } from './store-table';
 
@@ -40,8 +38,6 @@ export function readinessFunctionDefines(config: FailoverConfig): Record<string,
 export class Readiness extends Construct {
   public readonly function: NodejsFunction;
   public readonly schedule: events.Rule;
-  /** GroupsNotReady at 1 or more, or no evaluation for two intervals. */
-  public readonly alarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ReadinessProps) {
     super(scope, id);
@@ -66,22 +62,6 @@ export class Readiness extends Construct {
       // A missed evaluation is not retried: the next one is due in `interval` minutes, and the alarm sees the gap.
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(Math.min(interval, 60)) })],
     });
-
-    // One datapoint per run; a period of two intervals always holds one, so only a run that did not
-    // happen (or failed) leaves it missing, and missing is breaching. CloudWatch caps a period at a day.
-    const period = Duration.minutes(Math.min(2 * interval, 1440));
-    this.alarm = new cloudwatch.Alarm(this, 'NotReadyAlarm', {
-      alarmName: `${Stack.of(this).stackName}-groups-not-ready`,
-      alarmDescription:
-        'A group is not ready for a failover (the readiness evaluation found a problem: see the notification or run failoverctl check), or the evaluation did not run.',
-      metric: new cloudwatch.Metric({ namespace: NAMESPACE, metricName: METRIC.groupsNotReady, statistic: cloudwatch.Stats.MAXIMUM, period }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    this.alarm.addAlarmAction(new actions.SnsAction(topic));
-    this.alarm.addOkAction(new actions.SnsAction(topic));
   }
 
   /** Reads only, on the configured resources where the API allows it; the DryRun through the fence function. */

@@ -52,7 +52,7 @@ describe('--version and --help', () => {
 
 describe('usage errors: one line naming what is wrong, exit 2, nothing done', () => {
   it.each([
-    [['frobnicate'], 'failoverctl: unknown command "frobnicate"; commands: status, history, failover, switchover, pause, resume, unlock, rearm, drill (failoverctl --help)'],
+    [['frobnicate'], 'failoverctl: unknown command "frobnicate"; commands: status, check, history, failover, switchover, pause, resume, unlock, rearm, drill (failoverctl --help)'],
     [['status', '--bogus'], 'failoverctl: status: unknown option --bogus; see failoverctl status --help'],
     [['history', '--limit', 'ten'], 'failoverctl: history: --limit must be a whole number from 1 to 1000, got "ten"'],
     [['history', '--limit', '0'], 'failoverctl: history: --limit must be a whole number from 1 to 1000, got "0"'],

@@ -42,6 +42,17 @@ async function seedFailedOver(): Promise<void> {
   });
 }
 
+const READINESS_PROBLEM = {
+  check: 'state',
+  resource: 'orders',
+  reason: `the group is FAILED_OVER (it runs on ${REPLICA}): the config still describes the old primary. Fail back, then rearm it with failoverctl rearm orders.`,
+};
+
+/** What the scheduled readiness function stores after finding the group FAILED_OVER (lambdas/readiness/scheduled.ts). */
+async function seedReadiness() {
+  await store.putReadiness({ group: 'orders', ready: false, checkedAt: '2026-01-01T00:05:00.000Z', since: '2026-01-01T00:05:00.000Z', problems: [READINESS_PROBLEM] }, null);
+}
+
 describe('status', () => {
   it('a group with nothing stored is ARMED, with the config topology; the stack is found by the config stackName', async () => {
     const r = await runCli(['status'], { deps, now: NOW });
@@ -56,6 +67,7 @@ describe('status', () => {
         `  replica       rds ${REPLICA} (us-west-2)`,
         '  probes        no probe round recorded',
         '  lock          free',
+        '  readiness     not evaluated yet (the readiness function runs on a schedule; failoverctl check runs it now)',
         '  last failover none recorded',
         '',
       ].join('\n'),
@@ -63,8 +75,9 @@ describe('status', () => {
     expect(cfn).toHaveReceivedCommandWith(DescribeStacksCommand, { StackName: STACK });
   });
 
-  it('FAILED_OVER: the promoted replica is the primary, no replica, the last failover with RTO and data loss', async () => {
+  it('FAILED_OVER: the promoted replica is the primary, no replica, the readiness function\'s last result, the last failover with RTO and data loss', async () => {
     await seedFailedOver();
+    await seedReadiness();
     const r = await runCli(['status', 'orders'], { deps, now: NOW });
     expect(r.code).toBe(0);
     const name = historyItem(T0).executionName;
@@ -76,6 +89,8 @@ describe('status', () => {
         '  replica       none: the replica was promoted; describe the new topology in the config, deploy, then rearm',
         '  probes        no probe round recorded',
         '  lock          free',
+        '  readiness     NOT READY since 2026-01-01 09:05:00 +09:00 (5m 00s ago), checked 2026-01-01 09:05:00 +09:00 (5m 00s ago): 1 problem',
+        `                state orders: the group is FAILED_OVER (it runs on ${REPLICA}): the config still describes the old primary. Fail back, then rearm it with failoverctl rearm orders.`,
         `  last failover 2026-01-01 09:04:05 +09:00  SUCCEEDED  failover  RTO 4m 06s  data loss 2 s  ${name}`,
         `                https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/v2/executions/details/${executionArn(name)}`,
       ].join('\n'),
@@ -84,6 +99,7 @@ describe('status', () => {
 
   it('--json: the documented shape', async () => {
     await seedFailedOver();
+    await seedReadiness();
     await store.putProbeState(
       {
         group: 'orders',
@@ -121,6 +137,12 @@ describe('status', () => {
             stale: false,
           },
           lock: null,
+          readiness: {
+            ready: false,
+            checkedAt: '2026-01-01T00:05:00.000Z',
+            since: '2026-01-01T00:05:00.000Z',
+            problems: [READINESS_PROBLEM],
+          },
           lastFailover: {
             executionArn: historyItem(T0).executionArn,
             executionName: historyItem(T0).executionName,

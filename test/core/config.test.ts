@@ -59,6 +59,7 @@ describe('parseConfig: valid configs', () => {
 
     // Assert
     expect(config.stackName).toBe('FailoverController');
+    expect(config.readiness).toEqual({ intervalMinutes: 15 });
     const [orders] = config.groups;
     expect(orders).toMatchObject({
       name: 'orders',
@@ -263,6 +264,7 @@ describe('parseConfig: one problem, one line', () => {
       ['groups[0].primary.additionalInstanceIds[0]: duplicates primary.instanceId, got "i-0a1b2c3d4e5f60718"'],
     ],
     ['a malformed additional instance', (c) => (c.groups[0].primary.additionalInstanceIds = ['i-xyz']), ['groups[0].primary.additionalInstanceIds[0]: must be an EC2 instance id such as i-0123456789abcdef0, got "i-xyz"']],
+    ['a readiness interval under five minutes', (c) => (c.readiness = { intervalMinutes: 1 }), ['readiness.intervalMinutes: must be between 5 and 1440 minutes, got 1']],
     ['control characters in a probe name', (c) => (c.groups[0].probes = [{ type: 'tcp', name: 'db\tport', host: '10.0.1.25', port: 5432 }]), ['groups[0].probes[0].name: must not contain control characters, got "db\\tport"']],
   ];
 

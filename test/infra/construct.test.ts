@@ -142,6 +142,7 @@ function synthesize(config: FailoverConfig): Synthesized {
   }
   const machineId = logicalIdOf(stack.controller.workflow.stateMachine);
   roleOwners.set(resources[machineId].Properties.RoleArn['Fn::GetAtt'][0], 'state-machine');
+  roleOwners.set(resources[logicalIdOf(stack.controller.readiness.function)].Properties.Role['Fn::GetAtt'][0], 'readiness');
   const definition = JSON.parse(resolve(resources[machineId].Properties.DefinitionString));
   return { config, stack, template, json, resources, resolve, stepArns, roleOwners, definition };
 }
@@ -498,11 +499,14 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
     for (const g of publish) expect(g.resources, g.grantee).toEqual([topicArn]);
 
     const invoke = allowing(grants, 'lambda:InvokeFunction');
-    expect(new Set(invoke.map((g) => g.grantee))).toEqual(new Set(['state-machine']));
+    expect(new Set(invoke.map((g) => g.grantee))).toEqual(new Set(['state-machine', 'readiness']));
     const stepArns = [...s.stepArns.values()];
     const allowed = new Set(stepArns.flatMap((arn) => [arn, `${arn}:*`])); // the function, or a version/alias of it
-    const invoked = invoke.flatMap((g) => g.resources);
+    const invoked = invoke.filter((g) => g.grantee === 'state-machine').flatMap((g) => g.resources);
     for (const r of invoked) expect(allowed, `lambda:InvokeFunction on ${r}`).toContain(r);
+    // The readiness function asks the fence-primary function (its StopInstances DryRun), nothing else.
+    const fence = s.stepArns.get('fence-primary')!;
+    expect(invoke.filter((g) => g.grantee === 'readiness').flatMap((g) => g.resources).sort()).toEqual([fence, `${fence}:*`]);
     expect(new Set(invoked.filter((r) => !r.endsWith(':*')))).toEqual(new Set(stepArns));
   });
 
@@ -529,11 +533,22 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
       notify: ['kms', 'logs', 'sns'], // kms: the topic's key, to publish to the encrypted topic
       'record-outcome': ['dynamodb', 'logs'],
       'state-machine': ['lambda', 'logs', 'xray'],
+      // Reads everything a failover needs; kms: the topic's key; lambda: asks fence-primary for the DryRun.
+      readiness: ['autoscaling', 'cloudwatch', 'dynamodb', 'ec2', 'kms', 'lambda', 'logs', 'rds', 'route53', 'sns'],
     };
     for (const step of s.stepArns.keys()) expect(Object.keys(expectedServices), `the services of step ${step}`).toContain(step);
     for (const [who, want] of Object.entries(expectedServices)) {
       expect([...(services.get(who) ?? [])].sort(), who).toEqual(want);
     }
+  });
+
+  it('lets the readiness function only read (and its own store item), never stop, promote or change a record', () => {
+    const mine = grants.filter((g) => g.grantee === 'readiness' && g.effect === 'Allow');
+    const changing = mine.flatMap((g) => g.actions).filter((a) => changesSomething(a) && !['dynamodb:PutItem', 'sns:Publish', 'lambda:InvokeFunction', 'kms:GenerateDataKey*', 'kms:Decrypt'].includes(a) && !a.startsWith('logs:'));
+    expect(changing).toEqual([]);
+    const fn = s.template.findResources('AWS::Lambda::Function', { Properties: { Description: 'failover-controller: checks that a failover of each group would work (readiness)' } });
+    const [props] = Object.values(fn).map((f) => f.Properties);
+    expect(s.resolve(props.Environment.Variables.FENCE_FUNCTION_NAME)).toBe(s.stepArns.get('fence-primary')!.split(':').pop());
   });
 
   it('attaches no managed policy to any role, and lets each function write only its own log group', () => {
@@ -833,7 +848,9 @@ describe('detection', () => {
     raw.groups[0].alarms = [];
     const quiet = synthesize(parseConfig(raw, 'no probes'));
     expect(quiet.stack.controller.detection.probeFunction).toBeUndefined();
-    quiet.template.resourceCountIs('AWS::Events::Rule', 0);
+    // Only the readiness schedule remains.
+    quiet.template.resourceCountIs('AWS::Events::Rule', 1);
+    quiet.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 });
 

@@ -149,9 +149,10 @@ function evaluation(alarm: Json) {
 const anyInAMinute = { statistic: 'Sum', period: 60, evaluationPeriods: 1, datapointsToAlarm: undefined, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching' };
 
 describe('alarms', () => {
-  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, and one watcher per probed group', () => {
+  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, one watcher per probed group, readiness', () => {
     expect([...three.alarms.keys()].sort()).toEqual(
       [
+        'Obs-groups-not-ready',
         'Obs-no-probe-rounds-billing',
         'Obs-no-probe-rounds-orders',
         'Obs-outcome-aborted',
@@ -220,7 +221,24 @@ describe('alarms', () => {
   });
 
   it('without probes: no probe function alarm and no watcher', () => {
-    expect([...unprobed.alarms.keys()].sort()).toEqual(['Obs-outcome-aborted', 'Obs-workflow-aborted', 'Obs-workflow-failed', 'Obs-workflow-timed-out']);
+    expect([...unprobed.alarms.keys()].sort()).toEqual(['Obs-groups-not-ready', 'Obs-outcome-aborted', 'Obs-workflow-aborted', 'Obs-workflow-failed', 'Obs-workflow-timed-out']);
+  });
+
+  it('readiness: GroupsNotReady at 1 or more in two readiness intervals (15 min each by default), a run that did not happen breaching; it also says when all are ready again', () => {
+    const alarm = three.alarms.get('Obs-groups-not-ready');
+    expect(evaluation(alarm)).toEqual({
+      namespace: 'FailoverController',
+      metricName: 'GroupsNotReady',
+      dimensions: {},
+      statistic: 'Maximum',
+      period: 1800,
+      evaluationPeriods: 1,
+      datapointsToAlarm: undefined,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      treatMissingData: 'breaching',
+    });
+    expect(alarm.OKActions).toEqual([three.topicArn]);
   });
 });
 
@@ -237,7 +255,7 @@ describe('the topic key', () => {
     ]);
   });
 
-  it('may be used by the two publishers, the notify step and the probe function, and by no other function', () => {
+  it('may be used by the three publishers, the notify step, the probe function and the readiness function, and by no other function', () => {
     const [topic] = Object.values(three.template.findResources('AWS::SNS::Topic'));
     const keyArn = three.resolve(topic.Properties.KmsMasterKeyId);
     const users = new Set<string>();
@@ -250,6 +268,7 @@ describe('the topic key', () => {
     }
     expect([...users].sort()).toEqual([
       'failover-controller workflow step: notify',
+      'failover-controller: checks that a failover of each group would work (readiness)',
       'failover-controller: probes the primaries and starts the workflow when one is down',
     ]);
   });

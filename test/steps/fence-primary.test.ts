@@ -22,7 +22,7 @@ import {
   StopInstancesCommand,
   type InstanceStateName,
 } from '@aws-sdk/client-ec2';
-import { checkFence, run, startFence } from '../../lambdas/steps/fence-primary';
+import { checkFence, handler, run, startFence } from '../../lambdas/steps/fence-primary';
 import type { Attestation, FenceResult, Mode, WorkflowState } from '../../lambdas/core/workflow-state';
 import { INSTANCE, T0, ordersGroup, planFor, failure } from '../support/fixtures';
 
@@ -463,5 +463,21 @@ describe('fence-primary', () => {
 
     expect(ec2).toHaveReceivedCommandOnce(StopInstancesCommand);
     expect(checked).toMatchObject({ confirmed: true, state: 'stopped', polls: 1 });
+  });
+
+  describe('the readiness function\'s question (the Lambda handler, outside any failover)', () => {
+    it('answers { dryRun } with a StopInstances that always has DryRun set', async () => {
+      ec2.on(StopInstancesCommand).rejects(ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412));
+      expect(await handler({ dryRun: { region: 'us-east-1', instanceIds: [INSTANCE] } })).toEqual({ allowed: true });
+      expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [INSTANCE], Force: true, DryRun: true });
+      expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 1);
+    });
+
+    it('reports a refusal as not allowed, with EC2\'s error', async () => {
+      ec2.on(StopInstancesCommand).rejects(ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
+      expect(await handler({ dryRun: { region: 'us-east-1', instanceIds: [INSTANCE] } })).toEqual({
+        allowed: false, error: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.',
+      });
+    });
   });
 });
