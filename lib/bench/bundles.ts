@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { probeFunctionDefines, probeGroupsOf } from '../infra/detection';
+import { readinessFunctionDefines } from '../infra/readiness';
 import { STEPS } from '../../lambdas/steps';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { BUNDLING } from '../infra/controller-function';
@@ -43,6 +44,7 @@ export async function buildBundles(config: FailoverConfig): Promise<BuiltBundles
   const lambdas = [
     ...STEPS.map((step) => ({ name: step, entry: join(ROOT, 'lambdas', 'steps', `${step}.ts`), define: undefined as Record<string, string> | undefined })),
     { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), define: probeFunctionDefines(probeGroupsOf(config)) },
+    { name: 'readiness', entry: join(ROOT, 'lambdas', 'readiness', 'scheduled.ts'), define: readinessFunctionDefines(config) },
   ];
   try {
     const bundles = await Promise.all(

@@ -51,7 +51,16 @@ const perMillion = (v: number) => `$${cents(v * 1e6)} per million`;
 const perThousand = (v: number) => `$${cents(v * 1e3)} per 1,000`;
 const rate = (v: number) => `$${v < 0.01 ? trim(v.toFixed(10)) : v.toFixed(2)}`;
 
-export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage, alarms: number): CostCase {
+/**
+ * The scheduled readiness function (lambdas/readiness): one invocation every `intervalMinutes`, billed
+ * like a failover step (FAILOVER_STEP_BILLED_SECONDS at 256 MB), and its metrics: Ready per group plus
+ * GroupsNotReady.
+ */
+export interface ReadinessUsage {
+  intervalMinutes: number;
+}
+
+export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage, alarms: number, readiness: ReadinessUsage = { intervalMinutes: 15 }): CostCase {
   const n = INVOCATIONS_PER_MONTH;
   const gb = PROBE_MEMORY_MB / 1024;
   const seconds = invocation.billedDurationMs / 1000;
@@ -59,6 +68,7 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
   const failoverLogGb = failover.logBytes / BYTES_PER_GB;
   const stepGb = failover.stepMemoryMb / 1024;
   const P = PRICES;
+  const readinessRuns = (HOURS_PER_MONTH * 60) / readiness.intervalMinutes;
 
   const lines: CostLine[] = [
     {
@@ -115,6 +125,16 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
       item: 'failover Lambdas (1 failover)',
       usd: failover.lambdaInvocations * (P.lambdaRequest.usd + FAILOVER_STEP_BILLED_SECONDS * stepGb * P.lambdaArmGbSecond.usd),
       arithmetic: `${failover.lambdaInvocations} invocations x (${perMillion(P.lambdaRequest.usd)} + ${FAILOVER_STEP_BILLED_SECONDS} s x ${stepGb} GB x ${rate(P.lambdaArmGbSecond.usd)})`,
+    },
+    {
+      item: 'readiness Lambda',
+      usd: readinessRuns * (P.lambdaRequest.usd + FAILOVER_STEP_BILLED_SECONDS * gb * P.lambdaArmGbSecond.usd),
+      arithmetic: `${count(readinessRuns)} runs (every ${readiness.intervalMinutes} min) x (${perMillion(P.lambdaRequest.usd)} + ${FAILOVER_STEP_BILLED_SECONDS} s x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)})`,
+    },
+    {
+      item: 'readiness metrics (EMF)',
+      usd: (invocation.groups + 1) * P.cloudwatchCustomMetric.usd,
+      arithmetic: `${invocation.groups + 1} metrics (Ready per group, GroupsNotReady) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
     },
   ].map((l) => ({ ...l, arithmetic: `${l.arithmetic} = ${usd(l.usd)}` }));
 

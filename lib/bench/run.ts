@@ -147,7 +147,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const cases: CostCase[] = [];
   for (const endpoints of COST_ENDPOINTS) {
     // One endpoint per group (see docs/cost.md).
-    cases.push(monthlyCost(await measureProbeInvocation(endpoints, synth.table), failoverUsage, alarms(endpoints)));
+    cases.push(monthlyCost(await measureProbeInvocation(endpoints, synth.table), failoverUsage, alarms(endpoints), config.readiness));
   }
   const targetCase = cases.find((c) => c.endpoints === COST_TARGET_ENDPOINTS)!;
 

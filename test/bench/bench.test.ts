@@ -94,15 +94,15 @@ describe('npm run bench -- --quick', () => {
     expect(t.entered).toBeGreaterThan(t.lambdaInvocations);
   });
 
-  it('lambdas: the 9 steps and the probe function, each with bytes and a cold load time', () => {
+  it('lambdas: the steps, the probe function and the readiness function, each with bytes and a cold load time', () => {
     const l = json.lambdas;
     expect(l.method).toEqual(method);
-    expect(l.functions.map((f) => f.name)).toEqual([...STEPS, 'probe']);
+    expect(l.functions.map((f) => f.name)).toEqual([...STEPS, 'probe', 'readiness']);
     for (const f of l.functions) {
       expect(f.bytes).toBeGreaterThan(1000);
       expect(f.coldLoadSamplesMs).toHaveLength(SIZES.quick.coldLoadSamples);
       expect(f.coldLoadMs).toBeGreaterThan(0);
-      expect(f.entry).toMatch(/^lambdas\/(steps|probe)\/[\w-]+\.ts$/);
+      expect(f.entry).toMatch(/^lambdas\/(steps|probe|readiness)\/[\w-]+\.ts$/);
     }
     expect(l.pass).toBe(l.functions.every((f) => f.pass));
   });
