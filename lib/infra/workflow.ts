@@ -24,7 +24,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRYABLE_ERRORS } from '../../lambdas/core/errors';
 import type { StepName } from '../../lambdas/steps';
-import { executionTimeoutSeconds } from '../../lambdas/core/budgets';
+import { executionTimeoutSeconds, STEP_TIMEOUT_SECONDS } from '../../lambdas/core/budgets';
 import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { TASK_STATES, type TaskStateCode, type TaskStateName } from './workflow-states';
@@ -62,7 +62,7 @@ export class FailoverWorkflow extends Construct {
       controllerFunction(this, `Step-${step}`, {
         source: `steps/${step}`,
         description: `failover-controller workflow step: ${step}`,
-        timeout: Duration.seconds(30),
+        timeout: Duration.seconds(STEP_TIMEOUT_SECONDS),
         environment: env,
         logRetention: logs.RetentionDays.THREE_MONTHS,
       });
