@@ -45,9 +45,13 @@ describe('bin/app.ts', () => {
     const config = example();
     config.groups[0].dns.records[1].ttl = 900;
     config.groups[0].primary.instanceId = 'i-nothex';
-    // A second group under the same name, its ttl fixed but its instance id as bad as the first's.
+    // A second group under the same name, with its own resources (groups may not share them), its ttl
+    // fixed but its instance id as bad as the first's.
     config.groups.push(structuredClone(config.groups[0]));
     config.groups[1].dns.records[1].ttl = 30;
+    config.groups[1].primary.instanceId = 'i-alsonothex';
+    config.groups[1].replica = { ...config.groups[1].replica, dbInstanceIdentifier: 'billing-replica', source: 'billing-primary-db' };
+    config.groups[1].dns.records = config.groups[1].dns.records.map((r: { name: string }) => ({ ...r, name: r.name.replace('orders', 'billing') }));
     const path = join(dir, 'invalid.json');
     writeFileSync(path, JSON.stringify(config));
 
@@ -59,7 +63,7 @@ describe('bin/app.ts', () => {
     const problems = [
       'groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900',
       'groups[0].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-nothex"',
-      'groups[1].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-nothex"',
+      'groups[1].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-alsonothex"',
       'groups[1].name: duplicates groups[0].name, got "orders"',
     ];
     for (const problem of problems) expect(lines).toContain(problem);
