@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
  * CDK entry: load and validate the config (`-c config=PATH`, default failover.config.json), then build
- * the stack. An invalid config stops the synth with every problem listed.
+ * the stack. An invalid config, or one whose workflow would exceed Step Functions' limits, stops the
+ * synth with every problem listed.
  */
 import { App } from 'aws-cdk-lib';
 import { ConfigError, loadConfigFile } from '../lambdas/core/config';
 import { checkWithCdkNag } from '../lib/infra/nag';
 import { FailoverControllerStack } from '../lib/infra/stack';
+import { WorkflowTooLarge } from '../lib/infra/step-functions-limits';
 
 const app = new App();
 checkWithCdkNag(app);
@@ -19,7 +21,7 @@ try {
   });
   app.synth();
 } catch (err) {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof WorkflowTooLarge) {
     console.error(err.message);
     process.exit(1);
   }

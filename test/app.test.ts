@@ -1,6 +1,7 @@
 /**
  * The CDK entry point as `cdk synth` runs it: a child process with the context in CDK_CONTEXT_JSON (how
- * the CLI hands `-c config=PATH` to the app). An invalid config stops it with every problem listed.
+ * the CLI hands `-c config=PATH` to the app). An invalid config stops it with every problem listed, and so
+ * does a valid one whose workflow would exceed Step Functions' limits.
  * The valid path is `npm run synth`, part of `npm test`; it is not repeated here (a full synth takes seconds).
  */
 import { execFile } from 'node:child_process';
@@ -45,9 +46,13 @@ describe('bin/app.ts', () => {
     const config = example();
     config.groups[0].dns.records[1].ttl = 900;
     config.groups[0].primary.instanceId = 'i-nothex';
-    // A second group under the same name, its ttl fixed but its instance id as bad as the first's.
+    // A second group under the same name, with its own resources (groups may not share them), its ttl
+    // fixed but its instance id as bad as the first's.
     config.groups.push(structuredClone(config.groups[0]));
     config.groups[1].dns.records[1].ttl = 30;
+    config.groups[1].primary.instanceId = 'i-alsonothex';
+    config.groups[1].replica = { ...config.groups[1].replica, dbInstanceIdentifier: 'billing-replica', source: 'billing-primary-db' };
+    config.groups[1].dns.records = config.groups[1].dns.records.map((r: { name: string }) => ({ ...r, name: r.name.replace('orders', 'billing') }));
     const path = join(dir, 'invalid.json');
     writeFileSync(path, JSON.stringify(config));
 
@@ -59,10 +64,36 @@ describe('bin/app.ts', () => {
     const problems = [
       'groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900',
       'groups[0].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-nothex"',
-      'groups[1].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-nothex"',
+      'groups[1].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-alsonothex"',
       'groups[1].name: duplicates groups[0].name, got "orders"',
     ];
     for (const problem of problems) expect(lines).toContain(problem);
+    expect(run.stderr, 'a stack trace instead of the problem list').not.toMatch(/\bat .+\(.+:\d+:\d+\)/);
+  });
+
+  it("exits 1 on a valid config whose workflow would exceed Step Functions' limits, printing every problem", async () => {
+    // 100 groups, each with 20 probes of long URLs: every field valid, 1.2 MB of config in all.
+    const config = example();
+    const base = config.groups[0];
+    config.groups = Array.from({ length: 100 }, (_, i) => ({
+      ...structuredClone(base),
+      name: `orders-${i}`,
+      primary: { instanceId: `i-0a1b2c3d4e5f6${String(i).padStart(4, '0')}`, region: 'us-east-1' },
+      replica: { ...base.replica, dbInstanceIdentifier: `orders-${i}-replica`, source: `orders-${i}-primary-db` },
+      dns: { ...base.dns, records: [{ name: `db.orders-${i}.example.com`, type: 'CNAME', target: 'replicaEndpoint' }] },
+      probes: Array.from({ length: 20 }, (_, p) => ({ type: 'http', url: `https://api.orders-${i}.example.com/health/${p}?check=${'deep-'.repeat(90)}` })),
+      alarms: [],
+    }));
+    const path = join(dir, 'too-large.json');
+    writeFileSync(path, JSON.stringify(config));
+
+    const run = await runApp({ config: path, 'aws:cdk:bundling-stacks': [] });
+
+    expect(run.code, run.stderr).toBe(1);
+    const lines = run.stderr.split('\n').map((l) => l.trim());
+    expect(lines).toContain("the failover workflow would not fit Step Functions' limits (2 problems):");
+    expect(lines.some((l) => l.startsWith('the state machine definition would be ') && l.includes(" bytes for 100 groups, over Step Functions' 1 MB (1,048,576 bytes) limit"))).toBe(true);
+    expect(lines.some((l) => l.startsWith("the Plan step's input would be up to ") && l.includes("over Step Functions' 256 KiB (262,144 bytes) payload limit"))).toBe(true);
     expect(run.stderr, 'a stack trace instead of the problem list').not.toMatch(/\bat .+\(.+:\d+:\d+\)/);
   });
 });

@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { CONFIRM_PROBE_TIMEOUT_MAX_MS, CONFIRM_STEP_MARGIN_SECONDS, STEP_TIMEOUT_SECONDS } from './budgets';
 
 // Identifier formats, from the EC2, RDS and Route 53 API references.
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
@@ -201,6 +202,7 @@ const Group = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['fence', 'onUnconfirmed'], message: 'needs primary.vpcId, the VPC to make the isolation security group in' });
     }
     checkCandidates(group, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkProbeTimeouts(group, (p, message) => ctx.addIssue({ code: 'custom', path: ['probes', p, 'timeoutMs'], message }));
     const instances = [group.primary.instanceId, ...group.primary.additionalInstanceIds];
     instances.forEach((id, i) => {
       if (i > 0 && instances.indexOf(id) < i) {
@@ -253,6 +255,7 @@ const ConfigSchema = z
         seen.set(group.name, g);
       }
     });
+    checkSharedResources(config.groups, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
   });
 
 function checkRecords(
@@ -318,6 +321,72 @@ function checkCandidates(
       });
       if (record.type === 'CNAME' && values.length > 1) report(['dns', 'records', r, 'valuesByReplica', id], 'a CNAME record has exactly one value');
     }
+  });
+}
+
+/**
+ * A probe that outlasts its round interval makes every round late; one that outlasts what the
+ * confirmation step can wait turns the outage it should confirm into a timed-out step (a dead primary's
+ * probes run to their timeout), so the failover never gets past the confirmation.
+ */
+function checkProbeTimeouts(
+  group: { probes: Array<{ timeoutMs: number }>; detection: { intervalSeconds: number } },
+  report: (probe: number, message: string) => void,
+): void {
+  const interval = group.detection.intervalSeconds;
+  group.probes.forEach((probe, p) => {
+    if (probe.timeoutMs > interval * 1000) {
+      report(p, `must not be longer than detection.intervalSeconds (${interval} s, ${interval * 1000} ms): a round would still be probing when the next one is due`);
+    }
+    if (probe.timeoutMs > CONFIRM_PROBE_TIMEOUT_MAX_MS) {
+      report(
+        p,
+        `must be at most ${CONFIRM_PROBE_TIMEOUT_MAX_MS} ms: the confirmation step waits out its probes within its ${STEP_TIMEOUT_SECONDS} s Lambda timeout and needs ${CONFIRM_STEP_MARGIN_SECONDS} s of it for its own work, so a probe of a dead primary would time the step out`,
+      );
+    }
+  });
+}
+
+type SharedGroup = Pick<z.output<typeof Group>, 'name' | 'primary' | 'replica' | 'additionalReplicas' | 'dns'>;
+
+/**
+ * Locks are per group: two groups that share a writer, a candidate replica, an old database or a record
+ * could fail over at the same time and act on it twice (two fences, two promotions, two DNS changes).
+ * Each resource is reported on the later group, naming the first group that has it.
+ */
+function checkSharedResources(groups: SharedGroup[], report: (path: Array<string | number>, message: string) => void): void {
+  const owners = new Map<string, { group: number; field: string }>();
+  const claim = (g: number, kind: string, key: string, path: Array<string | number>, message: (owner: string) => string) => {
+    const id = `${kind} ${key}`;
+    const first = owners.get(id);
+    if (first === undefined) {
+      owners.set(id, { group: g, field: formatPath(path) });
+      return;
+    }
+    // A resource listed twice in one group is the group's own problem (reported as a duplicate there).
+    if (first.group === g) return;
+    report(['groups', g, ...path], message(`group ${JSON.stringify(groups[first.group].name)} (groups[${first.group}].${first.field})`));
+  };
+  const LOCKS = "the two groups' locks do not exclude each other";
+
+  groups.forEach((group, g) => {
+    const region = group.primary.region;
+    [group.primary.instanceId, ...group.primary.additionalInstanceIds].forEach((id, i) =>
+      claim(g, 'instance', `${region} ${id}`, i === 0 ? ['primary', 'instanceId'] : ['primary', 'additionalInstanceIds', i - 1], (owner) =>
+        `is also a writer of ${owner}: ${LOCKS}, so both could fence and fail over the same instance at once`),
+    );
+    // The candidates as replicaCandidates lists them (candidates.ts imports this module, so not from there).
+    [group.replica, ...group.additionalReplicas].forEach((r, i) =>
+      claim(g, 'replica', `${r.region} ${r.dbInstanceIdentifier}`, i === 0 ? ['replica', 'dbInstanceIdentifier'] : ['additionalReplicas', i - 1, 'dbInstanceIdentifier'], (owner) =>
+        `is also a candidate replica of ${owner}: ${LOCKS}, so both could promote it at once and point their records at it`),
+    );
+    const source = sourceDatabase(group.replica);
+    claim(g, 'source', `${source.region} ${source.id}`, ['replica', 'source'], (owner) =>
+      `is also the source database of ${owner}: a failover of either group would fence the other's database, and ${LOCKS}, so both could promote a replica of it at once; make them one group (additionalReplicas)`);
+    group.dns.records.forEach((record, r) =>
+      claim(g, 'record', `${group.dns.hostedZoneId} ${normalizeDnsName(record.name)}`, ['dns', 'records', r, 'name'], (owner) =>
+        `is also a record of ${owner} in hosted zone ${group.dns.hostedZoneId}: ${LOCKS}, so both could change it at once, each to its own replica`),
+    );
   });
 }
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../../lambdas/core/config';
+import { WorkflowTooLarge } from '../infra/step-functions-limits';
 import { CliError, EXIT, EXIT_CODES_HELP } from './args';
 import { resolveDeps } from './deployment';
 import { checkCommand } from './check';
@@ -153,7 +154,7 @@ function causes(err: unknown): ErrorLike[] {
 /** One line saying what is wrong and what to do, and the exit code. */
 export function describeError(err: unknown, env: Record<string, string | undefined> = {}): { message: string; exitCode: number } {
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
-  if (err instanceof ConfigError) return { message: err.message, exitCode: EXIT.USAGE };
+  if (err instanceof ConfigError || err instanceof WorkflowTooLarge) return { message: err.message, exitCode: EXIT.USAGE };
   const aws = describeAwsError(err, env);
   if (aws) return { message: aws, exitCode: EXIT.AWS };
   return { message: `unexpected error: ${(err as Error)?.message ?? String(err)}`, exitCode: EXIT.NOT_SUCCEEDED };

@@ -24,11 +24,12 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RETRYABLE_ERRORS } from '../../lambdas/core/errors';
 import type { StepName } from '../../lambdas/steps';
-import { executionTimeoutSeconds } from '../../lambdas/core/budgets';
+import { executionTimeoutSeconds, STEP_TIMEOUT_SECONDS } from '../../lambdas/core/budgets';
 import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { TASK_STATES, type TaskStateCode, type TaskStateName } from './workflow-states';
 import { grantItemAccess } from './store-table';
+import { stepFunctionsLimitProblems, WorkflowTooLarge } from './step-functions-limits';
 import { replicaCandidates } from '../../lambdas/core/candidates';
 
 export type { StepName } from '../../lambdas/steps';
@@ -62,7 +63,7 @@ export class FailoverWorkflow extends Construct {
       controllerFunction(this, `Step-${step}`, {
         source: `steps/${step}`,
         description: `failover-controller workflow step: ${step}`,
-        timeout: Duration.seconds(30),
+        timeout: Duration.seconds(STEP_TIMEOUT_SECONDS),
         environment: env,
         logRetention: logs.RetentionDays.THREE_MONTHS,
       });
@@ -264,6 +265,11 @@ export class FailoverWorkflow extends Construct {
         includeExecutionData: true,
       },
     });
+    // The definition and the states grow with the groups: a workflow over Step Functions' limits fails
+    // the synth, with every problem listed, rather than the first failover.
+    const rendered = Stack.of(this).resolve((this.stateMachine.node.defaultChild as sfn.CfnStateMachine).definitionString);
+    const problems = stepFunctionsLimitProblems({ definition: rendered, groups, groupsJson });
+    if (problems.length > 0) throw new WorkflowTooLarge(problems);
 
     this.acknowledgeFindings(config);
   }

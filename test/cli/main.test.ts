@@ -10,6 +10,8 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatAgo, formatDuration, formatTime, executionConsoleUrl, table, styleFor, colourWanted } from '../../lib/cli/format';
+import { describeError } from '../../lib/cli/main';
+import { WorkflowTooLarge } from '../../lib/infra/step-functions-limits';
 import { DescribeStacksCommand, FAILOVERCTL_COMMANDS, ROOT, runCli } from './support';
 
 const cfn = mockClient(CloudFormationClient);
@@ -89,6 +91,13 @@ describe('usage errors: one line naming what is wrong, exit 2, nothing done', ()
     const r = await runCli(['status'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^failoverctl: .*failover\.config\.json is not a valid failover config \(\d+ problems\):\n {2}groups\[0\]\.name: must be lowercase/);
+  });
+
+  it("a config whose workflow would not fit Step Functions' limits is bad input too: exit 2, every problem listed", () => {
+    const error = new WorkflowTooLarge(['group "orders": a workflow state would reach about 300,000 bytes, over ...']);
+
+    expect(describeError(error)).toEqual({ message: error.message, exitCode: 2 });
+    expect(error.message).toBe("the failover workflow would not fit Step Functions' limits (1 problem):\n  group \"orders\": a workflow state would reach about 300,000 bytes, over ...");
   });
 
   it('--config names a file that does not exist: exit 2, the path in the message', async () => {

@@ -30,6 +30,20 @@ function valid(): any {
   };
 }
 
+/** A second group that shares nothing with `orders`: its own instance, replica, source and zone. */
+function billing(): any {
+  return {
+    name: 'billing',
+    primary: { instanceId: 'i-0fedcba9876543210', region: 'eu-west-1' },
+    replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1', source: 'billing-primary-db', sourceVpcId: 'vpc-0db0000000000000b' },
+    dns: {
+      hostedZoneId: 'Z09876543210ZYXWVUTSR',
+      zoneName: 'example.net',
+      records: [{ name: 'db.billing.example.net', type: 'CNAME', target: 'replicaEndpoint' }],
+    },
+  };
+}
+
 /** The ConfigError a config gives; fails the test when it parses. */
 function configError(config: unknown, source?: string): ConfigError {
   try {
@@ -163,7 +177,7 @@ describe('parseConfig: one problem, one line', () => {
     ['empty group list', (c) => (c.groups = []), ['groups: must list at least one failover group, got []']],
 
     // Duplicates
-    ['duplicate group names', (c) => c.groups.push(valid().groups[0]), ['groups[1].name: duplicates groups[0].name, got "orders"']],
+    ['duplicate group names', (c) => c.groups.push({ ...billing(), name: 'orders' }), ['groups[1].name: duplicates groups[0].name, got "orders"']],
     [
       'duplicate record',
       (c) => c.groups[0].dns.records.push({ name: 'API.orders.example.com.', type: 'A', values: ['198.51.100.21'] }),
@@ -308,9 +322,8 @@ describe('parseConfig: every problem at once', () => {
   it('reports one group’s typo and another group’s record problem together', () => {
     // Arrange: a field problem in groups[0] must not hide a cross-field problem in groups[1], nor in groups[0].
     const config = valid();
-    const second = valid().groups[0];
-    second.name = 'billing';
-    second.dns.records[0].name = 'example.com';
+    const second = billing();
+    second.dns.records[0].name = 'example.net';
     config.groups.push(second);
     config.groups[0].primary.instanceId = 'i-123';
     config.groups[0].dns.records[0].name = 'db.orders.example.org';
@@ -324,22 +337,22 @@ describe('parseConfig: every problem at once', () => {
       expect.arrayContaining([
         'groups[0].primary.instanceId: must be an EC2 instance id such as i-0123456789abcdef0, got "i-123"',
         'groups[0].dns.records[0].name: must be inside the hosted zone example.com, got "db.orders.example.org"',
-        'groups[1].dns.records[0].name: a CNAME record cannot be at the zone apex, got "example.com"',
+        'groups[1].dns.records[0].name: a CNAME record cannot be at the zone apex, got "example.net"',
       ]),
     );
   });
 
   it('reports duplicate group names alongside other problems', () => {
     const config = valid();
-    config.groups.push(valid().groups[0]);
-    config.groups[1].dns.records[1].ttl = 900;
+    config.groups.push({ ...billing(), name: 'orders' });
+    config.groups[1].dns.records[0].ttl = 900;
 
     const { problems } = configError(config);
 
     expect(problems).toEqual(
       expect.arrayContaining([
         'groups[1].name: duplicates groups[0].name, got "orders"',
-        'groups[1].dns.records[1].ttl: must be between 5 and 300 seconds, got 900',
+        'groups[1].dns.records[0].ttl: must be between 5 and 300 seconds, got 900',
       ]),
     );
     expect(problems).toHaveLength(2);
@@ -352,6 +365,161 @@ describe('parseConfig: every problem at once', () => {
     expect(configError(config).message).toBe(
       'config is not a valid failover config (1 problem):\n  groups[0].dns.records[1].ttl: must be between 5 and 300 seconds, got 900',
     );
+  });
+});
+
+const LOCKS = "the two groups' locks do not exclude each other";
+
+describe('parseConfig: groups that share a resource (their locks would not exclude each other)', () => {
+  /** `orders` and `billing`, with `share` applied to billing (groups[1]). */
+  const problemsWith = (share: (billing: any, orders: any) => void): string[] =>
+    problemsOf((c) => {
+      c.groups.push(billing());
+      share(c.groups[1], c.groups[0]);
+    });
+
+  const cases: Array<[string, (billing: any, orders: any) => void, string[]]> = [
+    [
+      'the same primary instance',
+      (b) => (b.primary = { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-1' }),
+      [`groups[1].primary.instanceId: is also a writer of group "orders" (groups[0].primary.instanceId): ${LOCKS}, so both could fence and fail over the same instance at once, got "i-0a1b2c3d4e5f60718"`],
+    ],
+    [
+      "an additional instance that is the other group's additional instance",
+      (b, o) => {
+        o.primary.additionalInstanceIds = ['i-0000000000000000a', 'i-0000000000000000b'];
+        b.primary = { instanceId: 'i-0fedcba9876543210', region: 'us-east-1', additionalInstanceIds: ['i-0000000000000000b'] };
+      },
+      [`groups[1].primary.additionalInstanceIds[0]: is also a writer of group "orders" (groups[0].primary.additionalInstanceIds[1]): ${LOCKS}, so both could fence and fail over the same instance at once, got "i-0000000000000000b"`],
+    ],
+    [
+      "an additional candidate that is the other group's replica",
+      (b) => (b.additionalReplicas = [{ dbInstanceIdentifier: 'orders-replica', region: 'us-west-2' }]),
+      [`groups[1].additionalReplicas[0].dbInstanceIdentifier: is also a candidate replica of group "orders" (groups[0].replica.dbInstanceIdentifier): ${LOCKS}, so both could promote it at once and point their records at it, got "orders-replica"`],
+    ],
+    [
+      'the same source database, once as an identifier and once as an ARN in the same region',
+      (b, o) => {
+        o.replica.source = 'orders-primary-db';
+        b.replica = { ...b.replica, region: 'us-west-2', source: 'arn:aws:rds:us-west-2:123456789012:db:orders-primary-db' };
+      },
+      [
+        `groups[1].replica.source: is also the source database of group "orders" (groups[0].replica.source): a failover of either group would fence the other's database, and ${LOCKS}, so both could promote a replica of it at once; make them one group (additionalReplicas), got "arn:aws:rds:us-west-2:123456789012:db:orders-primary-db"`,
+      ],
+    ],
+    [
+      'the same record in the same hosted zone, written differently',
+      (b) => (b.dns = { hostedZoneId: 'Z0EXAMPLE1234567890AB', zoneName: 'example.com', records: [{ name: 'billing.example.com', type: 'A', values: ['198.51.100.30'] }, { name: 'API.Orders.example.com.', type: 'AAAA', values: ['2001:db8::30'] }] }),
+      [`groups[1].dns.records[1].name: is also a record of group "orders" (groups[0].dns.records[1].name) in hosted zone Z0EXAMPLE1234567890AB: ${LOCKS}, so both could change it at once, each to its own replica, got "API.Orders.example.com."`],
+    ],
+  ];
+
+  it.each(cases)('%s', (_, share, expected) => {
+    expect(problemsWith(share)).toEqual(expected);
+  });
+
+  it('accepts the same identifiers in other regions, and the same record name in another hosted zone', () => {
+    const config = valid();
+    const other = billing();
+    // Instance ids and DB identifiers are per region; a zone of the same name (split-horizon) is another zone.
+    other.primary = { instanceId: 'i-0a1b2c3d4e5f60718', region: 'us-east-2' };
+    other.replica = { ...other.replica, dbInstanceIdentifier: 'orders-replica', region: 'us-east-2', source: 'orders-primary-db' };
+    other.dns = { hostedZoneId: 'Z0PRIVATE1234567890AB', zoneName: 'example.com', records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint' }] };
+    config.groups.push(other);
+
+    expect(parseConfig(config).groups.map((g) => g.name)).toEqual(['orders', 'billing']);
+  });
+
+  it('names the first group that has the resource, once for each later group', () => {
+    // ledger and audit each have billing's instance, and their own replica, source and record.
+    const sharing = (name: string) => ({
+      ...billing(),
+      name,
+      replica: { ...billing().replica, dbInstanceIdentifier: `${name}-replica`, source: `${name}-primary-db` },
+      dns: { ...billing().dns, records: [{ name: `db.${name}.example.net`, type: 'CNAME', target: 'replicaEndpoint' }] },
+    });
+    const config = valid();
+    config.groups.push(billing(), sharing('ledger'), sharing('audit'));
+
+    expect(configError(config).problems).toEqual([
+      `groups[2].primary.instanceId: is also a writer of group "billing" (groups[1].primary.instanceId): ${LOCKS}, so both could fence and fail over the same instance at once, got "i-0fedcba9876543210"`,
+      `groups[3].primary.instanceId: is also a writer of group "billing" (groups[1].primary.instanceId): ${LOCKS}, so both could fence and fail over the same instance at once, got "i-0fedcba9876543210"`,
+    ]);
+  });
+
+  it('reports a resource listed twice in one group as a duplicate there, not as shared', () => {
+    const problems = problemsOf((c) => (c.groups[0].primary.additionalInstanceIds = ['i-0a1b2c3d4e5f60718']));
+
+    expect(problems).toEqual(['groups[0].primary.additionalInstanceIds[0]: duplicates primary.instanceId, got "i-0a1b2c3d4e5f60718"']);
+  });
+});
+
+/** A tcp probe of the orders database with `timeoutMs`. */
+const tcp = (timeoutMs: number) => ({ type: 'tcp', host: '10.0.1.25', port: 5432, timeoutMs });
+
+describe('parseConfig: probe timeouts', () => {
+
+  it('rejects a probe timeout longer than the round interval, with both numbers', () => {
+    const problems = problemsOf((c) => {
+      c.groups[0].detection = { intervalSeconds: 10 };
+      c.groups[0].probes = [tcp(2000), tcp(15000)];
+    });
+
+    expect(problems).toEqual([
+      'groups[0].probes[1].timeoutMs: must not be longer than detection.intervalSeconds (10 s, 10000 ms): a round would still be probing when the next one is due, got 15000',
+    ]);
+  });
+
+  it('rejects a probe timeout the confirmation step cannot wait out within its Lambda timeout', () => {
+    const problems = problemsOf((c) => {
+      c.groups[0].detection = { intervalSeconds: 30 };
+      c.groups[0].probes = [{ type: 'http', url: 'https://api.orders.example.com/health', timeoutMs: 26000 }];
+    });
+
+    expect(problems).toEqual([
+      'groups[0].probes[0].timeoutMs: must be at most 25000 ms: the confirmation step waits out its probes within its 30 s Lambda timeout and needs 5 s of it for its own work, so a probe of a dead primary would time the step out, got 26000',
+    ]);
+  });
+
+  it('accepts a timeout equal to the interval, and 25000 ms with a longer interval', () => {
+    const config = valid();
+    config.groups[0].detection = { intervalSeconds: 10 };
+    config.groups[0].probes = [tcp(10000)];
+    const other = billing();
+    other.detection = { intervalSeconds: 60 };
+    other.probes = [tcp(25000)];
+    config.groups.push(other);
+
+    expect(parseConfig(config).groups.map((g) => g.probes[0].timeoutMs)).toEqual([10000, 25000]);
+  });
+});
+
+describe('parseConfig: several groups', () => {
+  it('accepts groups that share nothing (the example and another)', () => {
+    const config = valid();
+    config.groups.push(billing(), { ...billing(), name: 'ledger', primary: { instanceId: 'i-0fedcba9876543211', region: 'eu-west-1' }, replica: { ...billing().replica, dbInstanceIdentifier: 'ledger-replica', source: 'ledger-primary-db' }, dns: { ...billing().dns, records: [{ name: 'db.ledger.example.net', type: 'CNAME', target: 'replicaEndpoint' }] } });
+
+    expect(parseConfig(config).groups.map((g) => g.name)).toEqual(['orders', 'billing', 'ledger']);
+  });
+
+  it('lists sharing, probe timeouts and field problems together, in one error', () => {
+    const config = valid();
+    const other = billing();
+    other.primary.instanceId = 'i-0a1b2c3d4e5f60718';
+    other.primary.region = 'us-east-1';
+    other.dns = { hostedZoneId: 'Z0EXAMPLE1234567890AB', zoneName: 'example.com', records: [{ name: 'db.orders.example.com', type: 'CNAME', target: 'replicaEndpoint', ttl: 900 }] };
+    other.probes = [tcp(12000)];
+    config.groups.push(other);
+
+    const error = configError(config, 'failover.config.json');
+
+    expect(error.problems).toEqual([
+      'groups[1].dns.records[0].ttl: must be between 5 and 300 seconds, got 900',
+      'groups[1].probes[0].timeoutMs: must not be longer than detection.intervalSeconds (10 s, 10000 ms): a round would still be probing when the next one is due, got 12000',
+      `groups[1].primary.instanceId: is also a writer of group "orders" (groups[0].primary.instanceId): ${LOCKS}, so both could fence and fail over the same instance at once, got "i-0a1b2c3d4e5f60718"`,
+      `groups[1].dns.records[0].name: is also a record of group "orders" (groups[0].dns.records[0].name) in hosted zone Z0EXAMPLE1234567890AB: ${LOCKS}, so both could change it at once, each to its own replica, got "db.orders.example.com"`,
+    ]);
+    expect(error.message.split('\n')[0]).toBe('failover.config.json is not a valid failover config (4 problems):');
   });
 });
 

@@ -50,6 +50,7 @@ describe('cdk-nag AwsSolutions', () => {
       name: 'billing',
       primary: { instanceId: 'i-0fedcba9876543210', region: 'eu-west-1' },
       replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1', source: 'billing-primary-db', sourceVpcId: 'vpc-0db0000000000000a' },
+      dns: { ...raw.groups[0].dns, records: [{ name: 'db.billing.example.com', type: 'CNAME', target: 'replicaEndpoint' }] },
       alarms: [],
     });
     raw.groups[0].primary.vpcId = 'vpc-0123456789abcdef0';
