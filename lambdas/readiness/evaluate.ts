@@ -357,7 +357,7 @@ function judgeRecord(group: GroupConfig, record: DnsRecordConfig, sets: Resource
   }
   const set = sets[0];
   if (set.AliasTarget) {
-    f.problem('dns', resource, `is an alias to ${set.AliasTarget.DNSName}, not a simple record: an alias answers with its target's records and has no TTL or value of its own, and the controller flips simple records only. Make it a simple ${record.type} record with TTL ${record.ttl}, or point the alias's target instead and leave it out of the group.`);
+    f.problem('dns', resource, `is an alias to ${(set.AliasTarget.DNSName ?? '').replace(/\.$/, '')}, not a simple record: an alias answers with its target's records and has no TTL or value of its own, and the controller flips simple records only. Make it a simple ${record.type} record with TTL ${record.ttl}, or point the alias's target instead and leave it out of the group.`);
     return;
   }
   const values = (set.ResourceRecords ?? []).map((r) => (r.Value ?? '').replace(/\.$/, ''));

@@ -450,6 +450,20 @@ describe('drill scenarios', () => {
       'lag-metric-delayed',
       'lag-metric-missing',
       'two-replicas',
+      // Readiness (test/readiness/readiness.test.ts).
+      'ready',
+      'not-ready-wrong-region',
+      'not-ready-ttl',
+      'not-ready-replication',
+      'not-ready-alias',
+      'not-ready-asg',
+      'not-ready-fence-denied',
+      'not-ready-aurora',
+      'not-ready-alarm-missing',
+      'not-ready-probes-failing',
+      'not-ready-paused',
+      'not-ready-flipped',
+      'not-ready-source-vpc',
     ]);
   });
 });

@@ -70,7 +70,7 @@ export const READINESS_SCENARIOS: Scenario[] = [
     summary: 'Readiness when a configured record was turned into an alias (to a load balancer): the DNS check says it is no simple record.',
     readiness: {
       ready: false,
-      problems: [{ check: 'dns', resource: 'A api.orders.example.com', reason: ['is an alias to orders-alb-1234567890.us-east-1.elb.amazonaws.com.', 'simple records only'] }],
+      problems: [{ check: 'dns', resource: 'A api.orders.example.com', reason: ['is an alias to orders-alb-1234567890.us-east-1.elb.amazonaws.com, not a simple record', 'simple records only'] }],
     },
     run: async (drill, group) => {
       drill.account.putRecord(group.dns.hostedZoneId, {
