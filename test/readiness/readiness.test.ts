@@ -204,6 +204,14 @@ describe('what the evaluation finds', () => {
     ]);
   });
 
+  it('no ReplicaLag datapoint: the gate would refuse the replica, so it is not ready', async () => {
+    const d = await watchedDrill();
+    d.account.cloudwatch.suppress('ReplicaLag', 'orders-replica');
+    const g = await readinessOf(d);
+    expect(g.problems.map((p) => [p.check, p.resource])).toEqual([['replica', 'orders-replica (us-west-2)']]);
+    expect(g.problems[0].reason).toMatch(/^an automatic failover now would not promote it: .*ReplicaLag/);
+  });
+
   it('several candidates: a broken one is a problem, and a note says which would be promoted', async () => {
     const two = { ...config, groups: [{ ...config.groups[0], additionalReplicas: [{ dbInstanceIdentifier: 'orders-replica-2', region: 'us-east-2' }] }] };
     const d = await watchedDrill(two);
