@@ -34,6 +34,8 @@ main(process.argv.slice(2), {
 }, [...COMMANDS, drillCommand]).then(
   (code) => {
     process.exitCode = code;
+    // Interrupted: an AWS call (or the drill's servers) may still hold the event loop open.
+    if (code === 130) process.exit(code);
   },
   (err: unknown) => {
     console.error(`failoverctl: ${(err as Error).stack ?? String(err)}`);

@@ -11,7 +11,9 @@ import { perRegion } from './deps';
 
 export const FENCE_CLIENT_CONFIG = {
   maxAttempts: 3,
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+  // Without throwOnRequestTimeout, @smithy/node-http-handler (4.x) only logs a warning when requestTimeout
+  // passes and the call goes on waiting: a dead endpoint that accepted the connection would hang the step.
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
 } as const;
 
 export const fenceEc2 = () => perRegion((region) => new EC2Client({ region, ...FENCE_CLIENT_CONFIG }));

@@ -68,7 +68,19 @@ function cached<C>(make: (region: string | undefined) => C): (region: string | u
   };
 }
 
-const withRegion = (region: string | undefined) => (region ? { region } : {});
+/**
+ * Every CLI client gives up on an endpoint that does not answer: a bounded connection and request
+ * time per attempt, and the SDK's default three attempts. At worst about 3 x (3 s + 10 s) plus backoff
+ * before one line and exit 3, instead of waiting on a socket that accepted the connection and never
+ * answers (Node's own timeout is none).
+ */
+export const CLI_CLIENT_CONFIG = {
+  maxAttempts: 3,
+  // Without throwOnRequestTimeout, @smithy/node-http-handler (4.x) only logs a warning when requestTimeout passes.
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+} as const;
+
+const withRegion = (region: string | undefined) => ({ ...CLI_CLIENT_CONFIG, ...(region ? { region } : {}) });
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export function defaultClients(): AwsClients {
@@ -82,7 +94,7 @@ export function defaultClients(): AwsClients {
     autoscaling: cached((r) => new (require('@aws-sdk/client-auto-scaling') as typeof import('@aws-sdk/client-auto-scaling')).AutoScalingClient(withRegion(r))),
     cloudwatch: cached((r) => new (require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch')).CloudWatchClient(withRegion(r))),
     // As the flip-dns step does: Route 53 is global, its endpoint is signed for us-east-1.
-    route53: cached(() => new (require('@aws-sdk/client-route-53') as typeof import('@aws-sdk/client-route-53')).Route53Client({ region: 'us-east-1' })) as () => Route53Client,
+    route53: cached(() => new (require('@aws-sdk/client-route-53') as typeof import('@aws-sdk/client-route-53')).Route53Client({ ...CLI_CLIENT_CONFIG, region: 'us-east-1' })) as () => Route53Client,
     sns: cached((r) => new (require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns')).SNSClient(withRegion(r))),
   };
 }

@@ -126,6 +126,7 @@ Example:
   failoverctl switchover orders --reason "move the database to us-west-2 for the region migration"`;
 
 export const failoverCommand: Command = {
+  handlesInterrupt: true,
   name: 'failover',
   summary: 'fail a group over now: fence the primary, promote the replica, flip DNS (--local: break-glass)',
   help: failoverHelp,
@@ -133,6 +134,7 @@ export const failoverCommand: Command = {
 };
 
 export const switchoverCommand: Command = {
+  handlesInterrupt: true,
   name: 'switchover',
   summary: 'planned failover: wait for replica lag 0, stop the primary gracefully, promote, flip DNS',
   help: switchoverHelp,

@@ -127,4 +127,9 @@ export interface Command {
   /** The full `--help` text, with an example. */
   help: string;
   run(ctx: Context, args: string[]): Promise<number>;
+  /**
+   * The command handles Ctrl-C itself (it stops following an execution, which goes on). Any other
+   * command ends at the first Ctrl-C, even while an AWS call is still waiting for an answer.
+   */
+  handlesInterrupt?: boolean;
 }

@@ -118,7 +118,9 @@ export async function main(argv: string[], io: CliIO, commands: readonly Command
     if (!command) {
       throw new CliError(`unknown command ${JSON.stringify(name)}; commands: ${commands.map((c) => c.name).join(', ')} (failoverctl --help)`, EXIT.USAGE);
     }
-    return await command.run(ctx, rest);
+    const running = command.run(ctx, rest);
+    if (command.handlesInterrupt || !io.signal) return await running;
+    return await Promise.race([running, interrupted(io.signal, out)]);
   } catch (err) {
     const { message, exitCode } = describeError(err, env);
     out.clearLive();
@@ -130,6 +132,19 @@ export async function main(argv: string[], io: CliIO, commands: readonly Command
     }
     return exitCode;
   }
+}
+
+/** Resolves with the exit code of an interrupted command at the first Ctrl-C (never, without one). */
+function interrupted(signal: AbortSignal, out: Output): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      out.clearLive();
+      out.note('failoverctl: interrupted');
+      resolve(EXIT.INTERRUPTED);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
 }
 
 interface ErrorLike {
@@ -163,7 +178,8 @@ export function describeError(err: unknown, env: Record<string, string | undefin
 const CREDENTIALS_REJECTED = new Set(['UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'AuthFailure']);
 const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired']);
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnauthorizedAccess']);
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH']);
+// TimeoutError: the SDK's HTTP handler gave up on a connection or an answer (CLI_CLIENT_CONFIG's timeouts).
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'TimeoutError']);
 
 function describeAwsError(err: unknown, env: Record<string, string | undefined>): string | undefined {
   const chain = causes(err);

@@ -168,3 +168,32 @@ describe('format', () => {
     expect(colourWanted(true, {}, true)).toBe(false);
   });
 });
+
+describe('an AWS endpoint that accepts the connection and never answers', () => {
+  it('the first Ctrl-C ends the command: one line, exit 130, while the call still waits', async () => {
+    const { createServer } = await import('node:net');
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    const sockets: import('node:net').Socket[] = [];
+    const server = createServer((socket) => sockets.push(socket)); // accepts, never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const interrupt = new AbortController();
+    try {
+      const dynamodb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-west-2', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+      const running = runCli(['history', '--table', 'failover-controller', '--region', 'us-west-2'], {
+        deps: { clients: { dynamodb: () => dynamodb } as never },
+        signal: interrupt.signal,
+      });
+      // Ctrl-C once the request has reached the server (it is waiting for an answer).
+      while (sockets.length === 0) await new Promise((r) => setTimeout(r, 10));
+      interrupt.abort();
+      const r = await running;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toBe('failoverctl: interrupted\n');
+      dynamodb.destroy();
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+});
