@@ -119,6 +119,30 @@ export class Store {
     return { acquired: false, lock: current ?? { group, holder: 'unknown', acquiredAt: nowMs, expiresAt: nowMs } };
   }
 
+  /**
+   * Replace exactly the lock `from` (same holder, same expiry) with one held by `holder`: the takeover
+   * of a lock no execution of this controller could hold (see acquire-lock.ts). False when the lock
+   * changed meanwhile.
+   */
+  async takeOverLock(group: string, holder: string, nowMs: number, ttlSeconds: number, from: LockItem): Promise<{ acquired: boolean; lock: LockItem }> {
+    const lock: LockItem = { group, holder, acquiredAt: nowMs, expiresAt: nowMs + ttlSeconds * 1000 };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: groupKey(group), sk: 'LOCK', ...lock, ttl: Math.ceil(lock.expiresAt / 1000) + 3600 },
+          ConditionExpression: 'holder = :old AND expiresAt = :oldExpiry',
+          ExpressionAttributeValues: { ':old': from.holder, ':oldExpiry': from.expiresAt },
+        }),
+      );
+      return { acquired: true, lock };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw stepErrorFrom(err, 'DynamoDB PutItem (lock takeover)', StoreUnavailable);
+    }
+    const current = await this.getLock(group);
+    return { acquired: false, lock: current ?? { group, holder: 'unknown', acquiredAt: nowMs, expiresAt: nowMs } };
+  }
+
   /** Release the lock if `holder` holds it. Returns false when it was not (already released or taken over). */
   async releaseLock(group: string, holder: string): Promise<boolean> {
     try {

@@ -8,9 +8,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { once, type StepDeps } from '../runtime/deps';
 import { requireEnv } from '../runtime/env';
 import { stepHandler } from '../runtime/powertools';
-import { Store } from '../core/store';
+import { Store, type LockItem } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
-import type { LockResult, WorkflowState } from '../core/workflow-state';
+import type { LockResult, Plan, WorkflowState } from '../core/workflow-state';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store'>): Promise<LockResult> {
   const { plan } = state;
@@ -23,19 +23,30 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
     // A dry run changes nothing, the lock included: it only says whether a real run would get it.
     const lock = await store.getLock(group);
     const live = lock && lock.expiresAt >= startedAt && lock.holder !== plan.executionArn;
+    const forged = live ? implausibleLock(lock, plan, startedAt) : undefined;
     return {
       startedAt,
       endedAt: deps.now(),
-      acquired: !live,
+      acquired: !live || forged !== undefined,
       holder: lock?.holder,
       expiresAt: lock?.expiresAt,
-      reason: live
-        ? `skipping: another execution holds the lock of ${group} (${lock.holder}); a real run would be skipped too`
-        : `dry run: the lock of ${group} is free; a real run would take it`,
+      reason: forged
+        ? `dry run: the lock of ${group} is held by ${JSON.stringify(lock!.holder)}, which no execution of this controller can be (${forged}); a real run would take it over`
+        : live
+          ? `skipping: another execution holds the lock of ${group} (${lock.holder}); a real run would be skipped too`
+          : `dry run: the lock of ${group} is free; a real run would take it`,
     };
   }
-  const { acquired, lock, tookOverFrom } = await store.acquireLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds);
-  const takeover = tookOverFrom ? `, taking over the expired lock of ${tookOverFrom.holder} (expired ${new Date(tookOverFrom.expiresAt).toISOString()})` : '';
+  const first = await store.acquireLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds);
+  let { acquired, lock } = first;
+  let takeover = first.tookOverFrom ? `, taking over the expired lock of ${first.tookOverFrom.holder} (expired ${new Date(first.tookOverFrom.expiresAt).toISOString()})` : '';
+  const why = acquired ? undefined : implausibleLock(lock, plan, startedAt);
+  if (why) {
+    // No execution of this controller can hold it: forged, or corrupt. It must not suppress a failover.
+    const held = lock;
+    ({ acquired, lock } = await store.takeOverLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds, held));
+    if (acquired) takeover = `, taking over a lock no execution of this controller can hold (holder ${JSON.stringify(held.holder)}, expires ${new Date(held.expiresAt).toISOString()}: ${why}); someone wrote it into the table by hand`;
+  }
   return {
     startedAt,
     endedAt: deps.now(),
@@ -46,6 +57,29 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
       ? `took the lock of ${group} until ${new Date(lock.expiresAt).toISOString()}${takeover}`
       : `skipping: another execution holds the lock of ${group} (${lock.holder}) until ${new Date(lock.expiresAt).toISOString()}`,
   };
+}
+
+/** The longest a lock of a live execution can still run, as a multiple of the lock's TTL (see implausibleLock). */
+const PLAUSIBLE_TTL_FACTOR = 2;
+
+/**
+ * Why a lock that blocks us cannot be held by an execution of this controller, or undefined when it can.
+ * A live execution's lock expires at most its TTL after it was taken (lockTtlSeconds: the state
+ * machine's timeout plus five minutes); twice that leaves room for a redeploy that shortened the
+ * budgets while a failover ran. Its holder is an execution of this state machine (when this execution
+ * is one) or a break-glass run (`local:<name>`).
+ */
+export function implausibleLock(lock: LockItem, plan: Pick<Plan, 'executionArn' | 'lockTtlSeconds'>, now: number): string | undefined {
+  const latest = now + PLAUSIBLE_TTL_FACTOR * plan.lockTtlSeconds * 1000;
+  if (lock.expiresAt > latest) {
+    return `it expires more than ${PLAUSIBLE_TTL_FACTOR} x the lock's TTL (${plan.lockTtlSeconds} s) from now`;
+  }
+  if (/^local:[\w.-]{1,80}$/.test(lock.holder)) return undefined;
+  const ours = /^(arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:execution:[\w-]+):[\w.-]{1,80}$/.exec(plan.executionArn);
+  const theirs = /^(arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:execution:[\w-]+):[\w.-]{1,80}$/.exec(lock.holder);
+  if (!theirs) return 'its holder is neither a Step Functions execution nor a break-glass run';
+  if (ours && ours[1] !== theirs[1]) return `its holder is an execution of another state machine (${theirs[1].split(':').pop()})`;
+  return undefined;
 }
 
 const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));

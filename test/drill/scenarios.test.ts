@@ -464,6 +464,8 @@ describe('drill scenarios', () => {
       'not-ready-paused',
       'not-ready-flipped',
       'not-ready-source-vpc',
+      // Security (test/drill/security.test.ts).
+      'forged-lock',
     ]);
   });
 });

@@ -318,3 +318,32 @@ describe('acquire-lock run', () => {
     expect(await store.getLock('orders')).toMatchObject({ holder: SECOND, acquiredAt: T0 });
   });
 });
+
+describe('a lock no execution of this controller can hold (forged or corrupt)', () => {
+  const state = (): WorkflowState => ({ plan: planFor(group, { executionArn: SECOND }) }) as WorkflowState;
+
+  it.each([
+    ['ten years long', FIRST, T0 + 10 * 365 * 86_400_000, /expires more than 2 x the lock's TTL/],
+    ['held by something that is no execution', 'maintenance-window', T0 + 600_000, /neither a Step Functions execution nor a break-glass run/],
+    ['held by an execution of another state machine', 'arn:aws:states:us-west-2:123456789012:execution:SomeoneElses:x', T0 + 600_000, /execution of another state machine \(SomeoneElses\)/],
+  ])('%s: taken over, and the reason says why', async (_, holder, expiresAt, why) => {
+    await store.acquireLock('orders', holder, T0, (expiresAt - T0) / 1000);
+
+    const result = await run(state(), { now: () => T0 + 1000, store: () => store });
+
+    expect(result.acquired).toBe(true);
+    expect(result.reason).toMatch(why);
+    expect(await store.getLock('orders')).toMatchObject({ holder: SECOND });
+  });
+
+  it('a live execution\'s lock and a break-glass run\'s lock are honoured', async () => {
+    for (const holder of [FIRST, 'local:local-orders-20260101T000000Z']) {
+      await store.releaseLock('orders', FIRST);
+      await store.acquireLock('orders', holder, T0, 3900);
+      const result = await run(state(), { now: () => T0 + 1000, store: () => store });
+      expect(result.acquired, holder).toBe(false);
+      expect(await store.getLock('orders'), holder).toMatchObject({ holder });
+      await store.releaseLock('orders', holder);
+    }
+  });
+});
