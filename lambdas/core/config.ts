@@ -57,7 +57,10 @@ const region = matching(REGION, 'an AWS region such as us-east-1');
 const HttpProbe = z.strictObject({
   type: z.literal('http'),
   name: text(64).optional(),
-  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    // The URL goes into the bundle, the metrics' dimensions, logs and notifications: no secret in it.
+    .refine((u) => { try { const p = new URL(u); return p.username === '' && p.password === ''; } catch { return true; } }, { error: 'must not carry credentials (user:password@): the URL ends up in logs, metrics and notifications' }),
   method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
   expectStatus: z.array(intBetween(100, 599, '(HTTP status)')).min(1).default([200]),
   bodyContains: text(1024).optional(),
@@ -516,7 +519,8 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 
 /** A short, safe rendering of a bad value for an error line. */
 export function describeValue(value: unknown): string {
-  let shown = JSON.stringify(value) ?? String(value);
+  // A password in a URL is not repeated back.
+  let shown = (JSON.stringify(value) ?? String(value)).replace(/(\/\/[^/:@"\s]*):[^/@"\s]*@/g, '$1:***@');
   if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
   return shown;
 }

@@ -278,6 +278,7 @@ describe('parseConfig: one problem, one line', () => {
       ['groups[0].primary.additionalInstanceIds[0]: duplicates primary.instanceId, got "i-0a1b2c3d4e5f60718"'],
     ],
     ['a malformed additional instance', (c) => (c.groups[0].primary.additionalInstanceIds = ['i-xyz']), ['groups[0].primary.additionalInstanceIds[0]: must be an EC2 instance id such as i-0123456789abcdef0, got "i-xyz"']],
+    ['credentials in a probe URL', (c) => (c.groups[0].probes = [{ type: 'http', url: 'https://admin:s3cret@api.orders.example.com/health' }]), ['groups[0].probes[0].url: must not carry credentials (user:password@): the URL ends up in logs, metrics and notifications, got "https://admin:***@api.orders.example.com/health"']],
     ['a readiness interval under five minutes', (c) => (c.readiness = { intervalMinutes: 1 }), ['readiness.intervalMinutes: must be between 5 and 1440 minutes, got 1']],
     ['control characters in a probe name', (c) => (c.groups[0].probes = [{ type: 'tcp', name: 'db\tport', host: '10.0.1.25', port: 5432 }]), ['groups[0].probes[0].name: must not contain control characters, got "db\\tport"']],
   ];
