@@ -455,13 +455,24 @@ export function loadConfigFile(path: string): FailoverConfig {
   } catch (err) {
     throw new ConfigError(path, [`cannot be read: ${(err as Error).message}`]);
   }
+  // A UTF-8 byte order mark (some Windows editors write one) is not JSON; it is not part of the config either.
+  const text = raw.replace(/^\uFEFF/, '');
   let json: unknown;
   try {
-    json = JSON.parse(raw);
+    json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(path, [`is not valid JSON: ${(err as Error).message}`]);
+    throw new ConfigError(path, [`is not valid JSON: ${(err as Error).message}${lineAndColumn(text, (err as Error).message)}`]);
   }
   return parseConfig(json, path);
+}
+
+/** " (line 3, column 1)" for JSON.parse's "at position N", so an editor can go there. */
+function lineAndColumn(text: string, message: string): string {
+  const m = /position (\d+)/.exec(message);
+  if (!m) return '';
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
 }
 
 /** `['groups', 0, 'dns']` → `groups[0].dns` */

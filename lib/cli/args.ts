@@ -132,8 +132,14 @@ export function parseCommandArgs<O extends Options>(
     const extra = parsed.positionals.slice(positionals.names.length);
     throw new UsageError(`${command}: unexpected argument ${JSON.stringify(extra[0])}; see failoverctl ${command} --help`);
   }
+  if (typeof values.region === 'string' && !REGION.test(values.region)) {
+    throw new UsageError(`${command}: --region must be an AWS region such as us-west-2, got ${JSON.stringify(values.region)}`);
+  }
   return result;
 }
+
+/** An AWS region name (the config schema's pattern). */
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 
 function parseErrorMessage(err: Error & { code?: string }): string {
   // "Option '-y, --yes' does not take an argument": name the long form.

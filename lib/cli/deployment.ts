@@ -63,9 +63,35 @@ function cached<C>(make: (region: string | undefined) => C): (region: string | u
   return (region) => {
     const key = region ?? '';
     let client = made.get(key);
-    if (!client) made.set(key, (client = make(region)));
+    if (!client) made.set(key, (client = named(make(region))));
     return client;
   };
+}
+
+interface Stackable {
+  middlewareStack: { add(m: (next: (a: unknown) => Promise<unknown>, c: { clientName?: string; commandName?: string }) => (a: unknown) => Promise<unknown>, o: { step: 'initialize'; name: string }): void };
+}
+
+/**
+ * Every error the client throws says which call failed (`$call`, e.g. "CloudFormation DescribeStacks"),
+ * so the error line can name it: an emulator may answer some services and not others.
+ */
+function named<C>(client: C): C {
+  (client as unknown as Stackable).middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (err && typeof err === 'object' && !('$call' in err)) {
+          const service = String(context.clientName ?? '').replace(/Client$/, '');
+          Object.assign(err, { $call: `${service} ${String(context.commandName ?? '').replace(/Command$/, '')}`.trim() });
+        }
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'failoverctlCallName' },
+  );
+  return client;
 }
 
 /**

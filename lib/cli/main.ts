@@ -110,8 +110,17 @@ export async function main(argv: string[], io: CliIO, commands: readonly Command
       return EXIT.USAGE;
     }
     if (name === 'help') {
+      if (rest[0] === undefined) {
+        out.line(usage(commands));
+        return EXIT.OK;
+      }
       const topic = commands.find((c) => c.name === rest[0]);
-      out.line(topic ? topic.help : usage(commands));
+      if (!topic) throw new CliError(`help: unknown command ${JSON.stringify(rest[0])}; commands: ${commands.map((c) => c.name).join(', ')}`, EXIT.USAGE);
+      out.line(topic.help);
+      return EXIT.OK;
+    }
+    if (name === 'version') {
+      out.line(`failoverctl ${version()}`);
       return EXIT.OK;
     }
     const command = commands.find((c) => c.name === name);
@@ -211,9 +220,14 @@ function describeAwsError(err: unknown, env: Record<string, string | undefined>)
   }
   const service = chain.find((e) => e.$metadata !== undefined);
   if (service) {
-    // An emulator may not implement every service the CLI asks (CloudFormation, most often).
-    const emulator = env.AWS_ENDPOINT_URL ? ` (AWS_ENDPOINT_URL is ${env.AWS_ENDPOINT_URL}: without CloudFormation there, pass --table, --state-machine-arn and --topic-arn)` : '';
-    return `AWS error: ${service.name}: ${service.message}${emulator}`;
+    // The call that failed, as the SDK's middleware records it (its command name), when known.
+    const call = chain.map((e) => (e as { $call?: string }).$call).find(Boolean);
+    const what = call ? `${call} failed: ` : '';
+    // An emulator may not implement every service the CLI asks: say which call, and how to skip CloudFormation.
+    const emulator = env.AWS_ENDPOINT_URL
+      ? ` (AWS_ENDPOINT_URL is ${env.AWS_ENDPOINT_URL}${call?.startsWith('CloudFormation ') ? ': without CloudFormation there, pass --table, --state-machine-arn and --topic-arn' : ''})`
+      : '';
+    return `AWS error: ${what}${service.name}: ${service.message}${emulator}`;
   }
   return undefined;
 }

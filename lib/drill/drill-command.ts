@@ -25,7 +25,7 @@ Options:
   --force           pass force: true in the execution input (overrides the replica-lag gate)
   --config PATH     the config to drill (default: failover.config.json in the current directory,
                     else the one shipped with the package)
-  --list            list the scenarios, one line each
+  --list            list the scenarios, one line each (with --json: [{ name, summary, kind }])
 ${GLOBAL_OPTIONS_HELP}
 
 Exits 0 when the controller behaved as the scenario expects, 1 when it did not, 2 on usage or config errors.
@@ -41,6 +41,10 @@ export const drillCommand: Command = {
     const { values } = parseCommandArgs('drill', args, OPTIONS);
     if (values.help) {
       ctx.out.line(help);
+      return EXIT.OK;
+    }
+    if (values.list && values.json) {
+      ctx.out.json(SCENARIOS.map((s) => ({ name: s.name, summary: s.summary, kind: s.readiness ? 'readiness' : 'failover' })));
       return EXIT.OK;
     }
     if (values.list) {

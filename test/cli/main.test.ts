@@ -123,6 +123,14 @@ describe('drill', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^failoverctl: drill: unknown scenario "nope"; known scenarios: primary-down, flapping, /);
   });
+
+  it('--list --json: one object per scenario, with its kind', async () => {
+    const r = await runCli(['drill', '--list', '--json']);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as Array<{ name: string; summary: string; kind: string }>;
+    expect(list[0]).toEqual({ name: 'primary-down', summary: expect.stringMatching(/^The primary stops answering/), kind: 'failover' });
+    expect(list.find((s) => s.name === 'not-ready-ttl')?.kind).toBe('readiness');
+  });
 });
 
 describe('format', () => {
@@ -195,5 +203,45 @@ describe('an AWS endpoint that accepts the connection and never answers', () => 
       for (const s of sockets) s.destroy();
       server.close();
     }
+  });
+});
+
+describe('an emulator that answers some calls with an error', () => {
+  it('names the call that failed; the CloudFormation advice only when CloudFormation failed', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+      res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#UnknownOperationException', message: 'not implemented here' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+    const saved = { url: process.env.AWS_ENDPOINT_URL, id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    Object.assign(process.env, { AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' });
+    try {
+      const r = await runCli(['history', '--table', 'failover-controller', '--region', 'us-west-2'], { env: { AWS_ENDPOINT_URL: endpoint } });
+      expect(r.code).toBe(3);
+      expect(r.stderr.split('\n')[0]).toBe(`failoverctl: AWS error: DynamoDB Query failed: UnknownOperationException: not implemented here (AWS_ENDPOINT_URL is ${endpoint})`);
+    } finally {
+      for (const [k, v] of [['AWS_ENDPOINT_URL', saved.url], ['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      server.close();
+    }
+  });
+});
+
+describe('more usage errors (exit 2)', () => {
+  it.each([
+    [['status', '--region', 'us east'], 'failoverctl: status: --region must be an AWS region such as us-west-2, got "us east"'],
+    [['help', 'stauts'], 'failoverctl: help: unknown command "stauts"; commands: status, check, history, failover, switchover, pause, resume, unlock, rearm, drill'],
+  ])('%j', async (argv, line) => {
+    const r = await runCli(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`${line}\n`);
+  });
+
+  it('failoverctl version prints the version, like --version', async () => {
+    expect(await runCli(['version'])).toEqual(await runCli(['--version']));
   });
 });

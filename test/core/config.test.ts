@@ -550,6 +550,18 @@ describe('loadConfigFile', () => {
     expect(message).toBe(`${path} is not a valid failover config (1 problem):\n  ${problems[0]}`);
   });
 
+  it('gives the line and column of a JSON syntax error, so an editor can go there', () => {
+    const path = join(dir, 'trailing-comma.json');
+    writeFileSync(path, '{\n  "groups": [],\n}\n');
+    expect(() => loadConfigFile(path)).toThrow(/is not valid JSON: .*position 18 \(line 3, column 1\)$/);
+  });
+
+  it('reads a file that starts with a UTF-8 byte order mark as if it had none', () => {
+    const path = join(dir, 'bom.json');
+    writeFileSync(path, `\uFEFF${JSON.stringify(valid())}`);
+    expect(loadConfigFile(path).groups[0].name).toBe('orders');
+  });
+
   it('rejects a missing file, naming it', () => {
     const path = join(dir, 'missing.json');
 
