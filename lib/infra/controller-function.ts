@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
@@ -23,6 +23,8 @@ export const BUNDLING = {
   target: 'node24',
   // The SDK's ES module builds tree-shake far better than its CommonJS ones.
   mainFields: ['module', 'main'],
+  // Warnings and errors only: no per-bundle size summary in every synth's (and npm test's) output.
+  logLevel: LogLevel.WARNING,
 } as const satisfies BundlingOptions;
 
 export interface ControllerFunctionProps {
