@@ -201,7 +201,7 @@ function describeAwsError(err: unknown, env: Record<string, string | undefined>)
       if (env.AWS_PROFILE) {
         return `no AWS credentials from profile ${env.AWS_PROFILE}${detail}: check that it exists in ~/.aws/config; for an SSO profile run aws sso login --profile ${env.AWS_PROFILE}`;
       }
-      return `no AWS credentials${detail}: set AWS_PROFILE (run aws sso login for an SSO profile) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`;
+      return `no AWS credentials${detail}: set AWS_PROFILE (run aws sso login for an SSO profile) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the README's "Deploy" section goes from zero to a deployed controller)`;
     }
     if (/Region is missing/i.test(message)) return 'no AWS region: set AWS_REGION (or a region in your AWS_PROFILE), or pass --region';
     if (EXPIRED.has(name)) return `your AWS credentials have expired (${name}): refresh them (for example aws sso login) and run again`;

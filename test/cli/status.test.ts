@@ -238,7 +238,7 @@ describe('status', () => {
     const r = await runCli(['status'], { deps });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(
-      'failoverctl: no AWS credentials: set AWS_PROFILE (run aws sso login for an SSO profile) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n(run with --debug for details)\n',
+      'failoverctl: no AWS credentials: set AWS_PROFILE (run aws sso login for an SSO profile) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the README\'s "Deploy" section goes from zero to a deployed controller)\n(run with --debug for details)\n',
     );
     const profile = await runCli(['status'], { deps, env: { AWS_PROFILE: 'prod-ops' } });
     expect(profile.stderr.split('\n')[0]).toBe(
