@@ -138,7 +138,7 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
     replicas: replicaRecords(state, outcome),
     rtoSeconds,
     error: state.error ? { name: state.error.Error, cause: causeText(state.error.Cause) } : null,
-    plannedActions: plan.dryRun ? plannedActions(state) : [],
+    plannedActions: plan.dryRun ? plannedActions(state, outcome) : [],
     notification: notification ? { notified: notification.notified, error: notification.error ?? null } : null,
   };
 }
@@ -207,22 +207,44 @@ function attestationText(state: WorkflowState): string {
   return `; NOT confirmed by the controller, passed on the attestation of ${a.by} (${a.reason}): ${attested.map((w) => w.id).join(', ')}`;
 }
 
-function plannedActions(state: WorkflowState): string[] {
+/**
+ * What a real run would have done, as far as the dry run got: each phase is listed only when the dry
+ * run's own check of it passed, and a dry run that stopped says where (a real run would stop there too).
+ */
+function plannedActions(state: WorkflowState, outcome: Outcome): string[] {
   const { group } = state.plan;
   const source = sourceDatabase(group.replica);
   const stop = state.plan.mode === 'switchover' ? 'stop' : 'force-stop';
-  const actions = [
-    `${stop} EC2 instance ${group.primary.instanceId} in ${group.primary.region}`,
-    ...group.primary.additionalInstanceIds.map((id) => `${stop} EC2 instance ${id} in ${group.primary.region}`),
-    `fence the old database ${source.id} in ${source.region}: only the deny-all security group, then reboot it`,
-    're-check every fence from AWS',
-    `promote RDS read replica ${chosenReplica(state).dbInstanceIdentifier} in ${chosenReplica(state).region}`,
-    're-check every fence again before the DNS change',
+  const candidate = state.assess?.decision === 'proceed' ? chosenReplica(state) : undefined;
+  const phases: Array<{ passed: boolean; what: string; actions: string[] }> = [
+    {
+      passed: state.fence?.confirmed === true,
+      what: 'the fence of the EC2 writers',
+      actions: [group.primary.instanceId, ...group.primary.additionalInstanceIds].map((id) => `${stop} EC2 instance ${id} in ${group.primary.region}`),
+    },
+    {
+      passed: state.databaseFence?.confirmed === true,
+      what: 'the fence of the old database',
+      actions: [`fence the old database ${source.id} in ${source.region}: only the deny-all security group, then reboot it`],
+    },
+    { passed: state.verify?.confirmed === true, what: 'the re-check of every fence', actions: ['re-check every fence from AWS'] },
+    {
+      passed: state.promote?.confirmed === true,
+      what: 'the promotion',
+      actions: candidate ? [`promote RDS read replica ${candidate.dbInstanceIdentifier} in ${candidate.region}`, 're-check every fence again before the DNS change'] : [],
+    },
+    {
+      passed: state.dns?.confirmed === true || outcome === 'DRY_RUN',
+      what: 'the DNS change',
+      actions: (state.dns?.changes ?? []).map((c) => `UPSERT ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`),
+    },
   ];
-  for (const c of state.dns?.changes ?? []) {
-    actions.push(`UPSERT ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`);
-  }
-  return actions;
+  if (outcome === 'DRY_RUN') return phases.flatMap((p) => p.actions);
+  if (!candidate) return [`nothing: the dry run stopped before the fence (${outcome}), where a real run would stop too`];
+  const reached = phases.findIndex((p) => !p.passed);
+  const done = phases.slice(0, reached < 0 ? phases.length : reached);
+  const stopped = reached < 0 ? [] : [done.length === 0 ? `stop at ${phases[reached].what} (${outcome}) before changing anything, as this dry run did` : `then stop at ${phases[reached].what} (${outcome}), as this dry run did`];
+  return [...done.flatMap((p) => p.actions), ...stopped];
 }
 
 /**

@@ -46,6 +46,9 @@ describe('never two writers', () => {
     expect(r.replica.promoted).toBe(false);
     expect(r.dataLoss).toEqual({ estimatedSeconds: null, actualSeconds: null });
     expect(r.apiCalls.filter((c) => !c.dryRun && c.service !== 'sns').map((c) => c.operation)).not.toContain('PromoteReadReplica');
+    // The failed dry run lists what a real run would do only as far as it got: nothing past the fence.
+    const dry = r.history.find((h) => h.dryRun)!;
+    expect(dry.plannedActions).toEqual(['stop at the fence of the EC2 writers (FENCE_FAILED) before changing anything, as this dry run did']);
   });
 
   it('primary-restarted: started again after its fence, it is stopped again before anything is promoted', async () => {
