@@ -194,6 +194,15 @@ const Group = z.strictObject({
     })
     .prefault({}),
   alarms: z.array(text(255).pipe(z.string().min(1))).max(10).default([]),
+  /**
+   * What confirms an automatic trigger (a probe or alarm trigger) before anything is fenced:
+   * - `probes` (the default): the confirmation step probes the primary once more, from its own
+   *   invocation, and fails over only if the group's quorum of probes fails;
+   * - `none`: an explicit opt-out for a group with alarms and no probes: the alarm alone fails the group
+   *   over, and the record and notification say that nothing confirmed it.
+   * A group with alarms and no probes must say `none`: it has nothing to confirm against.
+   */
+  confirmation: z.enum(['probes', 'none'], { error: 'must be "probes" or "none"' }).optional(),
 })
   // Cross-field rules run per group, so one group's typo does not hide another group's problems.
   .superRefine((group, ctx) => {
@@ -209,7 +218,11 @@ const Group = z.strictObject({
         ctx.addIssue({ code: 'custom', path: ['primary', 'additionalInstanceIds', i - 1], message: i === 1 || instances.indexOf(id) === 0 ? 'duplicates primary.instanceId' : 'is listed twice' });
       }
     });
-  });
+    const confirmation = confirmationProblem(group);
+    if (confirmation) ctx.addIssue({ code: 'custom', path: ['confirmation'], message: confirmation });
+  })
+  // Unset means "probes"; a group without probes and alarms is only ever failed over by hand, which is not confirmed.
+  .transform((group) => ({ ...group, confirmation: group.confirmation ?? 'probes' }));
 
 const ConfigSchema = z
   .strictObject({
@@ -345,6 +358,26 @@ function checkProbeTimeouts(
       );
     }
   });
+}
+
+/**
+ * An automatic trigger is confirmed by the group's probes, or, where a group says so explicitly, by
+ * nothing. A group whose alarms would start a failover that nothing confirms must opt out in writing.
+ */
+function confirmationProblem(group: { confirmation?: 'probes' | 'none'; probes: unknown[]; alarms: string[] }): string | undefined {
+  const probed = group.probes.length > 0;
+  if (group.confirmation === undefined) {
+    return !probed && group.alarms.length > 0
+      ? 'is required for a group with alarms and no probes: nothing could confirm the outage an alarm reports. Add probes to confirm against, or set confirmation to "none" to fail over on the alarm alone'
+      : undefined;
+  }
+  if (group.confirmation === 'probes' && !probed) {
+    return 'needs at least one probe in probes[] to confirm against; add probes, or set "none" to fail over on the alarm alone';
+  }
+  if (group.confirmation === 'none' && probed) {
+    return 'cannot be "none" for a group with probes: the probes are its confirmation (remove confirmation, or set "probes")';
+  }
+  return undefined;
 }
 
 type SharedGroup = Pick<z.output<typeof Group>, 'name' | 'primary' | 'replica' | 'additionalReplicas' | 'dns'>;

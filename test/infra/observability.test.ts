@@ -130,6 +130,8 @@ beforeAll(() => {
   three = synthesize(threeGroupsRaw());
   const raw = structuredClone(exampleRaw);
   raw.groups[0].probes = [];
+  // Its alarms alone would then fail it over: the config must say so.
+  raw.groups[0].confirmation = 'none';
   unprobed = synthesize(raw);
 });
 
