@@ -16,6 +16,7 @@ import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-p
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { grantItemAccess } from './store-table';
+import { grantPublish } from './topic-access';
 import { placeInProbeVpc } from './workflow';
 
 /** The groups the probe function watches, with the fields detection needs. */
@@ -63,7 +64,7 @@ export class Detection extends Construct {
       // The probe counters (read, conditional put) and the group state (read).
       grantItemAccess(table, this.probeFunction, 'GetItem', 'PutItem');
       stateMachine.grantStartExecution(this.probeFunction);
-      topic.grantPublish(this.probeFunction);
+      grantPublish(topic, this.probeFunction);
 
       // EventBridge schedules go down to one minute; the function covers the minute itself. A missed
       // invocation is not retried: the next one is due within the minute anyway.

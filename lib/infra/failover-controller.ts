@@ -3,7 +3,6 @@
  * triggers), the workflow, its store, its notification topic, and its dashboard and alarms.
  */
 import { CfnOutput, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -13,6 +12,7 @@ import { Detection } from './detection';
 import { Observability } from './observability';
 import { Readiness } from './readiness';
 import { FailoverStore } from './store-table';
+import { allowControllerAlarmsToPublish } from './topic-access';
 import { FailoverWorkflow } from './workflow';
 
 export interface FailoverControllerProps {
@@ -37,24 +37,18 @@ export class FailoverController extends Construct {
     this.store = new FailoverStore(this, 'Store');
     // A key of our own, not the AWS-managed alias/aws/sns: CloudWatch alarms can publish to an
     // encrypted topic only if the key's policy lets CloudWatch use it, and the AWS-managed key's
-    // policy cannot be changed. The publishing functions get their use of it with grantPublish.
+    // policy cannot be changed. The publishing functions get their use of it with grantPublish
+    // (topic-access.ts), which also says why each statement is there.
     this.topicKey = new kms.Key(this, 'NotificationsKey', {
       description: 'failover-controller: encrypts the notification topic',
       enableKeyRotation: true,
     });
-    this.topicKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublishToTheTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
-    );
     this.topic = new sns.Topic(this, 'Notifications', {
       displayName: 'failover-controller',
       masterKey: this.topicKey,
       enforceSSL: true,
     });
+    allowControllerAlarmsToPublish(this.topic, this.topicKey);
     for (const email of config.notifications.emails) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
@@ -71,7 +65,7 @@ export class FailoverController extends Construct {
       topic: this.topic,
       fenceFunction: this.workflow.functions['fence-primary'],
     });
-    // grantPublish on an encrypted topic grants kms:Decrypt and kms:GenerateDataKey* on its key, the
+    // grantPublish on the encrypted topic grants kms:Decrypt and kms:GenerateDataKey* on its key, the
     // pair SNS documents for publishers (it makes the data key the message is encrypted with).
     for (const publisher of [this.workflow.functions.notify, this.detection.probeFunction]) {
       if (!publisher?.role) continue;

@@ -15,6 +15,7 @@ import { probeLabel } from '../../lambdas/probe/check-endpoint';
 import { METRIC, NAMESPACE } from '../../lambdas/runtime/metrics';
 import type { Outcome } from '../../lambdas/core/workflow-state';
 import type { FailoverConfig } from '../../lambdas/core/config';
+import { controllerAlarmName } from './topic-access';
 
 /** Every outcome, in the order the dashboard lists them. */
 export const OUTCOMES = ['SUCCEEDED', 'DRY_RUN', 'SKIPPED', 'ABORTED', 'FENCE_FAILED', 'PROMOTION_FAILED', 'DNS_FAILED', 'FAILED'] as const satisfies readonly Outcome[];
@@ -72,7 +73,8 @@ export class Observability extends Construct {
     // --- alarms ---------------------------------------------------------------------------------------
     const toTopic = new actions.SnsAction(topic);
     const alarm = (id: string, name: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'alarmDescription'>) => {
-      const a = new cloudwatch.Alarm(this, id, { alarmName: `${stackName}-${name}`, alarmDescription: description, ...props });
+      // The prefix is what lets the alarm publish to the topic (topic-access.ts).
+      const a = new cloudwatch.Alarm(this, id, { alarmName: controllerAlarmName(this, name), alarmDescription: description, ...props });
       a.addAlarmAction(toTopic);
       return a;
     };

@@ -21,6 +21,7 @@ import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { replicaCandidates } from '../../lambdas/core/candidates';
 import { controllerFunction } from './controller-function';
 import { grantItemAccess } from './store-table';
+import { grantPublish } from './topic-access';
 
 export interface ReadinessProps {
   readonly config: FailoverConfig;
@@ -93,7 +94,7 @@ export class Readiness extends Construct {
     );
     // The probe state, group state and lock (read); its own READINESS item (conditional put).
     grantItemAccess(table, fn, 'GetItem', 'PutItem');
-    topic.grantPublish(fn);
+    grantPublish(topic, fn);
     fenceFunction.grantInvoke(fn);
     Validations.of(fn.role!).acknowledge(
       {

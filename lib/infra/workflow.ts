@@ -29,6 +29,7 @@ import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { TASK_STATES, type TaskStateCode, type TaskStateName } from './workflow-states';
 import { grantItemAccess } from './store-table';
+import { grantPublish } from './topic-access';
 import { stepFunctionsLimitProblems, WorkflowTooLarge } from './step-functions-limits';
 import { replicaCandidates } from '../../lambdas/core/candidates';
 
@@ -351,7 +352,7 @@ export class FailoverWorkflow extends Construct {
     // The lock and the group state (read, conditional put); the history item, the group state and the lock's release.
     grantItemAccess(table, fns['acquire-lock'], 'GetItem', 'PutItem');
     grantItemAccess(table, fns['record-outcome'], 'PutItem', 'DeleteItem');
-    topic.grantPublish(fns.notify);
+    grantPublish(topic, fns.notify);
 
     // Read-only calls that support no resource-level permissions.
     // ReplicaLag of the replicas and OldestReplicationSlotLag of their sources; the promotion refines the

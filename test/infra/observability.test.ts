@@ -246,8 +246,14 @@ describe('alarms', () => {
   });
 });
 
-describe('the topic key', () => {
-  it('is a customer-managed, rotated key that CloudWatch may use to publish alarms to the topic', () => {
+/** What limits the CloudWatch service principal: this account, and the alarms of this stack (named Obs-...). */
+const fromTheStacksAlarms = {
+  StringEquals: { 'aws:SourceAccount': ACCOUNT },
+  ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:Obs-*` },
+};
+
+describe('the topic and its key', () => {
+  it('is a customer-managed, rotated key that only this stack\'s alarms, through CloudWatch, may use to publish to the topic', () => {
     const [topic] = Object.values(three.template.findResources('AWS::SNS::Topic'));
     const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
     const key = three.resources[keyId];
@@ -255,8 +261,25 @@ describe('the topic key', () => {
     expect(key.Properties.EnableKeyRotation).toBe(true);
     const statements = three.resolve(key.Properties.KeyPolicy.Statement) as Json[];
     expect(statements.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com')).toEqual([
-      expect.objectContaining({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: '*' }),
+      expect.objectContaining({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: '*', Condition: fromTheStacksAlarms }),
     ]);
+  });
+
+  it('has a topic policy that lets this stack\'s alarms publish (an explicit policy replaces SNS\'s default one) and denies publishing without TLS', () => {
+    const [policy] = Object.values(three.template.findResources('AWS::SNS::TopicPolicy'));
+    const statements = three.resolve(policy.Properties.PolicyDocument.Statement) as Json[];
+    expect(statements).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      { Sid: 'ControllerAlarmsPublish', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: three.topicArn, Condition: fromTheStacksAlarms },
+    ]);
+  });
+
+  it('names every alarm that notifies the topic so that the policies\' aws:SourceArn pattern covers it', () => {
+    for (const s of [three, unprobed]) {
+      const notifying = [...s.alarms.values()].filter((a) => [...(a.AlarmActions ?? []), ...(a.OKActions ?? [])].includes(s.topicArn));
+      expect(notifying.length).toBe(s.alarms.size);
+      for (const a of notifying) expect(a.AlarmName, 'matches arn:...:alarm:Obs-*').toMatch(/^Obs-/);
+    }
   });
 
   it('may be used by the three publishers, the notify step, the probe function and the readiness function, and by no other function', () => {
@@ -267,6 +290,8 @@ describe('the topic key', () => {
       for (const st of three.resolve(policy.Properties.PolicyDocument.Statement) as Json[]) {
         if (![st.Resource].flat().includes(keyArn)) continue;
         expect([st.Action].flat().sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+        // Only through SNS: the role cannot use the key for anything else.
+        expect(st.Condition).toEqual({ StringEquals: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` } });
         for (const role of policy.Properties.Roles) users.add(three.resources[role.Ref].Properties.Description);
       }
     }
