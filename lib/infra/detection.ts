@@ -3,7 +3,7 @@
  * group's interval inside each invocation) and, for groups that name CloudWatch alarms, a rule that
  * starts the workflow when one of them goes to ALARM.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -76,11 +76,20 @@ export class Detection extends Construct {
     }
 
     for (const group of config.groups.filter((g) => g.alarms.length > 0)) {
+      // Only this account's alarms of that name, in this region: an event names its alarm by ARN in
+      // `resources` and carries the `account` it comes from (CloudWatch User Guide, "Alarm events and
+      // EventBridge": `"account": "123456789012"`, `"resources": ["arn:aws:cloudwatch:us-east-1:
+      // 123456789012:alarm:ServerCpuTooHigh"]`). A same-named alarm of another account, whose events a bus
+      // policy lets in, or of another region forwarded here, matches the name but not the ARN.
+      const alarmArns = group.alarms.map((name) => `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${name}`);
       const rule = new events.Rule(this, `AlarmTrigger-${group.name}`, {
         description: `failover-controller: start a failover of ${group.name} when one of its alarms goes to ALARM`,
         eventPattern: {
           source: ['aws.cloudwatch'],
           detailType: ['CloudWatch Alarm State Change'],
+          account: [Aws.ACCOUNT_ID],
+          region: [Aws.REGION],
+          resources: alarmArns,
           detail: { alarmName: group.alarms, state: { value: ['ALARM'] } },
         },
       });

@@ -238,6 +238,20 @@ function unscopedChanges(grants: Grant[]): string[] {
     );
 }
 
+/**
+ * EventBridge's matching for the exact-value patterns the stack uses: every field of the pattern must be
+ * present in the event; a list matches a value equal to one of its members (or, for a list in the event,
+ * any member); an object matches field by field.
+ */
+function matchesPattern(pattern: Json, event: Json): boolean {
+  return Object.entries<Json>(pattern).every(([key, want]) => {
+    const got = event?.[key];
+    if (got === undefined) return false;
+    if (Array.isArray(want)) return (Array.isArray(got) ? got : [got]).some((v) => want.includes(v));
+    return matchesPattern(want, got);
+  });
+}
+
 // --- the state machine graph ---------------------------------------------------------------------
 
 interface Edge {
@@ -812,9 +826,12 @@ describe('detection', () => {
     const rules = Object.values(s.resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern);
     expect(rules).toHaveLength(1);
     const [rule] = rules;
-    expect(rule.Properties.EventPattern).toEqual({
+    expect(s.resolve(rule.Properties.EventPattern)).toEqual({
       source: ['aws.cloudwatch'],
       'detail-type': ['CloudWatch Alarm State Change'],
+      account: [ACCOUNT],
+      region: [REGION],
+      resources: [`arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:orders-primary-status-check-failed`],
       detail: { alarmName: ['orders-primary-status-check-failed'], state: { value: ['ALARM'] } },
     });
     const [target] = rule.Properties.Targets;
@@ -827,6 +844,27 @@ describe('detection', () => {
     // The drill renders this template with a real alarm event (test/drill.test.ts, duplicate-triggers).
     expect(target.InputTransformer.InputTemplate).toContain('"group":"orders"');
     expect(target.InputTransformer.InputTemplate).toContain('"trigger":{"type":"alarm","alarmName":<detail-alarmName>');
+  });
+
+  it("matches the group's alarm of this account and region only, not a same-named alarm from elsewhere", () => {
+    const [rule] = Object.values(s.resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern);
+    const pattern = s.resolve(rule.Properties.EventPattern);
+    /** A "CloudWatch Alarm State Change" event as CloudWatch sends it (CloudWatch User Guide, "Alarm events and EventBridge"). */
+    const alarmEvent = (account: string, region: string, name = 'orders-primary-status-check-failed') => ({
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      account,
+      region,
+      resources: [`arn:aws:cloudwatch:${region}:${account}:alarm:${name}`],
+      detail: { alarmName: name, state: { value: 'ALARM' } },
+    });
+    expect(matchesPattern(pattern, alarmEvent(ACCOUNT, REGION))).toBe(true);
+    expect(matchesPattern(pattern, alarmEvent('444455556666', REGION)), 'another account').toBe(false);
+    expect(matchesPattern(pattern, alarmEvent(ACCOUNT, 'eu-west-1')), 'another region').toBe(false);
+    expect(matchesPattern(pattern, alarmEvent(ACCOUNT, REGION, 'other-alarm')), 'another alarm').toBe(false);
+    // An event that claims the name but carries another alarm's ARN (the name and the ARN disagree).
+    const forged = { ...alarmEvent(ACCOUNT, REGION, 'other-alarm'), detail: { alarmName: 'orders-primary-status-check-failed', state: { value: 'ALARM' } } };
+    expect(matchesPattern(pattern, forged), 'name without the ARN').toBe(false);
   });
 
   it('puts the probe and confirmation functions in the configured VPC when probeVpc is set', () => {
