@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { Detection } from './detection';
 import { Observability } from './observability';
+import { OperatorAccess } from './operator-access';
 import { Readiness } from './readiness';
 import { FailoverStore } from './store-table';
 import { allowControllerAlarmsToPublish } from './topic-access';
@@ -30,6 +31,8 @@ export class FailoverController extends Construct {
   public readonly observability: Observability;
   /** The scheduled readiness evaluation and its alarm. */
   public readonly readiness: Readiness;
+  /** failoverctl's read-only and operate policies, and the operator role. */
+  public readonly operatorAccess: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: FailoverControllerProps) {
     super(scope, id);
@@ -80,6 +83,10 @@ export class FailoverController extends Construct {
       stateMachine: this.workflow.stateMachine,
       probeFunction: this.detection.probeFunction,
     });
+
+    this.operatorAccess = new OperatorAccess(this, 'Operators', { config, table: this.store.table, stateMachine: this.workflow.stateMachine });
+    // Only the functions granted a write (grantItemAccess) and the operator role may write the store's items.
+    this.store.denyItemWritesExcept([this.operatorAccess.operatorRole]);
 
     // What failoverctl reads to find the deployment.
     new CfnOutput(this, 'StateMachineArn', { key: 'StateMachineArn', value: this.workflow.stateMachine.stateMachineArn });

@@ -18,6 +18,7 @@ import { STEPS } from '../../lambdas/steps';
 import { resolveIntrinsics } from '../../lib/infra/template-tokens';
 import { parseConfig, type FailoverConfig } from '../../lambdas/core/config';
 import { FailoverControllerStack } from '../../lib/infra/stack';
+import { ITEM_WRITE_ACTIONS } from '../../lib/infra/store-table';
 
 // asl-validator ships no types and mutates the definition it is given (always pass a structuredClone).
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -53,6 +54,16 @@ function twoGroupsRaw(): Json {
   });
   return raw;
 }
+
+/** Two groups, the probes in a VPC, and the orders primary fenced by isolation when its stop is not confirmed. */
+function hardenedRaw(): Json {
+  const raw = twoGroupsRaw();
+  raw.probeVpc = { subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], securityGroupIds: ['sg-0123456789abcdef0'] };
+  raw.groups[0].primary.vpcId = 'vpc-0123456789abcdef0';
+  raw.groups[0].fence = { ...raw.groups[0].fence, onUnconfirmed: 'isolate' };
+  return raw;
+}
+const HARDENED = 'probes in a VPC, isolation and two groups';
 
 /** What each config must produce, written out as concrete strings rather than derived from the config. */
 interface Expected {
@@ -143,6 +154,9 @@ function synthesize(config: FailoverConfig): Synthesized {
   const machineId = logicalIdOf(stack.controller.workflow.stateMachine);
   roleOwners.set(resources[machineId].Properties.RoleArn['Fn::GetAtt'][0], 'state-machine');
   roleOwners.set(resources[logicalIdOf(stack.controller.readiness.function)].Properties.Role['Fn::GetAtt'][0], 'readiness');
+  const probe = stack.controller.detection.probeFunction;
+  if (probe) roleOwners.set(resources[logicalIdOf(probe)].Properties.Role['Fn::GetAtt'][0], 'probe');
+  roleOwners.set(logicalIdOf(stack.controller.operatorAccess.operatorRole), 'operator');
   const definition = JSON.parse(resolve(resources[machineId].Properties.DefinitionString));
   return { config, stack, template, json, resources, resolve, stepArns, roleOwners, definition };
 }
@@ -333,7 +347,10 @@ function promotionGateProblems(definition: Json, promoteArn: string): string[] {
 const synthesized = new Map<string, Synthesized>();
 beforeAll(() => {
   for (const c of CASES) synthesized.set(c.name, synthesize(parseConfig(c.raw(), c.name)));
+  synthesized.set(HARDENED, synthesize(parseConfig(hardenedRaw(), HARDENED)));
 });
+/** The configs the security checks run on. */
+const SECURITY_CASES = [...CASES.map((c) => c.name), HARDENED].map((name) => ({ name }));
 const get = (name: string) => synthesized.get(name)!;
 
 describe('resources (example config)', () => {
@@ -758,6 +775,111 @@ describe.each(CASES)('state machine definition: $name', ({ name, expected }) => 
     const embedded = JSON.parse(plan.Parameters.groupsJson);
     expect(Object.keys(embedded)).toEqual(s.config.groups.map((g) => g.name));
     expect(embedded).toEqual(JSON.parse(JSON.stringify(Object.fromEntries(s.config.groups.map((g) => [g.name, g])))));
+  });
+});
+
+describe.each(SECURITY_CASES)("the store's resource policy: $name", ({ name }) => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = get(name);
+  });
+
+  it('denies every item write to everyone but the roles granted a write and the operator role; reads are not denied', () => {
+    const [table] = Object.values(s.template.findResources('AWS::DynamoDB::Table'));
+    const statements = s.resolve(table.Properties.ResourcePolicy.PolicyDocument.Statement) as Json[];
+    expect(statements).toHaveLength(1);
+    const [deny] = statements;
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Resource: '*' });
+    expect([...deny.Action].sort()).toEqual([...ITEM_WRITE_ACTIONS].sort());
+    expect(Object.keys(deny.Condition)).toEqual(['ArnNotEquals']);
+    const exempt = list<string>(deny.Condition.ArnNotEquals['aws:PrincipalArn']);
+
+    // Exactly the roles that hold a write on the table, plus the operator role: no more, no fewer.
+    const tableArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] });
+    const writers = grantsIn(s)
+      .filter((g) => g.effect === 'Allow' && g.resources.includes(tableArn) && g.actions.some((a) => ITEM_WRITE_ACTIONS.some((w) => covers(a, w))))
+      .map((g) => g.grantee);
+    const roleArn = (owner: string) => s.resolve({ 'Fn::GetAtt': [[...s.roleOwners].find(([, o]) => o === owner)![0], 'Arn'] });
+    expect([...exempt].sort()).toEqual([...new Set([...writers, 'operator'])].map(roleArn).sort());
+    const owners = exempt.map((arn) => [...s.roleOwners].find(([id]) => roleArn(s.roleOwners.get(id)!) === arn)?.[1]).sort();
+    expect(owners).toEqual(['acquire-lock', 'operator', 'probe', 'readiness', 'record-outcome']);
+  });
+});
+
+describe.each(SECURITY_CASES)("failoverctl's operator policies: $name", ({ name }) => {
+  let s: Synthesized;
+  let policies: Record<string, Json>;
+  beforeAll(() => {
+    s = get(name);
+    const access = s.stack.controller.operatorAccess;
+    const idOf = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as CfnElement);
+    policies = {
+      readOnly: s.resources[idOf(access.readOnlyPolicy)],
+      operate: s.resources[idOf(access.operatePolicy)],
+    };
+  });
+  const statementsOf = (policy: Json) => s.resolve(policy.Properties.PolicyDocument.Statement) as Json[];
+  const actionsOf = (policy: Json) => [...new Set(statementsOf(policy).flatMap((st) => list<string>(st.Action)))].sort();
+  const READ_ONLY = [
+    'autoscaling:DescribeAutoScalingInstances',
+    'cloudformation:DescribeStacks',
+    'cloudwatch:DescribeAlarms',
+    'cloudwatch:GetMetricStatistics',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'ec2:DescribeInstances',
+    'ec2:DescribeSecurityGroups',
+    'rds:DescribeDBInstances',
+    'route53:GetHostedZone',
+    'route53:ListResourceRecordSets',
+    'states:DescribeExecution',
+    'states:GetExecutionHistory',
+  ];
+
+  it('outputs both policies and the operator role', () => {
+    const access = s.stack.controller.operatorAccess;
+    const idOf = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as CfnElement);
+    s.template.hasOutput('ReadOnlyPolicyArn', { Value: { Ref: idOf(access.readOnlyPolicy) } });
+    s.template.hasOutput('OperatePolicyArn', { Value: { Ref: idOf(access.operatePolicy) } });
+    s.template.hasOutput('OperatorRoleArn', { Value: { 'Fn::GetAtt': [idOf(access.operatorRole), 'Arn'] } });
+  });
+
+  it("read-only: what status, history and check call, and nothing that changes anything", () => {
+    expect(actionsOf(policies.readOnly)).toEqual(READ_ONLY);
+    const machineName = Object.keys(s.template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const byAction = (action: string) => statementsOf(policies.readOnly).filter((st) => list<string>(st.Action).includes(action)).flatMap((st) => list<string>(st.Resource));
+    expect(byAction('states:DescribeExecution')).toEqual([`arn:aws:states:${REGION}:${ACCOUNT}:execution:${machineName}.Name:*`]);
+    expect(byAction('cloudformation:DescribeStacks')).toEqual([`arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Test/*`]);
+    const tableArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] });
+    expect(byAction('dynamodb:Query')).toEqual([tableArn, `${tableArn}/index/*`]);
+  });
+
+  it('operate: read-only plus starting executions of this state machine, reading its definition, and the item writes of pause, resume, rearm and unlock', () => {
+    expect(actionsOf(policies.operate)).toEqual([...READ_ONLY, 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'states:DescribeStateMachine', 'states:StartExecution'].sort());
+    const stateMachineArn = s.resolve({ Ref: Object.keys(s.template.findResources('AWS::StepFunctions::StateMachine'))[0] });
+    const tableArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] });
+    const resourcesOf = (action: string) => statementsOf(policies.operate).filter((st) => list<string>(st.Action).includes(action)).flatMap((st) => list<string>(st.Resource));
+    expect(resourcesOf('states:StartExecution')).toEqual([stateMachineArn]);
+    expect(resourcesOf('dynamodb:PutItem')).toEqual([tableArn]);
+    expect(resourcesOf('dynamodb:DeleteItem')).toEqual([tableArn]);
+    // Attached to the operator role, which anyone in the account may be allowed to assume.
+    expect(s.resolve(policies.operate.Properties.Roles)).toEqual([[...s.roleOwners].find(([, o]) => o === 'operator')![0]]);
+    const role = s.resources[[...s.roleOwners].find(([, o]) => o === 'operator')![0]];
+    expect(s.resolve(role.Properties.AssumeRolePolicyDocument.Statement)).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+  });
+
+  it('lets only the operate policy, the probe function and the alarm rules start executions', () => {
+    const starters = Object.entries(s.resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
+      .filter(([, r]) => (s.resolve(r.Properties.PolicyDocument.Statement) as Json[]).some((st) => st.Effect === 'Allow' && list<string>(st.Action).some((a) => covers(a, 'states:StartExecution'))))
+      .map(([id, r]) => (r.Type === 'AWS::IAM::ManagedPolicy' ? 'operate policy' : list<Json>(r.Properties.Roles).map((ref) => s.roleOwners.get(ref.Ref) ?? ref.Ref).join()));
+    const alarmRules = s.config.groups.filter((g) => g.alarms.length > 0).length;
+    expect(starters.filter((x) => /EventsRole/.test(x))).toHaveLength(alarmRules);
+    expect(starters.filter((x) => !/EventsRole/.test(x)).sort()).toEqual(['operate policy', 'probe']);
   });
 });
 
