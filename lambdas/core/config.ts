@@ -33,6 +33,7 @@ const DB_ARN = /^arn:aws[a-z-]*:rds:([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}):
 
 const SOURCE_REQUIRED =
   'is required: the replica\'s source database (identifier, or ARN in another region), which the controller fences before promoting so that it never leaves two writable databases';
+const RESERVED = 'must be a whole number from 2 to 10, or "none"';
 const SOURCE_VPC_REQUIRED = 'is required: the VPC of the source database, where the stack makes the deny-all security group that fences it';
 
 /** Free text that ends up in logs, history and notifications: printable, bounded. */
@@ -254,6 +255,19 @@ const ConfigSchema = z
     notifications: z
       .strictObject({
         emails: z.array(z.email({ error: 'must be an email address' })).max(20).default([]),
+      })
+      .prefault({}),
+    probeFunction: z
+      .strictObject({
+        /**
+         * Concurrency reserved for the probe function, so that other functions of the account cannot use
+         * it all while an outage is being detected. An invocation runs at most about 100 s and one starts
+         * every minute, so two run at once at most. Lambda keeps 100 of the account's concurrency
+         * unreserved: an account whose limit is not above 102 cannot reserve any ("none").
+         */
+        reservedConcurrency: z
+          .union([z.number().int({ error: RESERVED }).min(2, { error: RESERVED }).max(10, { error: RESERVED }), z.literal('none')], { error: RESERVED })
+          .default(2),
       })
       .prefault({}),
     groups: z.array(Group).min(1, { error: 'must list at least one failover group' }).max(100),

@@ -458,6 +458,25 @@ describe('parseConfig: groups that share a resource (their locks would not exclu
 /** A tcp probe of the orders database with `timeoutMs`. */
 const tcp = (timeoutMs: number) => ({ type: 'tcp', host: '10.0.1.25', port: 5432, timeoutMs });
 
+describe('parseConfig: the probe function\'s reserved concurrency', () => {
+  it('reserves 2 by default, takes 2 to 10, and "none" for an account that cannot reserve any', () => {
+    expect(parseConfig(valid()).probeFunction).toEqual({ reservedConcurrency: 2 });
+    for (const reservedConcurrency of [4, 'none'] as const) {
+      const config = valid();
+      config.probeFunction = { reservedConcurrency };
+      expect(parseConfig(config).probeFunction.reservedConcurrency).toBe(reservedConcurrency);
+    }
+  });
+
+  it('rejects 1 (two invocations can overlap), 0, and anything else, with one line', () => {
+    for (const bad of [1, 0, 11, 'off', 2.5]) {
+      expect(problemsOf((c) => (c.probeFunction = { reservedConcurrency: bad })), String(bad)).toEqual([
+        `probeFunction.reservedConcurrency: must be a whole number from 2 to 10, or "none", got ${JSON.stringify(bad)}`,
+      ]);
+    }
+  });
+});
+
 describe('parseConfig: what confirms an automatic trigger (groups[].confirmation)', () => {
   it('rejects a group with alarms and no probes that does not opt out, saying what to do', () => {
     const problems = problemsOf((c) => {
