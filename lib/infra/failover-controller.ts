@@ -2,9 +2,10 @@
  * The failover controller for every group of a validated config: detection (probes and alarm
  * triggers), the workflow, its store, its notification topic, and its dashboard and alarms.
  */
-import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { FailoverConfig } from '../../lambdas/core/config';
@@ -31,6 +32,8 @@ export class FailoverController extends Construct {
   public readonly observability: Observability;
   /** The scheduled readiness evaluation and its alarm. */
   public readonly readiness: Readiness;
+  /** Undelivered events of the rule targets and dropped asynchronous invocations; its alarm is in observability. */
+  public readonly deadLetterQueue: sqs.Queue;
   /** failoverctl's read-only and operate policies, and the operator role. */
   public readonly operatorAccess: OperatorAccess;
 
@@ -55,18 +58,31 @@ export class FailoverController extends Construct {
     for (const email of config.notifications.emails) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
+    // Events the schedules and alarm rules could not deliver, and invocations Lambda dropped: SQS-managed
+    // encryption (no key to grant EventBridge or the functions), TLS only, kept the 14 days SQS allows.
+    this.deadLetterQueue = new sqs.Queue(this, 'UndeliveredEvents', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: "This queue is itself the dead-letter queue of the EventBridge rule targets and of the scheduled functions' asynchronous invocations; nothing consumes it, so it needs no dead-letter queue of its own.",
+    });
     this.workflow = new FailoverWorkflow(this, 'Workflow', { config, table: this.store.table, topic: this.topic });
     this.detection = new Detection(this, 'Detection', {
       config,
       table: this.store.table,
       topic: this.topic,
       stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: this.deadLetterQueue,
     });
     this.readiness = new Readiness(this, 'Readiness', {
       config,
       table: this.store.table,
       topic: this.topic,
       fenceFunction: this.workflow.functions['fence-primary'],
+      deadLetterQueue: this.deadLetterQueue,
     });
     // grantPublish on the encrypted topic grants kms:Decrypt and kms:GenerateDataKey* on its key, the
     // pair SNS documents for publishers (it makes the data key the message is encrypted with).
@@ -82,6 +98,7 @@ export class FailoverController extends Construct {
       topic: this.topic,
       stateMachine: this.workflow.stateMachine,
       probeFunction: this.detection.probeFunction,
+      deadLetterQueue: this.deadLetterQueue,
     });
 
     this.operatorAccess = new OperatorAccess(this, 'Operators', { config, table: this.store.table, stateMachine: this.workflow.stateMachine });

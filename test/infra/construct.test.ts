@@ -359,13 +359,16 @@ describe('resources (example config)', () => {
     s = get('the example config');
   });
 
-  it('has one STANDARD state machine with ALL-level logging (execution data included) and X-Ray tracing', () => {
+  it('has one STANDARD state machine that logs every event for 90 days without the execution data (config and DNS values), and X-Ray tracing', () => {
     s.template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    const [machine] = Object.values(s.template.findResources('AWS::StepFunctions::StateMachine'));
+    const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(s.resources[logGroupId].Properties.RetentionInDays).toBe(90);
     s.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       LoggingConfiguration: {
         Level: 'ALL',
-        IncludeExecutionData: true,
+        IncludeExecutionData: false,
         Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ExecutionLogs'), 'Arn'] } } }],
       },
       TracingConfiguration: { Enabled: true },
@@ -564,8 +567,11 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
       notify: ['kms', 'logs', 'sns'], // kms: the topic's key, to publish to the encrypted topic
       'record-outcome': ['dynamodb', 'logs'],
       'state-machine': ['lambda', 'logs', 'xray'],
-      // Reads everything a failover needs; kms: the topic's key; lambda: asks fence-primary for the DryRun.
-      readiness: ['autoscaling', 'cloudwatch', 'dynamodb', 'ec2', 'kms', 'lambda', 'logs', 'rds', 'route53', 'sns'],
+      // Reads everything a failover needs; kms: the topic's key; lambda: asks fence-primary for the DryRun;
+      // sqs: Lambda records a run it dropped in the dead-letter queue with the function's role.
+      readiness: ['autoscaling', 'cloudwatch', 'dynamodb', 'ec2', 'kms', 'lambda', 'logs', 'rds', 'route53', 'sns', 'sqs'],
+      // The probe counters, starting a failover, notifying, and the record of a dropped invocation.
+      probe: ['dynamodb', 'kms', 'logs', 'sns', 'sqs', 'states'],
     };
     for (const step of s.stepArns.keys()) expect(Object.keys(expectedServices), `the services of step ${step}`).toContain(step);
     for (const [who, want] of Object.entries(expectedServices)) {
@@ -575,7 +581,7 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
 
   it('lets the readiness function only read (and its own store item), never stop, promote or change a record', () => {
     const mine = grants.filter((g) => g.grantee === 'readiness' && g.effect === 'Allow');
-    const changing = mine.flatMap((g) => g.actions).filter((a) => changesSomething(a) && !['dynamodb:PutItem', 'sns:Publish', 'lambda:InvokeFunction', 'kms:GenerateDataKey*', 'kms:Decrypt'].includes(a) && !a.startsWith('logs:'));
+    const changing = mine.flatMap((g) => g.actions).filter((a) => changesSomething(a) && !['dynamodb:PutItem', 'sns:Publish', 'lambda:InvokeFunction', 'kms:GenerateDataKey*', 'kms:Decrypt', 'sqs:SendMessage'].includes(a) && !a.startsWith('logs:'));
     expect(changing).toEqual([]);
     const fn = s.template.findResources('AWS::Lambda::Function', { Properties: { Description: 'failover-controller: checks that a failover of each group would work (readiness)' } });
     const [props] = Object.values(fn).map((f) => f.Properties);
@@ -883,6 +889,85 @@ describe.each(SECURITY_CASES)("failoverctl's operator policies: $name", ({ name 
   });
 });
 
+describe.each(SECURITY_CASES)('scheduled and triggered invocations: $name', ({ name }) => {
+  let s: Synthesized;
+  let queueArn: string;
+  beforeAll(() => {
+    s = get(name);
+    queueArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::SQS::Queue'))[0], 'Arn'] });
+  });
+  const functionId = (description: RegExp) => Object.entries(s.template.findResources('AWS::Lambda::Function')).find(([, f]) => description.test(f.Properties.Description))![0];
+
+  it('neither retries nor keeps an asynchronous invocation of the probe and readiness functions longer than detection needs, and records what it drops', () => {
+    const configs = Object.values(s.template.findResources('AWS::Lambda::EventInvokeConfig')).map((c) => s.resolve(c.Properties));
+    const of = (id: string) => configs.filter((c) => c.FunctionName === id);
+    expect(of(functionId(/probes the primaries/))).toEqual([
+      { FunctionName: functionId(/probes the primaries/), Qualifier: '$LATEST', MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60, DestinationConfig: { OnFailure: { Destination: queueArn } } },
+    ]);
+    expect(of(functionId(/readiness/))).toEqual([
+      { FunctionName: functionId(/readiness/), Qualifier: '$LATEST', MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 900, DestinationConfig: { OnFailure: { Destination: queueArn } } },
+    ]);
+    expect(configs).toHaveLength(2);
+  });
+
+  it('gives every rule target the dead-letter queue, and an alarm trigger five minutes to start its failover', () => {
+    const targets = Object.values(s.template.findResources('AWS::Events::Rule')).flatMap((r) => r.Properties.Targets.map((t: Json) => ({ rule: r, target: s.resolve(t) })));
+    expect(targets.length).toBe(2 + s.config.groups.filter((g) => g.alarms.length > 0).length);
+    for (const { rule, target } of targets) {
+      expect(target.DeadLetterConfig, target.Id).toEqual({ Arn: queueArn });
+      expect(target.RetryPolicy, target.Id).toEqual(rule.Properties.EventPattern ? { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 300 } : { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: expect.any(Number) });
+    }
+  });
+
+  it('keeps the dead-letter queue encrypted and TLS-only, writable by the stack\'s rules only', () => {
+    const [queue] = Object.values(s.template.findResources('AWS::SQS::Queue'));
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const [policy] = Object.values(s.template.findResources('AWS::SQS::QueuePolicy'));
+    const statements = s.resolve(policy.Properties.PolicyDocument.Statement) as Json[];
+    expect(statements[0]).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    const ruleArns = Object.keys(s.template.findResources('AWS::Events::Rule')).map((id) => s.resolve({ 'Fn::GetAtt': [id, 'Arn'] })).sort();
+    const senders = statements.slice(1);
+    for (const st of senders) expect(st).toMatchObject({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: queueArn });
+    expect(senders.map((st) => st.Condition.ArnEquals['aws:SourceArn']).sort()).toEqual(ruleArns);
+  });
+
+  it('reserves two concurrent executions for the probe function (two invocations overlap at most), and none for the others', () => {
+    const reserved = Object.entries(s.template.findResources('AWS::Lambda::Function')).filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined);
+    expect(reserved.map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions])).toEqual([[functionId(/probes the primaries/), 2]]);
+    // 62 s window + at most 30 s of probes + 10 s: under two minutes, and one starts each minute.
+    expect(s.resources[functionId(/probes the primaries/)].Properties.Timeout).toBeLessThan(120);
+  });
+
+  it('attaches no managed policy to any role (AWSLambdaVPCAccessExecutionRole included)', () => {
+    for (const [id, role] of Object.entries(s.template.findResources('AWS::IAM::Role'))) {
+      expect(list<Json>(role.Properties.ManagedPolicyArns), s.roleOwners.get(id) ?? id).toEqual([]);
+    }
+  });
+});
+
+describe('probes in a VPC: the interfaces Lambda manages, with a scoped inline policy', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = get(HARDENED);
+  });
+
+  it('lets the probe and confirmation functions create interfaces only in the configured subnets with the configured security groups', () => {
+    const eni = grantsIn(s).filter((g) => g.actions.some((a) => /NetworkInterface|PrivateIpAddresses|DescribeSubnets/.test(a)) && !g.actions.includes('ec2:ModifyNetworkInterfaceAttribute'));
+    const ec2 = (resource: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${resource}`;
+    const want = [
+      { actions: ['ec2:CreateNetworkInterface'], resources: [ec2('network-interface/*'), ec2('subnet/subnet-0123456789abcdef0'), ec2('subnet/subnet-0123456789abcdef1'), ec2('security-group/sg-0123456789abcdef0')] },
+      { actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'], resources: [ec2('network-interface/*')] },
+      { actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], resources: ['*'] },
+    ];
+    for (const who of ['probe', 'confirm-outage']) {
+      expect(eni.filter((g) => g.grantee === who).map(({ actions, resources, conditions }) => ({ actions, resources, ...(conditions ? { conditions } : {}) })), who).toEqual(want);
+    }
+    // Nobody else may create, delete or re-address interfaces (fence-primary only describes them, to isolate).
+    const managing = eni.filter((g) => g.actions.some((a) => !/^ec2:Describe/.test(a)));
+    expect(new Set(managing.map((g) => g.grantee))).toEqual(new Set(['probe', 'confirm-outage']));
+  });
+});
+
 describe('the promotion-gate check itself', () => {
   let definition: Json;
   let promoteArn: string;
@@ -1038,14 +1123,20 @@ describe('network fencing (fence.onUnconfirmed "isolate")', () => {
     ]);
   });
 
-  it("lets only fence-primary replace security groups, only on interfaces and groups in the primary's VPC", () => {
+  it("lets only fence-primary replace security groups: of interfaces in the primary's VPC, and only with the group's tagged isolation group", () => {
     const grants = grantsIn(s).filter((g) => g.actions.some((a) => covers(a, 'ec2:ModifyNetworkInterfaceAttribute')));
-    expect(grants.map((g) => g.grantee)).toEqual(['fence-primary']);
-    expect(grants[0].resources).toEqual([
-      'arn:aws:ec2:us-east-1:111122223333:network-interface/*',
-      'arn:aws:ec2:us-east-1:111122223333:security-group/*',
+    expect(grants.map((g) => g.grantee)).toEqual(['fence-primary', 'fence-primary']);
+    const vpc = 'arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0123456789abcdef0';
+    expect(grants.map((g) => [g.resources, s.resolve(g.conditions)])).toEqual([
+      [['arn:aws:ec2:us-east-1:111122223333:network-interface/*'], { StringEquals: { 'ec2:Vpc': vpc } }],
+      [['arn:aws:ec2:us-east-1:111122223333:security-group/*'], { StringEquals: { 'ec2:Vpc': vpc, 'aws:ResourceTag/failover-controller:isolates': 'orders' } }],
     ]);
-    expect(s.resolve(grants[0].conditions)).toEqual({ StringEquals: { 'ec2:Vpc': 'arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0123456789abcdef0' } });
+    // The isolation group carries that tag; the database fence group (not the fence's to use) does not.
+    const groups = Object.values(Template.fromStack(s.stack.isolationStacks[0]).findResources('AWS::EC2::SecurityGroup'));
+    expect(groups.map((g) => [g.Properties.GroupName, g.Properties.Tags])).toEqual([
+      ['failover-isolation-orders', [{ Key: 'failover-controller:isolates', Value: 'orders' }]],
+      ['failover-dbfence-orders', undefined],
+    ]);
   });
 
   it("makes only the database fence groups when no group fences by isolation: one per group, in its source's VPC and region", () => {

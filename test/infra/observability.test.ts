@@ -153,7 +153,7 @@ function evaluation(alarm: Json) {
 const anyInAMinute = { statistic: 'Sum', period: 60, evaluationPeriods: 1, datapointsToAlarm: undefined, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching' };
 
 describe('alarms', () => {
-  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, one watcher per probed group, readiness', () => {
+  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, one watcher per probed group, readiness, undelivered events', () => {
     expect([...three.alarms.keys()].sort()).toEqual(
       [
         'Obs-groups-not-ready',
@@ -161,11 +161,30 @@ describe('alarms', () => {
         'Obs-no-probe-rounds-orders',
         'Obs-outcome-aborted',
         'Obs-probe-errors',
+        'Obs-undelivered-events',
         'Obs-workflow-aborted',
         'Obs-workflow-failed',
         'Obs-workflow-timed-out',
       ].sort(),
     );
+  });
+
+  it('undelivered events: any message in the dead-letter queue, the maximum over five minutes; a silent queue keeps the state, and it says when the queue is empty again', () => {
+    const alarm = three.alarms.get('Obs-undelivered-events');
+    const [queueId] = Object.keys(three.template.findResources('AWS::SQS::Queue'));
+    expect(evaluation(alarm)).toEqual({
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: `${queueId}.QueueName` },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: undefined,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      treatMissingData: 'ignore',
+    });
+    expect(alarm.OKActions).toEqual([three.topicArn]);
   });
 
   it('notifies the controller topic from every alarm', () => {
@@ -225,7 +244,7 @@ describe('alarms', () => {
   });
 
   it('without probes: no probe function alarm and no watcher', () => {
-    expect([...unprobed.alarms.keys()].sort()).toEqual(['Obs-groups-not-ready', 'Obs-outcome-aborted', 'Obs-workflow-aborted', 'Obs-workflow-failed', 'Obs-workflow-timed-out']);
+    expect([...unprobed.alarms.keys()].sort()).toEqual(['Obs-groups-not-ready', 'Obs-outcome-aborted', 'Obs-undelivered-events', 'Obs-workflow-aborted', 'Obs-workflow-failed', 'Obs-workflow-timed-out']);
   });
 
   it('readiness: GroupsNotReady at 1 or more in two readiness intervals (15 min each by default), a run that did not happen breaching; it also says when all are ready again', () => {
