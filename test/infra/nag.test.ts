@@ -72,7 +72,7 @@ describe('cdk-nag AwsSolutions', () => {
   it('puts the Workflow construct\'s acknowledgements on the exact roles they concern, none on the construct itself', () => {
     const { stack } = nag(example);
     const workflow = stack.controller.workflow;
-    const acknowledgedOn = (c: { node: { metadata: Array<{ type: string }> } }) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+    const acknowledgedOn = (c: { node: { metadata: Array<{ type: string; data: unknown }> } }) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
     expect(acknowledgedOn(workflow)).toEqual([]);
     const ids = (c: { node: { metadata: Array<{ type: string; data: unknown }> } }) => acknowledgedOn(c).flatMap((m) => Object.keys(m.data as Record<string, string>));
     expect(ids(workflow.functions['flip-dns'].role!)).toEqual(['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]']);
