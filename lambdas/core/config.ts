@@ -33,6 +33,7 @@ const DB_ARN = /^arn:aws[a-z-]*:rds:([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}):
 
 const SOURCE_REQUIRED =
   'is required: the replica\'s source database (identifier, or ARN in another region), which the controller fences before promoting so that it never leaves two writable databases';
+const RESERVED = 'must be a whole number from 2 to 10, or "none"';
 const SOURCE_VPC_REQUIRED = 'is required: the VPC of the source database, where the stack makes the deny-all security group that fences it';
 
 /** Free text that ends up in logs, history and notifications: printable, bounded. */
@@ -197,6 +198,15 @@ const Group = z.strictObject({
     })
     .prefault({}),
   alarms: z.array(text(255).pipe(z.string().min(1))).max(10).default([]),
+  /**
+   * What confirms an automatic trigger (a probe or alarm trigger) before anything is fenced:
+   * - `probes` (the default): the confirmation step probes the primary once more, from its own
+   *   invocation, and fails over only if the group's quorum of probes fails;
+   * - `none`: an explicit opt-out for a group with alarms and no probes: the alarm alone fails the group
+   *   over, and the record and notification say that nothing confirmed it.
+   * A group with alarms and no probes must say `none`: it has nothing to confirm against.
+   */
+  confirmation: z.enum(['probes', 'none'], { error: 'must be "probes" or "none"' }).optional(),
 })
   // Cross-field rules run per group, so one group's typo does not hide another group's problems.
   .superRefine((group, ctx) => {
@@ -212,7 +222,11 @@ const Group = z.strictObject({
         ctx.addIssue({ code: 'custom', path: ['primary', 'additionalInstanceIds', i - 1], message: i === 1 || instances.indexOf(id) === 0 ? 'duplicates primary.instanceId' : 'is listed twice' });
       }
     });
-  });
+    const confirmation = confirmationProblem(group);
+    if (confirmation) ctx.addIssue({ code: 'custom', path: ['confirmation'], message: confirmation });
+  })
+  // Unset means "probes"; a group without probes and alarms is only ever failed over by hand, which is not confirmed.
+  .transform((group) => ({ ...group, confirmation: group.confirmation ?? 'probes' }));
 
 const ConfigSchema = z
   .strictObject({
@@ -244,6 +258,19 @@ const ConfigSchema = z
     notifications: z
       .strictObject({
         emails: z.array(z.email({ error: 'must be an email address' })).max(20).default([]),
+      })
+      .prefault({}),
+    probeFunction: z
+      .strictObject({
+        /**
+         * Concurrency reserved for the probe function, so that other functions of the account cannot use
+         * it all while an outage is being detected. An invocation runs at most about 100 s and one starts
+         * every minute, so two run at once at most. Lambda keeps 100 of the account's concurrency
+         * unreserved: an account whose limit is not above 102 cannot reserve any ("none").
+         */
+        reservedConcurrency: z
+          .union([z.number().int({ error: RESERVED }).min(2, { error: RESERVED }).max(10, { error: RESERVED }), z.literal('none')], { error: RESERVED })
+          .default(2),
       })
       .prefault({}),
     groups: z.array(Group).min(1, { error: 'must list at least one failover group' }).max(100),
@@ -348,6 +375,26 @@ function checkProbeTimeouts(
       );
     }
   });
+}
+
+/**
+ * An automatic trigger is confirmed by the group's probes, or, where a group says so explicitly, by
+ * nothing. A group whose alarms would start a failover that nothing confirms must opt out in writing.
+ */
+function confirmationProblem(group: { confirmation?: 'probes' | 'none'; probes: unknown[]; alarms: string[] }): string | undefined {
+  const probed = group.probes.length > 0;
+  if (group.confirmation === undefined) {
+    return !probed && group.alarms.length > 0
+      ? 'is required for a group with alarms and no probes: nothing could confirm the outage an alarm reports. Add probes to confirm against, or set confirmation to "none" to fail over on the alarm alone'
+      : undefined;
+  }
+  if (group.confirmation === 'probes' && !probed) {
+    return 'needs at least one probe in probes[] to confirm against; add probes, or set "none" to fail over on the alarm alone';
+  }
+  if (group.confirmation === 'none' && probed) {
+    return 'cannot be "none" for a group with probes: the probes are its confirmation (remove confirmation, or set "probes")';
+  }
+  return undefined;
 }
 
 type SharedGroup = Pick<z.output<typeof Group>, 'name' | 'primary' | 'replica' | 'additionalReplicas' | 'dns'>;

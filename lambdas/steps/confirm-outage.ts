@@ -2,6 +2,10 @@
  * Step 2b: a second opinion. For probe and alarm triggers the workflow probes the primary once more,
  * from this separate invocation, before fencing anything. If the primary answers (the group's quorum
  * of probes passes), the execution ends ABORTED as a false alarm and nothing is changed.
+ *
+ * A group without probes has nothing to confirm against: it fails over only if its config says so
+ * (`confirmation: "none"`, the documented opt-out for alarm-only groups); otherwise the trigger is not
+ * confirmed and nothing is changed.
  */
 import { checkAll } from '../probe/check-endpoint';
 import { judgeRound } from '../probe/detect';
@@ -13,7 +17,14 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now'>): Pr
   const { group } = state.plan;
   const startedAt = deps.now();
   if (group.probes.length === 0) {
-    return { startedAt, endedAt: deps.now(), confirmed: true, reason: `no probes configured for ${group.name}: nothing to confirm against` };
+    return group.confirmation === 'none'
+      ? { startedAt, endedAt: deps.now(), confirmed: true, reason: `not confirmed by any probe: ${group.name} has no probes and its config says confirmation "none", so the trigger alone starts the failover` }
+      : {
+          startedAt,
+          endedAt: deps.now(),
+          confirmed: false,
+          reason: `not failing over: ${group.name} has no probes to confirm the outage against, and its config does not opt out with confirmation "none"`,
+        };
   }
   const results = await checkAll(group.probes);
   const verdict = judgeRound(results, group.detection.quorum);

@@ -3,19 +3,23 @@
  * group's interval inside each invocation) and, for groups that name CloudWatch alarms, a rule that
  * starts the workflow when one of them goes to ALARM.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { grantItemAccess } from './store-table';
+import { grantPublish } from './topic-access';
 import { placeInProbeVpc } from './workflow';
 
 /** The groups the probe function watches, with the fields detection needs. */
@@ -33,6 +37,8 @@ export interface DetectionProps {
   readonly table: dynamodb.ITable;
   readonly topic: sns.ITopic;
   readonly stateMachine: sfn.IStateMachine;
+  /** Where the rules' targets put an event they could not deliver, and the probe function one it dropped. */
+  readonly deadLetterQueue: sqs.IQueue;
 }
 
 export class Detection extends Construct {
@@ -44,7 +50,7 @@ export class Detection extends Construct {
 
   constructor(scope: Construct, id: string, props: DetectionProps) {
     super(scope, id);
-    const { config, table, topic, stateMachine } = props;
+    const { config, table, topic, stateMachine, deadLetterQueue } = props;
 
     const probed = probeGroupsOf(config);
     if (probed.length > 0) {
@@ -63,23 +69,45 @@ export class Detection extends Construct {
       // The probe counters (read, conditional put) and the group state (read).
       grantItemAccess(table, this.probeFunction, 'GetItem', 'PutItem');
       stateMachine.grantStartExecution(this.probeFunction);
-      topic.grantPublish(this.probeFunction);
+      grantPublish(topic, this.probeFunction);
 
       // EventBridge schedules go down to one minute; the function covers the minute itself. A missed
-      // invocation is not retried: the next one is due within the minute anyway.
+      // invocation is not retried: the next one is due within the minute anyway. That holds twice: for
+      // EventBridge's delivery to Lambda (the target's retry policy) and for Lambda's own queue of
+      // asynchronous invocations, which by default retries a failed invocation twice and keeps an event
+      // up to six hours (AWS::Lambda::EventInvokeConfig; Lambda Developer Guide, "How Lambda handles
+      // errors and retries with asynchronous invocation": throttled events are retried until they are too
+      // old). 60 s is the shortest age Lambda accepts. What either drops goes to the dead-letter queue,
+      // whose alarm says so (observability.ts): EventBridge's undelivered events, and Lambda's record of
+      // a discarded invocation (on-failure destination, "Capturing records of Lambda asynchronous
+      // invocations").
       this.schedule = new events.Rule(this, 'ProbeSchedule', {
         description: 'failover-controller: one probe invocation a minute',
         schedule: events.Schedule.rate(Duration.minutes(1)),
-        targets: [new targets.LambdaFunction(this.probeFunction, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+        targets: [new targets.LambdaFunction(this.probeFunction, { retryAttempts: 0, maxEventAge: Duration.minutes(1), deadLetterQueue })],
       });
+      this.probeFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1), onFailure: new destinations.SqsDestination(deadLetterQueue) });
+      // Concurrency of its own, so that the account's other functions cannot starve detection during an
+      // outage (config.ts, probeFunction.reservedConcurrency: two invocations overlap at most).
+      const reserved = config.probeFunction.reservedConcurrency;
+      if (reserved !== 'none') (this.probeFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved;
     }
 
     for (const group of config.groups.filter((g) => g.alarms.length > 0)) {
+      // Only this account's alarms of that name, in this region: an event names its alarm by ARN in
+      // `resources` and carries the `account` it comes from (CloudWatch User Guide, "Alarm events and
+      // EventBridge": `"account": "123456789012"`, `"resources": ["arn:aws:cloudwatch:us-east-1:
+      // 123456789012:alarm:ServerCpuTooHigh"]`). A same-named alarm of another account, whose events a bus
+      // policy lets in, or of another region forwarded here, matches the name but not the ARN.
+      const alarmArns = group.alarms.map((name) => `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${name}`);
       const rule = new events.Rule(this, `AlarmTrigger-${group.name}`, {
         description: `failover-controller: start a failover of ${group.name} when one of its alarms goes to ALARM`,
         eventPattern: {
           source: ['aws.cloudwatch'],
           detailType: ['CloudWatch Alarm State Change'],
+          account: [Aws.ACCOUNT_ID],
+          region: [Aws.REGION],
+          resources: alarmArns,
           detail: { alarmName: group.alarms, state: { value: ['ALARM'] } },
         },
       });
@@ -95,7 +123,13 @@ export class Detection extends Construct {
               stateReason: events.EventField.fromPath('$.detail.state.reason'),
             },
           }),
+          // A failed StartExecution is retried, but an alarm that could not start a failover within five
+          // minutes goes to the dead-letter queue (and its alarm to on-call) rather than starting one late,
+          // on a state of the alarm that may have passed. EventBridge's default keeps trying for 24 hours
+          // (EventBridge User Guide, "Event retry policy and using dead-letter queues").
           retryAttempts: 3,
+          maxEventAge: Duration.minutes(5),
+          deadLetterQueue,
         }),
       );
       this.alarmRules.push(rule);

@@ -2,17 +2,19 @@
  * The failover controller for every group of a validated config: detection (probes and alarm
  * triggers), the workflow, its store, its notification topic, and its dashboard and alarms.
  */
-import { CfnOutput, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { Detection } from './detection';
 import { Observability } from './observability';
+import { OperatorAccess } from './operator-access';
 import { Readiness } from './readiness';
 import { FailoverStore } from './store-table';
+import { allowControllerAlarmsToPublish } from './topic-access';
 import { FailoverWorkflow } from './workflow';
 
 export interface FailoverControllerProps {
@@ -30,6 +32,10 @@ export class FailoverController extends Construct {
   public readonly observability: Observability;
   /** The scheduled readiness evaluation and its alarm. */
   public readonly readiness: Readiness;
+  /** Undelivered events of the rule targets and dropped asynchronous invocations; its alarm is in observability. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** failoverctl's read-only and operate policies, and the operator role. */
+  public readonly operatorAccess: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: FailoverControllerProps) {
     super(scope, id);
@@ -37,41 +43,48 @@ export class FailoverController extends Construct {
     this.store = new FailoverStore(this, 'Store');
     // A key of our own, not the AWS-managed alias/aws/sns: CloudWatch alarms can publish to an
     // encrypted topic only if the key's policy lets CloudWatch use it, and the AWS-managed key's
-    // policy cannot be changed. The publishing functions get their use of it with grantPublish.
+    // policy cannot be changed. The publishing functions get their use of it with grantPublish
+    // (topic-access.ts), which also says why each statement is there.
     this.topicKey = new kms.Key(this, 'NotificationsKey', {
       description: 'failover-controller: encrypts the notification topic',
       enableKeyRotation: true,
     });
-    this.topicKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublishToTheTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
-    );
     this.topic = new sns.Topic(this, 'Notifications', {
       displayName: 'failover-controller',
       masterKey: this.topicKey,
       enforceSSL: true,
     });
+    allowControllerAlarmsToPublish(this.topic, this.topicKey);
     for (const email of config.notifications.emails) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
+    // Events the schedules and alarm rules could not deliver, and invocations Lambda dropped: SQS-managed
+    // encryption (no key to grant EventBridge or the functions), TLS only, kept the 14 days SQS allows.
+    this.deadLetterQueue = new sqs.Queue(this, 'UndeliveredEvents', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: "This queue is itself the dead-letter queue of the EventBridge rule targets and of the scheduled functions' asynchronous invocations; nothing consumes it, so it needs no dead-letter queue of its own.",
+    });
     this.workflow = new FailoverWorkflow(this, 'Workflow', { config, table: this.store.table, topic: this.topic });
     this.detection = new Detection(this, 'Detection', {
       config,
       table: this.store.table,
       topic: this.topic,
       stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: this.deadLetterQueue,
     });
     this.readiness = new Readiness(this, 'Readiness', {
       config,
       table: this.store.table,
       topic: this.topic,
       fenceFunction: this.workflow.functions['fence-primary'],
+      deadLetterQueue: this.deadLetterQueue,
     });
-    // grantPublish on an encrypted topic grants kms:Decrypt and kms:GenerateDataKey* on its key, the
+    // grantPublish on the encrypted topic grants kms:Decrypt and kms:GenerateDataKey* on its key, the
     // pair SNS documents for publishers (it makes the data key the message is encrypted with).
     for (const publisher of [this.workflow.functions.notify, this.detection.probeFunction]) {
       if (!publisher?.role) continue;
@@ -85,7 +98,12 @@ export class FailoverController extends Construct {
       topic: this.topic,
       stateMachine: this.workflow.stateMachine,
       probeFunction: this.detection.probeFunction,
+      deadLetterQueue: this.deadLetterQueue,
     });
+
+    this.operatorAccess = new OperatorAccess(this, 'Operators', { config, table: this.store.table, stateMachine: this.workflow.stateMachine });
+    // Only the functions granted a write (grantItemAccess) and the operator role may write the store's items.
+    this.store.denyItemWritesExcept([this.operatorAccess.operatorRole]);
 
     // What failoverctl reads to find the deployment.
     new CfnOutput(this, 'StateMachineArn', { key: 'StateMachineArn', value: this.workflow.stateMachine.stateMachineArn });

@@ -25,6 +25,13 @@ export interface IsolationStackProps extends StackProps {
   readonly databases?: GroupConfig[];
 }
 
+/**
+ * The tag on each isolation group, whose value is the failover group's name: the fence's role may put an
+ * interface only into a security group that carries it (workflow.ts). Whoever may tag security groups in
+ * the primary's VPC could widen that; the fence itself only ever names the group it finds by name.
+ */
+export const ISOLATION_GROUP_TAG = 'failover-controller:isolates';
+
 // One egress rule that matches no packet, which replaces the default allow-all.
 const NO_EGRESS = [{ ipProtocol: 'icmp', fromPort: 252, toPort: 86, cidrIp: '255.255.255.255/32', description: 'Disallow all traffic' }];
 
@@ -41,6 +48,7 @@ export class IsolationStack extends Stack {
         groupDescription: `failover-controller: isolates the primary of ${group.name} (no traffic in or out)`,
         vpcId: group.primary.vpcId!,
         securityGroupEgress: NO_EGRESS,
+        tags: [{ key: ISOLATION_GROUP_TAG, value: group.name }],
       });
     }
     for (const group of props.databases ?? []) {

@@ -1,20 +1,22 @@
 /**
  * What an operator looks at: a CloudWatch dashboard (is the controller watching, what does it see, what
  * did it do) and alarms on the notification topic for a workflow that failed, timed out or was
- * aborted, a probe function that errs, a group nobody is probing any more, and a group the readiness
- * evaluation finds not ready.
+ * aborted, a probe function that errs, a group nobody is probing any more, a group the readiness
+ * evaluation finds not ready, and an event of a schedule or alarm rule that was not delivered.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { probeLabel } from '../../lambdas/probe/check-endpoint';
 import { METRIC, NAMESPACE } from '../../lambdas/runtime/metrics';
 import type { Outcome } from '../../lambdas/core/workflow-state';
 import type { FailoverConfig } from '../../lambdas/core/config';
+import { controllerAlarmName } from './topic-access';
 
 /** Every outcome, in the order the dashboard lists them. */
 export const OUTCOMES = ['SUCCEEDED', 'DRY_RUN', 'SKIPPED', 'ABORTED', 'FENCE_FAILED', 'PROMOTION_FAILED', 'DNS_FAILED', 'FAILED'] as const satisfies readonly Outcome[];
@@ -36,6 +38,11 @@ export interface ObservabilityProps {
    * @default - no probe function alarm and no probe function widget (no group has probes)
    */
   readonly probeFunction?: lambda.IFunction;
+  /**
+   * The dead-letter queue of the rule targets and the scheduled functions.
+   * @default - no undelivered-events alarm
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 /** The alarms, by what they watch. */
@@ -54,6 +61,8 @@ export interface ControllerAlarms {
   readonly noProbeRounds: Readonly<Record<string, cloudwatch.Alarm>>;
   /** The readiness evaluation found a group not ready, or did not run for two intervals. */
   readonly groupsNotReady: cloudwatch.Alarm;
+  /** An event of a schedule or alarm rule was not delivered, or a scheduled invocation was dropped (the dead-letter queue has messages). */
+  readonly undeliveredEvents?: cloudwatch.Alarm;
 }
 
 export class Observability extends Construct {
@@ -62,7 +71,7 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const { config, topic, stateMachine, probeFunction } = props;
+    const { config, topic, stateMachine, probeFunction, deadLetterQueue } = props;
     const stackName = Stack.of(this).stackName;
     const probed = config.groups.filter((g) => g.probes.length > 0);
     const metric = (metricName: string, dimensionsMap: Record<string, string>, statistic: string, period: Duration, label?: string) =>
@@ -72,7 +81,8 @@ export class Observability extends Construct {
     // --- alarms ---------------------------------------------------------------------------------------
     const toTopic = new actions.SnsAction(topic);
     const alarm = (id: string, name: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmName' | 'alarmDescription'>) => {
-      const a = new cloudwatch.Alarm(this, id, { alarmName: `${stackName}-${name}`, alarmDescription: description, ...props });
+      // The prefix is what lets the alarm publish to the topic (topic-access.ts).
+      const a = new cloudwatch.Alarm(this, id, { alarmName: controllerAlarmName(this, name), alarmDescription: description, ...props });
       a.addAlarmAction(toTopic);
       return a;
     };
@@ -132,7 +142,24 @@ export class Observability extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     groupsNotReady.addOkAction(toTopic);
-    this.alarms = { workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, probeErrors, noProbeRounds, groupsNotReady };
+    // Anything in the dead-letter queue is an event that did not start what it should have: a probe
+    // round, a readiness run, or a failover an alarm asked for. SQS reports a queue's metrics only while
+    // the queue is active, up to six hours after the last call on it (SQS Developer Guide, "Available
+    // CloudWatch metrics for Amazon SQS"; "Monitoring Amazon SQS with CloudWatch"): a message nobody
+    // reads stops being reported after six hours, so missing data keeps the alarm's state (ignore)
+    // instead of turning it OK. It returns to OK once the queue is emptied (a call that makes it active
+    // again, with 0 messages). Five-minute periods of the maximum.
+    const undeliveredEvents = deadLetterQueue
+      ? alarm('UndeliveredEventsAlarm', 'undelivered-events', 'An event was not delivered: a probe or readiness invocation was dropped, or an alarm trigger could not start its failover. Read the messages in the dead-letter queue, act on any failover they hold, then purge it.', {
+          metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        })
+      : undefined;
+    undeliveredEvents?.addOkAction(toTopic);
+    this.alarms = { workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, probeErrors, noProbeRounds, groupsNotReady, undeliveredEvents };
 
     // --- dashboard ------------------------------------------------------------------------------------
     const perProbe = (metricName: string, statistic: string) =>
@@ -157,7 +184,14 @@ export class Observability extends Construct {
           height: 2,
         }),
       ],
-      [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, ...(probeErrors ? [probeErrors] : []), ...Object.values(noProbeRounds), groupsNotReady], width: 24, height: 3 })],
+      [
+        new cloudwatch.AlarmStatusWidget({
+          title: 'Alarms',
+          alarms: [workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, ...(probeErrors ? [probeErrors] : []), ...Object.values(noProbeRounds), groupsNotReady, ...(undeliveredEvents ? [undeliveredEvents] : [])],
+          width: 24,
+          height: 3,
+        }),
+      ],
     ];
     if (probed.length > 0) {
       widgets.push(

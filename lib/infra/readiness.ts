@@ -13,14 +13,17 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { replicaCandidates } from '../../lambdas/core/candidates';
 import { controllerFunction } from './controller-function';
 import { grantItemAccess } from './store-table';
+import { grantPublish } from './topic-access';
 
 export interface ReadinessProps {
   readonly config: FailoverConfig;
@@ -28,6 +31,8 @@ export interface ReadinessProps {
   readonly topic: sns.ITopic;
   /** The fence-primary step's function, which answers the StopInstances DryRun with its own role. */
   readonly fenceFunction: lambda.IFunction;
+  /** Where the schedule puts an event it could not deliver, and the function a run it dropped. */
+  readonly deadLetterQueue: sqs.IQueue;
 }
 
 /** The esbuild `define` that bakes the groups into the readiness function's bundle. */
@@ -56,12 +61,17 @@ export class Readiness extends Construct {
     // It reads the probe state the probe function writes, so it needs no VPC placement to reach the endpoints.
     this.grant(config, table, topic, fenceFunction);
 
+    // A missed evaluation is not retried: the next one is due in `interval` minutes, and the alarm sees
+    // the gap. Neither EventBridge's delivery nor Lambda's asynchronous queue retries it (see
+    // detection.ts); an event older than an interval is dropped (Lambda keeps one at most six hours), and
+    // what is dropped goes to the dead-letter queue.
+    const maxAge = Duration.minutes(Math.min(interval, 60));
     this.schedule = new events.Rule(this, 'ReadinessSchedule', {
       description: `failover-controller: evaluate every group's readiness every ${interval} minutes`,
       schedule: events.Schedule.rate(Duration.minutes(interval)),
-      // A missed evaluation is not retried: the next one is due in `interval` minutes, and the alarm sees the gap.
-      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(Math.min(interval, 60)) })],
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: maxAge, deadLetterQueue: props.deadLetterQueue })],
     });
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: maxAge, onFailure: new destinations.SqsDestination(props.deadLetterQueue) });
   }
 
   /** Reads only, on the configured resources where the API allows it; the DryRun through the fence function. */
@@ -93,7 +103,7 @@ export class Readiness extends Construct {
     );
     // The probe state, group state and lock (read); its own READINESS item (conditional put).
     grantItemAccess(table, fn, 'GetItem', 'PutItem');
-    topic.grantPublish(fn);
+    grantPublish(topic, fn);
     fenceFunction.grantInvoke(fn);
     Validations.of(fn.role!).acknowledge(
       {

@@ -29,10 +29,20 @@ import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { TASK_STATES, type TaskStateCode, type TaskStateName } from './workflow-states';
 import { grantItemAccess } from './store-table';
+import { grantPublish } from './topic-access';
+import { ISOLATION_GROUP_TAG } from './isolation';
 import { stepFunctionsLimitProblems, WorkflowTooLarge } from './step-functions-limits';
 import { replicaCandidates } from '../../lambdas/core/candidates';
 
 export type { StepName } from '../../lambdas/steps';
+
+/**
+ * Why the state machine's role holds actions on "*": CDK grants them for the execution logs (CloudWatch
+ * Logs vended-log delivery) and X-Ray tracing, and none of them supports resource-level permissions. Every
+ * action of the role's "*" statements is named (a construct test compares the two).
+ */
+export const STATE_MACHINE_STAR_REASON =
+  'Execution logging and tracing, which accept only "*": logs:CreateLogDelivery, logs:GetLogDelivery, logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, logs:DescribeResourcePolicies, logs:DescribeLogGroups (CloudWatch Logs delivery of the execution logs to their log group); xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets (X-Ray tracing).';
 
 /** Outcome → the error a failed execution ends with. Outcomes not listed end the execution successfully. */
 export const FAILURE_ERRORS = {
@@ -259,10 +269,17 @@ export class FailoverWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(plan),
       timeout: Duration.seconds(executionTimeoutSeconds(groups)),
       tracingEnabled: true,
+      // Every state's events (names, times, errors) for 90 days, without their data: an incident review
+      // reads the timeline here and what was decided in the history item (the record, kept in the table),
+      // and can read an execution's inputs and outputs in Step Functions' own execution history, which
+      // a Standard workflow keeps for 90 days after the execution ends ("Execution history data removed
+      // after 90 days", Step Functions Developer Guide, "Execution guarantees") to those allowed
+      // states:GetExecutionHistory. With execution data the log group would hold a copy of the embedded
+      // config and of every DNS value, readable by anyone with logs:GetLogEvents on it.
       logs: {
         destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.THREE_MONTHS }),
         level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
+        includeExecutionData: false,
       },
     });
     // The definition and the states grow with the groups: a workflow over Step Functions' limits fails
@@ -284,12 +301,16 @@ export class FailoverWorkflow extends Construct {
       reason: 'ec2:DescribeInstances (read-only) supports no resource-level permissions; StopInstances is scoped to the configured instances.',
     });
     for (const region of new Set(config.groups.filter((g) => g.fence.onUnconfirmed === 'isolate').map((g) => g.primary.region))) {
-      for (const type of ['network-interface', 'security-group']) {
-        Validations.of(this.functions['fence-primary'].role!).acknowledge({
-          id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:<AWS::AccountId>:${type}/*]`,
-          reason: `Network fencing replaces the security groups of the primary's interfaces, whose ids are not known before a failover; the statement is limited by the ec2:Vpc condition to the primary's own VPC.`,
-        });
-      }
+      Validations.of(this.functions['fence-primary'].role!).acknowledge(
+        {
+          id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:<AWS::AccountId>:network-interface/*]`,
+          reason: `ec2:ModifyNetworkInterfaceAttribute on the primary's interfaces, whose ids are not known before a failover; limited by the ec2:Vpc condition to the primary's own VPC.`,
+        },
+        {
+          id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:<AWS::AccountId>:security-group/*]`,
+          reason: `ec2:ModifyNetworkInterfaceAttribute may name only the group's isolation security group: limited by the ec2:Vpc condition and the ${ISOLATION_GROUP_TAG} tag the isolation stack puts on that group.`,
+        },
+      );
     }
     for (const step of ['assess-replica', 'promote-replica'] as const) {
       Validations.of(this.functions[step].role!).acknowledge({
@@ -319,20 +340,20 @@ export class FailoverWorkflow extends Construct {
       id: anyResource,
       reason: 'cloudwatch:GetMetricStatistics (read-only, ReplicaLag and OldestReplicationSlotLag) supports no resource-level permissions.',
     });
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: anyResource,
-      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords, which tracing the state machine needs, accept only "*".',
-    });
-    Validations.of(this).acknowledge(
+    Validations.of(this.stateMachine.role).acknowledge(
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
-        reason: 'route53:GetChange (read-only) on the change this execution submitted: its id exists only once the change is made.',
+        id: anyResource,
+        reason: STATE_MACHINE_STAR_REASON,
       },
       ...Object.values(this.functions).map((fn) => ({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason: 'The state machine may invoke its own step function and that function\'s versions and aliases (CDK\'s LambdaInvoke grant); nothing else.',
+        reason: 'lambda:InvokeFunction on one of the workflow\'s own step functions and that function\'s versions and aliases (CDK\'s LambdaInvoke grant); nothing else.',
       })),
     );
+    Validations.of(this.functions['flip-dns'].role!).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
+      reason: 'route53:GetChange (read-only) on the change this execution submitted: its id exists only once the change is made.',
+    });
   }
 
   /** Each step may do exactly what it needs, on the configured resources only. */
@@ -351,7 +372,7 @@ export class FailoverWorkflow extends Construct {
     // The lock and the group state (read, conditional put); the history item, the group state and the lock's release.
     grantItemAccess(table, fns['acquire-lock'], 'GetItem', 'PutItem');
     grantItemAccess(table, fns['record-outcome'], 'PutItem', 'DeleteItem');
-    topic.grantPublish(fns.notify);
+    grantPublish(topic, fns.notify);
 
     // Read-only calls that support no resource-level permissions.
     // ReplicaLag of the replicas and OldestReplicationSlotLag of their sources; the promotion refines the
@@ -391,14 +412,28 @@ export class FailoverWorkflow extends Construct {
     // The switchover's catch-up: the replica, and the lag metrics (read-only, no resource-level permissions).
     fns['catch-up'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: replicas }));
     fns['catch-up'].addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricStatistics'], resources: ['*'] }));
-    // Network fencing: only interfaces and security groups inside the primary's own VPC.
+    // Network fencing: replace the security groups of interfaces inside the primary's own VPC, and only
+    // with that group's isolation group. ModifyNetworkInterfaceAttribute is authorized on the interface
+    // and on each security group it names, so each gets a statement: the interface by the ec2:Vpc
+    // condition (its id is known only during the failover), the group also by the tag the isolation
+    // stack puts on it (isolation.ts) through aws:ResourceTag (EC2 User Guide, "Control access to EC2
+    // resources using resource tags"; the Service Authorization Reference lists the security-group
+    // resource, with its tag and ec2:Vpc condition keys, for this action).
     for (const g of groups.filter((x) => x.fence.onUnconfirmed === 'isolate')) {
       const arn = (type: string) => `arn:${partition}:ec2:${g.primary.region}:${account}:${type}`;
+      const inThePrimarysVpc = { 'ec2:Vpc': arn(`vpc/${g.primary.vpcId}`) };
       fns['fence-primary'].addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ec2:ModifyNetworkInterfaceAttribute'],
-          resources: [arn('network-interface/*'), arn('security-group/*')],
-          conditions: { StringEquals: { 'ec2:Vpc': arn(`vpc/${g.primary.vpcId}`) } },
+          resources: [arn('network-interface/*')],
+          conditions: { StringEquals: inThePrimarysVpc },
+        }),
+      );
+      fns['fence-primary'].addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ec2:ModifyNetworkInterfaceAttribute'],
+          resources: [arn('security-group/*')],
+          conditions: { StringEquals: { ...inThePrimarysVpc, [`aws:ResourceTag/${ISOLATION_GROUP_TAG}`]: g.name } },
         }),
       );
     }
@@ -445,12 +480,40 @@ export function placeInProbeVpc(fn: NodejsFunction, config: FailoverConfig): Nod
   const vpc = config.probeVpc;
   if (!vpc) return fn;
   (fn.node.defaultChild as lambda.CfnFunction).vpcConfig = { subnetIds: vpc.subnetIds, securityGroupIds: vpc.securityGroupIds };
-  // Lambda creates the function's network interfaces with these permissions (AWS-managed, ENI actions only).
-  fn.role!.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-  Validations.of(fn.role!).acknowledge({
-    id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-    reason: 'A function in a VPC needs the ENI actions of this AWS-managed policy, which Lambda itself uses to attach the function to the configured subnets.',
-  });
+  // Lambda creates and manages the function's network interfaces with the function's role (Lambda
+  // Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC", required IAM
+  // permissions): ec2:CreateNetworkInterface; ec2:DescribeNetworkInterfaces, which "only works if it's
+  // allowed on all resources"; ec2:DeleteNetworkInterface, where "if you don't specify a resource ID ...
+  // your function may not be able to access the VPC. Either specify a unique resource ID, or include all
+  // resource IDs"; ec2:AssignPrivateIpAddresses and ec2:UnassignPrivateIpAddresses. The AWS-managed
+  // AWSLambdaVPCAccessExecutionRole (v3) adds ec2:DescribeSubnets, and grants it all on "*" with logs.
+  // Here: creation only in the configured subnets with the configured security groups (the subnet and
+  // security-group resources of CreateNetworkInterface), the interface actions on interfaces of this
+  // account and region, the two Describes on "*" (no resource-level permissions).
+  const { PARTITION: partition, REGION: region, ACCOUNT_ID: account } = Aws;
+  const ec2 = (resource: string) => `arn:${partition}:ec2:${region}:${account}:${resource}`;
+  const interfaces = ec2('network-interface/*');
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['ec2:CreateNetworkInterface'],
+      resources: [interfaces, ...vpc.subnetIds.map((id) => ec2(`subnet/${id}`)), ...vpc.securityGroupIds.map((id) => ec2(`security-group/${id}`))],
+    }),
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'], resources: [interfaces] }),
+  );
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], resources: ['*'] }));
+  Validations.of(fn.role!).acknowledge(
+    {
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]',
+      reason:
+        'Lambda attaches the function to the probe VPC with its role: ec2:CreateNetworkInterface (only in the configured subnets and security groups), ec2:DeleteNetworkInterface, ec2:AssignPrivateIpAddresses and ec2:UnassignPrivateIpAddresses on interfaces Lambda creates, whose ids are not known before; this account and region only.',
+    },
+    {
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (read-only), which Lambda needs to attach the function to the probe VPC, support no resource-level permissions.',
+    },
+  );
   return fn;
 }
 

@@ -110,6 +110,7 @@ describe('parseConfig: valid configs', () => {
       detection: { intervalSeconds: 10, failureThreshold: 3, quorum: 'majority', cooldownMinutes: 30 },
       probes: [],
       alarms: [],
+      confirmation: 'probes',
     });
   });
 
@@ -457,6 +458,68 @@ describe('parseConfig: groups that share a resource (their locks would not exclu
 
 /** A tcp probe of the orders database with `timeoutMs`. */
 const tcp = (timeoutMs: number) => ({ type: 'tcp', host: '10.0.1.25', port: 5432, timeoutMs });
+
+describe('parseConfig: the probe function\'s reserved concurrency', () => {
+  it('reserves 2 by default, takes 2 to 10, and "none" for an account that cannot reserve any', () => {
+    expect(parseConfig(valid()).probeFunction).toEqual({ reservedConcurrency: 2 });
+    for (const reservedConcurrency of [4, 'none'] as const) {
+      const config = valid();
+      config.probeFunction = { reservedConcurrency };
+      expect(parseConfig(config).probeFunction.reservedConcurrency).toBe(reservedConcurrency);
+    }
+  });
+
+  it('rejects 1 (two invocations can overlap), 0, and anything else, with one line', () => {
+    for (const bad of [1, 0, 11, 'off', 2.5]) {
+      expect(problemsOf((c) => (c.probeFunction = { reservedConcurrency: bad })), String(bad)).toEqual([
+        `probeFunction.reservedConcurrency: must be a whole number from 2 to 10, or "none", got ${JSON.stringify(bad)}`,
+      ]);
+    }
+  });
+});
+
+describe('parseConfig: what confirms an automatic trigger (groups[].confirmation)', () => {
+  it('rejects a group with alarms and no probes that does not opt out, saying what to do', () => {
+    const problems = problemsOf((c) => {
+      c.groups[0].alarms = ['orders-primary-status-check-failed'];
+    });
+
+    expect(problems).toEqual([
+      'groups[0].confirmation: is required for a group with alarms and no probes: nothing could confirm the outage an alarm reports. Add probes to confirm against, or set confirmation to "none" to fail over on the alarm alone',
+    ]);
+  });
+
+  it('accepts the explicit opt-out for an alarm-only group, and probes as the confirmation of a probed group', () => {
+    const config = valid();
+    config.groups[0].alarms = ['orders-primary-status-check-failed'];
+    config.groups[0].confirmation = 'none';
+    const other = billing();
+    other.alarms = ['billing-primary-down'];
+    other.probes = [tcp(2000)];
+    config.groups.push(other);
+
+    expect(parseConfig(config).groups.map((g) => [g.name, g.confirmation])).toEqual([
+      ['orders', 'none'],
+      ['billing', 'probes'],
+    ]);
+  });
+
+  it('rejects "probes" without probes and "none" with probes, and an unknown value', () => {
+    const config = valid();
+    config.groups[0].confirmation = 'probes';
+    const probed = billing();
+    probed.probes = [tcp(2000)];
+    probed.confirmation = 'none';
+    const unknown = { ...billing(), name: 'ledger', primary: { instanceId: 'i-0fedcba9876543211', region: 'eu-west-1' }, replica: { ...billing().replica, dbInstanceIdentifier: 'ledger-replica', source: 'ledger-primary-db' }, dns: { ...billing().dns, records: [{ name: 'db.ledger.example.net', type: 'CNAME', target: 'replicaEndpoint' }] }, confirmation: 'alarm' };
+    config.groups.push(probed, unknown);
+
+    expect(configError(config).problems).toEqual([
+      'groups[0].confirmation: needs at least one probe in probes[] to confirm against; add probes, or set "none" to fail over on the alarm alone, got "probes"',
+      'groups[1].confirmation: cannot be "none" for a group with probes: the probes are its confirmation (remove confirmation, or set "probes"), got "none"',
+      'groups[2].confirmation: must be "probes" or "none", got "alarm"',
+    ]);
+  });
+});
 
 describe('parseConfig: probe timeouts', () => {
 

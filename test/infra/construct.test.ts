@@ -18,6 +18,7 @@ import { STEPS } from '../../lambdas/steps';
 import { resolveIntrinsics } from '../../lib/infra/template-tokens';
 import { parseConfig, type FailoverConfig } from '../../lambdas/core/config';
 import { FailoverControllerStack } from '../../lib/infra/stack';
+import { ITEM_WRITE_ACTIONS } from '../../lib/infra/store-table';
 
 // asl-validator ships no types and mutates the definition it is given (always pass a structuredClone).
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -53,6 +54,16 @@ function twoGroupsRaw(): Json {
   });
   return raw;
 }
+
+/** Two groups, the probes in a VPC, and the orders primary fenced by isolation when its stop is not confirmed. */
+function hardenedRaw(): Json {
+  const raw = twoGroupsRaw();
+  raw.probeVpc = { subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], securityGroupIds: ['sg-0123456789abcdef0'] };
+  raw.groups[0].primary.vpcId = 'vpc-0123456789abcdef0';
+  raw.groups[0].fence = { ...raw.groups[0].fence, onUnconfirmed: 'isolate' };
+  return raw;
+}
+const HARDENED = 'probes in a VPC, isolation and two groups';
 
 /** What each config must produce, written out as concrete strings rather than derived from the config. */
 interface Expected {
@@ -143,6 +154,9 @@ function synthesize(config: FailoverConfig): Synthesized {
   const machineId = logicalIdOf(stack.controller.workflow.stateMachine);
   roleOwners.set(resources[machineId].Properties.RoleArn['Fn::GetAtt'][0], 'state-machine');
   roleOwners.set(resources[logicalIdOf(stack.controller.readiness.function)].Properties.Role['Fn::GetAtt'][0], 'readiness');
+  const probe = stack.controller.detection.probeFunction;
+  if (probe) roleOwners.set(resources[logicalIdOf(probe)].Properties.Role['Fn::GetAtt'][0], 'probe');
+  roleOwners.set(logicalIdOf(stack.controller.operatorAccess.operatorRole), 'operator');
   const definition = JSON.parse(resolve(resources[machineId].Properties.DefinitionString));
   return { config, stack, template, json, resources, resolve, stepArns, roleOwners, definition };
 }
@@ -238,6 +252,20 @@ function unscopedChanges(grants: Grant[]): string[] {
     );
 }
 
+/**
+ * EventBridge's matching for the exact-value patterns the stack uses: every field of the pattern must be
+ * present in the event; a list matches a value equal to one of its members (or, for a list in the event,
+ * any member); an object matches field by field.
+ */
+function matchesPattern(pattern: Json, event: Json): boolean {
+  return Object.entries<Json>(pattern).every(([key, want]) => {
+    const got = event?.[key];
+    if (got === undefined) return false;
+    if (Array.isArray(want)) return (Array.isArray(got) ? got : [got]).some((v) => want.includes(v));
+    return matchesPattern(want, got);
+  });
+}
+
 // --- the state machine graph ---------------------------------------------------------------------
 
 interface Edge {
@@ -319,7 +347,10 @@ function promotionGateProblems(definition: Json, promoteArn: string): string[] {
 const synthesized = new Map<string, Synthesized>();
 beforeAll(() => {
   for (const c of CASES) synthesized.set(c.name, synthesize(parseConfig(c.raw(), c.name)));
+  synthesized.set(HARDENED, synthesize(parseConfig(hardenedRaw(), HARDENED)));
 });
+/** The configs the security checks run on. */
+const SECURITY_CASES = [...CASES.map((c) => c.name), HARDENED].map((name) => ({ name }));
 const get = (name: string) => synthesized.get(name)!;
 
 describe('resources (example config)', () => {
@@ -328,13 +359,16 @@ describe('resources (example config)', () => {
     s = get('the example config');
   });
 
-  it('has one STANDARD state machine with ALL-level logging (execution data included) and X-Ray tracing', () => {
+  it('has one STANDARD state machine that logs every event for 90 days without the execution data (config and DNS values), and X-Ray tracing', () => {
     s.template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    const [machine] = Object.values(s.template.findResources('AWS::StepFunctions::StateMachine'));
+    const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(s.resources[logGroupId].Properties.RetentionInDays).toBe(90);
     s.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       LoggingConfiguration: {
         Level: 'ALL',
-        IncludeExecutionData: true,
+        IncludeExecutionData: false,
         Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ExecutionLogs'), 'Arn'] } } }],
       },
       TracingConfiguration: { Enabled: true },
@@ -533,8 +567,11 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
       notify: ['kms', 'logs', 'sns'], // kms: the topic's key, to publish to the encrypted topic
       'record-outcome': ['dynamodb', 'logs'],
       'state-machine': ['lambda', 'logs', 'xray'],
-      // Reads everything a failover needs; kms: the topic's key; lambda: asks fence-primary for the DryRun.
-      readiness: ['autoscaling', 'cloudwatch', 'dynamodb', 'ec2', 'kms', 'lambda', 'logs', 'rds', 'route53', 'sns'],
+      // Reads everything a failover needs; kms: the topic's key; lambda: asks fence-primary for the DryRun;
+      // sqs: Lambda records a run it dropped in the dead-letter queue with the function's role.
+      readiness: ['autoscaling', 'cloudwatch', 'dynamodb', 'ec2', 'kms', 'lambda', 'logs', 'rds', 'route53', 'sns', 'sqs'],
+      // The probe counters, starting a failover, notifying, and the record of a dropped invocation.
+      probe: ['dynamodb', 'kms', 'logs', 'sns', 'sqs', 'states'],
     };
     for (const step of s.stepArns.keys()) expect(Object.keys(expectedServices), `the services of step ${step}`).toContain(step);
     for (const [who, want] of Object.entries(expectedServices)) {
@@ -544,7 +581,7 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
 
   it('lets the readiness function only read (and its own store item), never stop, promote or change a record', () => {
     const mine = grants.filter((g) => g.grantee === 'readiness' && g.effect === 'Allow');
-    const changing = mine.flatMap((g) => g.actions).filter((a) => changesSomething(a) && !['dynamodb:PutItem', 'sns:Publish', 'lambda:InvokeFunction', 'kms:GenerateDataKey*', 'kms:Decrypt'].includes(a) && !a.startsWith('logs:'));
+    const changing = mine.flatMap((g) => g.actions).filter((a) => changesSomething(a) && !['dynamodb:PutItem', 'sns:Publish', 'lambda:InvokeFunction', 'kms:GenerateDataKey*', 'kms:Decrypt', 'sqs:SendMessage'].includes(a) && !a.startsWith('logs:'));
     expect(changing).toEqual([]);
     const fn = s.template.findResources('AWS::Lambda::Function', { Properties: { Description: 'failover-controller: checks that a failover of each group would work (readiness)' } });
     const [props] = Object.values(fn).map((f) => f.Properties);
@@ -747,6 +784,190 @@ describe.each(CASES)('state machine definition: $name', ({ name, expected }) => 
   });
 });
 
+describe.each(SECURITY_CASES)("the store's resource policy: $name", ({ name }) => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = get(name);
+  });
+
+  it('denies every item write to everyone but the roles granted a write and the operator role; reads are not denied', () => {
+    const [table] = Object.values(s.template.findResources('AWS::DynamoDB::Table'));
+    const statements = s.resolve(table.Properties.ResourcePolicy.PolicyDocument.Statement) as Json[];
+    expect(statements).toHaveLength(1);
+    const [deny] = statements;
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Resource: '*' });
+    expect([...deny.Action].sort()).toEqual([...ITEM_WRITE_ACTIONS].sort());
+    expect(Object.keys(deny.Condition)).toEqual(['ArnNotEquals']);
+    const exempt = list<string>(deny.Condition.ArnNotEquals['aws:PrincipalArn']);
+
+    // Exactly the roles that hold a write on the table, plus the operator role: no more, no fewer.
+    const tableArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] });
+    const writers = grantsIn(s)
+      .filter((g) => g.effect === 'Allow' && g.resources.includes(tableArn) && g.actions.some((a) => ITEM_WRITE_ACTIONS.some((w) => covers(a, w))))
+      .map((g) => g.grantee);
+    const roleArn = (owner: string) => s.resolve({ 'Fn::GetAtt': [[...s.roleOwners].find(([, o]) => o === owner)![0], 'Arn'] });
+    expect([...exempt].sort()).toEqual([...new Set([...writers, 'operator'])].map(roleArn).sort());
+    const owners = exempt.map((arn) => [...s.roleOwners].find(([id]) => roleArn(s.roleOwners.get(id)!) === arn)?.[1]).sort();
+    expect(owners).toEqual(['acquire-lock', 'operator', 'probe', 'readiness', 'record-outcome']);
+  });
+});
+
+describe.each(SECURITY_CASES)("failoverctl's operator policies: $name", ({ name }) => {
+  let s: Synthesized;
+  let policies: Record<string, Json>;
+  beforeAll(() => {
+    s = get(name);
+    const access = s.stack.controller.operatorAccess;
+    const idOf = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as CfnElement);
+    policies = {
+      readOnly: s.resources[idOf(access.readOnlyPolicy)],
+      operate: s.resources[idOf(access.operatePolicy)],
+    };
+  });
+  const statementsOf = (policy: Json) => s.resolve(policy.Properties.PolicyDocument.Statement) as Json[];
+  const actionsOf = (policy: Json) => [...new Set(statementsOf(policy).flatMap((st) => list<string>(st.Action)))].sort();
+  const READ_ONLY = [
+    'autoscaling:DescribeAutoScalingInstances',
+    'cloudformation:DescribeStacks',
+    'cloudwatch:DescribeAlarms',
+    'cloudwatch:GetMetricStatistics',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'ec2:DescribeInstances',
+    'ec2:DescribeSecurityGroups',
+    'rds:DescribeDBInstances',
+    'route53:GetHostedZone',
+    'route53:ListResourceRecordSets',
+    'states:DescribeExecution',
+    'states:GetExecutionHistory',
+  ];
+
+  it('outputs both policies and the operator role', () => {
+    const access = s.stack.controller.operatorAccess;
+    const idOf = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as CfnElement);
+    s.template.hasOutput('ReadOnlyPolicyArn', { Value: { Ref: idOf(access.readOnlyPolicy) } });
+    s.template.hasOutput('OperatePolicyArn', { Value: { Ref: idOf(access.operatePolicy) } });
+    s.template.hasOutput('OperatorRoleArn', { Value: { 'Fn::GetAtt': [idOf(access.operatorRole), 'Arn'] } });
+  });
+
+  it("read-only: what status, history and check call, and nothing that changes anything", () => {
+    expect(actionsOf(policies.readOnly)).toEqual(READ_ONLY);
+    const machineName = Object.keys(s.template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const byAction = (action: string) => statementsOf(policies.readOnly).filter((st) => list<string>(st.Action).includes(action)).flatMap((st) => list<string>(st.Resource));
+    expect(byAction('states:DescribeExecution')).toEqual([`arn:aws:states:${REGION}:${ACCOUNT}:execution:${machineName}.Name:*`]);
+    expect(byAction('cloudformation:DescribeStacks')).toEqual([`arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Test/*`]);
+    const tableArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] });
+    expect(byAction('dynamodb:Query')).toEqual([tableArn, `${tableArn}/index/*`]);
+  });
+
+  it('operate: read-only plus starting executions of this state machine, reading its definition, and the item writes of pause, resume, rearm and unlock', () => {
+    expect(actionsOf(policies.operate)).toEqual([...READ_ONLY, 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'states:DescribeStateMachine', 'states:StartExecution'].sort());
+    const stateMachineArn = s.resolve({ Ref: Object.keys(s.template.findResources('AWS::StepFunctions::StateMachine'))[0] });
+    const tableArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] });
+    const resourcesOf = (action: string) => statementsOf(policies.operate).filter((st) => list<string>(st.Action).includes(action)).flatMap((st) => list<string>(st.Resource));
+    expect(resourcesOf('states:StartExecution')).toEqual([stateMachineArn]);
+    expect(resourcesOf('dynamodb:PutItem')).toEqual([tableArn]);
+    expect(resourcesOf('dynamodb:DeleteItem')).toEqual([tableArn]);
+    // Attached to the operator role, which anyone in the account may be allowed to assume.
+    expect(s.resolve(policies.operate.Properties.Roles)).toEqual([[...s.roleOwners].find(([, o]) => o === 'operator')![0]]);
+    const role = s.resources[[...s.roleOwners].find(([, o]) => o === 'operator')![0]];
+    expect(s.resolve(role.Properties.AssumeRolePolicyDocument.Statement)).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` } },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+  });
+
+  it('lets only the operate policy, the probe function and the alarm rules start executions', () => {
+    const starters = Object.entries(s.resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
+      .filter(([, r]) => (s.resolve(r.Properties.PolicyDocument.Statement) as Json[]).some((st) => st.Effect === 'Allow' && list<string>(st.Action).some((a) => covers(a, 'states:StartExecution'))))
+      .map(([id, r]) => (r.Type === 'AWS::IAM::ManagedPolicy' ? 'operate policy' : list<Json>(r.Properties.Roles).map((ref) => s.roleOwners.get(ref.Ref) ?? ref.Ref).join()));
+    const alarmRules = s.config.groups.filter((g) => g.alarms.length > 0).length;
+    expect(starters.filter((x) => /EventsRole/.test(x))).toHaveLength(alarmRules);
+    expect(starters.filter((x) => !/EventsRole/.test(x)).sort()).toEqual(['operate policy', 'probe']);
+  });
+});
+
+describe.each(SECURITY_CASES)('scheduled and triggered invocations: $name', ({ name }) => {
+  let s: Synthesized;
+  let queueArn: string;
+  beforeAll(() => {
+    s = get(name);
+    queueArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::SQS::Queue'))[0], 'Arn'] });
+  });
+  const functionId = (description: RegExp) => Object.entries(s.template.findResources('AWS::Lambda::Function')).find(([, f]) => description.test(f.Properties.Description))![0];
+
+  it('neither retries nor keeps an asynchronous invocation of the probe and readiness functions longer than detection needs, and records what it drops', () => {
+    const configs = Object.values(s.template.findResources('AWS::Lambda::EventInvokeConfig')).map((c) => s.resolve(c.Properties));
+    const of = (id: string) => configs.filter((c) => c.FunctionName === id);
+    expect(of(functionId(/probes the primaries/))).toEqual([
+      { FunctionName: functionId(/probes the primaries/), Qualifier: '$LATEST', MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60, DestinationConfig: { OnFailure: { Destination: queueArn } } },
+    ]);
+    expect(of(functionId(/readiness/))).toEqual([
+      { FunctionName: functionId(/readiness/), Qualifier: '$LATEST', MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 900, DestinationConfig: { OnFailure: { Destination: queueArn } } },
+    ]);
+    expect(configs).toHaveLength(2);
+  });
+
+  it('gives every rule target the dead-letter queue, and an alarm trigger five minutes to start its failover', () => {
+    const targets = Object.values(s.template.findResources('AWS::Events::Rule')).flatMap((r) => r.Properties.Targets.map((t: Json) => ({ rule: r, target: s.resolve(t) })));
+    expect(targets.length).toBe(2 + s.config.groups.filter((g) => g.alarms.length > 0).length);
+    for (const { rule, target } of targets) {
+      expect(target.DeadLetterConfig, target.Id).toEqual({ Arn: queueArn });
+      expect(target.RetryPolicy, target.Id).toEqual(rule.Properties.EventPattern ? { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 300 } : { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: expect.any(Number) });
+    }
+  });
+
+  it('keeps the dead-letter queue encrypted and TLS-only, writable by the stack\'s rules only', () => {
+    const [queue] = Object.values(s.template.findResources('AWS::SQS::Queue'));
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const [policy] = Object.values(s.template.findResources('AWS::SQS::QueuePolicy'));
+    const statements = s.resolve(policy.Properties.PolicyDocument.Statement) as Json[];
+    expect(statements[0]).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    const ruleArns = Object.keys(s.template.findResources('AWS::Events::Rule')).map((id) => s.resolve({ 'Fn::GetAtt': [id, 'Arn'] })).sort();
+    const senders = statements.slice(1);
+    for (const st of senders) expect(st).toMatchObject({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: queueArn });
+    expect(senders.map((st) => st.Condition.ArnEquals['aws:SourceArn']).sort()).toEqual(ruleArns);
+  });
+
+  it('reserves two concurrent executions for the probe function (two invocations overlap at most), and none for the others', () => {
+    const reserved = Object.entries(s.template.findResources('AWS::Lambda::Function')).filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined);
+    expect(reserved.map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions])).toEqual([[functionId(/probes the primaries/), 2]]);
+    // 62 s window + at most 30 s of probes + 10 s: under two minutes, and one starts each minute.
+    expect(s.resources[functionId(/probes the primaries/)].Properties.Timeout).toBeLessThan(120);
+  });
+
+  it('attaches no managed policy to any role (AWSLambdaVPCAccessExecutionRole included)', () => {
+    for (const [id, role] of Object.entries(s.template.findResources('AWS::IAM::Role'))) {
+      expect(list<Json>(role.Properties.ManagedPolicyArns), s.roleOwners.get(id) ?? id).toEqual([]);
+    }
+  });
+});
+
+describe('probes in a VPC: the interfaces Lambda manages, with a scoped inline policy', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = get(HARDENED);
+  });
+
+  it('lets the probe and confirmation functions create interfaces only in the configured subnets with the configured security groups', () => {
+    const eni = grantsIn(s).filter((g) => g.actions.some((a) => /NetworkInterface|PrivateIpAddresses|DescribeSubnets/.test(a)) && !g.actions.includes('ec2:ModifyNetworkInterfaceAttribute'));
+    const ec2 = (resource: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${resource}`;
+    const want = [
+      { actions: ['ec2:CreateNetworkInterface'], resources: [ec2('network-interface/*'), ec2('subnet/subnet-0123456789abcdef0'), ec2('subnet/subnet-0123456789abcdef1'), ec2('security-group/sg-0123456789abcdef0')] },
+      { actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'], resources: [ec2('network-interface/*')] },
+      { actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], resources: ['*'] },
+    ];
+    for (const who of ['probe', 'confirm-outage']) {
+      expect(eni.filter((g) => g.grantee === who).map(({ actions, resources, conditions }) => ({ actions, resources, ...(conditions ? { conditions } : {}) })), who).toEqual(want);
+    }
+    // Nobody else may create, delete or re-address interfaces (fence-primary only describes them, to isolate).
+    const managing = eni.filter((g) => g.actions.some((a) => !/^ec2:Describe/.test(a)));
+    expect(new Set(managing.map((g) => g.grantee))).toEqual(new Set(['probe', 'confirm-outage']));
+  });
+});
+
 describe('the promotion-gate check itself', () => {
   let definition: Json;
   let promoteArn: string;
@@ -812,9 +1033,12 @@ describe('detection', () => {
     const rules = Object.values(s.resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern);
     expect(rules).toHaveLength(1);
     const [rule] = rules;
-    expect(rule.Properties.EventPattern).toEqual({
+    expect(s.resolve(rule.Properties.EventPattern)).toEqual({
       source: ['aws.cloudwatch'],
       'detail-type': ['CloudWatch Alarm State Change'],
+      account: [ACCOUNT],
+      region: [REGION],
+      resources: [`arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:orders-primary-status-check-failed`],
       detail: { alarmName: ['orders-primary-status-check-failed'], state: { value: ['ALARM'] } },
     });
     const [target] = rule.Properties.Targets;
@@ -827,6 +1051,27 @@ describe('detection', () => {
     // The drill renders this template with a real alarm event (test/drill.test.ts, duplicate-triggers).
     expect(target.InputTransformer.InputTemplate).toContain('"group":"orders"');
     expect(target.InputTransformer.InputTemplate).toContain('"trigger":{"type":"alarm","alarmName":<detail-alarmName>');
+  });
+
+  it("matches the group's alarm of this account and region only, not a same-named alarm from elsewhere", () => {
+    const [rule] = Object.values(s.resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern);
+    const pattern = s.resolve(rule.Properties.EventPattern);
+    /** A "CloudWatch Alarm State Change" event as CloudWatch sends it (CloudWatch User Guide, "Alarm events and EventBridge"). */
+    const alarmEvent = (account: string, region: string, name = 'orders-primary-status-check-failed') => ({
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      account,
+      region,
+      resources: [`arn:aws:cloudwatch:${region}:${account}:alarm:${name}`],
+      detail: { alarmName: name, state: { value: 'ALARM' } },
+    });
+    expect(matchesPattern(pattern, alarmEvent(ACCOUNT, REGION))).toBe(true);
+    expect(matchesPattern(pattern, alarmEvent('444455556666', REGION)), 'another account').toBe(false);
+    expect(matchesPattern(pattern, alarmEvent(ACCOUNT, 'eu-west-1')), 'another region').toBe(false);
+    expect(matchesPattern(pattern, alarmEvent(ACCOUNT, REGION, 'other-alarm')), 'another alarm').toBe(false);
+    // An event that claims the name but carries another alarm's ARN (the name and the ARN disagree).
+    const forged = { ...alarmEvent(ACCOUNT, REGION, 'other-alarm'), detail: { alarmName: 'orders-primary-status-check-failed', state: { value: 'ALARM' } } };
+    expect(matchesPattern(pattern, forged), 'name without the ARN').toBe(false);
   });
 
   it('puts the probe and confirmation functions in the configured VPC when probeVpc is set', () => {
@@ -878,14 +1123,20 @@ describe('network fencing (fence.onUnconfirmed "isolate")', () => {
     ]);
   });
 
-  it("lets only fence-primary replace security groups, only on interfaces and groups in the primary's VPC", () => {
+  it("lets only fence-primary replace security groups: of interfaces in the primary's VPC, and only with the group's tagged isolation group", () => {
     const grants = grantsIn(s).filter((g) => g.actions.some((a) => covers(a, 'ec2:ModifyNetworkInterfaceAttribute')));
-    expect(grants.map((g) => g.grantee)).toEqual(['fence-primary']);
-    expect(grants[0].resources).toEqual([
-      'arn:aws:ec2:us-east-1:111122223333:network-interface/*',
-      'arn:aws:ec2:us-east-1:111122223333:security-group/*',
+    expect(grants.map((g) => g.grantee)).toEqual(['fence-primary', 'fence-primary']);
+    const vpc = 'arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0123456789abcdef0';
+    expect(grants.map((g) => [g.resources, s.resolve(g.conditions)])).toEqual([
+      [['arn:aws:ec2:us-east-1:111122223333:network-interface/*'], { StringEquals: { 'ec2:Vpc': vpc } }],
+      [['arn:aws:ec2:us-east-1:111122223333:security-group/*'], { StringEquals: { 'ec2:Vpc': vpc, 'aws:ResourceTag/failover-controller:isolates': 'orders' } }],
     ]);
-    expect(s.resolve(grants[0].conditions)).toEqual({ StringEquals: { 'ec2:Vpc': 'arn:aws:ec2:us-east-1:111122223333:vpc/vpc-0123456789abcdef0' } });
+    // The isolation group carries that tag; the database fence group (not the fence's to use) does not.
+    const groups = Object.values(Template.fromStack(s.stack.isolationStacks[0]).findResources('AWS::EC2::SecurityGroup'));
+    expect(groups.map((g) => [g.Properties.GroupName, g.Properties.Tags])).toEqual([
+      ['failover-isolation-orders', [{ Key: 'failover-controller:isolates', Value: 'orders' }]],
+      ['failover-dbfence-orders', undefined],
+    ]);
   });
 
   it("makes only the database fence groups when no group fences by isolation: one per group, in its source's VPC and region", () => {

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config';
 import { checkWithCdkNag } from '../../lib/infra/nag';
 import { FailoverControllerStack } from '../../lib/infra/stack';
+import { STATE_MACHINE_STAR_REASON } from '../../lib/infra/workflow';
 
 const example = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'failover.config.json'), 'utf8'));
 
@@ -66,6 +67,30 @@ describe('cdk-nag AwsSolutions', () => {
     const reasons = acknowledged.flatMap((data) => Object.values(data));
     expect(reasons.length).toBeGreaterThan(0);
     for (const reason of reasons) expect(String(reason).length, String(reason)).toBeGreaterThan(40);
+  });
+
+  it('puts the Workflow construct\'s acknowledgements on the exact roles they concern, none on the construct itself', () => {
+    const { stack } = nag(example);
+    const workflow = stack.controller.workflow;
+    const acknowledgedOn = (c: { node: { metadata: Array<{ type: string; data: unknown }> } }) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+    expect(acknowledgedOn(workflow)).toEqual([]);
+    const ids = (c: { node: { metadata: Array<{ type: string; data: unknown }> } }) => acknowledgedOn(c).flatMap((m) => Object.keys(m.data as Record<string, string>));
+    expect(ids(workflow.functions['flip-dns'].role!)).toEqual(['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]']);
+    // The state machine role: its "*" statements and one invocation grant per step function.
+    expect(ids(workflow.stateMachine.role)).toHaveLength(1 + Object.keys(workflow.functions).length);
+  });
+
+  it('names every action of the state machine role\'s "*" statements in its acknowledgement', () => {
+    const { app, stack } = nag(example);
+    const template = app.synth().getStackByName(stack.stackName).template;
+    const roleId = stack.getLogicalId(stack.controller.workflow.stateMachine.role.node.defaultChild as never);
+    const starActions = Object.values<any>(template.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement)
+      .filter((st: { Resource: unknown }) => st.Resource === '*')
+      .flatMap((st: { Action: string | string[] }) => [st.Action].flat());
+    expect(starActions.length).toBeGreaterThan(0);
+    for (const action of starActions) expect(STATE_MACHINE_STAR_REASON, action).toContain(action);
   });
 
   it('fails the synth on a changing action with a "*" resource (the check runs)', () => {

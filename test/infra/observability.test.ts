@@ -130,6 +130,8 @@ beforeAll(() => {
   three = synthesize(threeGroupsRaw());
   const raw = structuredClone(exampleRaw);
   raw.groups[0].probes = [];
+  // Its alarms alone would then fail it over: the config must say so.
+  raw.groups[0].confirmation = 'none';
   unprobed = synthesize(raw);
 });
 
@@ -151,7 +153,7 @@ function evaluation(alarm: Json) {
 const anyInAMinute = { statistic: 'Sum', period: 60, evaluationPeriods: 1, datapointsToAlarm: undefined, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching' };
 
 describe('alarms', () => {
-  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, one watcher per probed group, readiness', () => {
+  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, one watcher per probed group, readiness, undelivered events', () => {
     expect([...three.alarms.keys()].sort()).toEqual(
       [
         'Obs-groups-not-ready',
@@ -159,11 +161,30 @@ describe('alarms', () => {
         'Obs-no-probe-rounds-orders',
         'Obs-outcome-aborted',
         'Obs-probe-errors',
+        'Obs-undelivered-events',
         'Obs-workflow-aborted',
         'Obs-workflow-failed',
         'Obs-workflow-timed-out',
       ].sort(),
     );
+  });
+
+  it('undelivered events: any message in the dead-letter queue, the maximum over five minutes; a silent queue keeps the state, and it says when the queue is empty again', () => {
+    const alarm = three.alarms.get('Obs-undelivered-events');
+    const [queueId] = Object.keys(three.template.findResources('AWS::SQS::Queue'));
+    expect(evaluation(alarm)).toEqual({
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: `${queueId}.QueueName` },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: undefined,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      treatMissingData: 'ignore',
+    });
+    expect(alarm.OKActions).toEqual([three.topicArn]);
   });
 
   it('notifies the controller topic from every alarm', () => {
@@ -223,7 +244,7 @@ describe('alarms', () => {
   });
 
   it('without probes: no probe function alarm and no watcher', () => {
-    expect([...unprobed.alarms.keys()].sort()).toEqual(['Obs-groups-not-ready', 'Obs-outcome-aborted', 'Obs-workflow-aborted', 'Obs-workflow-failed', 'Obs-workflow-timed-out']);
+    expect([...unprobed.alarms.keys()].sort()).toEqual(['Obs-groups-not-ready', 'Obs-outcome-aborted', 'Obs-undelivered-events', 'Obs-workflow-aborted', 'Obs-workflow-failed', 'Obs-workflow-timed-out']);
   });
 
   it('readiness: GroupsNotReady at 1 or more in two readiness intervals (15 min each by default), a run that did not happen breaching; it also says when all are ready again', () => {
@@ -244,8 +265,14 @@ describe('alarms', () => {
   });
 });
 
-describe('the topic key', () => {
-  it('is a customer-managed, rotated key that CloudWatch may use to publish alarms to the topic', () => {
+/** What limits the CloudWatch service principal: this account, and the alarms of this stack (named Obs-...). */
+const fromTheStacksAlarms = {
+  StringEquals: { 'aws:SourceAccount': ACCOUNT },
+  ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:Obs-*` },
+};
+
+describe('the topic and its key', () => {
+  it('is a customer-managed, rotated key that only this stack\'s alarms, through CloudWatch, may use to publish to the topic', () => {
     const [topic] = Object.values(three.template.findResources('AWS::SNS::Topic'));
     const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
     const key = three.resources[keyId];
@@ -253,8 +280,25 @@ describe('the topic key', () => {
     expect(key.Properties.EnableKeyRotation).toBe(true);
     const statements = three.resolve(key.Properties.KeyPolicy.Statement) as Json[];
     expect(statements.filter((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com')).toEqual([
-      expect.objectContaining({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: '*' }),
+      expect.objectContaining({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: '*', Condition: fromTheStacksAlarms }),
     ]);
+  });
+
+  it('has a topic policy that lets this stack\'s alarms publish (an explicit policy replaces SNS\'s default one) and denies publishing without TLS', () => {
+    const [policy] = Object.values(three.template.findResources('AWS::SNS::TopicPolicy'));
+    const statements = three.resolve(policy.Properties.PolicyDocument.Statement) as Json[];
+    expect(statements).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      { Sid: 'ControllerAlarmsPublish', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: three.topicArn, Condition: fromTheStacksAlarms },
+    ]);
+  });
+
+  it('names every alarm that notifies the topic so that the policies\' aws:SourceArn pattern covers it', () => {
+    for (const s of [three, unprobed]) {
+      const notifying = [...s.alarms.values()].filter((a) => [...(a.AlarmActions ?? []), ...(a.OKActions ?? [])].includes(s.topicArn));
+      expect(notifying.length).toBe(s.alarms.size);
+      for (const a of notifying) expect(a.AlarmName, 'matches arn:...:alarm:Obs-*').toMatch(/^Obs-/);
+    }
   });
 
   it('may be used by the three publishers, the notify step, the probe function and the readiness function, and by no other function', () => {
@@ -265,6 +309,8 @@ describe('the topic key', () => {
       for (const st of three.resolve(policy.Properties.PolicyDocument.Statement) as Json[]) {
         if (![st.Resource].flat().includes(keyArn)) continue;
         expect([st.Action].flat().sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+        // Only through SNS: the role cannot use the key for anything else.
+        expect(st.Condition).toEqual({ StringEquals: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` } });
         for (const role of policy.Properties.Roles) users.add(three.resources[role.Ref].Properties.Description);
       }
     }
