@@ -35,6 +35,8 @@ export interface CliRun {
   code: number;
   stdout: string;
   stderr: string;
+  /** Both streams as a terminal shows them, in the order they were written, the typed answer after its prompt. */
+  output: string;
 }
 
 export interface RunOptions {
@@ -55,12 +57,25 @@ export const FAILOVERCTL_COMMANDS = [...COMMANDS, drillCommand];
 export async function runCli(argv: string[], options: RunOptions = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
+  let output = '';
   const stdin = new PassThrough();
   if (options.answer !== undefined) stdin.end(`${options.answer}\n`);
   else stdin.end();
   const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        output += s;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        output += s;
+        // The operator's answer appears after the question, as the terminal echoes it.
+        if (options.answer !== undefined && s.endsWith('[y/N] ')) output += `${options.answer}\n`;
+      },
+    },
     stdin,
     isTTY: options.tty ?? { stdin: options.answer !== undefined, stdout: false },
     env: { TZ: 'Asia/Tokyo', ...options.env },
@@ -74,7 +89,7 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
       ...options.deps,
     },
   }, FAILOVERCTL_COMMANDS);
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, output };
 }
 
 /** DescribeStacks as CloudFormation answers it for the deployed controller. */
