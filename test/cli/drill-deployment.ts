@@ -5,7 +5,7 @@
  * Functions answered from real runs of the drill's workflow (`RecordedStepFunctions`). The CLI's clock
  * is the account's. The operator works in a directory of their own with a copy of the config.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
@@ -16,13 +16,13 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { FailoverConfig } from '../../lambdas/core/config';
+import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
 import type { CliDeps } from '../../lib/cli/deployment';
 import { Drill } from '../../lib/drill/drill';
 import { LocalWorkflow } from '../../lib/runner/local-workflow';
 import { synthFor } from '../../lib/runner/synth';
 import { RecordedStepFunctions } from './recorded-execution';
-import { STACK, USER, runCli, type CliRun, type RunOptions } from './support';
+import { CONFIG, STACK, USER, runCli, type CliRun, type RunOptions } from './support';
 
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
 
@@ -32,12 +32,13 @@ export class DrillDeployment {
   readonly sfn: RecordedStepFunctions;
   /** The CLI's CloudFormation client (us-west-2, the controller's region); only this instance is mocked. */
   readonly cloudFormation = new CloudFormationClient({ region: 'us-west-2', credentials: CREDENTIALS });
+  /** Its mock, for assertions (`expect(d.cfn).not.toHaveReceivedAnyCommand()`). */
+  readonly cfn = mockClient(this.cloudFormation);
 
   private constructor(readonly drill: Drill, config: string) {
     this.sfn = new RecordedStepFunctions(drill);
     this.writeConfig(config);
-    const cfn = mockClient(this.cloudFormation);
-    cfn.on(DescribeStacksCommand).callsFake((input: { StackName?: string }) => {
+    this.cfn.on(DescribeStacksCommand).callsFake((input: { StackName?: string }) => {
       if (input.StackName !== STACK) {
         throw new CloudFormationServiceException({ name: 'ValidationError', message: `Stack with id ${input.StackName} does not exist`, $fault: 'client', $metadata: { httpStatusCode: 400 } });
       }
@@ -58,9 +59,13 @@ export class DrillDeployment {
     });
   }
 
-  /** A drill of `config`, deployed; `configText` is the operator's failover.config.json (default: `config` as JSON). */
-  static async create(config: FailoverConfig, configText?: string): Promise<DrillDeployment> {
-    return new DrillDeployment(await Drill.create(config), configText ?? JSON.stringify(config, null, 2));
+  /**
+   * A drill of `config` (default: the example), deployed; `configText` is the operator's
+   * failover.config.json (default: the example's file).
+   */
+  static async create(options: { config?: FailoverConfig; configText?: string } = {}): Promise<DrillDeployment> {
+    const drill = await Drill.create(options.config ?? loadConfigFile(CONFIG));
+    return new DrillDeployment(drill, options.configText ?? readFileSync(CONFIG, 'utf8'));
   }
 
   /** The operator edits failover.config.json. */
@@ -82,8 +87,8 @@ export class DrillDeployment {
         sns: (r: string | undefined) => account.client(SNSClient, r ?? 'us-west-2'),
       } as Partial<CliDeps['clients']> as CliDeps['clients'],
       store: () => this.drill.store,
-      now: () => account.clock.now(),
       // Following an execution: each poll interval passes for the one watching it.
+      now: () => this.sfn.viewerNow() ?? account.clock.now(),
       sleep: this.sfn.sleep,
       user: () => USER,
       localClock: () => account.clock,

@@ -77,6 +77,8 @@ export async function recordExecution(drill: Drill, input: unknown, name: string
     proto.run = originalRun;
   }
   const stoppedAt = logged.at(-1)?.timestamp ?? clock.now();
+  const events = toHistoryEvents(logged, result, drill.synth.definition);
+  const failed = events.at(-1)?.executionFailedEventDetails;
   return {
     executionArn: result.executionArn,
     name,
@@ -84,8 +86,9 @@ export async function recordExecution(drill: Drill, input: unknown, name: string
     startedAt,
     stoppedAt,
     status: result.status,
-    ...(result.status === 'SUCCEEDED' ? { output: JSON.stringify(result.output) } : { error: result.error, cause: result.cause }),
-    events: toHistoryEvents(logged, result, drill.synth.definition),
+    // DescribeExecution says what the last event says.
+    ...(result.status === 'SUCCEEDED' ? { output: JSON.stringify(result.output) } : { error: failed?.error ?? result.error, cause: failed?.cause ?? result.cause }),
+    events,
   };
 }
 
@@ -112,6 +115,8 @@ export function toHistoryEvents(logged: LocalEvent[], result: ExecutionResult, d
     push(at, { type: 'LambdaFunctionStarted' });
   };
   let caught = false;
+  // A Task's error that no Catch took fails the execution with the Lambda's error and cause.
+  let uncaught: { error?: string; cause: string } | undefined;
   for (const e of logged) {
     const event = e as LocalEvent & { state?: { name: string; type: string; input?: unknown; output?: unknown }; Error?: string; Cause?: string; output?: unknown; input?: unknown };
     const state = event.state;
@@ -120,6 +125,7 @@ export function toHistoryEvents(logged: LocalEvent[], result: ExecutionResult, d
         push(event.timestamp, { type: 'ExecutionStarted', executionStartedEventDetails: { input: JSON.stringify(event.input), roleArn: 'arn:aws:iam::123456789012:role/drill-StateMachineRole' } });
         break;
       case 'StateEntered':
+        uncaught = undefined;
         push(event.timestamp, { type: `${state!.type}StateEntered` as HistoryEvent['type'], stateEnteredEventDetails: { name: state!.name, input: JSON.stringify(state!.input) } });
         if (state!.type === 'Task') {
           caught = false;
@@ -129,18 +135,18 @@ export function toHistoryEvents(logged: LocalEvent[], result: ExecutionResult, d
       case 'StateFailed':
         // A Fail state "fails" in the library's log; Step Functions goes straight to ExecutionFailed.
         if (state!.type === 'Task') {
-          push(event.timestamp, {
-            type: 'LambdaFunctionFailed',
-            // As the Lambda Node.js runtime reports an error the handler threw.
-            lambdaFunctionFailedEventDetails: { error: event.Error, cause: JSON.stringify({ errorType: event.Error, errorMessage: event.Cause }) },
-          });
+          // As the Lambda Node.js runtime reports an error the handler threw.
+          uncaught = { error: event.Error, cause: JSON.stringify({ errorType: event.Error, errorMessage: event.Cause }) };
+          push(event.timestamp, { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: uncaught });
         }
         break;
       case 'StateRetried':
+        uncaught = undefined;
         schedule(state!.name, state!.input);
         break;
       case 'StateCaught':
         caught = true;
+        uncaught = undefined;
         break;
       case 'StateExited': {
         if (state!.type === 'Task') {
@@ -155,7 +161,7 @@ export function toHistoryEvents(logged: LocalEvent[], result: ExecutionResult, d
         push(event.timestamp, { type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: JSON.stringify(event.output) } });
         break;
       case 'ExecutionFailed':
-        push(event.timestamp, { type: 'ExecutionFailed', executionFailedEventDetails: { error: event.Error, cause: event.Cause } });
+        push(event.timestamp, { type: 'ExecutionFailed', executionFailedEventDetails: uncaught ?? { error: event.Error, cause: event.Cause } });
         break;
       default:
         throw new Error(`no Step Functions history event for the local event ${event.type}`);
@@ -232,6 +238,15 @@ export class RecordedStepFunctions {
   readonly sleep = async (ms: number): Promise<void> => {
     this.viewerAt += ms;
   };
+
+  /**
+   * The time for the one following the last execution, while it has not ended for them (the drill ran
+   * it to its end already); undefined otherwise.
+   */
+  viewerNow(): number | undefined {
+    const last = this.executions.at(-1);
+    return last && this.viewerAt < last.stoppedAt ? this.viewerAt : undefined;
+  }
 
   private find(arn: string | undefined): RecordedExecution {
     const found = this.executions.find((e) => e.executionArn === arn);

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ConfigError, loadConfigFile, parseConfig, type FailoverConfig } from '../../lambdas/core/config';
+import { ConfigError, parseConfig } from '../../lambdas/core/config';
 import { lockTtlSeconds } from '../../lambdas/core/budgets';
 import { embeddedGroups } from '../../lib/infra/workflow';
 import { loadCliConfig } from '../../lib/cli/deployment';
@@ -42,7 +42,6 @@ export const OPERATOR_DIR = '/home/ops/failover-controller';
 const OVERHEAD = /controller overhead: \d+ ms/g;
 
 const exampleConfigText = () => readFileSync(CONFIG, 'utf8');
-const exampleConfig = (): FailoverConfig => loadConfigFile(CONFIG);
 
 /** Run `produce` once, however many captures read its results. */
 function once<T>(produce: () => Promise<T>): () => Promise<T> {
@@ -87,7 +86,7 @@ function newTopology(text: string): string {
 }
 
 const operatorStory = once(async (): Promise<Story> => {
-  const d = await DrillDeployment.create(exampleConfig(), exampleConfigText());
+  const d = await DrillDeployment.create();
   const story: Story = new Map();
   try {
     // The deployed probe function has watched the group for two minutes.
@@ -148,7 +147,7 @@ const operatorStory = once(async (): Promise<Story> => {
 // --- readiness: ready, then drift ----------------------------------------------------------------
 
 const readinessStory = once(async (): Promise<Story> => {
-  const d = await DrillDeployment.create(exampleConfig(), exampleConfigText());
+  const d = await DrillDeployment.create();
   const story: Story = new Map();
   const { account } = d.drill;
   const zone = 'Z0EXAMPLE1234567890AB';
@@ -196,7 +195,7 @@ const stepFunctionsStory = once(async (): Promise<Story> => {
   const story: Story = new Map();
   const failover = ['failover', 'orders', '--reason', REASON];
 
-  const d = await DrillDeployment.create(exampleConfig(), exampleConfigText());
+  const d = await DrillDeployment.create();
   try {
     story.set('failover-confirmation', [
       await shown(d, failover, { exit: true, comment: 'stdin not a terminal', rule: omitPlan() }, { tty: { stdin: false } }),
@@ -208,7 +207,7 @@ const stepFunctionsStory = once(async (): Promise<Story> => {
   }
 
   // The primary never finishes stopping (as in the drill's fence-stuck scenario).
-  const stuck = await DrillDeployment.create(exampleConfig(), exampleConfigText());
+  const stuck = await DrillDeployment.create();
   try {
     stuck.drill.account.setBehavior('i-0a1b2c3d4e5f60718', { stopNeverCompletes: true });
     story.set('failover-fence-failed', await shown(stuck, [...failover, '--yes'], {
@@ -221,7 +220,7 @@ const stepFunctionsStory = once(async (): Promise<Story> => {
   }
 
   for (const [id, json] of [['failover-no-wait', false], ['failover-no-wait-json', true]] as const) {
-    const n = await DrillDeployment.create(exampleConfig(), exampleConfigText());
+    const n = await DrillDeployment.create();
     try {
       const argv = [...failover, '--yes', '--no-wait', ...(json ? ['--json'] : [])];
       story.set(id, json ? (await n.run(argv)).stdout.trimEnd() : await shown(n, argv, { exit: true, rule: omitPlan() }));
@@ -235,7 +234,7 @@ const stepFunctionsStory = once(async (): Promise<Story> => {
 // --- unlock: a lock left by an execution stopped from the console ---------------------------------
 
 const unlockStory = once(async (): Promise<Story> => {
-  const d = await DrillDeployment.create(exampleConfig(), exampleConfigText());
+  const d = await DrillDeployment.create();
   try {
     const { drill } = d;
     const holder = `${drill.stateMachineArn.replace(':stateMachine:', ':execution:')}:manual-orders-20260101T000000Z`;
@@ -288,7 +287,7 @@ const errorsStory = once(async (): Promise<Story> => {
   blocks.push(await bare(['status'], {}, 'no AWS_REGION, no profile'));
   blocks.push(await bare(['status'], { AWS_REGION: 'us-west-2' }, 'no credentials anywhere'));
   blocks.push(await bare(['status'], { AWS_REGION: 'us-west-2', AWS_PROFILE: 'ops' }, 'a profile that is not there'));
-  const d = await DrillDeployment.create(exampleConfig(), exampleConfigText());
+  const d = await DrillDeployment.create();
   try {
     blocks.push(await shown(d, ['status', '--stack-name', 'FailoverControler'], { exit: true }));
     blocks.push(await shown(d, ['failover', 'payments', '--reason', 'x'], { exit: true }));
