@@ -111,6 +111,7 @@ export function toHistoryEvents(logged: LocalEvent[], result: ExecutionResult, d
     const at = result.tasks[attempt]?.at;
     if (result.tasks[attempt]?.state !== state) throw new Error(`attempt ${attempt} of the log is ${state}, but LocalWorkflow invoked ${result.tasks[attempt]?.state}`);
     attempt += 1;
+    // The function's input as the state got it (the local log does not keep the resolved Parameters).
     push(at, { type: 'LambdaFunctionScheduled', lambdaFunctionScheduledEventDetails: { resource: states[state].Resource!, input: JSON.stringify(input) } });
     push(at, { type: 'LambdaFunctionStarted' });
   };

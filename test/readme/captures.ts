@@ -21,7 +21,7 @@ import { loadCliConfig } from '../../lib/cli/deployment';
 import { formatReport, runScenario } from '../../lib/drill/report';
 import { DrillDeployment } from '../cli/drill-deployment';
 import { CONFIG, ROOT, runCli, type CliRun, type RunOptions } from '../cli/support';
-import { compactJson, cutLine, keepSection, omitBefore, omitPlan, transcript, type Shown } from './transcript';
+import { compactJson, cutLine, keepSection, omitBefore, omitPlan, statusRow, transcript, type Shown } from './transcript';
 
 export interface Capture {
   id: string;
@@ -172,15 +172,16 @@ const readinessStory = once(async (): Promise<Story> => {
     // The readiness function's next scheduled run, 15 minutes after the first.
     await d.drill.advanceTo(firstRun + 15 * 60_000);
     await d.drill.evaluateReadiness();
+    // The README says the function notified the change (and only that).
+    const subjects = account.published.map((m) => m.subject);
+    if (JSON.stringify(subjects) !== JSON.stringify(['failover-controller: orders is NOT READY for a failover'])) {
+      throw new Error(`the readiness function published ${JSON.stringify(subjects)}; the README's prose around check-not-ready says otherwise`);
+    }
     await d.advance(1);
     story.set('check-not-ready', await shown(d, ['check'], { exit: true }));
     await d.advance(3);
     // Only the readiness row of the status, each problem cut to a line.
-    story.set('status-readiness', (await d.run(['status'])).stdout
-      .split('\n')
-      .filter((l, i, all) => l.startsWith('  readiness') || (l.startsWith('                ') && all.slice(0, i).some((p) => p.startsWith('  readiness'))))
-      .map((l) => cutLine(l, 130))
-      .join('\n'));
+    story.set('status-readiness', statusRow('readiness')((await d.run(['status'])).stdout.split('\n')).map((l) => cutLine(l, 130)).join('\n'));
     return story;
   } finally {
     await d.close();

@@ -73,6 +73,16 @@ export function keepSection(start: RegExp) {
   };
 }
 
+/** One row of `failoverctl status` (`  <label>  ...`) with its continuation lines. */
+export function statusRow(label: string) {
+  return (lines: string[]): string[] => {
+    const at = lines.findIndex((l) => l.startsWith(`  ${label} `));
+    if (at < 0) throw new Error(`statusRow: no ${label} row`);
+    const end = lines.findIndex((l, i) => i > at && !/^ {16}\S/.test(l));
+    return lines.slice(at, end < 0 ? lines.length : end);
+  };
+}
+
 /** A line longer than `width` cut at its last space before it, with ` ...`. */
 export function cutLine(line: string, width: number): string {
   if (line.length <= width) return line;
