@@ -339,6 +339,20 @@ async function invalidConfig(): Promise<string> {
   throw new Error('the config with two mistakes was accepted');
 }
 
+// --- usage lines ---------------------------------------------------------------------------------
+
+/** The first line of `failoverctl <command> --help` for each command, without its `Usage: `. */
+async function usage(...commands: string[]): Promise<string> {
+  const lines: string[] = [];
+  for (const command of commands) {
+    const run = await runCli([command, '--help']);
+    const first = run.stdout.split('\n')[0];
+    if (!first.startsWith('Usage: ')) throw new Error(`failoverctl ${command} --help does not start with its usage: ${first}`);
+    lines.push(first.slice('Usage: '.length));
+  }
+  return lines.join('\n');
+}
+
 // --- the registry ------------------------------------------------------------------------------
 
 const fromStory = (story: () => Promise<Story>, id: string) => async () => {
@@ -347,7 +361,20 @@ const fromStory = (story: () => Promise<Story>, id: string) => async () => {
   return text;
 };
 
+const usageOf = (...commands: string[]): Capture => ({
+  id: `usage-${commands.join('-')}`,
+  runs: commands.map((c) => `failoverctl ${c} --help, its first line`).join('; '),
+  produce: () => usage(...commands),
+});
+
 export const CAPTURES: Capture[] = [
+  usageOf('status'),
+  usageOf('history'),
+  usageOf('failover'),
+  usageOf('switchover'),
+  usageOf('pause', 'resume'),
+  usageOf('rearm'),
+  usageOf('drill'),
   { id: 'npm-start', runs: 'npm start: failoverctl drill (scenario primary-down), with npm\'s banner', produce: npmStart, volatile: [OVERHEAD] },
   { id: 'config-invalid', runs: 'the config schema on the example config with a short instance id and a TTL of 900', produce: invalidConfig },
   { id: 'check-ready', runs: 'readiness drill: the probes watch 2 min, the readiness function runs, then failoverctl check', produce: fromStory(readinessStory, 'check-ready') },

@@ -51,8 +51,11 @@ export function replaceBlocks(readme: string, texts: ReadonlyMap<string, string>
   return out.join('\n');
 }
 
-/** Does this unmarked block look like program output (a failoverctl or npm run, or its error lines)? */
+/**
+ * Does this unmarked block look like program output: a failoverctl or npm start run, an error line, or a
+ * command's usage line (the first line of its --help)?
+ */
 export function looksLikeOutput(block: Block): boolean {
   const first = block.text.split('\n')[0];
-  return /^\$ (\S+=\S+ )*(failoverctl|npm start|npx failoverctl|node bin\/failoverctl)/.test(first) || /^failoverctl: /m.test(block.text);
+  return /^\$ (\S+=\S+ )*(failoverctl|npm start|npx failoverctl|node bin\/failoverctl)/.test(first) || /^failoverctl: /m.test(block.text) || /^failoverctl [a-z]+ [[<]/.test(first);
 }
