@@ -1,20 +1,28 @@
 /**
- * `failover` and `switchover` against Step Functions (mocked: StartExecution, DescribeExecution,
- * GetExecutionHistory) and the store on dynalite: the confirmation rule, the execution input, the live
- * step lines, the outcome and the exit code.
+ * `failover` and `switchover` against Step Functions and the store: the confirmation rule, the execution
+ * input, the live step lines, the outcome and the exit code.
+ *
+ * Where the CLI follows an execution, Step Functions is answered from a real run of the workflow: a
+ * drill stands in for the deployed controller (drill-deployment.ts), StartExecution runs the synthesized
+ * definition with the real step code against the simulated account, and DescribeExecution and
+ * GetExecutionHistory answer with the events Step Functions would have recorded for that run
+ * (recorded-execution.ts); the store holds the history item the run wrote. So the lines asserted here
+ * are the steps' own sentences, taken from the run's events; the exact output of a run is the README's
+ * capture (test/readme). Elsewhere Step Functions is mocked (useDeployment).
  */
 import 'aws-sdk-client-mock-vitest/extend';
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  SFNServiceException,
-  StartExecutionCommand,
-  type HistoryEvent,
-} from '@aws-sdk/client-sfn';
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNServiceException, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterEach, describe, expect, it } from 'vitest';
+import { causeText } from '../../lambdas/core/history';
 import type { Store } from '../../lambdas/core/store';
 import type { CliDeps } from '../../lib/cli/deployment';
+import { formatDuration } from '../../lib/cli/format';
+import { TASK_STATES, type TaskStateName } from '../../lib/infra/workflow-states';
+import { DrillDeployment } from './drill-deployment';
+import type { RecordedExecution } from './recorded-execution';
 import {
+  CONFIG,
   INSTANCE,
   REPLICA,
   REPLICA_ENDPOINT,
@@ -22,44 +30,16 @@ import {
   T0,
   USER,
   executionArn,
-  executionEvents,
-  historyItem,
   runCli,
   useDeployment,
 } from './support';
 
 let store: Store;
 let deps: Partial<CliDeps>;
-const { cfn, sfn } = useDeployment((d) => ({ store, deps } = d));
+const { sfn } = useDeployment((d) => ({ store, deps } = d));
 
 const NAME = 'manual-orders-20260101T000000Z';
 const ARN = executionArn(NAME);
-
-/**
- * Step Functions running `list`: the first DescribeExecution sees it RUNNING with part of its history,
- * the second sees it ended with all of it.
- */
-function execution(list: HistoryEvent[], end: { status: 'SUCCEEDED'; outcome: string } | { status: 'FAILED'; error: string; cause: string }) {
-  let visible = 0;
-  let polls = 0;
-  sfn.on(StartExecutionCommand).resolves({ executionArn: ARN, startDate: new Date(T0) });
-  sfn.on(DescribeExecutionCommand).callsFake(() => {
-    polls += 1;
-    if (polls === 1) {
-      visible = Math.ceil(list.length / 2);
-      return { status: 'RUNNING', startDate: new Date(T0) };
-    }
-    visible = list.length;
-    const stopDate = list.at(-1)!.timestamp;
-    return end.status === 'SUCCEEDED'
-      ? { status: 'SUCCEEDED', startDate: new Date(T0), stopDate, output: JSON.stringify({ outcome: end.outcome }) }
-      : { status: 'FAILED', startDate: new Date(T0), stopDate, error: end.error, cause: end.cause };
-  });
-  sfn.on(GetExecutionHistoryCommand).callsFake((input: { reverseOrder?: boolean }) => {
-    const shown = list.slice(0, visible);
-    return { events: input.reverseOrder ? [...shown].reverse() : shown };
-  });
-}
 
 const startedInput = () => JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input!);
 
@@ -125,139 +105,9 @@ describe('the confirmation rule', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
-  it('answered "y": started and followed', async () => {
-    execution(executionEvents('succeeded'), { status: 'SUCCEEDED', outcome: 'SUCCEEDED' });
-    await store.putHistory(historyItem(T0, { executionName: NAME, executionArn: ARN }));
-    const r = await runCli(['failover', 'orders', '--reason', 'primary unreachable'], { deps, answer: 'Yes' });
-    expect(r.code).toBe(0);
-    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
-  });
 });
 
 describe('failover --yes', () => {
-  it('starts the execution with a manual trigger and follows it step by step; SUCCEEDED exits 0', async () => {
-    execution(executionEvents('succeeded'), { status: 'SUCCEEDED', outcome: 'SUCCEEDED' });
-    await store.putHistory(historyItem(T0, { executionName: NAME, executionArn: ARN }));
-    const r = await runCli(['failover', 'orders', '--reason', 'primary unreachable', '--yes'], { deps });
-    expect(r.code).toBe(0);
-    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: STATE_MACHINE, name: NAME });
-    expect(startedInput()).toEqual({
-      group: 'orders',
-      reason: 'primary unreachable',
-      trigger: { type: 'manual', by: USER, at: '2026-01-01T00:00:00.000Z' },
-      mode: 'failover',
-    });
-    expect(r.stdout).toBe(
-      [
-        `Started ${ARN}`,
-        `  https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/v2/executions/details/${ARN}`,
-        '     +0.1 s  plan            -  failover of orders, manual trigger by alice@ops-1',
-        '     +0.3 s  lock        0.1 s  took the lock of orders until 2026-01-01T01:05:00.000Z',
-        `     +0.5 s  assess      0.2 s  replica ${REPLICA} is available, lag 2 s within 30 s`,
-        `     +0.8 s  fence       0.1 s  StopInstances accepted: ${INSTANCE} is stopping`,
-        `     +5.9 s  fence       5.2 s  ${INSTANCE} is stopping, waiting for stopped`,
-        `    +16.1 s  fence      15.3 s  ${INSTANCE} confirmed stopped`,
-        `    +16.3 s  promote     0.1 s  PromoteReadReplica accepted for ${REPLICA}`,
-        `    +3m 20s  promote    3m 03s  ${REPLICA} promoted: available, no longer a replica`,
-        '    +3m 20s  dns         0.1 s  read 2 record(s)',
-        '    +3m 20s  dns         0.3 s  UPSERT of 2 record(s) submitted as C0123',
-        '    +4m 06s  dns        45.8 s  2 record(s) INSYNC',
-        '    +4m 06s  outcome         -  SUCCEEDED',
-        '    +4m 06s  notify          -  notification sent',
-        '    +4m 06s  record          -  history item stored (SUCCEEDED), lock released',
-        '',
-        `SUCCEEDED: failed over orders: ${INSTANCE} fenced (stopped), ${REPLICA} promoted, 2 DNS record(s) INSYNC`,
-        '  RTO 4m 06s   data loss up to 2 s (replica lag)   notification sent',
-        `  https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/v2/executions/details/${ARN}`,
-        '',
-      ].join('\n'),
-    );
-  });
-
-  it('a failed execution exits 1 with its outcome and error, from the history item and DescribeExecution', async () => {
-    const cause = `FenceNotConfirmed: ${INSTANCE} is still stopping after 120 s`;
-    execution(executionEvents('fence-failed'), { status: 'FAILED', error: 'FenceFailed', cause });
-    await store.putHistory(
-      historyItem(T0, {
-        executionName: NAME,
-        executionArn: ARN,
-        outcome: 'FENCE_FAILED',
-        summary: cause,
-        promotion: null,
-        dnsChanges: [],
-        rtoSeconds: null,
-        error: { name: 'FenceNotConfirmed', cause: `${INSTANCE} is still stopping after 120 s` },
-      }),
-    );
-    const r = await runCli(['failover', 'orders', '--reason', 'primary unreachable', '--yes'], { deps });
-    expect(r.code).toBe(1);
-    // The folded poll (same sentence twice) is one line; the failure and the outcome follow.
-    expect(r.stdout).toContain(
-      [
-        `     +5.9 s  fence       5.2 s  ${INSTANCE} is stopping, waiting for stopped`,
-        `    +2m 01s  fence           -  CheckFence failed: FenceNotConfirmed: ${INSTANCE} is still stopping after 120 s`,
-        '    +2m 01s  outcome         -  FENCE_FAILED',
-        '',
-      ].join('\n'),
-    );
-    expect(r.stdout).toContain(`\nFENCE_FAILED: ${cause}\n  RTO -   no data loss: nothing was promoted   notification sent\n  execution FAILED: FenceFailed\n`);
-  });
-
-  it('a step that failed and then succeeded on retry still gets its line', async () => {
-    const list = executionEvents('succeeded');
-    // AcquireLock's Lambda dies once (Lambda.Unknown is retried), then succeeds.
-    const exitAt = list.findIndex((e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'AcquireLock');
-    list.splice(
-      exitAt,
-      0,
-      { id: 0, timestamp: list[exitAt].timestamp, type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error: 'Lambda.Unknown', cause: 'The function died' } },
-      { id: 0, timestamp: list[exitAt].timestamp, type: 'LambdaFunctionSucceeded' },
-    );
-    list.forEach((e, i) => (e.id = i + 1));
-    execution(list, { status: 'SUCCEEDED', outcome: 'SUCCEEDED' });
-    await store.putHistory(historyItem(T0, { executionName: NAME, executionArn: ARN }));
-    const r = await runCli(['failover', 'orders', '--reason', 'x', '--yes'], { deps });
-    expect(r.stdout).toContain('     +0.3 s  lock            -  AcquireLock failed: Lambda.Unknown: The function died\n     +0.3 s  lock        0.1 s  took the lock of orders');
-  });
-
-  it('an execution that fails with InvalidInput (a group the deployed config lacks): its error, no history lookup, exit 1', async () => {
-    const cause = 'group: unknown group "orders"; known groups: payments';
-    execution(executionEvents('succeeded').slice(0, 2), { status: 'FAILED', error: 'InvalidInput', cause });
-    const r = await runCli(['failover', 'orders', '--reason', 'x', '--yes'], { deps });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`\nFAILED: InvalidInput: ${cause}\n  execution FAILED: InvalidInput\n`);
-    expect(r.stdout).not.toContain('no history item found');
-  });
-
-  it('--json: no live lines, one result object', async () => {
-    execution(executionEvents('succeeded'), { status: 'SUCCEEDED', outcome: 'SUCCEEDED' });
-    const item = historyItem(T0, { executionName: NAME, executionArn: ARN });
-    await store.putHistory(item);
-    const r = await runCli(['failover', 'orders', '--reason', 'primary unreachable', '--yes', '--json'], { deps });
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({
-      group: 'orders',
-      executionArn: ARN,
-      executionName: NAME,
-      consoleUrl: `https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/v2/executions/details/${ARN}`,
-      local: false,
-      status: 'SUCCEEDED',
-      outcome: 'SUCCEEDED',
-      error: null,
-      startedAt: '2026-01-01T00:00:00.000Z',
-      endedAt: '2026-01-01T00:04:06.100Z',
-      history: item,
-    });
-  });
-
-  it('ABORTED is not a success: exit 1', async () => {
-    execution(executionEvents('succeeded').slice(0, 8), { status: 'SUCCEEDED', outcome: 'ABORTED' });
-    await store.putHistory(historyItem(T0, { executionName: NAME, executionArn: ARN, outcome: 'ABORTED', summary: 'not promoting: replica lag 42 s exceeds maxLagSeconds 30 s', fence: null, promotion: null }));
-    const r = await runCli(['failover', 'orders', '--reason', 'x', '--yes'], { deps });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('\nABORTED: not promoting: replica lag 42 s exceeds maxLagSeconds 30 s\n');
-  });
-
   it('--force and --no-wait: force in the input; started, linked, not followed, exit 0', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: ARN, startDate: new Date(T0) });
     const r = await runCli(['failover', 'orders', '--reason', 'lag is stuck, we accept the loss', '--force', '--yes', '--no-wait'], { deps });
@@ -273,26 +123,6 @@ describe('failover --yes', () => {
     );
     expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
     expect(r.stderr).toContain('whatever its lag before the outage (--force: the data-loss estimate is recorded, or "unknown" when nothing bounds it)');
-  });
-
-  it('--dry-run needs no confirmation and exits 0 on DRY_RUN', async () => {
-    execution(executionEvents('succeeded'), { status: 'SUCCEEDED', outcome: 'DRY_RUN' });
-    await store.putHistory(
-      historyItem(T0, {
-        executionName: NAME,
-        executionArn: ARN,
-        dryRun: true,
-        outcome: 'DRY_RUN',
-        summary: 'dry run: a failover of orders would proceed; nothing was changed',
-        rtoSeconds: null,
-        plannedActions: [`force-stop EC2 instance ${INSTANCE} in us-east-1`, `promote RDS read replica ${REPLICA} in us-west-2`],
-      }),
-    );
-    const r = await runCli(['failover', 'orders', '--reason', 'game day', '--dry-run'], { deps, tty: { stdin: false } });
-    expect(r.code).toBe(0);
-    expect(startedInput()).toMatchObject({ dryRun: true });
-    expect(r.stderr).toContain('Dry run of a failover of orders: every step is checked, nothing is changed');
-    expect(r.stdout).toContain(`DRY_RUN: dry run: a failover of orders would proceed; nothing was changed\n  RTO -   data loss up to 2 s (replica lag)   notification sent\n  a real run would:\n    force-stop EC2 instance ${INSTANCE} in us-east-1\n`);
   });
 
   it('warns before confirming when the group is FAILED_OVER or another execution holds the lock', async () => {
@@ -311,16 +141,6 @@ describe('failover --yes', () => {
     const r = await runCli(['failover', 'orders', '--reason', 'x', '--yes'], { deps: { ...deps, sleep: async () => interrupt.abort() }, signal: interrupt.signal });
     expect(r.code).toBe(130);
     expect(r.stderr).toContain(`Stopped following. The execution goes on: failoverctl status orders, or https://us-west-2.console.aws.amazon.com/`);
-  });
-
-  it('explicit --state-machine-arn and --table: no CloudFormation; on a terminal, colour and a live status line', async () => {
-    execution(executionEvents('succeeded'), { status: 'SUCCEEDED', outcome: 'SUCCEEDED' });
-    await store.putHistory(historyItem(T0, { executionName: NAME, executionArn: ARN }));
-    const r = await runCli(['failover', 'orders', '--reason', 'x', '--yes', '--state-machine-arn', STATE_MACHINE, '--table', store.tableName], { deps, tty: { stdin: true, stdout: true } });
-    expect(r.code).toBe(0);
-    expect(cfn).not.toHaveReceivedAnyCommand();
-    expect(r.stdout).toContain('\r\u001b[K\u001b[2m       +0 s  PromoteReplica…\u001b[22m\r\u001b[K    +16.3 s  promote');
-    expect(r.stdout).toContain('\u001b[1m\u001b[32mSUCCEEDED\u001b[39m\u001b[22m: failed over orders');
   });
 
   it('losing track of a started execution says it goes on and where to look, exit 3', async () => {
@@ -364,5 +184,211 @@ describe('switchover', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('refusing to start a switchover of orders without confirmation: stdin is not a terminal, so pass --yes');
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});
+
+// --- following an execution of the real workflow ---------------------------------------------------
+
+/** A step line: `  <+elapsed, 9>  <label, 8> <duration, 8>  <text>` (lib/cli/follow.ts stepLine). */
+interface StepLine {
+  label: string;
+  duration: string;
+  text: string;
+}
+
+function stepLines(stdout: string): StepLine[] {
+  return stdout
+    .split('\n')
+    .filter((l) => /^ {2}[ +\dms.]{9} {2}\S/.test(l) && l.slice(2, 11).includes('+'))
+    .map((l) => ({ label: l.slice(13, 21).trim(), duration: l.slice(22, 30).trim(), text: l.slice(32) }));
+}
+
+/** What each Task state said when it exited, in order, as the steps worded it (`reason` of its result). */
+function stepSentences(run: RecordedExecution): Array<{ label: string; text: string }> {
+  return run.events.flatMap((e) => {
+    const name = e.type === 'TaskStateExited' ? e.stateExitedEventDetails?.name : undefined;
+    const meta = name ? TASK_STATES[name as TaskStateName] : undefined;
+    const result = meta ? JSON.parse(e.stateExitedEventDetails!.output!)?.[meta.field] : undefined;
+    return meta && typeof result?.reason === 'string' ? [{ label: meta.label, text: result.reason as string }] : [];
+  });
+}
+
+/** Consecutive repeats of the same label and text folded into one, as the CLI prints polls. */
+function folded(lines: Array<{ label: string; text: string }>): Array<{ label: string; text: string }> {
+  const last = new Map<string, string>();
+  return lines.filter((l) => {
+    const seen = last.get(l.label) === l.text;
+    last.set(l.label, l.text);
+    return !seen;
+  });
+}
+
+const consoleUrl = (arn: string) => `https://us-west-2.console.aws.amazon.com/states/home?region=us-west-2#/v2/executions/details/${arn}`;
+
+describe('following an execution of the real workflow', () => {
+  let deployment: DrillDeployment | undefined;
+  afterEach(async () => {
+    await deployment?.close();
+    deployment = undefined;
+  });
+
+  async function deployed(shape?: (d: DrillDeployment) => void, configText?: string): Promise<DrillDeployment> {
+    deployment = await DrillDeployment.create({ configText });
+    shape?.(deployment);
+    return deployment;
+  }
+  const historyOf = async (d: DrillDeployment) => (await d.drill.store.listHistory({ group: 'orders' }))[0];
+
+  it('answered "y" on a terminal: started and followed to the end, exit 0', async () => {
+    const d = await deployed();
+    const r = await d.run(['failover', 'orders', '--reason', 'primary unreachable'], { answer: 'Yes' });
+    expect(r.code).toBe(0);
+    expect(d.sfn.executions).toHaveLength(1);
+  });
+
+  it('starts the execution with a manual trigger and follows it step by step, each step in its own words; SUCCEEDED exits 0', async () => {
+    const d = await deployed();
+    const r = await d.run(['failover', 'orders', '--reason', 'primary unreachable', '--yes']);
+    expect(r.stderr).not.toContain('failoverctl:');
+    expect(r.code).toBe(0);
+    const [run] = d.sfn.executions;
+    expect(run.name).toBe(NAME);
+    expect(run.input).toEqual({ group: 'orders', reason: 'primary unreachable', trigger: { type: 'manual', by: USER, at: '2026-01-01T00:00:00.000Z' }, mode: 'failover' });
+
+    const lines = r.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual([`Started ${run.executionArn}`, `  ${consoleUrl(run.executionArn)}`]);
+    const steps = stepLines(r.stdout);
+    // Every sentence a step said, in order, polls that said nothing new folded; then the outcome, the
+    // notification and the record.
+    expect(steps.slice(0, -3).map(({ label, text }) => ({ label, text }))).toEqual(folded(stepSentences(run)));
+    expect(steps.slice(-3)).toEqual([
+      { label: 'outcome', duration: '-', text: 'SUCCEEDED' },
+      { label: 'notify', duration: '-', text: 'notification sent' },
+      { label: 'record', duration: '-', text: 'history item stored (SUCCEEDED), lock released' },
+    ]);
+    // The fence comes before the promotion, the promotion before the DNS change.
+    const first = (label: string) => steps.findIndex((s) => s.label === label);
+    expect(first('fence')).toBeLessThan(first('fence-db'));
+    expect(first('fence-db')).toBeLessThan(first('promote'));
+    expect(first('promote')).toBeLessThan(first('dns'));
+
+    const item = await historyOf(d);
+    expect(item.executionArn).toBe(run.executionArn);
+    expect(r.stdout).toContain(
+      `\nSUCCEEDED: ${item.summary}\n  RTO ${formatDuration(item.rtoSeconds)}   data loss up to ${formatDuration(item.dataLossSeconds)} (estimate, an upper bound)   notification sent\n  ${consoleUrl(run.executionArn)}\n`,
+    );
+  });
+
+  it('a fence never confirmed: the failure, the outcome, exit 1 with the error from DescribeExecution; the polls folded', async () => {
+    const d = await deployed((x) => x.drill.account.setBehavior(INSTANCE, { stopNeverCompletes: true }));
+    const r = await d.run(['failover', 'orders', '--reason', 'primary unreachable', '--yes']);
+    expect(r.code).toBe(1);
+    const [run] = d.sfn.executions;
+    const failed = run.events.find((e) => e.type === 'LambdaFunctionFailed')!.lambdaFunctionFailedEventDetails!;
+    expect(failed.error).toBe('FenceNotConfirmed');
+
+    const steps = stepLines(r.stdout);
+    const at = steps.findIndex((s) => s.text.startsWith('CheckFence failed: '));
+    expect(steps.slice(at, at + 2)).toEqual([
+      { label: 'fence', duration: '-', text: `CheckFence failed: FenceNotConfirmed: ${causeText(failed.cause)}` },
+      { label: 'outcome', duration: '-', text: 'FENCE_FAILED' },
+    ]);
+    // CheckFence ran every poll for two minutes; each sentence it repeated is printed once.
+    const checks = run.events.filter((e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'CheckFence').length;
+    expect(checks).toBeGreaterThan(10);
+    expect(steps.filter((s) => s.label === 'fence').length).toBeLessThan(5);
+
+    const item = await historyOf(d);
+    expect(item.outcome).toBe('FENCE_FAILED');
+    expect(r.stdout).toContain(`\nFENCE_FAILED: ${item.summary}\n  RTO -   no data loss: nothing was promoted   notification sent\n  execution FAILED: FenceFailed\n`);
+  });
+
+  it('a step that failed and then succeeded on retry still gets its line', async () => {
+    // AcquireLock's function dies once (Lambda.Unknown is retried), then takes the lock.
+    const d = await deployed((x) => x.drill.injectTaskFaults([{ state: 'AcquireLock', when: 'before' }]));
+    const r = await d.run(['failover', 'orders', '--reason', 'x', '--yes']);
+    expect(r.code).toBe(0);
+    const [run] = d.sfn.executions;
+    expect(run.events.filter((e) => e.type === 'LambdaFunctionScheduled' && e.lambdaFunctionScheduledEventDetails?.resource?.includes('acquirelock'))).toHaveLength(2);
+    const steps = stepLines(r.stdout);
+    const at = steps.findIndex((s) => s.label === 'lock');
+    expect(steps[at]).toEqual({ label: 'lock', duration: '-', text: 'AcquireLock failed: Lambda.Unknown: the function of AcquireLock died before starting (drill fault)' });
+    expect(steps[at + 1]).toMatchObject({ label: 'lock', text: stepSentences(run).find((s) => s.label === 'lock')!.text });
+  });
+
+  it('an execution that fails with InvalidInput (a group the deployed config lacks): its error, no history lookup, exit 1', async () => {
+    // The operator's config has a group "billing" that was never deployed.
+    const raw = JSON.parse(readFileSync(CONFIG, 'utf8'));
+    const orders = raw.groups[0];
+    raw.groups.push({
+      ...orders,
+      name: 'billing',
+      primary: { instanceId: 'i-0b0b0b0b0b0b0b0b0', region: 'us-east-1' },
+      replica: { ...orders.replica, dbInstanceIdentifier: 'billing-replica', source: 'arn:aws:rds:us-east-1:123456789012:db:billing-primary-db' },
+      dns: { ...orders.dns, records: [{ name: 'db.billing.example.com', type: 'CNAME', ttl: 30, target: 'replicaEndpoint' }] },
+      alarms: [],
+    });
+    const d = await deployed(undefined, JSON.stringify(raw));
+    const r = await d.run(['failover', 'billing', '--reason', 'x', '--yes']);
+    expect(r.code).toBe(1);
+    const [run] = d.sfn.executions;
+    expect(run.error).toBe('InvalidInput');
+    expect(r.stdout).toContain(`\nFAILED: InvalidInput: ${causeText(run.cause)}\n  execution FAILED: InvalidInput\n`);
+    expect(causeText(run.cause)).toContain('billing');
+    expect(r.stdout).not.toContain('no history item found');
+  });
+
+  it('--json: no live lines, one result object with the history item', async () => {
+    const d = await deployed();
+    const r = await d.run(['failover', 'orders', '--reason', 'primary unreachable', '--yes', '--json']);
+    expect(r.code).toBe(0);
+    const [run] = d.sfn.executions;
+    expect(JSON.parse(r.stdout)).toEqual({
+      group: 'orders',
+      executionArn: run.executionArn,
+      executionName: NAME,
+      consoleUrl: consoleUrl(run.executionArn),
+      local: false,
+      status: 'SUCCEEDED',
+      outcome: 'SUCCEEDED',
+      error: null,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      endedAt: new Date(run.stoppedAt).toISOString(),
+      history: await historyOf(d),
+    });
+  });
+
+  it('ABORTED is not a success: exit 1', async () => {
+    const d = await deployed((x) => x.drill.account.setReplicationDelay(REPLICA, 120));
+    const r = await d.run(['failover', 'orders', '--reason', 'x', '--yes']);
+    expect(r.code).toBe(1);
+    const item = await historyOf(d);
+    expect(item.outcome).toBe('ABORTED');
+    expect(r.stdout).toContain(`\nABORTED: ${item.summary}\n`);
+  });
+
+  it('--dry-run needs no confirmation and exits 0 on DRY_RUN, listing what a real run would do', async () => {
+    const d = await deployed();
+    const r = await d.run(['failover', 'orders', '--reason', 'game day', '--dry-run'], { tty: { stdin: false } });
+    expect(r.code).toBe(0);
+    expect(d.sfn.executions[0].input).toMatchObject({ dryRun: true });
+    expect(r.stderr).toContain('Dry run of a failover of orders: every step is checked, nothing is changed');
+    const item = await historyOf(d);
+    expect(item.plannedActions.length).toBeGreaterThan(0);
+    expect(r.stdout).toContain(`\nDRY_RUN: ${item.summary}\n`);
+    expect(r.stdout).toContain(`  a real run would:\n${item.plannedActions.map((a) => `    ${a}\n`).join('')}`);
+    expect(d.drill.account.instance(INSTANCE)?.state).toBe('running');
+  });
+
+  it('explicit --state-machine-arn and --table: no CloudFormation; on a terminal, colour and a live status line', async () => {
+    const d = await deployed();
+    const r = await d.run(['failover', 'orders', '--reason', 'x', '--yes', '--state-machine-arn', d.drill.stateMachineArn, '--table', d.drill.tableName], {
+      tty: { stdin: true, stdout: true },
+    });
+    expect(r.code).toBe(0);
+    expect(d.cfn).not.toHaveReceivedAnyCommand();
+    // Between two polls, the state the execution is in, dimmed, rewritten in place.
+    expect(r.stdout).toMatch(/\r\u001b\[K\u001b\[2m +\+[\dms. ]+ {2}CheckPromotion…\u001b\[22m\r\u001b\[K/);
+    expect(r.stdout).toContain(`\u001b[1m\u001b[32mSUCCEEDED\u001b[39m\u001b[22m: ${(await historyOf(d)).summary}`);
   });
 });

@@ -22,7 +22,7 @@ const pkg = require('../../package.json') as { version: string };
 describe('--version and --help', () => {
   it('--version prints the package version', async () => {
     const r = await runCli(['--version']);
-    expect(r).toEqual({ code: 0, stdout: `failoverctl ${pkg.version}\n`, stderr: '' });
+    expect(r).toMatchObject({ code: 0, stdout: `failoverctl ${pkg.version}\n`, stderr: '' });
     expect((await runCli(['-V'])).stdout).toBe(`failoverctl ${pkg.version}\n`);
   });
 

@@ -66,7 +66,7 @@ function deployedDefinition(configPath: string): void {
 describe('pause', () => {
   it('ARMED -> PAUSED, with who and why; the text says what it means', async () => {
     const r = await runCli(['pause', 'orders', '--reason', 'database upgrade, CHG-1234'], { deps, now: NOW });
-    expect(r).toEqual({
+    expect(r).toMatchObject({
       code: 0,
       stderr: '',
       stdout: [

@@ -6,12 +6,11 @@
 import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand, type DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
-import { SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach } from 'vitest';
 import type { Store } from '../../lambdas/core/store';
 import { useTestStore } from '../support/store';
-import { TASK_STATES } from '../../lib/infra/workflow-states';
 import type { HistoryItem } from '../../lambdas/core/history';
 import type { CliDeps } from '../../lib/cli/deployment';
 import { COMMANDS, main } from '../../lib/cli/main';
@@ -35,6 +34,8 @@ export interface CliRun {
   code: number;
   stdout: string;
   stderr: string;
+  /** Both streams as a terminal shows them, in the order they were written, the typed answer after its prompt. */
+  output: string;
 }
 
 export interface RunOptions {
@@ -55,12 +56,25 @@ export const FAILOVERCTL_COMMANDS = [...COMMANDS, drillCommand];
 export async function runCli(argv: string[], options: RunOptions = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
+  let output = '';
   const stdin = new PassThrough();
   if (options.answer !== undefined) stdin.end(`${options.answer}\n`);
   else stdin.end();
   const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        output += s;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        output += s;
+        // The operator's answer appears after the question, as the terminal echoes it.
+        if (options.answer !== undefined && s.endsWith('[y/N] ')) output += `${options.answer}\n`;
+      },
+    },
     stdin,
     isTTY: options.tty ?? { stdin: options.answer !== undefined, stdout: false },
     env: { TZ: 'Asia/Tokyo', ...options.env },
@@ -74,7 +88,7 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
       ...options.deps,
     },
   }, FAILOVERCTL_COMMANDS);
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, output };
 }
 
 /** DescribeStacks as CloudFormation answers it for the deployed controller. */
@@ -169,59 +183,3 @@ export function historyItem(startedAt: number, overrides: Partial<HistoryItem> =
     ...overrides,
   };
 }
-
-// --- an execution's events, as GetExecutionHistory returns them ------------------------------------
-
-const at = (s: number) => T0 + s * 1000;
-
-/** The history of an execution that started at T0: a failover that succeeds, or whose fence is never confirmed. */
-export function executionEvents(kind: 'succeeded' | 'fence-failed'): HistoryEvent[] {
-  const list: HistoryEvent[] = [];
-  const push = (seconds: number, e: Omit<HistoryEvent, 'id' | 'timestamp'>) =>
-    list.push({ id: list.length + 1, timestamp: new Date(at(seconds)), ...e } as HistoryEvent);
-  const plan = { group: { name: 'orders' }, mode: 'failover', dryRun: false, trigger: { type: 'manual', by: USER } };
-  const task = (seconds: number, name: string, result: Record<string, unknown>) => {
-    push(seconds, { type: 'TaskStateEntered', stateEnteredEventDetails: { name, input: '{}' } });
-    const field = TASK_STATES[name as keyof typeof TASK_STATES].field;
-    const output = field === 'plan' ? { plan } : { plan, [field]: result };
-    push(seconds + 0.1, { type: 'TaskStateExited', stateExitedEventDetails: { name, output: JSON.stringify(output) } });
-  };
-  const timed = (start: number, end: number | undefined, reason: string, extra: Record<string, unknown> = {}) => ({
-    startedAt: at(start),
-    ...(end !== undefined ? { endedAt: at(end) } : {}),
-    reason,
-    ...extra,
-  });
-  push(0, { type: 'ExecutionStarted' });
-  task(0, 'Plan', {});
-  task(0.2, 'AcquireLock', timed(0.2, 0.3, 'took the lock of orders until 2026-01-01T01:05:00.000Z', { acquired: true }));
-  task(0.4, 'AssessReplica', timed(0.4, 0.6, `replica ${REPLICA} is available, lag 2 s within 30 s`, { decision: 'proceed' }));
-  task(0.7, 'FencePrimary', timed(0.7, undefined, `StopInstances accepted: ${INSTANCE} is stopping`));
-  task(5.8, 'CheckFence', timed(0.7, undefined, `${INSTANCE} is stopping, waiting for stopped`));
-  task(10.9, 'CheckFence', timed(0.7, undefined, `${INSTANCE} is stopping, waiting for stopped`));
-  if (kind === 'fence-failed') {
-    push(121, { type: 'TaskStateEntered', stateEnteredEventDetails: { name: 'CheckFence', input: '{}' } });
-    push(121.1, {
-      type: 'LambdaFunctionFailed',
-      lambdaFunctionFailedEventDetails: { error: 'FenceNotConfirmed', cause: JSON.stringify({ errorMessage: `${INSTANCE} is still stopping after 120 s` }) },
-    });
-    push(121.2, { type: 'TaskStateExited', stateExitedEventDetails: { name: 'CheckFence', output: '{}' } });
-    push(121.3, { type: 'PassStateExited', stateExitedEventDetails: { name: 'OutcomeFenceFailed', output: JSON.stringify({ outcome: 'FENCE_FAILED' }) } });
-    task(121.4, 'Notify', { notified: true });
-    task(121.6, 'Record', { recorded: true, outcome: 'FENCE_FAILED', lockReleased: true });
-    push(121.8, { type: 'ExecutionFailed', executionFailedEventDetails: { error: 'FenceFailed', cause: `FenceNotConfirmed: ${INSTANCE} is still stopping after 120 s` } });
-    return list;
-  }
-  task(16, 'CheckFence', timed(0.7, 16, `${INSTANCE} confirmed stopped`, { confirmed: true }));
-  task(16.2, 'PromoteReplica', timed(16.2, undefined, `PromoteReadReplica accepted for ${REPLICA}`));
-  task(199.5, 'CheckPromotion', timed(16.2, 199.5, `${REPLICA} promoted: available, no longer a replica`, { confirmed: true }));
-  task(199.7, 'ReadDnsRecords', timed(199.7, undefined, 'read 2 record(s)'));
-  task(199.9, 'ApplyDnsChange', timed(199.7, undefined, 'UPSERT of 2 record(s) submitted as C0123'));
-  task(245.5, 'CheckDnsSync', timed(199.7, 245.5, '2 record(s) INSYNC', { confirmed: true }));
-  push(245.6, { type: 'PassStateExited', stateExitedEventDetails: { name: 'OutcomeSucceeded', output: JSON.stringify({ outcome: 'SUCCEEDED' }) } });
-  task(245.7, 'Notify', { notified: true });
-  task(245.9, 'Record', { recorded: true, outcome: 'SUCCEEDED', lockReleased: true });
-  push(246.1, { type: 'ExecutionSucceeded' });
-  return list;
-}
-
