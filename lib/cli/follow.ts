@@ -129,6 +129,8 @@ class EventRenderer {
         if (!meta || this.failed.has(name)) return undefined;
         const state = parseJson(event.stateExitedEventDetails?.output);
         const result = state?.[meta.field];
+        // The data-loss measurement refines the promotion's result: its line is the bound, not the promotion again.
+        if (meta.label === 'loss') return stepLine(elapsed, meta.label, null, describeLossBound(result));
         const text = describeResult(meta.field, result, state);
         if (this.lastText.get(meta.label) === text) return undefined;
         this.lastText.set(meta.label, text);
@@ -146,6 +148,13 @@ class EventRenderer {
         return undefined;
     }
   }
+}
+
+/** The replicated-through bound the data-loss estimate rests on, as MeasureDataLoss left it. */
+function describeLossBound(promote: any): string {
+  if (typeof promote?.replicatedThrough !== 'number') return 'no datapoint bounds what the replica had: the data loss is unknown';
+  const basis = typeof promote.replicationBasis === 'string' ? ` (${promote.replicationBasis})` : '';
+  return `the replica had every write up to ${new Date(promote.replicatedThrough).toISOString()}${basis}`;
 }
 
 /** One sentence for a step's result, as the step itself worded it. */
