@@ -5,6 +5,9 @@
  * failover (FAILED_OVER, until an operator re-arms it) and during the cooldown after any failover.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { lockTtlSeconds } from '../core/budgets';
+import { deployedGroup } from '../core/deployed-group';
+import { bakedGroups } from '../runtime/baked-groups';
 import { once, type StepDeps } from '../runtime/deps';
 import { requireEnv } from '../runtime/env';
 import { stepHandler } from '../runtime/powertools';
@@ -12,12 +15,13 @@ import { Store } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import type { LockResult, WorkflowState } from '../core/workflow-state';
 
-export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store'>): Promise<LockResult> {
+export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store' | 'groups'>): Promise<LockResult> {
   const { plan } = state;
-  const group = plan.group.name;
+  const deployed = deployedGroup(deps.groups(), plan);
+  const group = deployed.name;
   const startedAt = deps.now();
   const store = deps.store();
-  const blocked = automaticTriggerBlocked(plan.group, plan.trigger.type, await store.getGroupState(group), startedAt);
+  const blocked = automaticTriggerBlocked(deployed, plan.trigger.type, await store.getGroupState(group), startedAt);
   if (blocked) return { startedAt, endedAt: deps.now(), acquired: false, reason: blocked };
   if (plan.dryRun) {
     // A dry run changes nothing, the lock included: it only says whether a real run would get it.
@@ -34,7 +38,9 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
         : `dry run: the lock of ${group} is free; a real run would take it`,
     };
   }
-  const { acquired, lock, tookOverFrom } = await store.acquireLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds);
+  // As long as any execution of the deployed groups may run, and five minutes more (budgets.ts).
+  const ttl = lockTtlSeconds(Object.values(deps.groups()));
+  const { acquired, lock, tookOverFrom } = await store.acquireLock(group, plan.executionArn, startedAt, ttl);
   const takeover = tookOverFrom ? `, taking over the expired lock of ${tookOverFrom.holder} (expired ${new Date(tookOverFrom.expiresAt).toISOString()})` : '';
   return {
     startedAt,
@@ -49,4 +55,4 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
 }
 
 const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
-export const handler = stepHandler('acquire-lock', (state: WorkflowState) => run(state, { now: Date.now, store }));
+export const handler = stepHandler('acquire-lock', (state: WorkflowState) => run(state, { now: Date.now, store, groups: bakedGroups }));

@@ -1,13 +1,14 @@
 /**
- * Step 1, plan: the execution input is validated against the deployed groups; a malformed input fails
- * with InvalidInput naming the field and the value, and a valid one gets its defaults.
+ * Step 1, plan: the execution input is validated against the deployed groups (the Plan function's own,
+ * never the event's); a malformed input fails with InvalidInput naming the field and the value, a
+ * trigger with a field our triggers do not send is refused, a definition of another deployment is
+ * refused with ConfigMismatch, and a valid input gets its defaults.
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config';
+import { groupDigest, groupDigests } from '../../lambdas/core/deployed-group';
 import { run, type PlanEvent } from '../../lambdas/steps/plan';
-import { T0 as NOW, ZONE, ordersInput } from '../support/fixtures';
-
-const deps = { now: () => NOW };
+import { T0 as NOW, ZONE, deployed, ordersInput } from '../support/fixtures';
 
 // The example group `orders` (fixtures) and `billing`, in other regions of the same zone.
 const config = parseConfig({
@@ -21,14 +22,15 @@ const config = parseConfig({
     },
   ],
 });
-// What the state machine embeds: the validated groups by name.
-const groupsJson = JSON.stringify(Object.fromEntries(config.groups.map((g) => [g.name, g])));
+// What the Plan function has, and what the definition names: each group's digest.
+const deps = { now: () => NOW, ...deployed(...config.groups) };
+const digests = groupDigests(config.groups);
 const execution = {
   id: 'arn:aws:states:us-east-1:123456789012:execution:FailoverWorkflow:orders-manual-1',
   name: 'orders-manual-1',
 };
 
-const event = (input: unknown): PlanEvent => ({ input, groupsJson, execution });
+const event = (input: unknown, groupDigests: Record<string, string> = digests): PlanEvent => ({ input, groupDigests, execution });
 const valid = { group: 'orders', reason: 'primary unreachable from two AZs', trigger: { type: 'manual' } };
 
 async function planError(input: unknown): Promise<Error> {
@@ -52,7 +54,8 @@ describe('plan: a valid input', () => {
     expect(plan).toEqual({
       executionArn: execution.id,
       executionName: 'orders-manual-1',
-      group: config.groups[0],
+      // The group by name and the digest of the config it was planned with; no config in the state.
+      group: { name: 'orders', digest: groupDigest(config.groups[0]) },
       reason: 'primary unreachable from two AZs',
       trigger: { type: 'manual' },
       mode: 'failover',
@@ -60,23 +63,19 @@ describe('plan: a valid input', () => {
       force: false,
       startedAt: NOW,
       triggeredAt: NOW,
-      // The state machine's timeout (fence: max of 120 and switchover stop 600, + lag wait 300 + promotion
-      // 1800 + DNS 300 + 900 margin = 3900) plus five minutes, so the lock outlives any execution.
-      lockTtlSeconds: 5640,
     });
-    expect(plan.group.replica.maxLagSeconds).toBe(30);
-    expect(plan.group.dns.records[0].ttl).toBe(30);
+    expect(plan.group.digest).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('takes triggeredAt from trigger.at, so the RTO counts from the trigger', async () => {
-    const input = { ...valid, trigger: { type: 'probe', at: '2026-03-01T11:59:20Z', failures: 3 } };
+    const input = { ...valid, trigger: { type: 'probe', at: '2026-03-01T11:59:20Z', outageStartedAt: '2026-03-01T11:58:50Z', failedRounds: 3 } };
 
     const plan = await run(event(input), deps);
 
     expect(plan.triggeredAt).toBe(Date.parse('2026-03-01T11:59:20.000Z'));
     expect(plan.startedAt).toBe(NOW);
-    // Extra trigger details are kept for the history.
-    expect(plan.trigger).toEqual({ type: 'probe', at: '2026-03-01T11:59:20Z', failures: 3 });
+    // The probe's trigger details are kept for the history.
+    expect(plan.trigger).toEqual({ type: 'probe', at: '2026-03-01T11:59:20Z', outageStartedAt: '2026-03-01T11:58:50Z', failedRounds: 3 });
   });
 
   it('accepts a trigger.at slightly ahead (clock skew) and clamps it to now', async () => {
@@ -164,5 +163,32 @@ describe('plan: InvalidInput', () => {
     expect(error.message.split('; ').sort()).toEqual(
       ['dryRun: must be a boolean, got "no"', 'extra: is not a known field', 'reason: is required', 'trigger.type: must be one of probe, alarm, manual, got "cron"'].sort(),
     );
+  });
+});
+
+describe('plan: the groups are the deployed ones, never the event', () => {
+  it("a group the event's digests name but the Plan function does not have is unknown", async () => {
+    const error = await planError({ ...valid, group: 'payments' });
+    const forged = await run(event({ ...valid, group: 'payments' }, { ...digests, payments: '0123456789abcdef' }), deps).catch((err: Error) => err);
+
+    expect(error.message).toBe('group: unknown group "payments"; known groups: billing, orders');
+    expect(forged).toMatchObject({ name: 'InvalidInput', message: 'group: unknown group "payments"; known groups: billing, orders' });
+  });
+
+  it("fails with ConfigMismatch when the definition's digest of the group is not the function's (a deployment in progress), naming both", async () => {
+    const error = await run(event(valid, { ...digests, orders: '0000000000000000' }), deps).catch((err: Error) => err);
+
+    expect(error).toMatchObject({ name: 'ConfigMismatch' });
+    expect((error as Error).message).toBe(
+      `the state machine's definition was deployed with config 0000000000000000 of group orders, but the Plan function has config ${digests.orders}: ` +
+        'a deployment is in progress or did not finish; nothing was done. Start the execution again once the stack is deployed',
+    );
+  });
+
+  it('fails with ConfigMismatch when the definition does not name the group at all', async () => {
+    const error = await run(event(valid, { billing: digests.billing }), deps).catch((err: Error) => err);
+
+    expect(error).toMatchObject({ name: 'ConfigMismatch' });
+    expect((error as Error).message).toMatch(/^the state machine's definition was deployed with no group orders, but the Plan function has config [0-9a-f]{16}: /);
   });
 });
