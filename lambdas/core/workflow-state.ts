@@ -17,11 +17,24 @@ export interface ExecutionInput {
   attestation?: { by?: string; reason: string };
 }
 
-/** What started an execution, with its details. */
+/**
+ * What started an execution, as our own triggers send it (the Plan step accepts no other field): the
+ * probe function, the alarm rule, failoverctl (and the drill).
+ */
 export interface Trigger {
   type: TriggerType;
+  /** ISO time the trigger fired: the probes' deciding round, the alarm's state change, the command. */
   at?: string;
-  [detail: string]: unknown;
+  /** probe: ISO time of the first failed round. */
+  outageStartedAt?: string;
+  /** probe: how many consecutive rounds failed. */
+  failedRounds?: number;
+  /** alarm: the alarm's name and its state reason. */
+  alarmName?: string;
+  stateReason?: string;
+  /** manual: who (user@host), and whether it ran on the operator's machine (break-glass). */
+  by?: string;
+  local?: boolean;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { StepDeps } from '../runtime/deps';
 import { bakedGroups } from '../runtime/baked-groups';
 import { ConfigMismatch, InvalidInput } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
-import type { ExecutionInput, Plan } from '../core/workflow-state';
+import type { ExecutionInput, Plan, TriggerType } from '../core/workflow-state';
 
 /**
  * What the state machine passes: the execution input, the digest of each group's config as deployed
@@ -36,13 +36,54 @@ const printable = (max: number) =>
 
 const isoTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-01-01T00:00:00Z' });
 
+/**
+ * The trigger fields our own triggers send, and of which type each is: the probe function
+ * (lambdas/probe/run-probes.ts), the alarm rule (lib/infra/detection.ts), failoverctl and the drill. They
+ * end up in the history and the notification, so each is bounded and printable, and nothing else is
+ * accepted.
+ */
+const TRIGGER_FIELDS: Record<TriggerType, readonly string[]> = {
+  probe: ['type', 'at', 'outageStartedAt', 'failedRounds'],
+  alarm: ['type', 'at', 'alarmName', 'stateReason'],
+  manual: ['type', 'at', 'by', 'local'],
+};
+
+const TriggerSchema = z
+  .strictObject({
+    type: z.enum(['probe', 'alarm', 'manual'], { error: 'must be one of probe, alarm, manual' }),
+    at: isoTime.optional(),
+    outageStartedAt: isoTime.optional(),
+    failedRounds: z
+      .number({ error: 'must be a number' })
+      .int({ error: 'must be a whole number of rounds' })
+      .min(1, { error: 'must be between 1 and 100000' })
+      .max(100_000, { error: 'must be between 1 and 100000' })
+      .optional(),
+    // CloudWatch: an alarm name has at most 255 characters.
+    alarmName: printable(255).optional(),
+    // CloudWatch writes the state reason (at most 1,023 characters). A control character in it becomes
+    // a space: refusing it would refuse the failover the alarm started.
+    stateReason: z
+      .string({ error: 'must be a string' })
+      .max(1023, { error: 'must be at most 1023 characters' })
+      // eslint-disable-next-line no-control-regex
+      .transform((s) => s.replace(/[\u0000-\u001f\u007f]/g, ' '))
+      .optional(),
+    by: printable(128).optional(),
+    local: z.boolean().optional(),
+  })
+  .superRefine((trigger, ctx) => {
+    for (const key of Object.keys(trigger)) {
+      if (!TRIGGER_FIELDS[trigger.type].includes(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `is not a field of ${trigger.type === 'alarm' ? 'an' : 'a'} ${trigger.type} trigger` });
+      }
+    }
+  });
+
 const InputSchema = z.strictObject({
   group: printable(64),
   reason: printable(1024),
-  trigger: z.looseObject({
-    type: z.enum(['probe', 'alarm', 'manual'], { error: 'must be one of probe, alarm, manual' }),
-    at: isoTime.optional(),
-  }),
+  trigger: TriggerSchema,
   dryRun: z.boolean().optional(),
   force: z.boolean().optional(),
   mode: z.enum(['failover', 'switchover'], { error: 'must be "failover" or "switchover"' }).optional(),
@@ -83,7 +124,7 @@ export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now' | 'groups
   if (input.attestation && input.trigger.type !== 'manual') {
     throw new InvalidInput(`attestation: only a manual execution may attest that the writers are fenced; this one's trigger.type is ${JSON.stringify(input.trigger.type)}`);
   }
-  const by = input.attestation?.by ?? (typeof input.trigger.by === 'string' ? input.trigger.by : 'an unnamed operator');
+  const by = input.attestation?.by ?? input.trigger.by ?? 'an unnamed operator';
   return {
     executionArn: event.execution.id,
     executionName: event.execution.name,

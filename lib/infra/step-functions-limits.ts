@@ -42,12 +42,12 @@ export const STEP_FUNCTIONS_LIMITS: StepFunctionsLimits = { definitionBytes: 1_0
 export const MAX_FUNCTION_ARN_BYTES = 'arn:aws-us-gov:lambda:'.length + 16 + ':123456789012:function:'.length + 64;
 
 /**
- * The largest execution input the controller's own triggers send: the Plan schema's text fields at
- * their longest (group 64, reason 1,024, attestation.by 128 and attestation.reason 1,024 characters),
- * an alarm trigger's (alarm name 255, CloudWatch's state reason 1,023) and a manual one's operator name
- * (64), at 3 bytes a character (UTF-8, or a JSON escape), plus 512 bytes of keys, times and flags.
+ * The largest execution input the Plan step accepts: its text fields at their longest (group 64, reason
+ * 1,024, attestation.by 128 and attestation.reason 1,024 characters), an alarm trigger's (alarm name
+ * 255, state reason 1,023) and a manual one's operator name (by, 128), at 3 bytes a character (UTF-8, or
+ * a JSON escape), plus 512 bytes of keys, times, counts and flags (the trigger takes no other field).
  */
-export const EXECUTION_INPUT_MAX_BYTES = 3 * (64 + 1024 + 128 + 1024 + 255 + 1023 + 64) + 512;
+export const EXECUTION_INPUT_MAX_BYTES = 3 * (64 + 1024 + 128 + 1024 + 255 + 1023 + 128) + 512;
 
 /** An execution's ARN (arn:<partition>:states:<region>:<account>:execution:<machine, 80>:<name, 80>) and its name. */
 const EXECUTION_IDS_MAX_BYTES = 256 + 80;

@@ -163,7 +163,7 @@ describe("the Plan step's input", () => {
     const alarmName = euro(255);
     const alarm = { group, reason: `CloudWatch alarm ${alarmName} is in ALARM`, trigger: { type: 'alarm', alarmName, at: '2026-01-01T00:00:00Z', stateReason: euro(1023) } };
     const probe = { group, reason: euro(1024), trigger: { type: 'probe', at: '2026-01-01T00:00:00.000Z', outageStartedAt: '2026-01-01T00:00:00.000Z', failedRounds: 100_000 } };
-    const operator = { group, reason: euro(1024), trigger: { type: 'manual', by: euro(64), at: '2026-01-01T00:00:00Z', local: true }, mode: 'switchover', dryRun: true, force: true, attestation: { by: euro(128), reason: euro(1024) } };
+    const operator = { group, reason: euro(1024), trigger: { type: 'manual', by: euro(128), at: '2026-01-01T00:00:00Z', local: true }, mode: 'switchover', dryRun: true, force: true, attestation: { by: euro(128), reason: euro(1024) } };
     // A deployed group of that name (no config allows it; the Plan step only needs to find it).
     const deployed = [{ ...ordersGroup(), name: group }];
     const groupDigestsOf = groupDigests(deployed);

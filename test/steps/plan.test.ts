@@ -166,6 +166,51 @@ describe('plan: InvalidInput', () => {
   });
 });
 
+describe('plan: the trigger takes only the fields our own triggers send', () => {
+  const at = '2026-03-01T11:59:20Z';
+  const accepted: Array<[string, Record<string, unknown>]> = [
+    ['the probe function', { type: 'probe', at, outageStartedAt: '2026-03-01T11:58:50Z', failedRounds: 3 }],
+    ['the alarm rule', { type: 'alarm', alarmName: 'orders-primary-down', at, stateReason: 'Threshold Crossed: 1 datapoint [1.0] was greater than the threshold (0.0).' }],
+    ['failoverctl', { type: 'manual', by: 'alice@ops-1', at }],
+    ['failoverctl --local', { type: 'manual', by: 'alice@ops-1', at, local: true }],
+    ['the drill', { type: 'manual', by: 'failoverctl drill' }],
+  ];
+
+  it.each(accepted)("accepts what %s sends, and keeps it for the history", async (_, trigger) => {
+    const plan = await run(event({ ...valid, trigger }), deps);
+
+    expect(plan.trigger).toEqual(trigger);
+  });
+
+  it("turns control characters in an alarm's state reason (CloudWatch's text) into spaces rather than refusing the failover", async () => {
+    const plan = await run(event({ ...valid, trigger: { type: 'alarm', alarmName: 'orders-primary-down', stateReason: 'Threshold\nCrossed\u001b[2J' } }), deps);
+
+    expect(plan.trigger.stateReason).toBe('Threshold Crossed [2J');
+  });
+
+  const refused: Array<[string, Record<string, unknown>, string]> = [
+    ['a field no trigger sends', { type: 'manual', by: 'alice', note: 'see ticket 42' }, 'trigger.note: is not a known field'],
+    ['a look-alike of a known field', { type: 'probe', failures: 3 }, 'trigger.failures: is not a known field'],
+    ['an alarm field on a manual trigger', { type: 'manual', alarmName: 'orders-primary-down' }, 'trigger.alarmName: is not a field of a manual trigger, got "orders-primary-down"'],
+    ['a probe field on an alarm trigger', { type: 'alarm', alarmName: 'x', outageStartedAt: '2026-03-01T11:00:00Z' }, 'trigger.outageStartedAt: is not a field of an alarm trigger, got "2026-03-01T11:00:00Z"'],
+    ['a local flag on a probe trigger', { type: 'probe', local: true }, 'trigger.local: is not a field of a probe trigger, got true'],
+    ['an operator name with control characters', { type: 'manual', by: 'alice\u001b[31m' }, 'trigger.by: must not contain control characters, got "alice\\u001b[31m"'],
+    ['an operator name over 128 characters', { type: 'manual', by: 'a'.repeat(129) }, `trigger.by: must be at most 128 characters, got "${'a'.repeat(76)}...`],
+    ['an alarm name over 255 characters', { type: 'alarm', alarmName: 'a'.repeat(256) }, `trigger.alarmName: must be at most 255 characters, got "${'a'.repeat(76)}...`],
+    ['a state reason over 1,023 characters', { type: 'alarm', alarmName: 'x', stateReason: 'r'.repeat(1024) }, `trigger.stateReason: must be at most 1023 characters, got "${'r'.repeat(76)}...`],
+    ['failed rounds that are no count', { type: 'probe', failedRounds: 2.5 }, 'trigger.failedRounds: must be a whole number of rounds, got 2.5'],
+    ['an outage start that is no time', { type: 'probe', outageStartedAt: 'an hour ago' }, 'trigger.outageStartedAt: must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got "an hour ago"'],
+    ['local that is no boolean', { type: 'manual', local: 'yes' }, 'trigger.local: must be a boolean, got "yes"'],
+  ];
+
+  it.each(refused)('refuses %s with InvalidInput naming the field', async (_, trigger, message) => {
+    const error = await planError({ ...valid, trigger });
+
+    expect(error.name).toBe('InvalidInput');
+    expect(error.message).toBe(message);
+  });
+});
+
 describe('plan: the groups are the deployed ones, never the event', () => {
   it("a group the event's digests name but the Plan function does not have is unknown", async () => {
     const error = await planError({ ...valid, group: 'payments' });
