@@ -72,18 +72,17 @@ describe('bin/app.ts', () => {
   });
 
   it("exits 1 on a valid config whose workflow would exceed Step Functions' limits, printing every problem", async () => {
-    // 100 groups, each with 20 probes of long URLs: every field valid, 1.2 MB of config in all.
+    // One group with 20 unnamed probes of 6,000-character URLs: every field valid; each URL is in the
+    // confirmation's results and reason, so a workflow state would exceed 256 KiB.
     const config = example();
     const base = config.groups[0];
-    config.groups = Array.from({ length: 100 }, (_, i) => ({
-      ...structuredClone(base),
-      name: `orders-${i}`,
-      primary: { instanceId: `i-0a1b2c3d4e5f6${String(i).padStart(4, '0')}`, region: 'us-east-1' },
-      replica: { ...base.replica, dbInstanceIdentifier: `orders-${i}-replica`, source: `orders-${i}-primary-db` },
-      dns: { ...base.dns, records: [{ name: `db.orders-${i}.example.com`, type: 'CNAME', target: 'replicaEndpoint' }] },
-      probes: Array.from({ length: 20 }, (_, p) => ({ type: 'http', url: `https://api.orders-${i}.example.com/health/${p}?check=${'deep-'.repeat(90)}` })),
-      alarms: [],
-    }));
+    config.groups = [
+      {
+        ...structuredClone(base),
+        probes: Array.from({ length: 20 }, (_, p) => ({ type: 'http', url: `https://api.orders.example.com/health/${p}?check=${'x'.repeat(5950)}` })),
+        alarms: [],
+      },
+    ];
     const path = join(dir, 'too-large.json');
     writeFileSync(path, JSON.stringify(config));
 
@@ -91,9 +90,8 @@ describe('bin/app.ts', () => {
 
     expect(run.code, run.stderr).toBe(1);
     const lines = run.stderr.split('\n').map((l) => l.trim());
-    expect(lines).toContain("the failover workflow would not fit Step Functions' limits (2 problems):");
-    expect(lines.some((l) => l.startsWith('the state machine definition would be ') && l.includes(" bytes for 100 groups, over Step Functions' 1 MB (1,048,576 bytes) limit"))).toBe(true);
-    expect(lines.some((l) => l.startsWith("the Plan step's input would be up to ") && l.includes("over Step Functions' 256 KiB (262,144 bytes) payload limit"))).toBe(true);
+    expect(lines).toContain("the failover workflow would not fit Step Functions' limits (1 problem):");
+    expect(lines.some((l) => l.startsWith(`group "${base.name}": a workflow state would reach about `) && l.includes("over Step Functions' 256 KiB (262,144 bytes) payload limit"))).toBe(true);
     expect(run.stderr, 'a stack trace instead of the problem list').not.toMatch(/\bat .+\(.+:\d+:\d+\)/);
   });
 });

@@ -388,7 +388,8 @@ function confirmationProblem(group: { confirmation?: 'probes' | 'none'; probes: 
       ? 'is required for a group with alarms and no probes: nothing could confirm the outage an alarm reports. Add probes to confirm against, or set confirmation to "none" to fail over on the alarm alone'
       : undefined;
   }
-  if (group.confirmation === 'probes' && !probed) {
+  // Without alarms nothing automatic needs confirming (the parsed default of a manual-only group parses again).
+  if (group.confirmation === 'probes' && !probed && group.alarms.length > 0) {
     return 'needs at least one probe in probes[] to confirm against; add probes, or set "none" to fail over on the alarm alone';
   }
   if (group.confirmation === 'none' && probed) {

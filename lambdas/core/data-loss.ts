@@ -18,6 +18,7 @@
  *
  * Only a promotion loses data: nothing promoted, no estimate.
  */
+import type { GroupConfig } from './config';
 import { chosenReplica } from './candidates';
 import { clock } from './replica-lag';
 import type { WorkflowState } from './workflow-state';
@@ -71,7 +72,7 @@ export interface DataLossEstimate {
   writesStoppedAt: number | null;
 }
 
-export function estimateDataLoss(state: WorkflowState): DataLossEstimate {
+export function estimateDataLoss(state: WorkflowState, group: GroupConfig): DataLossEstimate {
   const promoted = state.promote?.confirmed === true && !state.plan.dryRun;
   if (!promoted) {
     return { estimatedSeconds: null, reason: state.plan.dryRun ? 'none: a dry run promotes nothing' : 'none: nothing was promoted', replicatedThrough: null, writesStoppedAt: null };
@@ -86,7 +87,7 @@ export function estimateDataLoss(state: WorkflowState): DataLossEstimate {
       writesStoppedAt: null,
     };
   }
-  const chosen = chosenReplica(state);
+  const chosen = chosenReplica(group, state);
   const assessed = state.assess?.candidates?.find((c) => c.id === chosen.dbInstanceIdentifier && c.region === chosen.region);
   const bounds = [
     { through: assessed?.replicatedThrough ?? null, basis: assessed?.basis },

@@ -14,6 +14,13 @@ export class StepError extends Error {
 /** The execution input or the group's config is malformed; nothing was changed. */
 export class InvalidInput extends StepError {}
 
+/**
+ * Two parts of the deployment disagree about a group's config: the state machine's definition and the
+ * Plan function (a deployment in progress or half done), or the config the execution was planned with
+ * and the one a later step's function has (a deployment during the execution). Nothing is acted on.
+ */
+export class ConfigMismatch extends StepError {}
+
 /** Throttling, a 5xx or a network fault from an AWS API: the state machine retries these with backoff. */
 export class TransientAwsError extends StepError {}
 

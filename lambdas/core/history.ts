@@ -5,7 +5,7 @@
 import { chosenReplica, replicaCandidates } from './candidates';
 import { estimateDataLoss } from './data-loss';
 import type { Attestation, NotificationResult, Outcome, Timed, WorkflowState, Writer } from './workflow-state';
-import { sourceDatabase } from './config';
+import { sourceDatabase, type GroupConfig } from './config';
 import { writersOf } from './writers';
 
 export interface StepRecord {
@@ -78,23 +78,27 @@ export interface ReplicaRecord {
 const iso = (ms: number) => new Date(ms).toISOString();
 const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;
 
-export function buildHistoryItem(state: WorkflowState, nowMs: number, notification?: NotificationResult): HistoryItem {
+/**
+ * The record of an execution: its state (decisions and observations) and the deployed config of its
+ * group (the ids, regions and candidates it names), never the config the event carries.
+ */
+export function buildHistoryItem(state: WorkflowState, group: GroupConfig, nowMs: number, notification?: NotificationResult): HistoryItem {
   const { plan } = state;
   const outcome = state.outcome ?? 'FAILED';
   const dnsApplied = !plan.dryRun && state.dns?.changeId !== undefined;
   const rtoSeconds = state.dns?.confirmed && !plan.dryRun && state.dns.endedAt ? seconds(plan.triggeredAt, state.dns.endedAt) : null;
-  const dataLoss = estimateDataLoss(state);
+  const dataLoss = estimateDataLoss(state, group);
   return {
-    group: plan.group.name,
+    group: group.name,
     executionArn: plan.executionArn,
     executionName: plan.executionName,
-    trigger: plan.trigger,
+    trigger: { ...plan.trigger },
     reason: plan.reason,
     mode: plan.mode,
     dryRun: plan.dryRun,
     force: plan.force,
     outcome,
-    summary: summarize(state, outcome),
+    summary: summarize(state, group, outcome),
     triggeredAt: iso(plan.triggeredAt),
     startedAt: iso(plan.startedAt),
     endedAt: iso(nowMs),
@@ -102,19 +106,19 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
     fence: state.fence
       ? {
           instanceId: state.fence.instanceId,
-          region: plan.group.primary.region,
+          region: group.primary.region,
           finalState: state.fence.state,
           confirmed: state.fence.confirmed,
           method: state.fence.method,
           ...(state.fence.isolation ? { isolation: state.fence.isolation } : {}),
-          writers: writersOf(state),
+          writers: writersOf(state, group),
         }
       : null,
     attestation: plan.attestation ?? null,
     promotion: state.promote
       ? {
           dbInstanceIdentifier: state.promote.dbInstanceIdentifier,
-          region: chosenReplica(state).region,
+          region: chosenReplica(group, state).region,
           endpointAddress: state.promote.endpointAddress ?? null,
           confirmed: state.promote.confirmed,
           alreadyPromoted: state.promote.alreadyPromoted,
@@ -135,10 +139,10 @@ export function buildHistoryItem(state: WorkflowState, nowMs: number, notificati
       replicatedThrough: dataLoss.replicatedThrough !== null ? iso(dataLoss.replicatedThrough) : null,
       writesStoppedAt: dataLoss.writesStoppedAt !== null ? iso(dataLoss.writesStoppedAt) : null,
     },
-    replicas: replicaRecords(state, outcome),
+    replicas: replicaRecords(state, group, outcome),
     rtoSeconds,
     error: state.error ? { name: state.error.Error, cause: causeText(state.error.Cause) } : null,
-    plannedActions: plan.dryRun ? plannedActions(state, outcome) : [],
+    plannedActions: plan.dryRun ? plannedActions(state, group, outcome) : [],
     notification: notification ? { notified: notification.notified, error: notification.error ?? null } : null,
   };
 }
@@ -168,22 +172,22 @@ function stepRecords(state: WorkflowState): StepRecord[] {
 }
 
 /** The reason sentence of the step that decided the outcome. */
-function summarize(state: WorkflowState, outcome: Outcome): string {
+function summarize(state: WorkflowState, group: GroupConfig, outcome: Outcome): string {
   switch (outcome) {
     case 'SKIPPED':
       return state.lock?.reason ?? 'skipped';
     case 'ABORTED':
       return state.confirm && !state.confirm.confirmed ? state.confirm.reason : (state.assess?.reason ?? 'aborted');
     case 'SUCCEEDED':
-      return `${state.plan.mode === 'switchover' ? 'switched' : 'failed'} over ${state.plan.group.name}: ${state.plan.group.primary.instanceId} ${
+      return `${state.plan.mode === 'switchover' ? 'switched' : 'failed'} over ${group.name}: ${group.primary.instanceId} ${
         state.fence?.instances?.[0]?.method === 'attested'
           ? `attested, not confirmed (${state.fence.state})`
           : state.fence?.method === 'isolate'
             ? `isolated (still ${state.fence.state})`
             : `fenced (${state.fence?.state})`
-      }${extraInstances(state)}${state.databaseFence ? `, old database ${state.databaseFence.id} ${databaseFenceText(state.databaseFence)}` : ''}, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC${attestationText(state)}`;
+      }${extraInstances(state)}${state.databaseFence ? `, old database ${state.databaseFence.id} ${databaseFenceText(state.databaseFence)}` : ''}, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC${attestationText(state, group)}`;
     case 'DRY_RUN':
-      return `dry run: a failover of ${state.plan.group.name} would proceed; nothing was changed`;
+      return `dry run: a failover of ${group.name} would proceed; nothing was changed`;
     default:
       return state.error ? `${state.error.Error}: ${causeText(state.error.Cause)}` : outcome;
   }
@@ -200,8 +204,8 @@ function databaseFenceText(fence: NonNullable<WorkflowState['databaseFence']>): 
   return 'fenced (deny-all security group, rebooted)';
 }
 
-function attestationText(state: WorkflowState): string {
-  const attested = writersOf(state).filter((w) => w.method === 'attested');
+function attestationText(state: WorkflowState, group: GroupConfig): string {
+  const attested = writersOf(state, group).filter((w) => w.method === 'attested');
   const a = state.plan.attestation;
   if (!a || attested.length === 0) return '';
   return `; NOT confirmed by the controller, passed on the attestation of ${a.by} (${a.reason}): ${attested.map((w) => w.id).join(', ')}`;
@@ -211,11 +215,10 @@ function attestationText(state: WorkflowState): string {
  * What a real run would have done, as far as the dry run got: each phase is listed only when the dry
  * run's own check of it passed, and a dry run that stopped says where (a real run would stop there too).
  */
-function plannedActions(state: WorkflowState, outcome: Outcome): string[] {
-  const { group } = state.plan;
+function plannedActions(state: WorkflowState, group: GroupConfig, outcome: Outcome): string[] {
   const source = sourceDatabase(group.replica);
   const stop = state.plan.mode === 'switchover' ? 'stop' : 'force-stop';
-  const candidate = state.assess?.decision === 'proceed' ? chosenReplica(state) : undefined;
+  const candidate = state.assess?.decision === 'proceed' ? chosenReplica(group, state) : undefined;
   const phases: Array<{ passed: boolean; what: string; actions: string[] }> = [
     {
       passed: state.fence?.confirmed === true,
@@ -251,12 +254,12 @@ function plannedActions(state: WorkflowState, outcome: Outcome): string[] {
  * What happened to each candidate replica, and why. After a promotion, the others are left untouched
  * and still replicate from the old database: they no longer protect anything, and the record says so.
  */
-function replicaRecords(state: WorkflowState, outcome: Outcome): ReplicaRecord[] {
+function replicaRecords(state: WorkflowState, group: GroupConfig, outcome: Outcome): ReplicaRecord[] {
   const assessed = state.assess?.candidates;
   const chosen = state.assess?.chosen;
   const promotedId = state.promote?.confirmed && !state.plan.dryRun ? state.promote.dbInstanceIdentifier : undefined;
   const best = assessed?.find((c) => chosen && c.id === chosen.id && c.region === chosen.region);
-  return replicaCandidates(state.plan.group).map((candidate) => {
+  return replicaCandidates(group).map((candidate) => {
     const a = assessed?.find((c) => c.id === candidate.dbInstanceIdentifier && c.region === candidate.region);
     const isChosen = best !== undefined && a === best;
     const promoted = isChosen && promotedId === candidate.dbInstanceIdentifier;

@@ -2,8 +2,6 @@
  * The shape of a failover execution's state as it flows through the state machine. Each step reads the
  * whole state and returns its own part, which the state machine stores at `$.<step>` (ResultPath).
  */
-import type { GroupConfig } from './config';
-
 export type TriggerType = 'probe' | 'alarm' | 'manual';
 export type Mode = 'failover' | 'switchover';
 
@@ -11,12 +9,32 @@ export type Mode = 'failover' | 'switchover';
 export interface ExecutionInput {
   group: string;
   reason: string;
-  trigger: { type: TriggerType; at?: string; [detail: string]: unknown };
+  trigger: Trigger;
   dryRun?: boolean;
   force?: boolean;
   mode?: Mode;
   /** Manual executions only: the operator states that the writers are fenced by other means. */
   attestation?: { by?: string; reason: string };
+}
+
+/**
+ * What started an execution, as our own triggers send it (the Plan step accepts no other field): the
+ * probe function, the alarm rule, failoverctl (and the drill).
+ */
+export interface Trigger {
+  type: TriggerType;
+  /** ISO time the trigger fired: the probes' deciding round, the alarm's state change, the command. */
+  at?: string;
+  /** probe: ISO time of the first failed round. */
+  outageStartedAt?: string;
+  /** probe: how many consecutive rounds failed. */
+  failedRounds?: number;
+  /** alarm: the alarm's name and its state reason. */
+  alarmName?: string;
+  stateReason?: string;
+  /** manual: who (user@host), and whether it ran on the operator's machine (break-glass). */
+  by?: string;
+  local?: boolean;
 }
 
 /**
@@ -47,16 +65,21 @@ export const SUCCESSFUL_OUTCOMES: readonly Outcome[] = ['SUCCEEDED', 'DRY_RUN', 
 export interface Plan {
   executionArn: string;
   executionName: string;
-  group: GroupConfig;
+  /**
+   * The group, by name, and the digest of its deployed config the execution was planned with. No step
+   * acts on anything here but the name: each reads the group's config from its own deployment
+   * (lambdas/core/deployed-group.ts). Executions planned by earlier versions carry the whole config
+   * here, without a digest.
+   */
+  group: { name: string; digest?: string };
   reason: string;
-  trigger: ExecutionInput['trigger'];
+  trigger: Trigger;
   mode: Mode;
   dryRun: boolean;
   force: boolean;
   /** Epoch ms: when the workflow started, and when the trigger fired (for the RTO). */
   startedAt: number;
   triggeredAt: number;
-  lockTtlSeconds: number;
   attestation?: Attestation;
 }
 

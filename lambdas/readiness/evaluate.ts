@@ -66,11 +66,12 @@ export interface ReadinessDeps extends Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'c
   /** The controller's own region: where the alarms a group listens to must be. */
   controllerRegion: string;
   /**
-   * Would the fence be allowed to stop these instances? StopInstances with DryRun, made with the
-   * permissions of whoever fences: the deployed fence function's role in the stack, the operator's
+   * Would the fence be allowed to stop the group's writers? StopInstances with DryRun on those EC2
+   * still knows, made with the permissions of whoever fences: the deployed fence function's role in the
+   * stack (asked by group name: it takes the writers from its own deployed config), the operator's
    * credentials for `failoverctl check` (those a break-glass run would fence with).
    */
-  fenceDryRun(region: string, instanceIds: string[]): Promise<DryRunAnswer>;
+  fenceDryRun(group: GroupConfig): Promise<DryRunAnswer>;
 }
 
 /** The engines whose read replicas the controller promotes (RDS DB instances, not Aurora clusters). */
@@ -191,7 +192,7 @@ async function checkPrimary(group: GroupConfig, deps: ReadinessDeps, f: Findings
   });
 
   await f.guard('fence', `${live.join(', ')} (${region})`, 'EC2 StopInstances (DryRun)', async (f) => {
-    const answer = await deps.fenceDryRun(region, live);
+    const answer = await deps.fenceDryRun(group);
     if (!answer.allowed) {
       f.problem(
         'fence',

@@ -83,12 +83,13 @@ declare const FAILOVER_READINESS_GROUPS: string;
 
 /**
  * The fence function answers the DryRun with its own role, so the check covers the permission a
- * failover will use (this function holds no StopInstances permission).
+ * failover will use (this function holds no StopInstances permission). It is asked by group name only:
+ * which instances, in which region, it takes from its own deployed config.
  */
 const lambdaClient = /* @__PURE__ */ once(() => new LambdaClient({}));
-async function askFence(region: string, instanceIds: string[]): Promise<DryRunAnswer> {
+async function askFence(group: GroupConfig): Promise<DryRunAnswer> {
   const out = await lambdaClient().send(
-    new InvokeCommand({ FunctionName: requireEnv('FENCE_FUNCTION_NAME'), Payload: JSON.stringify({ dryRun: { region, instanceIds } }) }),
+    new InvokeCommand({ FunctionName: requireEnv('FENCE_FUNCTION_NAME'), Payload: JSON.stringify({ dryRun: { group: group.name } }) }),
   );
   const text = new TextDecoder().decode(out.Payload);
   if (out.FunctionError) {

@@ -1,7 +1,8 @@
 /**
- * What a step needs from the outside world: AWS clients per region, the store, the topic and a clock.
- * Each Lambda handler wires only the clients its step uses (so its bundle carries only those); the
- * drill and tests pass their own.
+ * What a step needs from the outside world: the deployed groups, AWS clients per region, the store, the
+ * topic and a clock. Each Lambda handler wires only the clients its step uses (so its bundle carries
+ * only those) and the groups baked into its bundle (bakedGroups); the drill, break-glass runs and tests
+ * pass their own.
  */
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -11,8 +12,14 @@ import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { MetricsSink } from './metrics';
 import type { Store } from '../core/store';
+import type { DeployedGroups } from '../core/deployed-group';
 
 export interface StepDeps {
+  /**
+   * The deployed groups' validated configs, by name: everything a step acts on comes from here (see
+   * lambdas/core/deployed-group.ts), never from its event.
+   */
+  groups(): DeployedGroups;
   now(): number;
   ec2(region: string): EC2Client;
   rds(region: string): RDSClient;

@@ -5,25 +5,31 @@
  * failover (FAILED_OVER, until an operator re-arms it) and during the cooldown after any failover.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { lockTtlSeconds } from '../core/budgets';
+import { deployedGroup } from '../core/deployed-group';
+import { bakedGroups } from '../runtime/baked-groups';
 import { once, type StepDeps } from '../runtime/deps';
 import { requireEnv } from '../runtime/env';
 import { stepHandler } from '../runtime/powertools';
 import { Store, type LockItem } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
-import type { LockResult, Plan, WorkflowState } from '../core/workflow-state';
+import type { LockResult, WorkflowState } from '../core/workflow-state';
 
-export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store'>): Promise<LockResult> {
+export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store' | 'groups'>): Promise<LockResult> {
   const { plan } = state;
-  const group = plan.group.name;
+  const deployed = deployedGroup(deps.groups(), plan);
+  const group = deployed.name;
   const startedAt = deps.now();
   const store = deps.store();
-  const blocked = automaticTriggerBlocked(plan.group, plan.trigger.type, await store.getGroupState(group), startedAt);
+  // As long as any execution of the deployed groups may run, and five minutes more (budgets.ts).
+  const ttl = lockTtlSeconds(Object.values(deps.groups()));
+  const blocked = automaticTriggerBlocked(deployed, plan.trigger.type, await store.getGroupState(group), startedAt);
   if (blocked) return { startedAt, endedAt: deps.now(), acquired: false, reason: blocked };
   if (plan.dryRun) {
     // A dry run changes nothing, the lock included: it only says whether a real run would get it.
     const lock = await store.getLock(group);
     const live = lock && lock.expiresAt >= startedAt && lock.holder !== plan.executionArn;
-    const forged = live ? implausibleLock(lock, plan, startedAt) : undefined;
+    const forged = live ? implausibleLock(lock, plan.executionArn, ttl, startedAt) : undefined;
     return {
       startedAt,
       endedAt: deps.now(),
@@ -37,14 +43,14 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
           : `dry run: the lock of ${group} is free; a real run would take it`,
     };
   }
-  const first = await store.acquireLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds);
+  const first = await store.acquireLock(group, plan.executionArn, startedAt, ttl);
   let { acquired, lock } = first;
   let takeover = first.tookOverFrom ? `, taking over the expired lock of ${first.tookOverFrom.holder} (expired ${new Date(first.tookOverFrom.expiresAt).toISOString()})` : '';
-  const why = acquired ? undefined : implausibleLock(lock, plan, startedAt);
+  const why = acquired ? undefined : implausibleLock(lock, plan.executionArn, ttl, startedAt);
   if (why) {
     // No execution of this controller can hold it: forged, or corrupt. It must not suppress a failover.
     const held = lock;
-    ({ acquired, lock } = await store.takeOverLock(group, plan.executionArn, startedAt, plan.lockTtlSeconds, held));
+    ({ acquired, lock } = await store.takeOverLock(group, plan.executionArn, startedAt, ttl, held));
     if (acquired) takeover = `, taking over a lock no execution of this controller can hold (holder ${JSON.stringify(held.holder)}, expires ${new Date(held.expiresAt).toISOString()}: ${why}); someone wrote it into the table by hand`;
   }
   return {
@@ -69,13 +75,13 @@ const PLAUSIBLE_TTL_FACTOR = 2;
  * budgets while a failover ran. Its holder is an execution of this state machine (when this execution
  * is one) or a break-glass run (`local:<name>`).
  */
-export function implausibleLock(lock: LockItem, plan: Pick<Plan, 'executionArn' | 'lockTtlSeconds'>, now: number): string | undefined {
-  const latest = now + PLAUSIBLE_TTL_FACTOR * plan.lockTtlSeconds * 1000;
+export function implausibleLock(lock: LockItem, executionArn: string, ttlSeconds: number, now: number): string | undefined {
+  const latest = now + PLAUSIBLE_TTL_FACTOR * ttlSeconds * 1000;
   if (lock.expiresAt > latest) {
-    return `it expires more than ${PLAUSIBLE_TTL_FACTOR} x the lock's TTL (${plan.lockTtlSeconds} s) from now`;
+    return `it expires more than ${PLAUSIBLE_TTL_FACTOR} x the lock's TTL (${ttlSeconds} s) from now`;
   }
   if (/^local:[\w.-]{1,80}$/.test(lock.holder)) return undefined;
-  const ours = /^(arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:execution:[\w-]+):[\w.-]{1,80}$/.exec(plan.executionArn);
+  const ours = /^(arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:execution:[\w-]+):[\w.-]{1,80}$/.exec(executionArn);
   const theirs = /^(arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:execution:[\w-]+):[\w.-]{1,80}$/.exec(lock.holder);
   if (!theirs) return 'its holder is neither a Step Functions execution nor a break-glass run';
   if (ours && ours[1] !== theirs[1]) return `its holder is an execution of another state machine (${theirs[1].split(':').pop()})`;
@@ -83,4 +89,4 @@ export function implausibleLock(lock: LockItem, plan: Pick<Plan, 'executionArn' 
 }
 
 const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
-export const handler = stepHandler('acquire-lock', (state: WorkflowState) => run(state, { now: Date.now, store }));
+export const handler = stepHandler('acquire-lock', (state: WorkflowState) => run(state, { now: Date.now, store, groups: bakedGroups }));

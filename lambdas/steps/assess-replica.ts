@@ -15,6 +15,9 @@ import { DescribeDBInstancesCommand, type DBInstance } from '@aws-sdk/client-rds
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { perRegion, type StepDeps } from '../runtime/deps';
+import { bakedGroups } from '../runtime/baked-groups';
+import type { GroupConfig } from '../core/config';
+import { deployedGroup } from '../core/deployed-group';
 import { awsErrorName, stepErrorFrom, StepError } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
 import { replicaCandidates, type ReplicaCandidate } from '../core/candidates';
@@ -124,7 +127,7 @@ export function decideFailover(plan: Pick<Plan, 'force'>, candidates: CandidateA
  * before `stoppedAt`; wait while none is and the lag timeout has not passed; abort after it.
  */
 export function decideSwitchover(
-  plan: Pick<Plan, 'group'>,
+  group: Pick<GroupConfig, 'switchover'>,
   observations: CandidateObservation[],
   candidates: CandidateAssessment[],
   reference: { at: number; what: string },
@@ -144,7 +147,7 @@ export function decideSwitchover(
   if (ready) {
     return { decision: 'proceed', reason: `switching over to ${ready.c.id}: ${ready.reason} (${reference.what})`, chosen: { id: ready.c.id, region: ready.c.region } };
   }
-  const timeout = plan.group.switchover.lagTimeoutSeconds;
+  const timeout = group.switchover.lagTimeoutSeconds;
   const status = checks.map((x) => x.reason).join('; ');
   if (waitedSeconds < timeout) {
     return { decision: 'wait', reason: `waiting for the replica to catch up before switching over: ${status}`, chosen: { id: eligible[0].id, region: eligible[0].region } };
@@ -281,8 +284,8 @@ export async function replicaCaughtUp(
  * Every candidate, in config order. A candidate that cannot be read (its region unreachable) is passed
  * over with the error; if none can be read, the first error fails the step (transient errors are retried).
  */
-async function observeAll(plan: Plan, fromMs: number, deps: Deps): Promise<CandidateObservation[]> {
-  const candidates = replicaCandidates(plan.group);
+async function observeAll(group: GroupConfig, fromMs: number, deps: Deps): Promise<CandidateObservation[]> {
+  const candidates = replicaCandidates(group);
   const results = await Promise.all(
     candidates.map(async (candidate): Promise<{ observation?: CandidateObservation; candidate: ReplicaCandidate; thrown?: Error }> => {
       try {
@@ -297,8 +300,10 @@ async function observeAll(plan: Plan, fromMs: number, deps: Deps): Promise<Candi
   return results.map((r) => r.observation ?? { candidate: r.candidate, lag: [], error: r.thrown!.message });
 }
 
-export async function run(state: WorkflowState, deps: Deps): Promise<AssessResult> {
+export async function run(state: WorkflowState, deps: Deps & Pick<StepDeps, 'groups'>): Promise<AssessResult> {
   const { plan } = state;
+  // The deployed group's candidates; from the state only the decisions and times.
+  const group = deployedGroup(deps.groups(), plan);
   // A switchover loops through this step while it waits; keep the first start.
   const startedAt = state.assess?.startedAt ?? deps.now();
   const outage = outageStart(plan);
@@ -306,12 +311,12 @@ export async function run(state: WorkflowState, deps: Deps): Promise<AssessResul
   // Until the writers are stopped (issue 10 moves this wait after them), a switchover waits for what
   // was written before the wait began.
   const reference = stopped ?? { at: startedAt, what: 'writes made before the wait began; the writers were not stopped yet' };
-  const observations = await observeAll(plan, Math.min(outage.at, reference.at) - LOOKBACK_MS, deps);
+  const observations = await observeAll(group, Math.min(outage.at, reference.at) - LOOKBACK_MS, deps);
   const candidates = observations.map((o) => assessCandidate(o, outage.at));
   const now = deps.now();
   const { decision, reason, chosen } =
     plan.mode === 'switchover'
-      ? decideSwitchover(plan, observations, candidates, { at: reference.at, what: stopped ? stopped.what : reference.what }, (now - startedAt) / 1000)
+      ? decideSwitchover(group, observations, candidates, { at: reference.at, what: stopped ? stopped.what : reference.what }, (now - startedAt) / 1000)
       : decideFailover(plan, candidates);
   const shown = chosen ? candidates.find((c) => c.id === chosen.id && c.region === chosen.region)! : candidates[0];
   const replica = observations.find((o) => o.candidate.dbInstanceIdentifier === shown.id && o.candidate.region === shown.region)?.replica;
@@ -331,6 +336,7 @@ export async function run(state: WorkflowState, deps: Deps): Promise<AssessResul
 
 const deps = {
   now: Date.now,
+  groups: bakedGroups,
   rds: perRegion((region) => new RDSClient({ region })),
   cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
 };

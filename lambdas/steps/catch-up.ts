@@ -14,25 +14,27 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { perRegion, type StepDeps } from '../runtime/deps';
+import { bakedGroups } from '../runtime/baked-groups';
 import { stepHandler } from '../runtime/powertools';
-import type { AssessResult, Plan, ReplicaView, WorkflowState } from '../core/workflow-state';
+import type { AssessResult, ReplicaView, WorkflowState } from '../core/workflow-state';
 import { chosenReplica, replicaCandidates } from '../core/candidates';
-import { sourceDatabase } from '../core/config';
+import { sourceDatabase, type GroupConfig } from '../core/config';
+import { deployedGroup } from '../core/deployed-group';
 import { describeReplica, replicaCaughtUp } from './assess-replica';
 
 export type CatchUpEvent = { action: 'precheck' | 'wait'; state: WorkflowState };
 
-type Deps = Pick<StepDeps, 'now' | 'rds' | 'cloudwatch'>;
+type Deps = Pick<StepDeps, 'now' | 'rds' | 'cloudwatch' | 'groups'>;
 
 /** May a switchover start stopping the writers with this replica? A pure function of its description. */
-export function decidePrecheck(plan: Pick<Plan, 'group'>, candidate: { dbInstanceIdentifier: string; region: string }, replica: ReplicaView | undefined): Pick<AssessResult, 'decision' | 'reason'> {
+export function decidePrecheck(group: Pick<GroupConfig, 'replica'>, candidate: { dbInstanceIdentifier: string; region: string }, replica: ReplicaView | undefined): Pick<AssessResult, 'decision' | 'reason'> {
   const { dbInstanceIdentifier: id, region } = candidate;
   if (!replica) return { decision: 'abort', reason: `not switching over: replica ${id} not found in ${region}` };
   if (!replica.isReplica) return { decision: 'abort', reason: `not switching over: ${id} is not a read replica (already standalone?)` };
-  const expected = sourceDatabase(plan.group.replica);
+  const expected = sourceDatabase(group.replica);
   const actual = sourceDatabase({ source: replica.sourceId ?? '', region });
   if (actual.id !== expected.id || actual.region !== expected.region) {
-    return { decision: 'abort', reason: `not switching over: ${id} replicates from ${replica.sourceId}, not the configured source ${plan.group.replica.source}` };
+    return { decision: 'abort', reason: `not switching over: ${id} replicates from ${replica.sourceId}, not the configured source ${group.replica.source}` };
   }
   if (replica.status !== 'available') return { decision: 'abort', reason: `not switching over: replica ${id} is ${replica.status}, not available` };
   return { decision: 'proceed', reason: `switching over to ${id}: it is available; stopping the writers first, then waiting for it to catch up` };
@@ -41,9 +43,10 @@ export function decidePrecheck(plan: Pick<Plan, 'group'>, candidate: { dbInstanc
 export async function precheck(state: WorkflowState, deps: Deps): Promise<AssessResult> {
   const startedAt = deps.now();
   const refusals: string[] = [];
-  for (const candidate of replicaCandidates(state.plan.group)) {
+  const group = deployedGroup(deps.groups(), state.plan);
+  for (const candidate of replicaCandidates(group)) {
     const replica = await describeReplica(candidate, deps);
-    const { decision, reason } = decidePrecheck(state.plan, candidate, replica);
+    const { decision, reason } = decidePrecheck(group, candidate, replica);
     if (decision === 'proceed') {
       return { startedAt, endedAt: deps.now(), decision, reason, lagSeconds: null, replica, chosen: { id: candidate.dbInstanceIdentifier, region: candidate.region } };
     }
@@ -53,7 +56,7 @@ export async function precheck(state: WorkflowState, deps: Deps): Promise<Assess
 }
 
 export async function waitForCatchUp(state: WorkflowState, deps: Deps): Promise<AssessResult> {
-  const { plan } = state;
+  const group = deployedGroup(deps.groups(), state.plan);
   const now = deps.now();
   // Looping here keeps the first start; the precheck's result (decision proceed) is replaced.
   const startedAt = state.assess?.decision === 'wait' ? state.assess.startedAt : now;
@@ -61,14 +64,14 @@ export async function waitForCatchUp(state: WorkflowState, deps: Deps): Promise<
   // The moment the old database was confirmed behind the deny-all group after its reboot: no write
   // can have been accepted after it. (The primary's stop is earlier, and other clients still wrote.)
   const stoppedAt = db?.confirmedAt ?? db?.endedAt ?? state.fence?.endedAt ?? now;
-  const candidate = chosenReplica(state);
+  const candidate = chosenReplica(group, state);
   const chosen = { id: candidate.dbInstanceIdentifier, region: candidate.region };
   const caught = await replicaCaughtUp(candidate, stoppedAt, deps);
   const keep = { replica: state.assess?.replica, chosen };
   if (caught.caughtUp) {
     return { startedAt, endedAt: now, decision: 'proceed', reason: `switching over to ${chosen.id}: the writers are fenced and it has every write (${caught.reason})`, lagSeconds: 0, ...keep };
   }
-  const limit = plan.group.switchover.lagTimeoutSeconds;
+  const limit = group.switchover.lagTimeoutSeconds;
   if ((now - startedAt) / 1000 < limit) {
     return { startedAt, decision: 'wait', reason: `waiting for ${chosen.id} to catch up after the writers were fenced: ${caught.reason}`, lagSeconds: null, ...keep };
   }
@@ -86,6 +89,7 @@ export async function waitForCatchUp(state: WorkflowState, deps: Deps): Promise<
 
 const deps: Deps = {
   now: Date.now,
+  groups: bakedGroups,
   rds: perRegion((region) => new RDSClient({ region })),
   cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
 };

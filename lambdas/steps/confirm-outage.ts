@@ -9,12 +9,15 @@
  */
 import { checkAll } from '../probe/check-endpoint';
 import { judgeRound } from '../probe/detect';
+import { deployedGroup } from '../core/deployed-group';
+import { bakedGroups } from '../runtime/baked-groups';
 import type { StepDeps } from '../runtime/deps';
 import { stepHandler } from '../runtime/powertools';
 import type { ConfirmResult, WorkflowState } from '../core/workflow-state';
 
-export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now'>): Promise<ConfirmResult> {
-  const { group } = state.plan;
+export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'groups'>): Promise<ConfirmResult> {
+  // The deployed group's probes: an event cannot point them anywhere else.
+  const group = deployedGroup(deps.groups(), state.plan);
   const startedAt = deps.now();
   if (group.probes.length === 0) {
     return group.confirmation === 'none'
@@ -37,4 +40,4 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now'>): Pr
   };
 }
 
-export const handler = stepHandler('confirm-outage', (state: WorkflowState) => run(state, { now: Date.now }));
+export const handler = stepHandler('confirm-outage', (state: WorkflowState) => run(state, { now: Date.now, groups: bakedGroups }));

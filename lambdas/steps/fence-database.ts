@@ -28,9 +28,11 @@
 import { DescribeDBInstancesCommand, ModifyDBInstanceCommand, RebootDBInstanceCommand, type DBInstance } from '@aws-sdk/client-rds';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import type { StepDeps } from '../runtime/deps';
+import { bakedGroups } from '../runtime/baked-groups';
 import { fenceEc2, fenceRds } from '../runtime/fence-clients';
-import { awsErrorName, FenceNotConfirmed, isUnreachable, RegionUnreachable, stepErrorFrom } from '../core/errors';
-import { sourceDatabase } from '../core/config';
+import { awsErrorName, FenceNotConfirmed, InvalidInput, isUnreachable, RegionUnreachable, stepErrorFrom } from '../core/errors';
+import { sourceDatabase, type GroupConfig } from '../core/config';
+import { deployedGroup } from '../core/deployed-group';
 import { chosenReplica } from '../core/candidates';
 import { databaseFenceGroupName } from '../core/isolation-group';
 import { stepHandler } from '../runtime/powertools';
@@ -44,7 +46,7 @@ export const SUPPORTED_ENGINES = new Set(['postgres', 'mysql', 'mariadb']);
 
 export type DatabaseFenceEvent = { action: 'start' | 'check'; state: WorkflowState };
 
-export type Deps = Pick<StepDeps, 'now' | 'rds' | 'ec2'>;
+export type Deps = Pick<StepDeps, 'now' | 'rds' | 'ec2' | 'groups'>;
 
 interface Source {
   id: string;
@@ -53,25 +55,27 @@ interface Source {
 
 export async function startDatabaseFence(state: WorkflowState, deps: Deps): Promise<DatabaseFenceResult> {
   const { plan } = state;
+  // The source, its VPC and its deny-all group: the deployed group's, whatever the event says.
+  const group = deployedGroup(deps.groups(), plan);
   const startedAt = deps.now();
-  const source = await discoverSource(state, deps);
+  const source = await discoverSource(group, state, deps);
   const base = { id: source.id, region: source.region, dryRun: plan.dryRun, polls: 0, startedAt };
   const db = await describe(source, deps);
-  if (db === 'unreachable') return attested(plan, base, deps.now(), 'unreachable', `RDS in ${source.region} could not be reached`);
+  if (db === 'unreachable') return attested(plan, group, base, deps.now(), 'unreachable', `RDS in ${source.region} could not be reached`);
   if (db === 'not-found') {
-    const what = `${source.id} does not exist in ${source.region} (DBInstanceNotFound), yet ${chosenReplica(state).dbInstanceIdentifier} names it as its source`;
+    const what = `${source.id} does not exist in ${source.region} (DBInstanceNotFound), yet ${chosenReplica(group, state).dbInstanceIdentifier} names it as its source`;
     if (!plan.attestation) throw new FenceNotConfirmed(`${what}; a database the controller cannot see is not fenced; not promoting`);
-    return attested(plan, base, deps.now(), 'not-found', what);
+    return attested(plan, group, base, deps.now(), 'not-found', what);
   }
   const engine = db.Engine ?? 'unknown';
   const status = db.DBInstanceStatus ?? 'unknown';
   checkEngine(source, engine);
   if (status === 'failed') return failed({ ...base, engine }, deps.now());
   const vpc = db.DBSubnetGroup?.VpcId;
-  if (vpc && vpc !== plan.group.replica.sourceVpcId) {
-    throw new FenceNotConfirmed(`${source.id} is in ${vpc}, but replica.sourceVpcId says ${plan.group.replica.sourceVpcId}: the deny-all security group is in the wrong VPC; not promoting`);
+  if (vpc && vpc !== group.replica.sourceVpcId) {
+    throw new FenceNotConfirmed(`${source.id} is in ${vpc}, but replica.sourceVpcId says ${group.replica.sourceVpcId}: the deny-all security group is in the wrong VPC; not promoting`);
   }
-  const fenceGroup = await findFenceGroup(plan, source, deps);
+  const fenceGroup = await findFenceGroup(group, source, deps);
   const original = groupsOf(db);
   const result: DatabaseFenceResult = {
     ...base,
@@ -94,7 +98,7 @@ export async function startDatabaseFence(state: WorkflowState, deps: Deps): Prom
   }
   if (onlyFence(db, fenceGroup)) return { ...result, reason: `${source.id} already has only the deny-all group ${fenceGroup}` };
   const modified = await modify(source, fenceGroup, deps);
-  if (modified === 'unreachable') return attested(plan, base, deps.now(), 'unreachable', `RDS in ${source.region} could not be reached`);
+  if (modified === 'unreachable') return attested(plan, group, base, deps.now(), 'unreachable', `RDS in ${source.region} could not be reached`);
   return {
     ...result,
     reason:
@@ -106,27 +110,30 @@ export async function startDatabaseFence(state: WorkflowState, deps: Deps): Prom
 
 export async function checkDatabaseFence(state: WorkflowState, deps: Deps): Promise<DatabaseFenceResult> {
   const { plan } = state;
+  const group = deployedGroup(deps.groups(), plan);
   const previous = state.databaseFence!;
-  const source = { id: previous.id, region: previous.region };
+  // The configured source (the start checked the replica's is the same), and its deny-all group found
+  // again: the event says only how far the fence got.
+  const source = configuredSource(group, previous);
   const polls = previous.polls + 1;
   const db = await describe(source, deps);
   const now = deps.now();
-  if (db === 'unreachable') return attested(plan, previous, now, 'unreachable', `RDS in ${source.region} could not be reached`);
+  if (db === 'unreachable') return attested(plan, group, previous, now, 'unreachable', `RDS in ${source.region} could not be reached`);
   if (db === 'not-found') {
     // Seen at the start of this fence and now gone: deleted, so it accepts nothing.
     return { ...previous, polls, status: 'gone', phase: 'confirmed', confirmed: true, confirmedAt: now, endedAt: now, reason: `${source.id} no longer exists (deleted since the fence began)` };
   }
   const status = db.DBInstanceStatus ?? 'unknown';
   if (status === 'failed') return failed({ ...previous, polls }, now);
-  const sg = previous.fenceSecurityGroupId!;
+  const sg = await findFenceGroup(group, source, deps);
   const groups = groupsOf(db).join(', ') || 'none';
-  const next = { ...previous, polls, status };
+  const next = { ...previous, fenceSecurityGroupId: sg, polls, status };
 
   if (previous.phase === 'isolating') {
     if (onlyFence(db, sg) && status === 'available') {
       // Only now: a reboot before the deny-all group holds would let clients reconnect at once.
       const rebooted = await reboot(source, deps);
-      if (rebooted === 'unreachable') return attested(plan, previous, now, 'unreachable', `RDS in ${source.region} could not be reached`);
+      if (rebooted === 'unreachable') return attested(plan, group, previous, now, 'unreachable', `RDS in ${source.region} could not be reached`);
       if (rebooted !== 'refused') {
         return {
           ...next,
@@ -140,9 +147,9 @@ export async function checkDatabaseFence(state: WorkflowState, deps: Deps): Prom
     } else if (status === 'available' && !groupsOf(db).includes(sg)) {
       // The change was refused earlier, or undone: ask again.
       const modified = await modify(source, sg, deps);
-      if (modified === 'unreachable') return attested(plan, previous, now, 'unreachable', `RDS in ${source.region} could not be reached`);
+      if (modified === 'unreachable') return attested(plan, group, previous, now, 'unreachable', `RDS in ${source.region} could not be reached`);
     }
-    return timedOut(plan, { ...next, reason: `${source.id} is ${status} with security groups ${groups}: waiting until only ${sg} is listed` }, now);
+    return timedOut(group, { ...next, reason: `${source.id} is ${status} with security groups ${groups}: waiting until only ${sg} is listed` }, now);
   }
 
   // Rebooting: confirmed once it is available again behind only the deny-all group.
@@ -161,17 +168,19 @@ export async function checkDatabaseFence(state: WorkflowState, deps: Deps): Prom
       reason: `${source.id} fenced: only the deny-all group ${sg}, and rebooted, so no connection from before survives and no new one is accepted`,
     };
   }
-  return timedOut(plan, { ...next, rebootObserved: observed, reason: `${source.id} is ${status} after RebootDBInstance: waiting for available` }, now);
+  return timedOut(group, { ...next, rebootObserved: observed, reason: `${source.id} is ${status} after RebootDBInstance: waiting for available` }, now);
 }
 
 /**
  * Is the old database still fenced? For the re-checks before the promotion and the DNS change: failed
- * or gone, or still behind only the deny-all group (whatever its status).
+ * or gone, or still behind only the deny-all group the fence put it behind (whatever its status). The
+ * database read is the deployed group's source; the fence's result says how it was fenced.
  */
-export async function databaseStillFenced(fence: DatabaseFenceResult, deps: Deps): Promise<Writer | 'unreachable'> {
-  const writer = { kind: 'rds' as const, id: fence.id, region: fence.region };
+export async function databaseStillFenced(group: Pick<GroupConfig, 'name' | 'replica'>, fence: DatabaseFenceResult, deps: Pick<Deps, 'rds'>): Promise<Writer | 'unreachable'> {
+  const source = configuredSource(group, fence);
+  const writer = { kind: 'rds' as const, id: source.id, region: source.region };
   if (fence.method === 'attested') return { ...writer, state: fence.status, fenced: false, method: 'attested' };
-  const db = await describe({ id: fence.id, region: fence.region }, deps);
+  const db = await describe(source, deps);
   if (db === 'unreachable') return 'unreachable';
   if (db === 'not-found') return { ...writer, state: 'gone', fenced: true, method: fence.method };
   const status = db.DBInstanceStatus ?? 'unknown';
@@ -179,10 +188,23 @@ export async function databaseStillFenced(fence: DatabaseFenceResult, deps: Deps
   return { ...writer, state: status, fenced: onlyFence(db, fence.fenceSecurityGroupId ?? ''), method: fence.method };
 }
 
-async function discoverSource(state: WorkflowState, deps: Deps): Promise<Source> {
-  const { plan } = state;
+/**
+ * The configured source of the group, which the fence's result must name: a result for another
+ * database is refused (InvalidInput), so no step acts on a database the group does not name.
+ */
+function configuredSource(group: Pick<GroupConfig, 'name' | 'replica'>, fence: Pick<DatabaseFenceResult, 'id' | 'region'>): Source {
+  const source = sourceDatabase(group.replica);
+  if (fence.id !== source.id || fence.region !== source.region) {
+    throw new InvalidInput(
+      `databaseFence: ${JSON.stringify(fence.id)} in ${JSON.stringify(fence.region)} is not the source database of ${group.name} (${source.id} in ${source.region}); not acting on it`,
+    );
+  }
+  return source;
+}
+
+async function discoverSource(group: GroupConfig, state: WorkflowState, deps: Deps): Promise<Source> {
   // The candidate this execution promotes; every candidate replicates from the same source.
-  const { dbInstanceIdentifier: id, region } = chosenReplica(state);
+  const { dbInstanceIdentifier: id, region } = chosenReplica(group, state);
   let replica: DBInstance | undefined;
   try {
     replica = (await deps.rds(region).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0];
@@ -191,12 +213,12 @@ async function discoverSource(state: WorkflowState, deps: Deps): Promise<Source>
     throw stepErrorFrom(err, `RDS DescribeDBInstances ${id}`, FenceNotConfirmed);
   }
   const discovered = replica?.ReadReplicaSourceDBInstanceIdentifier;
-  const configured = plan.group.replica.source;
+  const configured = group.replica.source;
   if (!discovered) {
     throw new FenceNotConfirmed(`${id} reports no source (ReadReplicaSourceDBInstanceIdentifier): it is not a read replica, so the old database cannot be discovered; not promoting`);
   }
   const found = sourceDatabase({ source: discovered, region });
-  const expected = sourceDatabase(plan.group.replica);
+  const expected = sourceDatabase(group.replica);
   if (found.id !== expected.id || found.region !== expected.region) {
     throw new FenceNotConfirmed(`${id} replicates from ${discovered}, not the configured replica.source ${configured}; not fencing or promoting`);
   }
@@ -227,12 +249,12 @@ function failed(base: Omit<DatabaseFenceResult, 'status' | 'phase' | 'method' | 
   };
 }
 
-function attested(plan: Plan, base: Pick<DatabaseFenceResult, 'id' | 'region' | 'dryRun' | 'polls' | 'startedAt'> & Partial<DatabaseFenceResult>, now: number, status: string, what: string): DatabaseFenceResult {
+function attested(plan: Plan, group: Pick<GroupConfig, 'name'>, base: Pick<DatabaseFenceResult, 'id' | 'region' | 'dryRun' | 'polls' | 'startedAt'> & Partial<DatabaseFenceResult>, now: number, status: string, what: string): DatabaseFenceResult {
   if (!plan.attestation) {
     if (status === 'unreachable') {
       throw new RegionUnreachable(
         `${what} (connection or request timed out after retries): ${base.id} cannot be fenced or confirmed; not promoting. ` +
-          `If it is fenced by other means, a manual failover can say so: failoverctl failover ${plan.group.name} --attest-fenced "<how>"`,
+          `If it is fenced by other means, a manual failover can say so: failoverctl failover ${group.name} --attest-fenced "<how>"`,
       );
     }
     throw new FenceNotConfirmed(`${what}; not promoting`);
@@ -253,8 +275,8 @@ function attested(plan: Plan, base: Pick<DatabaseFenceResult, 'id' | 'region' | 
  * Past fence.databaseTimeoutSeconds: fail; otherwise the result as is. Not even an attestation passes a
  * database RDS answers for and that is not behind the deny-all group: it is seen, and not fenced.
  */
-function timedOut(plan: Plan, result: DatabaseFenceResult, now: number): DatabaseFenceResult {
-  const limit = plan.group.fence.databaseTimeoutSeconds;
+function timedOut(group: Pick<GroupConfig, 'fence'>, result: DatabaseFenceResult, now: number): DatabaseFenceResult {
+  const limit = group.fence.databaseTimeoutSeconds;
   const waited = (now - result.startedAt) / 1000;
   if (waited < limit) return result;
   throw new FenceNotConfirmed(`the database fence of ${result.id} was not confirmed in ${limit} s (${result.reason}); not promoting`);
@@ -267,7 +289,7 @@ const onlyFence = (db: DBInstance, sg: string) => {
   return groups.length === 1 && groups[0] === sg;
 };
 
-async function describe(source: Source, deps: Deps): Promise<DBInstance | 'not-found' | 'unreachable'> {
+async function describe(source: Source, deps: Pick<Deps, 'rds'>): Promise<DBInstance | 'not-found' | 'unreachable'> {
   try {
     const out = await deps.rds(source.region).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: source.id }));
     return out.DBInstances?.[0] ?? 'not-found';
@@ -278,9 +300,9 @@ async function describe(source: Source, deps: Deps): Promise<DBInstance | 'not-f
   }
 }
 
-async function findFenceGroup(plan: Plan, source: Source, deps: Deps): Promise<string> {
-  const name = databaseFenceGroupName(plan.group.name);
-  const vpc = plan.group.replica.sourceVpcId;
+async function findFenceGroup(group: Pick<GroupConfig, 'name' | 'replica'>, source: Source, deps: Deps): Promise<string> {
+  const name = databaseFenceGroupName(group.name);
+  const vpc = group.replica.sourceVpcId;
   try {
     const out = await deps.ec2(source.region).send(
       new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }, { Name: 'vpc-id', Values: [vpc] }] }),
@@ -322,7 +344,7 @@ async function reboot(source: Source, deps: Deps): Promise<string> {
 }
 
 // Pure: a step that imports this module's functions (verify-fences) does not bundle these clients.
-const deps: Deps = { now: Date.now, rds: /* @__PURE__ */ fenceRds(), ec2: /* @__PURE__ */ fenceEc2() };
+const deps: Deps = { now: Date.now, groups: bakedGroups, rds: /* @__PURE__ */ fenceRds(), ec2: /* @__PURE__ */ fenceEc2() };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { start: startDatabaseFence, check: checkDatabaseFence } as const;
 export const run = (event: DatabaseFenceEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);

@@ -36,8 +36,12 @@ import {
   type InstanceNetworkInterface,
 } from '@aws-sdk/client-ec2';
 import type { StepDeps } from '../runtime/deps';
+import { bakedGroups } from '../runtime/baked-groups';
 import { fenceAutoScaling, fenceEc2 } from '../runtime/fence-clients';
-import { awsErrorName, FenceNotConfirmed, isUnreachable, RegionUnreachable, stepErrorFrom } from '../core/errors';
+import type { GroupConfig } from '../core/config';
+import { deployedGroup, deployedGroupNamed } from '../core/deployed-group';
+import { awsErrorName, FenceNotConfirmed, InvalidInput, isUnreachable, RegionUnreachable, stepErrorFrom } from '../core/errors';
+import { fencedInstances, writerInstanceIds } from '../core/writers';
 import { isolationGroupName } from '../core/isolation-group';
 import { stepHandler } from '../runtime/powertools';
 import type { FenceResult, InstanceFence, Plan, WorkflowState } from '../core/workflow-state';
@@ -54,10 +58,7 @@ export const SUSPENDED_PROCESSES = ['HealthCheck', 'ReplaceUnhealthy', 'Launch',
 
 export type FenceEvent = { action: 'start' | 'check'; state: WorkflowState };
 
-export type Deps = Pick<StepDeps, 'now' | 'ec2' | 'autoscaling'>;
-
-/** The instance ids of the group's EC2 writers, the primary first. */
-export const writerInstanceIds = (plan: Plan) => [plan.group.primary.instanceId, ...(plan.group.primary.additionalInstanceIds ?? [])];
+export type Deps = Pick<StepDeps, 'now' | 'ec2' | 'autoscaling' | 'groups'>;
 
 /** What EC2 says about one instance now. */
 export interface Observed {
@@ -67,16 +68,18 @@ export interface Observed {
 
 export async function startFence(state: WorkflowState, deps: Deps): Promise<FenceResult> {
   const { plan } = state;
-  const { region } = plan.group.primary;
+  // Which instances, in which region: the deployed group's writers, whatever the event says.
+  const group = deployedGroup(deps.groups(), plan);
+  const { region } = group.primary;
   const graceful = plan.mode === 'switchover';
   const method = graceful ? 'stop' : 'force-stop';
   const startedAt = deps.now();
   const instances: InstanceFence[] = [];
   const attested: string[] = [];
 
-  for (const id of writerInstanceIds(plan)) {
+  for (const id of writerInstanceIds(group)) {
     const seen = await observe(id, region, deps);
-    if (seen === 'unreachable') return attestedResult(plan, startedAt, deps.now(), 'unreachable', `EC2 in ${region} could not be reached`);
+    if (seen === 'unreachable') return attestedResult(plan, group, startedAt, deps.now(), 'unreachable', `EC2 in ${region} could not be reached`);
     if (seen.state === 'not-found') {
       if (!plan.attestation) throw new FenceNotConfirmed(notFound(id, region));
       attested.push(id);
@@ -88,20 +91,20 @@ export async function startFence(state: WorkflowState, deps: Deps): Promise<Fenc
 
   // An Auto Scaling group must not replace or restart what is being fenced: suspend first, then stop.
   const groups = await autoScalingGroups(instances.filter((i) => i.seen).map((i) => i.id), region, deps);
-  if (groups === 'unreachable') return attestedResult(plan, startedAt, deps.now(), 'unreachable', `Auto Scaling in ${region} could not be reached`);
-  for (const [group, ids] of groups) {
-    if (!plan.dryRun && (await suspend(group, region, deps)) === 'unreachable') {
-      return attestedResult(plan, startedAt, deps.now(), 'unreachable', `Auto Scaling in ${region} could not be reached to suspend ${group}`);
+  if (groups === 'unreachable') return attestedResult(plan, group, startedAt, deps.now(), 'unreachable', `Auto Scaling in ${region} could not be reached`);
+  for (const [asg, ids] of groups) {
+    if (!plan.dryRun && (await suspend(asg, region, deps)) === 'unreachable') {
+      return attestedResult(plan, group, startedAt, deps.now(), 'unreachable', `Auto Scaling in ${region} could not be reached to suspend ${asg}`);
     }
     for (const i of instances.filter((x) => ids.includes(x.id))) {
-      i.autoScalingGroup = group;
+      i.autoScalingGroup = asg;
       i.suspendedProcesses = plan.dryRun ? [] : SUSPENDED_PROCESSES;
     }
   }
 
   for (const i of instances.filter((x) => x.seen && !x.fenced)) {
     const stopped = await stop(i.id, region, graceful, deps, plan);
-    if (stopped === 'unreachable') return attestedResult(plan, startedAt, deps.now(), 'unreachable', `EC2 in ${region} could not be reached`);
+    if (stopped === 'unreachable') return attestedResult(plan, group, startedAt, deps.now(), 'unreachable', `EC2 in ${region} could not be reached`);
     i.stops += plan.dryRun ? 0 : 1;
     i.state = stopped;
     i.fenced = FENCED_STATES.has(stopped);
@@ -122,16 +125,18 @@ export async function startFence(state: WorkflowState, deps: Deps): Promise<Fenc
 
 export async function checkFence(state: WorkflowState, deps: Deps): Promise<FenceResult> {
   const { plan } = state;
+  const group = deployedGroup(deps.groups(), plan);
   const previous = state.fence!;
-  const { region } = plan.group.primary;
+  const { region } = group.primary;
   const polls = previous.polls + 1;
-  const instances = (previous.instances ?? []).map((i) => ({ ...i }));
+  // What the fence saw so far (the event), for exactly the deployed group's writers.
+  const instances = fencedInstances(group, previous);
   const interfaces = new Map<string, InstanceNetworkInterface[]>();
   for (const i of instances.filter((x) => x.method !== 'attested' && !x.isolatedAt)) {
     const seen = await observe(i.id, region, deps);
-    if (seen === 'unreachable') return attestedResult(plan, previous.startedAt, deps.now(), 'unreachable', `EC2 in ${region} could not be reached`, previous);
-    const next = await restopIfNeeded(i, seen, plan, deps);
-    if (next === 'unreachable') return attestedResult(plan, previous.startedAt, deps.now(), 'unreachable', `EC2 in ${region} could not be reached`, previous);
+    if (seen === 'unreachable') return attestedResult(plan, group, previous.startedAt, deps.now(), 'unreachable', `EC2 in ${region} could not be reached`, previous);
+    const next = await restopIfNeeded(i, seen, plan, group, deps);
+    if (next === 'unreachable') return attestedResult(plan, group, previous.startedAt, deps.now(), 'unreachable', `EC2 in ${region} could not be reached`, previous);
     Object.assign(i, next);
     interfaces.set(i.id, seen.interfaces);
   }
@@ -139,13 +144,13 @@ export async function checkFence(state: WorkflowState, deps: Deps): Promise<Fenc
   if (instances.every(done)) {
     return summary(plan, { startedAt: previous.startedAt, now, polls }, instances, previous.attested ?? []);
   }
-  const timeout = plan.mode === 'switchover' ? plan.group.switchover.stopTimeoutSeconds : plan.group.fence.timeoutSeconds;
+  const timeout = plan.mode === 'switchover' ? group.switchover.stopTimeoutSeconds : group.fence.timeoutSeconds;
   const waited = (now - previous.startedAt) / 1000;
   if (waited < timeout) return summary(plan, { startedAt: previous.startedAt, now, polls }, instances, previous.attested ?? []);
 
   const open = instances.filter((i) => !done(i));
   const stuck = `${open.map((i) => `${i.id} still ${i.state}`).join(', ')} ${Math.round(waited)} s after StopInstances (timeout ${timeout} s)`;
-  if (plan.group.fence.onUnconfirmed !== 'isolate') {
+  if (group.fence.onUnconfirmed !== 'isolate') {
     // An operator who attested accepts a writer that is not running but not confirmed stopped either.
     if (plan.attestation && open.every((i) => i.state !== 'running' && i.state !== 'pending')) {
       for (const i of open) Object.assign(i, { method: 'attested', reason: `${i.reason}; not confirmed in ${timeout} s, passed on the attestation of ${plan.attestation.by}` });
@@ -154,7 +159,7 @@ export async function checkFence(state: WorkflowState, deps: Deps): Promise<Fenc
     throw new FenceNotConfirmed(`${stuck}; not promoting`);
   }
   for (const i of open) {
-    const isolated = await isolate(plan, i.id, interfaces.get(i.id) ?? [], deps);
+    const isolated = await isolate(group, i.id, interfaces.get(i.id) ?? [], deps);
     i.isolation = isolated.isolation;
     if (isolated.confirmed) {
       Object.assign(i, {
@@ -169,8 +174,8 @@ export async function checkFence(state: WorkflowState, deps: Deps): Promise<Fenc
     }
   }
   if (instances.every(done)) return summary(plan, { startedAt: previous.startedAt, now: deps.now(), polls }, instances, previous.attested ?? []);
-  if (waited >= timeout + plan.group.fence.isolationTimeoutSeconds) {
-    throw new FenceNotConfirmed(`${stuck}, and its isolation was not confirmed in ${plan.group.fence.isolationTimeoutSeconds} s; not promoting`);
+  if (waited >= timeout + group.fence.isolationTimeoutSeconds) {
+    throw new FenceNotConfirmed(`${stuck}, and its isolation was not confirmed in ${group.fence.isolationTimeoutSeconds} s; not promoting`);
   }
   return summary(plan, { startedAt: previous.startedAt, now, polls }, instances, previous.attested ?? []);
 }
@@ -183,8 +188,14 @@ const done = (i: InstanceFence) => i.fenced || i.isolatedAt !== undefined || i.m
  * person, a script or a group), or, in a failover, still stopping (AWS: force-stop again). Used by the
  * fence's polls and by the re-verification before the promotion and the DNS change.
  */
-export async function restopIfNeeded(i: InstanceFence, seen: Observed, plan: Plan, deps: Deps): Promise<InstanceFence | 'unreachable'> {
-  const region = plan.group.primary.region;
+export async function restopIfNeeded(
+  i: InstanceFence,
+  seen: Observed,
+  plan: Pick<Plan, 'mode' | 'dryRun'>,
+  group: Pick<GroupConfig, 'primary'>,
+  deps: Pick<Deps, 'ec2'>,
+): Promise<InstanceFence | 'unreachable'> {
+  const region = group.primary.region;
   if (seen.state === 'not-found') {
     // Seen earlier in this execution and now unknown to EC2: it was terminated and has been purged.
     return i.seen
@@ -236,14 +247,14 @@ function summary(plan: Plan, timing: { startedAt: number; now: number; polls: nu
  * attestation that ends the execution (FENCE_FAILED); with one, every EC2 writer not already confirmed
  * is passed as attested, and the record says by whom and why.
  */
-function attestedResult(plan: Plan, startedAt: number, now: number, state: string, what: string, previous?: FenceResult): FenceResult {
+function attestedResult(plan: Plan, group: GroupConfig, startedAt: number, now: number, state: string, what: string, previous?: FenceResult): FenceResult {
   if (!plan.attestation) {
     throw new RegionUnreachable(`${what} (connection or request timed out after retries): the EC2 writers cannot be confirmed fenced; not promoting. ` +
-      `If they are fenced by other means, a manual failover can say so: failoverctl failover ${plan.group.name} --attest-fenced "<how>"`);
+      `If they are fenced by other means, a manual failover can say so: failoverctl failover ${group.name} --attest-fenced "<how>"`);
   }
   const { by, reason } = plan.attestation;
   const earlier = new Map((previous?.instances ?? []).map((i) => [i.id, i]));
-  const instances: InstanceFence[] = writerInstanceIds(plan).map((id) => {
+  const instances: InstanceFence[] = writerInstanceIds(group).map((id) => {
     const before = earlier.get(id);
     if (before?.fenced) return before;
     return { ...(before ?? { seen: false, stops: 0 }), id, state, fenced: false, method: 'attested', reason: `${what}; ${id} passed on the attestation of ${by}: ${reason}` };
@@ -273,7 +284,7 @@ export async function observe(id: string, region: string, deps: Pick<Deps, 'ec2'
 }
 
 /** StopInstances; the state EC2 reports after it (for a dry run: the state it is in). */
-async function stop(id: string, region: string, graceful: boolean, deps: Deps, plan: Plan): Promise<string | 'unreachable'> {
+async function stop(id: string, region: string, graceful: boolean, deps: Pick<Deps, 'ec2'>, plan: Pick<Plan, 'dryRun'>): Promise<string | 'unreachable'> {
   const command = new StopInstancesCommand({
     InstanceIds: [id],
     Force: !graceful,
@@ -335,12 +346,12 @@ async function suspend(group: string, region: string, deps: Deps): Promise<'unre
  * only (connection tracking): see the file comment.
  */
 async function isolate(
-  plan: Plan,
+  group: GroupConfig,
   instanceId: string,
   interfaces: InstanceNetworkInterface[],
   deps: Deps,
 ): Promise<{ confirmed: boolean; isolation: NonNullable<InstanceFence['isolation']>; pending?: string }> {
-  const { name, primary } = plan.group;
+  const { name, primary } = group;
   const ec2 = deps.ec2(primary.region);
   const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     try {
@@ -376,7 +387,7 @@ async function isolate(
 }
 
 // Pure: a step that imports this module's functions (verify-fences) does not bundle these clients.
-const deps: Deps = { now: Date.now, ec2: /* @__PURE__ */ fenceEc2(), autoscaling: /* @__PURE__ */ fenceAutoScaling() };
+const deps: Deps = { now: Date.now, groups: bakedGroups, ec2: /* @__PURE__ */ fenceEc2(), autoscaling: /* @__PURE__ */ fenceAutoScaling() };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { start: startFence, check: checkFence } as const;
 export const run = (event: FenceEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
@@ -385,11 +396,11 @@ export const run = (event: FenceEvent, deps: Deps) => ACTIONS[event.action](even
 export type DryRunAnswer = { allowed: true } | { allowed: false; error: string; message: string };
 
 /**
- * The readiness function's question, outside any failover: may this function's role stop these
- * instances? Answered with StopInstances and DryRun set, always: nothing is stopped.
+ * The readiness function's question, outside any failover: may this function's role stop the writers
+ * of this group? It names the group only: which instances, and where, come from the deployed group.
  */
 export interface DryRunEvent {
-  dryRun: { region: string; instanceIds: string[] };
+  dryRun: { group: string };
 }
 
 /**
@@ -411,11 +422,31 @@ export async function stopDryRun(ec2: EC2Client, instanceIds: string[]): Promise
   return { allowed: true };
 }
 
-function isDryRunEvent(event: unknown): event is DryRunEvent {
-  const d = (event as Partial<DryRunEvent> | null)?.dryRun;
-  return typeof d?.region === 'string' && Array.isArray(d.instanceIds) && d.instanceIds.every((id) => typeof id === 'string');
+/**
+ * Answer the readiness function: StopInstances with DryRun set (always: nothing is stopped) on the
+ * deployed group's writers that EC2 still knows and that are not terminated (the readiness check
+ * reports the others itself), in the group's primary region. An unknown group is InvalidInput.
+ */
+export async function answerDryRun(event: DryRunEvent, deps: Pick<Deps, 'ec2' | 'groups'>): Promise<DryRunAnswer> {
+  const group = deployedGroupNamed(deps.groups(), event.dryRun?.group);
+  const { region } = group.primary;
+  const live: string[] = [];
+  for (const id of writerInstanceIds(group)) {
+    const seen = await observe(id, region, deps);
+    if (seen === 'unreachable') throw new RegionUnreachable(`EC2 in ${region} could not be reached to look at ${id}`);
+    if (!['not-found', 'terminated', 'shutting-down'].includes(seen.state)) live.push(id);
+  }
+  return live.length === 0 ? { allowed: true } : stopDryRun(deps.ec2(region), live);
 }
 
-export const handler = /* @__PURE__ */ stepHandler('fence-primary', (event: FenceEvent | DryRunEvent): Promise<FenceResult | DryRunAnswer> =>
-  isDryRunEvent(event) ? stopDryRun(deps.ec2(event.dryRun.region), event.dryRun.instanceIds) : run(event as FenceEvent, deps),
-);
+function isDryRunEvent(event: unknown): event is DryRunEvent {
+  return event !== null && typeof event === 'object' && Object.hasOwn(event, 'dryRun');
+}
+
+export const handler = /* @__PURE__ */ stepHandler('fence-primary', (event: FenceEvent | DryRunEvent): Promise<FenceResult | DryRunAnswer> => {
+  if (!isDryRunEvent(event)) return run(event, deps);
+  if (typeof event.dryRun?.group !== 'string') {
+    throw new InvalidInput(`dryRun.group: must be a group name, got ${JSON.stringify(event.dryRun)?.slice(0, 80)}`);
+  }
+  return answerDryRun(event, deps);
+});

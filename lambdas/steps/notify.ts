@@ -6,6 +6,8 @@
  */
 import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns';
 import { once, type StepDeps } from '../runtime/deps';
+import { bakedGroups } from '../runtime/baked-groups';
+import { deployedGroupNamed } from '../core/deployed-group';
 import { requireEnv } from '../runtime/env';
 import { awsErrorName, isTransient, TransientAwsError } from '../core/errors';
 import { buildHistoryItem, type HistoryItem } from '../core/history';
@@ -14,7 +16,7 @@ import type { NotificationResult, WorkflowState } from '../core/workflow-state';
 
 export type NotifyEvent = { state: WorkflowState; recordLost?: { Error: string; Cause?: string } };
 
-type Deps = Pick<StepDeps, 'now' | 'sns' | 'topicArn' | 'log'>;
+type Deps = Pick<StepDeps, 'now' | 'sns' | 'topicArn' | 'log' | 'groups'>;
 
 export function formatSubject(item: HistoryItem): string {
   const rto = item.rtoSeconds !== null ? ` in ${item.rtoSeconds} s` : '';
@@ -108,11 +110,15 @@ export function messageAttributes(item: HistoryItem): Record<string, MessageAttr
 }
 
 export async function run(event: NotifyEvent, deps: Deps): Promise<NotificationResult> {
+  // The deployed group's ids and regions in the message. Not held to the config the execution was
+  // planned with: a notification acts on nothing of the group, and must still go out for an execution
+  // that a deployment stopped (ConfigMismatch).
+  const group = deployedGroupNamed(deps.groups(), event.state.plan.group?.name);
+  const item = buildHistoryItem(event.state, group, deps.now());
   if (event.recordLost) {
     // The log is the other place the record survives when the store is down.
-    deps.log({ level: 'ERROR', message: 'history item not stored', error: event.recordLost, record: buildHistoryItem(event.state, deps.now()) });
+    deps.log({ level: 'ERROR', message: 'history item not stored', error: event.recordLost, record: item });
   }
-  const item = buildHistoryItem(event.state, deps.now());
   const lost = event.recordLost ? `${event.recordLost.Error}` : undefined;
   try {
     const out = await deps.sns().send(
@@ -130,5 +136,5 @@ export async function run(event: NotifyEvent, deps: Deps): Promise<NotificationR
   }
 }
 
-const deps: Omit<Deps, 'log'> = { now: Date.now, sns: once(() => new SNSClient({})), topicArn: () => requireEnv('TOPIC_ARN') };
+const deps: Omit<Deps, 'log'> = { now: Date.now, groups: bakedGroups, sns: once(() => new SNSClient({})), topicArn: () => requireEnv('TOPIC_ARN') };
 export const handler = stepHandler('notify', (event: NotifyEvent, log) => run(event, { ...deps, log }));

@@ -1,23 +1,28 @@
 /**
  * Step 1: validate the execution input against the deployed config and plan the run. Malformed input
  * or an unknown group fails the execution with InvalidInput, naming the field; nothing is changed.
+ *
+ * The groups are the ones deployed with this function (baked into its bundle), never taken from the
+ * event. The definition carries only each group's digest (groupDigests), so the Plan can tell a
+ * definition from another deployment than its own function's (ConfigMismatch), and the plan records
+ * the digest it planned with, which every later step holds its own config against.
  */
 import { z } from 'zod';
-import { formatIssues, type GroupConfig } from '../core/config';
+import { formatIssues } from '../core/config';
+import { deployedGroupNamed, groupDigest } from '../core/deployed-group';
 import type { StepDeps } from '../runtime/deps';
-import { InvalidInput } from '../core/errors';
+import { bakedGroups } from '../runtime/baked-groups';
+import { ConfigMismatch, InvalidInput } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
-import { lockTtlSeconds } from '../core/budgets';
-import type { ExecutionInput, Plan } from '../core/workflow-state';
+import type { ExecutionInput, Plan, TriggerType } from '../core/workflow-state';
 
 /**
- * What the state machine passes: the execution input, the deployed groups (the validated config,
- * embedded in the definition as a JSON string so no value can be mistaken for a JSONPath), and the
- * execution's identity.
+ * What the state machine passes: the execution input, the digest of each group's config as deployed
+ * with the definition (by name), and the execution's identity.
  */
 export interface PlanEvent {
   input: unknown;
-  groupsJson: string;
+  groupDigests: Record<string, string>;
   execution: { id: string; name: string };
 }
 
@@ -29,13 +34,56 @@ const printable = (max: number) =>
     // eslint-disable-next-line no-control-regex
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), { error: 'must not contain control characters' });
 
+const isoTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-01-01T00:00:00Z' });
+
+/**
+ * The trigger fields our own triggers send, and of which type each is: the probe function
+ * (lambdas/probe/run-probes.ts), the alarm rule (lib/infra/detection.ts), failoverctl and the drill. They
+ * end up in the history and the notification, so each is bounded and printable, and nothing else is
+ * accepted.
+ */
+const TRIGGER_FIELDS: Record<TriggerType, readonly string[]> = {
+  probe: ['type', 'at', 'outageStartedAt', 'failedRounds'],
+  alarm: ['type', 'at', 'alarmName', 'stateReason'],
+  manual: ['type', 'at', 'by', 'local'],
+};
+
+const TriggerSchema = z
+  .strictObject({
+    type: z.enum(['probe', 'alarm', 'manual'], { error: 'must be one of probe, alarm, manual' }),
+    at: isoTime.optional(),
+    outageStartedAt: isoTime.optional(),
+    failedRounds: z
+      .number({ error: 'must be a number' })
+      .int({ error: 'must be a whole number of rounds' })
+      .min(1, { error: 'must be between 1 and 100000' })
+      .max(100_000, { error: 'must be between 1 and 100000' })
+      .optional(),
+    // CloudWatch: an alarm name has at most 255 characters.
+    alarmName: printable(255).optional(),
+    // CloudWatch writes the state reason (at most 1,023 characters). A control character in it becomes
+    // a space: refusing it would refuse the failover the alarm started.
+    stateReason: z
+      .string({ error: 'must be a string' })
+      .max(1023, { error: 'must be at most 1023 characters' })
+      // eslint-disable-next-line no-control-regex
+      .transform((s) => s.replace(/[\u0000-\u001f\u007f]/g, ' '))
+      .optional(),
+    by: printable(128).optional(),
+    local: z.boolean().optional(),
+  })
+  .superRefine((trigger, ctx) => {
+    for (const key of Object.keys(trigger)) {
+      if (!TRIGGER_FIELDS[trigger.type].includes(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `is not a field of ${trigger.type === 'alarm' ? 'an' : 'a'} ${trigger.type} trigger` });
+      }
+    }
+  });
+
 const InputSchema = z.strictObject({
   group: printable(64),
   reason: printable(1024),
-  trigger: z.looseObject({
-    type: z.enum(['probe', 'alarm', 'manual'], { error: 'must be one of probe, alarm, manual' }),
-    at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-01-01T00:00:00Z' }).optional(),
-  }),
+  trigger: TriggerSchema,
   dryRun: z.boolean().optional(),
   force: z.boolean().optional(),
   mode: z.enum(['failover', 'switchover'], { error: 'must be "failover" or "switchover"' }).optional(),
@@ -48,17 +96,20 @@ const InputSchema = z.strictObject({
     .optional(),
 });
 
-export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promise<Plan> {
+export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now' | 'groups'>): Promise<Plan> {
   const parsed = InputSchema.safeParse(event.input);
   if (!parsed.success) {
     throw new InvalidInput(formatIssues(parsed.error.issues, event.input, '(input)').join('; '));
   }
   const input: ExecutionInput = parsed.data;
-  const groups = JSON.parse(event.groupsJson) as Record<string, GroupConfig>;
-  const group = Object.hasOwn(groups, input.group) ? groups[input.group] : undefined;
-  if (!group) {
-    const known = Object.keys(groups).sort().join(', ');
-    throw new InvalidInput(`group: unknown group ${JSON.stringify(input.group)}; known groups: ${known}`);
+  const group = deployedGroupNamed(deps.groups(), input.group);
+  const digest = groupDigest(group);
+  const defined = Object.hasOwn(event.groupDigests ?? {}, group.name) ? event.groupDigests[group.name] : undefined;
+  if (defined !== digest) {
+    throw new ConfigMismatch(
+      `the state machine's definition was deployed with ${defined === undefined ? 'no group' : `config ${defined} of group`} ${group.name}, ` +
+        `but the Plan function has config ${digest}: a deployment is in progress or did not finish; nothing was done. Start the execution again once the stack is deployed`,
+    );
   }
   const now = deps.now();
   let triggeredAt = now;
@@ -73,11 +124,11 @@ export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promis
   if (input.attestation && input.trigger.type !== 'manual') {
     throw new InvalidInput(`attestation: only a manual execution may attest that the writers are fenced; this one's trigger.type is ${JSON.stringify(input.trigger.type)}`);
   }
-  const by = input.attestation?.by ?? (typeof input.trigger.by === 'string' ? input.trigger.by : 'an unnamed operator');
+  const by = input.attestation?.by ?? input.trigger.by ?? 'an unnamed operator';
   return {
     executionArn: event.execution.id,
     executionName: event.execution.name,
-    group,
+    group: { name: group.name, digest },
     reason: input.reason,
     trigger: input.trigger,
     mode,
@@ -85,9 +136,8 @@ export async function run(event: PlanEvent, deps: Pick<StepDeps, 'now'>): Promis
     force: input.force ?? false,
     startedAt: now,
     triggeredAt: Math.min(triggeredAt, now),
-    lockTtlSeconds: lockTtlSeconds(Object.values(groups)),
     ...(input.attestation ? { attestation: { by, reason: input.attestation.reason, at: new Date(now).toISOString() } } : {}),
   };
 }
 
-export const handler = stepHandler('plan', (event: PlanEvent) => run(event, { now: Date.now }));
+export const handler = stepHandler('plan', (event: PlanEvent) => run(event, { now: Date.now, groups: bakedGroups }));

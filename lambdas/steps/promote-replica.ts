@@ -10,6 +10,9 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PromoteReadReplicaCommand, RDSClient } from '@aws-sdk/client-rds';
 import { perRegion, type StepDeps } from '../runtime/deps';
+import { bakedGroups } from '../runtime/baked-groups';
+import { sourceDatabase, type GroupConfig } from '../core/config';
+import { deployedGroup } from '../core/deployed-group';
 import { awsErrorName, PromotionFailed, stepErrorFrom } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
 import type { PromoteResult, ReplicaView, WorkflowState } from '../core/workflow-state';
@@ -19,7 +22,7 @@ import { describeReplica, readReplicaLag, readSourceSlotLag } from './assess-rep
 
 export type PromoteEvent = { action: keyof typeof ACTIONS; state: WorkflowState };
 
-type Deps = Pick<StepDeps, 'now' | 'rds'> & Partial<Pick<StepDeps, 'cloudwatch'>>;
+type Deps = Pick<StepDeps, 'now' | 'rds' | 'groups'> & Partial<Pick<StepDeps, 'cloudwatch'>>;
 
 // Statuses a promotion does not come back from by itself.
 const FAILED_STATUSES = new Set([
@@ -36,7 +39,9 @@ const promoted = (r: ReplicaView) => r.status === 'available' && !r.isReplica;
 
 export async function startPromotion(state: WorkflowState, deps: Deps): Promise<PromoteResult> {
   const { plan } = state;
-  const candidate = chosenReplica(state);
+  // The chosen replica only if it is one of the deployed group's candidates (InvalidInput otherwise).
+  const group = deployedGroup(deps.groups(), plan);
+  const candidate = chosenReplica(group, state);
   const id = candidate.dbInstanceIdentifier;
   const startedAt = deps.now();
   const base = { dbInstanceIdentifier: id, dryRun: plan.dryRun, polls: 0, alreadyPromoted: false };
@@ -83,22 +88,24 @@ export async function startPromotion(state: WorkflowState, deps: Deps): Promise<
 
 export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<PromoteResult> {
   const { plan } = state;
-  const previous = state.promote!;
-  const id = previous.dbInstanceIdentifier;
-  const replica = await describeReplica(chosenReplica(state), deps);
+  const group = deployedGroup(deps.groups(), plan);
+  const candidate = chosenReplica(group, state);
+  const id = candidate.dbInstanceIdentifier;
+  const previous = { ...state.promote!, dbInstanceIdentifier: id };
+  const replica = await describeReplica(candidate, deps);
   const now = deps.now();
   const polls = previous.polls + 1;
   if (!replica) throw new PromotionFailed(`${id} disappeared while being promoted`);
   if (promoted(replica)) {
-    const refined = await refineBound(state, deps);
+    const refined = await refineBound(group, state, deps);
     return { ...previous, polls, confirmed: true, status: replica.status, endpointAddress: replica.endpointAddress, endedAt: now, reason: `${id} promoted: available, no longer a replica`, ...refined };
   }
   if (FAILED_STATUSES.has(replica.status)) {
     throw new PromotionFailed(`${id} went to status ${replica.status} while being promoted`);
   }
   const waited = (now - previous.startedAt) / 1000;
-  if (waited >= plan.group.promotion.timeoutSeconds) {
-    throw new PromotionFailed(`${id} still ${replica.status}${replica.isReplica ? ' (a replica)' : ''} ${Math.round(waited)} s after PromoteReadReplica (timeout ${plan.group.promotion.timeoutSeconds} s)`);
+  if (waited >= group.promotion.timeoutSeconds) {
+    throw new PromotionFailed(`${id} still ${replica.status}${replica.isReplica ? ' (a replica)' : ''} ${Math.round(waited)} s after PromoteReadReplica (timeout ${group.promotion.timeoutSeconds} s)`);
   }
   return { ...previous, polls, confirmed: false, status: replica.status, reason: `${id} is ${replica.status}, waiting for available` };
 }
@@ -110,8 +117,9 @@ export async function checkPromotion(state: WorkflowState, deps: Deps): Promise<
  * every datapoint the earlier one did; a CloudWatch error keeps what there was.
  */
 export async function measureDataLoss(state: WorkflowState, deps: Deps): Promise<PromoteResult> {
+  const group = deployedGroup(deps.groups(), state.plan);
   const previous = state.promote!;
-  const refined = await refineBound(state, deps);
+  const refined = await refineBound(group, state, deps);
   const better = refined.replicatedThrough != null && (previous.replicatedThrough == null || refined.replicatedThrough > previous.replicatedThrough);
   return better ? { ...previous, ...refined } : previous;
 }
@@ -122,21 +130,24 @@ export async function measureDataLoss(state: WorkflowState, deps: Deps): Promise
  * not seen them). Never
  * lower than the assess step's bound (the history takes the higher); a CloudWatch error keeps that one.
  */
-async function refineBound(state: WorkflowState, deps: Deps): Promise<Pick<PromoteResult, 'replicatedThrough' | 'replicationBasis'>> {
-  const assessed = state.assess?.candidates?.find((c) => c.id === state.promote?.dbInstanceIdentifier);
+async function refineBound(group: GroupConfig, state: WorkflowState, deps: Deps): Promise<Pick<PromoteResult, 'replicatedThrough' | 'replicationBasis'>> {
+  // The metrics of the deployed candidate and source; from the assessment only what it judged.
+  const chosen = chosenReplica(group, state);
+  const assessed = state.assess?.candidates?.find((c) => c.id === chosen.dbInstanceIdentifier && c.region === chosen.region);
   if (!deps.cloudwatch || !assessed || state.plan.dryRun) return {};
+  const source = sourceDatabase(group.replica);
   const from = (state.assess?.outageStartedAt ?? state.plan.triggeredAt) - LOOKBACK_MS;
   const now = deps.now();
   try {
-    const lag = await readReplicaLag(assessed.id, assessed.region, from, now, { cloudwatch: deps.cloudwatch });
+    const lag = await readReplicaLag(chosen.dbInstanceIdentifier, chosen.region, from, now, { cloudwatch: deps.cloudwatch });
     const slot = assessed.source?.slotLagTrusted
-      ? await readSourceSlotLag({ id: assessed.source.id, region: assessed.source.region, trusted: true, note: 'covered' }, from, now, { cloudwatch: deps.cloudwatch })
+      ? await readSourceSlotLag({ id: source.id, region: source.region, trusted: true, note: 'covered' }, from, now, { cloudwatch: deps.cloudwatch })
       : undefined;
     // Replication ends when the promotion starts, and what RDS reports from then on is not documented
     // (a MySQL replica whose threads were stopped may read 0; a PostgreSQL instance out of recovery has no
     // replay to measure): only minutes that began before it count, so the bound stays a lower bound.
     const until = state.promote?.startedAt ?? now;
-    const bound = replicationBound({ replica: { id: assessed.id, engine: assessed.engine ?? undefined }, lag, slot }, until);
+    const bound = replicationBound({ replica: { id: chosen.dbInstanceIdentifier, engine: assessed.engine ?? undefined }, lag, slot }, until);
     return { replicatedThrough: bound.through, replicationBasis: bound.basis };
   } catch {
     return {};
@@ -145,6 +156,7 @@ async function refineBound(state: WorkflowState, deps: Deps): Promise<Pick<Promo
 
 const deps: Deps = {
   now: Date.now,
+  groups: bakedGroups,
   rds: perRegion((region) => new RDSClient({ region })),
   cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
 };

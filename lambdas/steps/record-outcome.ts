@@ -6,6 +6,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { once, type StepDeps } from '../runtime/deps';
+import { bakedGroups } from '../runtime/baked-groups';
+import { chosenReplica } from '../core/candidates';
+import { deployedGroupNamed } from '../core/deployed-group';
 import { requireEnv } from '../runtime/env';
 import { Store } from '../core/store';
 import { buildHistoryItem, causeText, type HistoryItem } from '../core/history';
@@ -13,7 +16,7 @@ import { METRIC, metricsOf, type MetricDocument } from '../runtime/metrics';
 import { lambdaMetrics, stepHandler } from '../runtime/powertools';
 import type { WorkflowState } from '../core/workflow-state';
 
-type Deps = Pick<StepDeps, 'now' | 'store' | 'log' | 'metrics'>;
+type Deps = Pick<StepDeps, 'now' | 'store' | 'log' | 'metrics' | 'groups'>;
 
 export interface RecordResult {
   recorded: true;
@@ -28,7 +31,11 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
     (state.notificationError
       ? { notified: false, error: `${state.notificationError.Error}: ${causeText(state.notificationError.Cause)}`, at: deps.now() }
       : undefined);
-  const item = buildHistoryItem(state, deps.now(), notification);
+  // The deployed group's ids and regions in the record. Not held to the config the execution was planned
+  // with: the record acts on nothing of the group, and must still be kept for an execution that a
+  // deployment stopped (ConfigMismatch).
+  const group = deployedGroupNamed(deps.groups(), state.plan.group?.name);
+  const item = buildHistoryItem(state, group, deps.now(), notification);
   deps.log({ level: 'INFO', message: 'history item', record: item });
   const store = deps.store();
   const { plan } = state;
@@ -41,9 +48,10 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
     // first: it is what keeps automatic triggers from acting on the old topology.
     if (state.promote?.confirmed && !plan.dryRun) {
       await store.putGroupState({
-        group: plan.group.name,
+        group: group.name,
         status: 'FAILED_OVER',
-        primary: { kind: 'rds', id: state.promote.dbInstanceIdentifier, endpointAddress: state.promote?.endpointAddress },
+        // The deployed candidate the execution chose; the address is what the promotion read from RDS.
+        primary: { kind: 'rds', id: chosenReplica(group, state).dbInstanceIdentifier, endpointAddress: state.promote?.endpointAddress },
         reason: `failed over by ${plan.executionName}: ${plan.reason}`,
         lastFailover: { executionArn: plan.executionArn, at: item.endedAt, outcome: item.outcome, rtoSeconds: item.rtoSeconds },
         updatedAt: item.endedAt,
@@ -53,10 +61,10 @@ export async function run(state: WorkflowState & { notificationError?: { Error: 
   } catch (err) {
     // Nothing is left to act on: let the lock go even though the record could not be written (the
     // state machine retries this step, then sends the record in a notification).
-    if (holdsLock) await store.releaseLock(plan.group.name, plan.executionArn).catch(() => false);
+    if (holdsLock) await store.releaseLock(group.name, plan.executionArn).catch(() => false);
     throw err;
   }
-  const lockReleased = holdsLock ? await store.releaseLock(plan.group.name, plan.executionArn) : false;
+  const lockReleased = holdsLock ? await store.releaseLock(group.name, plan.executionArn) : false;
   // Last, and only by the attempt that first wrote the record: a retry of this step (after a failed
   // write, or after a success Step Functions did not hear of) does not count the execution twice.
   if (!replaced) {
@@ -87,4 +95,4 @@ export function outcomeMetrics(item: HistoryItem, promoted: boolean, nowMs: numb
 }
 
 const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
-export const handler = stepHandler('record-outcome', (state: WorkflowState, log) => run(state, { now: Date.now, store, log, metrics: lambdaMetrics() }));
+export const handler = stepHandler('record-outcome', (state: WorkflowState, log) => run(state, { now: Date.now, groups: bakedGroups, store, log, metrics: lambdaMetrics() }));

@@ -15,22 +15,26 @@
  * - A region that cannot be reached fails (RegionUnreachable) unless the operator attested.
  */
 import type { StepDeps } from '../runtime/deps';
+import { bakedGroups } from '../runtime/baked-groups';
 import { fenceEc2, fenceRds } from '../runtime/fence-clients';
+import { deployedGroup } from '../core/deployed-group';
 import { FenceNotConfirmed, RegionUnreachable } from '../core/errors';
 import { stepHandler } from '../runtime/powertools';
 import type { VerifyResult, WorkflowState } from '../core/workflow-state';
-import { databaseWriter, instanceWriter } from '../core/writers';
+import { databaseWriter, fencedInstances, instanceWriter } from '../core/writers';
 import { observe, restopIfNeeded } from './fence-primary';
 import { databaseStillFenced } from './fence-database';
 
 export type VerifyEvent = { action: 'promotion' | 'dns'; state: WorkflowState };
 
-type Deps = Pick<StepDeps, 'now' | 'ec2' | 'rds'>;
+type Deps = Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'groups'>;
 
 const NEXT: Record<VerifyResult['stage'], string> = { promotion: 'not promoting', dns: 'not changing DNS' };
 
 export async function verifyFences(stage: VerifyResult['stage'], state: WorkflowState, deps: Deps): Promise<VerifyResult> {
   const { plan } = state;
+  // The deployed group's writers and source database; the fences' results say what was found and done.
+  const group = deployedGroup(deps.groups(), plan);
   const now = deps.now();
   const same = state.verify?.stage === stage ? state.verify : undefined;
   const previous = [
@@ -38,11 +42,11 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
     ...(state.verify && !same ? [{ stage: state.verify.stage, confirmed: state.verify.confirmed, reason: state.verify.reason, startedAt: state.verify.startedAt, endedAt: state.verify.endedAt }] : []),
   ];
   const base = { stage, startedAt: same?.startedAt ?? now, polls: (same?.polls ?? -1) + 1, ...(previous.length > 0 ? { previous } : {}) };
-  const instances = (state.fence?.instances ?? []).map((i) => ({ ...i }));
+  const instances = fencedInstances(group, state.fence);
   const database = state.databaseFence;
 
   if (plan.dryRun) {
-    const writers = [...instances.map((i) => instanceWriter(plan, i)), ...(database ? [databaseWriter(database)] : [])];
+    const writers = [...instances.map((i) => instanceWriter(group, i)), ...(database ? [databaseWriter(database)] : [])];
     return { ...base, confirmed: true, endedAt: now, writers, restopped: [], reason: `dry run: would re-check ${writers.length} writer(s) before the ${stage === 'promotion' ? 'promotion' : 'DNS change'}` };
   }
   if (!database) throw new FenceNotConfirmed(`the old database was never fenced; ${NEXT[stage]}`);
@@ -53,7 +57,7 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
   const attestedBy = plan.attestation ? `passed on the attestation of ${plan.attestation.by}` : undefined;
 
   // The database first: the isolation of an instance is judged by it.
-  let db = await databaseStillFenced(database, deps);
+  let db = await databaseStillFenced(group, database, deps);
   if (db === 'unreachable') {
     if (!attestedBy) unreachable(`RDS in ${database.region}`);
     db = { ...databaseWriter(database), state: 'unreachable', fenced: false, method: 'attested' };
@@ -66,9 +70,9 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
   const problems: string[] = [];
   for (const [n, i] of instances.entries()) {
     if (i.method === 'attested') continue;
-    const seen = await observe(i.id, plan.group.primary.region, deps);
+    const seen = await observe(i.id, group.primary.region, deps);
     if (seen === 'unreachable') {
-      if (!attestedBy) unreachable(`EC2 in ${plan.group.primary.region}`);
+      if (!attestedBy) unreachable(`EC2 in ${group.primary.region}`);
       instances[n] = { ...i, state: 'unreachable', fenced: false, method: 'attested', reason: `EC2 could not be reached; ${attestedBy}` };
       continue;
     }
@@ -81,9 +85,9 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
       instances[n] = { ...i, state: seen.state };
       continue;
     }
-    const next = await restopIfNeeded({ ...i, isolatedAt: undefined }, seen, plan, deps);
+    const next = await restopIfNeeded({ ...i, isolatedAt: undefined }, seen, plan, group, deps);
     if (next === 'unreachable') {
-      if (!attestedBy) unreachable(`EC2 in ${plan.group.primary.region}`);
+      if (!attestedBy) unreachable(`EC2 in ${group.primary.region}`);
       continue;
     }
     if (next.stops > i.stops) restopped.push(i.id);
@@ -91,7 +95,7 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
   }
   if (problems.length > 0) throw new FenceNotConfirmed(`${problems.join('; ')}; ${NEXT[stage]}`);
 
-  const writers = [...instances.map((i) => instanceWriter(plan, i)), db];
+  const writers = [...instances.map((i) => instanceWriter(group, i)), db];
   const open = instances.filter((i) => !i.fenced && i.method !== 'attested' && i.isolatedAt === undefined);
   const allRestopped = [...new Set([...(same?.restopped ?? []), ...restopped])];
   if (open.length === 0) {
@@ -105,7 +109,7 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
         : `before the ${before}: ${held.length ? `${held.map((w) => `${w.id} ${w.state}`).join(', ')} fenced; ` : ''}NOT confirmed, passed on the attestation of ${plan.attestation?.by}: ${attested.map((w) => `${w.id} (${w.state})`).join(', ')}${again}`;
     return { ...base, confirmed: true, endedAt: now, writers, restopped: allRestopped, reason };
   }
-  const limit = plan.group.fence.timeoutSeconds;
+  const limit = group.fence.timeoutSeconds;
   const waited = (now - base.startedAt) / 1000;
   const what = open.map((i) => `${i.id} ${i.state}`).join(', ');
   if (waited >= limit) {
@@ -115,7 +119,7 @@ export async function verifyFences(stage: VerifyResult['stage'], state: Workflow
 }
 
 // `$.fence` stays what the fence step found; the re-checks keep their own result in `$.verify`.
-const deps: Deps = { now: Date.now, ec2: fenceEc2(), rds: fenceRds() };
+const deps: Deps = { now: Date.now, groups: bakedGroups, ec2: fenceEc2(), rds: fenceRds() };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = {
   promotion: (state: WorkflowState, d: Deps) => verifyFences('promotion', state, d),

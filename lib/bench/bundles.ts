@@ -12,7 +12,8 @@ import { probeFunctionDefines, probeGroupsOf } from '../infra/detection';
 import { readinessFunctionDefines } from '../infra/readiness';
 import { STEPS } from '../../lambdas/steps';
 import type { FailoverConfig } from '../../lambdas/core/config';
-import { BUNDLING } from '../infra/controller-function';
+import { bakedModule, BUNDLING } from '../infra/controller-function';
+import { stepFunctionBake } from '../infra/workflow';
 import { median, round } from './stats';
 
 const run = promisify(execFile);
@@ -41,18 +42,20 @@ export interface BuiltBundles {
 /** Build every Lambda (9 steps + the probe function) into one temporary directory. */
 export async function buildBundles(config: FailoverConfig): Promise<BuiltBundles> {
   const dir = mkdtempSync(join(tmpdir(), 'failover-bench-'));
+  // Every step function carries the deployed groups, through an inject file (see controllerFunction).
+  const inject = [bakedModule(join(dir, 'baked'), stepFunctionBake(config))];
   const lambdas = [
-    ...STEPS.map((step) => ({ name: step, entry: join(ROOT, 'lambdas', 'steps', `${step}.ts`), define: undefined as Record<string, string> | undefined })),
-    { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), define: probeFunctionDefines(probeGroupsOf(config)) },
-    { name: 'readiness', entry: join(ROOT, 'lambdas', 'readiness', 'scheduled.ts'), define: readinessFunctionDefines(config) },
+    ...STEPS.map((step) => ({ name: step, entry: join(ROOT, 'lambdas', 'steps', `${step}.ts`), define: undefined as Record<string, string> | undefined, inject })),
+    { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), define: probeFunctionDefines(probeGroupsOf(config)), inject: [] },
+    { name: 'readiness', entry: join(ROOT, 'lambdas', 'readiness', 'scheduled.ts'), define: readinessFunctionDefines(config), inject: [] },
   ];
   try {
     const bundles = await Promise.all(
-      lambdas.map(async ({ name, entry, define }) => {
+      lambdas.map(async ({ name, entry, define, inject }) => {
         const file = join(dir, name, 'index.js');
         // The stack's BUNDLING (lib/infra/controller-function.ts) as NodejsFunction passes it to esbuild: --bundle
         // --platform=node --target, no --format (so CommonJS), --minify, --keep-names, --main-fields,
-        // --define, and one --external per externalModules entry.
+        // --define, --inject, and one --external per externalModules entry.
         await build({
           entryPoints: [entry],
           bundle: true,
@@ -64,6 +67,7 @@ export async function buildBundles(config: FailoverConfig): Promise<BuiltBundles
           mainFields: [...BUNDLING.mainFields],
           external: [...BUNDLING.externalModules],
           define,
+          inject,
           logLevel: 'error',
           absWorkingDir: ROOT,
         });

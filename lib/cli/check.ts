@@ -6,7 +6,8 @@
  */
 import type { GroupConfig } from '../../lambdas/core/config';
 import { evaluateReadiness, type GroupReadiness, type ReadinessReport } from '../../lambdas/readiness/evaluate';
-import { stopDryRun } from '../../lambdas/steps/fence-primary';
+import { answerDryRun } from '../../lambdas/steps/fence-primary';
+import { groupsByName } from '../../lambdas/core/deployed-group';
 import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, parseCommandArgs } from './args';
 import { findDeployment, findGroup, loadCliConfig } from './deployment';
 import { formatTime } from './format';
@@ -63,7 +64,8 @@ export const checkCommand: Command = {
       route53: clients.route53,
       store: () => deployment.store,
       controllerRegion: deployment.region ?? (await defaultRegion(ctx)),
-      fenceDryRun: (region, ids) => stopDryRun(clients.ec2(region), ids),
+      // As the fence function answers it, with the operator's credentials and the local config.
+      fenceDryRun: (g) => answerDryRun({ dryRun: { group: g.name } }, { ec2: clients.ec2, groups: () => groupsByName(loaded.config.groups) }),
     });
     if (values.json) ctx.out.json(report);
     else {

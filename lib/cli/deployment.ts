@@ -140,7 +140,9 @@ export function resolveDeps(partial: Partial<CliDeps> = {}, env: Record<string, 
           done();
         }, { once: true });
       }),
-    user: () => `${env.USER ?? env.LOGNAME ?? env.USERNAME ?? safeUserName()}@${hostname()}`,
+    // trigger.by and attestation.by: printable, at most 128 characters (the Plan step refuses others).
+    // eslint-disable-next-line no-control-regex
+    user: () => `${env.USER ?? env.LOGNAME ?? env.USERNAME ?? safeUserName()}@${hostname()}`.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 128),
     localClock: () => new RealClock(),
     // Loaded on first use: the CDK takes seconds, the runner and every step's SDK client most of one,
     // and only a break-glass run needs them. (tsx resolves these requires; tests pass their own.)

@@ -13,6 +13,7 @@ import type { PromoteReadReplicaCommandInput } from '@aws-sdk/client-rds';
 import type { ChangeResourceRecordSetsCommandInput } from '@aws-sdk/client-route-53';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
+import { groupsByName } from '../../lambdas/core/deployed-group';
 import { awsErrorName } from '../../lambdas/core/errors';
 import type { ExecutionInput } from '../../lambdas/core/workflow-state';
 import type { FailoverConfig } from '../../lambdas/core/config';
@@ -95,7 +96,10 @@ export async function runLocally(ctx: Context, options: LocalRunOptions): Promis
   let startedAt = clock.now();
   const elapsed = () => (clock.now() - startedAt) / 1000;
   const watch = <C extends object>(client: C, service: string, region: string): C => instrument(client, service, region, clock, elapsed, options);
+  // The local config is what this run's definition was synthesized from: its steps act on its groups.
+  const groups = groupsByName(options.config.groups);
   const deps: StepDeps = {
+    groups: () => groups,
     now: () => clock.now(),
     ec2: perRegion((r) => watch(clients.ec2(r), 'ec2', r)),
     rds: perRegion((r) => watch(clients.rds(r), 'rds', r)),

@@ -1,12 +1,14 @@
 /**
  * `failoverctl rearm <group>`: after a failover (FAILED_OVER → ARMED), once the config describes the new
- * topology. Refuses while the config (the local file, and the deployed definition when it can be read)
- * still names the instance the last failover fenced, or the replica it promoted.
+ * topology. Refuses while the config file still names the instance the last failover fenced, or the
+ * replica it promoted, and while the deployed stack's config of the group is not the file's (when the
+ * deployed definition can be read: it names each group's config by digest).
  */
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import type { HistoryItem } from '../../lambdas/core/history';
 import type { GroupState } from '../../lambdas/core/store';
 import type { GroupConfig } from '../../lambdas/core/config';
+import { groupDigest } from '../../lambdas/core/deployed-group';
 import { DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, RefusedError, parseCommandArgs, reasonOption } from './args';
 import { findDeployment, findGroup, loadCliConfig, type Deployment } from './deployment';
 import { colourStatus, formatIso } from './format';
@@ -17,10 +19,11 @@ import { MAINTENANCE_OPTIONS, reportChange } from './pause';
 const help = `Usage: failoverctl rearm <group> [--reason TEXT] [--force] [--json]
 
 Re-arm a group after a failover (FAILED_OVER -> ARMED), once the config describes the new topology.
-Refuses (exit 4, nothing changed) while the config still names, as the group's primary, the instance
-the last failover fenced, or, as its replica, the replica it promoted: in the config file (--config)
-and in the deployed state machine's definition (when the stack's state machine can be read). Update the
-config, deploy it (npx cdk deploy), then re-arm. The cooldown after the last failover still applies.
+Refuses (exit 4, nothing changed) while the config file (--config) still names, as the group's primary,
+the instance the last failover fenced, or, as its replica, the replica it promoted; and while the
+deployed stack's config of the group differs from the file's (when the stack's state machine can be
+read: its definition names each group's config by digest). Update the config, deploy it
+(npx cdk deploy), then re-arm. The cooldown after the last failover still applies.
 
 Options:
   --reason TEXT             why (optional): stored with the state
@@ -63,12 +66,10 @@ export const rearmCommand: Command = {
     if (!last) problems.push('no history item of the last failover was found to check the config against');
     const local = staleNames(ctx, group, state, last);
     if (local.length > 0) problems.push(`the config (${loaded.shown}) still names ${local.join(' and ')}`);
-    const deployed = await deployedStaleNames(ctx, deployment, group.name, state, last);
-    if (typeof deployed === 'string') problems.push(deployed);
-    else if (deployed.length > 0) {
-      if (deployed.join() === local.join()) problems[problems.length - 1] += ', and so does the deployed stack';
-      else problems.push(`the deployed stack still names ${deployed.join(' and ')}`);
-    }
+    const deployed = await deployedDifference(ctx, deployment, group);
+    if (deployed === 'same') {
+      if (local.length > 0) problems[problems.length - 1] += ', and so does the deployed stack';
+    } else if (deployed !== undefined) problems.push(deployed);
     if (problems.length > 0 && !force) {
       throw new RefusedError(
         `refusing to re-arm ${group.name}: ${problems.join('; ')}. Describe the new topology in the config, deploy it (npx cdk deploy), then run rearm again, or pass --force`,
@@ -119,22 +120,25 @@ function staleNames(ctx: Context, group: GroupConfig, state: GroupState, last: H
 }
 
 /**
- * The same check against what is deployed: the groups embedded in the state machine's Plan state. A
- * string when the deployment lacks the group; skipped, with a note, when the state machine is not
- * known or cannot be read.
+ * Is the group deployed as the config file describes it? The state machine's Plan state names each
+ * deployed group's config by digest (lambdas/core/deployed-group.ts): 'same' when the group's equals the
+ * file's, else the problem in a sentence; undefined (with a note) when the state machine is not known
+ * or cannot be read.
  */
-async function deployedStaleNames(ctx: Context, deployment: Deployment, group: string, state: GroupState, last: HistoryItem | undefined): Promise<string[] | string> {
-  if (!deployment.stateMachineArn) return [];
-  let deployed: GroupConfig | undefined;
+async function deployedDifference(ctx: Context, deployment: Deployment, group: GroupConfig): Promise<'same' | string | undefined> {
+  if (!deployment.stateMachineArn) return undefined;
+  let digests: Record<string, unknown>;
   try {
     const out = await deployment.sfn(deployment.stateMachineArn).send(new DescribeStateMachineCommand({ stateMachineArn: deployment.stateMachineArn }));
     const definition = JSON.parse(out.definition ?? '{}');
-    const groups = JSON.parse(definition?.States?.Plan?.Parameters?.groupsJson ?? '{}') as Record<string, GroupConfig>;
-    deployed = groups[group];
+    digests = definition?.States?.Plan?.Parameters?.groupDigests ?? {};
   } catch (err) {
     ctx.out.warn(`could not read the deployed definition (${(err as Error).name}: ${(err as Error).message}); checked the config file only`);
-    return [];
+    return undefined;
   }
-  if (!deployed) return `the deployed state machine has no group ${group}`;
-  return staleNames(ctx, deployed, state, last);
+  const deployed = Object.hasOwn(digests, group.name) ? digests[group.name] : undefined;
+  if (deployed === undefined) return `the deployed state machine has no group ${group.name} (deploy the config: npx cdk deploy)`;
+  const local = groupDigest(group);
+  if (deployed === local) return 'same';
+  return `the deployed stack's config of ${group.name} (digest ${String(deployed)}) is not the config file's (${local}): deploy it (npx cdk deploy)`;
 }

@@ -13,7 +13,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { runScheduled, type ScheduledDeps, type ScheduledResult } from '../../lambdas/readiness/scheduled';
-import { stopDryRun } from '../../lambdas/steps/fence-primary';
+import { answerDryRun } from '../../lambdas/steps/fence-primary';
+import { groupsByName } from '../../lambdas/core/deployed-group';
 import { runInvocation, type ProbeDeps } from '../../lambdas/probe/run-probes';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
 import { Store } from '../../lambdas/core/store';
@@ -70,7 +71,10 @@ export class Drill {
   ) {
     this.store = new Store(this.faultyDynamoClient(dynamo), this.tableName);
     const client = <C>(ctor: new (config: any) => C) => perRegion((region) => account.client(ctor, region));
+    // The drilled config is what the drill's stack deploys: every function has these groups.
+    const deployed = groupsByName(config.groups);
     this.deps = {
+      groups: () => deployed,
       now: () => account.clock.now(),
       ec2: client(EC2Client),
       rds: client(RDSClient),
@@ -171,14 +175,14 @@ export class Drill {
 
   /**
    * The deployed readiness function's dependencies against the simulated account: the fence's DryRun
-   * is answered as the fence function answers it (stopDryRun with the fence's EC2 client).
+   * is answered as the fence function answers it (answerDryRun, with the fence's EC2 client and groups).
    */
   readinessDeps(): ScheduledDeps {
     return {
       ...this.deps,
       autoscaling: this.deps.autoscaling!,
       controllerRegion: DRILL_REGION,
-      fenceDryRun: (region, ids) => stopDryRun(this.deps.ec2(region), ids),
+      fenceDryRun: (group) => answerDryRun({ dryRun: { group: group.name } }, this.deps),
     };
   }
 

@@ -3,8 +3,10 @@
  * the AWS SDK bundled in, its own log group, and its own role that may write only to that log group
  * (no AWS-managed policy with `*` resources).
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -33,8 +35,13 @@ export interface ControllerFunctionProps {
   readonly description: string;
   readonly timeout: Duration;
   readonly environment?: Record<string, string>;
-  /** esbuild `define`s baked into the bundle. */
+  /** esbuild `define`s baked into the bundle. Each goes through esbuild's command line: keep them small. */
   readonly define?: Record<string, string>;
+  /**
+   * Values baked into the bundle as globals of these names, of any size: see bakedModule.
+   * @default - none
+   */
+  readonly bake?: Record<string, unknown>;
   readonly logRetention: logs.RetentionDays;
 }
 
@@ -56,6 +63,32 @@ export function controllerFunction(scope: Construct, id: string, props: Controll
     environment: props.environment,
     role,
     logGroup,
-    bundling: { ...BUNDLING, ...(props.define ? { define: props.define } : {}) },
+    bundling: {
+      ...BUNDLING,
+      ...(props.define ? { define: props.define } : {}),
+      ...(props.bake ? { inject: [bakedModule(path.join(Stage.of(scope)?.outdir ?? '.', 'baked'), props.bake)] } : {}),
+    },
   });
+}
+
+/**
+ * Write a module that exports each value as a constant of its name, for esbuild's `inject`: the bundle's
+ * references to a global of that name become that constant. A `define` would carry the value on
+ * esbuild's command line, where one argument may not exceed 128 KiB (Linux MAX_ARG_STRLEN: spawn fails
+ * with E2BIG; measured with about 80 groups like the example); an inject file has no such limit. The
+ * file is named after its content, so a changed value is a changed bundling option (and asset), and
+ * concurrent synths of one config write the same file. Returns its path.
+ */
+export function bakedModule(dir: string, values: Record<string, unknown>): string {
+  const source = Object.entries(values)
+    .map(([name, value]) => `export const ${name} = JSON.parse(${JSON.stringify(JSON.stringify(value))});\n`)
+    .join('');
+  const file = path.join(dir, `${createHash('sha256').update(source).digest('hex').slice(0, 32)}.js`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, source);
+    renameSync(partial, file);
+  }
+  return file;
 }

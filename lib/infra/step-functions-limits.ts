@@ -3,13 +3,18 @@
  * workflow could never run fails `cdk synth` instead of the first real failover.
  *
  * What grows with the config (measured: see test/infra/step-functions-limits.test.ts):
- * - the definition embeds every group's config as one JSON string, the Plan state's `groupsJson`: it is
- *   about 16.5 KB of states, plus that string JSON-escaped (1,617 bytes for the example group), plus
- *   the step functions' 21 ARNs;
- * - the Plan task's input carries the same string, with the execution input and the execution's id, so
- *   it meets its 256 KiB long before the definition meets its 1 MB (about 150 groups like the example);
- * - every later state carries one group's config (`$.plan.group`) and the steps' results for it, which
- *   grow with its writers, candidate replicas, probes and records.
+ * - the definition names every group with the digest of its config, the Plan state's `groupDigests`
+ *   (the configs themselves are baked into the step functions: lambdas/core/deployed-group.ts): it is
+ *   about 16.5 KB of states, plus the group's name and 21 bytes per group (`"orders":"<16 hex digits>",`),
+ *   plus the step functions' 21 ARNs (measured: 18,499 bytes deployed for one group like the example,
+ *   21,667 for 100; before, with the configs in it, 20,139 and 185,667);
+ * - the Plan task's input carries the same digests, with the execution input and the execution's id
+ *   (measured for a manual failover: 371 bytes for one group, 3,539 for 100; before 2,011 and 167,539);
+ * - every later state carries the group's name and digest, and the steps' results for it, which grow
+ *   with its writers, candidate replicas, probes and records (their values are in the DNS change).
+ * Neither the definition nor the Plan's input grows with the groups' configs any more: those limits meet
+ * thousands of groups only (a config allows 100). A state still grows with its group's records, probes
+ * and writers: that is the check that can fail a valid config (probes with very long URLs).
  *
  * Limits: a definition of at most 1,048,576 characters (Step Functions API Reference, CreateStateMachine;
  * counted here in UTF-8 bytes, never fewer, and the whole request is limited to 1 MB too); 262,144 bytes
@@ -17,7 +22,7 @@
  * when scheduling a task" included, that is a Task's input after Parameters (Step Functions Developer
  * Guide, service quotas).
  *
- *   stepFunctionsLimitProblems({ definition, groups, groupsJson })
+ *   stepFunctionsLimitProblems({ definition, groups, groupDigests })
  *   // ['group "orders": a workflow state would reach about 301,234 bytes, over ...']
  */
 import type { GroupConfig } from '../../lambdas/core/config';
@@ -37,21 +42,21 @@ export const STEP_FUNCTIONS_LIMITS: StepFunctionsLimits = { definitionBytes: 1_0
 export const MAX_FUNCTION_ARN_BYTES = 'arn:aws-us-gov:lambda:'.length + 16 + ':123456789012:function:'.length + 64;
 
 /**
- * The largest execution input the controller's own triggers send: the Plan schema's text fields at
- * their longest (group 64, reason 1,024, attestation.by 128 and attestation.reason 1,024 characters),
- * an alarm trigger's (alarm name 255, CloudWatch's state reason 1,023) and a manual one's operator name
- * (64), at 3 bytes a character (UTF-8, or a JSON escape), plus 512 bytes of keys, times and flags.
+ * The largest execution input the Plan step accepts: its text fields at their longest (group 64, reason
+ * 1,024, attestation.by 128 and attestation.reason 1,024 characters), an alarm trigger's (alarm name
+ * 255, state reason 1,023) and a manual one's operator name (by, 128), at 3 bytes a character (UTF-8, or
+ * a JSON escape), plus 512 bytes of keys, times, counts and flags (the trigger takes no other field).
  */
-export const EXECUTION_INPUT_MAX_BYTES = 3 * (64 + 1024 + 128 + 1024 + 255 + 1023 + 64) + 512;
+export const EXECUTION_INPUT_MAX_BYTES = 3 * (64 + 1024 + 128 + 1024 + 255 + 1023 + 128) + 512;
 
 /** An execution's ARN (arn:<partition>:states:<region>:<account>:execution:<machine, 80>:<name, 80>) and its name. */
 const EXECUTION_IDS_MAX_BYTES = 256 + 80;
 
 // The parts of a workflow state that do not come from the config, measured with the drill (the real
 // definition and step code): the test runs a big group through failovers and holds the bound against the
-// largest state the drill saw. Numbers are bytes of JSON. The bound errs high (2.3 to 4.9 times what the
+// largest state the drill saw. Numbers are bytes of JSON. The bound errs high (3.1 to 9.9 times what the
 // drill saw): a state over the limit fails the execution where it happens, possibly after the fences.
-/** The plan's own fields: execution ARN and name, mode, flags, times, lock TTL; its text is in EXECUTION_INPUT_MAX_BYTES. */
+/** The plan's own fields: execution ARN and name, the group's name and digest, mode, flags, times; its text is in EXECUTION_INPUT_MAX_BYTES. */
 const PLAN_FIELDS_BYTES = 1024;
 /**
  * One EC2 or database writer: measured 965 per instance fenced by isolation with two network interfaces
@@ -91,20 +96,20 @@ export function definitionBytes(rendered: unknown): number {
   return literal + Buffer.byteLength(separator, 'utf8') * Math.max(0, parts.length - 1);
 }
 
-/** The Plan task's input at its largest: { input, groupsJson, execution: { id, name } }, groupsJson a JSON string inside JSON. */
-export function planInputBytes(groupsJson: string): number {
-  return EXECUTION_INPUT_MAX_BYTES + Buffer.byteLength(JSON.stringify(groupsJson), 'utf8') + EXECUTION_IDS_MAX_BYTES + 64;
+/** The Plan task's input at its largest: { input, groupDigests, execution: { id, name } }. */
+export function planInputBytes(groupDigests: Record<string, string>): number {
+  return EXECUTION_INPUT_MAX_BYTES + Buffer.byteLength(JSON.stringify(groupDigests), 'utf8') + EXECUTION_IDS_MAX_BYTES + 64;
 }
 
 /**
- * An upper bound on the largest state of one execution of `group`: its config (the plan), what its
- * records, probes, writers and candidates add to the step results, and FIXED_BYTES. It assumes a
- * record's current values (the DNS change's `before`) are no larger than its largest configured list,
- * or one 255-character name.
+ * An upper bound on the largest state of one execution of `group`: the plan, what its records, probes,
+ * writers and candidates add to the step results, and FIXED_BYTES. It assumes a record's current
+ * values (the DNS change's `before`) are no larger than its largest configured list, or one
+ * 255-character name.
  */
 export function workflowStateBytes(group: GroupConfig): number {
   const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
-  const plan = bytes(group) + EXECUTION_INPUT_MAX_BYTES + PLAN_FIELDS_BYTES;
+  const plan = EXECUTION_INPUT_MAX_BYTES + PLAN_FIELDS_BYTES;
   // The DNS change: name, the values after (the largest list any candidate gets), the values before.
   const records = group.dns.records.reduce((sum, record) => {
     const lists = [record.values, ...Object.values(record.valuesByReplica ?? {})].filter((l): l is string[] => l !== undefined);
@@ -127,23 +132,23 @@ export function workflowStateBytes(group: GroupConfig): number {
  * the numbers; none when it fits. `definition` is the rendered definition (see definitionBytes).
  */
 export function stepFunctionsLimitProblems(
-  args: { definition: unknown; groups: GroupConfig[]; groupsJson: string },
+  args: { definition: unknown; groups: GroupConfig[]; groupDigests: Record<string, string> },
   limits: StepFunctionsLimits = STEP_FUNCTIONS_LIMITS,
 ): string[] {
-  const { groups, groupsJson } = args;
+  const { groups, groupDigests } = args;
   const problems: string[] = [];
   const count = `${groups.length} group${groups.length === 1 ? '' : 's'}`;
   const definition = definitionBytes(args.definition);
   if (definition > limits.definitionBytes) {
     problems.push(
       `the state machine definition would be ${n(definition)} bytes for ${count}, over Step Functions' ${size(limits.definitionBytes)} limit: ` +
-        'it embeds every group\'s config; deploy fewer groups per stack (another config file with its own stackName)',
+        'it names every group; deploy fewer groups per stack (another config file with its own stackName)',
     );
   }
-  const plan = planInputBytes(groupsJson);
+  const plan = planInputBytes(groupDigests);
   if (plan > limits.payloadBytes) {
     problems.push(
-      `the Plan step's input would be up to ${n(plan)} bytes for ${count} (their config, embedded in it, is ${n(Buffer.byteLength(groupsJson, 'utf8'))} bytes), ` +
+      `the Plan step's input would be up to ${n(plan)} bytes for ${count} (their names and digests in it are ${n(Buffer.byteLength(JSON.stringify(groupDigests), 'utf8'))} bytes), ` +
         `over Step Functions' ${size(limits.payloadBytes)} payload limit: deploy fewer groups per stack (another config file with its own stackName)`,
     );
   }
@@ -153,7 +158,7 @@ export function stepFunctionsLimitProblems(
     const writers = 2 + group.primary.additionalInstanceIds.length;
     problems.push(
       `group ${JSON.stringify(group.name)}: a workflow state would reach about ${n(state)} bytes, over Step Functions' ${size(limits.payloadBytes)} payload limit: ` +
-        `every state carries the group's config (${n(Buffer.byteLength(JSON.stringify(group), 'utf8'))} bytes) and what its ${group.dns.records.length} records, ` +
+        `every state carries what its ${group.dns.records.length} records, ` +
         `${group.probes.length} probes, ${writers} writers and ${1 + group.additionalReplicas.length} candidate replicas add to the step results; list fewer or shorter records, values or probes`,
     );
   }

@@ -26,6 +26,7 @@ import { RETRYABLE_ERRORS } from '../../lambdas/core/errors';
 import type { StepName } from '../../lambdas/steps';
 import { executionTimeoutSeconds, STEP_TIMEOUT_SECONDS } from '../../lambdas/core/budgets';
 import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
+import { groupDigests, groupsByName } from '../../lambdas/core/deployed-group';
 import { controllerFunction } from './controller-function';
 import { TASK_STATES, type TaskStateCode, type TaskStateName } from './workflow-states';
 import { grantItemAccess } from './store-table';
@@ -53,7 +54,7 @@ export const FAILURE_ERRORS = {
 } as const;
 
 export interface FailoverWorkflowProps {
-  /** The validated config; its groups are embedded in the definition. */
+  /** The validated config; its groups are baked into every step function, their digests into the definition. */
   readonly config: FailoverConfig;
   readonly table: dynamodb.ITable;
   readonly topic: sns.ITopic;
@@ -69,6 +70,8 @@ export class FailoverWorkflow extends Construct {
     const { config, table, topic } = props;
     const groups = config.groups;
 
+    // Every step takes what it acts on from the groups baked into its own bundle, never from its event.
+    const bake = stepFunctionBake(config);
     const fn = (step: StepName, env: Record<string, string> = {}) =>
       controllerFunction(this, `Step-${step}`, {
         source: `steps/${step}`,
@@ -76,6 +79,7 @@ export class FailoverWorkflow extends Construct {
         timeout: Duration.seconds(STEP_TIMEOUT_SECONDS),
         environment: env,
         logRetention: logs.RetentionDays.THREE_MONTHS,
+        bake,
       });
 
     const functions: Record<StepName, NodejsFunction> = {
@@ -250,13 +254,15 @@ export class FailoverWorkflow extends Construct {
         .otherwise(outcome('OutcomeSkipped', 'SKIPPED').next(record)),
     );
 
-    // Plan: validate the input against the embedded config. InvalidInput is not caught: nothing was taken.
-    const groupsJson = embeddedGroups(config);
+    // Plan: validate the input against the deployed config. InvalidInput is not caught: nothing was taken.
+    // The definition names each group's config by digest only (lambdas/core/deployed-group.ts): it does
+    // not grow with the configs, and the Plan tells a definition from another deployment than its own.
+    const digests = groupDigests(groups);
     const plan = invoke(
       'Plan',
       sfn.TaskInput.fromObject({
         input: sfn.JsonPath.entirePayload,
-        groupsJson,
+        groupDigests: digests,
         execution: { id: sfn.JsonPath.stringAt('$$.Execution.Id'), name: sfn.JsonPath.stringAt('$$.Execution.Name') },
       }),
       { resultSelector: { 'plan.$': '$' } },
@@ -282,10 +288,10 @@ export class FailoverWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
-    // The definition and the states grow with the groups: a workflow over Step Functions' limits fails
-    // the synth, with every problem listed, rather than the first failover.
+    // The definition grows with the number of groups, a state with its group: a workflow over Step
+    // Functions' limits fails the synth, with every problem listed, rather than the first failover.
     const rendered = Stack.of(this).resolve((this.stateMachine.node.defaultChild as sfn.CfnStateMachine).definitionString);
-    const problems = stepFunctionsLimitProblems({ definition: rendered, groups, groupsJson });
+    const problems = stepFunctionsLimitProblems({ definition: rendered, groups, groupDigests: digests });
     if (problems.length > 0) throw new WorkflowTooLarge(problems);
 
     this.acknowledgeFindings(config);
@@ -382,7 +388,8 @@ export class FailoverWorkflow extends Construct {
     }
     fns['fence-primary'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
 
-    for (const step of ['assess-replica', 'promote-replica'] as const) {
+    // flip-dns reads the promoted replica's endpoint address from RDS, never from its event.
+    for (const step of ['assess-replica', 'promote-replica', 'flip-dns'] as const) {
       fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: replicas }));
     }
     // Every EC2 writer: the primaries and their additional instances. verify-fences stops one found running again.
@@ -517,7 +524,10 @@ export function placeInProbeVpc(fn: NodejsFunction, config: FailoverConfig): Nod
   return fn;
 }
 
-/** The groups as the Plan state carries them in the definition: a JSON object by group name. */
-export function embeddedGroups(config: FailoverConfig): string {
-  return JSON.stringify(Object.fromEntries(config.groups.map((g) => [g.name, g])));
+/**
+ * What every step function's bundle carries: the validated groups by name, as FAILOVER_GROUPS
+ * (lambdas/runtime/baked-groups.ts).
+ */
+export function stepFunctionBake(config: FailoverConfig): { FAILOVER_GROUPS: Record<string, FailoverConfig['groups'][number]> } {
+  return { FAILOVER_GROUPS: groupsByName(config.groups) };
 }

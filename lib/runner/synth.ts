@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import type { FailoverConfig } from '../../lambdas/core/config';
+import { groupDigests } from '../../lambdas/core/deployed-group';
 import { FailoverControllerStack } from '../infra/stack';
 import { resolveIntrinsics } from '../infra/template-tokens';
-import { embeddedGroups, type StepName } from '../infra/workflow';
+import type { StepName } from '../infra/workflow';
 
 export const DRILL_ACCOUNT = '123456789012';
 export const DRILL_REGION = 'us-west-2';
@@ -71,8 +72,9 @@ const synthesized = new Map<string, SynthesizedController>();
 /**
  * Synthesizing loads the whole CDK: do it once per workflow shape. The groups' probes (which the drill
  * points at its local servers, on ports that change every run) reach the definition only through the
- * groups embedded in the Plan state, so those are set for this config on a copy of the definition.
- * A test checks that this equals a fresh synth of the same config.
+ * groups' digests in the Plan state, so those are set for this config on a copy of the definition (the
+ * steps get the groups themselves from whoever runs them: StepDeps.groups). A test checks that this
+ * equals a fresh synth of the same config.
  */
 export function synthFor(config: FailoverConfig): SynthesizedController {
   const shape = { ...config, groups: config.groups.map((g) => ({ ...g, probes: [] })) };
@@ -80,6 +82,6 @@ export function synthFor(config: FailoverConfig): SynthesizedController {
   let synth = synthesized.get(key);
   if (!synth) synthesized.set(key, (synth = synthesizeController(shape)));
   const definition = structuredClone(synth.definition);
-  definition.States.Plan.Parameters.groupsJson = embeddedGroups(config);
+  definition.States.Plan.Parameters.groupDigests = groupDigests(config.groups);
   return { ...synth, definition };
 }

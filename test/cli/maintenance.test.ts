@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { GroupState, Store } from '../../lambdas/core/store';
 import type { CliDeps } from '../../lib/cli/deployment';
 import { loadConfigFile } from '../../lambdas/core/config';
-import { embeddedGroups } from '../../lib/infra/workflow';
+import { groupDigest, groupDigests } from '../../lambdas/core/deployed-group';
 import {
   CONFIG,
   INSTANCE,
@@ -57,9 +57,9 @@ function updatedConfig(): string {
   return path;
 }
 
-/** The deployed state machine's definition, embedding the groups of `configPath`. */
+/** The deployed state machine's definition, naming the groups of `configPath` by digest. */
 function deployedDefinition(configPath: string): void {
-  const definition = { StartAt: 'Plan', States: { Plan: { Type: 'Task', Parameters: { groupsJson: embeddedGroups(loadConfigFile(configPath)) } } } };
+  const definition = { StartAt: 'Plan', States: { Plan: { Type: 'Task', Parameters: { groupDigests: groupDigests(loadConfigFile(configPath).groups) } } } };
   sfn.on(DescribeStateMachineCommand, { stateMachineArn: STATE_MACHINE }).resolves({ definition: JSON.stringify(definition) } as never);
 }
 
@@ -165,8 +165,23 @@ describe('rearm', () => {
     deployedDefinition(CONFIG);
     const r = await runCli(['rearm', 'orders', '--config', updated], { deps, now: NOW });
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/^failoverctl: refusing to re-arm orders: the deployed stack still names i-0a1b2c3d4e5f60718 as the primary \(fenced by /);
+    expect(r.stderr).toBe(
+      `failoverctl: refusing to re-arm orders: the deployed stack's config of orders (digest ${groupDigest(loadConfigFile(CONFIG).groups[0])}) ` +
+        `is not the config file's (${groupDigest(loadConfigFile(updated).groups[0])}): deploy it (npx cdk deploy). ` +
+        'Describe the new topology in the config, deploy it (npx cdk deploy), then run rearm again, or pass --force\n',
+    );
     expect(r.stderr).not.toContain('the config (');
+  });
+
+  it('refuses when the deployed stack has no such group', async () => {
+    await seedFailedOver();
+    const updated = updatedConfig();
+    sfn.on(DescribeStateMachineCommand, { stateMachineArn: STATE_MACHINE }).resolves({
+      definition: JSON.stringify({ StartAt: 'Plan', States: { Plan: { Type: 'Task', Parameters: { groupDigests: { billing: '0123456789abcdef' } } } } }),
+    } as never);
+    const r = await runCli(['rearm', 'orders', '--config', updated], { deps, now: NOW });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/^failoverctl: refusing to re-arm orders: the deployed state machine has no group orders \(deploy the config: npx cdk deploy\)\. /);
   });
 
   it('re-arms once the config and the deployment describe the new topology; the last failover is kept for the cooldown', async () => {

@@ -504,9 +504,16 @@ describe('parseConfig: what confirms an automatic trigger (groups[].confirmation
     ]);
   });
 
-  it('rejects "probes" without probes and "none" with probes, and an unknown value', () => {
+  it('a parsed config parses again: a manual-only group (no probes, no alarms) keeps the default "probes"', () => {
+    const parsed = parseConfig(valid());
+    expect(parsed.groups[0].confirmation).toBe('probes');
+    expect(parseConfig(parsed)).toEqual(parsed);
+  });
+
+  it('rejects "probes" without probes (for a group with alarms) and "none" with probes, and an unknown value', () => {
     const config = valid();
     config.groups[0].confirmation = 'probes';
+    config.groups[0].alarms = ['orders-primary-down'];
     const probed = billing();
     probed.probes = [tcp(2000)];
     probed.confirmation = 'none';

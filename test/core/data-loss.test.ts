@@ -46,7 +46,7 @@ function failedOver(): WorkflowState {
 
 describe('estimateDataLoss', () => {
   it('fence confirmed at 12:00:08, replica known to have everything up to 11:58:58: at most 70 s', () => {
-    expect(estimateDataLoss(failedOver())).toEqual({
+    expect(estimateDataLoss(failedOver(), group)).toEqual({
       estimatedSeconds: 70,
       reason:
         'at most 70 s of writes, those committed between 11:58:58Z and 12:00:08Z: ReplicaLag 2 s in the minute from 11:59:00Z: orders-replica had replayed every commit up to 11:58:58Z; ' +
@@ -60,21 +60,21 @@ describe('estimateDataLoss', () => {
     const state = failedOver();
     state.promote = { ...state.promote!, replicatedThrough: at(-5), replicationBasis: 'ReplicaLag 65 s in the minute from 12:01:00Z: orders-replica had replayed every commit up to 11:59:55Z' };
 
-    expect(estimateDataLoss(state)).toMatchObject({ estimatedSeconds: 13, replicatedThrough: at(-5) });
+    expect(estimateDataLoss(state, group)).toMatchObject({ estimatedSeconds: 13, replicatedThrough: at(-5) });
   });
 
   it('a refinement never lowers the bound', () => {
     const state = failedOver();
     state.promote = { ...state.promote!, replicatedThrough: at(-600), replicationBasis: 'older' };
 
-    expect(estimateDataLoss(state).replicatedThrough).toBe(at(-62));
+    expect(estimateDataLoss(state, group).replicatedThrough).toBe(at(-62));
   });
 
   it('the old database fenced after the primary stopped: its fence counts, since its other clients wrote until then', () => {
     const state = { ...failedOver(), databaseFence: { id: 'orders-primary-db', region: 'us-east-1', status: 'available', phase: 'confirmed', confirmed: true, confirmedAt: at(30), method: 'sg+reboot', dryRun: false, reason: '', polls: 3, startedAt: at(9) } } as WorkflowState;
 
     expect(writesStoppedAt(state)).toEqual({ at: at(30), what: 'the old database orders-primary-db was confirmed fenced (deny-all security group, rebooted)', confirmed: true });
-    expect(estimateDataLoss(state).estimatedSeconds).toBe(92);
+    expect(estimateDataLoss(state, group).estimatedSeconds).toBe(92);
   });
 
   it('an old database found failed stops writes when it was seen so; an attested one bounds nothing before the promotion', () => {
@@ -89,7 +89,7 @@ describe('estimateDataLoss', () => {
     const state = failedOver();
     state.fence = { ...state.fence!, method: 'isolate', state: 'stopping' };
 
-    expect(estimateDataLoss(state)).toMatchObject({
+    expect(estimateDataLoss(state, group)).toMatchObject({
       estimatedSeconds: 71,
       reason: expect.stringMatching(
         new RegExp(`; replication ended \\(PromoteReadReplica\\); the primary ${INSTANCE} was isolated, not stopped, and keeps the connections it had, so writes it accepted after then are not counted$`),
@@ -101,7 +101,7 @@ describe('estimateDataLoss', () => {
     const state = failedOver();
     state.assess!.candidates = [{ ...candidates[0], verdict: 'force', replicatedThrough: null, basis: 'no ReplicaLag datapoint bounds what orders-replica had replicated' }];
 
-    expect(estimateDataLoss(state)).toMatchObject({ estimatedSeconds: null, reason: 'unknown: no ReplicaLag datapoint bounds what orders-replica had replicated' });
+    expect(estimateDataLoss(state, group)).toMatchObject({ estimatedSeconds: null, reason: 'unknown: no ReplicaLag datapoint bounds what orders-replica had replicated' });
   });
 
   it('nothing promoted: no data loss, whatever the lag was', () => {
@@ -111,7 +111,7 @@ describe('estimateDataLoss', () => {
     const promotionFailed: WorkflowState = { ...state, promote: { ...state.promote!, confirmed: false }, dns: undefined, outcome: 'PROMOTION_FAILED' };
 
     for (const s of [aborted, fenceFailed, promotionFailed]) {
-      expect(estimateDataLoss(s)).toEqual({ estimatedSeconds: null, reason: 'none: nothing was promoted', replicatedThrough: null, writesStoppedAt: null });
+      expect(estimateDataLoss(s, group)).toEqual({ estimatedSeconds: null, reason: 'none: nothing was promoted', replicatedThrough: null, writesStoppedAt: null });
     }
   });
 });
@@ -119,7 +119,7 @@ describe('estimateDataLoss', () => {
 describe('the history item: data loss and replicas', () => {
   it('records the estimate, its basis, and what happened to every candidate', () => {
     // Act
-    const item = buildHistoryItem(failedOver(), at(40));
+    const item = buildHistoryItem(failedOver(), group, at(40));
 
     // Assert
     expect(item.dataLossSeconds).toBe(70);
@@ -153,7 +153,7 @@ describe('the history item: data loss and replicas', () => {
     const state = failedOver();
     const aborted: WorkflowState = { plan: state.plan, lock: state.lock, assess: { ...state.assess!, decision: 'abort', chosen: undefined }, outcome: 'ABORTED' };
 
-    const item = buildHistoryItem(aborted, at(40));
+    const item = buildHistoryItem(aborted, group, at(40));
 
     expect(item.dataLossSeconds).toBeNull();
     expect(item.replicas!.map((r) => [r.chosen, r.promoted, r.reason])).toEqual([
@@ -165,9 +165,10 @@ describe('the history item: data loss and replicas', () => {
   it('the chosen replica in another region: the promotion record and the planned actions name it', () => {
     const state = failedOver();
     state.plan = { ...state.plan, dryRun: true };
+    state.outcome = 'DRY_RUN';
     state.assess!.chosen = { id: EAST, region: 'us-east-2' };
 
-    const item = buildHistoryItem(state, at(40));
+    const item = buildHistoryItem(state, group, at(40));
 
     expect(item.promotion).toMatchObject({ region: 'us-east-2' });
     expect(item.plannedActions).toContain(`promote RDS read replica ${EAST} in us-east-2`);

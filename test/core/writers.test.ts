@@ -42,11 +42,11 @@ describe('writers in the history item', () => {
   };
 
   it('lists every writer from the fences, and the latest re-check when there was one', () => {
-    const fromFences = writersOf(base());
+    const fromFences = writersOf(base(), ordersGroup());
     const rechecked = writersOf({
       ...base(),
       verify: { stage: 'dns', confirmed: true, restopped: [], polls: 0, startedAt: at(31), endedAt: at(31), reason: 'ok', writers: [{ kind: 'ec2', id: INSTANCE, region: 'us-east-1', state: 'terminated', fenced: true, method: 'force-stop' }] },
-    });
+    }, ordersGroup());
 
     expect(fromFences).toEqual([
       { kind: 'ec2', id: INSTANCE, region: 'us-east-1', state: 'stopped', fenced: true, method: 'force-stop' },
@@ -56,7 +56,7 @@ describe('writers in the history item', () => {
   });
 
   it('puts the writers in fence.writers, the database fence among the steps in the order they ran, and names the old database in the summary', () => {
-    const item = buildHistoryItem(base(), at(40));
+    const item = buildHistoryItem(base(), ordersGroup(), at(40));
 
     expect(item.fence?.writers).toHaveLength(2);
     expect(item.attestation).toBeNull();

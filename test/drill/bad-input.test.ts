@@ -33,6 +33,10 @@ const CORPUS: Array<[string, unknown, string]> = [
   ['trigger time not ISO 8601', { ...valid, trigger: { type: 'manual', at: 'yesterday' } }, 'trigger.at: must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got "yesterday"'],
   ['trigger time in the future', { ...valid, trigger: { type: 'manual', at: '2030-01-01T00:00:00Z' } }, 'trigger.at: must not be in the future, got "2030-01-01T00:00:00Z"'],
   ['unknown field', { ...valid, dryrun: true }, 'dryrun: is not a known field'],
+  // The trigger ends up in the history and the notification: only what our own triggers send.
+  ['unknown trigger field', { ...valid, trigger: { type: 'manual', by: 'alice', ticket: 'see https://attacker.example.net' } }, 'trigger.ticket: is not a known field'],
+  ['a field of another trigger type', { ...valid, trigger: { type: 'manual', stateReason: 'Threshold Crossed' } }, 'trigger.stateReason: is not a field of a manual trigger, got "Threshold Crossed"'],
+  ['control characters in the trigger', { ...valid, trigger: { type: 'manual', by: 'alice\u001b[2J' } }, 'trigger.by: must not contain control characters, got "alice\\u001b[2J"'],
   // Strings that would end up in logs, records and notifications
   ['empty reason', { ...valid, reason: '' }, 'reason: must not be empty, got ""'],
   ['oversized reason', { ...valid, reason: long }, `reason: must be at most 1024 characters, got "${'x'.repeat(76)}...`],

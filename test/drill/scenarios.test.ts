@@ -9,6 +9,7 @@ import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from '../../lib/drill/drill';
 import { synthFor } from '../../lib/runner/synth';
 import { synthesizeController } from '../../lib/runner/synth';
+import { groupDigests } from '../../lambdas/core/deployed-group';
 import { checkInvariants } from '../../lib/drill/invariants';
 import { runScenario, type DrillReport } from '../../lib/drill/report';
 import { SCENARIOS } from '../../lib/drill/scenarios';
@@ -530,7 +531,9 @@ describe('the workflow against the simulated account', () => {
 
     expect(drill.synth.definition).toEqual(fresh.definition);
     expect(synthFor(drill.config).definition).toEqual(fresh.definition);
-    expect(JSON.parse(drill.synth.definition.States.Plan.Parameters.groupsJson).orders.probes[0].url).toBe(`http://127.0.0.1:${drill.primaryEndpoints.httpPort}/health`);
+    // The steps get the drilled groups (probes pointed at the drill's servers), and the definition names them.
+    expect(drill.deps.groups().orders.probes[0]).toMatchObject({ url: `http://127.0.0.1:${drill.primaryEndpoints.httpPort}/health` });
+    expect(drill.synth.definition.States.Plan.Parameters.groupDigests).toEqual(groupDigests(drill.config.groups));
   });
 
   it('the invariant checker catches a workflow that promotes before the fence is confirmed', async () => {

@@ -17,6 +17,7 @@ import { DnsChangeFailed, FenceNotConfirmed, InvalidInput, PermissionDenied, Pro
 import { STEPS } from '../../lambdas/steps';
 import { resolveIntrinsics } from '../../lib/infra/template-tokens';
 import { parseConfig, type FailoverConfig } from '../../lambdas/core/config';
+import { groupDigests } from '../../lambdas/core/deployed-group';
 import { FailoverControllerStack } from '../../lib/infra/stack';
 import { ITEM_WRITE_ACTIONS } from '../../lib/infra/store-table';
 
@@ -563,7 +564,7 @@ describe.each(CASES)('IAM least privilege: $name', ({ name, expected }) => {
       'verify-fences': ['ec2', 'logs', 'rds'],
       'catch-up': ['cloudwatch', 'logs', 'rds'],
       'promote-replica': ['cloudwatch', 'logs', 'rds'],
-      'flip-dns': ['logs', 'route53'],
+      'flip-dns': ['logs', 'rds', 'route53'], // rds: the promoted replica's address, never the event's
       notify: ['kms', 'logs', 'sns'], // kms: the topic's key, to publish to the encrypted topic
       'record-outcome': ['dynamodb', 'logs'],
       'state-machine': ['lambda', 'logs', 'xray'],
@@ -775,12 +776,11 @@ describe.each(CASES)('state machine definition: $name', ({ name, expected }) => 
     expect(verifiers).toEqual(['VerifyFencesBeforeDns', 'VerifyFencesBeforePromotion']);
   });
 
-  it("embeds the config's groups in the Plan parameters", () => {
+  it("names each group's config by digest in the Plan parameters, and carries no config", () => {
     const plan = definition.States.Plan;
-    expect(typeof plan.Parameters.groupsJson).toBe('string');
-    const embedded = JSON.parse(plan.Parameters.groupsJson);
-    expect(Object.keys(embedded)).toEqual(s.config.groups.map((g) => g.name));
-    expect(embedded).toEqual(JSON.parse(JSON.stringify(Object.fromEntries(s.config.groups.map((g) => [g.name, g])))));
+    expect(Object.keys(plan.Parameters).sort()).toEqual(['execution', 'groupDigests', 'input.$']);
+    expect(plan.Parameters.groupDigests).toEqual(groupDigests(s.config.groups));
+    expect(JSON.stringify(definition)).not.toContain(s.config.groups[0].primary.instanceId);
   });
 });
 

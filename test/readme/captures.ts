@@ -16,7 +16,7 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError, parseConfig } from '../../lambdas/core/config';
 import { lockTtlSeconds } from '../../lambdas/core/budgets';
-import { embeddedGroups } from '../../lib/infra/workflow';
+import { groupDigests } from '../../lambdas/core/deployed-group';
 import { loadCliConfig } from '../../lib/cli/deployment';
 import { formatReport, runScenario } from '../../lib/drill/report';
 import { DrillDeployment } from '../cli/drill-deployment';
@@ -124,7 +124,7 @@ const operatorStory = once(async (): Promise<Story> => {
     const text = newTopology(exampleConfigText());
     d.writeConfig(text);
     const definition = structuredClone(d.sfn.deployedDefinition);
-    definition.States.Plan.Parameters.groupsJson = embeddedGroups(parseConfig(JSON.parse(text)));
+    definition.States.Plan.Parameters.groupDigests = groupDigests(parseConfig(JSON.parse(text)).groups);
     d.sfn.deployedDefinition = definition;
     await d.advance(600);
     story.set('rearm', await shown(d, ['rearm', 'orders', '--reason', 'new primary i-0fedcba9876543210 in us-west-2, config deployed'], { exit: true }));

@@ -10,6 +10,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile } from '../../lambdas/core/config';
+import { groupDigests, groupsByName } from '../../lambdas/core/deployed-group';
 import { executionContext, lambdaMetrics, logFor, SERVICE_NAME } from '../../lambdas/runtime/powertools';
 import { handler as notifyHandler } from '../../lambdas/steps/notify';
 import { handler as planHandler, run as plan, type PlanEvent } from '../../lambdas/steps/plan';
@@ -18,7 +19,7 @@ const EXECUTION = 'arn:aws:states:us-west-2:111122223333:execution:FailoverWorkf
 const config = loadConfigFile(resolve(__dirname, '..', '..', 'failover.config.json'));
 const planEvent = (group = 'orders'): PlanEvent => ({
   input: { group, reason: 'drill', trigger: { type: 'manual' } },
-  groupsJson: JSON.stringify(Object.fromEntries(config.groups.map((g) => [g.name, g]))),
+  groupDigests: groupDigests(config.groups),
   execution: { id: EXECUTION, name: 'manual-orders-1' },
 });
 const context = { functionName: 'failover-plan', awsRequestId: 'c0ffee00-0000-4000-8000-000000000001', invokedFunctionArn: 'arn:aws:lambda:us-west-2:111122223333:function:failover-plan', memoryLimitInMB: '256', functionVersion: '$LATEST' };
@@ -30,6 +31,8 @@ const context = { functionName: 'failover-plan', awsRequestId: 'c0ffee00-0000-40
 let written: string[];
 const lines = () => written.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 beforeEach(() => {
+  // What the bundler injects into every step function's bundle (lib/infra/controller-function.ts, bake).
+  vi.stubGlobal('FAILOVER_GROUPS', groupsByName(config.groups));
   written = [];
   for (const stream of [process.stdout, process.stderr]) {
     vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -41,6 +44,7 @@ beforeEach(() => {
 afterEach(() => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
+  vi.unstubAllGlobals();
 });
 
 describe('handler logs', () => {
@@ -82,7 +86,7 @@ describe('handler logs', () => {
     vi.stubEnv('TOPIC_ARN', 'arn:aws:sns:us-west-2:111122223333:failover');
     const sns = mockClient(SNSClient);
     sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    const state = { plan: await plan(planEvent(), { now: () => Date.parse('2026-01-01T00:00:00Z') }), outcome: 'ABORTED' as const };
+    const state = { plan: await plan(planEvent(), { now: () => Date.parse('2026-01-01T00:00:00Z'), groups: () => groupsByName(config.groups) }), outcome: 'ABORTED' as const };
 
     // Act
     await notifyHandler({ state, recordLost: { Error: 'StoreUnavailable', Cause: 'table not found' } });

@@ -16,7 +16,7 @@ import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { run } from '../../lambdas/steps/acquire-lock';
 import { Store, type GroupState } from '../../lambdas/core/store';
 import type { TriggerType, WorkflowState } from '../../lambdas/core/workflow-state';
-import { T0, at, executionArn as ARN, ordersGroup, planFor } from '../support/fixtures';
+import { T0, at, deployed, executionArn as ARN, ordersGroup, planFor } from '../support/fixtures';
 import { useTestStore } from '../support/store';
 
 const FIRST = ARN('orders-probe-1');
@@ -198,7 +198,7 @@ describe('acquire-lock run', () => {
     return { plan };
   }
 
-  const deps = (nowMs = T0) => ({ now: () => nowMs, store: () => store });
+  const deps = (nowMs = T0) => ({ now: () => nowMs, store: () => store, ...deployed(group) });
 
   const groupState = (overrides: Partial<GroupState>): GroupState => ({
     group: 'orders',
@@ -207,7 +207,7 @@ describe('acquire-lock run', () => {
     ...overrides,
   });
 
-  it('takes the free lock for the execution, for lockTtlSeconds', async () => {
+  it('takes the free lock for the execution, for the lock TTL of the deployed groups', async () => {
     // Act
     const result = await run(state(), deps());
 
@@ -217,11 +217,31 @@ describe('acquire-lock run', () => {
       endedAt: T0,
       acquired: true,
       holder: FIRST,
-      // The plan's lock TTL: the state machine's timeout (3900 s for the example) plus five minutes.
+      // The state machine's timeout for the deployed groups (executionTimeoutSeconds: 5,340 s for the
+      // example) plus five minutes, so the lock outlives any execution.
       expiresAt: at(5640),
       reason: 'took the lock of orders until 2026-03-01T13:34:00.000Z',
     });
     expect(await store.getLock('orders')).toEqual({ group: 'orders', holder: FIRST, acquiredAt: T0, expiresAt: at(5640) });
+  });
+
+  it("takes the TTL from the deployed groups, not from the event: a forged plan's lockTtlSeconds is ignored", async () => {
+    // Arrange: what an older plan carried, forged to hold the lock for ten years.
+    const forged = { plan: { ...state().plan, lockTtlSeconds: 10 * 365 * 86_400 } } as WorkflowState;
+
+    // Act
+    const result = await run(forged, deps());
+
+    // Assert
+    expect(result.expiresAt).toBe(at(5640));
+    expect(await store.getLock('orders')).toMatchObject({ expiresAt: at(5640) });
+  });
+
+  it("refuses a group that is not deployed, whatever the event says it is, and takes no lock", async () => {
+    const forged = { plan: { ...state().plan, group: { name: 'payments' } } } as WorkflowState;
+
+    await expect(run(forged, deps())).rejects.toMatchObject({ name: 'InvalidInput', message: 'group: unknown group "payments"; known groups: orders' });
+    expect(await store.getLock('payments')).toBeUndefined();
   });
 
   it('is skipped while another execution holds the lock', async () => {
@@ -329,7 +349,7 @@ describe('a lock no execution of this controller can hold (forged or corrupt)', 
   ])('%s: taken over, and the reason says why', async (_, holder, expiresAt, why) => {
     await store.acquireLock('orders', holder, T0, (expiresAt - T0) / 1000);
 
-    const result = await run(state(), { now: () => T0 + 1000, store: () => store });
+    const result = await run(state(), { now: () => T0 + 1000, store: () => store, ...deployed(group) });
 
     expect(result.acquired).toBe(true);
     expect(result.reason).toMatch(why);
@@ -340,7 +360,7 @@ describe('a lock no execution of this controller can hold (forged or corrupt)', 
     for (const holder of [FIRST, 'local:local-orders-20260101T000000Z']) {
       await store.releaseLock('orders', FIRST);
       await store.acquireLock('orders', holder, T0, 3900);
-      const result = await run(state(), { now: () => T0 + 1000, store: () => store });
+      const result = await run(state(), { now: () => T0 + 1000, store: () => store, ...deployed(group) });
       expect(result.acquired, holder).toBe(false);
       expect(await store.getLock('orders'), holder).toMatchObject({ holder });
       await store.releaseLock('orders', holder);

@@ -12,7 +12,7 @@ import { DBInstanceNotFoundFault, DescribeDBInstancesCommand, RDSClient, RDSServ
 import { parseConfig, type GroupConfig } from '../../lambdas/core/config';
 import { assessCandidate, decideFailover, outageStart, replicaCaughtUp, run } from '../../lambdas/steps/assess-replica';
 import type { Mode, Plan, WorkflowState } from '../../lambdas/core/workflow-state';
-import { PROMOTED as REPLICA_ENDPOINT, T0, failure, ordersGroup, ordersInput, planFor } from '../support/fixtures';
+import { PROMOTED as REPLICA_ENDPOINT, T0, deployed, failure, ordersGroup, ordersInput, planFor } from '../support/fixtures';
 
 const SOURCE_ARN = 'arn:aws:rds:us-east-1:123456789012:db:orders-primary';
 /** The probes' first failed round: 30 s before T0 (12:00:00Z). */
@@ -61,9 +61,11 @@ afterEach(() => {
 });
 
 describe('assess-replica run', () => {
-  function setup(state: WorkflowState, clock = { ms: T0 }) {
+  /** The step with `group` deployed (the example group unless given). */
+  function setup(state: WorkflowState, clock = { ms: T0 }, group = ordersGroup()) {
     const calls: string[] = [];
     const deps = {
+      ...deployed(group),
       now: () => clock.ms,
       rds: (region: string) => (calls.push(`rds ${region}`), new RDSClient({ region })),
       cloudwatch: (region: string) => (calls.push(`cloudwatch ${region}`), new CloudWatchClient({ region })),
@@ -200,7 +202,7 @@ describe('assess-replica run', () => {
     });
     cloudwatch.on(GetMetricStatisticsCommand, metric('ReplicaLag', 'orders-replica')).resolves({ Datapoints: datapoints(-3, [40, 40]) });
     cloudwatch.on(GetMetricStatisticsCommand, metric('ReplicaLag', EAST)).resolves({ Datapoints: datapoints(-3, [1, 1]) });
-    const { act, calls } = setup({ plan: plan({ group: twoCandidates() }) });
+    const { act, calls } = setup({ plan: plan({ group: twoCandidates() }) }, undefined, twoCandidates());
 
     // Act
     const result = await act();
@@ -229,9 +231,9 @@ describe('assess-replica run', () => {
     cloudwatch.on(GetMetricStatisticsCommand, metric('ReplicaLag', 'orders-replica')).resolves({ Datapoints: datapoints(-3, [5, 5]) });
     cloudwatch.on(GetMetricStatisticsCommand, metric('ReplicaLag', EAST)).resolves({ Datapoints: datapoints(-3, [2, 2]) });
 
-    const better = await setup({ plan: plan({ group: twoCandidates() }) }).act();
+    const better = await setup({ plan: plan({ group: twoCandidates() }) }, undefined, twoCandidates()).act();
     cloudwatch.on(GetMetricStatisticsCommand, metric('ReplicaLag', EAST)).resolves({ Datapoints: datapoints(-3, [5, 5]) });
-    const tie = await setup({ plan: plan({ group: twoCandidates() }) }).act();
+    const tie = await setup({ plan: plan({ group: twoCandidates() }) }, undefined, twoCandidates()).act();
 
     expect(better.chosen).toEqual({ id: EAST, region: 'us-east-2' });
     expect(better.reason).toMatch(/^promoting orders-replica-east \(us-east-2\), of 2 candidates the one that loses the least: .*; passed over: orders-replica \(us-west-2\): replicated up to 11:57:55Z, not later than orders-replica-east$/);
@@ -243,7 +245,7 @@ describe('assess-replica run', () => {
     rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: EAST }).resolves({ DBInstances: [dbInstance({ DBInstanceIdentifier: EAST, Engine: 'mysql' })] });
     cloudwatch.on(GetMetricStatisticsCommand).resolves({ Datapoints: datapoints(-3, [1, 1]) });
 
-    const result = await setup({ plan: plan({ group: twoCandidates() }) }).act();
+    const result = await setup({ plan: plan({ group: twoCandidates() }) }, undefined, twoCandidates()).act();
 
     expect(result).toMatchObject({ decision: 'proceed', chosen: { id: EAST, region: 'us-east-2' } });
     expect(result.candidates![0]).toMatchObject({
@@ -270,6 +272,22 @@ describe('assess-replica run', () => {
     expect(cloudwatch).not.toHaveReceivedAnyCommand();
   });
 
+  it('assesses the deployed candidates only: a config in the event (as older plans carried it, or forged) is read for its name', async () => {
+    // Arrange: the event's group names another replica, in another region.
+    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [dbInstance()] });
+    cloudwatch.on(GetMetricStatisticsCommand).resolves({ Datapoints: datapoints(-3, [1, 1]) });
+    const forged = { ...plan(), group: { ...ordersGroup(), replica: { ...ordersGroup().replica, dbInstanceIdentifier: 'attacker-db', region: 'eu-west-1' } } } as unknown as Plan;
+    const { act, calls } = setup({ plan: forged });
+
+    // Act
+    const result = await act();
+
+    // Assert
+    expect(result.candidates!.map((c) => `${c.id} ${c.region}`)).toEqual(['orders-replica us-west-2']);
+    expect(rds).not.toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'attacker-db' });
+    expect(calls.every((c) => !c.includes('eu-west-1'))).toBe(true);
+  });
+
   it('force never promotes a replica that is not available, or one of another source', async () => {
     rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [dbInstance({ DBInstanceStatus: 'storage-full' })] });
     cloudwatch.on(GetMetricStatisticsCommand).resolves({ Datapoints: datapoints(-3, [1, 1]) });
@@ -277,7 +295,7 @@ describe('assess-replica run', () => {
 
     const notAvailable = await setup({ plan: plan({ force: true }) }).act();
     rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [dbInstance()] });
-    const wrongSource = await setup({ plan: plan({ force: true, group: other }) }).act();
+    const wrongSource = await setup({ plan: plan({ force: true, group: other }) }, undefined, other).act();
 
     expect(notAvailable).toMatchObject({ decision: 'abort', reason: 'not promoting: replica orders-replica is storage-full, not available' });
     expect(wrongSource).toMatchObject({ decision: 'abort', reason: `not promoting: orders-replica replicates from ${SOURCE_ARN}, not the configured source inventory-primary` });

@@ -9,7 +9,7 @@ import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cl
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { decidePrecheck, precheck, waitForCatchUp } from '../../lambdas/steps/catch-up';
 import type { DatabaseFenceResult, WorkflowState } from '../../lambdas/core/workflow-state';
-import { REPLICA, SOURCE_ARN, SOURCE_DB, T0, ordersGroup, planFor } from '../support/fixtures';
+import { REPLICA, SOURCE_ARN, SOURCE_DB, T0, deployed, ordersGroup, planFor } from '../support/fixtures';
 
 const REBOOTED = T0 - 90_000;
 /** When the database fence was confirmed: after this, the old database accepted nothing. */
@@ -41,7 +41,7 @@ describe('catch-up', () => {
   const cw = mockClient(CloudWatchClient);
   const rds = mockClient(RDSClient);
   const clock = { ms: T0 };
-  const deps = { now: () => clock.ms, cloudwatch: (region: string) => new CloudWatchClient({ region }), rds: (region: string) => new RDSClient({ region }) };
+  const deps = { ...deployed(ordersGroup()), now: () => clock.ms, cloudwatch: (region: string) => new CloudWatchClient({ region }), rds: (region: string) => new RDSClient({ region }) };
 
   afterEach(() => {
     cw.reset();
@@ -63,7 +63,7 @@ describe('catch-up', () => {
       ['aborts for another source', { ...replica, sourceId: 'arn:aws:rds:us-east-1:123456789012:db:other' }, 'abort', `not switching over: ${REPLICA} replicates from arn:aws:rds:us-east-1:123456789012:db:other, not the configured source ${SOURCE_ARN}`],
       ['aborts for a replica that is not available', { ...replica, status: 'backing-up' }, 'abort', `not switching over: replica ${REPLICA} is backing-up, not available`],
     ])('%s', (_, view, decision, reason) => {
-      expect(decidePrecheck({ group: ordersGroup() }, candidate, view)).toEqual({ decision, reason });
+      expect(decidePrecheck(ordersGroup(), candidate, view)).toEqual({ decision, reason });
     });
 
     it('describes the replica, chooses it, and changes nothing', async () => {

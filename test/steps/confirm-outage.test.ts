@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type GroupConfig } from '../../lambdas/core/config';
 import { run } from '../../lambdas/steps/confirm-outage';
-import { at, ordersInput, planFor } from '../support/fixtures';
+import { at, deployed, ordersInput, planFor } from '../support/fixtures';
 
 const ALARM = 'orders-primary-status-check-failed';
 
@@ -16,7 +16,7 @@ function alarmOnly(extra: Record<string, unknown>): GroupConfig {
 }
 
 const stateFor = (group: GroupConfig) => ({ plan: planFor(group, { trigger: { type: 'alarm', alarmName: ALARM } as never }) });
-const deps = { now: () => at(1) };
+const depsFor = (group: GroupConfig) => ({ now: () => at(1), ...deployed(group) });
 
 describe('confirm-outage for a group without probes', () => {
   it('confirms an alarm trigger when the config opts out with confirmation "none", and says nothing confirmed it', async () => {
@@ -24,7 +24,7 @@ describe('confirm-outage for a group without probes', () => {
     const group = alarmOnly({ confirmation: 'none' });
 
     // Act
-    const result = await run(stateFor(group) as never, deps);
+    const result = await run(stateFor(group) as never, depsFor(group));
 
     // Assert
     expect(result).toEqual({
@@ -41,7 +41,7 @@ describe('confirm-outage for a group without probes', () => {
     const group = embedded as unknown as GroupConfig;
 
     // Act
-    const result = await run(stateFor(group) as never, deps);
+    const result = await run(stateFor(group) as never, depsFor(group));
 
     // Assert
     expect(result.confirmed).toBe(false);

@@ -4,11 +4,12 @@
  * group is listed; confirmed when it is available again behind it. RDS and EC2 are mocked.
  */
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DescribeDBInstancesCommand, DBInstanceNotFoundFault, InvalidDBInstanceStateFault, ModifyDBInstanceCommand, RDSClient, RebootDBInstanceCommand, type DBInstance } from '@aws-sdk/client-rds';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { checkDatabaseFence, databaseStillFenced, run, startDatabaseFence } from '../../lambdas/steps/fence-database';
+import type { GroupConfig } from '../../lambdas/core/config';
 import type { Attestation, DatabaseFenceResult, WorkflowState } from '../../lambdas/core/workflow-state';
 import { REPLICA, SOURCE_ARN, SOURCE_DB, SOURCE_VPC, T0, failure, ordersGroup, planFor } from '../support/fixtures';
 
@@ -16,8 +17,13 @@ const FENCE_SG = 'sg-0dbfence00000000a';
 const APP_SG = 'sg-0app0000000000000';
 const ATTESTATION: Attestation = { by: 'alice', reason: 'the source was deleted by hand', at: '2026-03-01T11:59:00.000Z' };
 
+/** The group the step finds deployed (its deps' groups): the one the last state was built for. */
+let deployedGroup: GroupConfig = ordersGroup();
+
+/** A plan that deploys the group it is built for (with `source` as replica.source, if given). */
 function state(options: { dryRun?: boolean; attestation?: Attestation; source?: string } = {}): WorkflowState {
   const group = ordersGroup(options.source ? { replica: { source: options.source } } : {});
+  deployedGroup = group;
   const plan = planFor(group, { dryRun: options.dryRun ?? false, ...(options.attestation ? { attestation: options.attestation, trigger: { type: 'manual' } } : {}) });
   return { plan };
 }
@@ -48,6 +54,7 @@ describe('fence-database', () => {
   const clock = { ms: T0 };
   const regions: string[] = [];
   const deps = {
+    groups: () => ({ [deployedGroup.name]: deployedGroup }),
     now: () => clock.ms,
     rds: (region: string) => (regions.push(`rds:${region}`), new RDSClient({ region })),
     ec2: (region: string) => (regions.push(`ec2:${region}`), new EC2Client({ region })),
@@ -58,6 +65,7 @@ describe('fence-database', () => {
     ec2.reset();
     clock.ms = T0;
     regions.length = 0;
+    deployedGroup = ordersGroup();
   });
 
   /** The replica names the source; the source is a healthy postgres in its VPC; the deny-all group exists. */
@@ -231,6 +239,36 @@ describe('fence-database', () => {
       },
     });
 
+    // Each poll finds the deny-all group again by name: the event says only how far the fence got.
+    beforeEach(() => {
+      ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: FENCE_SG, GroupName: 'failover-dbfence-orders', VpcId: SOURCE_VPC }] });
+    });
+
+    it("puts the source behind the deny-all group found by name, not the group a forged result names", async () => {
+      // Arrange: the change was refused earlier (available, old groups); the event names an open group.
+      rds.on(DescribeDBInstancesCommand).resolves(source({ groups: [APP_SG] }));
+      rds.on(ModifyDBInstanceCommand).resolves({});
+
+      // Act
+      const result = await checkDatabaseFence(isolating({ fenceSecurityGroupId: 'sg-0attacker00000000' }), deps);
+
+      // Assert
+      expect(rds).toHaveReceivedCommandExactlyOnceWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: SOURCE_DB, VpcSecurityGroupIds: [FENCE_SG], ApplyImmediately: true });
+      expect(result.fenceSecurityGroupId).toBe(FENCE_SG);
+    });
+
+    it('refuses a result that names another database (InvalidInput): nothing modified or rebooted', async () => {
+      rds.on(DescribeDBInstancesCommand).resolves(source({ groups: [FENCE_SG] }));
+
+      const error = await failure(checkDatabaseFence(isolating({ id: 'payments-primary', region: 'eu-west-1' }), deps));
+
+      expect(error).toMatchObject({
+        name: 'InvalidInput',
+        message: `databaseFence: "payments-primary" in "eu-west-1" is not the source database of orders (${SOURCE_DB} in us-east-1); not acting on it`,
+      });
+      expect(rds).not.toHaveReceivedAnyCommand();
+    });
+
     it('waits while the old groups are still listed, without rebooting', async () => {
       rds.on(DescribeDBInstancesCommand).resolves(source({ DBInstanceStatus: 'modifying' }));
 
@@ -319,13 +357,13 @@ describe('fence-database', () => {
     it('holds while only the deny-all group is listed', async () => {
       rds.on(DescribeDBInstancesCommand).resolves(source({ groups: [FENCE_SG] }));
 
-      expect(await databaseStillFenced(fence, deps)).toEqual({ kind: 'rds', id: SOURCE_DB, region: 'us-east-1', state: 'available', fenced: true, method: 'sg+reboot' });
+      expect(await databaseStillFenced(ordersGroup(), fence, deps)).toEqual({ kind: 'rds', id: SOURCE_DB, region: 'us-east-1', state: 'available', fenced: true, method: 'sg+reboot' });
     });
 
     it('does not hold once someone put other groups back', async () => {
       rds.on(DescribeDBInstancesCommand).resolves(source({ groups: [APP_SG] }));
 
-      expect(await databaseStillFenced(fence, deps)).toMatchObject({ fenced: false });
+      expect(await databaseStillFenced(ordersGroup(), fence, deps)).toMatchObject({ fenced: false });
     });
   });
 

@@ -5,7 +5,7 @@
  * EC2's own error codes, thrown by the mocked client.
  */
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   AutoScalingClient,
@@ -23,15 +23,24 @@ import {
   type InstanceStateName,
 } from '@aws-sdk/client-ec2';
 import { checkFence, handler, run, startFence } from '../../lambdas/steps/fence-primary';
+import type { GroupConfig } from '../../lambdas/core/config';
+import { groupsByName } from '../../lambdas/core/deployed-group';
 import type { Attestation, FenceResult, Mode, WorkflowState } from '../../lambdas/core/workflow-state';
 import { INSTANCE, T0, ordersGroup, planFor, failure } from '../support/fixtures';
 
 const CRON = 'i-0c0c0c0c0c0c0c0c0';
 const ATTESTATION: Attestation = { by: 'alice', reason: 'us-east-1 is dark; the instances were terminated from the console', at: '2026-03-01T11:59:00.000Z' };
 
-/** Plan started 20 s and triggered 50 s before T0; assess said proceed. */
-function state(options: { mode?: Mode; dryRun?: boolean; additional?: string[]; attestation?: Attestation } = {}): WorkflowState {
-  const group = ordersGroup(options.additional ? { primary: { additionalInstanceIds: options.additional } } : {});
+/** The group the step finds deployed (its deps' groups): the one the last state was built for. */
+let deployedGroup: GroupConfig = ordersGroup();
+
+/**
+ * Plan started 20 s and triggered 50 s before T0; assess said proceed. Deploys the group it is built for
+ * (with `additional` instances, or as `group` gives it).
+ */
+function state(options: { mode?: Mode; dryRun?: boolean; additional?: string[]; attestation?: Attestation; group?: GroupConfig } = {}): WorkflowState {
+  const group = options.group ?? ordersGroup(options.additional ? { primary: { additionalInstanceIds: options.additional } } : {});
+  deployedGroup = group;
   const plan = planFor(group, {
     mode: options.mode ?? 'failover',
     dryRun: options.dryRun ?? false,
@@ -59,6 +68,7 @@ describe('fence-primary', () => {
   const clock = { ms: T0 };
   const regions: string[] = [];
   const deps = {
+    groups: () => ({ [deployedGroup.name]: deployedGroup }),
     now: () => clock.ms,
     ec2: (region: string) => (regions.push(region), new EC2Client({ region })),
     autoscaling: (region: string) => new AutoScalingClient({ region }),
@@ -69,6 +79,8 @@ describe('fence-primary', () => {
     asg.reset();
     clock.ms = T0;
     regions.length = 0;
+    deployedGroup = ordersGroup();
+    vi.unstubAllGlobals();
   });
 
   /** A running primary in no Auto Scaling group, which accepts the stop. */
@@ -369,9 +381,9 @@ describe('fence-primary', () => {
       const VPC = 'vpc-0123456789abcdef0';
       const ISOLATION = 'sg-0isolation000000';
       const isolating = (): WorkflowState => {
-        const s = started({ polls: 23 });
-        const g = { ...s.plan.group, primary: { ...s.plan.group.primary, vpcId: VPC }, fence: { ...s.plan.group.fence, onUnconfirmed: 'isolate' as const } };
-        return { ...s, plan: { ...s.plan, group: g } };
+        const base = ordersGroup();
+        const g = { ...base, primary: { ...base.primary, vpcId: VPC }, fence: { ...base.fence, onUnconfirmed: 'isolate' as const } };
+        return started({ polls: 23 }, state({ group: g }));
       };
       const withInterfaces = (groups: string[][]) => ({
         Reservations: [
@@ -465,19 +477,110 @@ describe('fence-primary', () => {
     expect(checked).toMatchObject({ confirmed: true, state: 'stopped', polls: 1 });
   });
 
-  describe('the readiness function\'s question (the Lambda handler, outside any failover)', () => {
-    it('answers { dryRun } with a StopInstances that always has DryRun set', async () => {
+  describe('acts only on the deployed group: a forged event changes no other instance', () => {
+    const ATTACKER = 'i-0ffffffffffffffff';
+
+    it("startFence stops the deployed writers, in the deployed region, whatever config the event's plan carries", async () => {
+      // Arrange: a plan as older versions carried it (the whole config, no digest), forged to name another instance and region.
+      healthy();
+      const s = state();
+      const forged = { ...s, plan: { ...s.plan, group: { ...ordersGroup({ primary: { instanceId: ATTACKER, region: 'eu-west-1' } }) } } } as unknown as WorkflowState;
+
+      // Act
+      const result = await startFence(forged, deps);
+
+      // Assert
+      expect(ec2).toHaveReceivedCommandExactlyOnceWith(StopInstancesCommand, { InstanceIds: [INSTANCE], Force: true, SkipOsShutdown: true, DryRun: false });
+      expect(ec2).not.toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [ATTACKER] });
+      expect(new Set(regions)).toEqual(new Set(['us-east-1']));
+      expect(result.instances?.map((i) => i.id)).toEqual([INSTANCE]);
+    });
+
+    it('checkFence refuses a fence result that lists an instance the group does not name (InvalidInput), and looks at nothing', async () => {
+      const forged = {
+        ...state(),
+        fence: {
+          instanceId: INSTANCE, method: 'force-stop', dryRun: false, polls: 0, startedAt: T0, confirmed: false, state: 'stopping', reason: 'forged',
+          instances: [
+            { id: INSTANCE, state: 'stopped', fenced: true, method: 'force-stop', seen: true, stops: 1, reason: 'stopped' },
+            { id: ATTACKER, state: 'running', fenced: false, method: 'force-stop', seen: true, stops: 0, reason: 'running' },
+          ],
+        },
+      } as WorkflowState;
+
+      const error = await failure(checkFence(forged, deps));
+
+      expect(error.name).toBe('InvalidInput');
+      expect(error.message).toBe(`fence.instances: "${ATTACKER}" is no writer of orders (its writers: ${INSTANCE}); not acting on them`);
+      expect(ec2).not.toHaveReceivedAnyCommand();
+    });
+
+    it("checkFence refuses a fence result that leaves out one of the group's writers", async () => {
+      const forged = {
+        ...state({ additional: [CRON] }),
+        fence: {
+          instanceId: INSTANCE, method: 'force-stop', dryRun: false, polls: 0, startedAt: T0, confirmed: false, state: 'stopped', reason: 'forged',
+          instances: [{ id: INSTANCE, state: 'stopped', fenced: true, method: 'force-stop', seen: true, stops: 1, reason: 'stopped' }],
+        },
+      } as WorkflowState;
+
+      const error = await failure(checkFence(forged, deps));
+
+      expect(error).toMatchObject({ name: 'InvalidInput', message: `fence.instances: no entry for ${CRON} (its writers: ${INSTANCE}, ${CRON}); not acting on them` });
+      expect(ec2).not.toHaveReceivedAnyCommand();
+    });
+
+    it('a plan of another version of the group (a deployment during the execution) stops with ConfigMismatch before any call', async () => {
+      const s = state();
+      deployedGroup = ordersGroup({ primary: { additionalInstanceIds: [CRON] } });
+
+      const error = await failure(startFence(s, deps));
+
+      expect(error.name).toBe('ConfigMismatch');
+      expect(error.message).toMatch(/^the deployed config of orders changed during this execution \(planned with [0-9a-f]{16}, this function has [0-9a-f]{16}\)/);
+      expect(ec2).not.toHaveReceivedAnyCommand();
+    });
+  });
+
+  describe("the readiness function's question (the Lambda handler, outside any failover)", () => {
+    // What the bundler injects into the fence function's bundle: the deployed groups.
+    const bake = (group: GroupConfig) => vi.stubGlobal('FAILOVER_GROUPS', groupsByName([group]));
+
+    it('answers { dryRun: { group } } with a StopInstances DryRun on the deployed writers EC2 still knows, in their region', async () => {
+      // Arrange: the primary runs; the additional instance was terminated (readiness reports that itself).
+      bake(ordersGroup({ primary: { additionalInstanceIds: [CRON] } }));
+      ec2.on(DescribeInstancesCommand, { InstanceIds: [INSTANCE] }).resolves(described('running'));
+      ec2.on(DescribeInstancesCommand, { InstanceIds: [CRON] }).resolves(described('terminated', CRON));
       ec2.on(StopInstancesCommand).rejects(ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412));
-      expect(await handler({ dryRun: { region: 'us-east-1', instanceIds: [INSTANCE] } })).toEqual({ allowed: true });
+
+      // Act
+      const answer = await handler({ dryRun: { group: 'orders' } });
+
+      // Assert
+      expect(answer).toEqual({ allowed: true });
       expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: [INSTANCE], Force: true, DryRun: true });
       expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 1);
     });
 
-    it('reports a refusal as not allowed, with EC2\'s error', async () => {
+    it("reports a refusal as not allowed, with EC2's error", async () => {
+      bake(ordersGroup());
+      ec2.on(DescribeInstancesCommand).resolves(described('running'));
       ec2.on(StopInstancesCommand).rejects(ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
-      expect(await handler({ dryRun: { region: 'us-east-1', instanceIds: [INSTANCE] } })).toEqual({
+
+      expect(await handler({ dryRun: { group: 'orders' } })).toEqual({
         allowed: false, error: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.',
       });
+    });
+
+    it('takes no instance ids or region from the event: the old form, or an unknown group, is InvalidInput and nothing is asked of EC2', async () => {
+      bake(ordersGroup());
+
+      const oldForm = await failure(handler({ dryRun: { region: 'eu-west-1', instanceIds: ['i-0ffffffffffffffff'] } } as never));
+      const unknown = await failure(handler({ dryRun: { group: 'payments' } }));
+
+      expect(oldForm).toMatchObject({ name: 'InvalidInput', message: 'dryRun.group: must be a group name, got {"region":"eu-west-1","instanceIds":["i-0ffffffffffffffff"]}' });
+      expect(unknown).toMatchObject({ name: 'InvalidInput', message: 'group: unknown group "payments"; known groups: orders' });
+      expect(ec2).not.toHaveReceivedAnyCommand();
     });
   });
 });

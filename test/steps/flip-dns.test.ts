@@ -1,9 +1,11 @@
 /**
  * Step 6, flip-dns: `prepare` reads each record's current value, `apply` sends one UPSERT batch with the
- * configured TTLs, `check` polls GetChange until INSYNC.
+ * configured TTLs, `check` polls GetChange until INSYNC. Every name, type, TTL and value comes from the
+ * deployed group, and the promoted replica's address from RDS: nothing in the event can point a name
+ * anywhere else.
  */
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   ChangeResourceRecordSetsCommand,
@@ -15,10 +17,11 @@ import {
   ThrottlingException,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
+import { DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
 import { applyDns, checkDns, prepareDns, run } from '../../lambdas/steps/flip-dns';
 import type { DnsResult, WorkflowState } from '../../lambdas/core/workflow-state';
-import { parseConfig } from '../../lambdas/core/config';
-import { CHANGE_ID, OLD_PRIMARY, PROMOTED, T0, ZONE, ordersGroup, ordersInput, planFor, failure } from '../support/fixtures';
+import { parseConfig, type GroupConfig } from '../../lambdas/core/config';
+import { CHANGE_ID, OLD_PRIMARY, PROMOTED, REPLICA, SOURCE_ARN, T0, ZONE, ordersGroup, ordersInput, planFor, failure } from '../support/fixtures';
 
 const group = ordersGroup({
   dns: {
@@ -29,6 +32,9 @@ const group = ordersGroup({
     ],
   },
 });
+
+/** The group the step finds deployed (its deps' groups): `group` unless a test deploys another. */
+let deployedGroup: GroupConfig = group;
 
 /** Plan started 60 s and triggered 90 s before T0; assess, fence and promote went through. */
 function state(options: { dryRun?: boolean; promotedEndpoint?: string | null; dns?: DnsResult } = {}): WorkflowState {
@@ -68,14 +74,34 @@ const rrset = (name: string, type: 'A' | 'CNAME', ttl: number, values: string[])
   ResourceRecords: values.map((Value) => ({ Value })),
 });
 
+/** The replica as RDS describes it: promoted (standalone) unless `replicaOf` is given. */
+const described = (id: string, address: string | undefined, replicaOf?: string): { DBInstances: DBInstance[] } => ({
+  DBInstances: [{ DBInstanceIdentifier: id, DBInstanceStatus: 'available', ...(address ? { Endpoint: { Address: address, Port: 5432 } } : {}), ...(replicaOf ? { ReadReplicaSourceDBInstanceIdentifier: replicaOf } : {}) }],
+});
+
 describe('flip-dns', () => {
   const route53 = mockClient(Route53Client);
+  const rds = mockClient(RDSClient);
   const clock = { ms: T0 };
-  const deps = { now: () => clock.ms, route53: () => new Route53Client({ region: 'us-east-1' }) };
+  const regions: string[] = [];
+  const deps = {
+    groups: () => ({ [deployedGroup.name]: deployedGroup }),
+    now: () => clock.ms,
+    route53: () => new Route53Client({ region: 'us-east-1' }),
+    rds: (region: string) => (regions.push(region), new RDSClient({ region })),
+  };
+
+  // The promoted replica, as RDS reports it.
+  beforeEach(() => {
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: REPLICA }).resolves(described(REPLICA, PROMOTED));
+  });
 
   afterEach(() => {
     route53.reset();
+    rds.reset();
     clock.ms = T0;
+    regions.length = 0;
+    deployedGroup = group;
   });
 
   /** Route 53 as it is before the failover: the CNAME exists; the A record does not (the next name is listed). */
@@ -153,10 +179,11 @@ describe('flip-dns', () => {
       route53
         .on(ListResourceRecordSetsCommand)
         .resolves({ ResourceRecordSets: [rrset('\\052.orders.example.com.', 'A', 300, ['198.51.100.10'])] });
+      deployedGroup = wildcard;
       const s = state();
 
       // Act
-      const result = await prepareDns({ ...s, plan: { ...s.plan, group: wildcard } }, deps);
+      const result = await prepareDns({ ...s, plan: planFor(wildcard) }, deps);
 
       // Assert
       expect(route53).toHaveReceivedCommandWith(ListResourceRecordSetsCommand, { StartRecordName: '*.orders.example.com', StartRecordType: 'A' });
@@ -165,12 +192,17 @@ describe('flip-dns', () => {
       ]);
     });
 
-    it('points a replicaEndpoint record at the promoted endpoint, not the one seen before the promotion', async () => {
+    it('points a replicaEndpoint record at the address RDS reports for the chosen replica, in its region: no address in the event counts', async () => {
+      // Arrange: the event carries the address seen before the promotion, and a forged one as the promotion's.
       route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
 
-      const result = await prepareDns(state(), deps);
+      // Act
+      const result = await prepareDns(state({ promotedEndpoint: 'attacker.example.net' }), deps);
 
+      // Assert
       expect(result.changes[0].after).toEqual([PROMOTED]);
+      expect(rds).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: REPLICA });
+      expect(regions).toEqual(['us-west-2']);
     });
 
     it('points at the chosen candidate: its endpoint, and its own values of a fixed record', async () => {
@@ -193,9 +225,11 @@ describe('flip-dns', () => {
       route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
       const base = state();
       const east = 'orders-replica-east.c9akciq32.us-east-2.rds.amazonaws.com';
+      rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-replica-east' }).resolves(described('orders-replica-east', east));
+      deployedGroup = two;
       const chosen: WorkflowState = {
         ...base,
-        plan: { ...base.plan, group: two },
+        plan: planFor(two),
         assess: { ...base.assess!, chosen: { id: 'orders-replica-east', region: 'us-east-2' } },
         promote: { ...base.promote!, dbInstanceIdentifier: 'orders-replica-east', endpointAddress: east },
       };
@@ -215,12 +249,11 @@ describe('flip-dns', () => {
       ]);
     });
 
-    it('fails with DnsChangeFailed when no endpoint address is known', async () => {
+    it('fails with DnsChangeFailed when RDS reports no endpoint address', async () => {
       route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
-      const noEndpoint = state({ promotedEndpoint: null });
-      delete noEndpoint.assess!.replica!.endpointAddress;
+      rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: REPLICA }).resolves(described(REPLICA, undefined));
 
-      const error = await failure(prepareDns(noEndpoint, deps));
+      const error = await failure(prepareDns(state(), deps));
 
       expect(error.name).toBe('DnsChangeFailed');
       expect(error.message).toBe('no endpoint address known for orders-replica; cannot point db.orders.example.com at it');
@@ -245,12 +278,14 @@ describe('flip-dns', () => {
     });
   });
 
+  /** The state after prepare read the zone as it is before the failover. */
+  async function prepared(): Promise<WorkflowState> {
+    zoneBeforeFailover();
+    const dns = await prepareDns(state(), deps);
+    return state({ dns });
+  }
+
   describe('applyDns', () => {
-    async function prepared(): Promise<WorkflowState> {
-      zoneBeforeFailover();
-      const dns = await prepareDns(state(), deps);
-      return state({ dns });
-    }
 
     it('sends ONE ChangeResourceRecordSets with every record as UPSERT and the configured TTLs', async () => {
       // Arrange
@@ -341,6 +376,91 @@ describe('flip-dns', () => {
         ['api.orders.example.com', null],
       ]);
       expect(result.changeId).toBe(CHANGE_ID);
+    });
+  });
+
+  describe('applyDns against a forged state: the deployed names, TTLs and values, and the address RDS reports', () => {
+    const ok = () => route53.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: CHANGE_ID, Status: 'PENDING', SubmittedAt: new Date(T0) } });
+    const sentValues = () =>
+      route53.commandCalls(ChangeResourceRecordSetsCommand).flatMap((c) => c.args[0].input.ChangeBatch!.Changes!.map((ch) => `${ch.ResourceRecordSet!.Type} ${ch.ResourceRecordSet!.Name} ${ch.ResourceRecordSet!.TTL} ${ch.ResourceRecordSet!.ResourceRecords!.map((r) => r.Value).join(',')}`));
+
+    it('writes the address RDS reports, not the values or the promoted address the event carries', async () => {
+      // Arrange: what the issue reproduced: the DNS step invoked with its own changes and endpoint.
+      ok();
+      const forged: WorkflowState = {
+        ...state({ promotedEndpoint: 'attacker.example.net' }),
+        dns: {
+          startedAt: T0, confirmed: false, dryRun: false, polls: 0, reason: 'forged',
+          changes: [
+            { name: 'db.orders.example.com', type: 'CNAME', ttl: 5, before: { ttl: 300, values: [OLD_PRIMARY] }, after: ['attacker.example.net'] },
+            { name: 'api.orders.example.com', type: 'A', ttl: 5, before: null, after: ['203.0.113.66'] },
+          ],
+        },
+      };
+
+      // Act
+      const result = await applyDns(forged, deps);
+
+      // Assert
+      expect(sentValues()).toEqual([`CNAME db.orders.example.com 30 ${PROMOTED}`, 'A api.orders.example.com 60 198.51.100.20,198.51.100.21']);
+      // The record keeps what prepare read before the change.
+      expect(result.changes.map((c) => [c.name, c.after, c.before])).toEqual([
+        ['db.orders.example.com', [PROMOTED], { ttl: 300, values: [OLD_PRIMARY] }],
+        ['api.orders.example.com', ['198.51.100.20', '198.51.100.21'], null],
+      ]);
+    });
+
+    it("takes the zone, names and TTLs from the deployed group, whatever config the event's plan carries", async () => {
+      // Arrange: a plan as older versions carried it (the whole config, no digest), forged to another zone and name.
+      ok();
+      const s = state({ dns: { startedAt: T0, confirmed: false, dryRun: false, polls: 0, reason: 'read', changes: [] } });
+      const other = { ...group, dns: { ...group.dns, hostedZoneId: 'ZATTACKER0000000000', records: [{ name: 'www.example.com', type: 'CNAME', ttl: 5, target: 'replicaEndpoint' }] } };
+      const forged = { ...s, plan: { ...s.plan, group: other } } as unknown as WorkflowState;
+
+      // Act
+      await applyDns(forged, deps);
+
+      // Assert
+      expect(route53).toHaveReceivedCommandWith(ChangeResourceRecordSetsCommand, { HostedZoneId: ZONE });
+      expect(sentValues()).toEqual([`CNAME db.orders.example.com 30 ${PROMOTED}`, 'A api.orders.example.com 60 198.51.100.20,198.51.100.21']);
+    });
+
+    it('refuses to point DNS at a replica RDS still reports as a read replica (not promoted): nothing changed', async () => {
+      rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: REPLICA }).resolves(described(REPLICA, PROMOTED, SOURCE_ARN));
+      ok();
+
+      const error = await failure(applyDns(await prepared(), deps));
+
+      expect(error).toMatchObject({
+        name: 'DnsChangeFailed',
+        message: `${REPLICA} (us-west-2) is still a read replica of ${SOURCE_ARN}: not pointing DNS at a database that has not been promoted`,
+      });
+      expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+    });
+
+    it.each([
+      ['a replica the group does not name', { id: 'attacker-db', region: 'us-west-2' }],
+      ["the group's replica in another region", { id: REPLICA, region: 'eu-west-1' }],
+    ])('refuses a chosen replica that is no candidate (%s) with InvalidInput: nothing read, nothing changed', async (_, chosen) => {
+      ok();
+      const s = await prepared();
+      rds.resetHistory();
+
+      const error = await failure(applyDns({ ...s, assess: { ...s.assess!, chosen } }, deps));
+
+      expect(error.name).toBe('InvalidInput');
+      expect(error.message).toBe(`assess.chosen: "${chosen.id}" in "${chosen.region}" is not a candidate replica of orders (${REPLICA} in us-west-2); not acting on it`);
+      expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+      expect(rds).not.toHaveReceivedAnyCommand();
+    });
+
+    it('refuses a change whose records were never read (no prepare): InvalidInput', async () => {
+      ok();
+
+      const error = await failure(applyDns(state(), deps));
+
+      expect(error).toMatchObject({ name: 'InvalidInput', message: 'dns: the records were not read (ReadDnsRecords) before the change; not changing them' });
+      expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
     });
   });
 

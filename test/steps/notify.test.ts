@@ -18,7 +18,7 @@ import { executionConsoleUrl, run } from '../../lambdas/steps/notify';
 import { buildHistoryItem } from '../../lambdas/core/history';
 import type { WorkflowState } from '../../lambdas/core/workflow-state';
 import { parseConfig } from '../../lambdas/core/config';
-import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, at, ordersGroup, ordersInput, probePlanFor, succeededState } from '../support/fixtures';
+import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, at, deployed, ordersGroup, ordersInput, probePlanFor, succeededState } from '../support/fixtures';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:failover-events';
 const EXECUTION = PROBE_EXECUTION;
@@ -41,6 +41,7 @@ describe('notify', () => {
   const clock = { ms: at(40) };
   const logs: Array<Record<string, unknown>> = [];
   const deps = {
+    ...deployed(group),
     now: () => clock.ms,
     sns: () => new SNSClient({ region: 'us-east-1' }),
     topicArn: () => TOPIC,
@@ -103,7 +104,7 @@ describe('notify', () => {
     );
     // The same data for machines: the history item as the record step stores it, and the console link.
     expect(JSON.parse(json)).toEqual({
-      ...buildHistoryItem(succeeded(), at(40)),
+      ...buildHistoryItem(succeeded(), group, at(40)),
       consoleUrl: `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${EXECUTION}`,
     });
     expect(record(published().Message!)).toMatchObject({
@@ -219,7 +220,7 @@ describe('notify', () => {
     };
 
     // Act
-    await run({ state }, deps);
+    await run({ state }, { ...deps, ...deployed(two) });
 
     // Assert
     const message = published().Message!;

@@ -18,7 +18,7 @@ import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cl
 import { parseConfig } from '../../lambdas/core/config';
 import { checkPromotion, run, startPromotion } from '../../lambdas/steps/promote-replica';
 import type { PromoteResult, WorkflowState } from '../../lambdas/core/workflow-state';
-import { INSTANCE, PROMOTED as ENDPOINT, REPLICA, T0, ordersGroup, ordersInput, planFor, failure } from '../support/fixtures';
+import { INSTANCE, PROMOTED as ENDPOINT, REPLICA, T0, deployed, ordersGroup, ordersInput, planFor, failure } from '../support/fixtures';
 
 const SOURCE_ARN = 'arn:aws:rds:us-east-1:123456789012:db:orders-primary';
 
@@ -56,7 +56,7 @@ describe('promote-replica', () => {
   const cloudwatch = mockClient(CloudWatchClient);
   const clock = { ms: T0 };
   const regions: string[] = [];
-  const deps = { now: () => clock.ms, rds: (region: string) => (regions.push(region), new RDSClient({ region })) };
+  const deps = { ...deployed(group), now: () => clock.ms, rds: (region: string) => (regions.push(region), new RDSClient({ region })) };
 
   afterEach(() => {
     rds.reset();
@@ -268,6 +268,8 @@ describe('promote-replica', () => {
   describe('several candidates: the one the assess step chose', () => {
     const EAST = 'orders-replica-east';
     const two = parseConfig({ groups: [{ ...ordersInput(), additionalReplicas: [{ dbInstanceIdentifier: EAST, region: 'us-east-2' }] }] }).groups[0];
+    // The group with both candidates is the deployed one here.
+    const twoDeps = { ...deps, ...deployed(two) };
     const chose = (promote?: PromoteResult): WorkflowState => ({
       ...state({ promote }),
       plan: planFor(two, { startedAt: T0 - 30_000, triggeredAt: T0 - 60_000 }),
@@ -299,7 +301,7 @@ describe('promote-replica', () => {
     it('promotes the chosen replica in its own region and leaves the others untouched', async () => {
       rds.on(PromoteReadReplicaCommand).resolves({});
 
-      const result = await startPromotion(chose(), deps);
+      const result = await startPromotion(chose(), twoDeps);
 
       expect(rds).toHaveReceivedCommandExactlyOnceWith(PromoteReadReplicaCommand, { DBInstanceIdentifier: EAST });
       expect(regions).toEqual(['us-east-2']);
@@ -321,7 +323,7 @@ describe('promote-replica', () => {
       const promote: PromoteResult = { dbInstanceIdentifier: EAST, dryRun: false, polls: 2, alreadyPromoted: false, startedAt: T0, confirmed: false, status: 'rebooting', reason: 'r' };
 
       // Act
-      const result = await checkPromotion(chose(promote), { ...deps, cloudwatch: (region: string) => (regions.push(`cloudwatch ${region}`), new CloudWatchClient({ region })) });
+      const result = await checkPromotion(chose(promote), { ...twoDeps, cloudwatch: (region: string) => (regions.push(`cloudwatch ${region}`), new CloudWatchClient({ region })) });
 
       // Assert
       expect(result).toMatchObject({
@@ -349,7 +351,7 @@ describe('promote-replica', () => {
       const mysql = chose({ dbInstanceIdentifier: EAST, dryRun: false, polls: 2, alreadyPromoted: false, startedAt: T0, confirmed: false, status: 'rebooting', reason: 'r' });
       mysql.assess!.candidates![1] = { ...mysql.assess!.candidates![1], engine: 'mysql', source: undefined };
 
-      const result = await checkPromotion(mysql, { ...deps, cloudwatch: (region: string) => new CloudWatchClient({ region }) });
+      const result = await checkPromotion(mysql, { ...twoDeps, cloudwatch: (region: string) => new CloudWatchClient({ region }) });
 
       expect(result.replicatedThrough).toBe(T0 - 62_000);
     });
@@ -364,7 +366,7 @@ describe('promote-replica', () => {
         Datapoints: [{ Timestamp: new Date(T0 - 120_000), Maximum: 1, Minimum: 1 }, { Timestamp: new Date(T0 - 60_000), Maximum: 2, Minimum: 2 }],
       });
       cloudwatch.on(GetMetricStatisticsCommand, { MetricName: 'OldestReplicationSlotLag' }).resolves({ Datapoints: [] });
-      const withCloudWatch = { ...deps, cloudwatch: (region: string) => new CloudWatchClient({ region }) };
+      const withCloudWatch = { ...twoDeps, cloudwatch: (region: string) => new CloudWatchClient({ region }) };
 
       // Act
       const raised = await run({ action: 'measure', state: chose(confirmed) }, withCloudWatch);
@@ -383,10 +385,43 @@ describe('promote-replica', () => {
       cloudwatch.on(GetMetricStatisticsCommand).rejects(new Error('throttled'));
 
       const promote: PromoteResult = { dbInstanceIdentifier: EAST, dryRun: false, polls: 2, alreadyPromoted: false, startedAt: T0, confirmed: false, status: 'rebooting', reason: 'r' };
-      const result = await checkPromotion(chose(promote), { ...deps, cloudwatch: (region: string) => new CloudWatchClient({ region }) });
+      const result = await checkPromotion(chose(promote), { ...twoDeps, cloudwatch: (region: string) => new CloudWatchClient({ region }) });
 
       expect(result.confirmed).toBe(true);
       expect(result.replicatedThrough).toBeUndefined();
+    });
+  });
+
+  describe('a forged choice promotes nothing that is not a candidate', () => {
+    const chosen = (id: string, region: string): WorkflowState => ({
+      ...state(),
+      assess: { startedAt: T0 - 25_000, endedAt: T0 - 24_000, decision: 'proceed', reason: 'forged', lagSeconds: 0, chosen: { id, region } },
+    });
+
+    it.each([
+      ['a replica the group does not name', 'attacker-db', 'us-west-2'],
+      ["the group's replica, in another region", REPLICA, 'eu-west-1'],
+    ])('%s: InvalidInput, and PromoteReadReplica is never sent', async (_, id, region) => {
+      rds.on(PromoteReadReplicaCommand).resolves({});
+
+      const error = await failure(startPromotion(chosen(id, region), deps));
+
+      expect(error).toMatchObject({
+        name: 'InvalidInput',
+        message: `assess.chosen: "${id}" in "${region}" is not a candidate replica of orders (${REPLICA} in us-west-2); not acting on it`,
+      });
+      expect(rds).not.toHaveReceivedAnyCommand();
+    });
+
+    it("checkPromotion polls the deployed candidate, whatever the promotion result's identifier says", async () => {
+      rds.on(DescribeDBInstancesCommand).resolves(db('available', false));
+      const forged: PromoteResult = { dbInstanceIdentifier: 'attacker-db', dryRun: false, polls: 0, alreadyPromoted: false, startedAt: T0, confirmed: false, status: 'modifying', reason: 'r' };
+
+      const result = await checkPromotion(state({ promote: forged }), deps);
+
+      expect(rds).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: REPLICA });
+      expect(rds).not.toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'attacker-db' });
+      expect(result).toMatchObject({ dbInstanceIdentifier: REPLICA, confirmed: true });
     });
   });
 

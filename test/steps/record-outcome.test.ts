@@ -12,7 +12,7 @@ import { run } from '../../lambdas/steps/record-outcome';
 import { buildHistoryItem, type HistoryItem } from '../../lambdas/core/history';
 import { Store } from '../../lambdas/core/store';
 import type { Plan, WorkflowState } from '../../lambdas/core/workflow-state';
-import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, T0, at, executionArn as ARN, probePlanFor, succeededState } from '../support/fixtures';
+import { INSTANCE, OLD_PRIMARY, PROBE_EXECUTION, PROMOTED, T0, at, deployed, executionArn as ARN, planFor, probePlanFor, succeededState } from '../support/fixtures';
 import { useTestStore } from '../support/store';
 
 const EXECUTION = PROBE_EXECUTION;
@@ -68,7 +68,7 @@ beforeEach(() => {
   logs.length = 0;
 });
 
-const deps = (nowMs = at(40), s: () => Store = () => store) => ({ now: () => nowMs, store: s, log: (e: Record<string, unknown>) => void logs.push(e) });
+const deps = (nowMs = at(40), s: () => Store = () => store) => ({ ...deployed(...config.groups), now: () => nowMs, store: s, log: (e: Record<string, unknown>) => void logs.push(e) });
 
 /** Every item in the table, as DynamoDB holds it. */
 async function scan() {
@@ -79,7 +79,7 @@ async function scan() {
 describe('Store history', () => {
   const item = (groupName: string, startedAt: number, executionName: string, outcome: HistoryItem['outcome'] = 'SUCCEEDED'): HistoryItem => {
     const g = config.groups.find((c) => c.name === groupName)!;
-    return { ...buildHistoryItem({ plan: plan({ group: g, executionArn: ARN(executionName), executionName, startedAt }), outcome }, startedAt + 60_000) };
+    return { ...buildHistoryItem({ plan: planFor(g, { executionArn: ARN(executionName), executionName, startedAt }), outcome }, g, startedAt + 60_000) };
   };
 
   it('writes one item per execution: a second put for the same execution overwrites it', async () => {
@@ -203,12 +203,39 @@ describe('record-outcome', () => {
   });
 
   it('marks the chosen candidate, not the first configured replica, as the new primary', async () => {
-    const s = succeeded();
-    const chosen: WorkflowState = { ...s, promote: { ...s.promote!, dbInstanceIdentifier: 'orders-replica-east', endpointAddress: 'east.example.com' } };
+    // Arrange: the deployed group has a second candidate, which the assess step chose.
+    const two = parseConfig({ groups: [{ ...config.groups[0], additionalReplicas: [{ dbInstanceIdentifier: 'orders-replica-east', region: 'us-east-2' }] }] }).groups[0];
+    const s = succeeded(probePlanFor(two));
+    const chosen: WorkflowState = {
+      ...s,
+      assess: { ...s.assess!, chosen: { id: 'orders-replica-east', region: 'us-east-2' } },
+      promote: { ...s.promote!, dbInstanceIdentifier: 'orders-replica-east', endpointAddress: 'east.example.com' },
+    };
 
-    await run(chosen, deps());
+    // Act
+    await run(chosen, { ...deps(), ...deployed(two) });
 
+    // Assert
     expect(await store.getGroupState('orders')).toMatchObject({ status: 'FAILED_OVER', primary: { kind: 'rds', id: 'orders-replica-east', endpointAddress: 'east.example.com' } });
+  });
+
+  it("names only a deployed candidate as the new primary: a forged promotion result's identifier is not recorded", async () => {
+    const s = succeeded();
+    const forged: WorkflowState = { ...s, promote: { ...s.promote!, dbInstanceIdentifier: 'attacker-db' } };
+
+    await run(forged, deps());
+
+    expect(await store.getGroupState('orders')).toMatchObject({ status: 'FAILED_OVER', primary: { kind: 'rds', id: 'orders-replica' } });
+  });
+
+  it('refuses a state whose chosen replica is no candidate of the deployed group (InvalidInput): nothing is written', async () => {
+    const s = succeeded();
+    const forged: WorkflowState = { ...s, assess: { ...s.assess!, chosen: { id: 'attacker-db', region: 'us-west-2' } } };
+
+    await expect(run(forged, deps())).rejects.toMatchObject({ name: 'InvalidInput' });
+
+    expect(await store.getGroupState('orders')).toBeUndefined();
+    expect(await store.listHistory({ group: 'orders' })).toEqual([]);
   });
 
   it('marks the group FAILED_OVER when the replica was promoted, even if DNS then failed', async () => {

@@ -10,7 +10,7 @@ import { DescribeInstancesCommand, EC2Client, StopInstancesCommand, type Instanc
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { run, verifyFences } from '../../lambdas/steps/verify-fences';
 import type { Attestation, DatabaseFenceResult, FenceResult, InstanceFence, WorkflowState } from '../../lambdas/core/workflow-state';
-import { INSTANCE, SOURCE_DB, T0, failure, ordersGroup, planFor } from '../support/fixtures';
+import { INSTANCE, SOURCE_DB, T0, deployed, failure, ordersGroup, planFor } from '../support/fixtures';
 
 const FENCE_SG = 'sg-0dbfence00000000a';
 const ISOLATION = 'sg-0isolation000000';
@@ -54,12 +54,44 @@ describe('verify-fences', () => {
   const ec2 = mockClient(EC2Client);
   const rds = mockClient(RDSClient);
   const clock = { ms: T0 };
-  const deps = { now: () => clock.ms, ec2: (region: string) => new EC2Client({ region }), rds: (region: string) => new RDSClient({ region }) };
+  const regions: string[] = [];
+  const deps = {
+    ...deployed(ordersGroup()),
+    now: () => clock.ms,
+    ec2: (region: string) => (regions.push(region), new EC2Client({ region })),
+    rds: (region: string) => (regions.push(region), new RDSClient({ region })),
+  };
 
   afterEach(() => {
     ec2.reset();
     rds.reset();
     clock.ms = T0;
+    regions.length = 0;
+  });
+
+  it('re-checks the deployed writers only: a forged entry for another instance is InvalidInput, and nothing is stopped', async () => {
+    // Arrange: the event adds a running instance the group does not name.
+    ec2.on(DescribeInstancesCommand).resolves(described('running'));
+    rds.on(DescribeDBInstancesCommand).resolves(db([FENCE_SG]));
+    const forged = state({ instances: [instance(), instance({ id: 'i-0ffffffffffffffff', state: 'running', fenced: false })] });
+
+    // Act
+    const error = await failure(verifyFences('promotion', forged, deps));
+
+    // Assert
+    expect(error).toMatchObject({ name: 'InvalidInput', message: `fence.instances: "i-0ffffffffffffffff" is no writer of orders (its writers: ${INSTANCE}); not acting on them` });
+    expect(ec2).not.toHaveReceivedCommand(StopInstancesCommand);
+  });
+
+  it("reads the deployed group's source database, in its region, not one a forged database fence names", async () => {
+    ec2.on(DescribeInstancesCommand).resolves(described('stopped'));
+    rds.on(DescribeDBInstancesCommand).resolves(db([FENCE_SG]));
+
+    const error = await failure(verifyFences('promotion', state({ database: databaseFence({ id: 'payments-primary', region: 'eu-west-1' }) }), deps));
+
+    expect(error.name).toBe('InvalidInput');
+    expect(rds).not.toHaveReceivedAnyCommand();
+    expect(regions).not.toContain('eu-west-1');
   });
 
   it('confirms when every instance is still stopped and the database still behind only the deny-all group', async () => {

@@ -1,11 +1,11 @@
 /**
  * The step tests' shared fixtures: the example group `orders` (EC2 primary in us-east-1, RDS replica in
- * us-west-2, one CNAME in example.com), a Plan for it, and the states a failover passes through, all
- * around one clock, T0, and `failure()` for a step expected to reject. A test that needs another value
- * passes it as an override, in the test file.
+ * us-west-2, one CNAME in example.com), a Plan for it, the deployed groups a step gets (`deployed`),
+ * and the states a failover passes through, all around one clock, T0, and `failure()` for a step
+ * expected to reject. A test that needs another value passes it as an override, in the test file.
  */
 import { parseConfig, type GroupConfig } from '../../lambdas/core/config';
-import { lockTtlSeconds } from '../../lambdas/core/budgets';
+import { groupDigest, groupsByName, type DeployedGroups } from '../../lambdas/core/deployed-group';
 import type { DnsChange, Plan, WorkflowState } from '../../lambdas/core/workflow-state';
 
 /** 2026-03-01T12:00:00.000Z, the step tests' "now". */
@@ -57,16 +57,23 @@ export function ordersGroup(overrides: GroupOverrides = {}): GroupConfig {
   return parseConfig({ groups: [ordersInput(overrides)] }).groups[0];
 }
 
+/** The deployed groups, as a step's deps give them: `{ groups }` to spread into a test's deps. */
+export function deployed(...groups: GroupConfig[]): { groups: () => DeployedGroups } {
+  const byName = groupsByName(groups);
+  return { groups: () => byName };
+}
+
 /**
- * A plan for `group`: execution `orders-1` (or the name ending `overrides.executionArn`), a failover
- * triggered by a probe for 'primary down', not a dry run, not forced, started and triggered at T0.
+ * A plan for `group` (its name and digest: the step finds its config in its deps, see `deployed`):
+ * execution `orders-1` (or the name ending `overrides.executionArn`), a failover triggered by a probe for
+ * 'primary down', not a dry run, not forced, started and triggered at T0.
  */
 export function planFor(group: GroupConfig, overrides: Partial<Plan> = {}): Plan {
   const arn = overrides.executionArn ?? executionArn('orders-1');
   return {
     executionArn: arn,
     executionName: arn.split(':').pop()!,
-    group,
+    group: { name: group.name, digest: groupDigest(group) },
     reason: 'primary down',
     trigger: { type: 'probe' },
     mode: 'failover',
@@ -74,7 +81,6 @@ export function planFor(group: GroupConfig, overrides: Partial<Plan> = {}): Plan
     force: false,
     startedAt: T0,
     triggeredAt: T0,
-    lockTtlSeconds: lockTtlSeconds([group]),
     ...overrides,
   };
 }
