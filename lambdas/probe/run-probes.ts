@@ -178,7 +178,7 @@ function emitMetrics(group: string, roundAt: number, results: ProbeResult[], fai
 
 // The groups' probe settings are bundled into the function at synth (esbuild `define`), so they have
 // no size limit and no environment variable carries them.
-declare const FAILOVER_PROBE_GROUPS: string;
+declare const FAILOVER_PROBE_GROUPS: ProbeGroup[];
 
 const deps: ProbeDeps = {
   now: Date.now,
@@ -196,7 +196,7 @@ const deps: ProbeDeps = {
 
 export const handler = async (_event: unknown, context?: LambdaContext) => {
   if (context) logger.addContext(context);
-  const groups = JSON.parse(FAILOVER_PROBE_GROUPS) as ProbeGroup[];
+  const groups = FAILOVER_PROBE_GROUPS;
   const rounds = await runInvocation(groups, deps);
   const summary = { rounds: rounds.length, failed: rounds.filter((r) => r.failed).length, actions: rounds.flatMap((r) => (r.action ? [r.action] : [])) };
   deps.log({ level: 'INFO', message: 'probe invocation', groups: groups.map((g) => g.name), ...summary });

@@ -79,7 +79,7 @@ async function notifyChange(g: GroupReadiness, deps: ScheduledDeps): Promise<voi
 }
 
 // The deployed groups, baked into the bundle at synth (see lib/infra/readiness.ts).
-declare const FAILOVER_READINESS_GROUPS: string;
+declare const FAILOVER_READINESS_GROUPS: GroupConfig[];
 
 /**
  * The fence function answers the DryRun with its own role, so the check covers the permission a
@@ -117,7 +117,7 @@ const deps: ScheduledDeps = {
 
 export const handler = async (_event: unknown, context?: LambdaContext) => {
   if (context) logger.addContext(context);
-  const groups = JSON.parse(FAILOVER_READINESS_GROUPS) as GroupConfig[];
+  const groups = FAILOVER_READINESS_GROUPS;
   const { report, notified } = await runScheduled(groups, deps);
   return { checkedAt: report.checkedAt, ready: report.groups.filter((g) => g.ready).map((g) => g.group), notReady: report.groups.filter((g) => !g.ready).map((g) => g.group), notified };
 };

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { probeFunctionDefines, probeGroupsOf } from '../infra/detection';
-import { readinessFunctionDefines } from '../infra/readiness';
+import { probeFunctionBake, probeGroupsOf } from '../infra/detection';
+import { readinessFunctionBake } from '../infra/readiness';
 import { STEPS } from '../../lambdas/steps';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { bakedModule, BUNDLING } from '../infra/controller-function';
@@ -46,8 +46,8 @@ export async function buildBundles(config: FailoverConfig): Promise<BuiltBundles
   const inject = [bakedModule(join(dir, 'baked'), stepFunctionBake(config))];
   const lambdas = [
     ...STEPS.map((step) => ({ name: step, entry: join(ROOT, 'lambdas', 'steps', `${step}.ts`), define: undefined as Record<string, string> | undefined, inject })),
-    { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), define: probeFunctionDefines(probeGroupsOf(config)), inject: [] },
-    { name: 'readiness', entry: join(ROOT, 'lambdas', 'readiness', 'scheduled.ts'), define: readinessFunctionDefines(config), inject: [] },
+    { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), define: undefined, inject: [bakedModule(join(dir, 'baked'), probeFunctionBake(probeGroupsOf(config)))] },
+    { name: 'readiness', entry: join(ROOT, 'lambdas', 'readiness', 'scheduled.ts'), define: undefined, inject: [bakedModule(join(dir, 'baked'), readinessFunctionBake(config))] },
   ];
   try {
     const bundles = await Promise.all(

@@ -27,9 +27,9 @@ export function probeGroupsOf(config: FailoverConfig): ProbeGroup[] {
   return config.groups.filter((g) => g.probes.length > 0).map(({ name, probes, detection }) => ({ name, probes, detection }));
 }
 
-/** The esbuild `define` that bakes the probe settings into the probe function's bundle. */
-export function probeFunctionDefines(groups: ProbeGroup[]): Record<string, string> {
-  return { FAILOVER_PROBE_GROUPS: JSON.stringify(JSON.stringify(groups)) };
+/** What the probe function's bundle carries: the probed groups' settings (an inject file, see controllerFunction's `bake`). */
+export function probeFunctionBake(groups: ProbeGroup[]): { FAILOVER_PROBE_GROUPS: ProbeGroup[] } {
+  return { FAILOVER_PROBE_GROUPS: groups };
 }
 
 export interface DetectionProps {
@@ -63,7 +63,7 @@ export class Detection extends Construct {
         environment: { TABLE_NAME: table.tableName, STATE_MACHINE_ARN: stateMachine.stateMachineArn, TOPIC_ARN: topic.topicArn },
         logRetention: logs.RetentionDays.ONE_MONTH,
         // The probe settings travel inside the bundle: no size limit, nothing in the environment.
-        define: probeFunctionDefines(probed),
+        bake: probeFunctionBake(probed),
       });
       placeInProbeVpc(this.probeFunction, config);
       // The probe counters (read, conditional put) and the group state (read).

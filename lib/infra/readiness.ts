@@ -35,9 +35,9 @@ export interface ReadinessProps {
   readonly deadLetterQueue: sqs.IQueue;
 }
 
-/** The esbuild `define` that bakes the groups into the readiness function's bundle. */
-export function readinessFunctionDefines(config: FailoverConfig): Record<string, string> {
-  return { FAILOVER_READINESS_GROUPS: JSON.stringify(JSON.stringify(config.groups)) };
+/** What the readiness function's bundle carries: every deployed group (an inject file, see controllerFunction's `bake`). */
+export function readinessFunctionBake(config: FailoverConfig): { FAILOVER_READINESS_GROUPS: FailoverConfig['groups'] } {
+  return { FAILOVER_READINESS_GROUPS: config.groups };
 }
 
 export class Readiness extends Construct {
@@ -56,7 +56,7 @@ export class Readiness extends Construct {
       timeout: Duration.minutes(5),
       environment: { TABLE_NAME: table.tableName, TOPIC_ARN: topic.topicArn, FENCE_FUNCTION_NAME: fenceFunction.functionName },
       logRetention: logs.RetentionDays.ONE_MONTH,
-      define: readinessFunctionDefines(config),
+      bake: readinessFunctionBake(config),
     });
     // It reads the probe state the probe function writes, so it needs no VPC placement to reach the endpoints.
     this.grant(config, table, topic, fenceFunction);
