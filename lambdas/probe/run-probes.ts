@@ -5,6 +5,7 @@
  * one of them count. When a group is declared down it starts the failover workflow under a name derived
  * from the group and the outage's start: seeing the same outage again cannot start a second execution.
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -184,9 +185,9 @@ const deps: ProbeDeps = {
   now: Date.now,
   sleepUntil: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now()))),
   check: checkAll,
-  store: once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME'))),
-  sfn: once(() => new SFNClient({})),
-  sns: once(() => new SNSClient({})),
+  store: once(() => new Store(new DynamoDBClient(CLIENT_CONFIG), requireEnv('TABLE_NAME'))),
+  sfn: once(() => new SFNClient(CLIENT_CONFIG)),
+  sns: once(() => new SNSClient(CLIENT_CONFIG)),
   stateMachineArn: () => requireEnv('STATE_MACHINE_ARN'),
   topicArn: () => requireEnv('TOPIC_ARN'),
   // Each line names its own group; the invocation covers them all.

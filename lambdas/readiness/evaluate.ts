@@ -72,6 +72,13 @@ export interface ReadinessDeps extends Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'c
    * credentials for `failoverctl check` (those a break-glass run would fence with).
    */
   fenceDryRun(group: GroupConfig): Promise<DryRunAnswer>;
+  /**
+   * Whose permission the DryRun asks: `fence` (the deployed fence function's role: a refusal means a
+   * failover would end FENCE_FAILED) or `caller` (whoever runs `failoverctl check`: a refusal says only
+   * that a break-glass run with these credentials could not fence, and is a note).
+   * @default 'fence'
+   */
+  fenceAskedAs?: 'fence' | 'caller';
 }
 
 /** The engines whose read replicas the controller promotes (RDS DB instances, not Aurora clusters). */
@@ -193,7 +200,13 @@ async function checkPrimary(group: GroupConfig, deps: ReadinessDeps, f: Findings
 
   await f.guard('fence', `${live.join(', ')} (${region})`, 'EC2 StopInstances (DryRun)', async (f) => {
     const answer = await deps.fenceDryRun(group);
-    if (!answer.allowed) {
+    if (!answer.allowed && deps.fenceAskedAs === 'caller') {
+      f.note(
+        'fence',
+        `${live.join(', ')} (${region})`,
+        `your credentials may not stop ${live.length === 1 ? 'it' : 'them'} (StopInstances DryRun: ${answer.error}): a break-glass run (failover --local) with them would end FENCE_FAILED; the deployed fence's own permission is what the readiness function checks`,
+      );
+    } else if (!answer.allowed) {
       f.problem(
         'fence',
         `${live.join(', ')} (${region})`,

@@ -5,6 +5,7 @@
  * between ready and not ready: once per change, not on every run. A group found not ready on the very
  * first run is a change too (from unknown); one found ready is not.
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -86,7 +87,7 @@ declare const FAILOVER_READINESS_GROUPS: GroupConfig[];
  * failover will use (this function holds no StopInstances permission). It is asked by group name only:
  * which instances, in which region, it takes from its own deployed config.
  */
-const lambdaClient = /* @__PURE__ */ once(() => new LambdaClient({}));
+const lambdaClient = /* @__PURE__ */ once(() => new LambdaClient({ ...CLIENT_CONFIG, requestHandler: { ...CLIENT_CONFIG.requestHandler, requestTimeout: 15_000 } }));
 async function askFence(group: GroupConfig): Promise<DryRunAnswer> {
   const out = await lambdaClient().send(
     new InvokeCommand({ FunctionName: requireEnv('FENCE_FUNCTION_NAME'), Payload: JSON.stringify({ dryRun: { group: group.name } }) }),
@@ -101,13 +102,13 @@ async function askFence(group: GroupConfig): Promise<DryRunAnswer> {
 
 const deps: ScheduledDeps = {
   now: Date.now,
-  ec2: perRegion((region) => new EC2Client({ region })),
-  rds: perRegion((region) => new RDSClient({ region })),
-  autoscaling: perRegion((region) => new AutoScalingClient({ region })),
-  cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
-  route53: once(() => new Route53Client({ region: 'us-east-1' })),
-  sns: once(() => new SNSClient({})),
-  store: once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME'))),
+  ec2: perRegion((region) => new EC2Client({ region, ...CLIENT_CONFIG })),
+  rds: perRegion((region) => new RDSClient({ region, ...CLIENT_CONFIG })),
+  autoscaling: perRegion((region) => new AutoScalingClient({ region, ...CLIENT_CONFIG })),
+  cloudwatch: perRegion((region) => new CloudWatchClient({ region, ...CLIENT_CONFIG })),
+  route53: once(() => new Route53Client({ region: 'us-east-1', ...CLIENT_CONFIG })),
+  sns: once(() => new SNSClient(CLIENT_CONFIG)),
+  store: once(() => new Store(new DynamoDBClient(CLIENT_CONFIG), requireEnv('TABLE_NAME'))),
   topicArn: () => requireEnv('TOPIC_ARN'),
   controllerRegion: process.env.AWS_REGION ?? 'us-east-1',
   fenceDryRun: askFence,

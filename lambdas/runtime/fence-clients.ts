@@ -7,14 +7,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { CLIENT_CONFIG } from './client-config';
 import { perRegion } from './deps';
 
-export const FENCE_CLIENT_CONFIG = {
-  maxAttempts: 3,
-  // Without throwOnRequestTimeout, @smithy/node-http-handler (4.x) only logs a warning when requestTimeout
-  // passes and the call goes on waiting: a dead endpoint that accepted the connection would hang the step.
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
-} as const;
+/** The fence clients' timeouts: every function's (client-config.ts). */
+export const FENCE_CLIENT_CONFIG = CLIENT_CONFIG;
 
 export const fenceEc2 = () => perRegion((region) => new EC2Client({ region, ...FENCE_CLIENT_CONFIG }));
 export const fenceRds = () => perRegion((region) => new RDSClient({ region, ...FENCE_CLIENT_CONFIG }));

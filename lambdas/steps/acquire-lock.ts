@@ -4,6 +4,7 @@
  * triggers (probe, alarm) are also SKIPPED, without taking the lock, while the group is PAUSED, after a
  * failover (FAILED_OVER, until an operator re-arms it) and during the cooldown after any failover.
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { lockTtlSeconds } from '../core/budgets';
 import { deployedGroup } from '../core/deployed-group';
@@ -88,5 +89,5 @@ export function implausibleLock(lock: LockItem, executionArn: string, ttlSeconds
   return undefined;
 }
 
-const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
+const store = once(() => new Store(new DynamoDBClient(CLIENT_CONFIG), requireEnv('TABLE_NAME')));
 export const handler = stepHandler('acquire-lock', (state: WorkflowState) => run(state, { now: Date.now, store, groups: bakedGroups }));

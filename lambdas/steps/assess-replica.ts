@@ -10,6 +10,7 @@
  * A switchover waits (bounded) until a candidate is shown to have every write made before the writers
  * stopped (`replicaCaughtUp`), then promotes the first such in config order.
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeDBInstancesCommand, type DBInstance } from '@aws-sdk/client-rds';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -337,7 +338,7 @@ export async function run(state: WorkflowState, deps: Deps & Pick<StepDeps, 'gro
 const deps = {
   now: Date.now,
   groups: bakedGroups,
-  rds: perRegion((region) => new RDSClient({ region })),
-  cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
+  rds: perRegion((region) => new RDSClient({ region, ...CLIENT_CONFIG })),
+  cloudwatch: perRegion((region) => new CloudWatchClient({ region, ...CLIENT_CONFIG })),
 };
 export const handler = stepHandler('assess-replica', (state: WorkflowState) => run(state, deps));

@@ -11,6 +11,7 @@
  * the last connections (per engine: PostgreSQL's replay time and the source's slot lag, MySQL's
  * Seconds_Behind_Master; see lambdas/core/replica-lag.ts).
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { perRegion, type StepDeps } from '../runtime/deps';
@@ -90,8 +91,8 @@ export async function waitForCatchUp(state: WorkflowState, deps: Deps): Promise<
 const deps: Deps = {
   now: Date.now,
   groups: bakedGroups,
-  rds: perRegion((region) => new RDSClient({ region })),
-  cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
+  rds: perRegion((region) => new RDSClient({ region, ...CLIENT_CONFIG })),
+  cloudwatch: perRegion((region) => new CloudWatchClient({ region, ...CLIENT_CONFIG })),
 };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { precheck, wait: waitForCatchUp } as const;

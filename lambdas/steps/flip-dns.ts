@@ -9,6 +9,7 @@
  * to the configured names, types and UPSERT, not to values, so a value from the event could point a
  * name anywhere.
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
@@ -172,8 +173,8 @@ export async function checkDns(state: WorkflowState, deps: Deps): Promise<DnsRes
 const deps: Deps = {
   now: Date.now,
   groups: bakedGroups,
-  route53: once(() => new Route53Client({ region: 'us-east-1' })),
-  rds: perRegion((region) => new RDSClient({ region })),
+  route53: once(() => new Route53Client({ region: 'us-east-1', ...CLIENT_CONFIG })),
+  rds: perRegion((region) => new RDSClient({ region, ...CLIENT_CONFIG })),
 };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { prepare: prepareDns, apply: applyDns, check: checkDns } as const;

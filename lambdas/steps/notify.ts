@@ -4,6 +4,7 @@
  * reported back and ends up in the history item. With `recordLost`, the history could not be stored,
  * so the notification carries the complete record instead.
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns';
 import { once, type StepDeps } from '../runtime/deps';
 import { bakedGroups } from '../runtime/baked-groups';
@@ -136,5 +137,5 @@ export async function run(event: NotifyEvent, deps: Deps): Promise<NotificationR
   }
 }
 
-const deps: Omit<Deps, 'log'> = { now: Date.now, groups: bakedGroups, sns: once(() => new SNSClient({})), topicArn: () => requireEnv('TOPIC_ARN') };
+const deps: Omit<Deps, 'log'> = { now: Date.now, groups: bakedGroups, sns: once(() => new SNSClient(CLIENT_CONFIG)), topicArn: () => requireEnv('TOPIC_ARN') };
 export const handler = stepHandler('notify', (event: NotifyEvent, log) => run(event, { ...deps, log }));

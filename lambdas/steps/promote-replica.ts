@@ -7,6 +7,7 @@
  * promotion is confirmed, `check` refines the chosen replica's replicated-through bound with the
  * datapoints that arrived meanwhile (the notification, sent next, carries the estimate).
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PromoteReadReplicaCommand, RDSClient } from '@aws-sdk/client-rds';
 import { perRegion, type StepDeps } from '../runtime/deps';
@@ -157,8 +158,8 @@ async function refineBound(group: GroupConfig, state: WorkflowState, deps: Deps)
 const deps: Deps = {
   now: Date.now,
   groups: bakedGroups,
-  rds: perRegion((region) => new RDSClient({ region })),
-  cloudwatch: perRegion((region) => new CloudWatchClient({ region })),
+  rds: perRegion((region) => new RDSClient({ region, ...CLIENT_CONFIG })),
+  cloudwatch: perRegion((region) => new CloudWatchClient({ region, ...CLIENT_CONFIG })),
 };
 /** The step's actions, by the name the state machine passes (see lib/infra/workflow-states.ts). */
 export const ACTIONS = { start: startPromotion, check: checkPromotion, measure: measureDataLoss } as const;

@@ -4,6 +4,7 @@
  * it. Store errors are retried by the state machine; if they persist, the record is not lost: the
  * state machine sends it in a notification and this step has logged it.
  */
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { once, type StepDeps } from '../runtime/deps';
 import { bakedGroups } from '../runtime/baked-groups';
@@ -94,5 +95,5 @@ export function outcomeMetrics(item: HistoryItem, promoted: boolean, nowMs: numb
   return documents;
 }
 
-const store = once(() => new Store(new DynamoDBClient({}), requireEnv('TABLE_NAME')));
+const store = once(() => new Store(new DynamoDBClient(CLIENT_CONFIG), requireEnv('TABLE_NAME')));
 export const handler = stepHandler('record-outcome', (state: WorkflowState, log) => run(state, { now: Date.now, groups: bakedGroups, store, log, metrics: lambdaMetrics() }));

@@ -65,6 +65,7 @@ export const checkCommand: Command = {
       store: () => deployment.store,
       controllerRegion: deployment.region ?? (await defaultRegion(ctx)),
       // As the fence function answers it, with the operator's credentials and the local config.
+      fenceAskedAs: 'caller',
       fenceDryRun: (g) => answerDryRun({ dryRun: { group: g.name } }, { ec2: clients.ec2, groups: () => groupsByName(loaded.config.groups) }),
     });
     if (values.json) ctx.out.json(report);
