@@ -95,6 +95,8 @@ export interface LockResult extends Timed {
   holder?: string;
   expiresAt?: number;
   reason: string;
+  /** Not acquired, and the trigger's outage is left unhandled (the group may not fail over now): notify it. */
+  notify?: boolean;
 }
 
 export interface ConfirmResult extends Timed {

@@ -25,7 +25,8 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
   // As long as any execution of the deployed groups may run, and five minutes more (budgets.ts).
   const ttl = lockTtlSeconds(Object.values(deps.groups()));
   const blocked = automaticTriggerBlocked(deployed, plan.trigger.type, await store.getGroupState(group), startedAt);
-  if (blocked) return { startedAt, endedAt: deps.now(), acquired: false, reason: blocked };
+  // Nothing else will handle this trigger's outage: say so on the topic, not only in the history.
+  if (blocked) return { startedAt, endedAt: deps.now(), acquired: false, reason: blocked, notify: true };
   if (plan.dryRun) {
     // A dry run changes nothing, the lock included: it only says whether a real run would get it.
     const lock = await store.getLock(group);

@@ -246,12 +246,18 @@ export class FailoverWorkflow extends Construct {
       .otherwise(confirm);
 
     // Lock: one failover per group; a held lock (or a group that may not fail over automatically now)
-    // ends this execution as SKIPPED (recorded, not notified).
+    // ends this execution as SKIPPED. Recorded; notified too when the skip leaves the trigger's outage
+    // unhandled (the group PAUSED, FAILED_OVER or cooling down: `$.lock.notify`), not when another
+    // execution holding the lock is handling it.
     const lock = catchInto(invoke('AcquireLock', wholeState, { resultPath: '$.lock' }), failed);
     lock.next(
       new sfn.Choice(this, 'LockAcquired?')
         .when(isTrue('$.lock.acquired'), new sfn.Choice(this, 'Switchover?').when(sfn.Condition.stringEquals('$.plan.mode', 'switchover'), precheck).otherwise(needsConfirmation))
-        .otherwise(outcome('OutcomeSkipped', 'SKIPPED').next(record)),
+        .otherwise(
+          new sfn.Choice(this, 'SkipLeavesOutageUnhandled?')
+            .when(sfn.Condition.and(sfn.Condition.isPresent('$.lock.notify'), isTrue('$.lock.notify')), outcome('OutcomeSkippedUnhandled', 'SKIPPED').next(notify))
+            .otherwise(outcome('OutcomeSkipped', 'SKIPPED').next(record)),
+        ),
     );
 
     // Plan: validate the input against the deployed config. InvalidInput is not caught: nothing was taken.

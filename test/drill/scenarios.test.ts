@@ -467,6 +467,7 @@ describe('drill scenarios', () => {
       'not-ready-source-vpc',
       // Security (test/drill/security.test.ts).
       'forged-lock',
+      'alarm-while-paused',
     ]);
   });
 });

@@ -22,3 +22,14 @@ describe('forged store items', () => {
     expect(r.notifications.map((n) => n.subject)).toEqual([expect.stringMatching(/^failover orders: SUCCEEDED in /)]);
   });
 });
+
+describe('a SKIPPED that leaves an outage unhandled', () => {
+  it('alarm-while-paused: SKIPPED, nothing changed, and the topic is told (a skip behind a live lock is not: duplicate-triggers)', async () => {
+    const r = await runScenario(config, 'alarm-while-paused');
+    expectPassed(r);
+    expect(r.executions.map((e) => [e.trigger, e.outcome])).toEqual([['alarm', 'SKIPPED']]);
+    expect(r.notifications.map((n) => n.subject)).toEqual(['failover orders: SKIPPED']);
+    const dup = await runScenario(config, 'duplicate-triggers');
+    expect(dup.notifications.map((n) => n.subject)).toEqual([expect.stringMatching(/^failover orders: SUCCEEDED/)]);
+  });
+});

@@ -3,7 +3,7 @@
  * controller does about it. Each scenario forges at the place an attacker would (an item in the real
  * DynamoDB table), then runs the real workflow.
  */
-import { failedOver, manual, type Scenario } from './kit';
+import { failedOver, manual, untouched, type Scenario } from './kit';
 
 /** A lock item written by hand: ten years long, held by nothing that is an execution. */
 export const FORGED_HOLDER = 'maintenance-window';
@@ -28,6 +28,28 @@ export const SECURITY_SCENARIOS: Scenario[] = [
           ...(message.includes('taking over a lock no execution of this controller can hold') ? [] : ['the notification does not report the forged lock']),
           // The run released it: no forged lock is left behind either.
           ...((await drill.store.getLock(drill.config.groups[0].name)) === undefined ? [] : ['a lock is still held after the run']),
+        ];
+      },
+    }),
+  },
+  {
+    name: 'alarm-while-paused',
+    summary: 'The group is PAUSED and one of its alarms goes to ALARM: the execution ends SKIPPED without touching anything, and since nothing handles that outage, the topic is told.',
+    run: async (drill, group) => {
+      const now = drill.account.clock.now();
+      await drill.store.putGroupState({ group: group.name, status: 'PAUSED', reason: 'database upgrade, CHG-1234', updatedAt: new Date(now).toISOString() });
+      await drill.run({ input: drill.alarmExecutionInput(group.name, group.alarms[0]) });
+    },
+    expect: () => ({
+      outcomes: ['SKIPPED'],
+      ...untouched,
+      check: (drill) => {
+        const changes = drill.account.apiCalls.filter((c) => c.mutating && c.service !== 'sns');
+        const subjects = drill.account.published.map((m) => m.subject);
+        return [
+          ...(changes.length === 0 ? [] : [`a SKIPPED run changed something: ${changes.map((c) => c.operation).join(', ')}`]),
+          ...(subjects.length === 1 && /^failover orders: SKIPPED/.test(subjects[0] ?? '') ? [] : [`notifications ${JSON.stringify(subjects)}, expected one SKIPPED`]),
+          ...(drill.account.published[0]?.message?.includes('PAUSED') ? [] : ['the notification does not say the group is PAUSED']),
         ];
       },
     }),
