@@ -206,6 +206,12 @@ async function checkPrimary(group: GroupConfig, deps: ReadinessDeps, f: Findings
         `${live.join(', ')} (${region})`,
         `your credentials may not stop ${live.length === 1 ? 'it' : 'them'} (StopInstances DryRun: ${answer.error}): a break-glass run (failover --local) with them would end FENCE_FAILED; the deployed fence's own permission is what the readiness function checks`,
       );
+    } else if (!answer.allowed && answer.call === 'ModifyNetworkInterfaceAttribute') {
+      f.problem(
+        'fence',
+        `${live.join(', ')} (${region})`,
+        `ModifyNetworkInterfaceAttribute (DryRun) was refused with ${answer.error}: ${answer.message}. The fence could not isolate ${live.length === 1 ? 'it' : 'them'} (fence.onUnconfirmed "isolate"), so a failover whose stop is not confirmed would end FENCE_FAILED: check the fence's IAM policy (the isolation group's tag and VPC), service control policies and permission boundaries.`,
+      );
     } else if (!answer.allowed) {
       f.problem(
         'fence',

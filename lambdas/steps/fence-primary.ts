@@ -393,7 +393,7 @@ export const ACTIONS = { start: startFence, check: checkFence } as const;
 export const run = (event: FenceEvent, deps: Deps) => ACTIONS[event.action](event.state, deps);
 
 /** What the fence answers when asked whether it may stop instances. */
-export type DryRunAnswer = { allowed: true } | { allowed: false; error: string; message: string };
+export type DryRunAnswer = { allowed: true } | { allowed: false; error: string; message: string; /** The refused call, when not StopInstances. */ call?: 'ModifyNetworkInterfaceAttribute' };
 
 /**
  * The readiness function's question, outside any failover: may this function's role stop the writers
@@ -430,13 +430,47 @@ export async function stopDryRun(ec2: EC2Client, instanceIds: string[]): Promise
 export async function answerDryRun(event: DryRunEvent, deps: Pick<Deps, 'ec2' | 'groups'>): Promise<DryRunAnswer> {
   const group = deployedGroupNamed(deps.groups(), event.dryRun?.group);
   const { region } = group.primary;
-  const live: string[] = [];
+  const live: Array<{ id: string; interfaces: InstanceNetworkInterface[] }> = [];
   for (const id of writerInstanceIds(group)) {
     const seen = await observe(id, region, deps);
     if (seen === 'unreachable') throw new RegionUnreachable(`EC2 in ${region} could not be reached to look at ${id}`);
-    if (!['not-found', 'terminated', 'shutting-down'].includes(seen.state)) live.push(id);
+    if (!['not-found', 'terminated', 'shutting-down'].includes(seen.state)) live.push({ id, interfaces: seen.interfaces });
   }
-  return live.length === 0 ? { allowed: true } : stopDryRun(deps.ec2(region), live);
+  if (live.length === 0) return { allowed: true };
+  const stop = await stopDryRun(deps.ec2(region), live.map((l) => l.id));
+  if (!stop.allowed || group.fence.onUnconfirmed !== 'isolate') return stop;
+  return isolationDryRun(group, live.flatMap((l) => l.interfaces), deps);
+}
+
+/**
+ * For a group that fences by isolation: may this role move the writers' interfaces into the isolation
+ * group? ModifyNetworkInterfaceAttribute with DryRun on each, with the group's isolation security group,
+ * which the permission is scoped to by VPC and tag: a policy, an SCP or a tag that does not allow it
+ * would otherwise surface only during a failover whose stop did not complete.
+ */
+async function isolationDryRun(group: GroupConfig, interfaces: InstanceNetworkInterface[], deps: Pick<Deps, 'ec2'>): Promise<DryRunAnswer> {
+  const { primary } = group;
+  const ec2 = deps.ec2(primary.region);
+  const found = await ec2.send(
+    new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [isolationGroupName(group.name)] }, { Name: 'vpc-id', Values: [primary.vpcId!] }] }),
+  );
+  const securityGroupId = found.SecurityGroups?.[0]?.GroupId;
+  if (!securityGroupId) {
+    return { allowed: false, call: 'ModifyNetworkInterfaceAttribute', error: 'InvalidGroup.NotFound', message: `the isolation security group ${isolationGroupName(group.name)} is missing from ${primary.vpcId}: deploy the isolation stack for ${primary.region}` };
+  }
+  for (const eni of interfaces) {
+    try {
+      await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni.NetworkInterfaceId, Groups: [securityGroupId], DryRun: true }));
+    } catch (err) {
+      const name = awsErrorName(err);
+      if (name === 'DryRunOperation') continue;
+      if (name === 'UnauthorizedOperation' || name === 'AccessDenied' || name === 'AccessDeniedException') {
+        return { allowed: false, call: 'ModifyNetworkInterfaceAttribute', error: name, message: `${eni.NetworkInterfaceId} into ${securityGroupId}: ${(err as Error).message}` };
+      }
+      throw err;
+    }
+  }
+  return { allowed: true };
 }
 
 function isDryRunEvent(event: unknown): event is DryRunEvent {

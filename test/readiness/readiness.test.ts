@@ -222,6 +222,25 @@ describe('what the evaluation finds', () => {
   });
 });
 
+describe('a group that fences by isolation', () => {
+  const isolating = () => ({ ...config, groups: [{ ...config.groups[0], primary: { ...config.groups[0].primary, vpcId: 'vpc-0a1b2c3d4e5f60718' }, fence: { ...config.groups[0].fence, onUnconfirmed: 'isolate' as const } }] });
+
+  it('ready when the fence may also move the interfaces into the isolation group (ModifyNetworkInterfaceAttribute with DryRun)', async () => {
+    const d = await watchedDrill(isolating());
+    const before = d.account.apiCalls.length;
+    expect(problemsOf(await readinessOf(d))).toEqual([]);
+    expect(d.account.apiCalls.slice(before).filter((c) => c.operation === 'ModifyNetworkInterfaceAttribute').map((c) => c.dryRun)).toEqual([true]);
+  });
+
+  it('not ready when a policy refuses the isolation (the isolation group\'s tag no longer matches, say)', async () => {
+    const d = await watchedDrill(isolating());
+    d.account.inject({ service: 'ec2', operation: 'ModifyNetworkInterfaceAttribute', error: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.', times: Infinity });
+    const g = await readinessOf(d);
+    expect(g.problems.map((p) => [p.check, p.resource])).toEqual([['fence', `${INSTANCE} (us-east-1)`]]);
+    expect(g.problems[0].reason).toMatch(/^ModifyNetworkInterfaceAttribute \(DryRun\) was refused with UnauthorizedOperation: eni-\w+ into sg-\w+: You are not authorized to perform this operation\.\. The fence could not isolate it/);
+  });
+});
+
 describe('the fence\'s answer to the DryRun', () => {
   it('stopDryRun: allowed, or refused with the error EC2 gives; the instance is never stopped', async () => {
     drill = await Drill.create(config);
