@@ -17,6 +17,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import { groupDigests } from '../../lambdas/core/deployed-group';
 import type { CliDeps } from '../../lib/cli/deployment';
 import { Drill } from '../../lib/drill/drill';
 import { LocalWorkflow } from '../../lib/runner/local-workflow';
@@ -35,8 +36,12 @@ export class DrillDeployment {
   /** Its mock, for assertions (`expect(d.cfn).not.toHaveReceivedAnyCommand()`). */
   readonly cfn = mockClient(this.cloudFormation);
 
-  private constructor(readonly drill: Drill, config: string) {
+  private constructor(readonly drill: Drill, config: string, deployed: FailoverConfig) {
     this.sfn = new RecordedStepFunctions(drill);
+    // What `cdk deploy` of the config put in the definition: its groups' digests, not those of the drill's
+    // copy (whose probes point at local servers on ports that change every run).
+    this.sfn.deployedDefinition = structuredClone(drill.synth.definition);
+    this.sfn.deployedDefinition.States.Plan.Parameters.groupDigests = groupDigests(deployed.groups);
     this.writeConfig(config);
     this.cfn.on(DescribeStacksCommand).callsFake((input: { StackName?: string }) => {
       if (input.StackName !== STACK) {
@@ -64,8 +69,9 @@ export class DrillDeployment {
    * failover.config.json (default: the example's file).
    */
   static async create(options: { config?: FailoverConfig; configText?: string } = {}): Promise<DrillDeployment> {
-    const drill = await Drill.create(options.config ?? loadConfigFile(CONFIG));
-    return new DrillDeployment(drill, options.configText ?? readFileSync(CONFIG, 'utf8'));
+    const config = options.config ?? loadConfigFile(CONFIG);
+    const drill = await Drill.create(config);
+    return new DrillDeployment(drill, options.configText ?? readFileSync(CONFIG, 'utf8'), config);
   }
 
   /** The operator edits failover.config.json. */
