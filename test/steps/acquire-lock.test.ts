@@ -290,8 +290,8 @@ describe('acquire-lock run', () => {
     // Act
     const result = await run(state({ trigger: 'alarm' }), deps());
 
-    // Assert
-    expect(result).toEqual({ startedAt: T0, endedAt: T0, acquired: false, reason });
+    // Assert: skipped, and flagged for the topic: nothing else will handle this trigger's outage.
+    expect(result).toEqual({ startedAt: T0, endedAt: T0, acquired: false, reason, notify: true });
     expect(await store.getLock('orders')).toBeUndefined();
   });
 
