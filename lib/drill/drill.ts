@@ -109,9 +109,18 @@ export class Drill {
    */
   static async create(config: FailoverConfig, options: { latencies?: Partial<Latencies> } = {}): Promise<Drill> {
     const primary = await LocalPrimary.start({ slowMs: 1000 });
-    const local = withLocalProbes(config, primary);
-    const synth = synthFor(local);
-    const dynamo = await startLocalDynamoDB();
+    let synth: SynthesizedController;
+    let local: FailoverConfig;
+    let dynamo: LocalDynamoDB;
+    try {
+      local = withLocalProbes(config, primary);
+      synth = synthFor(local);
+      dynamo = await startLocalDynamoDB();
+    } catch (err) {
+      // The local primary's servers would keep the process alive after the error.
+      await primary.stop();
+      throw err;
+    }
     // The estate has been running for a while when the drill begins (at 2026-01-01T00:00:00Z): clients
     // have written, the replica has replicated, and CloudWatch has a history of datapoints.
     const clock = new SimClock(DRILL_STARTS_AT - WARM_UP_MS);

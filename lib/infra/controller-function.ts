@@ -29,6 +29,16 @@ export const BUNDLING = {
   logLevel: LogLevel.WARNING,
 } as const satisfies BundlingOptions;
 
+const ROOT = path.join(__dirname, '..', '..');
+/**
+ * Where the functions' sources and dependencies are: the project's lock file in a clone; an installed
+ * package ships none, and its package.json marks its root just as well (npm is then assumed).
+ */
+const PACKAGE_ROOT = {
+  projectRoot: ROOT,
+  depsLockFilePath: existsSync(path.join(ROOT, 'package-lock.json')) ? path.join(ROOT, 'package-lock.json') : path.join(ROOT, 'package.json'),
+};
+
 export interface ControllerFunctionProps {
   /** Path below `lambdas/`, without the extension, e.g. `steps/plan`. */
   readonly source: string;
@@ -55,6 +65,9 @@ export function controllerFunction(scope: Construct, id: string, props: Controll
   return new NodejsFunction(scope, id, {
     description: props.description,
     entry: path.join(__dirname, '..', '..', 'lambdas', `${props.source}.ts`),
+    // The package's own root, whatever the current directory: NodejsFunction otherwise looks for a lock
+    // file upwards from process.cwd(), and an operator's break-glass synth runs from anywhere.
+    ...PACKAGE_ROOT,
     handler: 'handler',
     runtime: RUNTIME,
     architecture: lambda.Architecture.ARM_64,
