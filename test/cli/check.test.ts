@@ -3,16 +3,10 @@
  * drill's simulated AWS account and the deployment's table is dynalite; the probe function has run
  * for two minutes as a deployed one would have.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CliDeps } from '../../lib/cli/deployment';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from '../../lib/drill/drill';
-import { exampleConfig } from '../support/drill';
+import { exampleConfig, accountDeps } from '../support/drill';
 import { INSTANCE, runCli } from './support';
 
 let config: FailoverConfig;
@@ -26,20 +20,7 @@ afterEach(async () => {
   drill = undefined;
 });
 
-function depsFor(d: Drill): Partial<CliDeps> {
-  const account = d.account;
-  return {
-    clients: {
-      ec2: (r: string) => account.client(EC2Client, r),
-      rds: (r: string) => account.client(RDSClient, r),
-      autoscaling: (r: string) => account.client(AutoScalingClient, r),
-      cloudwatch: (r: string) => account.client(CloudWatchClient, r),
-      route53: () => account.client(Route53Client, 'us-east-1'),
-    } as Partial<CliDeps['clients']> as CliDeps['clients'],
-    store: () => d.store,
-    now: () => account.clock.now(),
-  };
-}
+const depsFor = accountDeps;
 
 async function watched(): Promise<Drill> {
   drill = await Drill.create(config);

@@ -4,18 +4,10 @@
  * table is dynalite (the Drill sets up exactly that); the assertions are on what the account and the
  * store hold afterwards.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { Route53Client } from '@aws-sdk/client-route-53';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CliDeps } from '../../lib/cli/deployment';
 import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from '../../lib/drill/drill';
-import { synthFor } from '../../lib/runner/synth';
-import { LocalWorkflow } from '../../lib/runner/local-workflow';
+import { accountDeps } from '../support/drill';
 import { CONFIG, INSTANCE, REPLICA, REPLICA_ENDPOINT, USER, runCli } from './support';
 
 let config: FailoverConfig;
@@ -30,25 +22,7 @@ afterEach(async () => {
 });
 
 /** The CLI's clients and store are the simulated account's and the drill's; its clock is the account's. */
-function depsFor(d: Drill): Partial<CliDeps> {
-  const account = d.account;
-  return {
-    clients: {
-      ec2: (r: string) => account.client(EC2Client, r),
-      rds: (r: string) => account.client(RDSClient, r),
-      autoscaling: (r: string) => account.client(AutoScalingClient, r),
-      cloudwatch: (r: string) => account.client(CloudWatchClient, r),
-      route53: () => account.client(Route53Client, 'us-east-1'),
-      sns: (r: string | undefined) => account.client(SNSClient, r ?? 'us-west-2'),
-    } as Partial<CliDeps['clients']> as CliDeps['clients'],
-    store: () => d.store,
-    localClock: () => account.clock,
-    now: () => account.clock.now(),
-    // What the CLI loads lazily through tsx, imported here through vitest.
-    synth: synthFor,
-    localWorkflow: (synth, stepDeps, clock) => new LocalWorkflow(synth, stepDeps, clock),
-  };
-}
+const depsFor = accountDeps;
 
 const argv = (d: Drill, ...more: string[]) => ['failover', 'orders', '--local', '--reason', 'Step Functions unavailable in us-west-2', '--table', d.tableName, '--topic-arn', d.topicArn, ...more];
 

@@ -1,7 +1,17 @@
 /** What the drill tests share: the example config, and "the scenario passed", with its failures shown. */
 import { resolve } from 'node:path';
 import { expect } from 'vitest';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import type { CliDeps } from '../../lib/cli/deployment';
+import type { Drill } from '../../lib/drill/drill';
+import { LocalWorkflow } from '../../lib/runner/local-workflow';
+import { synthFor } from '../../lib/runner/synth';
 import type { DrillReport } from '../../lib/drill/report';
 
 export function exampleConfig(): FailoverConfig {
@@ -11,4 +21,25 @@ export function exampleConfig(): FailoverConfig {
 export function expectPassed(r: DrillReport): void {
   expect(r.failures, r.failures.join('\n')).toEqual([]);
   expect(r.passed).toBe(true);
+}
+
+/** failoverctl's clients and store are the drill's simulated account and dynalite; its clock is the account's. */
+export function accountDeps(d: Drill): Partial<CliDeps> {
+  const account = d.account;
+  return {
+    clients: {
+      ec2: (r: string) => account.client(EC2Client, r),
+      rds: (r: string) => account.client(RDSClient, r),
+      autoscaling: (r: string) => account.client(AutoScalingClient, r),
+      cloudwatch: (r: string) => account.client(CloudWatchClient, r),
+      route53: () => account.client(Route53Client, 'us-east-1'),
+      sns: (r: string | undefined) => account.client(SNSClient, r ?? 'us-west-2'),
+    } as Partial<CliDeps['clients']> as CliDeps['clients'],
+    store: () => d.store,
+    localClock: () => account.clock,
+    now: () => account.clock.now(),
+    // What the CLI loads lazily through tsx, imported here through vitest.
+    synth: synthFor,
+    localWorkflow: (synth, stepDeps, clock) => new LocalWorkflow(synth, stepDeps, clock),
+  };
 }
