@@ -15,6 +15,7 @@ import { buildBundles, BUNDLE_TARGET_BYTES, COLD_LOAD_TARGET_MS, measureColdLoad
 import { COST_TARGET_ENDPOINTS, COST_TARGET_USD, FAILOVER_STEP_BILLED_SECONDS, monthlyCost, PROBE_MEMORY_MB, type CostCase } from './cost';
 import { DETECTION_SETTINGS, measureDetection, OFFSET_RANGE_MS, withDetection, type DetectionResult } from './detection';
 import { measureFailovers, summarizeFailovers, WAITING_STEPS, type FailoverRun } from './failover';
+import { STEPS } from '../../lambdas/steps';
 import { LAMBDA_LINE_PREFIX_BYTES, measureProbeInvocation } from './probe-invocation';
 import { measureProbeRound, PROBE_ROUND_TARGET_MS, type ProbeRoundResult } from './probe-round';
 import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from './prices';
@@ -208,8 +209,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     },
     lambdas: {
       method:
-        `Each of the 9 step functions and the probe function built with esbuild ${esbuildVersion()} using the stack's own BUNDLING options (lib/infra/controller-function.ts: ` +
-        `bundle, platform node, target ${BUNDLING.target}, minify, keepNames, mainFields ${BUNDLING.mainFields.join(',')}, no externals; the probe's groups via define, as lib/infra/detection.ts does) into a temporary directory; ` +
+        `Each of the ${STEPS.length} step functions, the probe function and the readiness function built with esbuild ${esbuildVersion()} using the stack's own BUNDLING options (lib/infra/controller-function.ts: ` +
+        `bundle, platform node, target ${BUNDLING.target}, minify, keepNames, mainFields ${BUNDLING.mainFields.join(',')}, no externals; the deployed groups through an inject file, as controllerFunction's bake does) into a temporary directory; ` +
         `size = the bytes of index.js. Cold load = require() of the bundle timed with process.hrtime in a fresh \`node -e\` process (Node ${process.version} here; Lambda runs ${RUNTIME.name} on arm64), ` +
         `median of ${size.coldLoadSamples}, one process at a time. Target: at most ${BUNDLE_TARGET_BYTES.toLocaleString('en-US')} bytes (1.5 MB read as 10^6 bytes) and ${COLD_LOAD_TARGET_MS} ms each.`,
       targetBytes: BUNDLE_TARGET_BYTES,
