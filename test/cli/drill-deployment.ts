@@ -8,20 +8,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { Route53Client } from '@aws-sdk/client-route-53';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
 import { groupDigests } from '../../lambdas/core/deployed-group';
 import type { CliDeps } from '../../lib/cli/deployment';
 import { Drill } from '../../lib/drill/drill';
-import { LocalWorkflow } from '../../lib/runner/local-workflow';
-import { synthFor } from '../../lib/runner/synth';
+import { accountDeps } from '../support/drill';
 import { RecordedStepFunctions } from './recorded-execution';
 import { CONFIG, STACK, USER, runCli, type CliRun, type RunOptions } from './support';
 
@@ -81,27 +74,15 @@ export class DrillDeployment {
 
   deps(): Partial<CliDeps> {
     const { account } = this.drill;
+    const base = accountDeps(this.drill);
     return {
-      clients: {
-        cloudFormation: () => this.cloudFormation,
-        sfn: () => this.sfn.client,
-        ec2: (r: string) => account.client(EC2Client, r),
-        rds: (r: string) => account.client(RDSClient, r),
-        autoscaling: (r: string) => account.client(AutoScalingClient, r),
-        cloudwatch: (r: string) => account.client(CloudWatchClient, r),
-        route53: () => account.client(Route53Client, 'us-east-1'),
-        sns: (r: string | undefined) => account.client(SNSClient, r ?? 'us-west-2'),
-      } as Partial<CliDeps['clients']> as CliDeps['clients'],
-      store: () => this.drill.store,
+      ...base,
+      clients: { ...base.clients!, cloudFormation: () => this.cloudFormation, sfn: () => this.sfn.client } as CliDeps['clients'],
       // Following an execution: each poll interval passes for the one watching it.
       now: () => this.sfn.viewerNow() ?? account.clock.now(),
       sleep: this.sfn.sleep,
       user: () => USER,
-      localClock: () => account.clock,
       followIntervalMs: 2000,
-      // What the CLI loads lazily through tsx, imported here through vitest.
-      synth: synthFor,
-      localWorkflow: (synth, stepDeps, clock) => new LocalWorkflow(synth, stepDeps, clock),
     };
   }
 
