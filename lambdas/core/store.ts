@@ -96,27 +96,11 @@ export class Store {
     nowMs: number,
     ttlSeconds: number,
   ): Promise<{ acquired: boolean; lock: LockItem; tookOverFrom?: LockItem }> {
-    const lock: LockItem = { group, holder, acquiredAt: nowMs, expiresAt: nowMs + ttlSeconds * 1000 };
-    try {
-      const out = await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: groupKey(group), sk: 'LOCK', ...lock, ttl: Math.ceil(lock.expiresAt / 1000) + 3600 },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me',
-          ExpressionAttributeValues: { ':now': nowMs, ':me': holder },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      const old = out.Attributes;
-      // An expired lock of another execution: its holder died (or timed out) without releasing it.
-      const tookOverFrom = old && old.holder !== holder ? { group, holder: old.holder, acquiredAt: old.acquiredAt, expiresAt: old.expiresAt } : undefined;
-      return { acquired: true, lock, ...(tookOverFrom ? { tookOverFrom } : {}) };
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw stepErrorFrom(err, 'DynamoDB PutItem (lock)', StoreUnavailable);
-    }
-    const current = await this.getLock(group);
-    // Released between our write and our read: report the holder we lost to as unknown rather than retry here.
-    return { acquired: false, lock: current ?? { group, holder: 'unknown', acquiredAt: nowMs, expiresAt: nowMs } };
+    const result = await this.putLock(group, holder, nowMs, ttlSeconds, 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :me', { ':now': nowMs, ':me': holder });
+    const old = result.old;
+    // An expired lock of another execution: its holder died (or timed out) without releasing it.
+    const tookOverFrom = result.acquired && old && old.holder !== holder ? { group, holder: old.holder, acquiredAt: old.acquiredAt, expiresAt: old.expiresAt } : undefined;
+    return { acquired: result.acquired, lock: result.lock, ...(tookOverFrom ? { tookOverFrom } : {}) };
   }
 
   /**
@@ -125,19 +109,37 @@ export class Store {
    * changed meanwhile.
    */
   async takeOverLock(group: string, holder: string, nowMs: number, ttlSeconds: number, from: LockItem): Promise<{ acquired: boolean; lock: LockItem }> {
+    const { acquired, lock } = await this.putLock(group, holder, nowMs, ttlSeconds, 'holder = :old AND expiresAt = :oldExpiry', { ':old': from.holder, ':oldExpiry': from.expiresAt });
+    return { acquired, lock };
+  }
+
+  /**
+   * Write `holder`'s lock if `condition` holds. When it does not, the lock as it stands is returned
+   * (released between our write and our read: the holder we lost to is reported as unknown rather
+   * than retried here).
+   */
+  private async putLock(
+    group: string,
+    holder: string,
+    nowMs: number,
+    ttlSeconds: number,
+    condition: string,
+    values: Record<string, unknown>,
+  ): Promise<{ acquired: boolean; lock: LockItem; old?: Record<string, any> }> {
     const lock: LockItem = { group, holder, acquiredAt: nowMs, expiresAt: nowMs + ttlSeconds * 1000 };
     try {
-      await this.doc.send(
+      const out = await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: groupKey(group), sk: 'LOCK', ...lock, ttl: Math.ceil(lock.expiresAt / 1000) + 3600 },
-          ConditionExpression: 'holder = :old AND expiresAt = :oldExpiry',
-          ExpressionAttributeValues: { ':old': from.holder, ':oldExpiry': from.expiresAt },
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return { acquired: true, lock };
+      return { acquired: true, lock, old: out.Attributes };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw stepErrorFrom(err, 'DynamoDB PutItem (lock takeover)', StoreUnavailable);
+      if (!(err instanceof ConditionalCheckFailedException)) throw stepErrorFrom(err, 'DynamoDB PutItem (lock)', StoreUnavailable);
     }
     const current = await this.getLock(group);
     return { acquired: false, lock: current ?? { group, holder: 'unknown', acquiredAt: nowMs, expiresAt: nowMs } };

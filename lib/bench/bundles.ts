@@ -45,17 +45,17 @@ export async function buildBundles(config: FailoverConfig): Promise<BuiltBundles
   // Every step function carries the deployed groups, through an inject file (see controllerFunction).
   const inject = [bakedModule(join(dir, 'baked'), stepFunctionBake(config))];
   const lambdas = [
-    ...STEPS.map((step) => ({ name: step, entry: join(ROOT, 'lambdas', 'steps', `${step}.ts`), define: undefined as Record<string, string> | undefined, inject })),
-    { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), define: undefined, inject: [bakedModule(join(dir, 'baked'), probeFunctionBake(probeGroupsOf(config)))] },
-    { name: 'readiness', entry: join(ROOT, 'lambdas', 'readiness', 'scheduled.ts'), define: undefined, inject: [bakedModule(join(dir, 'baked'), readinessFunctionBake(config))] },
+    ...STEPS.map((step) => ({ name: step, entry: join(ROOT, 'lambdas', 'steps', `${step}.ts`), inject })),
+    { name: 'probe', entry: join(ROOT, 'lambdas', 'probe', 'run-probes.ts'), inject: [bakedModule(join(dir, 'baked'), probeFunctionBake(probeGroupsOf(config)))] },
+    { name: 'readiness', entry: join(ROOT, 'lambdas', 'readiness', 'scheduled.ts'), inject: [bakedModule(join(dir, 'baked'), readinessFunctionBake(config))] },
   ];
   try {
     const bundles = await Promise.all(
-      lambdas.map(async ({ name, entry, define, inject }) => {
+      lambdas.map(async ({ name, entry, inject }) => {
         const file = join(dir, name, 'index.js');
         // The stack's BUNDLING (lib/infra/controller-function.ts) as NodejsFunction passes it to esbuild: --bundle
         // --platform=node --target, no --format (so CommonJS), --minify, --keep-names, --main-fields,
-        // --define, --inject, and one --external per externalModules entry.
+        // --inject, and one --external per externalModules entry.
         await build({
           entryPoints: [entry],
           bundle: true,
@@ -66,7 +66,6 @@ export async function buildBundles(config: FailoverConfig): Promise<BuiltBundles
           keepNames: BUNDLING.keepNames,
           mainFields: [...BUNDLING.mainFields],
           external: [...BUNDLING.externalModules],
-          define,
           inject,
           logLevel: 'error',
           absWorkingDir: ROOT,

@@ -8,11 +8,10 @@ import type { GroupConfig } from '../../lambdas/core/config';
 import { evaluateReadiness, type GroupReadiness, type ReadinessReport } from '../../lambdas/readiness/evaluate';
 import { answerDryRun } from '../../lambdas/steps/fence-primary';
 import { groupsByName } from '../../lambdas/core/deployed-group';
-import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, parseCommandArgs } from './args';
+import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, DeploymentError, EXIT, GLOBAL_OPTIONS_HELP, parseCommandArgs } from './args';
 import { findDeployment, findGroup, loadCliConfig } from './deployment';
 import { formatTime } from './format';
 import type { Command, Context, Output } from './io';
-import { DeploymentError } from './args';
 
 const OPTIONS = { ...DEPLOYMENT_OPTIONS, json: { type: 'boolean' } } as const;
 

@@ -45,8 +45,6 @@ export interface ControllerFunctionProps {
   readonly description: string;
   readonly timeout: Duration;
   readonly environment?: Record<string, string>;
-  /** esbuild `define`s baked into the bundle. Each goes through esbuild's command line: keep them small. */
-  readonly define?: Record<string, string>;
   /**
    * Values baked into the bundle as globals of these names, of any size: see bakedModule.
    * @default - none
@@ -78,7 +76,6 @@ export function controllerFunction(scope: Construct, id: string, props: Controll
     logGroup,
     bundling: {
       ...BUNDLING,
-      ...(props.define ? { define: props.define } : {}),
       ...(props.bake ? { inject: [bakedModule(path.join(Stage.of(scope)?.outdir ?? '.', 'baked'), props.bake)] } : {}),
     },
   });
