@@ -228,6 +228,42 @@ const Group = z.strictObject({
   // Unset means "probes"; a group without probes and alarms is only ever failed over by hand, which is not confirmed.
   .transform((group) => ({ ...group, confirmation: group.confirmation ?? 'probes' }));
 
+/** At most two: with the controller's own view, three vantages, so one unreachable vantage does not block the quorum. */
+const MAX_VANTAGES = 2;
+
+const Vantage = z.strictObject({
+  region,
+  /**
+   * Run the vantage's function in a VPC of its region (to reach private addresses the way the probes do).
+   * @default - outside any VPC: it reaches public endpoints only
+   */
+  vpc: z
+    .strictObject({
+      subnetIds: z.array(matching(SUBNET_ID, 'a subnet id such as subnet-0123456789abcdef0')).min(1).max(16),
+      securityGroupIds: z.array(matching(SECURITY_GROUP_ID, 'a security group id such as sg-0123456789abcdef0')).min(1).max(5),
+    })
+    .optional(),
+});
+
+/**
+ * A vantage must not share the primary's fate: one in a primary's region goes dark with it, and an
+ * unreachable vantage counts against confirming (lambdas/core/vantage.ts). Two vantages in one region
+ * are one vantage counted twice.
+ */
+function checkVantages(
+  config: { vantages: Array<{ region: string }>; groups: Array<{ name: string; primary: { region: string } }> },
+  report: (path: Array<string | number>, message: string) => void,
+): void {
+  config.vantages.forEach((v, i) => {
+    const first = config.vantages.findIndex((x) => x.region === v.region);
+    if (first < i) report(['vantages', i, 'region'], `duplicates vantages[${first}].region (${v.region}): two vantages in one region share their fate and would be counted twice`);
+    const g = config.groups.findIndex((group) => group.primary.region === v.region);
+    if (g >= 0) {
+      report(['vantages', i, 'region'], `is the region of groups[${g}].primary (${config.groups[g].name}): a vantage there goes dark with the primary it should see; choose a third region`);
+    }
+  });
+}
+
 const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -273,9 +309,16 @@ const ConfigSchema = z
           .default(2),
       })
       .prefault({}),
+    /**
+     * Second vantage points for the confirmation that precedes fencing (lambdas/core/vantage.ts): a
+     * confirm function in each of these regions probes the primary too, and the quorum across the
+     * controller's own probes and these decides. Each is a stack of its own in that region.
+     */
+    vantages: z.array(Vantage).max(MAX_VANTAGES, { error: `must list at most ${MAX_VANTAGES} vantages` }).default([]),
     groups: z.array(Group).min(1, { error: 'must list at least one failover group' }).max(100),
   })
   .superRefine((config, ctx) => {
+    checkVantages(config, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     const seen = new Map<string, number>();
     config.groups.forEach((group, g) => {
       const first = seen.get(group.name);
@@ -465,6 +508,7 @@ export type FailoverConfig = z.output<typeof ConfigSchema>;
 export type GroupConfig = FailoverConfig['groups'][number];
 export type DnsRecordConfig = GroupConfig['dns']['records'][number];
 export type ProbeConfig = GroupConfig['probes'][number];
+export type VantageConfig = FailoverConfig['vantages'][number];
 
 /** A config that failed validation; `problems` holds one line per problem. */
 export class ConfigError extends Error {

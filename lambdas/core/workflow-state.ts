@@ -2,6 +2,7 @@
  * The shape of a failover execution's state as it flows through the state machine. Each step reads the
  * whole state and returns its own part, which the state machine stores at `$.<step>` (ResultPath).
  */
+import type { VantageView } from './vantage';
 export type TriggerType = 'probe' | 'alarm' | 'manual';
 export type Mode = 'failover' | 'switchover';
 
@@ -104,6 +105,10 @@ export interface ConfirmResult extends Timed {
   confirmed: boolean;
   reason: string;
   results?: Array<{ probe: string; ok: boolean; error?: string }>;
+  /** With vantages configured: every vantage's view, the controller's first (lambdas/core/vantage.ts). */
+  vantages?: VantageView[];
+  /** The vantages disagreed: one saw the primary down, another up. */
+  disagree?: boolean;
 }
 
 export interface ReplicaView {

@@ -3,19 +3,46 @@
  * from this separate invocation, before fencing anything. If the primary answers (the group's quorum
  * of probes passes), the execution ends ABORTED as a false alarm and nothing is changed.
  *
+ * With vantages configured (`vantages[]`, lambdas/core/vantage.ts) the step also asks the confirm
+ * function in each vantage's region, at the same time as it probes, and the quorum across the views
+ * decides: when they disagree (one saw the primary down, another up) nothing is fenced, and the record
+ * names every view. The vantage functions are invoked from here (Lambda's Invoke in their region),
+ * not from a Task state of their own: Step Functions' Lambda integration does not invoke a function in
+ * another region (aws-cdk-lib's CallAwsServiceCrossRegion exists because it cannot, and deploys a
+ * Lambda function to make the call), and one step keeps the decision in one pure function.
+ *
  * A group without probes has nothing to confirm against: it fails over only if its config says so
  * (`confirmation: "none"`, the documented opt-out for alarm-only groups); otherwise the trigger is not
  * confirmed and nothing is changed.
  */
-import { checkAll } from '../probe/check-endpoint';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { checkAll, type ProbeResult } from '../probe/check-endpoint';
 import { judgeRound } from '../probe/detect';
 import { deployedGroup } from '../core/deployed-group';
+import type { GroupConfig, ProbeConfig } from '../core/config';
+import { decideAcrossVantages, probeRecords, VANTAGE_ANSWER_TIMEOUT_MS, type VantageTarget, type VantageView } from '../core/vantage';
 import { bakedGroups } from '../runtime/baked-groups';
-import type { StepDeps } from '../runtime/deps';
+import { perRegion, type StepDeps } from '../runtime/deps';
+import { requireEnv } from '../runtime/env';
 import { stepHandler } from '../runtime/powertools';
 import type { ConfirmResult, WorkflowState } from '../core/workflow-state';
 
-export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'groups'>): Promise<ConfirmResult> {
+/** Where the confirmation step runs, how it probes from there, and the vantage functions it asks. */
+export interface ConfirmationDeps {
+  /** The controller's region. */
+  region: string;
+  /** Probe from the controller: the network as the confirmation function sees it. */
+  probe(probes: ProbeConfig[]): Promise<ProbeResult[]>;
+  vantages(): VantageTarget[];
+  /** A Lambda client in a vantage's region. */
+  lambda(region: string): LambdaClient;
+}
+
+/**
+ * `confirmation` is optional: without it (or with no vantages) the step confirms with its own probes
+ * alone, as before vantages existed.
+ */
+export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'groups'> & { confirmation?: ConfirmationDeps }): Promise<ConfirmResult> {
   // The deployed group's probes: an event cannot point them anywhere else.
   const group = deployedGroup(deps.groups(), state.plan);
   const startedAt = deps.now();
@@ -29,15 +56,86 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'gr
           reason: `not failing over: ${group.name} has no probes to confirm the outage against, and its config does not opt out with confirmation "none"`,
         };
   }
-  const results = await checkAll(group.probes);
+  const confirmation = deps.confirmation;
+  const targets = confirmation?.vantages() ?? [];
+  // The vantages are asked while the controller probes: the slower of the two bounds the step.
+  const [results, ...remote] = await Promise.all([
+    (confirmation?.probe ?? checkAll)(group.probes),
+    ...targets.map((t) => askVantage(t, group, confirmation!, deps.now)),
+  ]);
   const verdict = judgeRound(results, group.detection.quorum);
-  return {
-    startedAt,
-    endedAt: deps.now(),
-    confirmed: verdict.failed,
-    reason: verdict.failed ? `outage confirmed: ${verdict.reason}` : `false alarm: the primary answered the confirmation probes (${verdict.reason})`,
-    results: results.map(({ probe, ok, error }) => ({ probe, ok, ...(error ? { error } : {}) })),
-  };
+  const records = probeRecords(results);
+  if (targets.length === 0) {
+    return {
+      startedAt,
+      endedAt: deps.now(),
+      confirmed: verdict.failed,
+      reason: verdict.failed ? `outage confirmed: ${verdict.reason}` : `false alarm: the primary answered the confirmation probes (${verdict.reason})`,
+      results: records,
+    };
+  }
+  const own: VantageView = { region: confirmation!.region, source: 'controller', saw: verdict.failed ? 'down' : 'up', at: startedAt, reason: verdict.reason, results: records };
+  const views = [own, ...remote];
+  const decision = decideAcrossVantages(views);
+  return { startedAt, endedAt: deps.now(), confirmed: decision.confirmed, reason: decision.reason, results: records, vantages: views, disagree: decision.disagree };
 }
 
-export const handler = stepHandler('confirm-outage', (state: WorkflowState) => run(state, { now: Date.now, groups: bakedGroups }));
+/**
+ * One vantage's view. Whatever keeps it from answering (its region's Lambda API failing or not answering
+ * in time, the function failing, an answer that is not about this group from that region) makes it
+ * `unreachable`: a view that counts for neither side (see decideAcrossVantages).
+ */
+async function askVantage(target: VantageTarget, group: GroupConfig, deps: ConfirmationDeps, now: () => number): Promise<VantageView> {
+  const unreachable = (reason: string): VantageView => ({ region: target.region, source: 'function', saw: 'unreachable', at: now(), reason });
+  let out;
+  try {
+    out = await deps.lambda(target.region).send(
+      new InvokeCommand({ FunctionName: target.functionName, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(JSON.stringify({ group: group.name })) }),
+    );
+  } catch (err) {
+    const e = err as Error;
+    return unreachable(`the Lambda API of ${target.region} did not run ${target.functionName}: ${e.name}: ${e.message}`);
+  }
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  let answer: Record<string, unknown> | undefined;
+  try {
+    answer = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    answer = undefined;
+  }
+  // Invoke answers 200 even when the function failed: FunctionError says so, the payload says why
+  // (Lambda API reference, Invoke: "FunctionError ... Details about the error are included in the response payload").
+  if (out.FunctionError) {
+    return unreachable(`${target.functionName} in ${target.region} failed (${out.FunctionError}): ${String(answer?.errorType ?? '')}: ${String(answer?.errorMessage ?? text).slice(0, 300)}`);
+  }
+  if (!answer || answer.region !== target.region || answer.group !== group.name || typeof answer.down !== 'boolean' || typeof answer.at !== 'number') {
+    return unreachable(`${target.functionName} in ${target.region} answered something that is not its view of ${group.name}: ${text.slice(0, 200)}`);
+  }
+  const results = Array.isArray(answer.results) ? (answer.results as VantageView['results']) : undefined;
+  return { region: target.region, source: 'function', saw: answer.down ? 'down' : 'up', at: answer.at, reason: String(answer.reason ?? ''), ...(results ? { results } : {}) };
+}
+
+/** VANTAGES: the vantage functions the stack deployed, as JSON (lib/infra/workflow.ts via lib/infra/vantage.ts). */
+function vantagesFromEnv(): VantageTarget[] {
+  const raw = process.env.VANTAGES;
+  return raw ? (JSON.parse(raw) as VantageTarget[]) : [];
+}
+
+const lambda = perRegion(
+  (region) =>
+    new LambdaClient({
+      region,
+      // One attempt, answered within what the step can wait: a vantage that does not answer in time is
+      // unreachable, never retried into the step's timeout.
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: VANTAGE_ANSWER_TIMEOUT_MS, throwOnRequestTimeout: true },
+    }),
+);
+
+export const handler = stepHandler('confirm-outage', (state: WorkflowState) =>
+  run(state, {
+    now: Date.now,
+    groups: bakedGroups,
+    confirmation: { region: requireEnv('AWS_REGION'), probe: checkAll, vantages: vantagesFromEnv, lambda },
+  }),
+);
