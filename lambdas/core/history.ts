@@ -59,6 +59,12 @@ export interface HistoryItem {
   /** For dry runs: what a real run would have done. */
   plannedActions: string[];
   notification: { notified: boolean; error: string | null } | null;
+  /**
+   * With vantages configured, and confirmed: what each vantage saw of the primary (region, whether the
+   * controller's own probes or a vantage function, down / up / unreachable, when, why), and whether they
+   * disagreed. Absent otherwise.
+   */
+  confirmation?: { disagree: boolean; vantages: Array<{ region: string; source: string; saw: string; at: string; reason: string }> };
 }
 
 export interface ReplicaRecord {
@@ -144,6 +150,14 @@ export function buildHistoryItem(state: WorkflowState, group: GroupConfig, nowMs
     error: state.error ? { name: state.error.Error, cause: causeText(state.error.Cause) } : null,
     plannedActions: plan.dryRun ? plannedActions(state, group, outcome) : [],
     notification: notification ? { notified: notification.notified, error: notification.error ?? null } : null,
+    ...(state.confirm?.vantages
+      ? {
+          confirmation: {
+            disagree: state.confirm.disagree === true,
+            vantages: state.confirm.vantages.map((v) => ({ region: v.region, source: v.source, saw: v.saw, at: iso(v.at), reason: v.reason })),
+          },
+        }
+      : {}),
   };
 }
 

@@ -11,14 +11,18 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { checkAll } from '../../lambdas/probe/check-endpoint';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { checkAll, probeLabel } from '../../lambdas/probe/check-endpoint';
+import { run as runVantage } from '../../lambdas/probe/confirm-from-vantage';
+import type { ConfirmationDeps } from '../../lambdas/steps/confirm-outage';
+import { vantageFunctionName, type VantageTarget } from '../../lambdas/core/vantage';
 import { runScheduled, type ScheduledDeps, type ScheduledResult } from '../../lambdas/readiness/scheduled';
 import { answerDryRun } from '../../lambdas/steps/fence-primary';
 import { groupsByName } from '../../lambdas/core/deployed-group';
 import { runInvocation, type ProbeDeps } from '../../lambdas/probe/run-probes';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
 import { Store } from '../../lambdas/core/store';
-import { sourceDatabase, type FailoverConfig, type GroupConfig } from '../../lambdas/core/config';
+import { sourceDatabase, type FailoverConfig, type GroupConfig, type ProbeConfig } from '../../lambdas/core/config';
 import { LocalPrimary, type EndpointMode } from './endpoints';
 import { startLocalDynamoDB, type LocalDynamoDB } from './local-dynamodb';
 import { LocalWorkflow, type ExecutionResult, type TaskFault } from '../runner/local-workflow';
@@ -50,7 +54,7 @@ export class Drill {
   /** What the steps logged (CloudWatch Logs, when deployed). */
   readonly logs: Array<Record<string, unknown>> = [];
   readonly store: Store;
-  readonly deps: StepDeps;
+  readonly deps: StepDeps & { confirmation: ConfirmationDeps };
   /** The ids of the isolation security groups in the simulated account. */
   readonly isolationGroupIds = new Set<string>();
   readonly probeDeps: ProbeDeps;
@@ -61,6 +65,8 @@ export class Drill {
   private storeFaults: Array<StoreFault & { left: number }> = [];
   private endpointChanges: Array<{ at: number; mode: EndpointMode }> = [];
   private executionsSeen = 0;
+  /** Stand-in endpoints that refuse every connection: where a cut network sends a vantage's probes. */
+  private refusing?: Promise<LocalPrimary>;
 
   private constructor(
     readonly config: FailoverConfig,
@@ -85,7 +91,22 @@ export class Drill {
       store: () => this.store,
       topicArn: () => this.topicArn,
       log: (entry) => this.logs.push(entry),
+      // The confirmation step, where the stack deploys it, and the vantage functions its environment names.
+      confirmation: {
+        region: DRILL_REGION,
+        probe: this.probeFrom(DRILL_REGION),
+        vantages: () => deployedVantages(synth),
+        lambda: perRegion((region) => account.client(LambdaClient, region)),
+      },
     };
+    // Each vantage's function, as its stack deploys it in its region, probing from there.
+    for (const v of config.vantages) {
+      account.lambda.addFunction({
+        region: v.region,
+        name: vantageFunctionName(config.stackName),
+        handler: (event) => runVantage(event, { groups: () => deployed, now: () => account.clock.now(), region: v.region, probe: this.probeFrom(v.region) }),
+      });
+    }
     this.probeDeps = {
       now: () => account.clock.now(),
       sleepUntil: async (ms) => {
@@ -93,7 +114,7 @@ export class Drill {
         if (account.startedExecutions.length > this.executionsSeen) throw new StopWatching();
         await this.advanceTo(ms);
       },
-      check: checkAll,
+      check: this.probeFrom(DRILL_REGION),
       store: () => this.store,
       sfn: once(() => account.client(SFNClient, DRILL_REGION)),
       sns: this.deps.sns,
@@ -328,7 +349,23 @@ export class Drill {
     return results;
   }
 
+  /**
+   * Probe as code in `region` would: through the simulated network (account.network). The drill's one
+   * local primary stands in for every group's primary, in the first group's primary region; from a
+   * region cut off from it, every connection is refused.
+   */
+  probeFrom(region: string): (probes: ProbeConfig[]) => ReturnType<typeof checkAll> {
+    return async (probes) => {
+      if (this.account.network.reachable(region, this.config.groups[0].primary.region)) return checkAll(probes);
+      this.refusing ??= LocalPrimary.start().then(async (p) => (await p.setMode('down'), p));
+      const results = await checkAll(pointedAt(probes, await this.refusing));
+      // The same probes, as configured: their labels name the primary's endpoints, not the stand-in's.
+      return results.map((r, i) => ({ ...r, probe: probeLabel(probes[i]) }));
+    };
+  }
+
   async close(): Promise<void> {
+    if (this.refusing) await (await this.refusing).stop();
     await this.primaryEndpoints.stop();
     await this.dynamo.close();
   }
@@ -346,17 +383,24 @@ export interface StoreFault {
 
 /** The drill's copy of a config, its probes pointed at the local stand-ins for the primary. */
 function withLocalProbes(config: FailoverConfig, primary: LocalPrimary): FailoverConfig {
-  return {
-    ...config,
-    groups: config.groups.map((g) => ({
-      ...g,
-      probes: g.probes.map((p) =>
-        p.type === 'http'
-          ? { ...p, url: `http://127.0.0.1:${primary.httpPort}${new URL(p.url).pathname}`, timeoutMs: Math.min(p.timeoutMs, 500) }
-          : { ...p, host: '127.0.0.1', port: primary.tcpPort, timeoutMs: Math.min(p.timeoutMs, 500) },
-      ),
-    })),
-  };
+  return { ...config, groups: config.groups.map((g) => ({ ...g, probes: pointedAt(g.probes, primary) })) };
+}
+
+/** Probes pointed at local servers (HTTP probes keep their path), their timeouts capped at 500 ms. */
+function pointedAt(probes: ProbeConfig[], primary: LocalPrimary): ProbeConfig[] {
+  return probes.map((p) =>
+    p.type === 'http'
+      ? { ...p, url: `http://127.0.0.1:${primary.httpPort}${new URL(p.url).pathname}`, timeoutMs: Math.min(p.timeoutMs, 500) }
+      : { ...p, host: '127.0.0.1', port: primary.tcpPort, timeoutMs: Math.min(p.timeoutMs, 500) },
+  );
+}
+
+/** The vantage functions the synthesized confirmation function is told about (its VANTAGES environment). */
+function deployedVantages(synth: SynthesizedController): VantageTarget[] {
+  const confirm = Object.values(synth.template.Resources as Record<string, any>).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.VANTAGES !== undefined,
+  );
+  return confirm ? (JSON.parse(confirm.Properties.Environment.Variables.VANTAGES) as VantageTarget[]) : [];
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { FailoverController } from './failover-controller';
 import { IsolationStack, databasesByRegion, isolatedGroupsByRegion } from './isolation';
+import { VantageStack } from './vantage';
 
 export interface FailoverControllerStackProps extends StackProps {
   readonly config: FailoverConfig;
@@ -13,6 +14,8 @@ export class FailoverControllerStack extends Stack {
   public readonly controller: FailoverController;
   /** The deny-all security groups' stacks, one per region of a source database or of a primary that fences by isolation. */
   public readonly isolationStacks: IsolationStack[] = [];
+  /** One stack per configured vantage, in its region (vantage.ts). */
+  public readonly vantageStacks: VantageStack[] = [];
 
   constructor(scope: Construct, id: string, props: FailoverControllerStackProps) {
     super(scope, id, { description: 'failover-controller: fence, promote, flip DNS, record', ...props });
@@ -28,5 +31,8 @@ export class FailoverControllerStack extends Stack {
         }),
       );
     }
+    props.config.vantages.forEach((v, index) =>
+      this.vantageStacks.push(new VantageStack(scope, `${id}-vantage-${v.region}`, { config: props.config, index, controllerRegion: this.region, env: { account: props.env?.account } })),
+    );
   }
 }

@@ -34,6 +34,7 @@ import { grantPublish } from './topic-access';
 import { ISOLATION_GROUP_TAG } from './isolation';
 import { stepFunctionsLimitProblems, WorkflowTooLarge } from './step-functions-limits';
 import { replicaCandidates } from '../../lambdas/core/candidates';
+import { grantVantageInvoke, vantageEnvironment } from './vantage';
 
 export type { StepName } from '../../lambdas/steps';
 
@@ -86,7 +87,7 @@ export class FailoverWorkflow extends Construct {
       plan: fn('plan'),
       'acquire-lock': fn('acquire-lock', { TABLE_NAME: table.tableName }),
       // Probes the primary's endpoints, so it sits where the probe function does (in the VPC, if any).
-      'confirm-outage': placeInProbeVpc(fn('confirm-outage'), config),
+      'confirm-outage': placeInProbeVpc(fn('confirm-outage', vantageEnvironment(config)), config),
       'assess-replica': fn('assess-replica'),
       'fence-primary': fn('fence-primary'),
       'fence-database': fn('fence-database'),
@@ -99,6 +100,7 @@ export class FailoverWorkflow extends Construct {
     };
     this.functions = functions;
     this.grant(config, functions, table, topic);
+    grantVantageInvoke(functions['confirm-outage'], config);
 
     // --- states ---
     // Each Task state runs the step and action TASK_STATES names. A step with actions gets

@@ -18,6 +18,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SimClock } from './clock';
 import { SimCore, type Latencies, type SimBehavior, type SimCoreOptions, type SimEvent, type SimServiceModule } from './core';
 import { throttlingOf, unreachableError, type SimService } from './errors';
@@ -29,6 +30,8 @@ import { SimSns, type SimPublished } from './sns';
 import { SimStepFunctions, type SimExecution } from './sfn';
 import { SimAutoScaling } from './autoscaling';
 import { SimClients } from './clients';
+import { SimLambda } from './lambda';
+import { SimNetwork } from './network';
 
 export { SimClock } from './clock';
 export { DEFAULT_LATENCIES, type Latencies, type SimBehavior, type SimEvent } from './core';
@@ -57,7 +60,7 @@ export interface SimApiCall {
 /** The SDK client class each simulated service answers for. */
 const CLIENTS: Record<SimService, unknown> = {
   ec2: EC2Client, rds: RDSClient, route53: Route53Client, cloudwatch: CloudWatchClient, sns: SNSClient, sfn: SFNClient,
-  autoscaling: AutoScalingClient,
+  autoscaling: AutoScalingClient, lambda: LambdaClient,
 };
 
 /**
@@ -89,6 +92,10 @@ export class SimulatedAccount {
   readonly autoscaling: SimAutoScaling;
   /** The databases' clients: what writes, through which name, and what each database accepted. */
   readonly clients: SimClients;
+  /** Lambda functions outside the controller's region (the vantage functions). */
+  readonly lambda: SimLambda;
+  /** Which region's code reaches which region's endpoints (network.ts). */
+  readonly network = new SimNetwork();
 
   private readonly core: SimCore;
   private readonly services: Record<SimService, SimServiceModule>;
@@ -111,8 +118,10 @@ export class SimulatedAccount {
     this.sfn = new SimStepFunctions(this.core);
     this.autoscaling = new SimAutoScaling(this.core, this.ec2);
     this.clients = new SimClients(this.core, this.rds, this.route53);
+    this.lambda = new SimLambda(this.core);
     this.services = {
       ec2: this.ec2, rds: this.rds, route53: this.route53, cloudwatch: this.cloudwatch, sns: this.sns, sfn: this.sfn, autoscaling: this.autoscaling,
+      lambda: this.lambda,
     };
     this.published = this.sns.published;
     this.startedExecutions = this.sfn.startedExecutions;
@@ -245,7 +254,7 @@ export class SimulatedAccount {
     internals.middlewareStack.add(
       (_next, context) => async (args) => {
         const operation = String(context.commandName ?? '').replace(/Command$/, '');
-        const output = this.call(service, operation, await internals.config.region(), args.input);
+        const output = await this.call(service, operation, await internals.config.region(), args.input);
         const $metadata = { httpStatusCode: 200, requestId: this.core.requestId(), attempts: 1, totalRetryDelay: 0 };
         return { output: { ...output, $metadata }, response: {} };
       },
@@ -255,7 +264,7 @@ export class SimulatedAccount {
   }
 
   /** One API call: advance the clock, apply due transitions, check faults, run, record. */
-  private call(service: SimService, operation: string, region: string, rawInput: unknown): object {
+  private call(service: SimService, operation: string, region: string, rawInput: unknown): object | Promise<object> {
     const module = this.services[service];
     const handler = module.handlers[operation];
     if (!handler) throw new Error(`SimulatedAccount: ${service} operation ${operation} is not simulated`);
@@ -274,7 +283,9 @@ export class SimulatedAccount {
         throw unreachableError(service, region, ms);
       }
       this.checkFaults(service, operation, input);
-      return handler(input, region);
+      const output = handler(input, region);
+      // Lambda's Invoke runs real code: its answer comes later.
+      return output instanceof Promise ? output.catch((e: unknown) => { entry.error = e instanceof Error ? e.name : String(e); throw e; }) : output;
     } catch (e) {
       entry.error = e instanceof Error ? e.name : String(e);
       throw e;

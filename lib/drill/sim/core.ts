@@ -38,7 +38,7 @@ export interface SimEvent { at: number; resource: string; from: string; to: stri
 export interface Transition { at: number; seq: number; resource: string; to: string; apply: () => string; cancelled?: boolean }
 
 /** Answers one SDK operation from the service's state; throws the error AWS would. */
-export type Handler = (input: any, region: string) => object;
+export type Handler = (input: any, region: string) => object | Promise<object>;
 
 /** What the account needs from each simulated service to route calls to it. */
 export interface SimServiceModule {

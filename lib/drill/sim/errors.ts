@@ -9,8 +9,9 @@ import * as cw from '@aws-sdk/client-cloudwatch';
 import * as sns from '@aws-sdk/client-sns';
 import * as sfn from '@aws-sdk/client-sfn';
 import * as autoscaling from '@aws-sdk/client-auto-scaling';
+import * as lambda from '@aws-sdk/client-lambda';
 
-export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns' | 'sfn' | 'autoscaling';
+export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns' | 'sfn' | 'autoscaling' | 'lambda';
 
 interface ExceptionOptions {
   name: string; message: string; $fault: 'client' | 'server';
@@ -38,6 +39,9 @@ const SERVICES: Record<SimService, {
     throttle: { name: 'ThrottlingException', message: 'Rate exceeded' }, queryProtocol: false },
   autoscaling: { sdk: autoscaling, base: autoscaling.AutoScalingServiceException as unknown as ExceptionCtor,
     throttle: { name: 'Throttling', message: 'Rate exceeded' }, queryProtocol: true },
+  // Lambda's REST-JSON errors (Lambda API reference, Invoke: Errors).
+  lambda: { sdk: lambda, base: lambda.LambdaServiceException as unknown as ExceptionCtor,
+    throttle: { name: 'TooManyRequestsException', message: 'Rate Exceeded.' }, queryProtocol: false },
 };
 
 /**
@@ -68,6 +72,7 @@ const HTTP_STATUS: Record<string, number> = {
   'route53:NoSuchHostedZone': 404, 'route53:NoSuchChange': 404, 'route53:ServiceUnavailable': 503,
   'cloudwatch:InternalServiceFault': 500, 'cloudwatch:ServiceUnavailable': 503,
   'sns:NotFoundException': 404, 'sns:ThrottledException': 429, 'sns:InternalErrorException': 500,
+  'lambda:ResourceNotFoundException': 404, 'lambda:TooManyRequestsException': 429, 'lambda:ServiceException': 500,
 };
 
 /** The SDK's own class for a modelled error; for query protocols the wire code ('NotFound') works too. */
