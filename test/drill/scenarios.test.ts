@@ -468,6 +468,11 @@ describe('drill scenarios', () => {
       // Security (test/drill/security.test.ts).
       'forged-lock',
       'alarm-while-paused',
+      // A second vantage for the confirmation (test/drill/vantage.test.ts).
+      'controller-cut-off',
+      'primary-down-vantage',
+      'vantage-unreachable',
+      'one-of-two-vantages-unreachable',
     ]);
   });
 });
