@@ -23,6 +23,7 @@ import type { GroupConfig, ProbeConfig } from '../core/config';
 import { decideAcrossVantages, probeRecords, VANTAGE_ANSWER_TIMEOUT_MS, type VantageTarget, type VantageView } from '../core/vantage';
 import { bakedGroups } from '../runtime/baked-groups';
 import { perRegion, type StepDeps } from '../runtime/deps';
+import { CLIENT_CONFIG } from '../runtime/client-config';
 import { requireEnv } from '../runtime/env';
 import { stepHandler } from '../runtime/powertools';
 import type { ConfirmResult, WorkflowState } from '../core/workflow-state';
@@ -121,16 +122,11 @@ function vantagesFromEnv(): VantageTarget[] {
   return raw ? (JSON.parse(raw) as VantageTarget[]) : [];
 }
 
-const lambda = perRegion(
-  (region) =>
-    new LambdaClient({
-      region,
-      // One attempt, answered within what the step can wait: a vantage that does not answer in time is
-      // unreachable, never retried into the step's timeout.
-      maxAttempts: 1,
-      requestHandler: { connectionTimeout: 3_000, requestTimeout: VANTAGE_ANSWER_TIMEOUT_MS, throwOnRequestTimeout: true },
-    }),
-);
+// CLIENT_CONFIG's connection timeout, but one attempt with a request timeout as long as the step can
+// wait: the vantage probes before it answers, and one that does not answer in time is unreachable,
+// never retried into the step's timeout.
+const VANTAGE_CLIENT = { maxAttempts: 1, requestHandler: { ...CLIENT_CONFIG.requestHandler, requestTimeout: VANTAGE_ANSWER_TIMEOUT_MS } } as const;
+const lambda = perRegion((region) => new LambdaClient({ ...CLIENT_CONFIG, ...VANTAGE_CLIENT, region }));
 
 export const handler = stepHandler('confirm-outage', (state: WorkflowState) =>
   run(state, {
