@@ -185,7 +185,7 @@ function summarize(state: WorkflowState, group: GroupConfig, outcome: Outcome): 
           : state.fence?.method === 'isolate'
             ? `isolated (still ${state.fence.state})`
             : `fenced (${state.fence?.state})`
-      }${extraInstances(state)}${state.databaseFence ? `, old database ${state.databaseFence.id} ${databaseFenceText(state.databaseFence)}` : ''}, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC${attestationText(state, group)}`;
+      }${extraInstances(state)}${state.databaseFence ? `, old database ${state.databaseFence.id} ${databaseFenceText(state.databaseFence)}` : ''}, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) ${state.dns?.status === 'ANSWERING' ? 'answered by the name servers (health-check switch)' : 'INSYNC'}${attestationText(state, group)}`;
     case 'DRY_RUN':
       return `dry run: a failover of ${group.name} would proceed; nothing was changed`;
     default:
