@@ -44,6 +44,8 @@ export interface DrillReport {
    * `answers` is what most of the zone's authoritative name servers answer, `servers` each one's answer,
    * `at` simulated seconds since the drill began.
    */
+  /** The group's dns.mode. */
+  dnsMode: 'records' | 'health-check';
   resolution: Array<{ name: string; type: string; answers: string[]; ttl: number | null; at: number; servers: Array<{ server: string; answers: string[] }> }>;
   history: HistoryItem[];
   /** Simulated seconds since the drill began. */
@@ -118,6 +120,7 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       primary: { instanceId: group.primary.instanceId, state: account.instance(group.primary.instanceId)?.state ?? 'gone' },
       replica: { id: replicaDb.id, promoted, status: replicaDb.status, endpoint: replicaDb.endpointAddress },
       dns,
+      dnsMode: group.dns.mode,
       resolution,
       history,
       timeline: history.flatMap((h) => [
@@ -250,7 +253,8 @@ export function formatReport(r: DrillReport): string {
   lines.push(`  EC2 ${r.primary.instanceId}: ${r.primary.state}`);
   lines.push(`  RDS ${r.replica.id}: ${r.replica.status}, ${r.replica.promoted ? 'standalone (promoted)' : 'read replica'}, endpoint ${r.replica.endpoint}`);
   for (const d of r.dns) lines.push(`  DNS ${d.type} ${d.name} TTL ${d.ttl}: ${d.before.join(',')} -> ${d.after.join(',')}`);
-  for (const d of r.resolution) lines.push(`  resolves ${d.type} ${d.name} at t+${d.at}s: ${d.answers.join(',') || '(nothing)'} (${d.servers.filter((s) => same(s.answers, d.answers)).length}/${d.servers.length} name servers)`);
+  // In health-check mode no record changes: what the name servers answer is the DNS result.
+  for (const d of r.dnsMode === 'health-check' ? r.resolution : []) lines.push(`  resolves ${d.type} ${d.name} at t+${d.at}s: ${d.answers.join(',') || '(nothing)'} (${d.servers.filter((s) => same(s.answers, d.answers)).length}/${d.servers.length} name servers)`);
   for (const w of r.writers) lines.push(`  writer ${w.kind} ${w.id} (${w.region}): ${w.state}, ${w.fenced ? 'fenced' : 'NOT FENCED'}${w.method ? ` (${w.method})` : ''}`);
   lines.push(`  client writes: ${r.clientWrites.attempted} attempted, ${r.clientWrites.acceptedByOld} by the old database (${r.clientWrites.acceptedByOldAfterPromotionStarted} after the promotion began), ${r.clientWrites.acceptedByNew} by the promoted one`);
   if (r.failovers > 0 && r.clientWrites.acceptedByNew === 0) lines.push('    (the clients still hold the old answer, cached for the old record\'s TTL, until it expires)');
