@@ -384,7 +384,7 @@ function checkHealthCheckMode(
 ): void {
   const hc = group.dns.mode === 'health-check';
   if (hc && group.additionalReplicas.length > 0) {
-    report(['additionalReplicas'], `must be empty with dns.mode "health-check", got ${group.additionalReplicas.length}: a failover record pair has one SECONDARY, provisioned at deploy time for replica; use dns.mode "records" to choose among candidates`);
+    report(['additionalReplicas'], 'must be empty with dns.mode "health-check": a failover record pair has one SECONDARY, provisioned at deploy time for replica; use dns.mode "records" to choose among candidates');
   }
   group.dns.records.forEach((record, r) => {
     if (!hc) {
@@ -401,7 +401,7 @@ function checkHealthCheckMode(
     }
     record.primaryValues.forEach((value, v) => {
       const bad = recordValueProblem(record.type, value);
-      if (bad) report(['dns', 'records', r, 'primaryValues', v], `${bad}, got ${JSON.stringify(value)}`);
+      if (bad) report(['dns', 'records', r, 'primaryValues', v], bad);
     });
     if (record.type === 'CNAME' && record.primaryValues.length > 1) report(['dns', 'records', r, 'primaryValues'], 'a CNAME record has exactly one value');
   });

@@ -468,6 +468,10 @@ describe('drill scenarios', () => {
       // Security (test/drill/security.test.ts).
       'forged-lock',
       'alarm-while-paused',
+      // When a region is down (test/drill/region.test.ts).
+      'route53-api-down',
+      'route53-api-down-records',
+      'primary-region-dark',
     ]);
   });
 });

@@ -96,5 +96,4 @@ describe('HealthCheckDns', () => {
     expect(JSON.stringify(changes)).not.toContain('billing');
     expect(changes.flatMap((s) => s.Condition['ForAllValues:StringEquals']['route53:ChangeResourceRecordSetsNormalizedRecordNames'])).toEqual(['db.orders.example.com', 'api.orders.example.com']);
   });
-
 });
