@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig, type FailoverConfig } from '../../lambdas/core/config';
 import { runScenario } from '../../lib/drill/report';
+import { Drill } from '../../lib/drill/drill';
+import { inHealthCheckMode } from '../../lib/drill/scenarios/region';
 import { SimClock, SimulatedAccount } from '../../lib/drill/sim/account';
 
 let config: FailoverConfig;
@@ -66,6 +68,24 @@ describe('region scenarios', () => {
     expect(r.resolution.map((x) => x.answers)).toEqual([[REPLICA_ENDPOINT], ['198.51.100.20']]);
     expect(r.clientWrites.acceptedByNew).toBeGreaterThan(0);
     expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+});
+
+describe('readiness in health-check mode', () => {
+  it('finds the stack\'s failover pair ready, and a SECONDARY changed by hand not ready', async () => {
+    const drill = await Drill.create(inHealthCheckMode(config));
+    try {
+      const dnsProblems = async () => (await drill.evaluateReadiness()).report.groups[0].problems.filter((p) => p.check === 'dns');
+      expect(await dnsProblems()).toEqual([]);
+      const secondary = drill.account.records('Z0EXAMPLE1234567890AB').find((r) => r.name === 'db.orders.example.com' && r.failover === 'SECONDARY')!;
+      drill.account.putRecord('Z0EXAMPLE1234567890AB', { ...secondary, values: ['somewhere-else.example.net'] });
+      expect(await dnsProblems()).toEqual([expect.objectContaining({
+        resource: 'CNAME db.orders.example.com',
+        reason: expect.stringMatching(/SECONDARY answers somewhere-else\.example\.net, not the configured values orders-replica\./),
+      })]);
+    } finally {
+      await drill.close();
+    }
   });
 });
 
