@@ -345,6 +345,9 @@ async function checkDns(group: GroupConfig, endpoints: Endpoints, deps: Readines
         f.problem('dns', zoneId, `hosted zone ${zoneId} is ${name}, not dns.zoneName ${zoneName}: check dns.hostedZoneId; the flip would change records in the wrong zone or be refused.`);
         return;
       }
+      if (group.dns.mode === 'health-check' && out.HostedZone?.Config?.PrivateZone) {
+        f.problem('dns', zoneId, `hosted zone ${zoneId} is private: dns.mode "health-check" confirms a failover by asking the zone's public name servers, which do not serve a private zone. Use dns.mode "records" for it.`);
+      }
       zoneOk = true;
     } catch (err) {
       if (awsErrorName(err) !== 'NoSuchHostedZone') throw err;
