@@ -11,9 +11,9 @@
  * How fast each link reacts (the README, "When a region is down", has the sum and the trade-off):
  * - the alarm: period 60 s, standard resolution, because Route 53 health checks support
  *   "standard-resolution metrics. High-resolution metrics aren't supported" (Route 53 API reference,
- *   HealthCheckConfig, Type CLOUDWATCH_METRIC); an alarm with a period of a minute or more is evaluated
- *   once a period (CloudWatch User Guide, "Using Amazon CloudWatch alarms"), on datapoints that arrive
- *   "with a few seconds delay";
+ *   HealthCheckConfig, Type CLOUDWATCH_METRIC); only 10 and 30 s periods are documented as evaluated
+ *   every 10 s (CloudWatch User Guide, "Using Amazon CloudWatch alarms"), so count on up to a minute,
+ *   on datapoints that reach the alarm "a few seconds" after they are written (AWS on re:Post);
  * - the health check follows "the data stream for a CloudWatch alarm" (Route 53 Developer Guide,
  *   "Values that you specify when you create or update health checks"): no delay is documented;
  * - the name servers: record changes reach all of them "generally within 60 seconds" (GetChange);

@@ -84,9 +84,11 @@ export class SimCloudWatch implements SimServiceModule {
   }
 
   /**
-   * Each alarm is evaluated once a period for periods of a minute or more ("each minute" for a 60 s
-   * period), every 10 s for 10 and 30 s periods (CloudWatch User Guide, "Using Amazon CloudWatch
-   * alarms"), on the datapoints that have arrived for its evaluation range. With evaluationPeriods 1
+   * Each alarm is evaluated every 10 s for 10 and 30 s periods ("If the alarm period is 10 seconds or
+   * 30 seconds, the alarm is evaluated every 10 seconds": CloudWatch User Guide, "Using Amazon
+   * CloudWatch alarms"); nothing faster is documented for longer periods, so here once a period, on
+   * the datapoints that have arrived for its evaluation range (the default sliding window: Period x
+   * EvaluationPeriods back from the evaluation, "Alarm evaluation windows"). With evaluationPeriods 1
    * the latest period's statistic decides. No datapoint in the range: TreatMissingData says what
    * happens; `ignore` keeps the current state ("The current alarm state is maintained": "Configuring
    * how CloudWatch alarms treat missing data"), `missing` goes to INSUFFICIENT_DATA.
