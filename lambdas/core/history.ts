@@ -239,7 +239,7 @@ function plannedActions(state: WorkflowState, group: GroupConfig, outcome: Outco
     {
       passed: state.dns?.confirmed === true || outcome === 'DRY_RUN',
       what: 'the DNS change',
-      actions: (state.dns?.changes ?? []).map((c) => `UPSERT ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`),
+      actions: (state.dns?.changes ?? []).map((c) => `${group.dns.mode === 'health-check' ? 'fail over (health check)' : 'UPSERT'} ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`),
     },
   ];
   if (outcome === 'DRY_RUN') return phases.flatMap((p) => p.actions);
