@@ -10,6 +10,7 @@ import { loadConfigFile, parseConfig, type FailoverConfig } from '../../lambdas/
 import { runScenario } from '../../lib/drill/report';
 import { Drill } from '../../lib/drill/drill';
 import { inHealthCheckMode } from '../../lib/drill/scenarios/region';
+import { synthFor } from '../../lib/runner/synth';
 import { SimClock, SimulatedAccount } from '../../lib/drill/sim/account';
 
 let config: FailoverConfig;
@@ -68,6 +69,19 @@ describe('region scenarios', () => {
     expect(r.resolution.map((x) => x.answers)).toEqual([[REPLICA_ENDPOINT], ['198.51.100.20']]);
     expect(r.clientWrites.acceptedByNew).toBeGreaterThan(0);
     expect(r.passed, r.failures.join('; ')).toBe(true);
+  });
+});
+
+describe('the stack of a health-check group', () => {
+  // The drill's own synth of the config (cached by its shape): what flip-dns may do.
+  const statements = (action: string) => Object.values(synthFor(inHealthCheckMode(config)).template.Resources as Record<string, any>)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
+    .filter((st) => [st.Action].flat().includes(action));
+
+  it('lets flip-dns write only the switch\'s namespace, and never change the group\'s records through the Route 53 API', () => {
+    expect(statements('cloudwatch:PutMetricData').map((st) => st.Condition)).toEqual([{ StringEquals: { 'cloudwatch:namespace': 'FailoverController' } }]);
+    expect(statements('route53:ChangeResourceRecordSets')).toEqual([]);
   });
 });
 
