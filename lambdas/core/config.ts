@@ -95,6 +95,11 @@ const DnsRecord = z
      * record of the app server in its region), by dbInstanceIdentifier; `values` for the others.
      */
     valuesByReplica: z.record(z.string(), z.array(z.string().min(1).max(255)).min(1, { error: 'must list at least one value' }).max(20)).optional(),
+    /**
+     * `dns.mode: "health-check"` only: what the PRIMARY failover record answers while the primary serves
+     * (the old database's endpoint for the database's name). `values` is then the SECONDARY's answer.
+     */
+    primaryValues: z.array(z.string().min(1).max(255)).min(1, { error: 'must list at least one value' }).max(20).optional(),
   })
   .transform((r) => ({ ...r, name: normalizeDnsName(r.name) }));
 
@@ -136,6 +141,18 @@ const Group = z.strictObject({
     maxLagSeconds: intBetween(0, 86_400, 'seconds').default(30),
   }),
   dns: z.strictObject({
+    /**
+     * How the records are switched:
+     * - `records` (the default): the flip UPSERTs simple records through the Route 53 API
+     *   (ChangeResourceRecordSets, then GetChange until INSYNC): the API, hosted in us-east-1, is in the
+     *   recovery path.
+     * - `health-check`: the stack provisions, per record, a PRIMARY/SECONDARY pair of failover records,
+     *   the PRIMARY tied to a Route 53 health check that follows a CloudWatch alarm on a metric the
+     *   controller writes in its own region. The flip writes that metric (CloudWatch data plane) and
+     *   verifies what the zone's authoritative name servers answer (DNS data plane): no Route 53 API
+     *   call. See lib/infra/health-check-dns.ts and the README, "When a region is down".
+     */
+    mode: z.enum(['records', 'health-check'], { error: 'must be "records" or "health-check"' }).default('records'),
     hostedZoneId: matching(HOSTED_ZONE_ID, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'),
     /** The zone's domain name, so records outside it are caught before deploy. */
     zoneName: matching(DNS_NAME, 'a domain name such as example.com').transform(normalizeDnsName),
@@ -215,6 +232,7 @@ const Group = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['fence', 'onUnconfirmed'], message: 'needs primary.vpcId, the VPC to make the isolation security group in' });
     }
     checkCandidates(group, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkHealthCheckMode(group, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     checkProbeTimeouts(group, (p, message) => ctx.addIssue({ code: 'custom', path: ['probes', p, 'timeoutMs'], message }));
     const instances = [group.primary.instanceId, ...group.primary.additionalInstanceIds];
     instances.forEach((id, i) => {
@@ -394,6 +412,41 @@ function checkCandidates(
       });
       if (record.type === 'CNAME' && values.length > 1) report(['dns', 'records', r, 'valuesByReplica', id], 'a CNAME record has exactly one value');
     }
+  });
+}
+
+/**
+ * `dns.mode: "health-check"` provisions both sides of each failover pair at deploy time: the PRIMARY
+ * answers `primaryValues`, the SECONDARY `values`. A failover pair has exactly one SECONDARY, so the
+ * mode fails over to `replica` only: no `target` resolved at failover time, no `valuesByReplica`, no
+ * `additionalReplicas`. `primaryValues` means nothing in `records` mode (the flip reads the live record).
+ */
+function checkHealthCheckMode(
+  group: { additionalReplicas: unknown[]; dns: { mode: 'records' | 'health-check'; records: Array<z.output<typeof DnsRecord>> } },
+  report: (path: Array<string | number>, message: string) => void,
+): void {
+  const hc = group.dns.mode === 'health-check';
+  if (hc && group.additionalReplicas.length > 0) {
+    report(['additionalReplicas'], 'must be empty with dns.mode "health-check": a failover record pair has one SECONDARY, provisioned at deploy time for replica; use dns.mode "records" to choose among candidates');
+  }
+  group.dns.records.forEach((record, r) => {
+    if (!hc) {
+      if (record.primaryValues !== undefined) report(['dns', 'records', r, 'primaryValues'], 'is only used with dns.mode "health-check" (in "records" mode the flip reads the live record)');
+      return;
+    }
+    if (record.target !== undefined) {
+      report(['dns', 'records', r, 'target'], `cannot be ${JSON.stringify(record.target)} with dns.mode "health-check": the SECONDARY record is made at deploy time, so give the replica's endpoint address in values (RDS keeps it when the replica is promoted)`);
+    }
+    if (record.valuesByReplica !== undefined) report(['dns', 'records', r, 'valuesByReplica'], 'cannot be used with dns.mode "health-check": the SECONDARY record has one set of values, made at deploy time');
+    if (record.primaryValues === undefined) {
+      report(['dns', 'records', r, 'primaryValues'], 'is required with dns.mode "health-check": what the PRIMARY failover record answers while the primary serves (today\'s value of the record)');
+      return;
+    }
+    record.primaryValues.forEach((value, v) => {
+      const bad = recordValueProblem(record.type, value);
+      if (bad) report(['dns', 'records', r, 'primaryValues', v], bad);
+    });
+    if (record.type === 'CNAME' && record.primaryValues.length > 1) report(['dns', 'records', r, 'primaryValues'], 'a CNAME record has exactly one value');
   });
 }
 

@@ -199,7 +199,7 @@ function summarize(state: WorkflowState, group: GroupConfig, outcome: Outcome): 
           : state.fence?.method === 'isolate'
             ? `isolated (still ${state.fence.state})`
             : `fenced (${state.fence?.state})`
-      }${extraInstances(state)}${state.databaseFence ? `, old database ${state.databaseFence.id} ${databaseFenceText(state.databaseFence)}` : ''}, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) INSYNC${attestationText(state, group)}`;
+      }${extraInstances(state)}${state.databaseFence ? `, old database ${state.databaseFence.id} ${databaseFenceText(state.databaseFence)}` : ''}, ${state.promote?.dbInstanceIdentifier} promoted, ${state.dns?.changes.length ?? 0} DNS record(s) ${state.dns?.status === 'ANSWERING' ? 'answered by the name servers (health-check switch)' : 'INSYNC'}${attestationText(state, group)}`;
     case 'DRY_RUN':
       return `dry run: a failover of ${group.name} would proceed; nothing was changed`;
     default:
@@ -253,7 +253,7 @@ function plannedActions(state: WorkflowState, group: GroupConfig, outcome: Outco
     {
       passed: state.dns?.confirmed === true || outcome === 'DRY_RUN',
       what: 'the DNS change',
-      actions: (state.dns?.changes ?? []).map((c) => `UPSERT ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`),
+      actions: (state.dns?.changes ?? []).map((c) => `${group.dns.mode === 'health-check' ? 'fail over (health check)' : 'UPSERT'} ${c.type} ${c.name} (TTL ${c.ttl}) from ${c.before?.values.join(',') ?? '(none)'} to ${c.after.join(',')}`),
     },
   ];
   if (outcome === 'DRY_RUN') return phases.flatMap((p) => p.actions);

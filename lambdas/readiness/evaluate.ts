@@ -345,6 +345,9 @@ async function checkDns(group: GroupConfig, endpoints: Endpoints, deps: Readines
         f.problem('dns', zoneId, `hosted zone ${zoneId} is ${name}, not dns.zoneName ${zoneName}: check dns.hostedZoneId; the flip would change records in the wrong zone or be refused.`);
         return;
       }
+      if (group.dns.mode === 'health-check' && out.HostedZone?.Config?.PrivateZone) {
+        f.problem('dns', zoneId, `hosted zone ${zoneId} is private: dns.mode "health-check" confirms a failover by asking the zone's public name servers, which do not serve a private zone. Use dns.mode "records" for it.`);
+      }
       zoneOk = true;
     } catch (err) {
       if (awsErrorName(err) !== 'NoSuchHostedZone') throw err;
@@ -359,7 +362,8 @@ async function checkDns(group: GroupConfig, endpoints: Endpoints, deps: Readines
         new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: record.name, StartRecordType: record.type, MaxItems: 100 }),
       );
       const sets = (out.ResourceRecordSets ?? []).filter((s) => normalizeDnsName(s.Name ?? '') === record.name && s.Type === record.type);
-      judgeRecord(group, record, sets, endpoints, f);
+      if (group.dns.mode === 'health-check') judgeFailoverPair(group, record, sets, endpoints, f);
+      else judgeRecord(group, record, sets, endpoints, f);
     });
   }
 }
@@ -402,6 +406,35 @@ function judgeRecord(group: GroupConfig, record: DnsRecordConfig, sets: Resource
   }
   if (record.target === 'replicaEndpoint' && endpoints.source && !same([endpoints.source], lower)) {
     f.note('dns', resource, `points at ${values.join(', ')}, not the old database's endpoint ${endpoints.source}: clients that follow this name may not reach the database the controller fences (fine if it is a proxy in front of it)`);
+  }
+}
+
+/**
+ * dns.mode "health-check": the stack's failover pair must be there as configured, the PRIMARY tied to a
+ * health check, and the SECONDARY must answer the replica's endpoint (a failover cannot change it: it
+ * was set at deploy time).
+ */
+function judgeFailoverPair(group: GroupConfig, record: DnsRecordConfig, sets: ResourceRecordSet[], endpoints: Endpoints, f: Findings): void {
+  const resource = `${record.type} ${record.name}`;
+  const valuesOf = (set: ResourceRecordSet) => (set.ResourceRecords ?? []).map((r) => (r.Value ?? '').replace(/\.$/, '').toLowerCase());
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((v) => b.includes(v.replace(/\.$/, '').toLowerCase()));
+  const primary = sets.find((s) => s.Failover === 'PRIMARY');
+  const secondary = sets.find((s) => s.Failover === 'SECONDARY');
+  if (!primary || !secondary) {
+    f.problem('dns', resource, `has no ${!primary ? 'PRIMARY' : 'SECONDARY'} failover record: dns.mode "health-check" fails over by the pair the stack makes (HealthCheckDns); deploy the stack, or check that nobody removed the record.`);
+    return;
+  }
+  if (!primary.HealthCheckId) {
+    f.problem('dns', resource, 'its PRIMARY failover record has no health check: Route 53 would answer it whatever the controller writes, so a failover would move nobody. Deploy the stack again.');
+  }
+  const secondaryValues = valuesOf(secondary);
+  if (!same(record.values ?? [], secondaryValues)) {
+    f.problem('dns', resource, `its SECONDARY answers ${secondaryValues.join(', ')}, not the configured values ${(record.values ?? []).join(', ')}: a failover would send clients there. Deploy the stack again.`);
+  } else if (record.type === 'CNAME' && endpoints.candidates[0] && !same([endpoints.candidates[0]], secondaryValues)) {
+    f.note('dns', resource, `its SECONDARY answers ${secondaryValues.join(', ')}, not the replica's endpoint ${endpoints.candidates[0]}: clients that follow this name after a failover may not reach the promoted database (fine if it is a proxy in front of it)`);
+  }
+  if ((primary.TTL ?? 0) > record.ttl) {
+    f.problem('dns', resource, `its live TTL is ${primary.TTL} s, above the configured ${record.ttl} s: clients keep the old answer that long after a failover. Deploy the stack again.`);
   }
 }
 

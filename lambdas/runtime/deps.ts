@@ -13,6 +13,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { MetricsSink } from './metrics';
 import type { Store } from '../core/store';
 import type { DeployedGroups } from '../core/deployed-group';
+import type { DnsDataPlane } from '../core/dns-switch';
 
 export interface StepDeps {
   /**
@@ -32,6 +33,10 @@ export interface StepDeps {
   topicArn(): string;
   /** One structured log line (CloudWatch Logs in Lambda; collected by the drill). */
   log(entry: Record<string, unknown>): void;
+  /** The DNS data plane: the zones' authoritative name servers (flip-dns, dns.mode "health-check"). */
+  dnsDataPlane?(): DnsDataPlane;
+  /** The region the controller runs in: where the health-check mode's metric and alarm are. */
+  controllerRegion?: string;
   /** CloudWatch metrics (EMF). Without one, the EMF documents go through `log`. */
   metrics?: MetricsSink;
 }

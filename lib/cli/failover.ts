@@ -256,7 +256,9 @@ function printPlan(
   const promoteWhat = group.additionalReplicas.length > 0 ? 'the chosen RDS read replica' : `RDS read replica ${group.replica.dbInstanceIdentifier} in ${group.replica.region}`;
   steps.push(`promote  ${promoteWhat}, wait until standalone (up to ${formatDuration(group.promotion.timeoutSeconds)})`);
   const records = group.dns.records.map((r) => `${r.type} ${r.name} -> ${r.target === 'replicaEndpoint' ? "the replica's endpoint" : (r.values ?? []).join(',')} (TTL ${r.ttl})`);
-  steps.push(`dns      re-check every fence, then UPSERT in ${group.dns.zoneName}: ${records.join('; ')}`);
+  steps.push(group.dns.mode === 'health-check'
+    ? `dns      re-check every fence, then write DnsFailedOver=1 (no Route 53 API call) until the name servers of ${group.dns.zoneName} answer: ${records.join('; ')}`
+    : `dns      re-check every fence, then UPSERT in ${group.dns.zoneName}: ${records.join('; ')}`);
   steps.forEach((step, i) => out.note(`  ${i + 1}. ${step}`));
   out.note(`  reason:     ${p.reason}`);
   if (p.attest) {

@@ -8,6 +8,7 @@
  * The run's execution ARN is `local:<name>`, so the lock holder, the history item and the notification
  * all say it did not run in Step Functions.
  */
+import { authoritativeDataPlane } from '../../lambdas/runtime/dns-data-plane';
 import type { StopInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { PromoteReadReplicaCommandInput } from '@aws-sdk/client-rds';
 import type { ChangeResourceRecordSetsCommandInput } from '@aws-sdk/client-route-53';
@@ -144,6 +145,9 @@ export async function runLocally(ctx: Context, options: LocalRunOptions): Promis
     autoscaling: perRegion((r) => watch(clients.autoscaling(r), 'autoscaling', r)),
     cloudwatch: perRegion((r) => watch(clients.cloudwatch(r), 'cloudwatch', r)),
     route53: once(() => watch(clients.route53(), 'route53', 'global')),
+    // dns.mode "health-check": the zones' name servers, and the deployment's region (its topic's), where the switch's alarm is.
+    dnsDataPlane: once(() => authoritativeDataPlane()),
+    controllerRegion: topicArn.split(':')[3],
     sns: once(() => watch(clients.sns(topicArn.split(':')[3]), 'sns', topicArn.split(':')[3])),
     store: () => deployment.store,
     topicArn: () => topicArn,

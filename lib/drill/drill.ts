@@ -28,6 +28,7 @@ import { startLocalDynamoDB, type LocalDynamoDB } from './local-dynamodb';
 import { LocalWorkflow, type ExecutionResult, type TaskFault } from '../runner/local-workflow';
 import { SimClock, SimulatedAccount, type Latencies, type SimDbView, type SimExecution } from './sim/account';
 import { replicaCandidates, type ReplicaCandidate } from '../../lambdas/core/candidates';
+import { DNS_SWITCH_DIMENSION, DNS_SWITCH_METRIC, DNS_SWITCH_NAMESPACE } from '../../lambdas/core/dns-switch';
 import { DRILL_ACCOUNT, DRILL_REGION, synthFor, type SynthesizedController } from '../runner/synth';
 
 /** What the simulated account holds for a group before anything happens. */
@@ -87,6 +88,9 @@ export class Drill {
       autoscaling: client(AutoScalingClient),
       cloudwatch: client(CloudWatchClient),
       route53: once(() => account.client(Route53Client, 'us-east-1')),
+      // The zones' authoritative name servers, as the simulated DNS data plane answers them.
+      dnsDataPlane: () => ({ query: async (_zone, name, type) => account.route53.resolve(name, type).map(({ server, answers }) => ({ server, answers })) }),
+      controllerRegion: DRILL_REGION,
       sns: once(() => account.client(SNSClient, DRILL_REGION)),
       store: () => this.store,
       topicArn: () => this.topicArn,
@@ -180,7 +184,8 @@ export class Drill {
     account.addHostedZone({ id: group.dns.hostedZoneId, name: group.dns.zoneName });
     const sourceEndpoint = account.dbInstance(source.id)!.endpointAddress;
     const recordsBefore = new Map<string, string[]>();
-    for (const record of group.dns.records) {
+    if (group.dns.mode === 'health-check') this.seedHealthCheckDns(group);
+    for (const record of group.dns.mode === 'health-check' ? [] : group.dns.records) {
       const values = record.type === 'CNAME' ? [sourceEndpoint] : record.type === 'A' ? [`192.0.2.${10 + index}`] : [`2001:db8::${10 + index}`];
       // At the configured TTL, as a ready estate has it (readiness flags a longer live TTL).
       account.putRecord(group.dns.hostedZoneId, { name: record.name, type: record.type, ttl: record.ttl, values });
@@ -188,7 +193,10 @@ export class Drill {
     }
     // The alarms the group listens to, where the stack's rule listens: the controller's region.
     for (const name of group.alarms) account.cloudwatch.addAlarm({ name, region: DRILL_REGION });
-    const dbName = group.dns.records.find((r) => r.type === 'CNAME' && r.target === 'replicaEndpoint')?.name;
+    for (const record of group.dns.mode === 'health-check' ? group.dns.records : []) recordsBefore.set(`${record.name} ${record.type}`, record.primaryValues ?? []);
+    // The database's name: the CNAME that follows the promoted replica (in health-check mode, the one whose PRIMARY is the old database).
+    const dbName = group.dns.records.find((r) => r.type === 'CNAME'
+      && (r.target === 'replicaEndpoint' || r.primaryValues?.some((v) => v.replace(/\.$/, '') === sourceEndpoint)))?.name;
     if (dbName) {
       const instanceId = group.primary.instanceId;
       account.clients.add({
@@ -201,6 +209,38 @@ export class Drill {
       account.clients.add({ name: `${group.name}-worker`, zoneId: group.dns.hostedZoneId, dnsName: dbName });
     }
     this.topology.set(group.name, { sourceDbId: source.id, sourceRegion: source.region, sourceEndpoint, primaryIp, recordsBefore, dbName });
+  }
+
+  /**
+   * What the stack's HealthCheckDns made for the group (dns.mode "health-check"), read off the
+   * synthesized template: the alarm on DnsFailedOver in the controller's region, the health check that
+   * follows it, and the failover record pairs. What the drill's clients resolve comes from these.
+   */
+  private seedHealthCheckDns(group: GroupConfig): void {
+    const resources = Object.entries(this.synth.template.Resources as Record<string, any>);
+    const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
+    const alarm = ofType('AWS::CloudWatch::Alarm').find(([, r]) => r.Properties.Namespace === DNS_SWITCH_NAMESPACE
+      && r.Properties.Dimensions?.some((d: any) => d.Name === DNS_SWITCH_DIMENSION && d.Value === group.name));
+    if (!alarm) throw new Error(`the stack has no ${DNS_SWITCH_METRIC} alarm for ${group.name}`);
+    const a = alarm[1].Properties;
+    this.account.cloudwatch.addMetricAlarm({
+      name: a.AlarmName, region: DRILL_REGION, namespace: a.Namespace, metricName: a.MetricName,
+      dimensions: a.Dimensions.map((d: any) => [d.Name, d.Value]), period: Number(a.Period), evaluationPeriods: Number(a.EvaluationPeriods),
+      threshold: Number(a.Threshold), statistic: a.Statistic, comparison: a.ComparisonOperator, treatMissingData: a.TreatMissingData ?? 'missing',
+    });
+    const refersTo = (value: any, logicalId: string) => value?.Ref === logicalId || value?.['Fn::GetAtt']?.[0] === logicalId;
+    const check = ofType('AWS::Route53::HealthCheck').find(([, r]) => refersTo(r.Properties.HealthCheckConfig.AlarmIdentifier?.Name, alarm[0])
+      || r.Properties.HealthCheckConfig.AlarmIdentifier?.Name === a.AlarmName);
+    if (!check) throw new Error(`the stack has no health check following ${a.AlarmName}`);
+    const hc = check[1].Properties.HealthCheckConfig;
+    this.account.route53.addHealthCheck({ id: check[0], alarm: { name: a.AlarmName, region: hc.AlarmIdentifier.Region }, insufficientDataHealthStatus: hc.InsufficientDataHealthStatus ?? 'LastKnownStatus' });
+    for (const [, r] of ofType('AWS::Route53::RecordSet').filter(([, r]) => String(r.Properties.SetIdentifier ?? '').startsWith(`${group.name}-`))) {
+      const p = r.Properties;
+      this.account.putRecord(p.HostedZoneId, {
+        name: p.Name, type: p.Type, ttl: Number(p.TTL), values: p.ResourceRecords, setIdentifier: p.SetIdentifier, failover: p.Failover,
+        ...(p.HealthCheckId && { healthCheckId: refersTo(p.HealthCheckId, check[0]) ? check[0] : String(p.HealthCheckId) }),
+      });
+    }
   }
 
   /**

@@ -39,6 +39,14 @@ export interface DrillReport {
   primary: { instanceId: string; state: string };
   replica: { id: string; promoted: boolean; status: string; endpoint: string | null };
   dns: Array<{ name: string; type: string; ttl: number; before: string[]; after: string[] }>;
+  /**
+   * What a client resolving each configured name gets at the end, from the simulated DNS data plane:
+   * `answers` is what most of the zone's authoritative name servers answer, `servers` each one's answer,
+   * `at` simulated seconds since the drill began.
+   */
+  /** The group's dns.mode. */
+  dnsMode: 'records' | 'health-check';
+  resolution: Array<{ name: string; type: string; answers: string[]; ttl: number | null; at: number; servers: Array<{ server: string; answers: string[] }> }>;
   history: HistoryItem[];
   /** Simulated seconds since the drill began. */
   timeline: Array<{ execution: string; step: string; startedAt: number; endedAt: number | null; result: string }>;
@@ -76,9 +84,18 @@ export async function runScenario(config: FailoverConfig, name: string, options:
     const replicaDb = drill.promotedCandidate(group.name) ?? candidateDbs[0];
     const promoted = replicaDb.status === 'available' && !replicaDb.replicaOf;
     const topology = drill.topology.get(group.name)!;
-    const dns = group.dns.records.map((r) => {
+    // What a client resolving each configured name gets now: the zone's name servers, from the records'
+    // data and the health checks' status as each server has it.
+    const resolution = group.dns.records.map((r) => {
+      const servers = account.route53.resolve(r.name, r.type);
+      return { name: r.name, type: r.type, answers: mostCommon(servers.map((x) => x.answers)), ttl: servers[0]?.ttl ?? null, at: seconds(account.clock.now()), servers };
+    });
+    const dns = group.dns.records.map((r, i) => {
+      const before = topology.recordsBefore.get(`${r.name} ${r.type}`) ?? [];
+      // Health-check mode never changes a record: what "after" means is what the name servers answer.
+      if (group.dns.mode === 'health-check') return { name: r.name, type: r.type, ttl: resolution[i].ttl ?? 0, before, after: resolution[i].answers };
       const now = account.record(group.dns.hostedZoneId, r.name, r.type);
-      return { name: r.name, type: r.type, ttl: now?.ttl ?? 0, before: topology.recordsBefore.get(`${r.name} ${r.type}`) ?? [], after: now?.values ?? [] };
+      return { name: r.name, type: r.type, ttl: now?.ttl ?? 0, before, after: now?.values ?? [] };
     });
     const failover = history.find((h) => h.promotion?.confirmed && !h.dryRun);
     const report: DrillReport = {
@@ -103,6 +120,8 @@ export async function runScenario(config: FailoverConfig, name: string, options:
       primary: { instanceId: group.primary.instanceId, state: account.instance(group.primary.instanceId)?.state ?? 'gone' },
       replica: { id: replicaDb.id, promoted, status: replicaDb.status, endpoint: replicaDb.endpointAddress },
       dns,
+      dnsMode: group.dns.mode,
+      resolution,
       history,
       timeline: history.flatMap((h) => [
         ...h.steps.map((s) => ({
@@ -196,6 +215,16 @@ function readinessFailures(expected: ReadinessExpectation, readiness: ReadinessR
   return failures;
 }
 
+/** The answer most name servers give (the first such, on a tie). */
+function mostCommon(answers: string[][]): string[] {
+  const counts = new Map<string, { values: string[]; n: number }>();
+  for (const a of answers) {
+    const key = a.join('\n');
+    counts.set(key, { values: a, n: (counts.get(key)?.n ?? 0) + 1 });
+  }
+  return [...counts.values()].sort((x, y) => y.n - x.n)[0]?.values ?? [];
+}
+
 function same(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -224,6 +253,8 @@ export function formatReport(r: DrillReport): string {
   lines.push(`  EC2 ${r.primary.instanceId}: ${r.primary.state}`);
   lines.push(`  RDS ${r.replica.id}: ${r.replica.status}, ${r.replica.promoted ? 'standalone (promoted)' : 'read replica'}, endpoint ${r.replica.endpoint}`);
   for (const d of r.dns) lines.push(`  DNS ${d.type} ${d.name} TTL ${d.ttl}: ${d.before.join(',')} -> ${d.after.join(',')}`);
+  // In health-check mode no record changes: what the name servers answer is the DNS result.
+  for (const d of r.dnsMode === 'health-check' ? r.resolution : []) lines.push(`  resolves ${d.type} ${d.name} at t+${d.at}s: ${d.answers.join(',') || '(nothing)'} (${d.servers.filter((s) => same(s.answers, d.answers)).length}/${d.servers.length} name servers)`);
   for (const w of r.writers) lines.push(`  writer ${w.kind} ${w.id} (${w.region}): ${w.state}, ${w.fenced ? 'fenced' : 'NOT FENCED'}${w.method ? ` (${w.method})` : ''}`);
   lines.push(`  client writes: ${r.clientWrites.attempted} attempted, ${r.clientWrites.acceptedByOld} by the old database (${r.clientWrites.acceptedByOldAfterPromotionStarted} after the promotion began), ${r.clientWrites.acceptedByNew} by the promoted one`);
   if (r.failovers > 0 && r.clientWrites.acceptedByNew === 0) lines.push('    (the clients still hold the old answer, cached for the old record\'s TTL, until it expires)');

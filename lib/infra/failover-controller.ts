@@ -16,6 +16,7 @@ import { Readiness } from './readiness';
 import { FailoverStore } from './store-table';
 import { allowControllerAlarmsToPublish } from './topic-access';
 import { FailoverWorkflow } from './workflow';
+import { HealthCheckDns } from './health-check-dns';
 
 export interface FailoverControllerProps {
   /** A config that passed `parseConfig`. */
@@ -36,6 +37,8 @@ export class FailoverController extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** failoverctl's read-only and operate policies, and the operator role. */
   public readonly operatorAccess: OperatorAccess;
+  /** The failover records, health checks and alarms of the groups with `dns.mode: "health-check"`; none without. */
+  public readonly healthCheckDns?: HealthCheckDns;
 
   constructor(scope: Construct, id: string, props: FailoverControllerProps) {
     super(scope, id);
@@ -70,6 +73,7 @@ export class FailoverController extends Construct {
       reason: "This queue is itself the dead-letter queue of the EventBridge rule targets and of the scheduled functions' asynchronous invocations; nothing consumes it, so it needs no dead-letter queue of its own.",
     });
     this.workflow = new FailoverWorkflow(this, 'Workflow', { config, table: this.store.table, topic: this.topic });
+    if (config.groups.some((g) => g.dns.mode === 'health-check')) this.healthCheckDns = new HealthCheckDns(this, 'HealthCheckDns', { config });
     this.detection = new Detection(this, 'Detection', {
       config,
       table: this.store.table,

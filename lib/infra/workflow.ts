@@ -35,6 +35,7 @@ import { ISOLATION_GROUP_TAG } from './isolation';
 import { stepFunctionsLimitProblems, WorkflowTooLarge } from './step-functions-limits';
 import { replicaCandidates } from '../../lambdas/core/candidates';
 import { grantVantageInvoke, vantageEnvironment } from './vantage';
+import { DNS_SWITCH_NAMESPACE } from '../../lambdas/core/dns-switch';
 
 export type { StepName } from '../../lambdas/steps';
 
@@ -467,8 +468,21 @@ export class FailoverWorkflow extends Construct {
       }),
     );
     dns.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:GetChange'], resources: [`arn:${partition}:route53:::change/*`] }));
+    // dns.mode "health-check": the switch is one metric, written in the controller's region.
+    // PutMetricData has no resource-level permissions; the cloudwatch:namespace condition key limits it.
+    if (groups.some((g) => g.dns.mode === 'health-check')) {
+      dns.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'], resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': DNS_SWITCH_NAMESPACE } },
+      }));
+      Validations.of(dns.role!).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: `cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition limits it to ${DNS_SWITCH_NAMESPACE}, the health-check DNS switch.`,
+      });
+    }
     for (const zone of zones) {
-      const records = groups.flatMap((g) => (g.dns.hostedZoneId === zone ? g.dns.records : []));
+      // Records of health-check groups are never changed through the API.
+      const records = groups.flatMap((g) => (g.dns.hostedZoneId === zone && g.dns.mode === 'records' ? g.dns.records : []));
+      if (records.length === 0) continue;
       dns.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['route53:ChangeResourceRecordSets'],

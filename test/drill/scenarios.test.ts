@@ -473,6 +473,10 @@ describe('drill scenarios', () => {
       'primary-down-vantage',
       'vantage-unreachable',
       'one-of-two-vantages-unreachable',
+      // When a region is down (test/drill/region.test.ts).
+      'route53-api-down',
+      'route53-api-down-records',
+      'primary-region-dark',
     ]);
   });
 });

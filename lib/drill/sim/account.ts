@@ -39,7 +39,8 @@ export type { SimService } from './errors';
 export type { Ec2State, SimInstanceSeed, SimInstanceView } from './ec2';
 export type { ReplicationState, Seconds, SimDbSeed, SimDbView, SimWrite } from './rds';
 export type { SimClientSeed, SimWriteAttempt } from './clients';
-export type { SimRecord } from './route53';
+export type { SimDnsAnswer, SimHealthCheck, SimRecord } from './route53';
+export type { AlarmState, MetricAlarmDefinition } from './cloudwatch';
 export type { SimPublished } from './sns';
 export type { SimExecution } from './sfn';
 
@@ -51,6 +52,15 @@ export interface SimFault {
   times?: number;
   when?: (input: any) => boolean;
 }
+/**
+ * How every call to a service in a region fails during an outage: the service answers with a real AWS
+ * error (`error`: its name, as the SDK's deserializer names it, e.g. ServiceUnavailable), or nothing
+ * answers at all (`network`: the client's HTTP handler gives up after `unreachableTimeoutSeconds`).
+ */
+export type SimOutageFailure = { kind: 'error'; error: string; message?: string } | { kind: 'network' };
+/** Service `service` in `region` ('*': every region, for a global service's API) fails every call. */
+export interface SimOutage { service: SimService; region: string; failure: SimOutageFailure }
+
 /** One SDK call; `at` is when it was answered (after `apiCallMs`), `error` the error name if it failed. */
 export interface SimApiCall {
   service: SimService; operation: string; region: string; at: number;
@@ -102,8 +112,8 @@ export class SimulatedAccount {
   private readonly faults: Array<SimFault & { remaining: number }> = [];
   private readonly calledOperations = new Set<string>();
   private throttleFirstCalls = false;
-  /** Regions whose API endpoints do not answer, per service. */
-  private readonly unreachable = new Set<string>();
+  /** Control-plane outages, by `service:region` (region '*' for every region). */
+  private readonly outages = new Map<string, SimOutageFailure>();
 
   constructor(opts: SimCoreOptions = {}) {
     this.core = new SimCore(opts);
@@ -115,6 +125,7 @@ export class SimulatedAccount {
     this.route53 = new SimRoute53(this.core);
     this.cloudwatch = new SimCloudWatch(this.core, this.rds);
     this.sns = new SimSns(this.core);
+    this.route53.followAlarms((name, region) => this.cloudwatch.alarmHistory(name, region));
     this.sfn = new SimStepFunctions(this.core);
     this.autoscaling = new SimAutoScaling(this.core, this.ec2);
     this.clients = new SimClients(this.core, this.rds, this.route53);
@@ -187,9 +198,30 @@ export class SimulatedAccount {
    */
   setRegionReachable(region: string, reachable: boolean, services: SimService[] = ['ec2', 'rds', 'autoscaling']): void {
     for (const service of services) {
-      if (reachable) this.unreachable.delete(`${service}:${region}`);
-      else this.unreachable.add(`${service}:${region}`);
+      if (reachable) this.endOutage(service, region);
+      else this.startOutage({ service, region, failure: { kind: 'network' } });
     }
+  }
+
+  /**
+   * From now on every call to `service` in `region` fails as `failure` says, before doing anything
+   * (until endOutage). Region '*' takes the service's API away everywhere: Route 53's control plane is
+   * one endpoint, hosted in us-east-1 (AWS Fault Isolation Boundaries whitepaper, "Global services").
+   *
+   * @example
+   * account.startOutage({ service: 'route53', region: '*', failure: { kind: 'error', error: 'ServiceUnavailable' } });
+   */
+  startOutage(o: SimOutage): void {
+    this.outages.set(`${o.service}:${o.region}`, o.failure);
+  }
+
+  endOutage(service: SimService, region: string): void {
+    this.outages.delete(`${service}:${region}`);
+  }
+
+  /** Every service of `region` fails every call as `failure` says (a region gone dark, as the controller sees it). */
+  startRegionOutage(region: string, failure: SimOutageFailure = { kind: 'network' }): void {
+    for (const service of Object.keys(CLIENTS) as SimService[]) this.startOutage({ service, region, failure });
   }
 
   /** Every operation's first call fails with the service's real throttling error, as under load. */
@@ -277,10 +309,14 @@ export class SimulatedAccount {
     };
     this.apiCalls.push(entry);
     try {
-      if (this.unreachable.has(`${service}:${region}`)) {
+      const outage = this.outages.get(`${service}:${region}`) ?? this.outages.get(`${service}:*`);
+      if (outage?.kind === 'network') {
         const ms = this.latencies.unreachableTimeoutSeconds * 1000;
         this.clock.advance(ms);
         throw unreachableError(service, region, ms);
+      }
+      if (outage?.kind === 'error') {
+        throw this.core.awsError(service, outage.error, outage.message ?? (outage.error === throttlingOf(service).name ? throttlingOf(service).message : 'Service Unavailable'));
       }
       this.checkFaults(service, operation, input);
       const output = handler(input, region);

@@ -110,13 +110,18 @@ export class SimClients {
     return { ...base, db, accepted: true };
   }
 
-  /** The CNAME's target, from the client's cache while its TTL lasts. */
+  /**
+   * The CNAME's target, from the client's cache while its TTL lasts, else from the DNS data plane (one
+   * of the zone's name servers, the same one for a client, as its resolver would cache it): failover
+   * records and their health checks decide, not the API's view of the records.
+   */
   private resolve(c: Client, at: number): string | undefined {
     if (c.cached && at < c.cached.until) return c.cached.endpoint;
-    const record = this.route53.record(c.zoneId, c.dnsName, 'CNAME');
-    if (!record || record.values.length === 0) return undefined;
-    const endpoint = record.values[0].replace(/\.$/, '');
-    c.cached = { endpoint, until: at + record.ttl * 1000 };
+    const servers = this.route53.resolve(c.dnsName, 'CNAME', at);
+    const seen = servers[[...c.name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 0) % Math.max(1, servers.length)];
+    if (!seen || seen.answers.length === 0) return undefined;
+    const endpoint = seen.answers[0].replace(/\.$/, '');
+    c.cached = { endpoint, until: at + (seen.ttl ?? 0) * 1000 };
     return endpoint;
   }
 }

@@ -17,6 +17,27 @@ export interface Latencies {
   rdsRebootSeconds: number;
   /** How long a call to a region whose API is down hangs before the client gives up. */
   unreachableTimeoutSeconds: number;
+  /**
+   * From PutMetricData until a custom datapoint counts in alarm evaluation. AWS documents no figure; a
+   * few seconds is what AWS staff quote on re:Post ("you may also incur a few seconds delay for the data
+   * to become available to the alarm"): the drill takes the unkind end.
+   */
+  cloudwatchIngestSeconds: number;
+  /**
+   * From an alarm's state change until the Route 53 health check that monitors it changes status. The
+   * health check follows "the data stream for a CloudWatch alarm" (Route 53 Developer Guide, "Values that
+   * you specify when you create or update health checks"); no delay is documented, and the guide warns
+   * that "several minutes might elapse" around health-check status and its notifications ("Monitoring
+   * health checks using CloudWatch"). The drill takes a full minute.
+   */
+  healthCheckFollowsAlarmSeconds: number;
+  /**
+   * From a health-check status change until the last authoritative name server answers accordingly. No
+   * figure is documented for health-driven answers; record changes reach all Route 53 name servers
+   * "generally within 60 seconds" (ChangeResourceRecordSets / GetChange INSYNC). The servers pick the
+   * change up one after another, the last one this long after.
+   */
+  route53HealthPropagationSeconds: number;
 }
 
 export const DEFAULT_LATENCIES: Readonly<Latencies> = {
@@ -29,6 +50,9 @@ export const DEFAULT_LATENCIES: Readonly<Latencies> = {
   rdsModifySeconds: 20,
   rdsRebootSeconds: 60,
   unreachableTimeoutSeconds: 5,
+  cloudwatchIngestSeconds: 10,
+  healthCheckFollowsAlarmSeconds: 60,
+  route53HealthPropagationSeconds: 60,
 };
 
 export interface SimBehavior { stopNeverCompletes?: boolean; promotionFails?: boolean }

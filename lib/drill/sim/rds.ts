@@ -113,7 +113,7 @@ export class SimRds implements SimServiceModule {
       id: d.id, region: d.region, status: d.status ?? 'available', engine: d.engine ?? 'postgres',
       engineVersion: d.engineVersion ?? (d.engine === undefined || d.engine === 'postgres' ? '16.4' : d.engine === 'mariadb' ? '10.11.9' : '8.0.39'),
       port: d.port ?? (d.engine?.startsWith('mysql') || d.engine === 'mariadb' ? 3306 : 5432),
-      endpointAddress: d.endpointAddress ?? `${d.id}.c0abcdefghij.${d.region}.rds.amazonaws.com`,
+      endpointAddress: d.endpointAddress ?? defaultEndpointAddress(d.id, d.region),
       vpcId, securityGroupIds, source, replicatedFrom: source,
       replication: source ? { state: 'replicating', history: [], delay: before?.replication?.delay ?? 1 } : undefined,
       writes: before?.writes ?? [], connectionEpoch: (before?.connectionEpoch ?? 0) + 1,
@@ -445,4 +445,9 @@ export class SimRds implements SimServiceModule {
     this.core.settle();
     return { DBInstance: this.toSdkDb(d) };
   }
+}
+
+/** The endpoint address RDS gives a seeded instance unless the seed says otherwise (it survives a promotion). */
+export function defaultEndpointAddress(id: string, region: string): string {
+  return `${id}.c0abcdefghij.${region}.rds.amazonaws.com`;
 }

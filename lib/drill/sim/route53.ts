@@ -1,6 +1,11 @@
-/** Simulated Route 53: hosted zones, their record sets, and changes that go INSYNC on the clock. */
+/**
+ * Simulated Route 53: hosted zones, their record sets, changes that go INSYNC on the clock, health
+ * checks that follow CloudWatch alarms, and the data plane: what each of the zone's authoritative name
+ * servers answers, from the records' data and the health checks' status as that server knows it.
+ */
 import type * as r53 from '@aws-sdk/client-route-53';
 import type { Handler, SimCore, SimServiceModule } from './core';
+import type { AlarmState } from './cloudwatch';
 
 export interface SimRecord {
   name: string; type: string; ttl: number; values: string[];
@@ -12,7 +17,28 @@ export interface SimRecord {
   /** A routing-policy record (weighted, failover, latency...): one of several with the same name and type. */
   setIdentifier?: string;
   weight?: number;
+  /** A failover record (ResourceRecordSet.Failover) and the health check that decides whether it answers. */
+  failover?: 'PRIMARY' | 'SECONDARY';
+  healthCheckId?: string;
 }
+
+/**
+ * A CLOUDWATCH_METRIC health check: healthy while its alarm is OK, unhealthy while it is ALARM, and
+ * `insufficientDataHealthStatus` while the alarm has INSUFFICIENT_DATA; LastKnownStatus keeps the
+ * status from the last time the alarm had data, healthy for a new health check (Route 53 API reference,
+ * HealthCheckConfig, InsufficientDataHealthStatus).
+ */
+export interface SimHealthCheck {
+  id: string;
+  alarm: { name: string; region: string };
+  insufficientDataHealthStatus: 'Healthy' | 'Unhealthy' | 'LastKnownStatus';
+}
+
+/** What one authoritative name server answers for a name and type. */
+export interface SimDnsAnswer { server: string; answers: string[]; ttl: number | null }
+
+/** Where health checks read their alarm's state changes from (the simulated CloudWatch). */
+export type AlarmStream = (name: string, region: string) => Array<{ at: number; state: AlarmState }>;
 
 interface Zone { id: string; name: string; records: Map<string, SimRecord> }
 interface Change { id: string; status: 'PENDING' | 'INSYNC'; submittedAt: number; comment?: string }
@@ -39,8 +65,77 @@ export class SimRoute53 implements SimServiceModule {
 
   private readonly zones = new Map<string, Zone>();
   private readonly changes = new Map<string, Change>();
+  private readonly healthChecks = new Map<string, SimHealthCheck>();
+  private alarmStream: AlarmStream = () => [];
 
   constructor(private readonly core: SimCore) {}
+
+  /** Health checks read their alarms' data stream from here. */
+  followAlarms(stream: AlarmStream): void {
+    this.alarmStream = stream;
+  }
+
+  addHealthCheck(h: SimHealthCheck): void {
+    this.healthChecks.set(h.id, { ...h, alarm: { ...h.alarm } });
+  }
+
+  /**
+   * Healthy or not at `at`, as Route 53's health checkers see it: the alarm's state as it was
+   * healthCheckFollowsAlarmSeconds earlier (the checkers follow the alarm's data stream, not at once).
+   */
+  healthy(healthCheckId: string, at = this.core.clock.now()): boolean {
+    const h = this.healthChecks.get(healthCheckId);
+    if (!h) throw new Error(`SimulatedAccount: no health check ${healthCheckId}`);
+    const seen = at - this.core.latencies.healthCheckFollowsAlarmSeconds * 1000;
+    const stream = this.alarmStream(h.alarm.name, h.alarm.region).filter((e) => e.at <= seen);
+    const state = stream.at(-1)?.state ?? 'INSUFFICIENT_DATA';
+    if (state === 'OK') return true;
+    if (state === 'ALARM') return false;
+    if (h.insufficientDataHealthStatus !== 'LastKnownStatus') return h.insufficientDataHealthStatus === 'Healthy';
+    const known = stream.filter((e) => e.state !== 'INSUFFICIENT_DATA').at(-1);
+    return known ? known.state === 'OK' : true;
+  }
+
+  /** The zone's authoritative name servers (its apex NS record), without the trailing dot. */
+  nameServers(zoneName: string): string[] {
+    const zone = [...this.zones.values()].find((z) => z.name === normalizeName(zoneName));
+    return zone?.records.get(recordKey(zone.name, 'NS'))?.values.map((v) => v.replace(/\.$/, '')) ?? [];
+  }
+
+  /**
+   * The data plane: what each authoritative name server of the zone holding `name` answers for it now.
+   * Routing follows the records and the health checks' status as each server has it: the servers learn
+   * a status change one after another, the last route53HealthPropagationSeconds after it. Failover
+   * records (Route 53 API reference, ResourceRecordSet, Failover): the PRIMARY while it is healthy; else
+   * the SECONDARY while it is healthy (always, without a health check); when the SECONDARY is unhealthy,
+   * the PRIMARY "regardless of the health of the primary". A simple record answers its values (changes
+   * through the API take effect at once here; GetChange reports INSYNC later). No record: no answer.
+   */
+  resolve(name: string, type: string, at?: number): SimDnsAnswer[] {
+    this.core.settle();
+    const wanted = normalizeName(name);
+    const zone = [...this.zones.values()]
+      .filter((z) => wanted === z.name || wanted.endsWith(`.${z.name}`))
+      .sort((a, b) => b.name.length - a.name.length)[0];
+    if (!zone) return [];
+    const servers = this.nameServers(zone.name);
+    const now = at ?? this.core.clock.now();
+    const spread = this.core.latencies.route53HealthPropagationSeconds * 1000;
+    const sets = [...zone.records.values()].filter((r) => r.name === wanted && r.type === type);
+    return servers.map((server, i) => {
+      // Server i knows the health status as it was this long ago.
+      const known = now - (spread * (i + 1)) / servers.length;
+      const answer = (r: SimRecord | undefined): SimDnsAnswer => ({ server, answers: r ? [...r.values] : [], ttl: r ? r.ttl : null });
+      const simple = sets.find((r) => r.setIdentifier === undefined);
+      if (simple) return answer(simple);
+      const primary = sets.find((r) => r.failover === 'PRIMARY');
+      const secondary = sets.find((r) => r.failover === 'SECONDARY');
+      const healthy = (r: SimRecord | undefined) => !!r && (r.healthCheckId === undefined || this.healthy(r.healthCheckId, known));
+      if (primary && (healthy(primary) || !secondary)) return answer(primary);
+      if (secondary && healthy(secondary)) return answer(secondary);
+      return answer(primary ?? secondary);
+    });
+  }
 
   // --- seeding and observation -----------------------------------------------------------------
 
@@ -59,8 +154,11 @@ export class SimRoute53 implements SimServiceModule {
     const zone = this.zones.get(stripPrefix(zoneId, '/hostedzone/'));
     if (!zone) throw new Error(`SimulatedAccount: no hosted zone ${zoneId}`);
     const name = normalizeName(r.name);
-    // A record of another kind with the same name and type replaces it (what a person editing the zone does).
-    for (const [key, old] of zone.records) if (old.name === name && old.type === r.type) zone.records.delete(key);
+    // A record of another kind with the same name and type replaces it (what a person editing the zone
+    // does); routing-policy records of one name and type sit side by side, one per SetIdentifier.
+    for (const [key, old] of zone.records) {
+      if (old.name === name && old.type === r.type && (old.setIdentifier === undefined || r.setIdentifier === undefined)) zone.records.delete(key);
+    }
     zone.records.set(recordKey(name, r.type, r.setIdentifier), { ...r, name, values: [...r.values], ...(r.alias && { alias: { ...r.alias } }) });
   }
 
@@ -97,7 +195,9 @@ export class SimRoute53 implements SimServiceModule {
     return {
       ResourceRecordSets: page.map((r) => ({
         Name: fqdn(r.name), Type: r.type as r53.RRType,
-        ...(r.setIdentifier !== undefined && { SetIdentifier: r.setIdentifier, Weight: r.weight ?? 0 }),
+        ...(r.setIdentifier !== undefined && (r.failover
+          ? { SetIdentifier: r.setIdentifier, Failover: r.failover, ...(r.healthCheckId && { HealthCheckId: r.healthCheckId }) }
+          : { SetIdentifier: r.setIdentifier, Weight: r.weight ?? 0 })),
         // An alias record has an AliasTarget and neither TTL nor ResourceRecords.
         ...(r.alias
           ? { AliasTarget: { DNSName: fqdn(r.alias.dnsName), HostedZoneId: r.alias.hostedZoneId, EvaluateTargetHealth: r.alias.evaluateTargetHealth } }

@@ -1,0 +1,106 @@
+/**
+ * `dns.mode: "health-check"`: DNS that the controller switches through data planes only.
+ *
+ * Per group: an alarm on the group's DnsFailedOver metric in the controller's region, and a Route 53
+ * health check (CLOUDWATCH_METRIC) that follows it. Per configured record: a PRIMARY failover record
+ * (`primaryValues`, tied to the health check) and a SECONDARY one (`values`, without a health check, so
+ * Route 53 "always responds to DNS queries with the applicable value from the secondary" once the
+ * primary is unhealthy: Route 53 API reference, ResourceRecordSet, Failover). A failover writes the
+ * metric (flip-dns); no Route 53 API call is on the recovery path.
+ *
+ * How fast each link reacts (the README, "When a region is down", has the sum and the trade-off):
+ * - the alarm: period 60 s, standard resolution, because Route 53 health checks support
+ *   "standard-resolution metrics. High-resolution metrics aren't supported" (Route 53 API reference,
+ *   HealthCheckConfig, Type CLOUDWATCH_METRIC); only 10 and 30 s periods are documented as evaluated
+ *   every 10 s (CloudWatch User Guide, "Using Amazon CloudWatch alarms"), so count on up to a minute,
+ *   on datapoints that reach the alarm "a few seconds" after they are written (AWS on re:Post);
+ * - the health check follows "the data stream for a CloudWatch alarm" (Route 53 Developer Guide,
+ *   "Values that you specify when you create or update health checks"): no delay is documented;
+ * - the name servers: record changes reach all of them "generally within 60 seconds" (GetChange);
+ * - clients: the TTL in force when they resolved.
+ *
+ * Missing data never moves DNS: the alarm treats missing data as `ignore` ("the current alarm state is
+ * maintained"), so one datapoint of 1 latches ALARM, and a new alarm without data stays
+ * INSUFFICIENT_DATA; the health check maps INSUFFICIENT_DATA to `LastKnownStatus` ("for new health checks
+ * that have no last known status, the default status for the health check is healthy": Route 53 API
+ * reference, InsufficientDataHealthStatus). `Healthy` would send clients back to the fenced primary if
+ * the alarm lost its data after a failover; `Unhealthy` would fail DNS over, with no fence and no
+ * promotion, whenever CloudWatch has no data (a new stack, an impaired region).
+ *
+ * Cost: $0.50 a month per health check of an AWS endpoint, which a CloudWatch-alarm health check is
+ * priced as (Route 53 pricing), and $0.10 a month per standard-resolution alarm (CloudWatch pricing): one
+ * of each per group, whatever its number of records. The metric is written only during a failover.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { Construct } from 'constructs';
+import type { FailoverConfig } from '../../lambdas/core/config';
+import {
+  DNS_SWITCH_DIMENSION, DNS_SWITCH_METRIC, DNS_SWITCH_NAMESPACE, dnsSwitchAlarmName, failoverSetIdentifier,
+} from '../../lambdas/core/dns-switch';
+
+export interface HealthCheckDnsProps {
+  /** A config that passed `parseConfig`; only its groups with `dns.mode: "health-check"` get anything. */
+  readonly config: FailoverConfig;
+}
+
+export class HealthCheckDns extends Construct {
+  /** The alarm each health-check group's health check follows, by group name. */
+  public readonly alarms: Record<string, cloudwatch.Alarm> = {};
+  /** The health check of each health-check group, by group name. */
+  public readonly healthChecks: Record<string, route53.CfnHealthCheck> = {};
+  /** Every failover record the construct made. */
+  public readonly records: route53.CfnRecordSet[] = [];
+
+  constructor(scope: Construct, id: string, props: HealthCheckDnsProps) {
+    super(scope, id);
+    const { config } = props;
+    for (const group of config.groups.filter((g) => g.dns.mode === 'health-check')) {
+      const alarm = new cloudwatch.Alarm(this, `${group.name}-Alarm`, {
+        alarmName: dnsSwitchAlarmName(config.stackName, group.name),
+        alarmDescription: `ALARM once failover-controller has failed ${group.name} over: its health check turns unhealthy and its records answer their SECONDARY. Set back by writing ${DNS_SWITCH_METRIC}=0.`,
+        metric: new cloudwatch.Metric({
+          namespace: DNS_SWITCH_NAMESPACE,
+          metricName: DNS_SWITCH_METRIC,
+          dimensionsMap: { [DNS_SWITCH_DIMENSION]: group.name },
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      });
+      const healthCheck = new route53.CfnHealthCheck(this, `${group.name}-HealthCheck`, {
+        healthCheckConfig: {
+          type: 'CLOUDWATCH_METRIC',
+          alarmIdentifier: { name: alarm.alarmName, region: Stack.of(this).region },
+          insufficientDataHealthStatus: 'LastKnownStatus',
+        },
+        healthCheckTags: [{ key: 'Name', value: `${config.stackName} ${group.name} primary serves` }],
+      });
+      this.alarms[group.name] = alarm;
+      this.healthChecks[group.name] = healthCheck;
+      group.dns.records.forEach((record, i) => {
+        const common = { hostedZoneId: group.dns.hostedZoneId, name: `${record.name}.`, type: record.type, ttl: String(record.ttl) };
+        this.records.push(
+          new route53.CfnRecordSet(this, `${group.name}-Record${i}-Primary`, {
+            ...common,
+            setIdentifier: failoverSetIdentifier(group.name, 'PRIMARY'),
+            failover: 'PRIMARY',
+            healthCheckId: healthCheck.attrHealthCheckId,
+            resourceRecords: record.primaryValues ?? [],
+          }),
+          new route53.CfnRecordSet(this, `${group.name}-Record${i}-Secondary`, {
+            ...common,
+            setIdentifier: failoverSetIdentifier(group.name, 'SECONDARY'),
+            failover: 'SECONDARY',
+            resourceRecords: record.values ?? [],
+          }),
+        );
+      });
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The HealthCheckDns construct (dns.mode "health-check"): targeted properties of its template for a
+ * config with one group in each mode. The health-check group gets its alarm, its health check and a
+ * failover pair per record; the records group gets none of that. The construct alone, in a bare stack,
+ * synthesizes in a fraction of the whole controller's time; what flip-dns may do with the records of each
+ * mode is checked on the whole stack the drill synthesizes (test/drill/region.test.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lambdas/core/config';
+import { HealthCheckDns } from '../../lib/infra/health-check-dns';
+
+const REGION = 'us-west-2';
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function mixedRaw(): Json {
+  const raw = JSON.parse(readFileSync(resolvePath(__dirname, '..', '..', 'failover.config.json'), 'utf8')) as Json;
+  raw.groups.push({
+    name: 'billing',
+    primary: { instanceId: 'i-0fedcba9876543210', region: 'eu-west-1' },
+    replica: { dbInstanceIdentifier: 'billing-replica', region: 'eu-central-1', source: 'billing-primary-db', sourceVpcId: 'vpc-0db0000000000000a' },
+    dns: {
+      mode: 'health-check',
+      hostedZoneId: 'Z09876543210ZYXWVUTSR',
+      zoneName: 'example.net',
+      records: [
+        { name: 'db.billing.example.net', type: 'CNAME', ttl: 20, values: ['billing-replica.c1.eu-central-1.rds.amazonaws.com'], primaryValues: ['billing-primary-db.c1.eu-west-1.rds.amazonaws.com'] },
+        { name: 'billing.example.net', type: 'A', values: ['198.51.100.7'], primaryValues: ['192.0.2.7'] },
+      ],
+    },
+  });
+  return raw;
+}
+
+function synth(raw: Json): Template {
+  const stack = new Stack(new App(), 'HealthCheckDnsTest', { env: { account: '111122223333', region: REGION } });
+  new HealthCheckDns(stack, 'HealthCheckDns', { config: parseConfig(raw) });
+  return Template.fromStack(stack);
+}
+
+// The records-mode group beside the health-check one shows what it does not get.
+let mixed: Template;
+beforeAll(() => {
+  mixed = synth(mixedRaw());
+});
+
+const ofType = (t: Template, type: string) => Object.entries(t.findResources(type)) as Array<[string, Json]>;
+
+describe('HealthCheckDns', () => {
+  it('alarms on the group\'s DnsFailedOver metric: standard resolution (what health checks support), latched by missing data', () => {
+    const alarms = ofType(mixed, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'DnsFailedOver');
+    expect(alarms.map(([, a]) => a.Properties)).toEqual([expect.objectContaining({
+      AlarmName: 'FailoverController-billing-dns-failed-over',
+      Namespace: 'FailoverController',
+      Dimensions: [{ Name: 'Group', Value: 'billing' }],
+      Period: 60, Statistic: 'Maximum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'ignore',
+    })]);
+  });
+
+  it('makes one health check per group that follows the alarm in the controller\'s region, keeping its last status without data', () => {
+    const checks = ofType(mixed, 'AWS::Route53::HealthCheck');
+    const [alarmId] = ofType(mixed, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.MetricName === 'DnsFailedOver')!;
+    expect(checks).toHaveLength(1);
+    expect(checks[0][1].Properties.HealthCheckConfig).toEqual({
+      Type: 'CLOUDWATCH_METRIC',
+      AlarmIdentifier: { Name: { Ref: alarmId }, Region: REGION },
+      InsufficientDataHealthStatus: 'LastKnownStatus',
+    });
+  });
+
+  it('makes a PRIMARY (tied to the health check) and a SECONDARY (always answering) record per configured record, and none for the records group', () => {
+    const [checkId] = ofType(mixed, 'AWS::Route53::HealthCheck')[0];
+    const records = ofType(mixed, 'AWS::Route53::RecordSet').map(([, r]) => r.Properties);
+    expect(records).toEqual([
+      { HostedZoneId: 'Z09876543210ZYXWVUTSR', Name: 'db.billing.example.net.', Type: 'CNAME', TTL: '20', SetIdentifier: 'billing-primary', Failover: 'PRIMARY',
+        HealthCheckId: { 'Fn::GetAtt': [checkId, 'HealthCheckId'] }, ResourceRecords: ['billing-primary-db.c1.eu-west-1.rds.amazonaws.com'] },
+      { HostedZoneId: 'Z09876543210ZYXWVUTSR', Name: 'db.billing.example.net.', Type: 'CNAME', TTL: '20', SetIdentifier: 'billing-secondary', Failover: 'SECONDARY',
+        ResourceRecords: ['billing-replica.c1.eu-central-1.rds.amazonaws.com'] },
+      { HostedZoneId: 'Z09876543210ZYXWVUTSR', Name: 'billing.example.net.', Type: 'A', TTL: '30', SetIdentifier: 'billing-primary', Failover: 'PRIMARY',
+        HealthCheckId: { 'Fn::GetAtt': [checkId, 'HealthCheckId'] }, ResourceRecords: ['192.0.2.7'] },
+      { HostedZoneId: 'Z09876543210ZYXWVUTSR', Name: 'billing.example.net.', Type: 'A', TTL: '30', SetIdentifier: 'billing-secondary', Failover: 'SECONDARY',
+        ResourceRecords: ['198.51.100.7'] },
+    ]);
+  });
+
+
+});
