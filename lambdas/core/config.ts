@@ -273,7 +273,7 @@ const ConfigSchema = z
           .default(2),
       })
       .prefault({}),
-    groups: z.array(Group).min(1, { error: 'must list at least one failover group' }).max(100),
+    groups: z.array(Group).min(1, { error: 'must list at least one failover group' }).max(1000),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
