@@ -1,9 +1,9 @@
 /**
  * The synth at scale: a config of N groups like the example (three probes each, one or two alarms, two
- * records, every fourth group fenced by isolation, primaries and replicas across regions, groups spread
- * over hosted zones), synthesized without bundling, and what CloudFormation and Step Functions would
- * see of it: every template's resources and bytes, the definition's bytes, the largest state the
- * workflow's limit check bounds, the IAM policies' sizes.
+ * records, every fourth group fenced by isolation, primaries and replicas across regions, ten groups
+ * per hosted zone), synthesized without bundling, and what CloudFormation, Step Functions and IAM would
+ * be handed: every template's resources and bytes, the definition's bytes, the Plan task's input at its
+ * largest, each role's policy sizes.
  *
  *   const figures = measureScale(1000); // { templates: [...], definitionBytes, ..., synthSeconds }
  */
@@ -13,33 +13,41 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { App } from 'aws-cdk-lib';
 import { parseConfig, type FailoverConfig } from '../../lambdas/core/config';
+import { checkWithCdkNag } from '../infra/nag';
 import { FailoverControllerStack } from '../infra/stack';
-import { definitionBytes, workflowStateBytes } from '../infra/step-functions-limits';
+import { definitionBytes, EXECUTION_INPUT_MAX_BYTES, workflowStateBytes } from '../infra/step-functions-limits';
+import { resolveIntrinsics } from '../infra/template-tokens';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+export const SCALE_ACCOUNT = '123456789012';
+export const SCALE_REGION = 'us-east-1';
 const PRIMARY_REGIONS = ['us-east-1', 'us-east-2', 'eu-west-1'];
 const REPLICA_REGIONS = ['us-west-2', 'eu-central-1', 'us-west-1'];
-/** Groups per hosted zone: 100 zones for 1,000 groups. */
 const GROUPS_PER_ZONE = 10;
 
-/** The raw config (as written in a file) of `count` groups; group i is `app-<i>` with 3 probes. */
-export function scaleConfigInput(count: number): Json {
-  const hex = (i: number, width: number) => i.toString(16).padStart(width, '0');
+/**
+ * The raw config (as written in a file) of `count` groups: group i is `app-<i>`, three probes, one or two
+ * alarms, a CNAME to the replica and an A record; every fourth fenced by isolation. Primaries take turns
+ * in `primaryRegions`.
+ */
+export function scaleConfigInput(count: number, options: { primaryRegions?: string[] } = {}): Json {
+  const primaryRegions = options.primaryRegions ?? PRIMARY_REGIONS;
+  const hex = (i: number) => i.toString(16).padStart(16, '0');
   const groups = Array.from({ length: count }, (_, i) => {
     const name = `app-${String(i).padStart(4, '0')}`;
     const zone = Math.floor(i / GROUPS_PER_ZONE);
     const zoneName = `zone-${zone}.example.com`;
-    const primaryRegion = PRIMARY_REGIONS[i % PRIMARY_REGIONS.length];
+    const region = primaryRegions[i % primaryRegions.length];
     const isolate = i % 4 === 0;
     return {
       name,
-      primary: { instanceId: `i-0${hex(i, 16)}`, region: primaryRegion, ...(isolate ? { vpcId: `vpc-0${hex(i, 16)}` } : {}) },
+      primary: { instanceId: `i-0${hex(i)}`, region, ...(isolate ? { vpcId: `vpc-0${hex(i)}` } : {}) },
       replica: {
         dbInstanceIdentifier: `${name}-replica`,
         region: REPLICA_REGIONS[i % REPLICA_REGIONS.length],
-        source: `arn:aws:rds:${primaryRegion}:123456789012:db:${name}-primary-db`,
-        sourceVpcId: `vpc-0${hex(i + 0x100000, 16)}`,
+        source: `arn:aws:rds:${region}:${SCALE_ACCOUNT}:db:${name}-primary-db`,
+        sourceVpcId: `vpc-1${hex(i)}`,
       },
       dns: {
         hostedZoneId: `Z0SCALE${String(zone).padStart(13, '0')}`,
@@ -61,74 +69,146 @@ export function scaleConfigInput(count: number): Json {
   return { stackName: 'FailoverScale', groups };
 }
 
-export function scaleConfig(count: number): FailoverConfig {
-  return parseConfig(scaleConfigInput(count));
+export function scaleConfig(count: number, options: { primaryRegions?: string[] } = {}): FailoverConfig {
+  return parseConfig(scaleConfigInput(count, options));
 }
 
-export interface TemplateFigures {
-  /** The template's file name in the cloud assembly, without `.template.json`. */
-  template: string;
-  resources: number;
+/** One synthesized template as CloudFormation gets it (a stack's or a nested stack's). */
+export interface TemplateFile {
+  /** The file name in the cloud assembly, without `.template.json`. */
+  name: string;
   bytes: number;
-  /** The largest IAM policy document in it (managed or inline), in characters without whitespace, as IAM counts. */
-  largestPolicyChars: number;
-  /** Its resources by type, most first. */
-  byType: Record<string, { count: number; bytes: number }>;
+  template: Json;
+}
+
+export interface SynthesizedScale {
+  /** Every template of the assembly: the stacks' and, beside them, their nested stacks'. */
+  templates: TemplateFile[];
+  /** The values baked into the functions' bundles (controllerFunction's inject files), by global name. */
+  baked: Record<string, Json>;
+  /** The stack's annotations that are warnings (messages). */
+  warnings: string[];
+  synthSeconds: number;
+}
+
+/**
+ * Synthesize the controller for `config` as `cdk synth` does (cdk-nag included, CDK's own checks of
+ * resource counts on), without bundling; throws what the synth throws.
+ */
+export function synthesizeScale(config: FailoverConfig): SynthesizedScale {
+  const outdir = mkdtempSync(join(tmpdir(), 'failover-scale-'));
+  try {
+    const t0 = performance.now();
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    checkWithCdkNag(app);
+    const stack = new FailoverControllerStack(app, config.stackName, { config, env: { account: SCALE_ACCOUNT, region: SCALE_REGION } });
+    const assembly = app.synth();
+    const synthSeconds = (performance.now() - t0) / 1000;
+    const templates = readdirSync(outdir)
+      .filter((f) => f.endsWith('.template.json'))
+      .sort()
+      .map((file) => {
+        const text = readFileSync(join(outdir, file), 'utf8');
+        return { name: file.replace(/\.template\.json$/, ''), bytes: Buffer.byteLength(text, 'utf8'), template: JSON.parse(text) };
+      });
+    // The inject files export each value as `export const NAME = JSON.parse("...")`.
+    const baked: Record<string, Json> = {};
+    for (const file of readdirSync(join(outdir, 'baked'))) {
+      for (const m of readFileSync(join(outdir, 'baked', file), 'utf8').matchAll(/^export const (\w+) = JSON\.parse\((".*")\);$/gm)) {
+        baked[m[1]] = JSON.parse(JSON.parse(m[2]));
+      }
+    }
+    const warnings = assembly.getStackByName(stack.stackName).messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
+    return { templates, baked, warnings, synthSeconds };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** A policy document's size as IAM counts it: characters, whitespace not counted (IAM User Guide, "IAM and AWS STS quotas"). */
+export function policyChars(document: unknown): number {
+  return JSON.stringify(document).replace(/\s/g, '').length;
+}
+
+export interface RolePolicies {
+  role: string;
+  /** Characters of all its inline policies together (IAM: at most 10,240 a role). */
+  inlineChars: number;
+  /** Characters of each customer managed policy attached to it (IAM: at most 6,144 each, 10 a role by default). */
+  managedChars: number[];
+}
+
+/** Every role of a template with its policies' sizes, the policies resolved as AWS would (account SCALE_ACCOUNT). */
+export function rolePolicies(template: Json): RolePolicies[] {
+  const resources = template.Resources as Record<string, Json>;
+  const resolve = (value: unknown) => resolveIntrinsics(value, resources, { account: SCALE_ACCOUNT, region: SCALE_REGION });
+  const roles = new Map<string, RolePolicies>();
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::IAM::Role') continue;
+    const own = (r.Properties.Policies ?? []).reduce((sum: number, p: Json) => sum + policyChars(resolve(p.PolicyDocument)), 0);
+    roles.set(id, { role: id, inlineChars: own, managedChars: [] });
+  }
+  for (const r of Object.values(resources)) {
+    if (r.Type !== 'AWS::IAM::Policy' && r.Type !== 'AWS::IAM::ManagedPolicy') continue;
+    const chars = policyChars(resolve(r.Properties.PolicyDocument));
+    for (const ref of r.Properties.Roles ?? []) {
+      const role = roles.get(ref.Ref);
+      if (!role) continue;
+      if (r.Type === 'AWS::IAM::Policy') role.inlineChars += chars;
+      else role.managedChars.push(chars);
+    }
+  }
+  return [...roles.values()];
 }
 
 export interface ScaleFigures {
   groups: number;
   endpoints: number;
-  templates: TemplateFigures[];
-  definitionBytes: number;
-  /** The largest bound workflowStateBytes gives any group, and the state machine's resource's own. */
-  largestStateBoundBytes: number;
   synthSeconds: number;
+  templates: Array<{ name: string; resources: number; bytes: number }>;
+  /** The state machine's definition, its ARNs counted at their longest (definitionBytes). */
+  definitionBytes: number;
+  /** The Plan task's input at its largest: its Parameters as synthesized, with the largest execution input. */
+  planInputBytes: number;
+  /** The largest bound of a workflow state (workflowStateBytes) over the groups baked into the step functions. */
+  largestStateBytes: number;
+  /** The role with the most inline policy characters, and the most managed policy characters of one policy. */
+  largestInlinePolicyChars: number;
+  largestManagedPolicyChars: number;
+  mostManagedPoliciesPerRole: number;
+  /** What the synth said it widened (IAM statements naming regions instead of the configured resources). */
+  warnings: string[];
 }
 
-/** IAM counts a policy's size without whitespace (IAM User Guide, IAM and AWS STS quotas). */
-function policyChars(document: unknown): number {
-  return JSON.stringify(document).replace(/\s/g, '').length;
+/** The figures of a synthesized assembly, each read from its templates and baked values. */
+export function scaleFigures(config: FailoverConfig, synth: SynthesizedScale): ScaleFigures {
+  const resourcesOf = (t: TemplateFile) => Object.values(t.template.Resources ?? {}) as Json[];
+  const machines = synth.templates.flatMap((t) => resourcesOf(t).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine'));
+  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+  const rendered = machines[0].Properties.DefinitionString;
+  // The Plan's Parameters are literal but for `$`-paths: their bytes as written, plus what the paths bring in.
+  const literal = JSON.parse(typeof rendered === 'string' ? rendered : rendered['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'arn')).join(''));
+  const planParameters = literal.States.Plan.Parameters;
+  const planInputBytes = Buffer.byteLength(JSON.stringify(planParameters), 'utf8') + EXECUTION_INPUT_MAX_BYTES + 256 + 80;
+  const bakedGroups = Object.values(synth.baked.FAILOVER_GROUPS ?? {}) as FailoverConfig['groups'];
+  const roles = synth.templates.flatMap((t) => rolePolicies(t.template));
+  return {
+    groups: config.groups.length,
+    endpoints: config.groups.reduce((sum, g) => sum + g.probes.length, 0),
+    synthSeconds: Math.round(synth.synthSeconds * 10) / 10,
+    templates: synth.templates.map((t) => ({ name: t.name, resources: resourcesOf(t).length, bytes: t.bytes })),
+    definitionBytes: definitionBytes(rendered),
+    planInputBytes,
+    largestStateBytes: Math.max(...bakedGroups.map(workflowStateBytes)),
+    largestInlinePolicyChars: Math.max(...roles.map((r) => r.inlineChars)),
+    largestManagedPolicyChars: Math.max(0, ...roles.flatMap((r) => r.managedChars)),
+    mostManagedPoliciesPerRole: Math.max(...roles.map((r) => r.managedChars.length)),
+    warnings: synth.warnings,
+  };
 }
 
-/** Synthesize `config` (no bundling) and measure every template of the assembly. */
-export function measureSynth(config: FailoverConfig, options: { ignoreResourceLimit?: boolean } = {}): ScaleFigures {
-  const outdir = mkdtempSync(join(tmpdir(), 'failover-scale-'));
-  try {
-    const t0 = performance.now();
-    const context = { 'aws:cdk:bundling-stacks': [], ...(options.ignoreResourceLimit ? { '@aws-cdk/core:stackResourceLimit': 0 } : {}) };
-    const app = new App({ outdir, context });
-    new FailoverControllerStack(app, config.stackName, { config, env: { account: '123456789012', region: 'us-east-1' } });
-    const assembly = app.synth();
-    const synthSeconds = (performance.now() - t0) / 1000;
-    let definition = 0;
-    // Every template CloudFormation gets: the stacks' and their nested stacks' (written beside them as assets).
-    const files = readdirSync(assembly.directory).filter((f) => f.endsWith('.template.json')).sort();
-    const templates = files.map((file) => {
-      const text = readFileSync(join(assembly.directory, file), 'utf8');
-      const template = JSON.parse(text) as Json;
-      const resources = Object.values(template.Resources ?? {}) as Json[];
-      const byType: TemplateFigures['byType'] = {};
-      let largestPolicyChars = 0;
-      for (const r of resources) {
-        const entry = (byType[r.Type] ??= { count: 0, bytes: 0 });
-        entry.count += 1;
-        entry.bytes += Buffer.byteLength(JSON.stringify(r), 'utf8');
-        if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') largestPolicyChars = Math.max(largestPolicyChars, policyChars(r.Properties.PolicyDocument));
-        if (r.Type === 'AWS::StepFunctions::StateMachine') definition = Math.max(definition, definitionBytes(r.Properties.DefinitionString));
-      }
-      const sorted = Object.fromEntries(Object.entries(byType).sort(([, a], [, b]) => b.bytes - a.bytes));
-      return { template: file.replace(/\.template\.json$/, ''), resources: resources.length, bytes: Buffer.byteLength(text, 'utf8'), largestPolicyChars, byType: sorted };
-    });
-    return {
-      groups: config.groups.length,
-      endpoints: config.groups.reduce((sum, g) => sum + g.probes.length, 0),
-      templates,
-      definitionBytes: definition,
-      largestStateBoundBytes: Math.max(...config.groups.map(workflowStateBytes)),
-      synthSeconds: Math.round(synthSeconds * 10) / 10,
-    };
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+/** Synthesize `count` groups and measure the assembly. */
+export function measureScale(count: number): ScaleFigures {
+  const config = scaleConfig(count);
+  return scaleFigures(config, synthesizeScale(config));
 }

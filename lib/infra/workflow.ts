@@ -521,10 +521,11 @@ export class FailoverWorkflow extends Construct {
     // Say what a large config widened, at synth, and acknowledge the wildcards it made (cdk-nag IAM5).
     for (const [fn, what] of widened) {
       const wildcards = [...what].filter((w) => w.endsWith('*'));
+      const shown = [...what].map((w) => w.replace(Aws.PARTITION, '<partition>').replace(Aws.ACCOUNT_ID, '<account>'));
       Annotations.of(fn).addWarningV2(
         'failover-controller:widened-permissions',
-        `${this.node.path}: with ${groups.length} groups the names of the configured resources exceed what IAM holds in one role ` +
-          `(more than ${MAX_NAMED_RESOURCES} per statement); this function's role names instead: ${[...what].join(', ')}`,
+        `${groups.length} groups name more resources than IAM holds in one role (more than ${MAX_NAMED_RESOURCES} in a statement): ` +
+          `this function's role names instead ${shown.join(', ')}`,
       );
       if (wildcards.length > 0) {
         Validations.of(fn.role!).acknowledge(
