@@ -212,3 +212,51 @@ export function measureScale(count: number): ScaleFigures {
   const config = scaleConfig(count);
   return scaleFigures(config, synthesizeScale(config));
 }
+
+/** The bench's `scale` section: the synth of `groups` groups, or why it failed. */
+export interface ScaleReport {
+  method: string;
+  groups: number;
+  /** The synth's error when it refused the config (a stack over 500 resources, a cdk-nag finding, ...). */
+  error?: string;
+  figures?: ScaleFigures;
+  /** Every template under 500 resources and 1,000,000 bytes, the definition under 1 MB, the payload bounds under 256 KiB, IAM within its quotas. */
+  pass: boolean;
+}
+
+export function scaleReport(groups: number): ScaleReport {
+  const method =
+    `cdk synth in-process (cdk-nag on, bundling skipped) of ${groups} groups like the example (lib/bench/scale.ts: 3 probes, 1 or 2 alarms, 2 records each, every 4th fenced by isolation, ` +
+    `primaries in 3 regions, 10 groups per hosted zone); per template its resources and bytes as written; the definition's bytes (ARNs at their longest); the Plan input's bound from its synthesized Parameters; ` +
+    `the largest workflow state's bound over the baked groups; each role's inline and managed policy characters, resolved, whitespace not counted. Targets: CloudFormation 500 resources and 1 MB (read as 1,000,000 bytes) ` +
+    `per template, Step Functions 1 MB definition and 256 KiB payload, IAM 10,240 inline characters a role and 6,144 a managed policy, 10 a role. Synth seconds are wall time on this machine.`;
+  const config = scaleConfig(groups);
+  try {
+    const figures = scaleFigures(config, synthesizeScale(config));
+    const pass =
+      figures.templates.every((t) => t.resources < 500 && t.bytes <= 1_000_000) &&
+      figures.definitionBytes < 1_048_576 &&
+      Math.max(figures.planInputBytes, figures.largestStateBytes) < 262_144 &&
+      figures.largestInlinePolicyChars <= 10_240 &&
+      figures.largestManagedPolicyChars <= 6_144 &&
+      figures.mostManagedPoliciesPerRole <= 10;
+    return { method, groups, figures, pass };
+  } catch (err) {
+    return { method, groups, error: (err as Error).message.split('\n')[0].slice(0, 600), pass: false };
+  }
+}
+
+/** The bench table's row: figure, measured, target, verdict. */
+export function scaleRow(sc: ScaleReport, verdict: (pass: boolean) => string): [string, string, string, string] {
+  const f = sc.figures;
+  const largest = f?.templates.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  return [
+    `synth of ${sc.groups} groups`,
+    f && largest
+      ? `${f.templates.length} templates, at most ${Math.max(...f.templates.map((t) => t.resources))} resources, largest ${largest.bytes.toLocaleString('en-US')} bytes (${largest.name}); ` +
+        `definition ${f.definitionBytes.toLocaleString('en-US')} bytes; ${f.synthSeconds} s`
+      : `fails: ${sc.error}`,
+    '< 500 resources, <= 1 MB each',
+    verdict(sc.pass),
+  ];
+}
