@@ -26,20 +26,28 @@ const PRIMARY_REGIONS = ['us-east-1', 'us-east-2', 'eu-west-1'];
 const REPLICA_REGIONS = ['us-west-2', 'eu-central-1', 'us-west-1'];
 const GROUPS_PER_ZONE = 10;
 
+export interface ScaleOptions {
+  /** The primaries' regions, taken in turn. @default - us-east-1, us-east-2, eu-west-1 */
+  readonly primaryRegions?: string[];
+  /** Every how many groups one is fenced by isolation. @default 4 */
+  readonly isolateEvery?: number;
+}
+
 /**
  * The raw config (as written in a file) of `count` groups: group i is `app-<i>`, three probes, one or two
- * alarms, a CNAME to the replica and an A record; every fourth fenced by isolation. Primaries take turns
- * in `primaryRegions`.
+ * alarms, a CNAME to the replica and an A record; every fourth (`isolateEvery`) fenced by isolation.
+ * Primaries take turns in `primaryRegions`.
  */
-export function scaleConfigInput(count: number, options: { primaryRegions?: string[] } = {}): Json {
+export function scaleConfigInput(count: number, options: ScaleOptions = {}): Json {
   const primaryRegions = options.primaryRegions ?? PRIMARY_REGIONS;
+  const isolateEvery = options.isolateEvery ?? 4;
   const hex = (i: number) => i.toString(16).padStart(16, '0');
   const groups = Array.from({ length: count }, (_, i) => {
     const name = `app-${String(i).padStart(4, '0')}`;
     const zone = Math.floor(i / GROUPS_PER_ZONE);
     const zoneName = `zone-${zone}.example.com`;
     const region = primaryRegions[i % primaryRegions.length];
-    const isolate = i % 4 === 0;
+    const isolate = i % isolateEvery === 0;
     return {
       name,
       primary: { instanceId: `i-0${hex(i)}`, region, ...(isolate ? { vpcId: `vpc-0${hex(i)}` } : {}) },
@@ -69,7 +77,7 @@ export function scaleConfigInput(count: number, options: { primaryRegions?: stri
   return { stackName: 'FailoverScale', groups };
 }
 
-export function scaleConfig(count: number, options: { primaryRegions?: string[] } = {}): FailoverConfig {
+export function scaleConfig(count: number, options: ScaleOptions = {}): FailoverConfig {
   return parseConfig(scaleConfigInput(count, options));
 }
 
@@ -99,7 +107,8 @@ export function synthesizeScale(config: FailoverConfig): SynthesizedScale {
   const outdir = mkdtempSync(join(tmpdir(), 'failover-scale-'));
   try {
     const t0 = performance.now();
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    // As the CLI runs the app: each resource's construct path in its metadata, and the CDK version resource.
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true, 'aws:cdk:version-reporting': true } });
     checkWithCdkNag(app);
     const stack = new FailoverControllerStack(app, config.stackName, { config, env: { account: SCALE_ACCOUNT, region: SCALE_REGION } });
     const assembly = app.synth();
