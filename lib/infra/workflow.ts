@@ -368,7 +368,11 @@ export class FailoverWorkflow extends Construct {
     });
   }
 
-  /** Each step may do exactly what it needs, on the configured resources only. */
+  /**
+   * Each step may do exactly what it needs, on the configured resources only; a statement that would
+   * name more than MAX_NAMED_RESOURCES of them names their regions instead (namedOrRegional), and the
+   * synth warns.
+   */
   private grant(config: FailoverConfig, fns: Record<StepName, NodejsFunction>, table: dynamodb.ITable, topic: sns.ITopic): void {
     const { PARTITION: partition, ACCOUNT_ID: account } = Aws;
     const groups = config.groups;
