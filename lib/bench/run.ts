@@ -21,6 +21,7 @@ import { measureProbeRound, PROBE_ROUND_TARGET_MS, type ProbeRoundResult } from 
 import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from './prices';
 import { round, seededRandom } from './stats';
 import { scaleReport, scaleRow, type ScaleReport } from './scale';
+import { measureBreakGlassStart, type BreakGlassStart } from './break-glass';
 
 export interface BenchOptions {
   /** Smaller samples of the same measurements (for `npm test`). */
@@ -36,8 +37,8 @@ export interface BenchOptions {
 export const DEFAULT_SEED = 20260101;
 
 export const SIZES = {
-  full: { outagesPerSetting: 40, failoverRuns: 7, probeEndpoints: 500, probeRounds: 3, coldLoadSamples: 5, scaleGroups: 1000 },
-  quick: { outagesPerSetting: 4, failoverRuns: 2, probeEndpoints: 50, probeRounds: 1, coldLoadSamples: 1, scaleGroups: 10 },
+  full: { outagesPerSetting: 40, failoverRuns: 7, probeEndpoints: 500, probeRounds: 3, coldLoadSamples: 5, breakGlass: { prepared: 5, synthesized: 3 }, scaleGroups: 1000 },
+  quick: { outagesPerSetting: 4, failoverRuns: 2, probeEndpoints: 50, probeRounds: 1, coldLoadSamples: 1, breakGlass: { prepared: 1, synthesized: 0 }, scaleGroups: 10 },
 } as const;
 
 const COST_ENDPOINTS = [1, 10, 100] as const;
@@ -85,6 +86,7 @@ export interface BenchReport {
     pass: boolean;
   };
   probeRoundMs: ProbeRoundResult & { method: string; targetMs: number };
+  breakGlassStart: BreakGlassStart & { method: string };
   monthlyCostUsd: {
     method: string;
     pricesReadOn: string;
@@ -154,6 +156,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     cases.push(monthlyCost(await measureProbeInvocation(endpoints, synth.table), failoverUsage, alarms(endpoints), config.readiness));
   }
   const targetCase = cases.find((c) => c.endpoints === COST_TARGET_ENDPOINTS)!;
+
+  progress(`break-glass start-up: ${size.breakGlass.prepared} run(s) with a prepared workflow, ${size.breakGlass.synthesized} without`);
+  const breakGlassStart = await measureBreakGlassStart(config, options.configPath ?? resolve(__dirname, '..', '..', 'failover.config.json'), size.breakGlass);
 
   const transitionCounts = new Set(failovers.runs.map((r) => r.transitions.transitions));
   const interval = (d: DetectionResult) => `${d.name} (${d.intervalSeconds} s interval, threshold ${d.failureThreshold})`;
@@ -231,6 +236,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       ...probeRound,
       targetMs: PROBE_ROUND_TARGET_MS,
     },
+    breakGlassStart: {
+      method:
+        `A fresh \`node bin/failoverctl.js failover ${config.groups[0].name} --local --yes\` process per sample (tsx, as the package runs), one at a time, against a local HTTP endpoint as AWS_ENDPOINT_URL that ` +
+        `records when each request arrives, answers GetItem with no item and every other call with ResourceNotFoundException (so the run ends at its first write). ` +
+        `First call = spawn to the first request (the group's state and lock, read before the plan); workflow's first call = spawn to the first request after the process printed "Running local:". ` +
+        `"Prepared": FAILOVER_CACHE_DIR holds the workflow as \`cdk synth\` leaves it; "synthesized": an empty one, so the run synthesizes the stack in-process (and saves it). Medians.`,
+      ...breakGlassStart,
+    },
     monthlyCostUsd: {
       method:
         `A month of ${HOURS_PER_MONTH} h, one probe invocation a minute (${HOURS_PER_MONTH * 60} a month), one endpoint per group (so N groups), intervals of 10 s, one failover a month, ` +
@@ -295,6 +308,11 @@ export function formatBench(r: BenchReport): string {
   }
   const p = r.probeRoundMs;
   rows.push([`probe round, ${p.endpoints} endpoints (${p.hanging} hanging)`, `${p.valueMs} ms (${p.ok} ok, ${p.timedOut} timed out, ${p.otherFailures} other)`, `<= ${p.targetMs} ms`, verdict(p.pass)]);
+  const b = r.breakGlassStart;
+  rows.push(['break-glass start-up, prepared workflow', `first AWS call ${b.prepared.medianFirstCallMs} ms, workflow's first ${b.prepared.medianWorkflowFirstCallMs} ms`, '-', '-']);
+  if (b.synthesized) {
+    rows.push(['break-glass start-up, synthesizing', `first AWS call ${b.synthesized.medianFirstCallMs} ms, workflow's first ${b.synthesized.medianWorkflowFirstCallMs} ms`, '-', '-']);
+  }
   for (const c of r.monthlyCostUsd.cases) {
     const isTarget = c.endpoints === r.monthlyCostUsd.targetEndpoints;
     rows.push([
@@ -334,6 +352,7 @@ export function formatBench(r: BenchReport): string {
     ['stateTransitionsPerFailover', r.stateTransitionsPerFailover.method],
     ['lambdas', r.lambdas.method],
     ['probeRoundMs', r.probeRoundMs.method],
+    ['breakGlassStart', r.breakGlassStart.method],
     ['monthlyCostUsd', r.monthlyCostUsd.method],
     ['scale', r.scale.method],
   ];

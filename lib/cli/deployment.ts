@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
@@ -21,6 +21,7 @@ import { Store } from '../../lambdas/core/store';
 import { loadConfigFile, type FailoverConfig, type GroupConfig } from '../../lambdas/core/config';
 import type { StepDeps } from '../../lambdas/runtime/deps';
 import type { LocalWorkflow } from '../runner/local-workflow';
+import { PreparedWorkflows, workflowCacheDir, type RunnableWorkflow } from '../runner/prepared-workflow';
 import type { SynthesizedController } from '../runner/synth';
 import { DeploymentError, UsageError, type Values, type DEPLOYMENT_OPTIONS } from './args';
 import type { Context } from './io';
@@ -52,8 +53,13 @@ export interface CliDeps {
   localClock(): LocalClock;
   /** The synthesized workflow for a config, as the drill gets it. */
   synth(config: FailoverConfig): SynthesizedController;
+  /**
+   * Where break-glass finds a workflow prepared by `cdk synth` or by an earlier run, and saves the one it
+   * had to synthesize; undefined: always synthesize (tests that do not test this).
+   */
+  workflows: PreparedWorkflows | undefined;
   /** The in-process runner of a synthesized workflow (the drill's LocalWorkflow). */
-  localWorkflow(synth: SynthesizedController, deps: StepDeps, clock: LocalClock): Pick<LocalWorkflow, 'run'>;
+  localWorkflow(workflow: RunnableWorkflow, deps: StepDeps, clock: LocalClock): Pick<LocalWorkflow, 'run'>;
   /** How often a followed execution is polled. */
   followIntervalMs: number;
 }
@@ -111,7 +117,8 @@ const withRegion = (region: string | undefined) => ({ ...CLI_CLIENT_CONFIG, ...(
 /* eslint-disable @typescript-eslint/no-require-imports */
 export function defaultClients(): AwsClients {
   return {
-    cloudFormation: cached((r) => new CloudFormationClient(withRegion(r))),
+    // Loaded on first use: --table and --topic-arn (break-glass when CloudFormation is down) never need it.
+    cloudFormation: cached((r) => new (require('@aws-sdk/client-cloudformation') as typeof import('@aws-sdk/client-cloudformation')).CloudFormationClient(withRegion(r))),
     sfn: cached((r) => new SFNClient(withRegion(r))),
     dynamodb: cached((r) => new DynamoDBClient(withRegion(r))),
     // Only a break-glass run uses these; the EC2 client alone takes half a second to load.
@@ -151,6 +158,7 @@ export function resolveDeps(partial: Partial<CliDeps> = {}, env: Record<string, 
       const { synthFor } = require('../runner/synth') as typeof import('../runner/synth');
       return synthFor(config);
     },
+    workflows: new PreparedWorkflows(workflowCacheDir(env)),
     localWorkflow: (synth, deps, clock) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { LocalWorkflow } = require('../runner/local-workflow') as typeof import('../runner/local-workflow');
@@ -296,6 +304,8 @@ async function readStackOutputs(
   const resolvedRegion = region ?? (await clientRegion(cfn));
   let stack;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { DescribeStacksCommand } = require('@aws-sdk/client-cloudformation') as typeof import('@aws-sdk/client-cloudformation');
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     stack = out.Stacks?.[0];
   } catch (err) {

@@ -23,7 +23,7 @@ import { findDeployment, findGroup, loadCliConfig, type Deployment } from './dep
 import { followExecution, stepLine } from './follow';
 import { colourOutcome, executionConsoleUrl, formatDuration, formatIso, formatTime } from './format';
 import { askYesNo, type Command, type Context } from './io';
-import { localExecutionArn, runLocally, type LocalCall } from './local';
+import { localExecutionArn, runLocally, workflowFor, type LocalCall, type WorkflowSource } from './local';
 
 const OPTIONS = {
   ...DEPLOYMENT_OPTIONS,
@@ -62,6 +62,8 @@ export interface RunResult {
   endedAt: string | null;
   /** The execution's history item, as the store holds it. */
   history: HistoryItem | null;
+  /** A --local run only: where its workflow came from (prepared, or synthesized now and how long that took). */
+  workflow?: WorkflowSource;
 }
 
 const failoverHelp = `Usage: failoverctl failover <group> --reason TEXT [--dry-run] [--force] [--attest-fenced TEXT] [--yes] [--no-wait] [--json] [--local]
@@ -90,10 +92,13 @@ ${GLOBAL_OPTIONS_HELP}
 
 ${DEPLOYMENT_OPTIONS_HELP}
 
-Break-glass (--local): the state machine definition is synthesized from the same config, its steps run
-in this process with real AWS clients per region, against the stack's DynamoDB table (--table) and SNS
-topic (--topic-arn): the same lock, history and notification. The execution is named local-<group>-<time>,
-its ARN is local:<name>, and the trigger says local: true. Keep the terminal open until it ends.
+Break-glass (--local): the state machine definition the stack deploys, its steps run in this process with
+real AWS clients per region, against the stack's DynamoDB table (--table) and SNS topic (--topic-arn): the
+same lock, history and notification. The definition is the one \`cdk synth\` (or an earlier --local run)
+prepared for this config and this version of the controller, kept in FAILOVER_CACHE_DIR (default
+~/.cache/failover-controller); without one it is synthesized first, which takes seconds: a run without
+--yes prepares it. The execution is named local-<group>-<time>, its ARN is local:<name>, and the trigger
+says local: true. Keep the terminal open until it ends.
 
 Exits 0 when the outcome is SUCCEEDED or DRY_RUN, 1 for any other outcome, 2 on usage errors (nothing
 started), 3 on AWS errors, 4 when the confirmation is declined, 130 when interrupted (the execution
@@ -175,6 +180,10 @@ async function runFailover(ctx: Context, args: string[], mode: Mode): Promise<nu
   printPlan(ctx, { group, mode, dryRun, force, local, reason, executionName, deployment, configPath: loaded.shown, attest });
   for (const warning of warningsFor(ctx, group, mode, state, lock, now)) ctx.out.warn(warning);
 
+  // Before the confirmation, so that a run without --yes leaves the workflow prepared for the one with it.
+  const workflow = local ? workflowFor(ctx, loaded.config) : undefined;
+  if (workflow) printWorkflowSource(ctx, workflow.source);
+
   if (local) {
     if (!values.yes) {
       throw new UsageError(`${command} --local runs the workflow from this machine with your credentials: review the plan above, then run it again with --yes`);
@@ -189,8 +198,8 @@ async function runFailover(ctx: Context, args: string[], mode: Mode): Promise<nu
     }
   }
 
-  const result = local
-    ? await startLocal(ctx, { deployment, loaded, input, executionName, json: values.json === true })
+  const result = workflow
+    ? await startLocal(ctx, { deployment, loaded, workflow, input, executionName, json: values.json === true })
     : await startRemote(ctx, { deployment, input, executionName, wait: !values['no-wait'], json: values.json === true });
   if (result === 'interrupted') return EXIT.INTERRUPTED;
   if (values.json) ctx.out.json(result);
@@ -338,7 +347,7 @@ async function startRemote(
 
 async function startLocal(
   ctx: Context,
-  o: { deployment: Deployment; loaded: ReturnType<typeof loadCliConfig>; input: ExecutionInput; executionName: string; json: boolean },
+  o: { deployment: Deployment; loaded: ReturnType<typeof loadCliConfig>; workflow: ReturnType<typeof workflowFor>; input: ExecutionInput; executionName: string; json: boolean },
 ): Promise<RunResult> {
   const { out } = ctx;
   if (!o.json) out.line(`Running ${localExecutionArn(o.executionName)} locally (AWS calls that change something are shown as they return):`);
@@ -347,6 +356,7 @@ async function startLocal(
   }, { once: true });
   const run = await runLocally(ctx, {
     config: o.loaded.config,
+    workflow: o.workflow.workflow,
     input: o.input,
     executionName: o.executionName,
     deployment: o.deployment,
@@ -383,7 +393,20 @@ async function startLocal(
     startedAt: new Date(run.startedAt).toISOString(),
     endedAt: new Date(run.endedAt).toISOString(),
     history,
+    workflow: o.workflow.source,
   };
+}
+
+/** Which workflow a break-glass run executes, as a line of the plan. */
+function printWorkflowSource(ctx: Context, w: WorkflowSource): void {
+  const { out } = ctx;
+  if (w.source === 'prepared') {
+    out.note(`  workflow:   prepared by ${w.preparedBy} at ${formatIso(w.preparedAt, out.timeZone)}, for this config and this version of the controller`);
+  } else {
+    out.note(`  workflow:   synthesized now, in ${w.seconds} s: ${w.why}`);
+    if (w.savedTo) out.note('              saved: the next break-glass run with this config starts without synthesizing');
+  }
+  if (ctx.debug && w.source === 'prepared') out.note(`  (${w.file})`);
 }
 
 /** The execution's history item. The record is written before the execution ends; a Query can lag a moment behind. */

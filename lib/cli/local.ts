@@ -18,6 +18,7 @@ import { awsErrorName } from '../../lambdas/core/errors';
 import type { ExecutionInput } from '../../lambdas/core/workflow-state';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import type { ExecutionResult } from '../runner/local-workflow';
+import type { PreparedBy, RunnableWorkflow } from '../runner/prepared-workflow';
 import type { Deployment } from './deployment';
 import type { Context } from './io';
 
@@ -52,6 +53,42 @@ export class RealClock implements LocalClock {
   }
 }
 
+/** Where a break-glass run's workflow came from. */
+export type WorkflowSource =
+  | { source: 'prepared'; preparedBy: PreparedBy; preparedAt: string; file: string }
+  | { source: 'synthesized'; seconds: number; why: string; savedTo: string | null };
+
+/**
+ * The workflow a break-glass run executes: the one prepared for this config and this code (by `cdk
+ * synth`, or by an earlier run), else synthesized now, which loads the CDK and takes seconds, and saved
+ * for the next run. A prepared file that cannot be used is said why, and synthesized over.
+ */
+export function workflowFor(ctx: Context, config: FailoverConfig): { workflow: RunnableWorkflow; source: WorkflowSource } {
+  const prepared = ctx.deps.workflows;
+  let why = 'no place to keep prepared workflows';
+  if (prepared) {
+    try {
+      const found = prepared.load(config);
+      if (found) return { workflow: found, source: { source: 'prepared', preparedBy: found.preparedBy, preparedAt: found.preparedAt, file: found.file } };
+      why = `none prepared for this config and this version of the controller in ${prepared.dir}`;
+    } catch (err) {
+      why = `the prepared workflow could not be used: ${(err as Error).message}`;
+    }
+  }
+  const started = performance.now();
+  const workflow = ctx.deps.synth(config);
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  let savedTo: string | null = null;
+  if (prepared) {
+    try {
+      savedTo = prepared.save(config, workflow, 'failoverctl', ctx.deps.now());
+    } catch (err) {
+      why += `; could not save it for the next run: ${(err as Error).message}`;
+    }
+  }
+  return { workflow, source: { source: 'synthesized', seconds, why, savedTo } };
+}
+
 /** One AWS call that changes something, as the run makes it. */
 export interface LocalCall {
   /** Since the run started (on the run's clock). */
@@ -64,6 +101,8 @@ export interface LocalCall {
 
 export interface LocalRunOptions {
   config: FailoverConfig;
+  /** The workflow to run (workflowFor). */
+  workflow: RunnableWorkflow;
   input: ExecutionInput;
   executionName: string;
   deployment: Deployment;
@@ -85,9 +124,8 @@ export const localExecutionArn = (executionName: string) => `local:${executionNa
 export async function runLocally(ctx: Context, options: LocalRunOptions): Promise<LocalRunResult> {
   const { deployment, executionName } = options;
   const executionArn = localExecutionArn(executionName);
-  const synth = ctx.deps.synth(options.config);
   // The Plan state takes the execution's identity from the context object; a local run names itself.
-  const definition = structuredClone(synth.definition);
+  const definition = structuredClone(options.workflow.definition);
   definition.States.Plan.Parameters.execution = { id: executionArn, 'name.$': '$$.Execution.Name' };
 
   const clock = ctx.deps.localClock();
@@ -113,7 +151,7 @@ export async function runLocally(ctx: Context, options: LocalRunOptions): Promis
       if (ctx.debug) ctx.out.note(JSON.stringify(entry));
     },
   };
-  const workflow = ctx.deps.localWorkflow({ ...synth, definition }, deps, clock);
+  const workflow = ctx.deps.localWorkflow({ ...options.workflow, definition }, deps, clock);
   startedAt = clock.now();
   const result = await workflow.run(options.input, executionName);
   return { executionArn, result, startedAt, endedAt: clock.now() };

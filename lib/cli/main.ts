@@ -215,7 +215,9 @@ function describeAwsError(err: unknown, env: Record<string, string | undefined>)
       return `not found (${name}: ${message}): check --state-machine-arn and --region, or the stack's outputs`;
     }
     if ((e.code && UNREACHABLE.has(e.code)) || UNREACHABLE.has(name)) {
-      return `cannot reach the AWS endpoint (${e.code ?? name}: ${message}): check the network, --region and AWS_ENDPOINT_URL`;
+      // Which call: the middleware's name for it, or the store's ("DynamoDB GetItem failed: ...").
+      const call = chain.map((c) => (c as { $call?: string }).$call ?? /^(DynamoDB \w+) failed/.exec(c.message ?? '')?.[1]).find(Boolean);
+      return `cannot reach the AWS endpoint${call ? ` of ${call}` : ''} (${e.code ?? name}: ${message}): check the network, --region and AWS_ENDPOINT_URL`;
     }
   }
   const service = chain.find((e) => e.$metadata !== undefined);

@@ -6,7 +6,8 @@
 import type * as LocalSfn from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import { runStep, type StepName } from '../../lambdas/steps';
 import type { StepDeps } from '../../lambdas/runtime/deps';
-import { DRILL_ACCOUNT, DRILL_REGION, type SynthesizedController } from './synth';
+import type { RunnableWorkflow } from './prepared-workflow';
+import { DRILL_ACCOUNT, DRILL_REGION } from './drill-account';
 
 // The package ships a CommonJS build; only its type declarations are ES-module-only.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -58,7 +59,7 @@ export class LocalWorkflow {
   private readonly retriers = new Map<string, { errors: string[]; interval: number; backoff: number; maxDelay: number }>();
 
   constructor(
-    private readonly synth: SynthesizedController,
+    private readonly synth: RunnableWorkflow,
     private readonly deps: StepDeps,
     private readonly clock: Clock,
     private readonly faults: TaskFault[] = [],

@@ -7,14 +7,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { groupDigests } from '../../lambdas/core/deployed-group';
 import { FailoverControllerStack } from '../infra/stack';
+import { DRILL_ACCOUNT, DRILL_REGION } from './drill-account';
+import { PreparedWorkflows, workflowCacheDir, workflowShape } from './prepared-workflow';
 import { resolveIntrinsics } from '../infra/template-tokens';
 import type { StepName } from '../infra/workflow';
 
-export const DRILL_ACCOUNT = '123456789012';
-export const DRILL_REGION = 'us-west-2';
+export { DRILL_ACCOUNT, DRILL_REGION };
 
 export interface SynthesizedController {
   /** The state machine's ASL, as deployed, with ARNs resolved for the drill account. */
@@ -37,34 +39,41 @@ export function synthesizeController(config: FailoverConfig): SynthesizedControl
       config,
       env: { account: DRILL_ACCOUNT, region: DRILL_REGION },
     });
-    const template = app.synth().getStackByName(stack.stackName).template as Record<string, any>;
-    const resources = template.Resources as Record<string, any>;
-    // Physical names in the drill account: drill-<logical id>.
-    const resolve = (value: unknown): any => resolveIntrinsics(value, resources, { account: DRILL_ACCOUNT, region: DRILL_REGION, physicalName: (id) => `drill-${id}` });
-
-    const machines = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-    if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
-    const definition = JSON.parse(resolve(machines[0].Properties.DefinitionString));
-
-    const stepsByFunctionArn = new Map<string, StepName>();
-    for (const [step, fn] of Object.entries(stack.controller.workflow.functions)) {
-      const logicalId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
-      stepsByFunctionArn.set(resolve({ 'Fn::GetAtt': [logicalId, 'Arn'] }), step as StepName);
-    }
-
-    const tables = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
-    if (tables.length !== 1) throw new Error(`expected one DynamoDB table in the template, found ${tables.length}`);
-    const { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes } = tables[0].Properties;
-    const assembly = app.synth();
-    const isolationGroups = stack.isolationStacks.flatMap((s) =>
-      Object.values(assembly.getStackByName(s.stackName).template.Resources as Record<string, any>)
-        .filter((r) => r.Type === 'AWS::EC2::SecurityGroup')
-        .map((r) => ({ name: r.Properties.GroupName, vpcId: r.Properties.VpcId, region: s.region })),
-    );
-    return { definition, stepsByFunctionArn, table: { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes }, template, isolationGroups };
+    return controllerOf(app.synth(), stack);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the drill and break-glass run, taken from a synthesized stack: the CDK app (bin/app.ts) hands its
+ * own assembly here too, to leave break-glass a prepared workflow (prepared-workflow.ts).
+ */
+export function controllerOf(assembly: CloudAssembly, stack: FailoverControllerStack): SynthesizedController {
+  const template = assembly.getStackByName(stack.stackName).template as Record<string, any>;
+  const resources = template.Resources as Record<string, any>;
+  // Physical names in the drill account: drill-<logical id>.
+  const resolve = (value: unknown): any => resolveIntrinsics(value, resources, { account: DRILL_ACCOUNT, region: DRILL_REGION, physicalName: (id) => `drill-${id}` });
+
+  const machines = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
+  const definition = JSON.parse(resolve(machines[0].Properties.DefinitionString));
+
+  const stepsByFunctionArn = new Map<string, StepName>();
+  for (const [step, fn] of Object.entries(stack.controller.workflow.functions)) {
+    const logicalId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
+    stepsByFunctionArn.set(resolve({ 'Fn::GetAtt': [logicalId, 'Arn'] }), step as StepName);
+  }
+
+  const tables = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+  if (tables.length !== 1) throw new Error(`expected one DynamoDB table in the template, found ${tables.length}`);
+  const { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes } = tables[0].Properties;
+  const isolationGroups = stack.isolationStacks.flatMap((s) =>
+    Object.values(assembly.getStackByName(s.stackName).template.Resources as Record<string, any>)
+      .filter((r) => r.Type === 'AWS::EC2::SecurityGroup')
+      .map((r) => ({ name: r.Properties.GroupName, vpcId: r.Properties.VpcId, region: s.region })),
+  );
+  return { definition, stepsByFunctionArn, table: { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes }, template, isolationGroups };
 }
 
 const synthesized = new Map<string, SynthesizedController>();
@@ -77,11 +86,30 @@ const synthesized = new Map<string, SynthesizedController>();
  * equals a fresh synth of the same config.
  */
 export function synthFor(config: FailoverConfig): SynthesizedController {
-  const shape = { ...config, groups: config.groups.map((g) => ({ ...g, probes: [] })) };
+  const shape = workflowShape(config);
   const key = JSON.stringify(shape);
   let synth = synthesized.get(key);
   if (!synth) synthesized.set(key, (synth = synthesizeController(shape)));
   const definition = structuredClone(synth.definition);
   definition.States.Plan.Parameters.groupDigests = groupDigests(config.groups);
   return { ...synth, definition };
+}
+
+/**
+ * `cdk synth`/`cdk deploy` leave break-glass the workflow they synthesized (prepared-workflow.ts), so that
+ * `failoverctl failover --local` on this machine starts without loading the CDK. Returns the file, or
+ * the reason it could not be written (the synth goes on: break-glass can still synthesize).
+ */
+export function prepareBreakGlass(
+  config: FailoverConfig,
+  assembly: CloudAssembly,
+  stack: FailoverControllerStack,
+  env: Record<string, string | undefined>,
+): { file: string } | { error: string } {
+  const workflows = new PreparedWorkflows(workflowCacheDir(env));
+  try {
+    return { file: workflows.save(config, controllerOf(assembly, stack), 'cdk synth') };
+  } catch (err) {
+    return { error: `could not prepare the break-glass workflow in ${workflows.dir}: ${(err as Error).message}` };
+  }
 }

@@ -52,6 +52,18 @@ describe('npm run bench -- --quick', () => {
     }
   });
 
+  it("breakGlassStart: a real break-glass process reached its first AWS call and its workflow's first call, with a prepared workflow", () => {
+    const b = json.breakGlassStart;
+    expect(b.method).toEqual(method);
+    expect(b.prepared.samples).toHaveLength(SIZES.quick.breakGlass.prepared);
+    for (const s of b.prepared.samples) {
+      expect(s.firstCallMs).toBeGreaterThan(0);
+      // The plan is printed (and the workflow found) between the two: the workflow's first call comes after the reads.
+      expect(s.workflowFirstCallMs).toBeGreaterThan(s.firstCallMs);
+    }
+    expect(b.synthesized).toBeNull();
+  });
+
   it('the same seed places the outages the same way', () => {
     const a = seededRandom(7);
     const b = seededRandom(7);
@@ -139,7 +151,7 @@ describe('npm run bench -- --quick', () => {
     expect(text).toMatch(/detection, default .* (PASS|SHORT)/);
     expect(text).toMatch(/monthly cost, 100 endpoint\(s\) .* (PASS|SHORT)/);
     expect(text).toContain('How each figure was measured:');
-    for (const name of ['detectionSeconds', 'controllerOverheadMs', 'addedLatencySeconds', 'stateTransitionsPerFailover', 'lambdas', 'probeRoundMs', 'monthlyCostUsd']) {
+    for (const name of ['detectionSeconds', 'controllerOverheadMs', 'addedLatencySeconds', 'stateTransitionsPerFailover', 'lambdas', 'probeRoundMs', 'breakGlassStart', 'monthlyCostUsd']) {
       expect(text).toContain(`  ${name}: `);
     }
   });

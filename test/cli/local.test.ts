@@ -4,7 +4,9 @@
  * table is dynalite (the Drill sets up exactly that); the assertions are on what the account and the
  * store hold afterwards.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Store } from '../../lambdas/core/store';
 import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
 import { Drill } from '../../lib/drill/drill';
 import { accountDeps } from '../support/drill';
@@ -95,5 +97,32 @@ describe('failover --local (break-glass)', () => {
     expect(json.executionArn).toMatch(/^local:local-orders-/);
     expect(drill.account.instance(INSTANCE)?.state).toBe('running');
     expect(drill.account.apiCalls.filter((c) => c.mutating && !c.dryRun).map((c) => c.operation)).toEqual(['Publish']);
+  });
+});
+
+describe('what break-glass still needs of the controller: its table and its topic', () => {
+  it('the table cannot be reached: the run stops before any change, exit 3, and says which call failed', async () => {
+    drill = await Drill.create(config);
+    // A DynamoDB endpoint that refuses connections at once, as a region whose DynamoDB is gone would after its timeout.
+    const refused = new DynamoDBClient({ region: 'us-west-2', endpoint: 'http://127.0.0.1:9', maxAttempts: 1, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' } });
+    const r = await runCli(argv(drill, '--yes'), { deps: { ...depsFor(drill), store: (table) => new Store(refused, table) } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/failoverctl: .*DynamoDB.*GetItem/);
+    expect(drill.account.instance(INSTANCE)?.state).toBe('running');
+    expect(drill.account.dbInstance(REPLICA)?.replicaOf).toBeDefined();
+    expect(drill.account.apiCalls.filter((c) => c.mutating)).toEqual([]);
+  });
+
+  it('the topic cannot be reached: the failover completes, and the record and the output say nobody was notified', async () => {
+    drill = await Drill.create(config);
+    drill.account.setRegionReachable('us-west-2', false, ['sns']);
+    const r = await runCli(argv(drill, '--yes'), { deps: depsFor(drill) });
+    expect(drill.account.instance(INSTANCE)?.state).toBe('stopped');
+    expect(drill.account.dbInstance(REPLICA)?.replicaOf).toBeUndefined();
+    expect(drill.account.published).toEqual([]);
+    const [item] = await drill.store.listHistory({ group: 'orders' });
+    expect(item).toMatchObject({ outcome: 'SUCCEEDED', notification: { notified: false, error: expect.stringMatching(/Timeout/) } });
+    expect(r.stdout).toMatch(/sns:Publish .* -> TimeoutError/);
+    expect(r.code).toBe(0);
   });
 });

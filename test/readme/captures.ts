@@ -10,8 +10,9 @@
  * of the workflow. Examples the README tells as one story run in one drill, in the order it tells them.
  * What an example leaves out (`...`) is left out by a rule of transcript.ts, never by hand.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError, parseConfig } from '../../lambdas/core/config';
@@ -19,6 +20,8 @@ import { lockTtlSeconds } from '../../lambdas/core/budgets';
 import { groupDigests } from '../../lambdas/core/deployed-group';
 import { loadCliConfig } from '../../lib/cli/deployment';
 import { formatReport, runScenario } from '../../lib/drill/report';
+import { PreparedWorkflows } from '../../lib/runner/prepared-workflow';
+import { synthFor } from '../../lib/runner/synth';
 import { DrillDeployment } from '../cli/drill-deployment';
 import { CONFIG, ROOT, runCli, type CliRun, type RunOptions } from '../cli/support';
 import { compactJson, cutLine, keepSection, omitBefore, omitPlan, statusRow, transcript, type Shown } from './transcript';
@@ -94,10 +97,16 @@ const operatorStory = once(async (): Promise<Story> => {
     await d.advance(2);
     story.set('status-armed', await shown(d, ['status']));
 
+    // `cdk deploy` on the operator's machine, a day ago, left the workflow for break-glass (bin/app.ts).
+    const cache = mkdtempSync(join(tmpdir(), 'failover-cache-'));
+    const workflows = new PreparedWorkflows(cache);
+    const deployed = loadCliConfig(undefined, d.cwd).config;
+    workflows.save(deployed, synthFor(deployed), 'cdk synth', d.drill.account.clock.now() - 86_400_000);
     const failover = ['failover', 'orders', '--local', '--reason', BREAK_GLASS_REASON];
-    const refused = await shown(d, failover, { exit: true });
+    const refused = await shown(d, failover, { exit: true }, { deps: { workflows } });
     await d.advance(3);
-    const ran = await shown(d, ['failover', 'orders', '--local', '--yes', '--reason', BREAK_GLASS_REASON], { exit: true, comment: 'plan lines omitted', rule: omitPlan({ keepTitle: true }) });
+    const ran = await shown(d, ['failover', 'orders', '--local', '--yes', '--reason', BREAK_GLASS_REASON], { exit: true, comment: 'plan lines omitted', rule: omitPlan({ keepTitle: true }) }, { deps: { workflows } });
+    rmSync(cache, { recursive: true, force: true });
     story.set('failover-local', `${refused}\n\n${ran}`);
 
     await d.advance(90);

@@ -40,6 +40,9 @@ export function accountDeps(d: Drill): Partial<CliDeps> {
     now: () => account.clock.now(),
     // What the CLI loads lazily through tsx, imported here through vitest.
     synth: synthFor,
+    // No prepared workflows (the operator's cache): every break-glass run here synthesizes, as on a fresh
+    // machine; test/cli/break-glass-start.test.ts gives its runs a place of their own.
+    workflows: undefined,
     localWorkflow: (synth, stepDeps, clock) => new LocalWorkflow(synth, stepDeps, clock),
   };
 }
