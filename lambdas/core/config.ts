@@ -333,7 +333,7 @@ const ConfigSchema = z
      * controller's own probes and these decides. Each is a stack of its own in that region.
      */
     vantages: z.array(Vantage).max(MAX_VANTAGES, { error: `must list at most ${MAX_VANTAGES} vantages` }).default([]),
-    groups: z.array(Group).min(1, { error: 'must list at least one failover group' }).max(100),
+    groups: z.array(Group).min(1, { error: 'must list at least one failover group' }).max(1000),
   })
   .superRefine((config, ctx) => {
     checkVantages(config, (path, message) => ctx.addIssue({ code: 'custom', path, message }));

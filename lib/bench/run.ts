@@ -20,6 +20,7 @@ import { LAMBDA_LINE_PREFIX_BYTES, measureProbeInvocation } from './probe-invoca
 import { measureProbeRound, PROBE_ROUND_TARGET_MS, type ProbeRoundResult } from './probe-round';
 import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from './prices';
 import { round, seededRandom } from './stats';
+import { scaleReport, scaleRow, type ScaleReport } from './scale';
 import { measureBreakGlassStart, type BreakGlassStart } from './break-glass';
 
 export interface BenchOptions {
@@ -36,8 +37,8 @@ export interface BenchOptions {
 export const DEFAULT_SEED = 20260101;
 
 export const SIZES = {
-  full: { outagesPerSetting: 40, failoverRuns: 7, probeEndpoints: 500, probeRounds: 3, coldLoadSamples: 5, breakGlass: { prepared: 5, synthesized: 3 } },
-  quick: { outagesPerSetting: 4, failoverRuns: 2, probeEndpoints: 50, probeRounds: 1, coldLoadSamples: 1, breakGlass: { prepared: 1, synthesized: 0 } },
+  full: { outagesPerSetting: 40, failoverRuns: 7, probeEndpoints: 500, probeRounds: 3, coldLoadSamples: 5, breakGlass: { prepared: 5, synthesized: 3 }, scaleGroups: 1000 },
+  quick: { outagesPerSetting: 4, failoverRuns: 2, probeEndpoints: 50, probeRounds: 1, coldLoadSamples: 1, breakGlass: { prepared: 1, synthesized: 0 }, scaleGroups: 10 },
 } as const;
 
 const COST_ENDPOINTS = [1, 10, 100] as const;
@@ -96,6 +97,8 @@ export interface BenchReport {
     cases: CostCase[];
     pass: boolean;
   };
+  /** The synth of a config of many groups (lib/bench/scale.ts). */
+  scale: ScaleReport;
 }
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
@@ -161,6 +164,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const interval = (d: DetectionResult) => `${d.name} (${d.intervalSeconds} s interval, threshold ${d.failureThreshold})`;
   const addedSamples = failovers.runs.map((r) => r.addedLatencySeconds);
   const addedTarget = failovers.addedLatencyTargetSeconds;
+  progress(`scale: synthesizing ${size.scaleGroups} groups`);
+  const scale = scaleReport(size.scaleGroups);
 
   return {
     mode,
@@ -256,6 +261,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       cases,
       pass: targetCase.totalUsd <= COST_TARGET_USD,
     },
+    scale,
   };
 }
 
@@ -316,6 +322,7 @@ export function formatBench(r: BenchReport): string {
       isTarget ? verdict(r.monthlyCostUsd.pass) : '-',
     ]);
   }
+  rows.push(scaleRow(r.scale, verdict));
   const header: [string, string, string, string] = ['figure', 'measured', 'target', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
@@ -347,6 +354,7 @@ export function formatBench(r: BenchReport): string {
     ['probeRoundMs', r.probeRoundMs.method],
     ['breakGlassStart', r.breakGlassStart.method],
     ['monthlyCostUsd', r.monthlyCostUsd.method],
+    ['scale', r.scale.method],
   ];
   for (const [name, method] of methods) out.push(`  ${name}: ${method}`);
   return out.join('\n');

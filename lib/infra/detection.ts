@@ -3,7 +3,7 @@
  * group's interval inside each invocation) and, for groups that name CloudWatch alarms, a rule that
  * starts the workflow when one of them goes to ALARM.
  */
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,9 +12,11 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { createHash } from 'node:crypto';
 import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
@@ -93,14 +95,34 @@ export class Detection extends Construct {
       if (reserved !== 'none') (this.probeFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved;
     }
 
-    for (const group of config.groups.filter((g) => g.alarms.length > 0)) {
+    // The alarm rules: one per group that names alarms. A config of many groups puts them in nested
+    // stacks of ALARM_RULES_PER_NESTED_STACK (CloudFormation: 500 resources per stack, "Understand
+    // CloudFormation quotas"); a small one keeps them here. Each is named `<alarmRulePrefix>-<group>`
+    // (EventBridge: a rule name has at most 64 characters), so that one statement of the dead-letter
+    // queue's policy lets all of them send to it: an SQS policy holds at most 20 statements and 8,192
+    // bytes (SQS Developer Guide, "Amazon SQS policy quotas"), one per rule would stop at 17 groups.
+    // EventBridge allows 300 rules per event bus by default (adjustable; 100 in af-south-1 and
+    // eu-south-1: EventBridge User Guide, "Amazon EventBridge quotas"): the README says so.
+    const alarmed = config.groups.filter((g) => g.alarms.length > 0);
+    const prefix = alarmRulePrefix(this);
+    const shardOf = (index: number): Construct => {
+      if (alarmed.length <= ALARM_RULES_IN_MAIN_STACK) return this;
+      const id = `AlarmTriggers${Math.floor(index / ALARM_RULES_PER_NESTED_STACK) + 1}`;
+      return this.node.tryFindChild(id) as Construct ?? new NestedStack(this, id, { description: 'failover-controller: alarm rules that start failovers' });
+    };
+    if (alarmed.length > 0) allowAlarmRulesToDeadLetter(deadLetterQueue, prefix);
+    alarmed.forEach((group, index) => {
+      const scope = shardOf(index);
+      // The queue as the rule's stack sees it, imported: CDK would otherwise add one policy statement per rule.
+      const queue = importedQueue(scope, deadLetterQueue);
       // Only this account's alarms of that name, in this region: an event names its alarm by ARN in
       // `resources` and carries the `account` it comes from (CloudWatch User Guide, "Alarm events and
       // EventBridge": `"account": "123456789012"`, `"resources": ["arn:aws:cloudwatch:us-east-1:
       // 123456789012:alarm:ServerCpuTooHigh"]`). A same-named alarm of another account, whose events a bus
       // policy lets in, or of another region forwarded here, matches the name but not the ARN.
       const alarmArns = group.alarms.map((name) => `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${name}`);
-      const rule = new events.Rule(this, `AlarmTrigger-${group.name}`, {
+      const rule = new events.Rule(scope, `AlarmTrigger-${group.name}`, {
+        ruleName: `${prefix}-${group.name}`,
         description: `failover-controller: start a failover of ${group.name} when one of its alarms goes to ALARM`,
         eventPattern: {
           source: ['aws.cloudwatch'],
@@ -129,10 +151,44 @@ export class Detection extends Construct {
           // (EventBridge User Guide, "Event retry policy and using dead-letter queues").
           retryAttempts: 3,
           maxEventAge: Duration.minutes(5),
-          deadLetterQueue,
+          deadLetterQueue: queue,
         }),
       );
       this.alarmRules.push(rule);
-    }
+    });
   }
+}
+
+/** Up to this many alarm rules stay in the controller's own stack (about 100 resources besides them). */
+export const ALARM_RULES_IN_MAIN_STACK = 100;
+/** Alarm rules per nested stack beyond that: each rule is one resource, well under 500. */
+export const ALARM_RULES_PER_NESTED_STACK = 250;
+
+/**
+ * `fc-<10 hex digits of the stack name's SHA-256>`: the prefix of every alarm rule's name, short enough
+ * that a 40-character group name fits EventBridge's 64 characters, and distinct per stack name.
+ */
+export function alarmRulePrefix(scope: Construct): string {
+  return `fc-${createHash('sha256').update(Stack.of(scope).stackName).digest('hex').slice(0, 10)}`;
+}
+
+/** One dead-letter queue statement for every alarm rule of this stack (their names share the prefix). */
+function allowAlarmRulesToDeadLetter(queue: sqs.IQueue, prefix: string): void {
+  queue.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AlarmRulesSendUndeliveredEvents',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['sqs:SendMessage'],
+      resources: [queue.queueArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/${prefix}-*` },
+      },
+    }),
+  );
+}
+
+/** The dead-letter queue imported once into `scope` (in a nested stack, its ARN becomes one parameter). */
+function importedQueue(scope: Construct, queue: sqs.IQueue): sqs.IQueue {
+  return (scope.node.tryFindChild('DeadLetterQueue') as sqs.IQueue | undefined) ?? sqs.Queue.fromQueueArn(scope, 'DeadLetterQueue', queue.queueArn);
 }

@@ -80,3 +80,20 @@ export function databasesByRegion(groups: GroupConfig[]): Map<string, GroupConfi
   }
   return byRegion;
 }
+
+/** Security groups per isolation stack, well under CloudFormation's 500 resources per stack. */
+export const SECURITY_GROUPS_PER_STACK = 400;
+
+/**
+ * One region's database fence groups and isolation groups, split into stacks of at most
+ * SECURITY_GROUPS_PER_STACK security groups, in config order (database fences first).
+ */
+export function isolationShards(databases: GroupConfig[], isolated: GroupConfig[]): Array<{ databases: GroupConfig[]; groups: GroupConfig[] }> {
+  const items = [...databases.map((g) => ({ g, kind: 'database' as const })), ...isolated.map((g) => ({ g, kind: 'isolation' as const }))];
+  const shards: Array<{ databases: GroupConfig[]; groups: GroupConfig[] }> = [];
+  for (let i = 0; i < items.length; i += SECURITY_GROUPS_PER_STACK) {
+    const part = items.slice(i, i + SECURITY_GROUPS_PER_STACK);
+    shards.push({ databases: part.filter((x) => x.kind === 'database').map((x) => x.g), groups: part.filter((x) => x.kind === 'isolation').map((x) => x.g) });
+  }
+  return shards;
+}

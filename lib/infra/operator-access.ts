@@ -20,6 +20,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { replicaCandidates } from '../../lambdas/core/candidates';
 import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
+import { dbResource, MAX_NAMED_RESOURCES, namedOrRegional, wildcardFindingId } from './workflow';
 
 export interface OperatorAccessProps {
   readonly config: FailoverConfig;
@@ -42,11 +43,14 @@ export class OperatorAccess extends Construct {
     const stackName = Stack.of(this).stackName;
     const executions = `arn:${partition}:states:${region}:${account}:execution:${stateMachine.stateMachineName}:*`;
 
-    const databases = config.groups.flatMap((g) => {
-      const s = sourceDatabase(g.replica);
-      return [s.arn ?? `arn:${partition}:rds:${s.region}:${account}:db:${s.id}`, ...replicaCandidates(g).map((r) => `arn:${partition}:rds:${r.region}:${account}:db:${r.dbInstanceIdentifier}`)];
-    });
-    const zones = [...new Set(config.groups.map((g) => g.dns.hostedZoneId))].map((z) => `arn:${partition}:route53:::hostedzone/${z}`);
+    // By name, or (more than IAM holds in a managed policy of 6,144 characters) by region: namedOrRegional.
+    const checked = namedOrRegional([
+      ...config.groups.flatMap((g) => {
+        const s = sourceDatabase(g.replica);
+        return [dbResource(s.region, s.id, s.arn), ...replicaCandidates(g).map((r) => dbResource(r.region, r.dbInstanceIdentifier))];
+      }),
+      ...[...new Set(config.groups.map((g) => g.dns.hostedZoneId))].map((z) => ({ arn: `arn:${partition}:route53:::hostedzone/${z}`, regional: `arn:${partition}:route53:::hostedzone/*` })),
+    ]);
 
     const readOnly = [
       new iam.PolicyStatement({
@@ -67,7 +71,7 @@ export class OperatorAccess extends Construct {
       new iam.PolicyStatement({
         sid: 'CheckTheConfiguredResources',
         actions: ['rds:DescribeDBInstances', 'route53:GetHostedZone', 'route53:ListResourceRecordSets'],
-        resources: [...new Set(databases), ...zones],
+        resources: checked.resources,
       }),
       new iam.PolicyStatement({
         sid: 'CheckReadsWithoutResourceLevelPermissions',
@@ -110,6 +114,14 @@ export class OperatorAccess extends Construct {
     this.operatePolicy.attachToRole(this.operatorRole);
 
     for (const policy of [this.readOnlyPolicy, this.operatePolicy]) {
+      if (checked.widened) {
+        Validations.of(policy).acknowledge(
+          ...checked.resources.map((r) => ({
+            id: wildcardFindingId(r),
+            reason: `Read-only (failoverctl check): this account's resources of that type in a configured region, since a managed policy holds 6,144 characters and the configured resources are more than ${MAX_NAMED_RESOURCES}.`,
+          })),
+        );
+      }
       Validations.of(policy).acknowledge(
         {
           id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',

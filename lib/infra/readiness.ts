@@ -22,6 +22,7 @@ import { Construct } from 'constructs';
 import { sourceDatabase, type FailoverConfig } from '../../lambdas/core/config';
 import { replicaCandidates } from '../../lambdas/core/candidates';
 import { controllerFunction } from './controller-function';
+import { dbResource, MAX_NAMED_RESOURCES, namedOrRegional, wildcardFindingId } from './workflow';
 import { grantItemAccess } from './store-table';
 import { grantPublish } from './topic-access';
 
@@ -77,18 +78,28 @@ export class Readiness extends Construct {
   /** Reads only, on the configured resources where the API allows it; the DryRun through the fence function. */
   private grant(config: FailoverConfig, table: dynamodb.ITable, topic: sns.ITopic, fenceFunction: lambda.IFunction): void {
     const fn = this.function;
-    const { PARTITION: partition, ACCOUNT_ID: account } = Aws;
+    const { PARTITION: partition } = Aws;
     const groups = config.groups;
-    const databases = groups.flatMap((g) => {
-      const s = sourceDatabase(g.replica);
-      return [
-        s.arn ?? `arn:${partition}:rds:${s.region}:${account}:db:${s.id}`,
-        ...replicaCandidates(g).map((r) => `arn:${partition}:rds:${r.region}:${account}:db:${r.dbInstanceIdentifier}`),
-      ];
-    });
-    const zones = [...new Set(groups.map((g) => g.dns.hostedZoneId))].map((z) => `arn:${partition}:route53:::hostedzone/${z}`);
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: [...new Set(databases)] }));
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'], resources: zones }));
+    const databases = namedOrRegional(
+      groups.flatMap((g) => {
+        const s = sourceDatabase(g.replica);
+        return [dbResource(s.region, s.id, s.arn), ...replicaCandidates(g).map((r) => dbResource(r.region, r.dbInstanceIdentifier))];
+      }),
+    );
+    const zones = namedOrRegional(
+      [...new Set(groups.map((g) => g.dns.hostedZoneId))].map((z) => ({ arn: `arn:${partition}:route53:::hostedzone/${z}`, regional: `arn:${partition}:route53:::hostedzone/*` })),
+    );
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: databases.resources }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'], resources: zones.resources }));
+    // Read-only: a config too large for IAM to name its resources (namedOrRegional) reads them by region.
+    for (const scope of [databases, zones].filter((x) => x.widened)) {
+      Validations.of(fn.role!).acknowledge(
+        ...scope.resources.map((r) => ({
+          id: wildcardFindingId(r),
+          reason: `Read-only, on this account's resources of that type in a configured region: more configured resources than IAM can name in one role (${MAX_NAMED_RESOURCES} per statement).`,
+        })),
+      );
+    }
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: [

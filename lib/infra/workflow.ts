@@ -12,7 +12,7 @@
  * (FENCE_FAILED, PROMOTION_FAILED, DNS_FAILED, FAILED), notified and recorded, and then fails the
  * execution with a named error. Transient errors are retried with backoff and full jitter.
  */
-import { Aws, Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -371,18 +371,29 @@ export class FailoverWorkflow extends Construct {
     });
   }
 
-  /** Each step may do exactly what it needs, on the configured resources only. */
+  /**
+   * Each step may do exactly what it needs, on the configured resources only; a statement that would
+   * name more than MAX_NAMED_RESOURCES of them names their regions instead (namedOrRegional), and the
+   * synth warns.
+   */
   private grant(config: FailoverConfig, fns: Record<StepName, NodejsFunction>, table: dynamodb.ITable, topic: sns.ITopic): void {
     const { PARTITION: partition, ACCOUNT_ID: account } = Aws;
     const groups = config.groups;
     // Every candidate replica of every group (replicaCandidates: `replica` and `additionalReplicas`).
-    const replicas = groups.flatMap((g) => replicaCandidates(g).map((r) => `arn:${partition}:rds:${r.region}:${account}:db:${r.dbInstanceIdentifier}`));
-    const zones = [...new Set(groups.map((g) => g.dns.hostedZoneId))];
+    const replicaList = groups.flatMap((g) => replicaCandidates(g).map((r) => dbResource(r.region, r.dbInstanceIdentifier)));
     // The old databases (the replicas' sources), as configured: an ARN as given, an identifier in the replica's region.
-    const sources = groups.map((g) => {
+    const sourceList = groups.map((g) => {
       const s = sourceDatabase(g.replica);
-      return s.arn ?? `arn:${partition}:rds:${s.region}:${account}:db:${s.id}`;
+      return dbResource(s.region, s.id, s.arn);
     });
+    // Each list by name, or (a config too large for IAM to hold the names) by region: see namedOrRegional.
+    const widened = new Map<NodejsFunction, Set<string>>();
+    const scoped = (fn: NodejsFunction, items: ScopedResource[]): string[] => {
+      const { resources, widened: wide } = namedOrRegional(items);
+      if (wide) for (const r of resources) widened.set(fn, (widened.get(fn) ?? new Set()).add(r));
+      return resources;
+    };
+    const zones = [...new Set(groups.map((g) => g.dns.hostedZoneId))];
 
     // The lock and the group state (read, conditional put); the history item, the group state and the lock's release.
     grantItemAccess(table, fns['acquire-lock'], 'GetItem', 'PutItem');
@@ -399,14 +410,17 @@ export class FailoverWorkflow extends Construct {
 
     // flip-dns reads the promoted replica's endpoint address from RDS, never from its event.
     for (const step of ['assess-replica', 'promote-replica', 'flip-dns'] as const) {
-      fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: replicas }));
+      fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: scoped(fns[step], replicaList) }));
     }
     // Every EC2 writer: the primaries and their additional instances. verify-fences stops one found running again.
     const writers = groups.flatMap((g) =>
-      [g.primary.instanceId, ...g.primary.additionalInstanceIds].map((id) => `arn:${partition}:ec2:${g.primary.region}:${account}:instance/${id}`),
+      [g.primary.instanceId, ...g.primary.additionalInstanceIds].map((id) => ({
+        arn: `arn:${partition}:ec2:${g.primary.region}:${account}:instance/${id}`,
+        regional: `arn:${partition}:ec2:${g.primary.region}:${account}:instance/*`,
+      })),
     );
     for (const step of ['fence-primary', 'verify-fences'] as const) {
-      fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:StopInstances'], resources: writers }));
+      fns[step].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:StopInstances'], resources: scoped(fns[step], writers) }));
     }
     fns['verify-fences'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
     // Auto Scaling: which group an instance is in (read-only, no resource-level permissions), and
@@ -421,12 +435,12 @@ export class FailoverWorkflow extends Construct {
     );
     // The database fence: read the replica (its source) and the source; change only the source's
     // security groups and reboot it. The deny-all group is found by name (read-only, no resource-level permissions).
-    fns['fence-database'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: [...replicas, ...sources] }));
-    fns['fence-database'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:ModifyDBInstance', 'rds:RebootDBInstance'], resources: sources }));
+    fns['fence-database'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: scoped(fns['fence-database'], [...replicaList, ...sourceList]) }));
+    fns['fence-database'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:ModifyDBInstance', 'rds:RebootDBInstance'], resources: scoped(fns['fence-database'], sourceList) }));
     fns['fence-database'].addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeSecurityGroups'], resources: ['*'] }));
-    fns['verify-fences'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: sources }));
+    fns['verify-fences'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: scoped(fns['verify-fences'], sourceList) }));
     // The switchover's catch-up: the replica, and the lag metrics (read-only, no resource-level permissions).
-    fns['catch-up'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: replicas }));
+    fns['catch-up'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: scoped(fns['catch-up'], replicaList) }));
     fns['catch-up'].addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricStatistics'], resources: ['*'] }));
     // Network fencing: replace the security groups of interfaces inside the primary's own VPC, and only
     // with that group's isolation group. ModifyNetworkInterfaceAttribute is authorized on the interface
@@ -435,21 +449,30 @@ export class FailoverWorkflow extends Construct {
     // stack puts on it (isolation.ts) through aws:ResourceTag (EC2 User Guide, "Control access to EC2
     // resources using resource tags"; the Service Authorization Reference lists the security-group
     // resource, with its tag and ec2:Vpc condition keys, for this action).
-    for (const g of groups.filter((x) => x.fence.onUnconfirmed === 'isolate')) {
-      const arn = (type: string) => `arn:${partition}:ec2:${g.primary.region}:${account}:${type}`;
-      const inThePrimarysVpc = { 'ec2:Vpc': arn(`vpc/${g.primary.vpcId}`) };
+    // Two statements per isolated group; more groups than IAM can hold that way (MAX_NAMED_RESOURCES / 2)
+    // get two per region: interfaces of the region, and only security groups that carry the isolation
+    // tag at all (any group's isolation group, not only the group's own: the fence names its own).
+    const isolated = groups.filter((x) => x.fence.onUnconfirmed === 'isolate');
+    const perGroup = 2 * isolated.length <= MAX_NAMED_RESOURCES;
+    const isolationScopes = perGroup
+      ? isolated.map((g) => ({ region: g.primary.region, vpc: { 'ec2:Vpc': `arn:${partition}:ec2:${g.primary.region}:${account}:vpc/${g.primary.vpcId}` }, tag: g.name as string | undefined }))
+      : [...new Set(isolated.map((g) => g.primary.region))].map((region) => ({ region, vpc: undefined, tag: undefined }));
+    for (const { region, vpc, tag } of isolationScopes) {
+      const arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}`;
       fns['fence-primary'].addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ec2:ModifyNetworkInterfaceAttribute'],
           resources: [arn('network-interface/*')],
-          conditions: { StringEquals: inThePrimarysVpc },
+          ...(vpc ? { conditions: { StringEquals: vpc } } : {}),
         }),
       );
       fns['fence-primary'].addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ec2:ModifyNetworkInterfaceAttribute'],
           resources: [arn('security-group/*')],
-          conditions: { StringEquals: { ...inThePrimarysVpc, [`aws:ResourceTag/${ISOLATION_GROUP_TAG}`]: g.name } },
+          conditions: tag
+            ? { StringEquals: { ...vpc, [`aws:ResourceTag/${ISOLATION_GROUP_TAG}`]: tag } }
+            : { Null: { [`aws:ResourceTag/${ISOLATION_GROUP_TAG}`]: 'false' } },
         }),
       );
     }
@@ -458,15 +481,11 @@ export class FailoverWorkflow extends Construct {
         new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups'], resources: ['*'] }),
       );
     }
-    fns['promote-replica'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:PromoteReadReplica'], resources: replicas }));
+    fns['promote-replica'].addToRolePolicy(new iam.PolicyStatement({ actions: ['rds:PromoteReadReplica'], resources: scoped(fns['promote-replica'], replicaList) }));
 
     const dns = fns['flip-dns'];
-    dns.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['route53:ListResourceRecordSets'],
-        resources: zones.map((z) => `arn:${partition}:route53:::hostedzone/${z}`),
-      }),
-    );
+    const zoneArn = (z: string) => ({ arn: `arn:${partition}:route53:::hostedzone/${z}`, regional: `arn:${partition}:route53:::hostedzone/*` });
+    dns.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:ListResourceRecordSets'], resources: scoped(dns, zones.map(zoneArn)) }));
     dns.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:GetChange'], resources: [`arn:${partition}:route53:::change/*`] }));
     // dns.mode "health-check": the switch is one metric, written in the controller's region.
     // PutMetricData has no resource-level permissions; the cloudwatch:namespace condition key limits it.
@@ -479,24 +498,66 @@ export class FailoverWorkflow extends Construct {
         reason: `cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition limits it to ${DNS_SWITCH_NAMESPACE}, the health-check DNS switch.`,
       });
     }
-    for (const zone of zones) {
-      // Records of health-check groups are never changed through the API.
-      const records = groups.flatMap((g) => (g.dns.hostedZoneId === zone && g.dns.mode === 'records' ? g.dns.records : []));
-      if (records.length === 0) continue;
+    // Only UPSERTs of the configured names and types, one statement per zone; records of health-check
+    // groups are never changed through the API. More names than IAM can hold (MAX_NAMED_RESOURCES):
+    // one statement for the zones, UPSERTs of the configured types only.
+    const apiGroups = groups.filter((g) => g.dns.mode === 'records');
+    const apiZones = zones.filter((z) => apiGroups.some((g) => g.dns.hostedZoneId === z));
+    const names = apiGroups.flatMap((g) => g.dns.records.map((r) => r.name));
+    const recordTypes = (records: Array<{ type: string }>) => [...new Set(records.map((r) => r.type))];
+    if (apiGroups.length === 0) {
+      // No group changes records through the API: no ChangeResourceRecordSets at all.
+    } else if (new Set(names).size + apiZones.length <= MAX_NAMED_RESOURCES) {
+      for (const zone of apiZones) {
+        const records = apiGroups.flatMap((g) => (g.dns.hostedZoneId === zone ? g.dns.records : []));
+        dns.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['route53:ChangeResourceRecordSets'],
+            resources: [`arn:${partition}:route53:::hostedzone/${zone}`],
+            conditions: {
+              'ForAllValues:StringEquals': {
+                'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...new Set(records.map((r) => r.name))],
+                'route53:ChangeResourceRecordSetsRecordTypes': recordTypes(records),
+                'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+              },
+            },
+          }),
+        );
+      }
+    } else {
+      widened.set(dns, (widened.get(dns) ?? new Set()).add('route53:ChangeResourceRecordSetsNormalizedRecordNames'));
       dns.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['route53:ChangeResourceRecordSets'],
-          resources: [`arn:${partition}:route53:::hostedzone/${zone}`],
-          // Only UPSERTs of the configured names and types.
+          resources: scoped(dns, apiZones.map(zoneArn)),
           conditions: {
             'ForAllValues:StringEquals': {
-              'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...new Set(records.map((r) => r.name))],
-              'route53:ChangeResourceRecordSetsRecordTypes': [...new Set(records.map((r) => r.type))],
+              'route53:ChangeResourceRecordSetsRecordTypes': recordTypes(apiGroups.flatMap((g) => g.dns.records)),
               'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
             },
           },
         }),
       );
+    }
+    if (!perGroup) widened.set(fns['fence-primary'], (widened.get(fns['fence-primary']) ?? new Set()).add('ec2:Vpc and the group\'s own isolation tag'));
+
+    // Say what a large config widened, at synth, and acknowledge the wildcards it made (cdk-nag IAM5).
+    for (const [fn, what] of widened) {
+      const wildcards = [...what].filter((w) => w.endsWith('*'));
+      const shown = [...what].map((w) => w.replace(Aws.PARTITION, '<partition>').replace(Aws.ACCOUNT_ID, '<account>'));
+      Annotations.of(fn).addWarningV2(
+        'failover-controller:widened-permissions',
+        `${groups.length} groups name more resources than IAM holds in one role (more than ${MAX_NAMED_RESOURCES} in a statement): ` +
+          `this function's role names instead ${shown.join(', ')}`,
+      );
+      if (wildcards.length > 0) {
+        Validations.of(fn.role!).acknowledge(
+          ...wildcards.map((w) => ({
+            id: wildcardFindingId(w),
+            reason: `More configured resources than IAM can name in one role (${MAX_NAMED_RESOURCES} per statement): the action applies to this account's resources of that type in a configured region; the step itself acts only on the resources of the group it was given, from its baked config.`,
+          })),
+        );
+      }
     }
   }
 }
@@ -552,4 +613,43 @@ export function placeInProbeVpc(fn: NodejsFunction, config: FailoverConfig): Nod
  */
 export function stepFunctionBake(config: FailoverConfig): { FAILOVER_GROUPS: Record<string, FailoverConfig['groups'][number]> } {
   return { FAILOVER_GROUPS: groupsByName(config.groups) };
+}
+
+/**
+ * The most resources one statement names one by one. IAM holds at most 10,240 characters of inline
+ * policy per role, 6,144 per managed policy and 10 managed policies per role (20 with a quota increase)
+ * (IAM User Guide, "IAM and AWS STS quotas"; whitespace not counted): about 60 characters an ARN, a role
+ * whose statements name a few thousand ARNs cannot exist. Up to this many, a statement names the
+ * configured resources; beyond, it names every resource of that type in the configured regions of the
+ * account (`rds:...:db:*`, `ec2:...:instance/*`), and the synth says so (see `namedOrRegional`).
+ */
+export const MAX_NAMED_RESOURCES = 40;
+
+/** A configured resource: its ARN, and the ARN pattern of every resource of its type in its region and account. */
+export interface ScopedResource {
+  readonly arn: string;
+  readonly regional: string;
+}
+
+/**
+ * The configured resources' ARNs when there are at most MAX_NAMED_RESOURCES of them, else their
+ * regional patterns (each once). `widened` is true in the second case.
+ */
+export function namedOrRegional(items: readonly ScopedResource[]): { resources: string[]; widened: boolean } {
+  const named = [...new Set(items.map((i) => i.arn))];
+  if (named.length <= MAX_NAMED_RESOURCES) return { resources: named, widened: false };
+  return { resources: [...new Set(items.map((i) => i.regional))], widened: true };
+}
+
+/** An RDS DB instance of this account by identifier and region, or as a configured ARN. */
+export function dbResource(region: string, id: string, arn?: string): ScopedResource {
+  const { PARTITION: partition, ACCOUNT_ID: account } = Aws;
+  if (arn) return { arn, regional: arn.replace(/:db:[^:]+$/, ':db:*') };
+  return { arn: `arn:${partition}:rds:${region}:${account}:db:${id}`, regional: `arn:${partition}:rds:${region}:${account}:db:*` };
+}
+
+/** The cdk-nag finding id of a wildcard resource (tokens as cdk-nag prints them). */
+export function wildcardFindingId(resource: string): string {
+  const shown = resource.replace(Aws.PARTITION, '<AWS::Partition>').replace(Aws.ACCOUNT_ID, '<AWS::AccountId>').replace(Aws.REGION, '<AWS::Region>');
+  return `AwsSolutions::AwsSolutions-IAM5[Resource::${shown}]`;
 }

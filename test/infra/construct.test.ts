@@ -925,10 +925,22 @@ describe.each(SECURITY_CASES)('scheduled and triggered invocations: $name', ({ n
     const [policy] = Object.values(s.template.findResources('AWS::SQS::QueuePolicy'));
     const statements = s.resolve(policy.Properties.PolicyDocument.Statement) as Json[];
     expect(statements[0]).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
-    const ruleArns = Object.keys(s.template.findResources('AWS::Events::Rule')).map((id) => s.resolve({ 'Fn::GetAtt': [id, 'Arn'] })).sort();
+    const rules = Object.entries(s.template.findResources('AWS::Events::Rule'));
     const senders = statements.slice(1);
     for (const st of senders) expect(st).toMatchObject({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: queueArn });
-    expect(senders.map((st) => st.Condition.ArnEquals['aws:SourceArn']).sort()).toEqual(ruleArns);
+    // The schedules by ARN, one statement each; the alarm rules (as many as groups with alarms) by one
+    // statement on their shared name prefix: an SQS policy holds at most 20 statements.
+    const schedules = rules.filter(([, r]) => !r.Properties.EventPattern).map(([id]) => s.resolve({ 'Fn::GetAtt': [id, 'Arn'] })).sort();
+    expect(senders.filter((st) => st.Condition.ArnEquals).map((st) => st.Condition.ArnEquals['aws:SourceArn']).sort()).toEqual(schedules);
+    const byPrefix = senders.filter((st) => !st.Condition.ArnEquals);
+    expect(byPrefix).toHaveLength(1);
+    expect(byPrefix[0].Condition.StringEquals).toEqual({ 'aws:SourceAccount': ACCOUNT });
+    const pattern = byPrefix[0].Condition.ArnLike['aws:SourceArn'] as string;
+    expect(pattern).toMatch(new RegExp(`^arn:aws:events:${REGION}:${ACCOUNT}:rule/fc-[0-9a-f]{10}-\\*$`));
+    const alarmRuleNames = rules.filter(([, r]) => r.Properties.EventPattern).map(([, r]) => r.Properties.Name as string);
+    expect(alarmRuleNames).toHaveLength(s.config.groups.filter((g) => g.alarms.length > 0).length);
+    for (const name of alarmRuleNames) expect(`arn:aws:events:${REGION}:${ACCOUNT}:rule/${name}`.startsWith(pattern.slice(0, -1)), name).toBe(true);
+    expect(senders).toHaveLength(schedules.length + 1);
   });
 
   it('reserves two concurrent executions for the probe function (two invocations overlap at most), and none for the others', () => {
