@@ -58,6 +58,12 @@ export const LATE_ROUND_TOLERANCE_MS = 1_000;
  */
 export const PROBE_STATE_REFRESH_MS = 110_000;
 
+/**
+ * A hold that ended less than this long ago and opens again is the same episode (a partition that
+ * comes and goes): the topic was told already and is not told again.
+ */
+export const HOLD_RENOTIFY_MS = 15 * 60_000;
+
 /** The store key of the mass-failure hold: not a valid group name, so it never meets a group's. */
 export const HOLD_KEY = '#mass-failure-hold';
 
@@ -343,17 +349,28 @@ async function reportHold(roundAt: number, reason: string, failedGroups: string[
   const hold = (await store.getProbeState(HOLD_KEY)) ?? { group: HOLD_KEY, ...NO_COUNTERS };
   deps.log({ level: 'WARN', message: 'probe hold', roundAt: new Date(roundAt).toISOString(), reason, groups: failedGroups });
   if (hold.outageStartedAt !== null) return; // already open, already told
+  // The hold item's lastSuccessAt is when the last hold ended.
+  const toldRecently = hold.handledOutage !== undefined && hold.lastSuccessAt !== null && roundAt - hold.lastSuccessAt < HOLD_RENOTIFY_MS;
   const opened = await store.putProbeState(
-    { group: HOLD_KEY, consecutiveFailures: 1, outageStartedAt: roundAt, lastSuccessAt: hold.lastSuccessAt, lastRoundAt: roundAt, lastRound: { failed: true, reason }, handledOutage: roundAt, handledAs: 'notified' },
+    {
+      group: HOLD_KEY,
+      consecutiveFailures: 1,
+      outageStartedAt: roundAt,
+      lastSuccessAt: hold.lastSuccessAt,
+      lastRoundAt: roundAt,
+      lastRound: { failed: true, reason },
+      handledOutage: toldRecently ? hold.handledOutage : roundAt,
+      handledAs: toldRecently ? hold.handledAs : 'notified',
+    },
     hold.lastRoundAt,
   );
-  if (!opened) return; // another invocation opened it (and tells the topic)
+  if (!opened || toldRecently) return; // another invocation opened it (and tells the topic), or this episode was told
   const message =
     `${reason}.\n\nFailing in the round at ${new Date(roundAt).toISOString()}: ${failedGroups.join(', ')}.\n\n` +
     'No automatic failover starts while this lasts: when many primaries fail in the same round, the likely cause is the ' +
     "controller's own network path (its VPC, NAT, DNS resolver, security groups) or the probe function itself. Check one " +
     "primary from elsewhere. If they are really down, fail over by hand: failoverctl failover <group> (manual failovers still run). " +
-    'The hold ends by itself with the first round in which fewer groups fail.';
+    `The hold ends by itself with the first round in which fewer groups fail; if it opens again within ${HOLD_RENOTIFY_MS / 60_000} minutes, this message is not repeated.`;
   try {
     await deps.sns().send(new PublishCommand({ TopicArn: deps.topicArn(), Subject: 'failover-controller: automatic failovers held, the controller may be cut off', Message: message }));
   } catch (err) {
@@ -366,7 +383,8 @@ async function endHold(roundAt: number, deps: ProbeDeps): Promise<void> {
   const store = deps.store();
   const hold = await store.getProbeState(HOLD_KEY);
   if (!hold || hold.outageStartedAt === null || (hold.lastRoundAt !== null && roundAt <= hold.lastRoundAt)) return;
-  if (await store.putProbeState({ group: HOLD_KEY, consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: roundAt, lastRoundAt: roundAt }, hold.lastRoundAt)) {
+  const ended = { group: HOLD_KEY, consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: roundAt, lastRoundAt: roundAt, handledOutage: hold.handledOutage, handledAs: hold.handledAs };
+  if (await store.putProbeState(ended, hold.lastRoundAt)) {
     deps.log({ level: 'INFO', message: 'probe hold ended', roundAt: new Date(roundAt).toISOString(), since: new Date(hold.outageStartedAt).toISOString() });
   }
 }

@@ -468,6 +468,8 @@ describe('drill scenarios', () => {
       // Security (test/drill/security.test.ts).
       'forged-lock',
       'alarm-while-paused',
+      // The probe fleet protecting the groups from itself (test/probe/controller-partitioned.test.ts).
+      'controller-partitioned',
     ]);
   });
 });
