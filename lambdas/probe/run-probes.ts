@@ -45,6 +45,12 @@ export const PROBES_PER_INVOCATION = 200;
 export const SPREAD_MARGIN_MS = 1_000;
 
 /**
+ * At most this spread: 200 probes over 3 s are already a steady trickle (one every 15 ms), and a longer
+ * spread only keeps the invocation (billed by the ms) running longer past its last round time.
+ */
+export const MAX_SPREAD_MS = 3_000;
+
+/**
  * A round that begins later than this after its time was started by a starved event loop (or after an
  * overrun), so its timeouts are not the endpoints': void.
  */
@@ -113,7 +119,7 @@ export function executionNameFor(group: string, outageStartedAt: number): string
  * takes the next group), so each shard is a sample of the whole estate: a share of failing groups in
  * one shard says what it says of all of them.
  */
-export function shardGroups<G extends Pick<ProbeGroup, 'probes'>>(groups: G[], budget = PROBES_PER_INVOCATION): G[][] {
+export function shardGroups<G extends { probes: readonly unknown[] }>(groups: G[], budget = PROBES_PER_INVOCATION): G[][] {
   const probed = groups.filter((g) => g.probes.length > 0);
   const total = probed.reduce((sum, g) => sum + g.probes.length, 0);
   if (total === 0) return [];
@@ -217,7 +223,7 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
   if (groups.length === 0) return [];
   const shortest = Math.min(...groups.map((g) => g.detection.intervalSeconds * 1000));
   const longest = Math.max(...groups.map(longestTimeout));
-  const spread = Math.max(0, shortest - longest - SPREAD_MARGIN_MS);
+  const spread = Math.max(0, Math.min(MAX_SPREAD_MS, shortest - longest - SPREAD_MARGIN_MS));
 
   await deps.sleepUntil(roundAt);
   const lateMs = deps.now() - roundAt;
@@ -489,20 +495,19 @@ export function shardOf(event: unknown, shards: number): number {
   return shard;
 }
 
-export const handler = async (event: unknown, context?: LambdaContext) => {
-  if (context) logger.addContext(context);
-  const shards = shardGroups(FAILOVER_PROBE_GROUPS);
-  const shard = shardOf(event, shards.length);
-  const groups = shards[shard];
+/**
+ * One scheduled invocation of a shard, as the handler runs it: the rounds, then the one summary line a
+ * healthy minute logs (failing and void rounds have their own lines), with the CPU time it took.
+ */
+export async function runProbeInvocation(groups: ProbeGroup[], shard: { index: number; of: number }, d: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<InvocationSummary> {
   const cpuBefore = process.cpuUsage();
-  const started = Date.now();
-  const s = await runShard(groups, deps);
+  const started = d.now();
+  const s = await runShard(groups, d, windowMs);
   const cpu = process.cpuUsage(cpuBefore);
-  // The one line of a healthy minute; failing and void rounds have their own lines.
-  deps.log({
+  d.log({
     level: 'INFO',
     message: 'probe invocation',
-    shard: `${shard + 1}/${shards.length}`,
+    shard: `${shard.index + 1}/${shard.of}`,
     groups: s.groups,
     rounds: s.rounds,
     failed: s.failed,
@@ -510,7 +515,15 @@ export const handler = async (event: unknown, context?: LambdaContext) => {
     held: s.held,
     ...(s.actions.length > 0 ? { actions: s.actions } : {}),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-    wallMs: Date.now() - started,
+    wallMs: Math.round(d.now() - started),
   });
+  return s;
+}
+
+export const handler = async (event: unknown, context?: LambdaContext) => {
+  if (context) logger.addContext(context);
+  const shards = shardGroups(FAILOVER_PROBE_GROUPS);
+  const shard = shardOf(event, shards.length);
+  const s = await runProbeInvocation(shards[shard], { index: shard, of: shards.length }, deps);
   return { shard, groups: s.groups, rounds: s.rounds, failed: s.failed, void: s.void, held: s.held, actions: s.actions };
 };

@@ -68,7 +68,8 @@ export class Detection extends Construct {
       this.probeFunction = controllerFunction(this, 'ProbeFunction', {
         source: 'probe/run-probes',
         description: 'failover-controller: probes the primaries and starts the workflow when one is down',
-        // The invocation's window, its last round's probes, and a margin.
+        // The invocation's window, its last round's probes, and a margin (which also covers the round's
+        // spread, MAX_SPREAD_MS: at most 3 s).
         timeout: Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000)),
         environment: { TABLE_NAME: table.tableName, STATE_MACHINE_ARN: stateMachine.stateMachineArn, TOPIC_ARN: topic.topicArn },
         logRetention: logs.RetentionDays.ONE_MONTH,
