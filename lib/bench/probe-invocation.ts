@@ -21,7 +21,6 @@ import { emfMetrics } from '../../lambdas/runtime/metrics';
 import { logFor, SERVICE_NAME } from '../../lambdas/runtime/powertools';
 import { Store } from '../../lambdas/core/store';
 import { startLocalDynamoDB } from '../drill/local-dynamodb';
-import { SimClock } from '../drill/sim/account';
 import type { SynthesizedController } from '../runner/synth';
 
 /**
@@ -112,11 +111,14 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
     // The deployed logger and metrics, writing to a captured stdout.
     const lines: string[] = [];
     const logger = new Logger({ serviceName: SERVICE_NAME });
-    const clock = new SimClock(Date.parse('2026-01-01T00:00:00.000Z') + INVOCATION_STARTS_AFTER_MINUTE_MS);
+    // A simulated clock that may be set back: the next invocation starts a minute after this one began,
+    // while this one may still be in its last round (they overlap, as deployed).
+    let t = Date.parse('2026-01-01T00:00:00.000Z') + INVOCATION_STARTS_AFTER_MINUTE_MS;
+    const clock = { now: () => t };
     const memory = new Map();
     const deps: ProbeDeps = {
       now: () => clock.now(),
-      sleepUntil: async (ms) => clock.advance(Math.max(0, ms - clock.now())),
+      sleepUntil: async (ms) => void (t = Math.max(t, ms)),
       // A healthy local endpoint answers; how soon depends on this machine's load, so the probes' own 2 s
       // timeout must not decide it (the clock of the rounds is simulated anyway).
       check: (probes) => checkAll(probes.map((p) => ({ ...p, timeoutMs: 30_000 }))),
@@ -140,8 +142,7 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
       const summary = captured.result;
       if (summary.failed > 0 || summary.void > 0) throw new Error(`${summary.failed} failed and ${summary.void} void round(s) in a healthy invocation`);
       const durationMs = clock.now() - start;
-      // The next one a minute after this one began.
-      clock.advance(Math.max(0, start + 60_000 - clock.now()));
+      t = start + 60_000;
       return { summary, durationMs, lines: captured.lines };
     };
 
