@@ -25,11 +25,46 @@ export interface ProbeResult {
   status?: number;
   /** Why the probe failed: `connection refused`, `timeout after 2000 ms`, `status 503, expected 200`, ... */
   error?: string;
+  /**
+   * Set when the failure is the prober's own, not the endpoint's (out of file descriptors, no DNS
+   * resolver, no local address): the round says nothing about the primary and is void.
+   */
+  voidReason?: string;
 }
 
 type HttpProbe = Extract<ProbeConfig, { type: 'http' }>;
 type TcpProbe = Extract<ProbeConfig, { type: 'tcp' }>;
 type Outcome = Omit<ProbeResult, 'probe' | 'type' | 'latencyMs'>;
+
+/**
+ * Errors that come from the probing machine, not from the endpoint. Lambda gives an execution
+ * environment 1,024 file descriptors (Lambda Developer Guide, "Lambda quotas": "File descriptors
+ * 1,024"): past them every new socket fails with EMFILE. EAI_AGAIN is the resolver not answering
+ * (getaddrinfo's "temporary failure in name resolution"), unlike ENOTFOUND, a name that does not
+ * exist. EADDRNOTAVAIL: no local port or address left. ENOBUFS/ENOMEM: the kernel or the process
+ * out of memory.
+ */
+const PROBER_ERRORS: Record<string, string> = {
+  EMFILE: 'the probe function ran out of file descriptors (EMFILE)',
+  ENFILE: 'the system ran out of file descriptors (ENFILE)',
+  EAI_AGAIN: "the probe function's DNS resolver did not answer (EAI_AGAIN)",
+  EADDRNOTAVAIL: 'the probe function has no local address or port left (EADDRNOTAVAIL)',
+  ENOBUFS: 'the probe function ran out of buffer space (ENOBUFS)',
+  ENOMEM: 'the probe function ran out of memory (ENOMEM)',
+  ENETDOWN: "the probe function's network interface is down (ENETDOWN)",
+};
+
+/** The prober's own fault behind `err`, if it is one. */
+export function proberFault(err: unknown): string | undefined {
+  const code = firstCause(err)?.code;
+  return typeof code === 'string' ? PROBER_ERRORS[code] : undefined;
+}
+
+/** A failed outcome for a network error, marked void when the error is the prober's. */
+function failure(err: unknown, status?: number): Outcome {
+  const voidReason = proberFault(err);
+  return { ok: false, ...(status !== undefined ? { status } : {}), error: describeNetworkError(err), ...(voidReason ? { voidReason } : {}) };
+}
 
 /** The body is searched for `bodyContains` in at most this many bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -50,7 +85,7 @@ export async function checkEndpoint(probe: ProbeConfig): Promise<ProbeResult> {
     outcome = probe.type === 'http' ? await checkHttp(probe) : await checkTcp(probe);
   } catch (err) {
     // Only a bug or a config that bypassed validation gets here (an unparsable URL, say).
-    outcome = { ok: false, error: describeNetworkError(err) };
+    outcome = failure(err);
   }
   const latencyMs = Math.round((performance.now() - started) * 10) / 10;
   return { probe: probeLabel(probe), type: probe.type, ok: outcome.ok, latencyMs, ...withoutOk(outcome) };
@@ -92,7 +127,7 @@ function bounded(
     try {
       cleanup = start(settle, seen);
     } catch (err) {
-      settle({ ok: false, error: describeNetworkError(err) });
+      settle(failure(err));
       return;
     }
     // start() may have settled synchronously, before cleanup was known.
@@ -105,7 +140,7 @@ function checkTcp(probe: TcpProbe): Promise<Outcome> {
     const socket = new Socket();
     socket.once('connect', () => settle({ ok: true }));
     // Stays attached after settling: destroy() may still emit, and an unhandled 'error' would crash.
-    socket.on('error', (err) => settle({ ok: false, error: describeNetworkError(err) }));
+    socket.on('error', (err) => settle(failure(err)));
     socket.connect({ host: probe.host, port: probe.port });
     return () => socket.destroy();
   });
@@ -128,12 +163,12 @@ function checkHttp(probe: HttpProbe): Promise<Outcome> {
         ...(probe.method === 'POST' ? { 'content-length': '0' } : {}),
       },
     });
-    req.on('error', (err) => settle({ ok: false, error: describeNetworkError(err) }));
+    req.on('error', (err) => settle(failure(err)));
     req.on('response', (res) => {
       // Redirects are not followed: a 301 is judged like any other status.
       const status = res.statusCode ?? 0;
       seen.status = status;
-      res.on('error', (err) => settle({ ok: false, status, error: describeNetworkError(err) }));
+      res.on('error', (err) => settle(failure(err, status)));
       if (!probe.expectStatus.includes(status)) {
         settle({ ok: false, status, error: `status ${status}, expected ${probe.expectStatus.join(', ')}` });
         return;

@@ -18,6 +18,11 @@ export type Quorum = 'any' | 'majority' | 'all';
 
 export interface RoundVerdict {
   failed: boolean;
+  /**
+   * Set when the round says nothing about the primary (the prober could not run it properly): it counts
+   * neither as a failure nor as a success. The reason says why.
+   */
+  void?: string;
   failedProbes: number;
   totalProbes: number;
   reason: string;
@@ -33,6 +38,11 @@ export function judgeRound(results: ProbeResult[], quorum: Quorum): RoundVerdict
 
   const failures = results.filter((r) => !r.ok);
   const failedProbes = failures.length;
+  const own = results.filter((r) => r.voidReason !== undefined);
+  if (own.length > 0) {
+    const details = own.map((r) => `${r.probe}: ${r.voidReason}`).join('; ');
+    return { failed: false, failedProbes, totalProbes, void: `round void: the prober's own fault, not the primary's: ${details}`, reason: `round void: ${details}` };
+  }
   const failed = quorumReached(failedProbes, totalProbes, quorum);
   const counted = `${failedProbes} of ${totalProbes} ${plural(totalProbes, 'probe')} failed (quorum ${quorum})`;
 
@@ -56,6 +66,51 @@ function quorumReached(failedProbes: number, totalProbes: number, quorum: Quorum
     case 'all':
       return failedProbes === totalProbes;
   }
+}
+
+/**
+ * A round of a whole invocation is void when the function itself could not keep time: it began the
+ * round `lateMs` after its scheduled time, or the round's probes ended after the next round was due.
+ * Either means the event loop was starved (CPU) or the previous round overran, and a probe that
+ * "timed out" may only have waited for the prober. `null`: the round is sound.
+ */
+export function roundTiming(lateMs: number, overranMs: number, toleranceMs: number): string | null {
+  if (lateMs > toleranceMs) return `round void: it began ${Math.round(lateMs)} ms late (tolerance ${toleranceMs} ms): the probe function was overloaded`;
+  if (overranMs > 0) return `round void: it ran ${Math.round(overranMs)} ms into the next round: the probe function was overloaded`;
+  return null;
+}
+
+/**
+ * When should many groups failing in the same round be held rather than failed over?
+ *
+ * The groups' primaries are independent machines: in a healthy estate, two of them failing in the same
+ * 10 s round is rare, and half of them failing together has one likely cause, a cause they share with
+ * the controller and not with each other: the probe function's own network path (its VPC, NAT, DNS
+ * resolver, a security-group change) or the function itself. Failing all of them over would turn the
+ * controller's own partition into an estate-wide outage, fencing primaries that were serving. So: when
+ * at least `minGroups` groups AND at least `share` of the groups judged in the round failed, automatic
+ * failovers are held. `minGroups` keeps small deployments out of it: with 1 or 2 groups, "half of them"
+ * is one outage, which must fail over. A real event that takes down half of the primaries at once (an
+ * AZ where they all run) is held too, on purpose: the notification tells on-call, who can fail over by
+ * hand (`failoverctl failover`), which still runs.
+ */
+export const MASS_FAILURE = { minGroups: 3, share: 0.5 } as const;
+
+export interface MassFailure {
+  hold: boolean;
+  reason: string;
+}
+
+/** Did a large share of the groups judged in one round fail it? Void rounds are neither. */
+export function massFailure(failedGroups: number, judgedGroups: number, rule: { minGroups: number; share: number } = MASS_FAILURE): MassFailure {
+  const counted = `${failedGroups} of ${judgedGroups} ${plural(judgedGroups, 'group')} failed the same round`;
+  if (judgedGroups > 0 && failedGroups >= rule.minGroups && failedGroups >= rule.share * judgedGroups) {
+    return {
+      hold: true,
+      reason: `automatic failovers held: ${counted} (at least ${rule.minGroups} and ${Math.round(rule.share * 100)} % hold them): the controller itself may be cut off from the primaries`,
+    };
+  }
+  return { hold: false, reason: counted };
 }
 
 /** What detection keeps between rounds (and invocations); times are epoch milliseconds. */

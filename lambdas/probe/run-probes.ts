@@ -18,13 +18,60 @@ import { lambdaMetrics, logFor, type LambdaContext, logger } from '../runtime/po
 import { Store, type ProbeState } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
-import { advanceCounters, judgeRound, NO_COUNTERS } from './detect';
+import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, roundTiming, type MassFailure, type RoundVerdict } from './detect';
 
 /** What detection needs of a group's config. */
 export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;
 
 /** How long one invocation probes: its minute plus a little overlap with the next, so no round is missed. */
 export const INVOCATION_WINDOW_MS = 62_000;
+
+/**
+ * The budget of one probe invocation: at most this many probes. Each probe holds one socket for at most
+ * its timeout, so an invocation never holds more sockets than this, far below the 1,024 file
+ * descriptors Lambda gives an execution environment (Lambda Developer Guide, "Lambda quotas":
+ * "File descriptors 1,024"), with room for the runtime's own and the SDK's connections. The CPU and
+ * memory a round of this many probes takes at PROBE_MEMORY_MB are measured by `npm run bench`
+ * (probeRound) and stated in docs/cost.md. More probes than this: more invocations (shards).
+ */
+export const PROBES_PER_INVOCATION = 200;
+
+/**
+ * How a round's groups are spread over the interval: group i of n is probed `i/n` of the way through
+ * the spread, which ends this long before the next round plus the longest timeout, so every probe of a
+ * round ends before the next one begins. Probes fired at the same instant are a burst of sockets and
+ * handshakes on a fraction of a vCPU; spread, the same round takes the same sockets one after another.
+ */
+export const SPREAD_MARGIN_MS = 1_000;
+
+/**
+ * At most this spread: 200 probes over 3 s are already a steady trickle (one every 15 ms), and a longer
+ * spread only keeps the invocation (billed by the ms) running longer past its last round time.
+ */
+export const MAX_SPREAD_MS = 3_000;
+
+/**
+ * A round that begins later than this after its time was started by a starved event loop (or after an
+ * overrun), so its timeouts are not the endpoints': void.
+ */
+export const LATE_ROUND_TOLERANCE_MS = 1_000;
+
+/**
+ * A healthy group's counters are written only when they change (a failed round, a recovery, a handled
+ * outage) and at least this often, so the readiness evaluation and `failoverctl status`, which read the
+ * group's last counted round to tell whether anything watches it (a round older than 3 minutes, and 2
+ * minutes plus the interval), see one. Every other round lives in the function's memory.
+ */
+export const PROBE_STATE_REFRESH_MS = 110_000;
+
+/**
+ * A hold that ended less than this long ago and opens again is the same episode (a partition that
+ * comes and goes): the topic was told already and is not told again.
+ */
+export const HOLD_RENOTIFY_MS = 15 * 60_000;
+
+/** The store key of the mass-failure hold: not a valid group name, so it never meets a group's. */
+export const HOLD_KEY = '#mass-failure-hold';
 
 export interface ProbeDeps {
   now(): number;
@@ -39,12 +86,22 @@ export interface ProbeDeps {
   log(entry: Record<string, unknown>): void;
   /** CloudWatch metrics (EMF). Without one, the EMF documents go through `log`. */
   metrics?: MetricsSink;
+  /**
+   * The counters of the groups as this execution environment last knew them, kept from one invocation
+   * to the next (module scope in Lambda). Without one, every invocation reads them from the store.
+   */
+  memory?: ProbeMemory;
 }
+
+/** Counters by group, as last read from or written to the store. */
+export type ProbeMemory = Map<string, ProbeState>;
 
 export interface RoundReport {
   group: string;
   roundAt: number;
   failed: boolean;
+  /** The round was void (the prober's fault): neither a failure nor a success. */
+  void?: boolean;
   counted: boolean;
   reason: string;
   /** What was done about a declared outage: the execution started (or already started), or why none. */
@@ -56,37 +113,174 @@ export function executionNameFor(group: string, outageStartedAt: number): string
   return `probe-${group}-${new Date(outageStartedAt).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 }
 
-/** Probe every group until the window closes; the groups run concurrently and never wait for each other. */
-export async function runInvocation(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<RoundReport[]> {
-  const start = deps.now();
-  const reports = await Promise.all(groups.filter((g) => g.probes.length > 0).map((g) => probeGroup(g, start, start + windowMs, deps)));
-  return reports.flat();
+/**
+ * The groups split into shards of at most PROBES_PER_INVOCATION probes, each probed by its own
+ * invocation. A group is never split. Groups are dealt out in turn (the one with the fewest probes
+ * takes the next group), so each shard is a sample of the whole estate: a share of failing groups in
+ * one shard says what it says of all of them.
+ */
+export function shardGroups<G extends { probes: readonly unknown[] }>(groups: G[], budget = PROBES_PER_INVOCATION): G[][] {
+  const probed = groups.filter((g) => g.probes.length > 0);
+  const total = probed.reduce((sum, g) => sum + g.probes.length, 0);
+  if (total === 0) return [];
+  for (let count = Math.max(1, Math.ceil(total / budget)); ; count++) {
+    const shards: G[][] = Array.from({ length: count }, () => []);
+    const load = new Array<number>(count).fill(0);
+    for (const g of probed) {
+      let i = 0;
+      for (let k = 1; k < count; k++) if (load[k] < load[i]) i = k;
+      shards[i].push(g);
+      load[i] += g.probes.length;
+    }
+    if (load.every((l) => l <= budget) || count >= probed.length) return shards;
+  }
 }
 
-async function probeGroup(group: ProbeGroup, start: number, end: number, deps: ProbeDeps): Promise<RoundReport[]> {
-  const interval = group.detection.intervalSeconds * 1000;
-  const longest = Math.max(...group.probes.map((p) => p.timeoutMs));
+/** What one invocation did, for its summary line and its metrics. */
+export interface InvocationSummary {
+  groups: number;
+  /** Group rounds counted (judged passed or failed). */
+  rounds: number;
+  failed: number;
+  void: number;
+  /** Rounds whose automatic failovers were held (many groups failing together). */
+  held: number;
+  actions: string[];
+  reports: RoundReport[];
+}
+
+/**
+ * Probe the groups until the window closes, in rounds at multiples of each group's interval (aligned to
+ * the clock, so an overlapping invocation runs the very same rounds and the conditional write of the
+ * counters lets only one of them count). Within a round, the groups are spread over the interval.
+ */
+export async function runInvocation(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<RoundReport[]> {
+  return (await runShard(groups, deps, windowMs)).reports;
+}
+
+export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<InvocationSummary> {
+  const start = deps.now();
+  const end = start + windowMs;
+  const probed = groups.filter((g) => g.probes.length > 0);
+  const memory = deps.memory ?? new Map<string, ProbeState>();
+  const summary: InvocationSummary = { groups: probed.length, rounds: 0, failed: 0, void: 0, held: 0, actions: [], reports: [] };
+  const failing = new Map<string, { failed: number; consecutive: number }>();
+  try {
+    for (const roundAt of roundTimes(probed, start, end)) {
+      const due = probed.filter((g) => roundAt % (g.detection.intervalSeconds * 1000) === 0 && roundAt + longestTimeout(g) <= end);
+      try {
+        const reports = await runRound(due, roundAt, deps, memory);
+        for (const r of reports) {
+          summary.reports.push(r);
+          if (r.void) summary.void += 1;
+          else if (r.counted) summary.rounds += 1;
+          if (r.failed) {
+            summary.failed += 1;
+            const f = failing.get(r.group) ?? { failed: 0, consecutive: 0 };
+            f.failed += 1;
+            f.consecutive = memory.get(r.group)?.consecutiveFailures ?? f.consecutive;
+            failing.set(r.group, f);
+          }
+          if (r.action) summary.actions.push(`${r.group}: ${r.action}`);
+          if (r.action?.startsWith('held')) summary.held += 1;
+        }
+      } catch (err) {
+        if (isStop(err)) throw err;
+        // One bad round (the store throttled, say) must not end the invocation's watch.
+        deps.log({ level: 'ERROR', message: 'probe round failed', roundAt: new Date(roundAt).toISOString(), error: `${awsErrorName(err)}: ${(err as Error).message}` });
+      }
+    }
+  } finally {
+    emitMetrics(start, summary, failing, deps);
+  }
+  return summary;
+}
+
+/** The drill stops a watch by throwing from sleepUntil; that must end the invocation, not be logged. */
+function isStop(err: unknown): boolean {
+  return err instanceof Error && err.constructor.name === 'StopWatching';
+}
+
+function longestTimeout(group: ProbeGroup): number {
+  return Math.max(...group.probes.map((p) => p.timeoutMs));
+}
+
+/** Every round time of the window, across the groups' intervals, in order. */
+function roundTimes(groups: ProbeGroup[], start: number, end: number): number[] {
+  const times = new Set<number>();
+  for (const g of groups) {
+    const interval = g.detection.intervalSeconds * 1000;
+    for (let t = Math.ceil(start / interval) * interval; t + longestTimeout(g) <= end; t += interval) times.add(t);
+  }
+  return [...times].sort((a, b) => a - b);
+}
+
+/**
+ * One round of `groups` at `roundAt`: their probes spread over the interval, then each group judged,
+ * counted and, when declared down, acted on, unless the round is void or many groups failed it at once.
+ */
+export async function runRound(groups: ProbeGroup[], roundAt: number, deps: ProbeDeps, memory: ProbeMemory = new Map()): Promise<RoundReport[]> {
+  if (groups.length === 0) return [];
+  const shortest = Math.min(...groups.map((g) => g.detection.intervalSeconds * 1000));
+  const longest = Math.max(...groups.map(longestTimeout));
+  const spread = Math.max(0, Math.min(MAX_SPREAD_MS, shortest - longest - SPREAD_MARGIN_MS));
+
+  await deps.sleepUntil(roundAt);
+  const lateMs = deps.now() - roundAt;
+  const checks: Array<Promise<ProbeResult[]>> = [];
+  for (let i = 0; i < groups.length; i++) {
+    const offset = Math.floor((i * spread) / groups.length);
+    if (offset > 0) await deps.sleepUntil(roundAt + offset);
+    checks.push(deps.check(groups[i].probes));
+  }
+  const results = await Promise.all(checks);
+  const overranMs = deps.now() - (roundAt + shortest);
+  const timing = roundTiming(lateMs, overranMs, LATE_ROUND_TOLERANCE_MS);
+
+  const verdicts = groups.map((g, i) => {
+    const verdict = judgeRound(results[i], g.detection.quorum);
+    return timing ? { ...verdict, failed: false, void: timing } : verdict;
+  });
+  const judged = verdicts.filter((v) => !v.void && v.totalProbes > 0);
+  const mass = massFailure(judged.filter((v) => v.failed).length, judged.length);
+  if (mass.hold) await reportHold(roundAt, mass.reason, groups.filter((_, i) => verdicts[i].failed).map((g) => g.name), deps);
+  else if (judged.length > 0) await endHold(roundAt, deps);
+
   const reports: RoundReport[] = [];
-  // Aligned to multiples of the interval, so every invocation agrees on the round times.
-  for (let roundAt = Math.ceil(start / interval) * interval; roundAt + longest <= end; roundAt += interval) {
-    await deps.sleepUntil(roundAt);
+  for (let i = 0; i < groups.length; i++) {
+    const group = groups[i];
+    const verdict = verdicts[i];
+    if (verdict.void) {
+      reports.push({ group: group.name, roundAt, failed: false, void: true, counted: false, reason: verdict.void });
+      deps.log({ level: 'WARN', message: 'probe round void', group: group.name, roundAt: new Date(roundAt).toISOString(), reason: verdict.void, probes: results[i].map(probeDetail) });
+      continue;
+    }
     try {
-      reports.push(await runRound(group, roundAt, deps));
+      reports.push(await countRound(group, roundAt, verdict, results[i], mass, deps, memory));
     } catch (err) {
-      // One bad round (the store throttled, say) must not end the invocation's watch.
-      deps.log({ level: 'ERROR', message: 'probe round failed', group: group.name, roundAt, error: `${awsErrorName(err)}: ${(err as Error).message}` });
+      if (isStop(err)) throw err;
+      deps.log({ level: 'ERROR', message: 'probe round failed', group: group.name, roundAt: new Date(roundAt).toISOString(), error: `${awsErrorName(err)}: ${(err as Error).message}` });
     }
   }
   return reports;
 }
 
-export async function runRound(group: ProbeGroup, roundAt: number, deps: ProbeDeps): Promise<RoundReport> {
-  const results = await deps.check(group.probes);
-  const verdict = judgeRound(results, group.detection.quorum);
+function probeDetail(r: ProbeResult): Record<string, unknown> {
+  return { probe: r.probe, ok: r.ok, latencyMs: r.latencyMs, ...(r.status !== undefined ? { status: r.status } : {}), ...(r.error ? { error: r.error } : {}) };
+}
 
-  const store = deps.store();
-  const previous = (await store.getProbeState(group.name)) ?? { group: group.name, ...NO_COUNTERS };
-  const detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold);
+/** The group's counters: from this environment's memory, else from the store. */
+async function countersOf(group: string, deps: ProbeDeps, memory: ProbeMemory): Promise<ProbeState> {
+  const known = memory.get(group);
+  if (known) return known;
+  const stored = (await deps.store().getProbeState(group)) ?? { group, ...NO_COUNTERS };
+  memory.set(group, stored);
+  return stored;
+}
+
+async function countRound(group: ProbeGroup, roundAt: number, verdict: RoundVerdict, results: ProbeResult[], mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<RoundReport> {
+  let previous = await countersOf(group.name, deps, memory);
+  let detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold);
   const report: RoundReport = { group: group.name, roundAt, failed: verdict.failed, counted: false, reason: detection.reason };
   if (detection.counters.lastRoundAt === previous.lastRoundAt) return report; // stale: counted elsewhere
 
@@ -97,20 +291,108 @@ export async function runRound(group: ProbeGroup, roundAt: number, deps: ProbeDe
     handledOutage: detection.counters.outageStartedAt !== null ? previous.handledOutage : undefined,
     handledAs: detection.counters.outageStartedAt !== null ? previous.handledAs : undefined,
   };
-  if (detection.declaredDown && detection.counters.outageStartedAt !== null && previous.handledOutage !== detection.counters.outageStartedAt) {
-    const action = await actOnOutage(group, roundAt, detection.counters.outageStartedAt, detection.counters.consecutiveFailures, verdict.reason, deps);
+  const unhandled = detection.declaredDown && detection.counters.outageStartedAt !== null && previous.handledOutage !== detection.counters.outageStartedAt;
+  if (unhandled && mass.hold) {
+    // Not handled: once the hold ends, a group still down fails over.
+    report.action = `held, not started: ${mass.reason}`;
+  } else if (unhandled) {
+    const action = await actOnOutage(group, roundAt, detection.counters.outageStartedAt!, detection.counters.consecutiveFailures, verdict.reason, deps);
     report.action = action.description;
     if (action.handled) {
-      next.handledOutage = detection.counters.outageStartedAt;
+      next.handledOutage = detection.counters.outageStartedAt!;
       next.handledAs = action.description;
     }
   }
-  report.counted = await store.putProbeState(next, previous.lastRoundAt);
-  // Only the invocation whose write counted the round reports it, so an overlapping invocation
-  // running the same round does not count it twice in ProbeRounds and RoundFailed.
-  if (report.counted) emitMetrics(group.name, roundAt, results, verdict.failed, detection.counters.consecutiveFailures, deps);
-  deps.log({ level: verdict.failed ? 'WARN' : 'INFO', message: 'probe round', group: group.name, roundAt: new Date(roundAt).toISOString(), counted: report.counted, reason: detection.reason, round: verdict.reason, ...(report.action ? { action: report.action } : {}) });
+
+  // Only what changes the stored view is written: a failed round, a recovery, a handled outage, and a
+  // healthy group's round now and then (PROBE_STATE_REFRESH_MS). Every other round is counted here.
+  const changed =
+    verdict.failed ||
+    previous.consecutiveFailures > 0 ||
+    previous.lastRoundAt === null ||
+    next.handledOutage !== previous.handledOutage ||
+    roundAt - previous.lastRoundAt >= PROBE_STATE_REFRESH_MS;
+  if (changed) {
+    report.counted = await deps.store().putProbeState(next, previous.lastRoundAt);
+    if (report.counted) {
+      memory.set(group.name, next);
+    } else {
+      // Another invocation counted a round since: take its counters, and this round is not counted twice.
+      memory.delete(group.name);
+      previous = await countersOf(group.name, deps, memory);
+      detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold);
+      report.reason = detection.reason;
+    }
+  } else {
+    // Healthy before and after, and written recently: the stored counters (and this environment's copy,
+    // against which the next write is conditioned) stay as they are.
+    report.counted = true;
+  }
+  // A compact record: the failing ones in full, with each probe's outcome; a passing round only when
+  // it ends a run of failures or was acted on. The invocation's summary line counts the rest.
+  if (verdict.failed || previous.consecutiveFailures > 0 || report.action) {
+    deps.log({
+      level: verdict.failed ? 'WARN' : 'INFO',
+      message: 'probe round',
+      group: group.name,
+      roundAt: new Date(roundAt).toISOString(),
+      counted: report.counted,
+      reason: report.reason,
+      round: verdict.reason,
+      ...(verdict.failed ? { probes: results.map(probeDetail) } : {}),
+      ...(report.action ? { action: report.action } : {}),
+    });
+  }
   return report;
+}
+
+/**
+ * Many groups failed this round: tell the topic once per episode (the first invocation whose
+ * conditional write opens it), so that on-call knows the controller itself may be cut off.
+ */
+async function reportHold(roundAt: number, reason: string, failedGroups: string[], deps: ProbeDeps): Promise<void> {
+  const store = deps.store();
+  const hold = (await store.getProbeState(HOLD_KEY)) ?? { group: HOLD_KEY, ...NO_COUNTERS };
+  deps.log({ level: 'WARN', message: 'probe hold', roundAt: new Date(roundAt).toISOString(), reason, groups: failedGroups });
+  if (hold.outageStartedAt !== null) return; // already open, already told
+  // The hold item's lastSuccessAt is when the last hold ended.
+  const toldRecently = hold.handledOutage !== undefined && hold.lastSuccessAt !== null && roundAt - hold.lastSuccessAt < HOLD_RENOTIFY_MS;
+  const opened = await store.putProbeState(
+    {
+      group: HOLD_KEY,
+      consecutiveFailures: 1,
+      outageStartedAt: roundAt,
+      lastSuccessAt: hold.lastSuccessAt,
+      lastRoundAt: roundAt,
+      lastRound: { failed: true, reason },
+      handledOutage: toldRecently ? hold.handledOutage : roundAt,
+      handledAs: toldRecently ? hold.handledAs : 'notified',
+    },
+    hold.lastRoundAt,
+  );
+  if (!opened || toldRecently) return; // another invocation opened it (and tells the topic), or this episode was told
+  const message =
+    `${reason}.\n\nFailing in the round at ${new Date(roundAt).toISOString()}: ${failedGroups.join(', ')}.\n\n` +
+    'No automatic failover starts while this lasts: when many primaries fail in the same round, the likely cause is the ' +
+    "controller's own network path (its VPC, NAT, DNS resolver, security groups) or the probe function itself. Check one " +
+    "primary from elsewhere. If they are really down, fail over by hand: failoverctl failover <group> (manual failovers still run). " +
+    `The hold ends by itself with the first round in which fewer groups fail; if it opens again within ${HOLD_RENOTIFY_MS / 60_000} minutes, this message is not repeated.`;
+  try {
+    await deps.sns().send(new PublishCommand({ TopicArn: deps.topicArn(), Subject: 'failover-controller: automatic failovers held, the controller may be cut off', Message: message }));
+  } catch (err) {
+    deps.log({ level: 'ERROR', message: 'probe hold not notified', error: `${awsErrorName(err)}: ${(err as Error).message}` });
+  }
+}
+
+/** A round without a mass failure ends an open hold (one read; a write only when one was open). */
+async function endHold(roundAt: number, deps: ProbeDeps): Promise<void> {
+  const store = deps.store();
+  const hold = await store.getProbeState(HOLD_KEY);
+  if (!hold || hold.outageStartedAt === null || (hold.lastRoundAt !== null && roundAt <= hold.lastRoundAt)) return;
+  const ended = { group: HOLD_KEY, consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: roundAt, lastRoundAt: roundAt, handledOutage: hold.handledOutage, handledAs: hold.handledAs };
+  if (await store.putProbeState(ended, hold.lastRoundAt)) {
+    deps.log({ level: 'INFO', message: 'probe hold ended', roundAt: new Date(roundAt).toISOString(), since: new Date(hold.outageStartedAt).toISOString() });
+  }
 }
 
 /**
@@ -151,35 +433,43 @@ async function actOnOutage(
 }
 
 /**
- * Probe results as CloudWatch metrics (EMF: log lines, no API calls), at the round's time: one document
- * per probe (dimensions Group, Probe) and one for the round (dimension Group).
+ * The invocation's metrics as ONE EMF document without dimensions (the heartbeat alarm and the
+ * dashboard read them across groups): ProbeRounds always, FailedRounds and VoidRounds only when there
+ * were any. A custom metric is billed for the hours in which it is sent (CloudWatch pricing: "All
+ * custom metrics are charged pro-rated by the hour"), so a metric sent only during failures costs
+ * next to nothing. Per group (dimension Group), only for the groups that failed a round: RoundFailed
+ * and ConsecutiveFailures. An EMF document holds at most 100 metrics (CloudWatch User Guide,
+ * "Specification: Embedded metric format"): each of these holds at most 3.
  */
-function emitMetrics(group: string, roundAt: number, results: ProbeResult[], failed: boolean, consecutiveFailures: number, deps: ProbeDeps): void {
+function emitMetrics(at: number, s: InvocationSummary, failing: Map<string, { failed: number; consecutive: number }>, deps: ProbeDeps): void {
   const metrics = metricsOf(deps);
-  for (const r of results) {
+  metrics.emit({
+    timestamp: at,
+    dimensions: {},
+    values: [
+      { name: METRIC.probeRounds, unit: 'Count', value: s.rounds },
+      ...(s.failed > 0 ? [{ name: METRIC.failedRounds, unit: 'Count' as const, value: s.failed }] : []),
+      ...(s.void > 0 ? [{ name: METRIC.voidRounds, unit: 'Count' as const, value: s.void }] : []),
+    ],
+  });
+  for (const [group, f] of failing) {
     metrics.emit({
-      timestamp: roundAt,
-      dimensions: { Group: group, Probe: r.probe },
+      timestamp: at,
+      dimensions: { Group: group },
       values: [
-        { name: METRIC.probeSuccess, unit: 'Count', value: r.ok ? 1 : 0 },
-        { name: METRIC.probeLatency, unit: 'Milliseconds', value: r.latencyMs },
+        { name: METRIC.roundFailed, unit: 'Count', value: f.failed },
+        { name: METRIC.consecutiveFailures, unit: 'Count', value: f.consecutive },
       ],
     });
   }
-  metrics.emit({
-    timestamp: roundAt,
-    dimensions: { Group: group },
-    values: [
-      { name: METRIC.probeRounds, unit: 'Count', value: 1 },
-      { name: METRIC.roundFailed, unit: 'Count', value: failed ? 1 : 0 },
-      { name: METRIC.consecutiveFailures, unit: 'Count', value: consecutiveFailures },
-    ],
-  });
 }
 
-// The groups' probe settings are bundled into the function at synth (esbuild `define`), so they have
+// The groups' probe settings are bundled into the function at synth (an inject file), so they have
 // no size limit and no environment variable carries them.
 declare const FAILOVER_PROBE_GROUPS: ProbeGroup[];
+
+/** Kept from one invocation to the next while Lambda reuses the execution environment. */
+const memory: ProbeMemory = new Map();
 
 const deps: ProbeDeps = {
   now: Date.now,
@@ -193,13 +483,47 @@ const deps: ProbeDeps = {
   // Each line names its own group; the invocation covers them all.
   log: logFor(undefined),
   metrics: lambdaMetrics(),
+  memory,
 };
 
-export const handler = async (_event: unknown, context?: LambdaContext) => {
+/** The schedule of shard `i` invokes the function with `{ "shard": i }` (lib/infra/detection.ts). */
+export function shardOf(event: unknown, shards: number): number {
+  const shard = (event as { shard?: unknown } | null)?.shard ?? 0;
+  if (typeof shard !== 'number' || !Number.isInteger(shard) || shard < 0 || shard >= shards) {
+    throw new Error(`shard: must be a whole number from 0 to ${shards - 1}, got ${JSON.stringify(shard)}`);
+  }
+  return shard;
+}
+
+/**
+ * One scheduled invocation of a shard, as the handler runs it: the rounds, then the one summary line a
+ * healthy minute logs (failing and void rounds have their own lines), with the CPU time it took.
+ */
+export async function runProbeInvocation(groups: ProbeGroup[], shard: { index: number; of: number }, d: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<InvocationSummary> {
+  const cpuBefore = process.cpuUsage();
+  const started = d.now();
+  const s = await runShard(groups, d, windowMs);
+  const cpu = process.cpuUsage(cpuBefore);
+  d.log({
+    level: 'INFO',
+    message: 'probe invocation',
+    shard: `${shard.index + 1}/${shard.of}`,
+    groups: s.groups,
+    rounds: s.rounds,
+    failed: s.failed,
+    void: s.void,
+    held: s.held,
+    ...(s.actions.length > 0 ? { actions: s.actions } : {}),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    wallMs: Math.round(d.now() - started),
+  });
+  return s;
+}
+
+export const handler = async (event: unknown, context?: LambdaContext) => {
   if (context) logger.addContext(context);
-  const groups = FAILOVER_PROBE_GROUPS;
-  const rounds = await runInvocation(groups, deps);
-  const summary = { rounds: rounds.length, failed: rounds.filter((r) => r.failed).length, actions: rounds.flatMap((r) => (r.action ? [r.action] : [])) };
-  deps.log({ level: 'INFO', message: 'probe invocation', groups: groups.map((g) => g.name), ...summary });
-  return summary;
+  const shards = shardGroups(FAILOVER_PROBE_GROUPS);
+  const shard = shardOf(event, shards.length);
+  const s = await runProbeInvocation(shards[shard], { index: shard, of: shards.length }, deps);
+  return { shard, groups: s.groups, rounds: s.rounds, failed: s.failed, void: s.void, held: s.held, actions: s.actions };
 };

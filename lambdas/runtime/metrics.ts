@@ -15,11 +15,18 @@ export const METRIC = {
   probeSuccess: 'ProbeSuccess',
   /** Milliseconds per probe and round; dimensions Group, Probe. */
   probeLatency: 'ProbeLatency',
-  /** 1 per counted round; dimension Group. Its absence means nothing is watching the group. */
+  /**
+   * Group rounds counted by one probe invocation, no dimension (one document per invocation). The
+   * heartbeat alarm watches it: too few means a shard (or everything) is not watching.
+   */
   probeRounds: 'ProbeRounds',
-  /** 1 when the round failed (the quorum of probes failed), else 0; dimension Group. */
+  /** Group rounds that failed in one invocation, no dimension; sent only when there were any. */
+  failedRounds: 'FailedRounds',
+  /** Group rounds that were void (the prober's fault, not the primary's), no dimension; sent only when there were any. */
+  voidRounds: 'VoidRounds',
+  /** Failed rounds of the group in one invocation; dimension Group; sent only for a group that failed one. */
   roundFailed: 'RoundFailed',
-  /** Failed rounds in a row after this round; dimension Group. The group is down at `failureThreshold`. */
+  /** Failed rounds in a row at the end of an invocation; dimension Group; sent only for a group that failed a round. The group is down at `failureThreshold`. */
   consecutiveFailures: 'ConsecutiveFailures',
   /** 1 per recorded execution; dimensions Group and Outcome, and Outcome alone (across groups). */
   executions: 'Executions',

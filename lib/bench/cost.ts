@@ -6,12 +6,29 @@
 import type { ProbeInvocation } from './probe-invocation';
 import { BYTES_PER_GB, HOURS_PER_MONTH, PRICES } from './prices';
 
-/** The probe function's memory: `memorySize` in controllerFunction (lib/infra/controller-function.ts), which every function shares. */
-export const PROBE_MEMORY_MB = 256;
+import { PROBE_MEMORY_MB } from '../infra/detection';
+import { shardGroups } from '../../lambdas/probe/run-probes';
+
+export { PROBE_MEMORY_MB };
+/** The readiness function's memory: controllerFunction's default (lib/infra/controller-function.ts). */
+export const READINESS_MEMORY_MB = 256;
+/**
+ * Lambda does not say how long an idle-free execution environment lives; each new one reads every
+ * group's counters once (run-probes.ts, ProbeMemory). Counted as one new environment per shard every
+ * 15 minutes, which errs on the high side.
+ */
+export const ENVIRONMENTS_PER_SHARD_HOUR = 4;
 /** A failover step invocation billed as 2 s: a cold start and a few AWS calls (the handlers run in milliseconds). */
 export const FAILOVER_STEP_BILLED_SECONDS = 2;
 export const COST_TARGET_USD = 5;
 export const COST_TARGET_ENDPOINTS = 100;
+/** The second target of issue 15. */
+export const COST_TARGET_1000_USD = 20;
+
+/** How many probe invocations (shards) N groups of one probe need. */
+export function shardsFor(groups: number): number {
+  return shardGroups(Array.from({ length: groups }, () => ({ probes: [{}] }))).length;
+}
 
 export interface FailoverUsage {
   transitions: number;
@@ -31,6 +48,8 @@ export interface CostLine {
 export interface CostCase {
   endpoints: number;
   groups: number;
+  /** Probe invocations a minute (one per shard); `invocation` was measured for one shard. */
+  shards: number;
   invocation: ProbeInvocation;
   lines: CostLine[];
   totalUsd: number;
@@ -60,61 +79,79 @@ export interface ReadinessUsage {
   intervalMinutes: number;
 }
 
-export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage, alarms: number, readiness: ReadinessUsage = { intervalMinutes: 15 }): CostCase {
-  const n = INVOCATIONS_PER_MONTH;
+/**
+ * The month of N groups, from one measured shard invocation (`invocation`, for `invocation.groups`
+ * groups; every shard is that size or smaller) times `shards`.
+ */
+export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage, alarms: number, readiness: ReadinessUsage = { intervalMinutes: 15 }, shards = 1, endpoints = invocation.groups * invocation.probesPerGroup): CostCase {
+  const n = INVOCATIONS_PER_MONTH * shards;
   const gb = PROBE_MEMORY_MB / 1024;
   const seconds = invocation.billedDurationMs / 1000;
   const probeLogGb = (invocation.logBytes * n) / BYTES_PER_GB;
   const failoverLogGb = failover.logBytes / BYTES_PER_GB;
   const stepGb = failover.stepMemoryMb / 1024;
+  const readinessGb = READINESS_MEMORY_MB / 1024;
   const P = PRICES;
   const readinessRuns = (HOURS_PER_MONTH * 60) / readiness.intervalMinutes;
+  const coldReads = HOURS_PER_MONTH * ENVIRONMENTS_PER_SHARD_HOUR * shards * invocation.cold.getItems;
+  const groups = endpoints; // one probe per group
+  const shardNote = shards === 1 ? '' : ` (${shards} shards)`;
 
   const lines: CostLine[] = [
     {
       item: 'probe Lambda requests',
       usd: n * P.lambdaRequest.usd,
-      arithmetic: `${count(n)} invocations (${HOURS_PER_MONTH} h x 60) x ${perMillion(P.lambdaRequest.usd)}`,
+      arithmetic: `${count(n)} invocations (${HOURS_PER_MONTH} h x 60${shards > 1 ? ` x ${shards} shards` : ''}) x ${perMillion(P.lambdaRequest.usd)}`,
     },
     {
       item: 'probe Lambda duration',
       usd: n * seconds * gb * P.lambdaArmGbSecond.usd,
-      arithmetic: `${count(n)} x ${seconds.toFixed(3)} s (measured) x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)}/GB-s`,
+      arithmetic: `${count(n)} x ${seconds.toFixed(3)} s (measured: start to the last round's end) x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)}/GB-s`,
     },
     {
-      item: 'DynamoDB reads (probe state GetItem)',
-      usd: n * invocation.readRequestUnits * P.dynamodbReadRequestUnit.usd,
-      arithmetic: `${count(n)} x ${invocation.readRequestUnits} RRU (${invocation.getItems} strongly consistent GetItem, measured) x ${perMillion(P.dynamodbReadRequestUnit.usd)}`,
+      item: 'DynamoDB reads (probe state, hold)',
+      usd: (n * invocation.readRequestUnits + coldReads) * P.dynamodbReadRequestUnit.usd,
+      arithmetic: `(${count(n)} x ${trim(invocation.readRequestUnits.toFixed(2))} RRU (measured, warm) + ${count(coldReads)} RRU for new environments (${ENVIRONMENTS_PER_SHARD_HOUR} a shard-hour x ${invocation.cold.getItems} GetItem)) x ${perMillion(P.dynamodbReadRequestUnit.usd)}`,
     },
     {
-      item: 'DynamoDB writes (probe state PutItem)',
+      item: 'DynamoDB writes (probe state, only when it changes or every 110 s)',
       usd: n * invocation.writeRequestUnits * P.dynamodbWriteRequestUnit.usd,
-      arithmetic: `${count(n)} x ${invocation.writeRequestUnits} WRU (${invocation.putItems} PutItem, measured) x ${perMillion(P.dynamodbWriteRequestUnit.usd)}`,
+      arithmetic: `${count(n)} x ${trim(invocation.writeRequestUnits.toFixed(2))} WRU (measured, average of warm invocations) x ${perMillion(P.dynamodbWriteRequestUnit.usd)}`,
     },
     {
       item: 'CloudWatch Logs ingestion',
       usd: (probeLogGb + failoverLogGb) * P.logsIngestion.usd,
-      arithmetic: `(${count(n)} x ${count(invocation.logBytes)} B (measured) + ${count(failover.logBytes)} B failover) / 10^9 = ${(probeLogGb + failoverLogGb).toFixed(3)} GB x ${rate(P.logsIngestion.usd)}/GB`,
+      arithmetic: `(${count(n)} x ${count(invocation.logBytes)} B (measured, Powertools output) + ${count(failover.logBytes)} B failover) / 10^9 = ${(probeLogGb + failoverLogGb).toFixed(4)} GB x ${rate(P.logsIngestion.usd)}/GB`,
     },
     {
       item: 'CloudWatch Logs storage',
       usd: probeLogGb * P.logsStorage.usd,
-      arithmetic: `one month kept (ONE_MONTH retention): at most ${probeLogGb.toFixed(3)} GB uncompressed x ${rate(P.logsStorage.usd)}/GB-month`,
+      arithmetic: `one month kept (ONE_MONTH retention): at most ${probeLogGb.toFixed(4)} GB uncompressed x ${rate(P.logsStorage.usd)}/GB-month`,
     },
     {
       item: 'CloudWatch custom metrics (EMF)',
       usd: invocation.metrics * P.cloudwatchCustomMetric.usd,
-      arithmetic: `${invocation.metrics} metrics (measured from the EMF lines) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
+      arithmetic: `${invocation.metrics} metric(s) while healthy (measured from the EMF lines; per-group ones only in hours with a failure) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
     },
     {
       item: 'CloudWatch alarms',
       usd: alarms * P.cloudwatchAlarm.usd,
-      arithmetic: `${alarms} alarms (the stack's, plus the probe errors alarm and one "no probe round" alarm per group) x ${rate(P.cloudwatchAlarm.usd)}`,
+      arithmetic: `${alarms} alarms (the stack's, the probe errors alarm and ONE heartbeat alarm across groups) x ${rate(P.cloudwatchAlarm.usd)}`,
+    },
+    {
+      item: 'CloudWatch dashboard',
+      usd: P.cloudwatchDashboard.usd,
+      arithmetic: `1 dashboard x $${P.cloudwatchDashboard.usd.toFixed(2)}`,
+    },
+    {
+      item: 'KMS key (the topic\'s)',
+      usd: P.kmsKey.usd,
+      arithmetic: `1 customer managed key x $${P.kmsKey.usd.toFixed(2)} (its first year: each yearly rotation adds $1.00 a month)`,
     },
     {
       item: 'EventBridge schedule',
       usd: n * P.eventbridgeScheduledRule.usd,
-      arithmetic: `${count(n)} scheduled invocations x $0 (scheduled rules are not charged)`,
+      arithmetic: `${count(n)} scheduled invocations${shardNote} x $0 (scheduled rules are not charged)`,
     },
     {
       item: 'Step Functions (1 failover)',
@@ -128,21 +165,21 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
     },
     {
       item: 'readiness Lambda',
-      usd: readinessRuns * (P.lambdaRequest.usd + FAILOVER_STEP_BILLED_SECONDS * gb * P.lambdaArmGbSecond.usd),
-      arithmetic: `${count(readinessRuns)} runs (every ${readiness.intervalMinutes} min) x (${perMillion(P.lambdaRequest.usd)} + ${FAILOVER_STEP_BILLED_SECONDS} s x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)})`,
+      usd: readinessRuns * (P.lambdaRequest.usd + FAILOVER_STEP_BILLED_SECONDS * readinessGb * P.lambdaArmGbSecond.usd),
+      arithmetic: `${count(readinessRuns)} runs (every ${readiness.intervalMinutes} min) x (${perMillion(P.lambdaRequest.usd)} + ${FAILOVER_STEP_BILLED_SECONDS} s x ${readinessGb} GB x ${rate(P.lambdaArmGbSecond.usd)})`,
     },
     {
       item: 'readiness metrics (EMF)',
-      usd: (invocation.groups + 1) * P.cloudwatchCustomMetric.usd,
-      arithmetic: `${invocation.groups + 1} metrics (Ready per group, GroupsNotReady) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
+      usd: (groups + 1) * P.cloudwatchCustomMetric.usd,
+      arithmetic: `${groups + 1} metrics (Ready per group, GroupsNotReady; lambdas/readiness) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
     },
   ].map((l) => ({ ...l, arithmetic: `${l.arithmetic} = ${usd(l.usd)}` }));
 
-  const endpoints = invocation.groups * invocation.probesPerGroup;
   const perCheck = P.route53HealthCheck.usd + P.route53FastInterval.usd;
   return {
     endpoints,
-    groups: invocation.groups,
+    groups,
+    shards,
     invocation,
     lines,
     totalUsd: lines.reduce((sum, l) => sum + l.usd, 0),

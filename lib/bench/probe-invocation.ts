@@ -1,24 +1,32 @@
 /**
- * One probe-function invocation as deployed (a 62 s window, rounds every 10 s), for N groups of one HTTP
- * probe each: the real `runInvocation` with a real DynamoDB (dynalite) and real HTTP probes against a
- * local server, on a simulated clock so the minute takes no wall time. It yields what the bill is made
- * of: the invocation's duration, the store's read and write request units, the log lines and the
- * distinct CloudWatch metrics its EMF lines create.
+ * Probe-function invocations as deployed, for N groups of one HTTP probe each: the real
+ * `runProbeInvocation` (the handler's own code) with the real Powertools logger and metrics writing to
+ * stdout, a real DynamoDB (dynalite) and real HTTP probes against a local server, on a simulated clock
+ * so a minute takes no wall time. It yields what the bill is made of: the invocation's billed duration,
+ * the store's read and write request units, the log bytes Lambda ships, and the distinct CloudWatch
+ * metrics the EMF lines create.
+ *
+ * Lambda reuses an execution environment from one invocation to the next, and the function keeps the
+ * groups' counters in memory (run-probes.ts, ProbeMemory): the steady state is a warm environment. So
+ * one cold invocation runs first (it reads every group's counters and writes the first rounds), then
+ * WARM_INVOCATIONS warm ones, whose average is the figure: the healthy refresh write
+ * (PROBE_STATE_REFRESH_MS) lands in every other one.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { checkAll } from '../../lambdas/probe/check-endpoint';
-import { probeLabel } from '../../lambdas/probe/check-endpoint';
-import { runInvocation, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { checkAll, probeLabel } from '../../lambdas/probe/check-endpoint';
+import { runProbeInvocation, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { emfMetrics } from '../../lambdas/runtime/metrics';
+import { logFor, SERVICE_NAME } from '../../lambdas/runtime/powertools';
 import { Store } from '../../lambdas/core/store';
 import { startLocalDynamoDB } from '../drill/local-dynamodb';
-import { SimClock } from '../drill/sim/account';
 import type { SynthesizedController } from '../runner/synth';
 
 /**
  * Lambda's text log format (the stack sets no JSON format) puts `<ISO time>\t<request id>\tINFO\t` before
- * each console.log line: 24 + 1 + 36 + 1 + 4 + 1 bytes.
+ * a line the runtime's console writes: 24 + 1 + 36 + 1 + 4 + 1 bytes. Powertools writes through a
+ * Console of its own, which may not get it; counted anyway, so the figure errs on the high side.
  */
 export const LAMBDA_LINE_PREFIX_BYTES = 67;
 const REQUEST_ID = '6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab';
@@ -26,34 +34,39 @@ const REQUEST_ID = '6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab';
 export const LAMBDA_PLATFORM_LINES = [
   `START RequestId: ${REQUEST_ID} Version: $LATEST`,
   `END RequestId: ${REQUEST_ID}`,
-  `REPORT RequestId: ${REQUEST_ID}\tDuration: 60012.34 ms\tBilled Duration: 60013 ms\tMemory Size: 256 MB\tMax Memory Used: 98 MB\t`,
+  `REPORT RequestId: ${REQUEST_ID}\tDuration: 64012.34 ms\tBilled Duration: 64013 ms\tMemory Size: 128 MB\tMax Memory Used: 98 MB\t`,
 ];
+
+/** EventBridge delivers a scheduled event a little after the minute; the rounds start at the next round time. */
+export const INVOCATION_STARTS_AFTER_MINUTE_MS = 300;
+export const WARM_INVOCATIONS = 4;
 
 export interface ProbeInvocation {
   groups: number;
   probesPerGroup: number;
+  /** Rounds per group in one invocation. */
   rounds: number;
-  /** Simulated ms from the invocation's start to its last round's start. */
-  lastRoundAfterMs: number;
-  /** Wall ms of the last round (all groups at once): what the invocation runs past its last round time. */
-  lastRoundWallMs: number;
-  /** What Lambda bills: last round's start plus the last round, rounded up to the ms. */
+  /** Simulated ms from the invocation's start to its end (last round's time, spread and probes). */
   billedDurationMs: number;
+  /** Per warm invocation (the average of WARM_INVOCATIONS). */
   getItems: number;
   putItems: number;
   readRequestUnits: number;
   writeRequestUnits: number;
   logLines: number;
-  /** Log bytes ingested for the invocation: each line with Lambda's prefix and newline, plus START/END/REPORT. */
+  /** Log bytes ingested per warm invocation: each line with Lambda's prefix and newline, plus START/END/REPORT. */
   logBytes: number;
   /** Distinct metrics (namespace, metric name, dimension values) the EMF lines define. */
   metrics: number;
+  /** The cold invocation's store requests (once per execution environment). */
+  cold: { getItems: number; putItems: number };
+  /** One line of each kind the invocation wrote, as Powertools wrote it. */
+  sampleLines: string[];
 }
 
 /**
- * Run one invocation for `groupCount` groups of one HTTP probe each (`GET https://svc-NNN.example.com/health`,
- * served locally), starting on a minute boundary, which is also a round time: the longest invocation,
- * and the one whose last round the next invocation runs again.
+ * Run one cold and WARM_INVOCATIONS warm invocations of one shard of `groupCount` groups of one HTTP
+ * probe each (`GET https://svc-NNN.example.com/health`, served locally), every endpoint healthy.
  */
 export async function measureProbeInvocation(groupCount: number, table: SynthesizedController['table']): Promise<ProbeInvocation> {
   const server = await startHealthServer();
@@ -85,7 +98,7 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
     const store = new Store(client, tableName);
 
     const groups: ProbeGroup[] = Array.from({ length: groupCount }, (_, i) => {
-      const name = `svc-${String(i + 1).padStart(3, '0')}`;
+      const name = `svc-${String(i + 1).padStart(4, '0')}`;
       const deployed = { type: 'http' as const, url: `https://${name}.example.com/health`, method: 'GET' as const, expectStatus: [200], timeoutMs: 2000 };
       return {
         name,
@@ -95,15 +108,20 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
       };
     });
 
-    const clock = new SimClock();
-    const start = clock.now();
+    // The deployed logger and metrics, writing to a captured stdout.
     const lines: string[] = [];
-    // Every group sleeps until the same round times: release them together, as real time would.
-    const barrier = new RoundBarrier(groups.length, (ms) => clock.advance(Math.max(0, ms - clock.now())));
+    const logger = new Logger({ serviceName: SERVICE_NAME });
+    // A simulated clock that may be set back: the next invocation starts a minute after this one began,
+    // while this one may still be in its last round (they overlap, as deployed).
+    let t = Date.parse('2026-01-01T00:00:00.000Z') + INVOCATION_STARTS_AFTER_MINUTE_MS;
+    const clock = { now: () => t };
+    const memory = new Map();
     const deps: ProbeDeps = {
       now: () => clock.now(),
-      sleepUntil: (ms) => barrier.wait(ms),
-      check: checkAll,
+      sleepUntil: async (ms) => void (t = Math.max(t, ms)),
+      // A healthy local endpoint answers; how soon depends on this machine's load, so the probes' own 2 s
+      // timeout must not decide it (the clock of the rounds is simulated anyway).
+      check: (probes) => checkAll(probes.map((p) => ({ ...p, timeoutMs: 30_000 }))),
       store: () => store,
       sfn: () => {
         throw new Error('a healthy round started an execution');
@@ -113,15 +131,30 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
       },
       stateMachineArn: () => 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
       topicArn: () => 'arn:aws:sns:us-east-1:123456789012:bench',
-      log: (entry) => lines.push(JSON.stringify(entry)),
+      log: logFor(undefined, logger),
+      metrics: emfMetrics(),
+      memory,
     };
-    const reports = await runInvocation(groups, deps);
-    const ended = performance.now();
-    const failed = reports.filter((r) => r.failed || !r.counted);
-    if (failed.length > 0) throw new Error(`${failed.length} round(s) failed or were not counted: ${failed[0].reason}`);
 
-    const lastRoundAfterMs = barrier.lastReleaseAt - start;
-    const lastRoundWallMs = ended - barrier.lastReleaseWall;
+    const invoke = async () => {
+      const start = clock.now();
+      const captured = await captureStdout(() => runProbeInvocation(groups, { index: 0, of: 1 }, deps));
+      const summary = captured.result;
+      if (summary.failed > 0 || summary.void > 0) throw new Error(`${summary.failed} failed and ${summary.void} void round(s) in a healthy invocation`);
+      const durationMs = clock.now() - start;
+      t = start + 60_000;
+      return { summary, durationMs, lines: captured.lines };
+    };
+
+    const cold = await invoke();
+    const coldUsage = { getItems: usage.getItems, putItems: usage.putItems };
+    const before = { ...usage };
+    const warm = [];
+    for (let k = 0; k < WARM_INVOCATIONS; k++) warm.push(await invoke());
+    const per = (key: keyof typeof usage) => (usage[key] - before[key]) / WARM_INVOCATIONS;
+
+    const warmLines = warm.flatMap((w) => w.lines);
+    lines.push(...warmLines);
     const metrics = new Set<string>();
     for (const line of lines) {
       const entry = JSON.parse(line) as { _aws?: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> } } & Record<string, unknown>;
@@ -132,17 +165,26 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
       }
     }
     const lineBytes = (text: string) => LAMBDA_LINE_PREFIX_BYTES + Buffer.byteLength(text) + 1;
+    const platformBytes = LAMBDA_PLATFORM_LINES.reduce((sum, l) => sum + Buffer.byteLength(l) + 1, 0);
+    const kinds = new Map<string, string>();
+    for (const line of [...cold.lines, ...warmLines]) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      kinds.set(String(entry.message ?? (entry._aws ? 'EMF' : '?')), line);
+    }
     return {
       groups: groupCount,
       probesPerGroup: 1,
-      rounds: reports.length / groupCount,
-      lastRoundAfterMs,
-      lastRoundWallMs: Math.round(lastRoundWallMs * 10) / 10,
-      billedDurationMs: Math.ceil(lastRoundAfterMs + lastRoundWallMs),
-      ...usage,
-      logLines: lines.length + LAMBDA_PLATFORM_LINES.length,
-      logBytes: lines.reduce((sum, l) => sum + lineBytes(l), 0) + LAMBDA_PLATFORM_LINES.reduce((sum, l) => sum + Buffer.byteLength(l) + 1, 0),
+      rounds: warm[0].summary.rounds / groupCount,
+      billedDurationMs: Math.ceil(Math.max(...warm.map((w) => w.durationMs))),
+      getItems: per('getItems'),
+      putItems: per('putItems'),
+      readRequestUnits: per('readRequestUnits'),
+      writeRequestUnits: per('writeRequestUnits'),
+      logLines: warmLines.length / WARM_INVOCATIONS + LAMBDA_PLATFORM_LINES.length,
+      logBytes: warmLines.reduce((sum, l) => sum + lineBytes(l), 0) / WARM_INVOCATIONS + platformBytes,
       metrics: metrics.size,
+      cold: coldUsage,
+      sampleLines: [...kinds.values()],
     };
   } finally {
     await dynamo.close();
@@ -150,30 +192,28 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
   }
 }
 
-/** Releases the sleepers of a round time once all `parties` wait for it, moving the clock there first. */
-class RoundBarrier {
-  private waiting = new Map<number, Array<() => void>>();
-  lastReleaseAt = 0;
-  lastReleaseWall = performance.now();
-
-  constructor(
-    private readonly parties: number,
-    private readonly moveClockTo: (ms: number) => void,
-  ) {}
-
-  wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const queue = this.waiting.get(ms) ?? [];
-      queue.push(resolve);
-      this.waiting.set(ms, queue);
-      if (queue.length === this.parties) {
-        this.waiting.delete(ms);
-        this.moveClockTo(ms);
-        this.lastReleaseAt = ms;
-        this.lastReleaseWall = performance.now();
-        for (const release of queue) release();
-      }
-    });
+/** Run `work` with process.stdout's writes captured as lines (Powertools' Logger and Metrics write there). */
+async function captureStdout<T>(work: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const write = process.stdout.write;
+  let pending = '';
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    pending += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      lines.push(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+    }
+    const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    callback?.();
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const result = await work();
+    if (pending) lines.push(pending);
+    return { result, lines: lines.filter((l) => l.trim().startsWith('{')) };
+  } finally {
+    process.stdout.write = write;
   }
 }
 

@@ -17,7 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
-import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { INVOCATION_WINDOW_MS, shardGroups, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { grantItemAccess } from './store-table';
@@ -34,6 +34,15 @@ export function probeFunctionBake(groups: ProbeGroup[]): { FAILOVER_PROBE_GROUPS
   return { FAILOVER_PROBE_GROUPS: groups };
 }
 
+/**
+ * The probe function's memory. Its vCPU share is memory / 1,769 MB (Lambda Developer Guide, "Configure
+ * Lambda function memory": "at 1,769 MB, a function has the equivalent of one vCPU"): 128 MB is 0.072
+ * vCPU, enough for a shard of PROBES_PER_INVOCATION probes spread over the interval (measured by
+ * `npm run bench`, probeRound: CPU time and peak memory per shard, docs/cost.md). An always-on
+ * function at 128 MB is half the price of one at 256 MB.
+ */
+export const PROBE_MEMORY_MB = 128;
+
 export interface DetectionProps {
   readonly config: FailoverConfig;
   readonly table: dynamodb.ITable;
@@ -46,7 +55,8 @@ export interface DetectionProps {
 export class Detection extends Construct {
   /** The probe function; undefined when no group has probes. */
   public readonly probeFunction?: NodejsFunction;
-  public readonly schedule?: events.Rule;
+  /** One schedule per shard of the probed groups (run-probes.ts, shardGroups), each invoking the function with `{ "shard": i }`. */
+  public readonly schedules: events.Rule[] = [];
   /** One rule per group that names alarms. */
   public readonly alarmRules: events.Rule[] = [];
 
@@ -60,13 +70,15 @@ export class Detection extends Construct {
       this.probeFunction = controllerFunction(this, 'ProbeFunction', {
         source: 'probe/run-probes',
         description: 'failover-controller: probes the primaries and starts the workflow when one is down',
-        // The invocation's window, its last round's probes, and a margin.
+        // The invocation's window, its last round's probes, and a margin (which also covers the round's
+        // spread, MAX_SPREAD_MS: at most 3 s).
         timeout: Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000)),
         environment: { TABLE_NAME: table.tableName, STATE_MACHINE_ARN: stateMachine.stateMachineArn, TOPIC_ARN: topic.topicArn },
         logRetention: logs.RetentionDays.ONE_MONTH,
         // The probe settings travel inside the bundle: no size limit, nothing in the environment.
         bake: probeFunctionBake(probed),
       });
+      (this.probeFunction.node.defaultChild as lambda.CfnFunction).memorySize = PROBE_MEMORY_MB;
       placeInProbeVpc(this.probeFunction, config);
       // The probe counters (read, conditional put) and the group state (read).
       grantItemAccess(table, this.probeFunction, 'GetItem', 'PutItem');
@@ -83,16 +95,31 @@ export class Detection extends Construct {
       // whose alarm says so (observability.ts): EventBridge's undelivered events, and Lambda's record of
       // a discarded invocation (on-failure destination, "Capturing records of Lambda asynchronous
       // invocations").
-      this.schedule = new events.Rule(this, 'ProbeSchedule', {
-        description: 'failover-controller: one probe invocation a minute',
-        schedule: events.Schedule.rate(Duration.minutes(1)),
-        targets: [new targets.LambdaFunction(this.probeFunction, { retryAttempts: 0, maxEventAge: Duration.minutes(1), deadLetterQueue })],
-      });
+      // Scale out, not up: each shard of at most PROBES_PER_INVOCATION probes has its own schedule and
+      // invocations, with the same code and the same baked groups (the function computes the same shards).
+      const shards = shardGroups(probed).length;
+      for (let shard = 0; shard < shards; shard++) {
+        this.schedules.push(
+          new events.Rule(this, shard === 0 ? 'ProbeSchedule' : `ProbeSchedule${shard}`, {
+            description: `failover-controller: one probe invocation a minute, shard ${shard + 1} of ${shards}`,
+            schedule: events.Schedule.rate(Duration.minutes(1)),
+            targets: [
+              new targets.LambdaFunction(this.probeFunction, {
+                event: events.RuleTargetInput.fromObject({ shard }),
+                retryAttempts: 0,
+                maxEventAge: Duration.minutes(1),
+                deadLetterQueue,
+              }),
+            ],
+          }),
+        );
+      }
       this.probeFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1), onFailure: new destinations.SqsDestination(deadLetterQueue) });
       // Concurrency of its own, so that the account's other functions cannot starve detection during an
-      // outage (config.ts, probeFunction.reservedConcurrency: two invocations overlap at most).
+      // outage (config.ts, probeFunction.reservedConcurrency: two invocations of a shard overlap at most),
+      // for each shard.
       const reserved = config.probeFunction.reservedConcurrency;
-      if (reserved !== 'none') (this.probeFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved;
+      if (reserved !== 'none') (this.probeFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved * shards;
     }
 
     // The alarm rules: one per group that names alarms. A config of many groups puts them in nested

@@ -7,12 +7,13 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { probeLabel } from '../../lambdas/probe/check-endpoint';
+import { shardGroups } from '../../lambdas/probe/run-probes';
 import { METRIC, NAMESPACE } from '../../lambdas/runtime/metrics';
 import type { Outcome } from '../../lambdas/core/workflow-state';
 import type { FailoverConfig } from '../../lambdas/core/config';
@@ -24,8 +25,22 @@ export const OUTCOMES = ['SUCCEEDED', 'DRY_RUN', 'SKIPPED', 'ABORTED', 'FENCE_FA
 const everyOutcomeListed: [Exclude<Outcome, (typeof OUTCOMES)[number]>] extends [never] ? true : false = true;
 void everyOutcomeListed;
 
-/** How long the watcher alarm waits: no probe round for this many minutes means nothing is watching. */
+/** How long the heartbeat alarm waits: too few probe rounds for this many minutes means a shard (or all) is not watching. */
 export const NO_PROBE_ROUNDS_MINUTES = 3;
+
+/**
+ * The heartbeat alarm's threshold: the group rounds a minute holds when every shard reports, minus the
+ * smallest shard's, plus one. ProbeRounds (no dimension) below it for NO_PROBE_ROUNDS_MINUTES minutes
+ * means at least one shard is not counting rounds (not running, failing, or its rounds void); with one
+ * shard, it is "no round at all". A minute's rounds per group: 60 / intervalSeconds, rounded down.
+ */
+export function heartbeatThreshold(groups: FailoverConfig['groups']): number {
+  const perMinute = (g: FailoverConfig['groups'][number]) => Math.floor(60 / g.detection.intervalSeconds);
+  const shards = shardGroups(groups).map((shard) => shard.reduce((sum, g) => sum + perMinute(g), 0));
+  if (shards.length === 0) return 1;
+  const all = shards.reduce((a, b) => a + b, 0);
+  return all - Math.min(...shards) + 1;
+}
 
 export interface ObservabilityProps {
   /** The validated config: the groups, their probes and thresholds. */
@@ -38,6 +53,11 @@ export interface ObservabilityProps {
    * @default - no probe function alarm and no probe function widget (no group has probes)
    */
   readonly probeFunction?: lambda.IFunction;
+  /**
+   * The probe function's log group, for the dashboard's failed-rounds widget.
+   * @default - the probe function's own, when it is a Function
+   */
+  readonly probeLogGroup?: logs.ILogGroup;
   /**
    * The dead-letter queue of the rule targets and the scheduled functions.
    * @default - no undelivered-events alarm
@@ -57,8 +77,8 @@ export interface ControllerAlarms {
   readonly outcomeAborted: cloudwatch.Alarm;
   /** AWS/Lambda Errors of the probe function (it crashed or timed out). */
   readonly probeErrors?: cloudwatch.Alarm;
-  /** Per probed group: no probe round counted for NO_PROBE_ROUNDS_MINUTES minutes. */
-  readonly noProbeRounds: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** One across the groups: fewer probe rounds than every shard counts, for NO_PROBE_ROUNDS_MINUTES minutes. */
+  readonly noProbeRounds?: cloudwatch.Alarm;
   /** The readiness evaluation found a group not ready, or did not run for two intervals. */
   readonly groupsNotReady: cloudwatch.Alarm;
   /** An event of a schedule or alarm rule was not delivered, or a scheduled invocation was dropped (the dead-letter queue has messages). */
@@ -72,6 +92,7 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     const { config, topic, stateMachine, probeFunction, deadLetterQueue } = props;
+    const probeLogGroup = props.probeLogGroup ?? (probeFunction instanceof lambda.Function ? probeFunction.logGroup : undefined);
     const stackName = Stack.of(this).stackName;
     const probed = config.groups.filter((g) => g.probes.length > 0);
     const metric = (metricName: string, dimensionsMap: Record<string, string>, statistic: string, period: Duration, label?: string) =>
@@ -115,21 +136,22 @@ export class Observability extends Construct {
           ...anyInAMinute,
         })
       : undefined;
-    // The watcher of the watcher: a probe round emits ProbeRounds = 1, and with `intervalSeconds` at
-    // most 60 every minute has at least one. Missing data is what a controller that stopped looks like.
-    const noProbeRounds: Record<string, cloudwatch.Alarm> = {};
-    for (const g of probed) {
-      const a = alarm(`NoProbeRoundsAlarm-${g.name}`, `no-probe-rounds-${g.name}`, `No probe round of ${g.name} for ${NO_PROBE_ROUNDS_MINUTES} minutes: the controller is not watching this group, so an outage would go undetected.`, {
-        metric: metric(METRIC.probeRounds, { Group: g.name }, cloudwatch.Stats.SUM, minute),
-        threshold: 1,
-        evaluationPeriods: NO_PROBE_ROUNDS_MINUTES,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      });
-      // Tell on-call when the watching resumes, too.
-      a.addOkAction(toTopic);
-      noProbeRounds[g.name] = a;
-    }
+    // The watcher of the watcher, ONE alarm across the groups (not one per group: a thousand groups
+    // would be a thousand alarms). Every probe invocation emits ProbeRounds (no dimension), the rounds it
+    // counted; a shard that stopped, fails or only has void rounds takes its share away, and missing data
+    // (nothing at all) is breaching.
+    const noProbeRounds =
+      probed.length > 0
+        ? alarm('NoProbeRoundsAlarm', 'no-probe-rounds', `Fewer probe rounds than every shard of the probe function counts (${heartbeatThreshold(probed)} a minute) for ${NO_PROBE_ROUNDS_MINUTES} minutes: some groups are not watched, so an outage would go undetected. See the probe function's log (message "probe invocation", "probe round void").`, {
+            metric: metric(METRIC.probeRounds, {}, cloudwatch.Stats.SUM, minute),
+            threshold: heartbeatThreshold(probed),
+            evaluationPeriods: NO_PROBE_ROUNDS_MINUTES,
+            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          })
+        : undefined;
+    // Tell on-call when the watching resumes, too.
+    noProbeRounds?.addOkAction(toTopic);
     // The readiness function emits GroupsNotReady once per run. A period of two intervals always
     // holds one datapoint, so only a run that did not happen (or failed) leaves it missing, and missing
     // is breaching. CloudWatch caps a period at a day.
@@ -162,16 +184,18 @@ export class Observability extends Construct {
     this.alarms = { workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, probeErrors, noProbeRounds, groupsNotReady, undeliveredEvents };
 
     // --- dashboard ------------------------------------------------------------------------------------
-    const perProbe = (metricName: string, statistic: string) =>
-      probed.flatMap((g) => g.probes.map((p) => probeLabel(p)).map((probe) => metric(metricName, { Group: g.name, Probe: probe }, statistic, minute, `${g.name}: ${probe}`)));
-    const perGroup = (metricName: string, statistic: string, period = minute, suffix = '') =>
-      probed.map((g) => metric(metricName, { Group: g.name }, statistic, period, `${g.name}${suffix}`));
-    const allGroups = config.groups;
-    const failovers = (metricName: string, what: string) =>
-      allGroups.map((g) => metric(metricName, { Group: g.name }, cloudwatch.Stats.MAXIMUM, Duration.hours(1), `${g.name}: ${what}`));
+    // Per-group series come from SEARCH expressions, not one metric per group: the dashboard stays the
+    // same size for 1 group or 1,000, and shows the groups that emitted (per-group probe metrics exist
+    // only while a group fails).
+    const search = (metricName: string, statistic: string, period: Duration, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${NAMESPACE},Group} MetricName="${metricName}"', '${statistic}', ${period.toSeconds()})`,
+        label,
+        period,
+      });
     const thresholds = [...new Set(probed.map((g) => g.detection.failureThreshold))].map((value) => ({
       value,
-      label: `down at ${value} (${probed.filter((g) => g.detection.failureThreshold === value).map((g) => g.name).join(', ')})`,
+      label: `down at ${value}${probed.length <= 10 ? ` (${probed.filter((g) => g.detection.failureThreshold === value).map((g) => g.name).join(', ')})` : ''}`,
     }));
     // Failovers are rare: those widgets look further back than the dashboard's default hours.
     const history = '-P90D';
@@ -187,7 +211,7 @@ export class Observability extends Construct {
       [
         new cloudwatch.AlarmStatusWidget({
           title: 'Alarms',
-          alarms: [workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, ...(probeErrors ? [probeErrors] : []), ...Object.values(noProbeRounds), groupsNotReady, ...(undeliveredEvents ? [undeliveredEvents] : [])],
+          alarms: [workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, ...(probeErrors ? [probeErrors] : []), ...(noProbeRounds ? [noProbeRounds] : []), groupsNotReady, ...(undeliveredEvents ? [undeliveredEvents] : [])],
           width: 24,
           height: 3,
         }),
@@ -196,20 +220,21 @@ export class Observability extends Construct {
     if (probed.length > 0) {
       widgets.push(
         [
-          new cloudwatch.GraphWidget({ title: 'Probe success (1 = every check passed)', left: perProbe(METRIC.probeSuccess, cloudwatch.Stats.AVERAGE), leftYAxis: { min: 0, max: 1 }, width: 12 }),
-          new cloudwatch.GraphWidget({ title: 'Probe latency (ms, average)', left: perProbe(METRIC.probeLatency, cloudwatch.Stats.AVERAGE), leftYAxis: { min: 0 }, width: 12 }),
-        ],
-        [
           new cloudwatch.GraphWidget({
-            title: 'Consecutive failed rounds',
-            left: perGroup(METRIC.consecutiveFailures, cloudwatch.Stats.MAXIMUM),
-            leftAnnotations: thresholds,
+            title: 'Probe rounds per minute, all groups (counted, failed, void)',
+            left: [
+              metric(METRIC.probeRounds, {}, cloudwatch.Stats.SUM, minute, 'counted'),
+              metric(METRIC.failedRounds, {}, cloudwatch.Stats.SUM, minute, 'failed'),
+              metric(METRIC.voidRounds, {}, cloudwatch.Stats.SUM, minute, 'void (the prober\'s fault)'),
+            ],
+            leftAnnotations: [{ value: heartbeatThreshold(probed), label: 'fewer: a shard is not watching' }],
             leftYAxis: { min: 0 },
             width: 8,
           }),
           new cloudwatch.GraphWidget({
-            title: 'Probe rounds per minute (none: nothing is watching)',
-            left: [...perGroup(METRIC.probeRounds, cloudwatch.Stats.SUM, minute, ': rounds'), ...perGroup(METRIC.roundFailed, cloudwatch.Stats.SUM, minute, ': failed rounds')],
+            title: 'Failing groups: consecutive failed rounds',
+            left: [search(METRIC.consecutiveFailures, 'Maximum', minute, '')],
+            leftAnnotations: thresholds,
             leftYAxis: { min: 0 },
             width: 8,
           }),
@@ -224,6 +249,26 @@ export class Observability extends Construct {
               ]
             : []),
         ],
+        ...(probeLogGroup
+          ? [
+              [
+                // What an operator needs to see a failing probe: each failed or void round's line lists
+                // every probe of the group with its outcome, latency and error.
+                new cloudwatch.LogQueryWidget({
+                  title: 'Failed and void probe rounds (each probe\'s outcome)',
+                  logGroupNames: [probeLogGroup.logGroupName],
+                  queryLines: [
+                    'fields @timestamp, group, coalesce(round, reason) as what, action',
+                    'filter message in ["probe round", "probe round void", "probe hold"] and level != "INFO"',
+                    'sort @timestamp desc',
+                    'limit 50',
+                  ],
+                  width: 24,
+                  height: 6,
+                }),
+              ],
+            ]
+          : []),
       );
     }
     widgets.push(
@@ -251,14 +296,14 @@ export class Observability extends Construct {
         }),
         new cloudwatch.SingleValueWidget({
           title: 'Last failover (last 90 days): RTO and data-loss estimate (s)',
-          metrics: [...failovers(METRIC.rtoSeconds, 'RTO'), ...failovers(METRIC.dataLossSeconds, 'data loss')],
+          metrics: [search(METRIC.rtoSeconds, 'Maximum', Duration.hours(1), 'RTO'), search(METRIC.dataLossSeconds, 'Maximum', Duration.hours(1), 'data loss')],
           start: history,
           width: 8,
           height: 6,
         }),
         new cloudwatch.GraphWidget({
           title: 'Failovers (last 90 days): RTO and data-loss estimate (s)',
-          left: [...failovers(METRIC.rtoSeconds, 'RTO'), ...failovers(METRIC.dataLossSeconds, 'data loss')],
+          left: [search(METRIC.rtoSeconds, 'Maximum', Duration.hours(1), 'RTO'), search(METRIC.dataLossSeconds, 'Maximum', Duration.hours(1), 'data loss')],
           leftYAxis: { min: 0 },
           start: history,
           width: 8,

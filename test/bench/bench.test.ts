@@ -119,31 +119,43 @@ describe('npm run bench -- --quick', () => {
     expect(l.pass).toBe(l.functions.every((f) => f.pass));
   });
 
-  it('probeRoundMs: one checkAll over the endpoints, the hanging tenth timed out', () => {
-    const p = json.probeRoundMs;
-    expect(p.method).toEqual(method);
-    expect(p).toMatchObject({ endpoints: SIZES.quick.probeEndpoints, hanging: SIZES.quick.probeEndpoints / 10, servers: 5, timeoutMs: 2000 });
+  it('probeRound: 100 endpoints, a tenth hanging: one invocation, the hanging ones failed by their timeout, the healthy ones passed', () => {
+    const r = json.probeRound;
+    expect(r.method).toEqual(method);
+    expect(r.budget).toEqual({ probesPerInvocation: 200, memoryMb: 128, vcpu: 0.0724 });
+    expect(r.cases).toHaveLength(1);
+    const [p] = r.cases;
+    // Counts of what the endpoints did, not of how fast this machine is: a healthy local endpoint
+    // answers well within 2 s even on a loaded machine, and a hanging one never does.
+    expect(p).toMatchObject({ endpoints: 100, hangingShare: 0.1, invocations: 1, shardProbes: 100, hanging: 10, timedOut: 10, otherFailures: 0 });
     expect(p.ok + p.timedOut + p.otherFailures).toBe(p.endpoints);
-    // A round cannot end before its hanging probes time out.
-    expect(p.valueMs).toBeGreaterThanOrEqual(p.timeoutMs);
-    expect(p.samplesMs).toHaveLength(SIZES.quick.probeRounds);
+    for (const figure of [p.wallMs, p.cpuMs, p.peakRssMb]) expect(figure).toBeGreaterThan(0);
+    expect(typeof r.pass).toBe('boolean');
   });
 
-  it('monthlyCostUsd: 1, 10 and 100 endpoints, each line with its arithmetic, beside Route 53 and ARC', () => {
+  it('monthlyCostUsd: 1, 10, 100 and 1,000 endpoints, each line with its arithmetic, the dashboard and the key included, beside Route 53 and ARC', () => {
     const c = json.monthlyCostUsd;
     expect(c.method).toEqual(method);
-    expect(c.cases.map((k) => k.endpoints)).toEqual([1, 10, 100]);
+    expect(c.cases.map((k) => [k.endpoints, k.shards])).toEqual([[1, 1], [10, 1], [100, 1], [1000, 5]]);
     for (const k of c.cases) {
       expect(k.totalUsd).toBeCloseTo(k.lines.reduce((sum, l) => sum + l.usd, 0), 9);
       for (const l of k.lines) expect(l.arithmetic).toMatch(/= \$/);
+      expect(k.lines.find((l) => l.item === 'CloudWatch dashboard')!.usd).toBe(3);
+      expect(k.lines.find((l) => l.item.startsWith('KMS key'))!.usd).toBe(1);
       expect(k.route53HealthChecksUsd).toBeCloseTo(k.endpoints * 1.5, 9);
       expect(k.arcClusterUsd).toBeCloseTo(730 * 2.5, 9);
-      expect(k.invocation.rounds).toBe(7); // 62 s window from a round time: rounds at 0, 10, ... 60 s
-      // Per endpoint (one probe per group here): ProbeSuccess and ProbeLatency per probe; ProbeRounds,
-      // RoundFailed and ConsecutiveFailures per group.
-      expect(k.invocation.metrics).toBe(5 * k.endpoints);
+      // An invocation starts a little after the minute: rounds at 10, 20, ... 60 s.
+      expect(k.invocation.rounds).toBe(6);
+      // While every round passes, one metric: ProbeRounds without dimensions.
+      expect(k.invocation.metrics).toBe(1);
+      // Warm: no probe-state read, the hold item read once a round; a healthy group written every other minute.
+      expect(k.invocation.getItems).toBe(6);
+      expect(k.invocation.putItems).toBeCloseTo(k.invocation.groups / 2, 9);
+      expect(k.invocation.cold.getItems).toBe(k.invocation.groups + 6);
+      // The real Powertools lines: the invocation's summary and the EMF document.
+      expect(k.invocation.sampleLines.map((l) => JSON.parse(l).message ?? 'EMF').sort()).toEqual(['EMF', 'probe invocation']);
     }
-    expect(c.pass).toBe(c.cases[2].totalUsd <= c.targetUsd);
+    expect(c.pass).toBe(c.cases[2].totalUsd <= c.targetUsd && c.cases[3].totalUsd <= c.target1000Usd);
   });
 
   it('the table has a verdict per figure with a target and the method of each figure', () => {
@@ -151,7 +163,7 @@ describe('npm run bench -- --quick', () => {
     expect(text).toMatch(/detection, default .* (PASS|SHORT)/);
     expect(text).toMatch(/monthly cost, 100 endpoint\(s\) .* (PASS|SHORT)/);
     expect(text).toContain('How each figure was measured:');
-    for (const name of ['detectionSeconds', 'controllerOverheadMs', 'addedLatencySeconds', 'stateTransitionsPerFailover', 'lambdas', 'probeRoundMs', 'breakGlassStart', 'monthlyCostUsd']) {
+    for (const name of ['detectionSeconds', 'controllerOverheadMs', 'addedLatencySeconds', 'stateTransitionsPerFailover', 'lambdas', 'probeRound', 'breakGlassStart', 'monthlyCostUsd']) {
       expect(text).toContain(`  ${name}: `);
     }
   });
@@ -165,14 +177,16 @@ describe('bench arithmetic', () => {
 
   it('prices one endpoint from the measured quantities', () => {
     const invocation: ProbeInvocation = {
-      groups: 1, probesPerGroup: 1, rounds: 7, lastRoundAfterMs: 60_000, lastRoundWallMs: 100, billedDurationMs: 60_100,
-      getItems: 7, putItems: 7, readRequestUnits: 7, writeRequestUnits: 7, logLines: 24, logBytes: 7000, metrics: 4,
+      groups: 1, probesPerGroup: 1, rounds: 6, billedDurationMs: 62_100,
+      getItems: 6, putItems: 0.5, readRequestUnits: 6, writeRequestUnits: 0.5, logLines: 5, logBytes: 1000, metrics: 1,
+      cold: { getItems: 7, putItems: 1 }, sampleLines: [],
     };
     const cost = monthlyCost(invocation, { transitions: 165, lambdaInvocations: 58, logBytes: 0, stepMemoryMb: 256 }, 0);
-    const line = (item: string) => cost.lines.find((l) => l.item === item)!.usd;
-    expect(line('probe Lambda duration')).toBeCloseTo(43_800 * 60.1 * 0.25 * 0.0000133334, 9);
-    expect(line('DynamoDB writes (probe state PutItem)')).toBeCloseTo(43_800 * 7 * 0.625e-6, 9);
-    expect(line('CloudWatch custom metrics (EMF)')).toBeCloseTo(1.2, 9);
+    const line = (item: string) => cost.lines.find((l) => l.item.startsWith(item))!.usd;
+    expect(line('probe Lambda duration')).toBeCloseTo(43_800 * 62.1 * 0.125 * 0.0000133334, 9);
+    expect(line('DynamoDB writes')).toBeCloseTo(43_800 * 0.5 * 0.625e-6, 9);
+    expect(line('CloudWatch custom metrics (EMF)')).toBeCloseTo(0.3, 9);
+    expect(line('CloudWatch dashboard')).toBe(3);
     expect(line('Step Functions (1 failover)')).toBeCloseTo(165 * 0.025e-3, 9);
     expect(cost.route53HealthChecksUsd).toBe(1.5);
   });

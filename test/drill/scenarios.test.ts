@@ -477,6 +477,8 @@ describe('drill scenarios', () => {
       'route53-api-down',
       'route53-api-down-records',
       'primary-region-dark',
+      // The probe fleet protecting the groups from itself (test/probe/controller-partitioned.test.ts).
+      'controller-partitioned',
     ]);
   });
 });

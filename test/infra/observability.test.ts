@@ -11,7 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveIntrinsics } from '../../lib/infra/template-tokens';
 import { parseConfig } from '../../lambdas/core/config';
-import { OUTCOMES } from '../../lib/infra/observability';
+import { heartbeatThreshold, OUTCOMES } from '../../lib/infra/observability';
 import { FailoverControllerStack } from '../../lib/infra/stack';
 
 const ACCOUNT = '111122223333';
@@ -153,12 +153,11 @@ function evaluation(alarm: Json) {
 const anyInAMinute = { statistic: 'Sum', period: 60, evaluationPeriods: 1, datapointsToAlarm: undefined, threshold: 1, comparison: 'GreaterThanOrEqualToThreshold', treatMissingData: 'notBreaching' };
 
 describe('alarms', () => {
-  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, one watcher per probed group, readiness, undelivered events', () => {
+  it('has exactly these alarms: the workflow, the ABORTED outcome, the probe function, ONE watcher across the groups, readiness, undelivered events', () => {
     expect([...three.alarms.keys()].sort()).toEqual(
       [
         'Obs-groups-not-ready',
-        'Obs-no-probe-rounds-billing',
-        'Obs-no-probe-rounds-orders',
+        'Obs-no-probe-rounds',
         'Obs-outcome-aborted',
         'Obs-probe-errors',
         'Obs-undelivered-events',
@@ -226,21 +225,29 @@ describe('alarms', () => {
     });
   });
 
-  it.each(['orders', 'billing'])('the watcher of %s: no probe round in 3 one-minute periods, missing data breaching; it also says when watching resumes', (group) => {
-    const alarm = three.alarms.get(`Obs-no-probe-rounds-${group}`);
+  it('the watcher: fewer probe rounds (no dimension, summed a minute) than every shard counts, 3 periods, missing data breaching; it also says when watching resumes', () => {
+    const alarm = three.alarms.get('Obs-no-probe-rounds');
     expect(evaluation(alarm)).toEqual({
       namespace: 'FailoverController',
       metricName: 'ProbeRounds',
-      dimensions: { Group: group },
+      dimensions: {},
       statistic: 'Sum',
       period: 60,
       evaluationPeriods: 3,
       datapointsToAlarm: undefined,
+      // One shard: no round at all.
       threshold: 1,
       comparison: 'LessThanThreshold',
       treatMissingData: 'breaching',
     });
     expect(alarm.OKActions).toEqual([three.topicArn]);
+  });
+
+  it('the watcher with several shards: alarms when one shard\'s rounds are missing', () => {
+    const detection = { intervalSeconds: 10, failureThreshold: 3, quorum: 'majority', cooldownMinutes: 30 };
+    const groups = Array.from({ length: 150 }, (_, i) => ({ name: `g${i}`, detection, probes: [{}, {}] })) as unknown as Parameters<typeof heartbeatThreshold>[0];
+    // 300 probes: two shards of 75 groups, 6 rounds a minute each: 900 a minute, 450 per shard.
+    expect(heartbeatThreshold(groups)).toBe(900 - 450 + 1);
   });
 
   it('without probes: no probe function alarm and no watcher', () => {
@@ -328,6 +335,7 @@ describe('dashboard', () => {
     expect(found.map((w) => w.title), String(pattern)).toHaveLength(1);
     return found[0];
   };
+  const expressionsOf = (w: Widget) => (w.properties.metrics as Json[][]).map((m) => m.find((x) => typeof x === 'object' && x.expression)?.expression);
   const shown = (w: Widget) => w.metrics.map(({ namespace, metricName, dimensions, stat }) => ({ namespace, metricName, dimensions, stat }));
   const controller = (metricName: string, dimensions: Record<string, string>, stat: string) => ({ namespace: 'FailoverController', metricName, dimensions, stat });
 
@@ -337,47 +345,30 @@ describe('dashboard', () => {
     three.template.hasOutput('DashboardName', { Value: { Ref: id } });
   });
 
-  it('shows the probe success of every probe of every probed group, by its label', () => {
-    const w = titled(three, /^Probe success/);
-    expect(shown(w)).toEqual([
-      controller('ProbeSuccess', { Group: 'orders', Probe: 'api health' }, 'Average'),
-      controller('ProbeSuccess', { Group: 'orders', Probe: 'api database check' }, 'Average'),
-      controller('ProbeSuccess', { Group: 'orders', Probe: 'postgres port' }, 'Average'),
-      // An unnamed probe's label, as the probe function names it.
-      controller('ProbeSuccess', { Group: 'billing', Probe: 'tcp 10.1.0.5:5432' }, 'Average'),
-    ]);
-    expect(w.metrics.every((m) => m.period === 60)).toBe(true);
-  });
-
-  it('shows the probe latency of every probe', () => {
-    expect(shown(titled(three, /^Probe latency/))).toEqual([
-      controller('ProbeLatency', { Group: 'orders', Probe: 'api health' }, 'Average'),
-      controller('ProbeLatency', { Group: 'orders', Probe: 'api database check' }, 'Average'),
-      controller('ProbeLatency', { Group: 'orders', Probe: 'postgres port' }, 'Average'),
-      controller('ProbeLatency', { Group: 'billing', Probe: 'tcp 10.1.0.5:5432' }, 'Average'),
+  it('shows the probe rounds per minute across the groups (counted, failed, void) against the watcher\'s threshold, and the probe function', () => {
+    const w = titled(three, /^Probe rounds per minute, all groups/);
+    expect(shown(w)).toEqual([controller('ProbeRounds', {}, 'Sum'), controller('FailedRounds', {}, 'Sum'), controller('VoidRounds', {}, 'Sum')]);
+    expect(w.properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 1 })]);
+    expect(shown(titled(three, /^Probe function$/))).toEqual([
+      { namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: { FunctionName: three.probeFunctionName }, stat: 'Sum' },
+      { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: three.probeFunctionName }, stat: 'Sum' },
     ]);
   });
 
-  it('shows the consecutive failed rounds per group against each failure threshold', () => {
-    const w = titled(three, /^Consecutive failed rounds/);
-    expect(shown(w)).toEqual([controller('ConsecutiveFailures', { Group: 'orders' }, 'Maximum'), controller('ConsecutiveFailures', { Group: 'billing' }, 'Maximum')]);
+  it('shows the failing groups\' consecutive failed rounds by one SEARCH (the same size for 1 group or 1,000), against each failure threshold', () => {
+    const w = titled(three, /^Failing groups: consecutive failed rounds/);
+    expect(expressionsOf(w)).toEqual([`SEARCH('{FailoverController,Group} MetricName="ConsecutiveFailures"', 'Maximum', 60)`]);
     expect(w.properties.annotations.horizontal).toEqual([
       expect.objectContaining({ value: 3, label: 'down at 3 (orders)' }),
       expect.objectContaining({ value: 2, label: 'down at 2 (billing)' }),
     ]);
   });
 
-  it('shows the probe rounds and failed rounds per minute of each probed group, and the probe function', () => {
-    expect(shown(titled(three, /^Probe rounds per minute/))).toEqual([
-      controller('ProbeRounds', { Group: 'orders' }, 'Sum'),
-      controller('ProbeRounds', { Group: 'billing' }, 'Sum'),
-      controller('RoundFailed', { Group: 'orders' }, 'Sum'),
-      controller('RoundFailed', { Group: 'billing' }, 'Sum'),
-    ]);
-    expect(shown(titled(three, /^Probe function$/))).toEqual([
-      { namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: { FunctionName: three.probeFunctionName }, stat: 'Sum' },
-      { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: three.probeFunctionName }, stat: 'Sum' },
-    ]);
+  it('shows each failed or void round with every probe\'s outcome, from the probe function\'s log', () => {
+    const w = three.widgets.find((x) => x.type === 'log')!;
+    expect(w.properties.title).toMatch(/^Failed and void probe rounds/);
+    expect(w.properties.query).toContain('filter message in ["probe round", "probe round void", "probe hold"] and level != "INFO"');
+    expect(w.properties.query).toMatch(/^SOURCE '\/aws\/lambda\/|^SOURCE '/);
   });
 
   it('shows the executions by outcome, every outcome, summed over its time range', () => {
@@ -387,16 +378,16 @@ describe('dashboard', () => {
     expect(w.properties).toMatchObject({ setPeriodToTimeRange: true, start: '-P30D' });
   });
 
-  it("shows the last failovers' RTO and data-loss estimate of every group, over 90 days", () => {
+  it("shows the last failovers' RTO and data-loss estimate of every group that failed over, over 90 days", () => {
     const expected = [
-      ...['orders', 'billing', 'ledger'].map((g) => controller('RtoSeconds', { Group: g }, 'Maximum')),
-      ...['orders', 'billing', 'ledger'].map((g) => controller('DataLossSeconds', { Group: g }, 'Maximum')),
+      `SEARCH('{FailoverController,Group} MetricName="RtoSeconds"', 'Maximum', 3600)`,
+      `SEARCH('{FailoverController,Group} MetricName="DataLossSeconds"', 'Maximum', 3600)`,
     ];
     const last = titled(three, /^Last failover/);
-    expect(shown(last)).toEqual(expected);
+    expect(expressionsOf(last)).toEqual(expected);
     expect(last.view).toBe('singleValue');
     const history = titled(three, /^Failovers/);
-    expect(shown(history)).toEqual(expected);
+    expect(expressionsOf(history)).toEqual(expected);
     for (const w of [last, history]) expect(w.properties.start).toBe('-P90D');
   });
 
@@ -417,7 +408,7 @@ describe('dashboard', () => {
   });
 
   it('without probes: no probe widgets, the workflow widgets still there', () => {
-    expect(unprobed.widgets.filter((w) => /^(Probe|Consecutive)/.test(w.title ?? ''))).toEqual([]);
+    expect(unprobed.widgets.filter((w) => /^(Probe|Failing|Failed and void)/.test(w.title ?? ''))).toEqual([]);
     titled(unprobed, /^Executions by outcome/);
     titled(unprobed, /^Workflow: failed, timed out and aborted/);
     titled(unprobed, /^Last failover/);

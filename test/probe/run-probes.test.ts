@@ -3,7 +3,12 @@
  * simulated account's Step Functions and SNS: what it counts, what it starts, and what it never does
  * twice.
  */
-import { resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { build } from 'esbuild';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +17,7 @@ import { LocalPrimary } from '../../lib/drill/endpoints';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { SimulatedAccount } from '../../lib/drill/sim/account';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
-import { executionNameFor, runInvocation, runRound, type ProbeDeps } from '../../lambdas/probe/run-probes';
+import { executionNameFor, HOLD_KEY, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardGroups, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { Store } from '../../lambdas/core/store';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
@@ -70,12 +75,18 @@ afterEach(async () => {
   await primary.setMode('up');
 });
 
+/** One round of one group, as the invocation runs it (counters read from the store). */
+async function roundOf(g: ProbeGroup, roundAt: number, d: ProbeDeps) {
+  const [report] = await runRound([g], roundAt, d);
+  return report;
+}
+
 describe('runRound', () => {
   it('declares the primary down after failureThreshold failed rounds and starts one execution named after the outage', async () => {
     await primary.setMode('down');
 
     const reports = [];
-    for (const s of [10, 20, 30]) reports.push(await runRound(group, T0 + s * 1000, deps));
+    for (const s of [10, 20, 30]) reports.push(await roundOf(group, T0 + s * 1000, deps));
 
     expect(reports.map((r) => r.reason)).toEqual([
       '1 of 3 failed rounds toward the threshold',
@@ -102,13 +113,13 @@ describe('runRound', () => {
 
   it('seeing the same outage again starts nothing more; a lost record of it meets ExecutionAlreadyExists', async () => {
     await primary.setMode('down');
-    for (const s of [10, 20, 30, 40, 50]) await runRound(group, T0 + s * 1000, deps);
+    for (const s of [10, 20, 30, 40, 50]) await roundOf(group, T0 + s * 1000, deps);
     expect(account.startedExecutions).toHaveLength(1);
 
     // As if the round that started it had not been able to write that it did.
     const state = (await store.getProbeState('orders'))!;
     expect(await store.putProbeState({ ...state, handledOutage: undefined, handledAs: undefined }, state.lastRoundAt)).toBe(true);
-    const report = await runRound(group, T0 + 60_000, deps);
+    const report = await roundOf(group, T0 + 60_000, deps);
 
     expect(report.action).toBe('already started probe-orders-20260101T000010Z');
     expect(account.startedExecutions).toHaveLength(1);
@@ -117,11 +128,11 @@ describe('runRound', () => {
 
   it('a healthy round resets the count, so the next outage gets its own execution name', async () => {
     await primary.setMode('down');
-    for (const s of [10, 20]) await runRound(group, T0 + s * 1000, deps);
+    for (const s of [10, 20]) await roundOf(group, T0 + s * 1000, deps);
     await primary.setMode('up');
-    const healthy = await runRound(group, T0 + 30_000, deps);
+    const healthy = await roundOf(group, T0 + 30_000, deps);
     await primary.setMode('down');
-    for (const s of [40, 50, 60]) await runRound(group, T0 + s * 1000, deps);
+    for (const s of [40, 50, 60]) await roundOf(group, T0 + s * 1000, deps);
 
     expect(healthy.reason).toBe('recovered after 2 failed rounds');
     expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 40_000)]);
@@ -131,7 +142,7 @@ describe('runRound', () => {
     await store.putGroupState({ group: 'orders', status: 'PAUSED', reason: 'patching', updatedAt: new Date(T0).toISOString() });
     await primary.setMode('down');
 
-    for (const s of [10, 20, 30, 40, 50]) await runRound(group, T0 + s * 1000, deps);
+    for (const s of [10, 20, 30, 40, 50]) await roundOf(group, T0 + s * 1000, deps);
 
     expect(account.startedExecutions).toEqual([]);
     expect(account.published).toHaveLength(1);
@@ -145,80 +156,74 @@ describe('runRound', () => {
     await primary.setMode('down');
 
     const reports = [];
-    for (const s of [10, 20, 30, 40]) reports.push(await runRound(group, T0 + s * 1000, deps));
+    for (const s of [10, 20, 30, 40]) reports.push(await roundOf(group, T0 + s * 1000, deps));
 
     expect(reports[2].action).toMatch(/^could not report \(ThrottledException\); will try again next round/);
     expect(reports[3].action).toMatch(/^reported, not started/);
     expect(account.published).toHaveLength(1);
   });
 
-  it('publishes each probe and each round as Embedded Metric Format log lines', async () => {
-    await runRound(group, T0 + 10_000, deps);
+  it('logs a failed round at WARN with each probe\'s outcome, and writes nothing for a healthy round it wrote recently', async () => {
+    await roundOf(group, T0 + 10_000, deps); // first round ever: written
+    logs.length = 0;
+    await roundOf(group, T0 + 20_000, deps);
+    expect(logs).toEqual([]);
+    expect((await store.getProbeState('orders'))!.lastRoundAt).toBe(T0 + 10_000);
+
+    await primary.setMode('down');
+    await roundOf(group, T0 + 30_000, deps);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'probe round',
+        group: 'orders',
+        round: expect.stringMatching(/^round failed: 2 of 2 probes failed/),
+        probes: [
+          expect.objectContaining({ probe: 'health', ok: false, error: expect.any(String) }),
+          expect.objectContaining({ probe: 'port', ok: false, error: 'connection refused' }),
+        ],
+      }),
+    ]);
+    expect((await store.getProbeState('orders'))!.lastRoundAt).toBe(T0 + 30_000);
+  });
+
+  it('refreshes a healthy group\'s stored round at least every PROBE_STATE_REFRESH_MS, for readiness and status', async () => {
+    const memory = new Map();
+    const d = { ...deps, memory };
+    const times: number[] = [];
+    for (let t = 10_000; t <= 10_000 + 3 * PROBE_STATE_REFRESH_MS; t += 10_000) {
+      await runRound([group], T0 + t, d);
+      times.push((await store.getProbeState('orders'))!.lastRoundAt! - T0);
+    }
+    const writes = [...new Set(times)];
+    expect(writes.length).toBeGreaterThanOrEqual(4);
+    for (let i = 1; i < writes.length; i++) expect(writes[i] - writes[i - 1]).toBeLessThanOrEqual(PROBE_STATE_REFRESH_MS + 10_000);
+  });
+});
+
+describe('metrics', () => {
+  it('one document without dimensions per invocation: ProbeRounds only, while every round passes', async () => {
+    now = T0 + 3_000;
+    await runInvocation([group, { ...group, name: 'billing' }], deps, 60_000);
 
     const emf = logs.filter((l) => '_aws' in l);
-    expect(emf).toEqual([
-      expect.objectContaining({ Group: 'orders', Probe: 'health', ProbeSuccess: 1, ProbeLatency: expect.any(Number) }),
-      expect.objectContaining({ Group: 'orders', Probe: 'port', ProbeSuccess: 1 }),
-      expect.objectContaining({ Group: 'orders', ProbeRounds: 1, RoundFailed: 0, ConsecutiveFailures: 0 }),
-    ]);
-    expect(emf[0]._aws).toEqual({
-      Timestamp: T0 + 10_000,
-      CloudWatchMetrics: [
-        { Namespace: 'FailoverController', Dimensions: [['Group', 'Probe']], Metrics: [{ Name: 'ProbeSuccess', Unit: 'Count' }, { Name: 'ProbeLatency', Unit: 'Milliseconds' }] },
-      ],
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toEqual({
+      ProbeRounds: 12,
+      _aws: { Timestamp: T0 + 3_000, CloudWatchMetrics: [{ Namespace: 'FailoverController', Dimensions: [[]], Metrics: [{ Name: 'ProbeRounds', Unit: 'Count' }] }] },
     });
-    expect(emf[2]._aws).toEqual({
-      Timestamp: T0 + 10_000,
-      CloudWatchMetrics: [
-        {
-          Namespace: 'FailoverController',
-          Dimensions: [['Group']],
-          Metrics: [
-            { Name: 'ProbeRounds', Unit: 'Count' },
-            { Name: 'RoundFailed', Unit: 'Count' },
-            { Name: 'ConsecutiveFailures', Unit: 'Count' },
-          ],
-        },
-      ],
-    });
-    // Nothing but the metrics and their dimensions in a metric line (no `service` dimension, no stray keys).
-    expect(Object.keys(emf[0]).sort()).toEqual(['Group', 'Probe', 'ProbeLatency', 'ProbeSuccess', '_aws']);
   });
 
-  it('counts the failed rounds in a row in ConsecutiveFailures, back to 0 on recovery', async () => {
+  it('a group that failed rounds gets its own document (RoundFailed, ConsecutiveFailures), and FailedRounds appears', async () => {
+    now = T0 + 3_000;
     await primary.setMode('down');
-    for (const s of [10, 20, 30]) await runRound(group, T0 + s * 1000, deps);
-    await primary.setMode('up');
-    await runRound(group, T0 + 40_000, deps);
-
-    const rounds = logs.filter((l) => '_aws' in l && 'ProbeRounds' in l);
-    expect(rounds.map((l) => [l.RoundFailed, l.ConsecutiveFailures])).toEqual([
-      [1, 1],
-      [1, 2],
-      [1, 3],
-      [0, 0],
-    ]);
-    expect(logs.filter((l) => l.Probe === 'health').map((l) => l.ProbeSuccess)).toEqual([0, 0, 0, 1]);
-  });
-
-  it('with a metrics sink of its own, the documents go there and not to the log', async () => {
-    const documents: unknown[] = [];
-
-    await runRound(group, T0 + 10_000, { ...deps, metrics: { emit: (d) => void documents.push(d) } });
+    const documents: Array<{ dimensions: Record<string, string>; values: Array<{ name: string; value: number }> }> = [];
+    await runInvocation([group], { ...deps, metrics: { emit: (d) => void documents.push(d) } }, 30_000);
 
     expect(logs.filter((l) => '_aws' in l)).toEqual([]);
-    expect(documents).toEqual([
-      { timestamp: T0 + 10_000, dimensions: { Group: 'orders', Probe: 'health' }, values: [{ name: 'ProbeSuccess', unit: 'Count', value: 1 }, { name: 'ProbeLatency', unit: 'Milliseconds', value: expect.any(Number) }] },
-      { timestamp: T0 + 10_000, dimensions: { Group: 'orders', Probe: 'port' }, values: [{ name: 'ProbeSuccess', unit: 'Count', value: 1 }, { name: 'ProbeLatency', unit: 'Milliseconds', value: expect.any(Number) }] },
-      {
-        timestamp: T0 + 10_000,
-        dimensions: { Group: 'orders' },
-        values: [
-          { name: 'ProbeRounds', unit: 'Count', value: 1 },
-          { name: 'RoundFailed', unit: 'Count', value: 0 },
-          { name: 'ConsecutiveFailures', unit: 'Count', value: 0 },
-        ],
-      },
+    expect(documents.map((d) => [d.dimensions, Object.fromEntries(d.values.map((v) => [v.name, v.value]))])).toEqual([
+      [{}, { ProbeRounds: 3, FailedRounds: 3 }],
+      [{ Group: 'orders' }, { RoundFailed: 3, ConsecutiveFailures: 3 }],
     ]);
   });
 });
@@ -245,14 +250,133 @@ describe('runInvocation', () => {
     }
     expect((await store.getProbeState('orders'))!.consecutiveFailures).toBe(5);
     expect(account.startedExecutions).toHaveLength(1);
-    // Only the invocation that counts a round reports it: ProbeRounds is one per round, not per invocation.
+    // Only the invocation that counts a round reports it: ProbeRounds sums to one per round.
     const reported = logs.filter((l) => '_aws' in l && 'ProbeRounds' in l);
-    expect(reported.map((l) => ((l._aws as { Timestamp: number }).Timestamp - T0) / 1000).sort((a, b) => a - b)).toEqual([0, 10, 20, 30, 40]);
+    expect(reported.reduce((sum, l) => sum + (l.ProbeRounds as number), 0)).toBe(5);
   });
 
   it('groups without probes are not probed', async () => {
     const reports = await runInvocation([{ ...group, probes: [] }], deps, 60_000);
     expect(reports).toEqual([]);
     expect(await store.getProbeState('orders')).toBeUndefined();
+  });
+});
+
+describe('void rounds: the prober\'s own failures count neither way', () => {
+  /**
+   * 60 TCP probes from a process allowed 30 file descriptors (ulimit -n), as a Lambda environment past its
+   * 1,024: the kernel refuses the sockets with EMFILE. Returns what checkAll made of it, as JSON.
+   */
+  async function probesOutOfDescriptors(): Promise<Awaited<ReturnType<typeof checkAll>>> {
+    // Plain JavaScript for the crowded process: a TypeScript loader needs descriptors of its own.
+    const dir = mkdtempSync(join(tmpdir(), 'emfile-'));
+    try {
+      const bundle = join(dir, 'check-endpoint.js');
+      await build({ entryPoints: [resolve(__dirname, '..', '..', 'lambdas/probe/check-endpoint.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent' });
+      const script = [
+        `const { checkAll } = require(${JSON.stringify(bundle)});`,
+        `const probes = Array.from({ length: 60 }, (_, i) => ({ type: 'tcp', name: 'p' + i, host: '127.0.0.1', port: ${primary.tcpPort}, timeoutMs: 2000 }));`,
+        `checkAll(probes).then((r) => process.stdout.write(JSON.stringify(r)));`,
+      ].join('\n');
+      const { stdout } = await promisify(execFile)('bash', ['-c', `ulimit -n 30 && exec "${process.execPath}" -e "$0"`, script]);
+      return JSON.parse(stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('EMFILE from the kernel makes the round void: no failed round counted, a WARN line and VoidRounds', async () => {
+    const results = await probesOutOfDescriptors();
+    expect(results.some((r) => r.error?.includes('EMFILE'))).toBe(true);
+    // The same group, probed with what that process saw.
+    const crowded: ProbeGroup = { ...group, probes: results.map((r) => ({ type: 'tcp' as const, name: r.probe, host: '127.0.0.1', port: primary.tcpPort, timeoutMs: 2000 })) };
+    const documents: Array<{ values: Array<{ name: string; value: number }> }> = [];
+    now = T0 + 3_000;
+
+    const reports = await runInvocation([crowded], { ...deps, check: async () => results, metrics: { emit: (d) => void documents.push(d) } }, 30_000);
+
+    expect(reports.map((r) => [r.void, r.failed])).toEqual([[true, false], [true, false], [true, false]]);
+    expect(await store.getProbeState('orders')).toBeUndefined();
+    expect(account.startedExecutions).toEqual([]);
+    const voidLines = logs.filter((l) => l.message === 'probe round void');
+    expect(voidLines).toHaveLength(3);
+    expect(voidLines[0]).toMatchObject({ level: 'WARN', group: 'orders', reason: expect.stringContaining('ran out of file descriptors (EMFILE)') });
+    expect(Object.fromEntries(documents[0].values.map((v) => [v.name, v.value]))).toEqual({ ProbeRounds: 0, VoidRounds: 3 });
+  });
+
+  it('a round the function began late (a starved event loop) is void, even when every probe failed', async () => {
+    await primary.setMode('down');
+    // The timer fires 3 s after the round time, as it does when the event loop is starved.
+    const starved = { ...deps, sleepUntil: async (ms: number) => void (now = Math.max(now, ms + 3_000)) };
+
+    const reports = await runRound([group], T0 + 10_000, starved);
+
+    expect(reports).toEqual([expect.objectContaining({ void: true, failed: false, counted: false, reason: expect.stringMatching(/^round void: it began 3000 ms late/) })]);
+    expect(await store.getProbeState('orders')).toBeUndefined();
+  });
+});
+
+describe('mass failure: many groups failing in the same round hold the automatic failovers', () => {
+  const fleet = () => ['orders', 'billing', 'ledger', 'search'].map((name) => ({ ...group, name }));
+
+  it('every group down in the same rounds: no execution, one notification across invocations', async () => {
+    await primary.setMode('down');
+    now = T0 + 3_000;
+    const first = await runShard(fleet(), deps, 60_000);
+    now = T0 + 63_000;
+    await runShard(fleet(), deps, 60_000);
+
+    expect(account.startedExecutions).toEqual([]);
+    expect(account.published).toHaveLength(1);
+    expect(account.published[0].subject).toBe('failover-controller: automatic failovers held, the controller may be cut off');
+    expect(account.published[0].message).toMatch(/^automatic failovers held: 4 of 4 groups failed the same round/);
+    expect(first.held).toBeGreaterThan(0);
+    expect(logs.filter((l) => l.message === 'probe round' && l.action !== undefined).every((l) => String(l.action).startsWith('held'))).toBe(true);
+  });
+
+  it('once fewer groups fail, the hold ends and a group still down fails over', async () => {
+    await primary.setMode('down');
+    now = T0 + 3_000;
+    await runShard(fleet(), deps, 40_000);
+    expect(account.startedExecutions).toEqual([]);
+    await primary.setMode('up');
+    const down = { ...group, name: 'orders', probes: [{ type: 'tcp' as const, name: 'closed', host: '127.0.0.1', port: 1, timeoutMs: 500 }] };
+
+    now = T0 + 43_000;
+    await runShard([down, ...fleet().slice(1)], deps, 60_000);
+
+    expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 10_000)]);
+    expect((await store.getProbeState(HOLD_KEY))!.outageStartedAt).toBeNull();
+    expect(account.published).toHaveLength(1);
+  });
+
+  it('two groups of two failing is one outage each, not a mass failure: both fail over', async () => {
+    await primary.setMode('down');
+    now = T0 + 3_000;
+    await runShard(fleet().slice(0, 2), deps, 60_000);
+    expect(account.startedExecutions).toHaveLength(2);
+  });
+});
+
+describe('shards', () => {
+  const groupOf = (name: string, probes: number): ProbeGroup => ({
+    name,
+    probes: Array.from({ length: probes }, (_, i) => ({ type: 'tcp' as const, name: `p${i}`, host: '10.0.0.1', port: 5432, timeoutMs: 2000 })),
+    detection: group.detection,
+  });
+
+  it('no shard holds more probes than the budget, every probed group is in exactly one, none split', () => {
+    const groups = Array.from({ length: 1000 }, (_, i) => groupOf(`g${i}`, 1 + (i % 3)));
+    const shards = shardGroups([...groups, groupOf('none', 0)], 200);
+    const load = shards.map((s) => s.reduce((n, g) => n + g.probes.length, 0));
+    expect(Math.max(...load)).toBeLessThanOrEqual(200);
+    expect(shards.length).toBeLessThanOrEqual(11); // 2,000 probes: 10 at best, one more when groups do not pack
+    expect(shards.flat().map((g) => g.name).sort()).toEqual(groups.map((g) => g.name).sort());
+  });
+
+  it('the shard comes from the schedule\'s input, checked', () => {
+    expect(shardOf({ shard: 2 }, 3)).toBe(2);
+    expect(shardOf({}, 1)).toBe(0);
+    expect(() => shardOf({ shard: 3 }, 3)).toThrow('shard: must be a whole number from 0 to 2, got 3');
   });
 });

@@ -8,6 +8,7 @@
  * region.ts a control plane or a whole region gone.
  */
 import { BASIC_SCENARIOS } from './basic';
+import { DETECTION_SCENARIOS } from './detection';
 import type { Scenario } from './kit';
 import { LAG_SCENARIOS } from './lag';
 import { READINESS_SCENARIOS } from './readiness';
@@ -18,7 +19,7 @@ import { WRITER_SCENARIOS } from './writers';
 
 export type { Expectation, ReadinessExpectation, Scenario, ScenarioOptions } from './kit';
 
-export const SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...WRITER_SCENARIOS, ...LAG_SCENARIOS, ...READINESS_SCENARIOS, ...SECURITY_SCENARIOS, ...VANTAGE_SCENARIOS, ...REGION_SCENARIOS];
+export const SCENARIOS: Scenario[] = [...BASIC_SCENARIOS, ...WRITER_SCENARIOS, ...LAG_SCENARIOS, ...READINESS_SCENARIOS, ...SECURITY_SCENARIOS, ...VANTAGE_SCENARIOS, ...REGION_SCENARIOS, ...DETECTION_SCENARIOS];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

@@ -1,0 +1,63 @@
+/**
+ * Detection as the probe fleet sees it: the controller protecting the groups from its own failures.
+ * `controller-partitioned`: three groups, and every group's probes fail in the same rounds, as they do
+ * when the probe function's own network path is cut. No automatic failover may start; the topic is
+ * told once that the controller itself may be the one cut off.
+ */
+import type { FailoverConfig, GroupConfig } from '../../../lambdas/core/config';
+import { MASS_FAILURE } from '../../../lambdas/probe/detect';
+import { checkAll } from '../../../lambdas/probe/check-endpoint';
+import { nothingChanged, outage, untouched, type Scenario } from './kit';
+
+export const HOLD_SUBJECT = 'failover-controller: automatic failovers held, the controller may be cut off';
+
+/** The example group and three copies of it on resources of their own. */
+export function fleetOf(config: FailoverConfig, size: number): FailoverConfig {
+  const base = config.groups[0];
+  const copy = (k: number): GroupConfig => {
+    const hex = (n: number) => n.toString(16).padStart(2, '0');
+    const name = `${base.name}-${k}`;
+    const rename = (dns: string) => dns.replace(`.${base.name}.`, `.${name}.`);
+    return {
+      ...base,
+      name,
+      primary: { ...base.primary, instanceId: `${base.primary.instanceId.slice(0, -2)}${hex(k)}` },
+      replica: { ...base.replica, dbInstanceIdentifier: `${base.replica.dbInstanceIdentifier}-${k}`, source: `${base.replica.source}-${k}` },
+      dns: {
+        ...base.dns,
+        hostedZoneId: `${base.dns.hostedZoneId.slice(0, -2)}${String(k).padStart(2, '0')}`,
+        records: base.dns.records.map((r) => ({ ...r, name: rename(r.name) })),
+      },
+      alarms: base.alarms.map((a) => `${a}-${k}`),
+    };
+  };
+  return { ...config, groups: [base, ...Array.from({ length: size - 1 }, (_, i) => copy(i + 1))] };
+}
+
+export const DETECTION_SCENARIOS: Scenario[] = [
+  {
+    name: 'controller-partitioned',
+    summary: `Three groups, and every group's probes fail in the same rounds (the controller's own network is cut): at least ${MASS_FAILURE.minGroups} groups and ${MASS_FAILURE.share * 100} % failing together hold the automatic failovers; no execution, one notification.`,
+    config: (config) => fleetOf(config, MASS_FAILURE.minGroups),
+    run: async (drill) => {
+      // The local endpoints' first connections (not counted): a cold first round is not the scenario.
+      await Promise.all(drill.config.groups.map((g) => checkAll(g.probes)));
+      // Three minutes of the outage: every group past its threshold many times over.
+      await outage(drill, 'down', 3);
+    },
+    expect: () => ({
+      outcomes: [],
+      ...untouched,
+      check: (drill) => {
+        const subjects = drill.account.published.map((m) => m.subject ?? '');
+        const held = drill.logs.filter((l) => l.message === 'probe round' && String(l.action ?? '').startsWith('held'));
+        return [
+          ...(drill.account.startedExecutions.length === 0 ? [] : [`${drill.account.startedExecutions.length} executions started`]),
+          ...(JSON.stringify(subjects) === JSON.stringify([HOLD_SUBJECT]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected one: ${HOLD_SUBJECT}`]),
+          ...(new Set(held.map((l) => l.group)).size === drill.config.groups.length ? [] : [`${new Set(held.map((l) => l.group)).size} groups reached their threshold and were held, expected ${drill.config.groups.length}`]),
+          ...nothingChanged(drill),
+        ];
+      },
+    }),
+  },
+];

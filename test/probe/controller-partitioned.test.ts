@@ -1,0 +1,27 @@
+/**
+ * The drill scenario `controller-partitioned`, run as `failoverctl drill` runs it: four groups whose
+ * probes all fail in the same rounds. Asserted on the simulated account (executions started, messages
+ * published) and the probe function's log lines.
+ */
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import { runScenario } from '../../lib/drill/report';
+import { HOLD_SUBJECT } from '../../lib/drill/scenarios/detection';
+
+let config: FailoverConfig;
+beforeAll(() => {
+  config = loadConfigFile(resolve(__dirname, '..', '..', 'failover.config.json'));
+});
+
+describe('controller-partitioned', () => {
+  it('every group failing in the same rounds: no execution, one notification that the controller may be cut off', async () => {
+    const r = await runScenario(config, 'controller-partitioned');
+
+    expect(r.executions).toEqual([]);
+    expect(r.apiCalls.filter((c) => c.operation === 'StartExecution')).toEqual([]);
+    expect(r.notifications.map((n) => n.subject)).toEqual([HOLD_SUBJECT]);
+    expect(r.primary.state).toBe('running');
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  }, 120_000);
+});
