@@ -1,7 +1,8 @@
 /**
  * The scheduled readiness function: every `readiness.intervalMinutes` it evaluates every group
- * (evaluate.ts), writes a `Ready` metric per group and `GroupsNotReady` for the deployment (the alarm
- * watches it), stores the result for `failoverctl status`, and notifies the topic when a group changes
+ * (evaluate.ts), writes `GroupsNotReady` for the deployment (the alarm watches it) and `Ready` (0) for
+ * each group that is not ready, only then: CloudWatch bills a custom metric for the hours it is sent
+ * in, so a healthy estate pays for one metric, not one per group; stores the result for `failoverctl status`, and notifies the topic when a group changes
  * between ready and not ready: once per change, not on every run. A group found not ready on the very
  * first run is a change too (from unknown); one found ready is not.
  */
@@ -34,8 +35,8 @@ export async function runScheduled(groups: GroupConfig[], deps: ScheduledDeps): 
   const report = await evaluateReadiness(groups, deps);
   const sink = metricsOf(deps);
   const timestamp = deps.now();
-  for (const g of report.groups) {
-    sink.emit({ timestamp, dimensions: { Group: g.group }, values: [{ name: METRIC.ready, unit: 'Count', value: g.ready ? 1 : 0 }] });
+  for (const g of report.groups.filter((x) => !x.ready)) {
+    sink.emit({ timestamp, dimensions: { Group: g.group }, values: [{ name: METRIC.ready, unit: 'Count', value: 0 }] });
   }
   sink.emit({ timestamp, dimensions: {}, values: [{ name: METRIC.groupsNotReady, unit: 'Count', value: report.groups.filter((g) => !g.ready).length }] });
 

@@ -72,8 +72,8 @@ const rate = (v: number) => `$${v < 0.01 ? trim(v.toFixed(10)) : v.toFixed(2)}`;
 
 /**
  * The scheduled readiness function (lambdas/readiness): one invocation every `intervalMinutes`, billed
- * like a failover step (FAILOVER_STEP_BILLED_SECONDS at 256 MB), and its metrics: Ready per group plus
- * GroupsNotReady.
+ * like a failover step (FAILOVER_STEP_BILLED_SECONDS at 256 MB), and its metrics: GroupsNotReady, and
+ * Ready per group only for a group that is not ready (none in a healthy month).
  */
 export interface ReadinessUsage {
   intervalMinutes: number;
@@ -170,8 +170,8 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
     },
     {
       item: 'readiness metrics (EMF)',
-      usd: (groups + 1) * P.cloudwatchCustomMetric.usd,
-      arithmetic: `${groups + 1} metrics (Ready per group, GroupsNotReady; lambdas/readiness) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
+      usd: 1 * P.cloudwatchCustomMetric.usd,
+      arithmetic: `1 metric while every group is ready (GroupsNotReady; Ready per group only in the hours a group is not ready; lambdas/readiness) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
     },
   ].map((l) => ({ ...l, arithmetic: `${l.arithmetic} = ${usd(l.usd)}` }));
 

@@ -107,7 +107,7 @@ describe('the scheduled readiness function', () => {
     expect(subjects()).toEqual(['failover-controller: orders is NOT READY for a failover', 'failover-controller: orders is ready for a failover again']);
   });
 
-  it('writes Ready per group and GroupsNotReady for the deployment (the alarm\'s metric) as EMF', async () => {
+  it('writes GroupsNotReady for the deployment (the alarm\'s metric) and Ready for a group that is not ready, as EMF', async () => {
     const d = await watchedDrill();
     d.account.cloudwatch.removeAlarm('orders-primary-status-check-failed', DRILL_REGION);
     await d.evaluateReadiness();
@@ -116,6 +116,15 @@ describe('the scheduled readiness function', () => {
     const notReady = emf.find((l) => l.GroupsNotReady !== undefined);
     expect(ready).toMatchObject({ Group: 'orders', Ready: 0, _aws: { CloudWatchMetrics: [{ Namespace: 'FailoverController', Dimensions: [['Group']] }] } });
     expect(notReady).toMatchObject({ GroupsNotReady: 1, _aws: { CloudWatchMetrics: [{ Namespace: 'FailoverController', Metrics: [{ Name: 'GroupsNotReady', Unit: 'Count' }] }] } });
+  });
+
+  it('a ready group sends no metric of its own: a healthy estate pays for GroupsNotReady only', async () => {
+    const d = await watchedDrill();
+    const { report } = await d.evaluateReadiness();
+    expect(report.groups.map((g) => g.ready)).toEqual([true]);
+    const emf = d.logs.filter((l) => l._aws !== undefined) as Array<Record<string, any>>;
+    expect(emf.filter((l) => l.Ready !== undefined)).toEqual([]);
+    expect(emf.filter((l) => l.GroupsNotReady !== undefined).map((l) => l.GroupsNotReady)).toEqual([0]);
   });
 
   it('changes nothing: every call reads, the fence\'s permission asked with DryRun', async () => {
