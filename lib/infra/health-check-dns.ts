@@ -31,11 +31,11 @@
  * priced as (Route 53 pricing), and $0.10 a month per standard-resolution alarm (CloudWatch pricing): one
  * of each per group, whatever its number of records. The metric is written only during a failover.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
-import type { FailoverConfig } from '../../lambdas/core/config';
+import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
 import {
   DNS_SWITCH_DIMENSION, DNS_SWITCH_METRIC, DNS_SWITCH_NAMESPACE, dnsSwitchAlarmName, failoverSetIdentifier,
 } from '../../lambdas/core/dns-switch';
@@ -56,8 +56,29 @@ export class HealthCheckDns extends Construct {
   constructor(scope: Construct, id: string, props: HealthCheckDnsProps) {
     super(scope, id);
     const { config } = props;
-    for (const group of config.groups.filter((g) => g.dns.mode === 'health-check')) {
-      const alarm = new cloudwatch.Alarm(this, `${group.name}-Alarm`, {
+    const groups = config.groups.filter((g) => g.dns.mode === 'health-check');
+    // Each group makes an alarm, a health check and two records per configured record. CloudFormation
+    // takes 500 resources per stack ("Understand CloudFormation quotas"): a few groups stay in the
+    // controller's stack; more go to nested stacks of at most RESOURCES_PER_NESTED_STACK, a group never
+    // split across two, in config order (a group that moves to another stack has its records replaced).
+    const resourcesOf = (g: GroupConfig) => 2 + 2 * g.dns.records.length;
+    const nested = groups.reduce((n, g) => n + resourcesOf(g), 0) > RESOURCES_IN_MAIN_STACK;
+    let current: Construct = this;
+    let filled = 0;
+    let stacks = 0;
+    const scopeFor = (g: GroupConfig): Construct => {
+      if (!nested) return this;
+      if (stacks === 0 || filled + resourcesOf(g) > RESOURCES_PER_NESTED_STACK) {
+        stacks += 1;
+        filled = 0;
+        current = new NestedStack(this, `HealthCheckDns${stacks}`, { description: 'failover-controller: health-check DNS (alarms, health checks, failover records)' });
+      }
+      filled += resourcesOf(g);
+      return current;
+    };
+    for (const group of groups) {
+      const at = scopeFor(group);
+      const alarm = new cloudwatch.Alarm(at, `${group.name}-Alarm`, {
         alarmName: dnsSwitchAlarmName(config.stackName, group.name),
         alarmDescription: `ALARM once failover-controller has failed ${group.name} over: its health check turns unhealthy and its records answer their SECONDARY. Set back by writing ${DNS_SWITCH_METRIC}=0.`,
         metric: new cloudwatch.Metric({
@@ -73,7 +94,7 @@ export class HealthCheckDns extends Construct {
         datapointsToAlarm: 1,
         treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       });
-      const healthCheck = new route53.CfnHealthCheck(this, `${group.name}-HealthCheck`, {
+      const healthCheck = new route53.CfnHealthCheck(at, `${group.name}-HealthCheck`, {
         healthCheckConfig: {
           type: 'CLOUDWATCH_METRIC',
           alarmIdentifier: { name: alarm.alarmName, region: Stack.of(this).region },
@@ -86,14 +107,14 @@ export class HealthCheckDns extends Construct {
       group.dns.records.forEach((record, i) => {
         const common = { hostedZoneId: group.dns.hostedZoneId, name: `${record.name}.`, type: record.type, ttl: String(record.ttl) };
         this.records.push(
-          new route53.CfnRecordSet(this, `${group.name}-Record${i}-Primary`, {
+          new route53.CfnRecordSet(at, `${group.name}-Record${i}-Primary`, {
             ...common,
             setIdentifier: failoverSetIdentifier(group.name, 'PRIMARY'),
             failover: 'PRIMARY',
             healthCheckId: healthCheck.attrHealthCheckId,
             resourceRecords: record.primaryValues ?? [],
           }),
-          new route53.CfnRecordSet(this, `${group.name}-Record${i}-Secondary`, {
+          new route53.CfnRecordSet(at, `${group.name}-Record${i}-Secondary`, {
             ...common,
             setIdentifier: failoverSetIdentifier(group.name, 'SECONDARY'),
             failover: 'SECONDARY',
@@ -104,3 +125,8 @@ export class HealthCheckDns extends Construct {
     }
   }
 }
+
+/** Up to this many health-check DNS resources stay in the controller's own stack. */
+export const RESOURCES_IN_MAIN_STACK = 100;
+/** A nested stack of health-check DNS holds at most this many resources (CloudFormation: 500). */
+export const RESOURCES_PER_NESTED_STACK = 400;

@@ -5,8 +5,8 @@
  * synthesizes in a fraction of the whole controller's time; what flip-dns may do with the records of each
  * mode is checked on the whole stack the drill synthesizes (test/drill/region.test.ts).
  */
-import { readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -88,4 +88,53 @@ describe('HealthCheckDns', () => {
   });
 
 
+});
+
+describe('HealthCheckDns for many groups', () => {
+  // 120 groups of one record each: 4 resources a group, 480 in all, more than one stack should carry
+  // beside the controller's own resources (CloudFormation: 500 a stack).
+  function manyRaw(n: number): Json {
+    const raw = mixedRaw();
+    const billing = raw.groups.pop();
+    for (let i = 0; i < n; i++) {
+      const name = `svc-${String(i).padStart(3, '0')}`;
+      raw.groups.push({
+        ...billing,
+        name,
+        primary: { ...billing.primary, instanceId: `i-${String(i).padStart(17, '0')}` },
+        replica: { ...billing.replica, dbInstanceIdentifier: `${name}-replica`, source: `${name}-db` },
+        dns: { ...billing.dns, records: [{ name: `${name}.example.net`, type: 'A', values: ['198.51.100.7'], primaryValues: ['192.0.2.7'] }] },
+      });
+    }
+    return raw;
+  }
+
+  it('puts them in nested stacks of at most 400 resources, none in the controller\'s stack, every group whole and in one place', () => {
+    const app = new App();
+    const stack = new Stack(app, 'HealthCheckDnsMany', { env: { account: '111122223333', region: REGION } });
+    new HealthCheckDns(stack, 'HealthCheckDns', { config: parseConfig(manyRaw(120)) });
+    const assembly = app.synth();
+    const main = assembly.getStackByName('HealthCheckDnsMany').template as Json;
+    const mainTypes = Object.values(main.Resources).map((r: Json) => r.Type);
+    expect(mainTypes.filter((t) => t !== 'AWS::CloudFormation::Stack')).toEqual([]);
+    const nestedFiles = readdirSync(assembly.directory).filter((f) => f.startsWith('HealthCheckDnsMany') && f.endsWith('.nested.template.json'));
+    expect(nestedFiles).toHaveLength(mainTypes.length);
+    expect(mainTypes.length).toBe(2);
+    const checksByGroup = new Map<string, number>();
+    for (const file of nestedFiles) {
+      const resources = Object.values((JSON.parse(readFileSync(join(assembly.directory, file), 'utf8')) as Json).Resources) as Json[];
+      expect(resources.length).toBeLessThanOrEqual(400);
+      const checks = resources.filter((r) => r.Type === 'AWS::Route53::HealthCheck');
+      const records = resources.filter((r) => r.Type === 'AWS::Route53::RecordSet');
+      for (const c of checks) {
+        const group = /svc-\d+/.exec(c.Properties.HealthCheckTags[0].Value)![0];
+        checksByGroup.set(group, (checksByGroup.get(group) ?? 0) + 1);
+        // The group's records are in the same stack as its health check, tied to it by Ref.
+        const own = records.filter((r) => r.Properties.Name === `${group}.example.net.`);
+        expect(own.map((r) => r.Properties.Failover).sort()).toEqual(['PRIMARY', 'SECONDARY']);
+      }
+    }
+    expect(checksByGroup.size).toBe(120);
+    expect([...checksByGroup.values()].every((n) => n === 1)).toBe(true);
+  });
 });
