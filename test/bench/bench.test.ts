@@ -125,9 +125,11 @@ describe('npm run bench -- --quick', () => {
     expect(r.budget).toEqual({ probesPerInvocation: 200, memoryMb: 128, vcpu: 0.0724 });
     expect(r.cases).toHaveLength(1);
     const [p] = r.cases;
-    // Counts of what the endpoints did, not of how fast this machine is: a healthy local endpoint
-    // answers well within 2 s even on a loaded machine, and a hanging one never does.
-    expect(p).toMatchObject({ endpoints: 100, hangingShare: 0.1, invocations: 1, shardProbes: 100, hanging: 10, timedOut: 10, otherFailures: 0 });
+    // Counts of what the endpoints did, not of how fast this machine is: a hanging endpoint never
+    // answers, so it always times out; whether a healthy one answered within its 2 s on this (perhaps
+    // busy) machine is the report's verdict (pass), not this test's.
+    expect(p).toMatchObject({ endpoints: 100, hangingShare: 0.1, invocations: 1, shardProbes: 100, hanging: 10, otherFailures: 0 });
+    expect(p.timedOut).toBeGreaterThanOrEqual(p.hanging);
     expect(p.ok + p.timedOut + p.otherFailures).toBe(p.endpoints);
     for (const figure of [p.wallMs, p.cpuMs, p.peakRssMb]) expect(figure).toBeGreaterThan(0);
     expect(typeof r.pass).toBe('boolean');
