@@ -3,7 +3,8 @@
  *
  *   pk = GROUP#<group>  sk = LOCK                       the failover lock (conditional writes, with expiry)
  *   pk = GROUP#<group>  sk = STATE                      ARMED | PAUSED | FAILED_OVER, who is primary now
- *   pk = GROUP#<group>  sk = PROBE                      detection counters (conditional writes per round)
+ *   pk = GROUP#<group>  sk = PROBE                      detection counters (written when they change)
+ *   pk = PROBES         sk = SHARD#<i>                  a probe shard's heartbeat: the groups that passed its last round
  *   pk = GROUP#<group>  sk = READINESS                  the scheduled readiness evaluation's last result
  *   pk = GROUP#<group>  sk = EXEC#<startedAt>#<name>    one history item per execution
  *   gsi1pk = HISTORY    gsi1sk = <startedAt>#<group>    every group's history, newest first
@@ -21,6 +22,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailable, stepErrorFrom } from './errors';
 import type { HistoryItem } from './history';
+import type { ProbeHeartbeat } from './probe-shards';
 
 export const TABLE_KEYS = {
   partitionKey: 'pk',
@@ -209,6 +211,21 @@ export class Store {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw stepErrorFrom(err, 'DynamoDB PutItem (probe state)', StoreUnavailable);
     }
+  }
+
+  async getProbeHeartbeat(shard: number): Promise<ProbeHeartbeat | undefined> {
+    const item = await this.get('PROBES', `SHARD#${shard}`);
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...heartbeat } = item;
+    return heartbeat as ProbeHeartbeat;
+  }
+
+  /** The shard's heartbeat, unconditionally: the latest writer's round is as good as any. */
+  async putProbeHeartbeat(heartbeat: ProbeHeartbeat): Promise<void> {
+    await this.send('DynamoDB PutItem (probe heartbeat)', new PutCommand({
+      TableName: this.tableName,
+      Item: { pk: 'PROBES', sk: `SHARD#${heartbeat.shard}`, ...heartbeat },
+    }));
   }
 
   async getReadiness(group: string): Promise<ReadinessItem | undefined> {

@@ -15,6 +15,7 @@ import { requireEnv } from '../runtime/env';
 import { awsErrorName } from '../core/errors';
 import { METRIC, metricsOf, type MetricsSink } from '../runtime/metrics';
 import { lambdaMetrics, logFor, type LambdaContext, logger } from '../runtime/powertools';
+import { shardGroups } from '../core/probe-shards';
 import { Store, type ProbeState } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
@@ -26,15 +27,6 @@ export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;
 /** How long one invocation probes: its minute plus a little overlap with the next, so no round is missed. */
 export const INVOCATION_WINDOW_MS = 62_000;
 
-/**
- * The budget of one probe invocation: at most this many probes. Each probe holds one socket for at most
- * its timeout, so an invocation never holds more sockets than this, far below the 1,024 file
- * descriptors Lambda gives an execution environment (Lambda Developer Guide, "Lambda quotas":
- * "File descriptors 1,024"), with room for the runtime's own and the SDK's connections. The CPU and
- * memory a round of this many probes takes at PROBE_MEMORY_MB are measured by `npm run bench`
- * (probeRound) and stated in docs/cost.md. More probes than this: more invocations (shards).
- */
-export const PROBES_PER_INVOCATION = 200;
 
 /**
  * How a round's groups are spread over the interval: group i of n is probed `i/n` of the way through
@@ -57,10 +49,11 @@ export const MAX_SPREAD_MS = 3_000;
 export const LATE_ROUND_TOLERANCE_MS = 1_000;
 
 /**
- * A healthy group's counters are written only when they change (a failed round, a recovery, a handled
- * outage) and at least this often, so the readiness evaluation and `failoverctl status`, which read the
- * group's last counted round to tell whether anything watches it (a round older than 3 minutes, and 2
- * minutes plus the interval), see one. Every other round lives in the function's memory.
+ * A group's counters are written only when they change (a failed round, a recovery, a handled outage);
+ * every other round lives in the function's memory. At least this often the shard's heartbeat names the
+ * groups that passed a round (one item a shard, lambdas/core/probe-shards.ts), so the readiness
+ * evaluation and `failoverctl status`, which read a group's last round to tell whether anything watches
+ * it (a round older than 3 minutes, and 2 minutes plus the interval), see a recent one.
  */
 export const PROBE_STATE_REFRESH_MS = 110_000;
 
@@ -91,6 +84,8 @@ export interface ProbeDeps {
    * to the next (module scope in Lambda). Without one, every invocation reads them from the store.
    */
   memory?: ProbeMemory;
+  /** When this environment last wrote its shard's heartbeat, kept like `memory`. Without one, once an invocation. */
+  heartbeat?: { writtenAt: number | null };
 }
 
 /** Counters by group, as last read from or written to the store. */
@@ -111,29 +106,6 @@ export interface RoundReport {
 /** The execution name for an outage: the same outage always gives the same name. */
 export function executionNameFor(group: string, outageStartedAt: number): string {
   return `probe-${group}-${new Date(outageStartedAt).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
-}
-
-/**
- * The groups split into shards of at most PROBES_PER_INVOCATION probes, each probed by its own
- * invocation. A group is never split. Groups are dealt out in turn (the one with the fewest probes
- * takes the next group), so each shard is a sample of the whole estate: a share of failing groups in
- * one shard says what it says of all of them.
- */
-export function shardGroups<G extends { probes: readonly unknown[] }>(groups: G[], budget = PROBES_PER_INVOCATION): G[][] {
-  const probed = groups.filter((g) => g.probes.length > 0);
-  const total = probed.reduce((sum, g) => sum + g.probes.length, 0);
-  if (total === 0) return [];
-  for (let count = Math.max(1, Math.ceil(total / budget)); ; count++) {
-    const shards: G[][] = Array.from({ length: count }, () => []);
-    const load = new Array<number>(count).fill(0);
-    for (const g of probed) {
-      let i = 0;
-      for (let k = 1; k < count; k++) if (load[k] < load[i]) i = k;
-      shards[i].push(g);
-      load[i] += g.probes.length;
-    }
-    if (load.every((l) => l <= budget) || count >= probed.length) return shards;
-  }
 }
 
 /** What one invocation did, for its summary line and its metrics. */
@@ -158,8 +130,9 @@ export async function runInvocation(groups: ProbeGroup[], deps: ProbeDeps, windo
   return (await runShard(groups, deps, windowMs)).reports;
 }
 
-export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<InvocationSummary> {
+export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS, shard: Shard = { index: 0, of: 1 }): Promise<InvocationSummary> {
   const start = deps.now();
+  const beat = deps.heartbeat ?? { writtenAt: null };
   const end = start + windowMs;
   const probed = groups.filter((g) => g.probes.length > 0);
   const memory = deps.memory ?? new Map<string, ProbeState>();
@@ -184,6 +157,7 @@ export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs =
           if (r.action) summary.actions.push(`${r.group}: ${r.action}`);
           if (r.action?.startsWith('held')) summary.held += 1;
         }
+        await writeHeartbeat(roundAt, reports, shard, beat, deps);
       } catch (err) {
         if (isStop(err)) throw err;
         // One bad round (the store throttled, say) must not end the invocation's watch.
@@ -194,6 +168,29 @@ export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs =
     emitMetrics(start, summary, failing, deps);
   }
   return summary;
+}
+
+/** Which of how many shards an invocation probes. */
+export interface Shard {
+  index: number;
+  of: number;
+}
+
+/**
+ * Name the groups that passed this round in the shard's heartbeat, when the last one is
+ * PROBE_STATE_REFRESH_MS old: the one write that keeps a healthy estate's last round visible.
+ */
+async function writeHeartbeat(roundAt: number, reports: RoundReport[], shard: Shard, beat: { writtenAt: number | null }, deps: ProbeDeps): Promise<void> {
+  if (beat.writtenAt !== null && roundAt - beat.writtenAt < PROBE_STATE_REFRESH_MS) return;
+  const passed = reports.filter((r) => r.counted && !r.void && !r.failed).map((r) => r.group);
+  if (passed.length === 0) return;
+  try {
+    await deps.store().putProbeHeartbeat({ shard: shard.index, of: shard.of, at: roundAt, passed });
+    beat.writtenAt = roundAt;
+  } catch (err) {
+    // The rounds were counted; only their visibility to readiness and status waits for the next round.
+    deps.log({ level: 'ERROR', message: 'probe heartbeat not written', roundAt: new Date(roundAt).toISOString(), error: `${awsErrorName(err)}: ${(err as Error).message}` });
+  }
 }
 
 /** The drill stops a watch by throwing from sleepUntil; that must end the invocation, not be logged. */
@@ -304,14 +301,9 @@ async function countRound(group: ProbeGroup, roundAt: number, verdict: RoundVerd
     }
   }
 
-  // Only what changes the stored view is written: a failed round, a recovery, a handled outage, and a
-  // healthy group's round now and then (PROBE_STATE_REFRESH_MS). Every other round is counted here.
-  const changed =
-    verdict.failed ||
-    previous.consecutiveFailures > 0 ||
-    previous.lastRoundAt === null ||
-    next.handledOutage !== previous.handledOutage ||
-    roundAt - previous.lastRoundAt >= PROBE_STATE_REFRESH_MS;
+  // Only what changes the stored view is written: a failed round, a recovery, a handled outage, a
+  // group's first round. Every other round is counted here; the shard's heartbeat shows it was run.
+  const changed = verdict.failed || previous.consecutiveFailures > 0 || previous.lastRoundAt === null || next.handledOutage !== previous.handledOutage;
   if (changed) {
     report.counted = await deps.store().putProbeState(next, previous.lastRoundAt);
     if (report.counted) {
@@ -324,8 +316,8 @@ async function countRound(group: ProbeGroup, roundAt: number, verdict: RoundVerd
       report.reason = detection.reason;
     }
   } else {
-    // Healthy before and after, and written recently: the stored counters (and this environment's copy,
-    // against which the next write is conditioned) stay as they are.
+    // Healthy before and after: the stored counters (and this environment's copy, against which the
+    // next write is conditioned) stay as they are.
     report.counted = true;
   }
   // A compact record: the failing ones in full, with each probe's outcome; a passing round only when
@@ -470,6 +462,7 @@ declare const FAILOVER_PROBE_GROUPS: ProbeGroup[];
 
 /** Kept from one invocation to the next while Lambda reuses the execution environment. */
 const memory: ProbeMemory = new Map();
+const heartbeat = { writtenAt: null as number | null };
 
 const deps: ProbeDeps = {
   now: Date.now,
@@ -484,6 +477,7 @@ const deps: ProbeDeps = {
   log: logFor(undefined),
   metrics: lambdaMetrics(),
   memory,
+  heartbeat,
 };
 
 /** The schedule of shard `i` invokes the function with `{ "shard": i }` (lib/infra/detection.ts). */
@@ -499,10 +493,10 @@ export function shardOf(event: unknown, shards: number): number {
  * One scheduled invocation of a shard, as the handler runs it: the rounds, then the one summary line a
  * healthy minute logs (failing and void rounds have their own lines), with the CPU time it took.
  */
-export async function runProbeInvocation(groups: ProbeGroup[], shard: { index: number; of: number }, d: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<InvocationSummary> {
+export async function runProbeInvocation(groups: ProbeGroup[], shard: Shard, d: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<InvocationSummary> {
   const cpuBefore = process.cpuUsage();
   const started = d.now();
-  const s = await runShard(groups, d, windowMs);
+  const s = await runShard(groups, d, windowMs, shard);
   const cpu = process.cpuUsage(cpuBefore);
   d.log({
     level: 'INFO',

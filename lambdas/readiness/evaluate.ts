@@ -22,6 +22,7 @@ import { normalizeDnsName, sourceDatabase, type DnsRecordConfig, type GroupConfi
 import { replicaCandidates } from '../core/candidates';
 import { awsErrorName } from '../core/errors';
 import { databaseFenceGroupName } from '../core/isolation-group';
+import { shardOfGroup, withHeartbeat, type ProbeHeartbeat } from '../core/probe-shards';
 import { judgeReplicationStatus, LOOKBACK_MS } from '../core/replica-lag';
 import type { StepDeps } from '../runtime/deps';
 import { assessCandidate, observeCandidate } from '../steps/assess-replica';
@@ -79,6 +80,13 @@ export interface ReadinessDeps extends Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'c
    * @default 'fence'
    */
   fenceAskedAs?: 'fence' | 'caller';
+  /**
+   * Every group of the config, to find a group's probe shard (whose heartbeat shows its last round).
+   * @default the groups evaluated
+   */
+  allGroups?: GroupConfig[];
+  /** A probe shard's heartbeat. evaluateReadiness reads each once per evaluation. @default the store's */
+  probeHeartbeat?(shard: number): Promise<ProbeHeartbeat | undefined>;
 }
 
 /** The engines whose read replicas the controller promotes (RDS DB instances, not Aurora clusters). */
@@ -93,9 +101,16 @@ export function probeStalenessMs(group: Pick<GroupConfig, 'detection'>): number 
 export async function evaluateReadiness(groups: GroupConfig[], deps: ReadinessDeps): Promise<ReadinessReport> {
   const checkedAt = new Date(deps.now()).toISOString();
   const results: GroupReadiness[] = new Array(groups.length);
+  // A shard's heartbeat is read once per evaluation, whichever of its groups asks first.
+  const heartbeats = new Map<number, Promise<ProbeHeartbeat | undefined>>();
+  const withShards: ReadinessDeps = {
+    ...deps,
+    allGroups: deps.allGroups ?? groups,
+    probeHeartbeat: (index) => heartbeats.get(index) ?? heartbeats.set(index, deps.store().getProbeHeartbeat(index)).get(index)!,
+  };
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < groups.length; i = next++) results[i] = await evaluateGroup(groups[i], deps);
+    for (let i = next++; i < groups.length; i = next++) results[i] = await evaluateGroup(groups[i], withShards);
   };
   await Promise.all(Array.from({ length: Math.min(4, groups.length) }, worker));
   return { checkedAt, groups: results };
@@ -458,8 +473,14 @@ async function checkProbes(group: GroupConfig, deps: ReadinessDeps, f: Findings)
     f.note('probes', group.name, group.alarms.length > 0 ? 'no probes: only its alarms can start an automatic failover' : 'no probes and no alarms: only a manual failover can start');
     return;
   }
-  await f.guard('probes', group.name, 'DynamoDB GetItem (probe state)', async (f) => {
-    const state = await deps.store().getProbeState(group.name);
+  await f.guard('probes', group.name, 'DynamoDB GetItem (probe state, shard heartbeat)', async (f) => {
+    // The group's counters are written when they change; its shard's heartbeat shows the later rounds it passed.
+    const shard = shardOfGroup(deps.allGroups ?? [group], group.name);
+    const [stored, heartbeat] = await Promise.all([
+      deps.store().getProbeState(group.name),
+      shard ? (deps.probeHeartbeat?.(shard.index) ?? deps.store().getProbeHeartbeat(shard.index)) : undefined,
+    ]);
+    const state = withHeartbeat(group.name, stored, heartbeat, shard);
     const now = deps.now();
     if (!state?.lastRoundAt) {
       f.problem('probes', group.name, 'no probe round has been counted yet: is the probe function deployed and running? Nothing watches the primary.');

@@ -7,7 +7,7 @@ import type { ProbeInvocation } from './probe-invocation';
 import { BYTES_PER_GB, HOURS_PER_MONTH, PRICES } from './prices';
 
 import { PROBE_MEMORY_MB } from '../infra/detection';
-import { shardGroups } from '../../lambdas/probe/run-probes';
+import { shardGroups } from '../../lambdas/core/probe-shards';
 
 export { PROBE_MEMORY_MB };
 /** The readiness function's memory: controllerFunction's default (lib/infra/controller-function.ts). */
@@ -114,7 +114,7 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
       arithmetic: `(${count(n)} x ${trim(invocation.readRequestUnits.toFixed(2))} RRU (measured, warm) + ${count(coldReads)} RRU for new environments (${ENVIRONMENTS_PER_SHARD_HOUR} a shard-hour x ${invocation.cold.getItems} GetItem)) x ${perMillion(P.dynamodbReadRequestUnit.usd)}`,
     },
     {
-      item: 'DynamoDB writes (probe state, only when it changes or every 110 s)',
+      item: 'DynamoDB writes (probe state only when it changes; the shard\'s heartbeat every 110 s)',
       usd: n * invocation.writeRequestUnits * P.dynamodbWriteRequestUnit.usd,
       arithmetic: `${count(n)} x ${trim(invocation.writeRequestUnits.toFixed(2))} WRU (measured, average of warm invocations) x ${perMillion(P.dynamodbWriteRequestUnit.usd)}`,
     },

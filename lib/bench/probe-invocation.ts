@@ -9,7 +9,7 @@
  * Lambda reuses an execution environment from one invocation to the next, and the function keeps the
  * groups' counters in memory (run-probes.ts, ProbeMemory): the steady state is a warm environment. So
  * one cold invocation runs first (it reads every group's counters and writes the first rounds), then
- * WARM_INVOCATIONS warm ones, whose average is the figure: the healthy refresh write
+ * WARM_INVOCATIONS warm ones, whose average is the figure: the shard's heartbeat
  * (PROBE_STATE_REFRESH_MS) lands in every other one.
  */
 import { createServer, type Server } from 'node:http';
@@ -134,6 +134,7 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
       log: logFor(undefined, logger),
       metrics: emfMetrics(),
       memory,
+      heartbeat: { writtenAt: null },
     };
 
     const invoke = async () => {

@@ -13,7 +13,7 @@ import { synthFor } from '../runner/synth';
 import { BUNDLING, RUNTIME } from '../infra/controller-function';
 import { buildBundles, BUNDLE_TARGET_BYTES, COLD_LOAD_TARGET_MS, measureColdLoads, type LambdaBundle } from './bundles';
 import { COST_TARGET_1000_USD, COST_TARGET_ENDPOINTS, COST_TARGET_USD, FAILOVER_STEP_BILLED_SECONDS, monthlyCost, PROBE_MEMORY_MB, shardsFor, type CostCase } from './cost';
-import { PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/probe/run-probes';
+import { PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/core/probe-shards';
 import { DETECTION_SETTINGS, measureDetection, OFFSET_RANGE_MS, withDetection, type DetectionResult } from './detection';
 import { measureFailovers, summarizeFailovers, WAITING_STEPS, type FailoverRun } from './failover';
 import { STEPS } from '../../lambdas/steps';

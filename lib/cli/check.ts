@@ -63,6 +63,7 @@ export const checkCommand: Command = {
       route53: clients.route53,
       store: () => deployment.store,
       controllerRegion: deployment.region ?? (await defaultRegion(ctx)),
+      allGroups: loaded.config.groups,
       // As the fence function answers it, with the operator's credentials and the local config.
       fenceAskedAs: 'caller',
       fenceDryRun: (g) => answerDryRun({ dryRun: { group: g.name } }, { ec2: clients.ec2, groups: () => groupsByName(loaded.config.groups) }),

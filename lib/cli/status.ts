@@ -3,7 +3,7 @@
  * IN_PROGRESS; who is primary; the last probe round; the lock; the last readiness evaluation; the last failover.
  */
 import type { HistoryItem } from '../../lambdas/core/history';
-import type { ProbeState } from '../../lambdas/core/store';
+import { shardOfGroup, withHeartbeat, type ProbeRoundView } from '../../lambdas/core/probe-shards';
 import type { GroupConfig } from '../../lambdas/core/config';
 import { candidateRegion } from '../../lambdas/core/candidates';
 import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, parseCommandArgs } from './args';
@@ -100,7 +100,7 @@ export const statusCommand: Command = {
     const loaded = loadCliConfig(values.config, ctx.cwd);
     const groups = positionals[0] !== undefined ? [findGroup(loaded, positionals[0])] : loaded.config.groups;
     const deployment = await findDeployment(ctx, values, loaded);
-    const views = await Promise.all(groups.map((g) => groupStatus(ctx, deployment, g)));
+    const views = await Promise.all(groups.map((g) => groupStatus(ctx, deployment, g, loaded.config.groups)));
     const now = ctx.deps.now();
     if (values.json) {
       const json: StatusJson = {
@@ -120,13 +120,17 @@ export const statusCommand: Command = {
   },
 };
 
-export async function groupStatus(ctx: Context, deployment: Deployment, group: GroupConfig): Promise<GroupStatusView> {
-  const [view, probe, history, readiness] = await Promise.all([
+/** `allGroups`: the config's, to find the group's probe shard (whose heartbeat shows its last round). */
+export async function groupStatus(ctx: Context, deployment: Deployment, group: GroupConfig, allGroups: GroupConfig[]): Promise<GroupStatusView> {
+  const shard = shardOfGroup(allGroups, group.name);
+  const [view, stored, heartbeat, history, readiness] = await Promise.all([
     readGroup(ctx, deployment, group.name),
     deployment.store.getProbeState(group.name),
+    shard ? deployment.store.getProbeHeartbeat(shard.index) : undefined,
     deployment.store.listHistory({ group: group.name, limit: 50 }),
     deployment.store.getReadiness(group.name),
   ]);
+  const probe = withHeartbeat(group.name, stored, heartbeat, shard);
   const { state, lock } = view;
   const failedOver = view.stored === 'FAILED_OVER' && state?.primary !== undefined;
   const promoted = state?.primary;
@@ -180,7 +184,7 @@ function lastFailover(history: HistoryItem[]): HistoryItem | undefined {
   return history.find((h) => !h.dryRun && h.fence !== null);
 }
 
-function probeView(probe: ProbeState, group: GroupConfig, now: number): NonNullable<GroupStatusView['probe']> {
+function probeView(probe: ProbeRoundView, group: GroupConfig, now: number): NonNullable<GroupStatusView['probe']> {
   const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
   // The probe function runs every minute and rounds every intervalSeconds: two minutes without a round is news.
   const staleAfterMs = 120_000 + group.detection.intervalSeconds * 1000;

@@ -19,6 +19,7 @@ import { vantageFunctionName, type VantageTarget } from '../../lambdas/core/vant
 import { runScheduled, type ScheduledDeps, type ScheduledResult } from '../../lambdas/readiness/scheduled';
 import { answerDryRun } from '../../lambdas/steps/fence-primary';
 import { groupsByName } from '../../lambdas/core/deployed-group';
+import { PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/core/probe-shards';
 import { runInvocation, type ProbeDeps } from '../../lambdas/probe/run-probes';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
 import { Store } from '../../lambdas/core/store';
@@ -306,6 +307,9 @@ export class Drill {
    * execution or `minutes` have passed. Returns the executions it started.
    */
   async watch(minutes: number): Promise<SimExecution[]> {
+    // One invocation a minute probes every group, as the one shard of a config of at most
+    // PROBES_PER_INVOCATION probes: its heartbeat is the one readiness and status look for.
+    if (shardGroups(this.config.groups).length > 1) throw new Error(`the drill probes all groups in one invocation a minute: at most ${PROBES_PER_INVOCATION} probes, and this config needs more shards`);
     const start = this.account.clock.now();
     for (let k = 0; k < minutes; k++) {
       await this.advanceTo(start + k * 60_000);

@@ -13,7 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { shardGroups } from '../../lambdas/probe/run-probes';
+import { shardGroups } from '../../lambdas/core/probe-shards';
 import { METRIC, NAMESPACE } from '../../lambdas/runtime/metrics';
 import type { Outcome } from '../../lambdas/core/workflow-state';
 import type { FailoverConfig } from '../../lambdas/core/config';

@@ -17,7 +17,9 @@ import { LocalPrimary } from '../../lib/drill/endpoints';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { SimulatedAccount } from '../../lib/drill/sim/account';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
-import { executionNameFor, HOLD_KEY, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardGroups, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { shardGroups } from '../../lambdas/core/probe-shards';
+import { executionNameFor, HOLD_KEY, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { createServer, type AddressInfo } from 'node:net';
 import type { Store } from '../../lambdas/core/store';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
@@ -187,17 +189,41 @@ describe('runRound', () => {
     expect((await store.getProbeState('orders'))!.lastRoundAt).toBe(T0 + 30_000);
   });
 
-  it('refreshes a healthy group\'s stored round at least every PROBE_STATE_REFRESH_MS, for readiness and status', async () => {
-    const memory = new Map();
-    const d = { ...deps, memory };
-    const times: number[] = [];
-    for (let t = 10_000; t <= 10_000 + 3 * PROBE_STATE_REFRESH_MS; t += 10_000) {
-      await runRound([group], T0 + t, d);
-      times.push((await store.getProbeState('orders'))!.lastRoundAt! - T0);
+  it('writes a healthy group\'s counters once, and names it in its shard\'s heartbeat at least every PROBE_STATE_REFRESH_MS (what readiness and status read)', async () => {
+    // As deployed: one environment kept warm from minute to minute, its counters and heartbeat time in memory.
+    const d: ProbeDeps = { ...deps, memory: new Map(), heartbeat: { writtenAt: null } };
+    const beats: number[] = [];
+    for (let minute = 0; minute < 8; minute++) {
+      now = T0 + minute * 60_000 + 300;
+      await runShard([group, { ...group, name: 'billing' }], d, 60_000, { index: 2, of: 3 });
+      beats.push((await store.getProbeHeartbeat(2))!.at);
     }
-    const writes = [...new Set(times)];
-    expect(writes.length).toBeGreaterThanOrEqual(4);
-    for (let i = 1; i < writes.length; i++) expect(writes[i] - writes[i - 1]).toBeLessThanOrEqual(PROBE_STATE_REFRESH_MS + 10_000);
+    // The counters: the first round ever, then nothing while every round passes.
+    expect((await store.getProbeState('orders'))!.lastRoundAt).toBe(T0 + 10_000);
+    expect((await store.getProbeState('billing'))!.lastRoundAt).toBe(T0 + 10_000);
+    // The heartbeat: about every other minute, never more than PROBE_STATE_REFRESH_MS plus a round apart.
+    const written = [...new Set(beats)];
+    expect(written.length).toBeGreaterThanOrEqual(4);
+    expect(written.length).toBeLessThan(8);
+    for (let i = 1; i < written.length; i++) expect(written[i] - written[i - 1]).toBeLessThanOrEqual(PROBE_STATE_REFRESH_MS + 10_000);
+    expect(await store.getProbeHeartbeat(2)).toMatchObject({ shard: 2, of: 3, passed: ['orders', 'billing'] });
+  });
+
+  it('leaves a group that failed the round out of the heartbeat; its own counters say so', async () => {
+    const d: ProbeDeps = { ...deps, memory: new Map(), heartbeat: { writtenAt: null } };
+    await primary.setMode('down');
+    // billing's primary is another one, which still answers.
+    const up = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve));
+    const other: ProbeGroup = { ...group, name: 'billing', probes: [{ type: 'tcp', name: 'port', host: '127.0.0.1', port: (up.address() as AddressInfo).port, timeoutMs: 500 }] };
+    now = T0 + 300;
+    try {
+      await runShard([group, other], d, 12_000);
+    } finally {
+      up.close();
+    }
+    expect(await store.getProbeHeartbeat(0)).toMatchObject({ shard: 0, of: 1, at: T0 + 10_000, passed: ['billing'] });
+    expect(await store.getProbeState('orders')).toMatchObject({ consecutiveFailures: 1, lastRoundAt: T0 + 10_000 });
   });
 });
 

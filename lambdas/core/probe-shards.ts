@@ -1,0 +1,87 @@
+/**
+ * How the probed groups are dealt into probe shards, and what a shard's heartbeat says: shared by the
+ * probe function (which probes a shard and writes its heartbeat), the stack (one schedule per shard)
+ * and the readers of a group's last round (the readiness evaluation, `failoverctl status`), which find
+ * the group's shard from the same config.
+ */
+
+/**
+ * The budget of one probe invocation: at most this many probes. Each probe holds one socket for at most
+ * its timeout, so an invocation never holds more sockets than this, far below the 1,024 file
+ * descriptors Lambda gives an execution environment (Lambda Developer Guide, "Lambda quotas":
+ * "File descriptors 1,024"), with room for the runtime's own and the SDK's connections. The CPU and
+ * memory a round of this many probes takes at PROBE_MEMORY_MB are measured by `npm run bench`
+ * (probeRound) and stated in docs/cost.md. More probes than this: more invocations (shards).
+ */
+export const PROBES_PER_INVOCATION = 200;
+
+/**
+ * The groups split into shards of at most PROBES_PER_INVOCATION probes, each probed by its own
+ * invocation. A group is never split. Groups are dealt out in turn (the one with the fewest probes
+ * takes the next group), so each shard is a sample of the whole estate: a share of failing groups in
+ * one shard says what it says of all of them.
+ */
+export function shardGroups<G extends { probes: readonly unknown[] }>(groups: G[], budget = PROBES_PER_INVOCATION): G[][] {
+  const probed = groups.filter((g) => g.probes.length > 0);
+  const total = probed.reduce((sum, g) => sum + g.probes.length, 0);
+  if (total === 0) return [];
+  for (let count = Math.max(1, Math.ceil(total / budget)); ; count++) {
+    const shards: G[][] = Array.from({ length: count }, () => []);
+    const load = new Array<number>(count).fill(0);
+    for (const g of probed) {
+      let i = 0;
+      for (let k = 1; k < count; k++) if (load[k] < load[i]) i = k;
+      shards[i].push(g);
+      load[i] += g.probes.length;
+    }
+    if (load.every((l) => l <= budget) || count >= probed.length) return shards;
+  }
+}
+
+/** The shard that probes `group` among all the config's groups, or undefined when it has no probes. */
+export function shardOfGroup<G extends { name: string; probes: readonly unknown[] }>(groups: G[], group: string): { index: number; of: number } | undefined {
+  const shards = shardGroups(groups);
+  const index = shards.findIndex((s) => s.some((g) => g.name === group));
+  return index < 0 ? undefined : { index, of: shards.length };
+}
+
+/**
+ * A shard's heartbeat: the groups that passed its round at `at`. The probe function writes one item a
+ * shard (not one a group) every PROBE_STATE_REFRESH_MS while its groups are healthy; a group's own
+ * counters are written only when they change (a failed round, a recovery, a handled outage). So a
+ * healthy group's last round is the later of its own item's and its shard's heartbeat, when the
+ * heartbeat names it.
+ */
+export interface ProbeHeartbeat {
+  shard: number;
+  /** How many shards the writer dealt the groups into: a heartbeat of another split says nothing here. */
+  of: number;
+  at: number;
+  passed: string[];
+}
+
+/** What a reader shows of a group's probing: its counters, brought up to date by its shard's heartbeat. */
+export interface ProbeRoundView {
+  consecutiveFailures: number;
+  outageStartedAt: number | null;
+  lastSuccessAt: number | null;
+  lastRoundAt: number | null;
+  lastRound?: { failed: boolean; reason: string };
+}
+
+/**
+ * The group's counters as last written, and its shard's heartbeat: when the heartbeat is later and names
+ * the group as passed, the group was healthy at that round (a failure would have been written since),
+ * so that is its last round and its last success.
+ */
+export function withHeartbeat(group: string, state: ProbeRoundView | undefined, heartbeat: ProbeHeartbeat | undefined, shard: { index: number; of: number } | undefined): ProbeRoundView | undefined {
+  const applies = heartbeat !== undefined && shard !== undefined && heartbeat.shard === shard.index && heartbeat.of === shard.of && heartbeat.passed.includes(group);
+  if (!applies || (state?.lastRoundAt != null && state.lastRoundAt >= heartbeat.at)) return state;
+  return {
+    consecutiveFailures: 0,
+    outageStartedAt: null,
+    lastSuccessAt: heartbeat.at,
+    lastRoundAt: heartbeat.at,
+    lastRound: { failed: false, reason: 'passed: named in its probe shard\'s heartbeat' },
+  };
+}
