@@ -64,7 +64,7 @@ export interface HistoryItem {
    * controller's own probes or a vantage function, down / up / unreachable, when, why), and whether they
    * disagreed. Absent otherwise.
    */
-  confirmation?: { disagree: boolean; vantages: Array<{ region: string; source: string; saw: string; at: string; reason: string }> };
+  confirmation?: { disagree: boolean; vantages: Array<{ region: string; source: string; saw: string; at: string; reason: string; void?: string }> };
 }
 
 export interface ReplicaRecord {
@@ -154,7 +154,7 @@ export function buildHistoryItem(state: WorkflowState, group: GroupConfig, nowMs
       ? {
           confirmation: {
             disagree: state.confirm.disagree === true,
-            vantages: state.confirm.vantages.map((v) => ({ region: v.region, source: v.source, saw: v.saw, at: iso(v.at), reason: v.reason })),
+            vantages: state.confirm.vantages.map((v) => ({ region: v.region, source: v.source, saw: v.saw, at: iso(v.at), reason: v.reason, ...(v.void ? { void: v.void } : {}) })),
           },
         }
       : {}),

@@ -29,12 +29,12 @@ export interface VantageView {
   at: number;
   /** One sentence: the round's verdict, or why the vantage could not be asked. */
   reason: string;
+  /**
+   * Set (with `saw: unreachable`) when it was asked but its round was void: its own sockets or
+   * resolver failed, so it saw nothing of the primary either way.
+   */
+  void?: string;
   results?: Array<{ probe: string; ok: boolean; error?: string }>;
-}
-
-/** What a vantage function is asked: the group by name (its probes come from its own bundle). */
-export interface VantageRequest {
-  group: string;
 }
 
 /** What a vantage function answers. */
@@ -45,6 +45,8 @@ export interface VantageAnswer {
   at: number;
   /** The group's quorum of probes failed from there. */
   down: boolean;
+  /** Set when the vantage's round was void (its own network or resolver failed): it saw nothing. */
+  void?: string;
   reason: string;
   results: Array<{ probe: string; ok: boolean; error?: string }>;
 }
@@ -81,6 +83,7 @@ export function probeRecords(results: Array<{ probe: string; ok: boolean; error?
 export function describeView(v: VantageView): string {
   const where = `${v.region} (${v.source === 'controller' ? 'controller' : 'vantage'})`;
   const when = new Date(v.at).toISOString().slice(11, 19) + 'Z';
+  if (v.void) return `${where} saw nothing of the primary at ${when}: ${v.void}`;
   if (v.saw === 'unreachable') return `${where} could not be asked at ${when}: ${v.reason}`;
   return `${where} saw the primary ${v.saw} at ${when}: ${v.reason}`;
 }
@@ -107,7 +110,7 @@ export function decideAcrossVantages(views: VantageView[]): VantageDecision {
   return {
     confirmed: false,
     disagree: false,
-    reason: `not fencing: only ${down} of ${total} vantages saw the primary down and the others could not be asked; an automatic failover needs a majority (fail over by hand if the primary is down): ${each}`,
+    reason: `not fencing: only ${down} of ${total} vantages saw the primary down and the others could not be asked or saw nothing; an automatic failover needs a majority (fail over by hand if the primary is down): ${each}`,
   };
 }
 

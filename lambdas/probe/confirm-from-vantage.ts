@@ -33,7 +33,15 @@ export async function run(event: unknown, deps: VantageDeps): Promise<VantageAns
   const at = deps.now();
   const results = await deps.probe(group.probes);
   const verdict = judgeRound(results, group.detection.quorum);
-  return { region: deps.region, group: name, at, down: group.probes.length > 0 && verdict.failed, reason: verdict.reason, results: probeRecords(results) };
+  return {
+    region: deps.region,
+    group: name,
+    at,
+    down: group.probes.length > 0 && verdict.failed,
+    ...(verdict.void ? { void: verdict.void } : {}),
+    reason: verdict.reason,
+    results: probeRecords(results),
+  };
 }
 
 export const handler = stepHandler('confirm-vantage', (event: unknown) =>

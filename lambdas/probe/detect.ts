@@ -30,31 +30,35 @@ export interface RoundVerdict {
 
 /**
  * A round fails when its quorum of probes fails: `any` one of them, a strict `majority` (2 of 3, 2 of
- * 2, 1 of 1, not 1 of 2), or `all`. A group without probes never fails a round.
+ * 2, 1 of 1, not 1 of 2), or `all`. A group without probes never fails a round. A probe that failed for
+ * the prober's own reason (voidReason) says nothing about the primary: the round is void only when
+ * those probes could have decided it either way, not when the others decide it alone.
  */
 export function judgeRound(results: ProbeResult[], quorum: Quorum): RoundVerdict {
   const totalProbes = results.length;
   if (totalProbes === 0) return { failed: false, failedProbes: 0, totalProbes, reason: 'no probes configured' };
 
-  const failures = results.filter((r) => !r.ok);
-  const failedProbes = failures.length;
   const own = results.filter((r) => r.voidReason !== undefined);
-  if (own.length > 0) {
-    const details = own.map((r) => `${r.probe}: ${r.voidReason}`).join('; ');
-    return { failed: false, failedProbes, totalProbes, void: `round void: the prober's own fault, not the primary's: ${details}`, reason: `round void: ${details}` };
-  }
+  const failures = results.filter((r) => !r.ok && r.voidReason === undefined);
+  const failedProbes = failures.length;
   const failed = quorumReached(failedProbes, totalProbes, quorum);
+  const ownDetails = own.map((r) => `${r.probe}: ${r.voidReason}`).join('; ');
+  if (own.length > 0 && !failed && quorumReached(failedProbes + own.length, totalProbes, quorum)) {
+    return { failed: false, failedProbes, totalProbes, void: `round void: the prober's own fault, not the primary's: ${ownDetails}`, reason: `round void: ${ownDetails}` };
+  }
   const counted = `${failedProbes} of ${totalProbes} ${plural(totalProbes, 'probe')} failed (quorum ${quorum})`;
+  // Decided by the other probes alone: the prober's own failures are named, not counted.
+  const aside = own.length > 0 ? `; not counted, the prober's own fault: ${ownDetails}` : '';
 
   if (failed) {
     const details = failures.map((r) => `${r.probe}: ${r.error ?? 'failed'}`).join('; ');
-    return { failed, failedProbes, totalProbes, reason: `round failed: ${counted}: ${details}` };
+    return { failed, failedProbes, totalProbes, reason: `round failed: ${counted}: ${details}${aside}` };
   }
-  if (failedProbes === 0) {
+  if (failedProbes === 0 && own.length === 0) {
     const all = totalProbes === 1 ? 'the only probe answered' : `all ${totalProbes} probes answered`;
     return { failed, failedProbes, totalProbes, reason: `round passed: ${all}` };
   }
-  return { failed, failedProbes, totalProbes, reason: `round passed: ${counted}` };
+  return { failed, failedProbes, totalProbes, reason: `round passed: ${counted}${aside}` };
 }
 
 function quorumReached(failedProbes: number, totalProbes: number, quorum: Quorum): boolean {

@@ -71,11 +71,17 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'gr
       startedAt,
       endedAt: deps.now(),
       confirmed: verdict.failed,
-      reason: verdict.failed ? `outage confirmed: ${verdict.reason}` : `false alarm: the primary answered the confirmation probes (${verdict.reason})`,
+      reason: verdict.failed
+        ? `outage confirmed: ${verdict.reason}`
+        : verdict.void
+          ? `not confirmed: the confirmation probes could not run properly, so they saw nothing of the primary (${verdict.void})`
+          : `false alarm: the primary answered the confirmation probes (${verdict.reason})`,
       results: records,
     };
   }
-  const own: VantageView = { region: confirmation!.region, source: 'controller', saw: verdict.failed ? 'down' : 'up', at: startedAt, reason: verdict.reason, results: records };
+  const own: VantageView = verdict.void
+    ? { region: confirmation!.region, source: 'controller', saw: 'unreachable', at: startedAt, reason: verdict.reason, void: verdict.void, results: records }
+    : { region: confirmation!.region, source: 'controller', saw: verdict.failed ? 'down' : 'up', at: startedAt, reason: verdict.reason, results: records };
   const views = [own, ...remote];
   const decision = decideAcrossVantages(views);
   return { startedAt, endedAt: deps.now(), confirmed: decision.confirmed, reason: decision.reason, results: records, vantages: views, disagree: decision.disagree };
@@ -113,7 +119,10 @@ async function askVantage(target: VantageTarget, group: GroupConfig, deps: Confi
     return unreachable(`${target.functionName} in ${target.region} answered something that is not its view of ${group.name}: ${text.slice(0, 200)}`);
   }
   const results = Array.isArray(answer.results) ? (answer.results as VantageView['results']) : undefined;
-  return { region: target.region, source: 'function', saw: answer.down ? 'down' : 'up', at: answer.at, reason: String(answer.reason ?? ''), ...(results ? { results } : {}) };
+  const reason = String(answer.reason ?? '');
+  // A void round there (its own resolver or sockets failed) saw nothing of the primary: neither side.
+  if (typeof answer.void === 'string') return { region: target.region, source: 'function', saw: 'unreachable', at: answer.at, reason, void: answer.void, ...(results ? { results } : {}) };
+  return { region: target.region, source: 'function', saw: answer.down ? 'down' : 'up', at: answer.at, reason, ...(results ? { results } : {}) };
 }
 
 /** VANTAGES: the vantage functions the stack deployed, as JSON (lib/infra/workflow.ts via lib/infra/vantage.ts). */

@@ -81,7 +81,7 @@ describe('the quorum across vantages', () => {
         'us-west-2 (controller) saw the primary down at 00:00:20Z: round failed; us-east-2 (vantage) saw the primary up at 00:00:20Z: round passed',
     );
     expect(decideAcrossVantages([controller('down'), view('us-east-2', 'unreachable')]).reason).toBe(
-      'not fencing: only 1 of 2 vantages saw the primary down and the others could not be asked; an automatic failover needs a majority (fail over by hand if the primary is down): ' +
+      'not fencing: only 1 of 2 vantages saw the primary down and the others could not be asked or saw nothing; an automatic failover needs a majority (fail over by hand if the primary is down): ' +
         'us-west-2 (controller) saw the primary down at 00:00:20Z: round failed; us-east-2 (vantage) could not be asked at 00:00:20Z: ServiceException: boom',
     );
   });

@@ -67,6 +67,32 @@ describe('judgeRound', () => {
   it('names a failed probe without an error as failed', () => {
     expect(judgeRound([{ ...DB, ok: false }], 'any').reason).toBe('round failed: 1 of 1 probe failed (quorum any): tcp 10.0.1.25:5432: failed');
   });
+
+  describe('a probe that failed for the prober\'s own reason (EMFILE, EAI_AGAIN, ...)', () => {
+    const OWN = 'the probe function ran out of file descriptors (EMFILE)';
+    const SSH_OWN: ProbeResult = { ...SSH, ok: false, error: 'EMFILE', voidReason: OWN };
+    const API_OWN: ProbeResult = { ...API, ok: false, error: 'EMFILE', voidReason: OWN };
+
+    it('voids the round when it could have decided it either way', () => {
+      // 1 of 3 failed: a majority if the third failed too, not if it answered.
+      expect(judgeRound([DB_DOWN, API, SSH_OWN], 'majority')).toEqual({
+        failed: false, failedProbes: 1, totalProbes: 3, void: `round void: the prober's own fault, not the primary's: ssh: ${OWN}`, reason: `round void: ssh: ${OWN}`,
+      });
+      expect(judgeRound([DB, SSH_OWN], 'any').void).toBeDefined();
+    });
+
+    it('does not void a round the other probes decide alone: it fails, or passes, naming the one not counted', () => {
+      expect(judgeRound([DB_DOWN, API_DOWN, SSH_OWN], 'majority')).toEqual({
+        failed: true, failedProbes: 2, totalProbes: 3, reason: `round failed: 2 of 3 probes failed (quorum majority): ${DB_REASON}; ${API_REASON}; not counted, the prober's own fault: ssh: ${OWN}`,
+      });
+      expect(judgeRound([DB, API, SSH_OWN], 'majority')).toEqual({
+        failed: false, failedProbes: 0, totalProbes: 3, reason: `round passed: 0 of 3 probes failed (quorum majority); not counted, the prober's own fault: ssh: ${OWN}`,
+      });
+      // all: one answered, so the quorum cannot be reached whatever the others did.
+      expect(judgeRound([DB, API_OWN, SSH_OWN], 'all')).toMatchObject({ failed: false, reason: expect.stringMatching(/^round passed: 0 of 3/) });
+      expect(judgeRound([DB, API_OWN, SSH_OWN], 'all').void).toBeUndefined();
+    });
+  });
 });
 
 describe('advanceCounters', () => {

@@ -3,15 +3,10 @@
  * simulated account's Step Functions and SNS: what it counts, what it starts, and what it never does
  * twice.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { build } from 'esbuild';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
 import { loadConfigFile, type GroupConfig } from '../../lambdas/core/config';
 import { LocalPrimary } from '../../lib/drill/endpoints';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
@@ -21,6 +16,7 @@ import { shardGroups } from '../../lambdas/core/probe-shards';
 import { executionNameFor, HOLD_KEY, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import { createServer, type AddressInfo } from 'node:net';
 import type { Store } from '../../lambdas/core/store';
+import { probesOutOfDescriptors } from '../support/emfile';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
 const MACHINE = 'arn:aws:states:us-west-2:123456789012:stateMachine:failover';
@@ -289,30 +285,8 @@ describe('runInvocation', () => {
 });
 
 describe('void rounds: the prober\'s own failures count neither way', () => {
-  /**
-   * 60 TCP probes from a process allowed 30 file descriptors (ulimit -n), as a Lambda environment past its
-   * 1,024: the kernel refuses the sockets with EMFILE. Returns what checkAll made of it, as JSON.
-   */
-  async function probesOutOfDescriptors(): Promise<Awaited<ReturnType<typeof checkAll>>> {
-    // Plain JavaScript for the crowded process: a TypeScript loader needs descriptors of its own.
-    const dir = mkdtempSync(join(tmpdir(), 'emfile-'));
-    try {
-      const bundle = join(dir, 'check-endpoint.js');
-      await build({ entryPoints: [resolve(__dirname, '..', '..', 'lambdas/probe/check-endpoint.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent' });
-      const script = [
-        `const { checkAll } = require(${JSON.stringify(bundle)});`,
-        `const probes = Array.from({ length: 60 }, (_, i) => ({ type: 'tcp', name: 'p' + i, host: '127.0.0.1', port: ${primary.tcpPort}, timeoutMs: 2000 }));`,
-        `checkAll(probes).then((r) => process.stdout.write(JSON.stringify(r)));`,
-      ].join('\n');
-      const { stdout } = await promisify(execFile)('bash', ['-c', `ulimit -n 30 && exec "${process.execPath}" -e "$0"`, script]);
-      return JSON.parse(stdout);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
   it('EMFILE from the kernel makes the round void: no failed round counted, a WARN line and VoidRounds', async () => {
-    const results = await probesOutOfDescriptors();
+    const results = await probesOutOfDescriptors(primary.tcpPort);
     expect(results.some((r) => r.error?.includes('EMFILE'))).toBe(true);
     // The same group, probed with what that process saw.
     const crowded: ProbeGroup = { ...group, probes: results.map((r) => ({ type: 'tcp' as const, name: r.probe, host: '127.0.0.1', port: primary.tcpPort, timeoutMs: 2000 })) };

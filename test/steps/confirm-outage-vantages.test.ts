@@ -9,12 +9,13 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type GroupConfig, type ProbeConfig } from '../../lambdas/core/config';
 import { vantageFunctionName } from '../../lambdas/core/vantage';
-import { checkAll } from '../../lambdas/probe/check-endpoint';
+import { checkAll, type ProbeResult } from '../../lambdas/probe/check-endpoint';
 import { run as runVantage } from '../../lambdas/probe/confirm-from-vantage';
 import { run } from '../../lambdas/steps/confirm-outage';
 import { perRegion } from '../../lambdas/runtime/deps';
 import { LocalPrimary } from '../../lib/drill/endpoints';
 import { SimulatedAccount, SimClock } from '../../lib/drill/sim/account';
+import { probesOutOfDescriptors } from '../support/emfile';
 import { at, deployed, ordersInput, probePlanFor } from '../support/fixtures';
 
 const CONTROLLER = 'us-west-2';
@@ -52,18 +53,31 @@ const reaching = (server: LocalPrimary) => (probes: ProbeConfig[]) =>
     ),
   );
 
-/** An account with a vantage function in each region of `sees`, reaching the server given. */
-function setup(controllerSees: LocalPrimary, sees: Record<string, LocalPrimary>, regions = Object.keys(sees)) {
+type Prober = (probes: ProbeConfig[]) => Promise<ProbeResult[]>;
+const proberOf = (sees: LocalPrimary | Prober): Prober => (sees instanceof LocalPrimary ? reaching(sees) : sees);
+
+/**
+ * Probe as code that has run out of file descriptors: each probe gets what the real checkAll made of
+ * the kernel's EMFILE in a process allowed 30 of them (test/support/emfile.ts).
+ */
+let outOfDescriptors: Prober;
+beforeAll(async () => {
+  const refused = (await probesOutOfDescriptors(up.tcpPort)).filter((r) => r.voidReason !== undefined);
+  outOfDescriptors = async (probes) => probes.map((p, i) => ({ ...refused[i], probe: p.name! }));
+});
+
+/** An account with a vantage function in each region of `sees`, reaching the server given (or probing as given). */
+function setup(controllerSees: LocalPrimary | Prober, sees: Record<string, LocalPrimary | Prober>, regions = Object.keys(sees)) {
   const account = new SimulatedAccount({ clock: new SimClock(at(0)) });
   for (const [region, server] of Object.entries(sees)) {
-    account.lambda.addFunction({ region, name: NAME, handler: (event) => runVantage(event, { ...deployed(group), now: () => account.clock.now(), region, probe: reaching(server) }) });
+    account.lambda.addFunction({ region, name: NAME, handler: (event) => runVantage(event, { ...deployed(group), now: () => account.clock.now(), region, probe: proberOf(server) }) });
   }
   const deps = {
     ...deployed(group),
     now: () => account.clock.now(),
     confirmation: {
       region: CONTROLLER,
-      probe: reaching(controllerSees),
+      probe: proberOf(controllerSees),
       vantages: () => regions.map((region) => ({ region, functionName: NAME })),
       lambda: perRegion((region) => account.client(LambdaClient, region)),
     },
@@ -119,7 +133,7 @@ describe('confirm-outage with vantages', () => {
     expect(result).toMatchObject({ confirmed: false, disagree: false });
     expect(sights(result)).toEqual([`${CONTROLLER} controller down`, `${VANTAGE} function unreachable`]);
     expect(result.vantages![1].reason).toMatch(why);
-    expect(result.reason).toMatch(/^not fencing: only 1 of 2 vantages saw the primary down and the others could not be asked/);
+    expect(result.reason).toMatch(/^not fencing: only 1 of 2 vantages saw the primary down and the others could not be asked or saw nothing/);
   });
 
   it('counts a vantage whose function is not deployed in its region as unreachable (Lambda: ResourceNotFoundException)', async () => {
@@ -174,6 +188,35 @@ describe('confirm-outage with vantages', () => {
 
     expect(result).toMatchObject({ confirmed: false, disagree: false });
     expect(result.reason).toMatch(/^false alarm: the primary answered the confirmation probes from every vantage that could be asked/);
+  });
+
+  it('a vantage whose own sockets ran out (EMFILE) saw nothing: neither up nor down, and the record says why', async () => {
+    const { deps, state } = setup(down, { [VANTAGE]: outOfDescriptors });
+
+    const result = await run(state, deps);
+
+    expect(result).toMatchObject({ confirmed: false, disagree: false });
+    expect(sights(result)).toEqual([`${CONTROLLER} controller down`, `${VANTAGE} function unreachable`]);
+    expect(result.vantages![1].void).toMatch(/^round void: the prober's own fault, not the primary's: api health: .*EMFILE/);
+    expect(result.reason).toMatch(/us-east-2 \(vantage\) saw nothing of the primary at 12:00:00Z: round void/);
+  });
+
+  it('with two vantages, one blind (EMFILE): the two that saw the primary down are a majority of three', async () => {
+    const { deps, state } = setup(down, { [VANTAGE]: down, [SECOND]: outOfDescriptors });
+
+    const result = await run(state, deps);
+
+    expect(result.confirmed).toBe(true);
+    expect(sights(result)).toEqual([`${CONTROLLER} controller down`, `${VANTAGE} function down`, `${SECOND} function unreachable`]);
+  });
+
+  it('the controller\'s own blind round (EMFILE) is no view either: without vantages, not confirmed and not a false alarm', async () => {
+    const { deps, state } = setup(outOfDescriptors, {});
+
+    const result = await run(state, deps);
+
+    expect(result.confirmed).toBe(false);
+    expect(result.reason).toMatch(/^not confirmed: the confirmation probes could not run properly, so they saw nothing of the primary \(round void: .*EMFILE/);
   });
 
   it('without vantages it confirms on its own probes, as before', async () => {
