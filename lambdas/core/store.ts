@@ -64,6 +64,8 @@ export interface ProbeState {
   /** The outage (by its start) for which an execution was started, or which was reported while the group could not fail over. */
   handledOutage?: number;
   handledAs?: string;
+  /** The mass-failure hold only: the probe shard that opened it, the one that may end it. */
+  openedBy?: number;
 }
 
 /** The last readiness evaluation of a group (lambdas/readiness), as the scheduled function stored it. */

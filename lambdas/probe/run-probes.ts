@@ -123,8 +123,10 @@ export interface InvocationSummary {
 
 /**
  * Probe the groups until the window closes, in rounds at multiples of each group's interval (aligned to
- * the clock, so an overlapping invocation runs the very same rounds and the conditional write of the
- * counters lets only one of them count). Within a round, the groups are spread over the interval.
+ * the clock, so an overlapping invocation runs the very same rounds: the conditional write of the
+ * counters lets only one of them count a failed round; a healthy round changes nothing stored, and both
+ * report it in ProbeRounds, which the heartbeat alarm only bounds from below). Within a round, the
+ * groups are spread over the interval.
  */
 export async function runInvocation(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<RoundReport[]> {
   return (await runShard(groups, deps, windowMs)).reports;
@@ -142,12 +144,12 @@ export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs =
     for (const roundAt of roundTimes(probed, start, end)) {
       const due = probed.filter((g) => roundAt % (g.detection.intervalSeconds * 1000) === 0 && roundAt + longestTimeout(g) <= end);
       try {
-        const reports = await runRound(due, roundAt, deps, memory);
+        const reports = await runRound(due, roundAt, deps, memory, shard);
         for (const r of reports) {
           summary.reports.push(r);
           if (r.void) summary.void += 1;
           else if (r.counted) summary.rounds += 1;
-          if (r.failed) {
+          if (r.failed && r.counted) {
             summary.failed += 1;
             const f = failing.get(r.group) ?? { failed: 0, consecutive: 0 };
             f.failed += 1;
@@ -216,7 +218,7 @@ function roundTimes(groups: ProbeGroup[], start: number, end: number): number[] 
  * One round of `groups` at `roundAt`: their probes spread over the interval, then each group judged,
  * counted and, when declared down, acted on, unless the round is void or many groups failed it at once.
  */
-export async function runRound(groups: ProbeGroup[], roundAt: number, deps: ProbeDeps, memory: ProbeMemory = new Map()): Promise<RoundReport[]> {
+export async function runRound(groups: ProbeGroup[], roundAt: number, deps: ProbeDeps, memory: ProbeMemory = new Map(), shard: Shard = { index: 0, of: 1 }): Promise<RoundReport[]> {
   if (groups.length === 0) return [];
   const shortest = Math.min(...groups.map((g) => g.detection.intervalSeconds * 1000));
   const longest = Math.max(...groups.map(longestTimeout));
@@ -240,8 +242,15 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
   });
   const judged = verdicts.filter((v) => !v.void && v.totalProbes > 0);
   const mass = massFailure(judged.filter((v) => v.failed).length, judged.length);
-  if (mass.hold) await reportHold(roundAt, mass.reason, groups.filter((_, i) => verdicts[i].failed).map((g) => g.name), deps);
-  else if (judged.length > 0) await endHold(roundAt, deps);
+  // The hold itself is decided here, from this round: the store only keeps the topic from being told
+  // twice, so a store that fails does not cost the round its counting.
+  try {
+    if (mass.hold) await reportHold(roundAt, mass.reason, groups.filter((_, i) => verdicts[i].failed).map((g) => g.name), shard, deps);
+    else if (judged.length > 0) await endHold(roundAt, shard, deps);
+  } catch (err) {
+    if (isStop(err)) throw err;
+    deps.log({ level: 'ERROR', message: 'probe hold not recorded', roundAt: new Date(roundAt).toISOString(), hold: mass.hold, error: `${awsErrorName(err)}: ${(err as Error).message}` });
+  }
 
   const reports: RoundReport[] = [];
   for (let i = 0; i < groups.length; i++) {
@@ -342,7 +351,7 @@ async function countRound(group: ProbeGroup, roundAt: number, verdict: RoundVerd
  * Many groups failed this round: tell the topic once per episode (the first invocation whose
  * conditional write opens it), so that on-call knows the controller itself may be cut off.
  */
-async function reportHold(roundAt: number, reason: string, failedGroups: string[], deps: ProbeDeps): Promise<void> {
+async function reportHold(roundAt: number, reason: string, failedGroups: string[], shard: Shard, deps: ProbeDeps): Promise<void> {
   const store = deps.store();
   const hold = (await store.getProbeState(HOLD_KEY)) ?? { group: HOLD_KEY, ...NO_COUNTERS };
   deps.log({ level: 'WARN', message: 'probe hold', roundAt: new Date(roundAt).toISOString(), reason, groups: failedGroups });
@@ -359,6 +368,7 @@ async function reportHold(roundAt: number, reason: string, failedGroups: string[
       lastRound: { failed: true, reason },
       handledOutage: toldRecently ? hold.handledOutage : roundAt,
       handledAs: toldRecently ? hold.handledAs : 'notified',
+      openedBy: shard.index,
     },
     hold.lastRoundAt,
   );
@@ -376,12 +386,17 @@ async function reportHold(roundAt: number, reason: string, failedGroups: string[
   }
 }
 
-/** A round without a mass failure ends an open hold (one read; a write only when one was open). */
-async function endHold(roundAt: number, deps: ProbeDeps): Promise<void> {
+/**
+ * A round without a mass failure ends an open hold that this shard opened (one read; a write only when
+ * one was open): another shard's healthy round says nothing of the shard that is cut off, and ending
+ * its hold would only make the item flap. With the same index, a new environment of the shard may end it.
+ */
+async function endHold(roundAt: number, shard: Shard, deps: ProbeDeps): Promise<void> {
   const store = deps.store();
   const hold = await store.getProbeState(HOLD_KEY);
   if (!hold || hold.outageStartedAt === null || (hold.lastRoundAt !== null && roundAt <= hold.lastRoundAt)) return;
-  const ended = { group: HOLD_KEY, consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: roundAt, lastRoundAt: roundAt, handledOutage: hold.handledOutage, handledAs: hold.handledAs };
+  if (hold.openedBy !== undefined && hold.openedBy !== shard.index) return;
+  const ended: ProbeState = { group: HOLD_KEY, consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: roundAt, lastRoundAt: roundAt, handledOutage: hold.handledOutage, handledAs: hold.handledAs };
   if (await store.putProbeState(ended, hold.lastRoundAt)) {
     deps.log({ level: 'INFO', message: 'probe hold ended', roundAt: new Date(roundAt).toISOString(), since: new Date(hold.outageStartedAt).toISOString() });
   }

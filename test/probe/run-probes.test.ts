@@ -15,7 +15,8 @@ import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { shardGroups } from '../../lambdas/core/probe-shards';
 import { executionNameFor, HOLD_KEY, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import { createServer, type AddressInfo } from 'node:net';
-import type { Store } from '../../lambdas/core/store';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { Store } from '../../lambdas/core/store';
 import { probesOutOfDescriptors } from '../support/emfile';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
@@ -275,6 +276,8 @@ describe('runInvocation', () => {
     // Only the invocation that counts a round reports it: ProbeRounds sums to one per round.
     const reported = logs.filter((l) => '_aws' in l && 'ProbeRounds' in l);
     expect(reported.reduce((sum, l) => sum + (l.ProbeRounds as number), 0)).toBe(5);
+    // And FailedRounds likewise: a failed round the other invocation counted is not failed twice.
+    expect(reported.reduce((sum, l) => sum + ((l.FailedRounds as number | undefined) ?? 0), 0)).toBe(5);
   });
 
   it('groups without probes are not probed', async () => {
@@ -348,6 +351,50 @@ describe('mass failure: many groups failing in the same round hold the automatic
     expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 10_000)]);
     expect((await store.getProbeState(HOLD_KEY))!.outageStartedAt).toBeNull();
     expect(account.published).toHaveLength(1);
+  });
+
+  it('a healthy shard does not end the hold another shard opened: the item stays open, the topic is told once', async () => {
+    await primary.setMode('down');
+    // billing's shard reaches its primary; the cut-off shard's four groups fail together.
+    const healthy = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => healthy.listen(0, '127.0.0.1', resolve));
+    const billing: ProbeGroup = { ...group, name: 'billing', probes: [{ type: 'tcp', name: 'port', host: '127.0.0.1', port: (healthy.address() as AddressInfo).port, timeoutMs: 500 }] };
+    try {
+      for (const t of [10_000, 20_000, 30_000]) {
+        await runRound(fleet(), T0 + t, deps, new Map(), { index: 0, of: 2 });
+        await runRound([billing], T0 + t, deps, new Map(), { index: 1, of: 2 });
+        expect((await store.getProbeState(HOLD_KEY))!, `after the round at ${t / 1000} s`).toMatchObject({ outageStartedAt: T0 + 10_000, openedBy: 0 });
+      }
+    } finally {
+      healthy.close();
+    }
+    expect(logs.filter((l) => l.message === 'probe hold ended')).toEqual([]);
+    expect(account.published).toHaveLength(1);
+    expect(account.startedExecutions).toEqual([]);
+  });
+
+  it('a store that fails while the hold is recorded costs the round nothing: the groups are counted, the hold still holds', async () => {
+    await primary.setMode('down');
+    // DynamoDB throttles the reads of the hold item (the client's answer, as the SDK gives it).
+    const client = dynamo.client();
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const pk = (args.input as { Key?: { pk?: string | { S?: string } } }).Key?.pk;
+        if ((typeof pk === 'string' ? pk : pk?.S) === `GROUP#${HOLD_KEY}`) {
+          throw new ProvisionedThroughputExceededException({ $metadata: { httpStatusCode: 400 }, message: 'The level of configured provisioned throughput for the table was exceeded.' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'throttleHoldItem' },
+    );
+    const throttled = new Store(client, store.tableName);
+    const failing: ProbeDeps = { ...deps, store: () => throttled };
+
+    const reports = await runRound(fleet(), T0 + 10_000, failing);
+
+    expect(reports.map((r) => [r.group, r.counted, r.failed])).toEqual(fleet().map((g) => [g.name, true, true]));
+    expect(account.startedExecutions).toEqual([]);
+    expect(logs.filter((l) => l.message === 'probe hold not recorded')).toEqual([expect.objectContaining({ level: 'ERROR', hold: true, error: expect.stringMatching(/^TransientAwsError: DynamoDB GetItem failed: ProvisionedThroughputExceededException/) })]);
   });
 
   it('two groups of two failing is one outage each, not a mass failure: both fail over', async () => {
