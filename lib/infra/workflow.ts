@@ -485,8 +485,6 @@ export class FailoverWorkflow extends Construct {
 
     const dns = fns['flip-dns'];
     const zoneArn = (z: string) => ({ arn: `arn:${partition}:route53:::hostedzone/${z}`, regional: `arn:${partition}:route53:::hostedzone/*` });
-    dns.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:ListResourceRecordSets'], resources: scoped(dns, zones.map(zoneArn)) }));
-    dns.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:GetChange'], resources: [`arn:${partition}:route53:::change/*`] }));
     // dns.mode "health-check": the switch is one metric, written in the controller's region.
     // PutMetricData has no resource-level permissions; the cloudwatch:namespace condition key limits it.
     if (groups.some((g) => g.dns.mode === 'health-check')) {
@@ -505,9 +503,14 @@ export class FailoverWorkflow extends Construct {
     const apiZones = zones.filter((z) => apiGroups.some((g) => g.dns.hostedZoneId === z));
     const names = apiGroups.flatMap((g) => g.dns.records.map((r) => r.name));
     const recordTypes = (records: Array<{ type: string }>) => [...new Set(records.map((r) => r.type))];
-    if (apiGroups.length === 0) {
-      // No group changes records through the API: no ChangeResourceRecordSets at all.
-    } else if (new Set(names).size + apiZones.length <= MAX_NAMED_RESOURCES) {
+    if (apiGroups.length > 0) {
+      // Read before the change, then follow it to INSYNC: records mode only (health-check mode reads
+      // the name servers, no Route 53 API).
+      dns.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:ListResourceRecordSets'], resources: scoped(dns, apiZones.map(zoneArn)) }));
+      dns.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:GetChange'], resources: [`arn:${partition}:route53:::change/*`] }));
+    }
+    const namesFit = new Set(names).size + apiZones.length <= MAX_NAMED_RESOURCES;
+    if (apiGroups.length > 0 && namesFit) {
       for (const zone of apiZones) {
         const records = apiGroups.flatMap((g) => (g.dns.hostedZoneId === zone ? g.dns.records : []));
         dns.addToRolePolicy(
@@ -524,7 +527,7 @@ export class FailoverWorkflow extends Construct {
           }),
         );
       }
-    } else {
+    } else if (apiGroups.length > 0) {
       widened.set(dns, (widened.get(dns) ?? new Set()).add('route53:ChangeResourceRecordSetsNormalizedRecordNames'));
       dns.addToRolePolicy(
         new iam.PolicyStatement({

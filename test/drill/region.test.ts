@@ -83,6 +83,14 @@ describe('the stack of a health-check group', () => {
     expect(statements('cloudwatch:PutMetricData').map((st) => st.Condition)).toEqual([{ StringEquals: { 'cloudwatch:namespace': 'FailoverController' } }]);
     expect(statements('route53:ChangeResourceRecordSets')).toEqual([]);
   });
+
+  it('gives flip-dns no Route 53 API action at all when no group is in records mode', () => {
+    const flipDns = Object.entries(synthFor(inHealthCheckMode(config)).template.Resources as Record<string, any>)
+      .filter(([id, r]) => r.Type === 'AWS::IAM::Policy' && /flipdns/i.test(id))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+    expect(flipDns.length).toBeGreaterThan(0);
+    expect(flipDns.flatMap((st) => [st.Action].flat()).filter((a: string) => a.startsWith('route53:'))).toEqual([]);
+  });
 });
 
 describe('readiness in health-check mode', () => {
