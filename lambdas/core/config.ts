@@ -557,6 +557,12 @@ export function normalizeDnsName(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
 }
 
+/** The same DNS values, in any order and case, with or without the final dot. */
+export function sameDnsValues(a: readonly string[], b: readonly string[]): boolean {
+  const norm = (values: readonly string[]) => values.map(normalizeDnsName).sort().join('\n');
+  return norm(a) === norm(b);
+}
+
 export type FailoverConfig = z.output<typeof ConfigSchema>;
 export type GroupConfig = FailoverConfig['groups'][number];
 export type DnsRecordConfig = GroupConfig['dns']['records'][number];

@@ -80,7 +80,7 @@ export function probeRecords(results: Array<{ probe: string; ok: boolean; error?
 }
 
 /** `us-east-2 (vantage) saw the primary down at 00:01:02Z: round failed: ...` */
-export function describeView(v: VantageView): string {
+function describeView(v: VantageView): string {
   const where = `${v.region} (${v.source === 'controller' ? 'controller' : 'vantage'})`;
   const when = new Date(v.at).toISOString().slice(11, 19) + 'Z';
   if (v.void) return `${where} saw nothing of the primary at ${when}: ${v.void}`;

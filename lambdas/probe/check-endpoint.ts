@@ -55,7 +55,7 @@ const PROBER_ERRORS: Record<string, string> = {
 };
 
 /** The prober's own fault behind `err`, if it is one. */
-export function proberFault(err: unknown): string | undefined {
+function proberFault(err: unknown): string | undefined {
   const code = firstCause(err)?.code;
   return typeof code === 'string' ? PROBER_ERRORS[code] : undefined;
 }

@@ -18,7 +18,7 @@ import { DescribeInstancesCommand, DescribeSecurityGroupsCommand } from '@aws-sd
 import { DescribeDBInstancesCommand, type DBInstance } from '@aws-sdk/client-rds';
 import { GetHostedZoneCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { normalizeDnsName, sourceDatabase, type DnsRecordConfig, type GroupConfig } from '../core/config';
+import { normalizeDnsName, sameDnsValues, sourceDatabase, type DnsRecordConfig, type GroupConfig } from '../core/config';
 import { replicaCandidates } from '../core/candidates';
 import { awsErrorName } from '../core/errors';
 import { databaseFenceGroupName } from '../core/isolation-group';
@@ -408,18 +408,16 @@ function judgeRecord(group: GroupConfig, record: DnsRecordConfig, sets: Resource
       `its live TTL is ${ttl} s, above the configured ${record.ttl} s: clients that resolved it before a flip keep the old answer for up to ${ttl} s, which adds up to ${ttl - record.ttl} s to the recovery time clients see. Lower the record's TTL to ${record.ttl} now; the flip sets it only for answers given after it.`,
     );
   }
-  const same = (a: string[], b: string[]) => a.length === b.length && a.every((v) => b.includes(v.replace(/\.$/, '').toLowerCase()));
-  const lower = values.map((v) => v.toLowerCase());
   const failoverTargets =
     record.target === 'replicaEndpoint'
       ? endpoints.candidates.map((e) => [e])
       : [record.values ?? [], ...Object.values(record.valuesByReplica ?? {})];
-  const flippedTo = failoverTargets.find((t) => t.length > 0 && same(t, lower));
+  const flippedTo = failoverTargets.find((t) => t.length > 0 && sameDnsValues(t, values));
   if (flippedTo) {
     f.problem('dns', resource, `already points at ${flippedTo.join(', ')}, what a failover would set: the group was failed over, or the record was changed by hand. Point it back at the primary once it serves again, then rearm the group.`);
     return;
   }
-  if (record.target === 'replicaEndpoint' && endpoints.source && !same([endpoints.source], lower)) {
+  if (record.target === 'replicaEndpoint' && endpoints.source && !sameDnsValues([endpoints.source], values)) {
     f.note('dns', resource, `points at ${values.join(', ')}, not the old database's endpoint ${endpoints.source}: clients that follow this name may not reach the database the controller fences (fine if it is a proxy in front of it)`);
   }
 }
@@ -432,7 +430,6 @@ function judgeRecord(group: GroupConfig, record: DnsRecordConfig, sets: Resource
 function judgeFailoverPair(group: GroupConfig, record: DnsRecordConfig, sets: ResourceRecordSet[], endpoints: Endpoints, f: Findings): void {
   const resource = `${record.type} ${record.name}`;
   const valuesOf = (set: ResourceRecordSet) => (set.ResourceRecords ?? []).map((r) => (r.Value ?? '').replace(/\.$/, '').toLowerCase());
-  const same = (a: string[], b: string[]) => a.length === b.length && a.every((v) => b.includes(v.replace(/\.$/, '').toLowerCase()));
   const primary = sets.find((s) => s.Failover === 'PRIMARY');
   const secondary = sets.find((s) => s.Failover === 'SECONDARY');
   if (!primary || !secondary) {
@@ -443,9 +440,9 @@ function judgeFailoverPair(group: GroupConfig, record: DnsRecordConfig, sets: Re
     f.problem('dns', resource, 'its PRIMARY failover record has no health check: Route 53 would answer it whatever the controller writes, so a failover would move nobody. Deploy the stack again.');
   }
   const secondaryValues = valuesOf(secondary);
-  if (!same(record.values ?? [], secondaryValues)) {
+  if (!sameDnsValues(record.values ?? [], secondaryValues)) {
     f.problem('dns', resource, `its SECONDARY answers ${secondaryValues.join(', ')}, not the configured values ${(record.values ?? []).join(', ')}: a failover would send clients there. Deploy the stack again.`);
-  } else if (record.type === 'CNAME' && endpoints.candidates[0] && !same([endpoints.candidates[0]], secondaryValues)) {
+  } else if (record.type === 'CNAME' && endpoints.candidates[0] && !sameDnsValues([endpoints.candidates[0]], secondaryValues)) {
     f.note('dns', resource, `its SECONDARY answers ${secondaryValues.join(', ')}, not the replica's endpoint ${endpoints.candidates[0]}: clients that follow this name after a failover may not reach the promoted database (fine if it is a proxy in front of it)`);
   }
   if ((primary.TTL ?? 0) > record.ttl) {

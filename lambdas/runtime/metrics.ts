@@ -11,10 +11,6 @@ export const NAMESPACE = 'FailoverController';
 
 /** Every metric the controller emits, by name. The dashboard and the alarms use these. */
 export const METRIC = {
-  /** 1 or 0 per probe and round; dimensions Group, Probe. */
-  probeSuccess: 'ProbeSuccess',
-  /** Milliseconds per probe and round; dimensions Group, Probe. */
-  probeLatency: 'ProbeLatency',
   /**
    * Group rounds counted by one probe invocation, no dimension (one document per invocation). The
    * heartbeat alarm watches it: too few means a shard (or everything) is not watching.

@@ -31,7 +31,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DNS_SWITCH_DIMENSION, DNS_SWITCH_METRIC, DNS_SWITCH_NAMESPACE, type AuthoritativeAnswer } from '../core/dns-switch';
 import { authoritativeDataPlane } from '../runtime/dns-data-plane';
-import { normalizeDnsName, type GroupConfig } from '../core/config';
+import { normalizeDnsName, sameDnsValues, type GroupConfig } from '../core/config';
 import { chosenReplica, recordValuesFor, type ReplicaCandidate } from '../core/candidates';
 import { deployedGroup } from '../core/deployed-group';
 import { bakedGroups } from '../runtime/baked-groups';
@@ -109,11 +109,6 @@ async function askNameServers(group: GroupConfig, deps: HealthCheckDeps): Promis
   }));
 }
 
-const sameValues = (a: string[], b: string[]) => {
-  const norm = (v: string[]) => v.map((x) => normalizeDnsName(x)).sort().join('\n');
-  return norm(a) === norm(b);
-};
-
 /** The answer most servers give (for the record's `before`). */
 function commonAnswer(servers: AuthoritativeAnswer[]): string[] | undefined {
   const answered = servers.filter((s) => !s.error && s.answers.length > 0);
@@ -131,6 +126,7 @@ function commonAnswer(servers: AuthoritativeAnswer[]): string[] | undefined {
  */
 export function dataPlaneSwitched(changes: DnsChange[], seen: Array<{ servers: AuthoritativeAnswer[] }>): { switched: boolean; reason: string } {
   const lagging: string[] = [];
+  const silent: string[] = [];
   let fewest = Infinity;
   let total = 0;
   changes.forEach((c, i) => {
@@ -139,15 +135,16 @@ export function dataPlaneSwitched(changes: DnsChange[], seen: Array<{ servers: A
     total = Math.max(total, servers.length);
     fewest = Math.min(fewest, answered.length);
     for (const s of answered) {
-      if (!sameValues(s.answers, c.after)) lagging.push(`${s.server} answers ${c.type} ${c.name} with ${s.answers.join(',') || '(nothing)'}`);
+      if (!sameDnsValues(s.answers, c.after)) lagging.push(`${s.server} answers ${c.type} ${c.name} with ${s.answers.join(',') || '(nothing)'}`);
     }
-    for (const s of servers.filter((x) => x.error)) lagging.push(`${s.server} did not answer for ${c.name} (${s.error})`);
+    for (const s of servers.filter((x) => x.error)) silent.push(`${s.server} did not answer for ${c.name} (${s.error})`);
   });
   const majority = total > 0 && fewest > total / 2;
-  if (majority && lagging.filter((l) => !l.includes('did not answer')).length === 0) {
+  if (majority && lagging.length === 0) {
     return { switched: true, reason: `${changes.length} record(s) answered with the new values by ${fewest} of ${total} authoritative name servers` };
   }
-  return { switched: false, reason: lagging.length ? lagging.slice(0, 4).join('; ') : `only ${Number.isFinite(fewest) ? fewest : 0} of ${total} name servers answered` };
+  const why = [...lagging, ...silent];
+  return { switched: false, reason: why.length ? why.slice(0, 4).join('; ') : `only ${Number.isFinite(fewest) ? fewest : 0} of ${total} name servers answered` };
 }
 
 async function writeSwitchMetric(group: GroupConfig, deps: HealthCheckDeps, now: number): Promise<void> {

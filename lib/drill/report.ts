@@ -39,13 +39,13 @@ export interface DrillReport {
   primary: { instanceId: string; state: string };
   replica: { id: string; promoted: boolean; status: string; endpoint: string | null };
   dns: Array<{ name: string; type: string; ttl: number; before: string[]; after: string[] }>;
+  /** The group's dns.mode. */
+  dnsMode: 'records' | 'health-check';
   /**
    * What a client resolving each configured name gets at the end, from the simulated DNS data plane:
    * `answers` is what most of the zone's authoritative name servers answer, `servers` each one's answer,
    * `at` simulated seconds since the drill began.
    */
-  /** The group's dns.mode. */
-  dnsMode: 'records' | 'health-check';
   resolution: Array<{ name: string; type: string; answers: string[]; ttl: number | null; at: number; servers: Array<{ server: string; answers: string[] }> }>;
   history: HistoryItem[];
   /** Simulated seconds since the drill began. */

@@ -47,9 +47,15 @@ function answer(query: Buffer): Buffer {
 
 let server: Socket;
 let port: number;
+/** Every query the server received. */
+const asked: Buffer[] = [];
+const nsQueries = () => asked.filter((q) => q.readUInt16BE(q.indexOf(0, 12) + 1) === 2).length;
 beforeAll(async () => {
   server = createSocket('udp4');
-  server.on('message', (msg, rinfo) => server.send(answer(msg), rinfo.port, rinfo.address));
+  server.on('message', (msg, rinfo) => {
+    asked.push(msg);
+    server.send(answer(msg), rinfo.port, rinfo.address);
+  });
   await new Promise<void>((done) => server.bind(0, '127.0.0.1', () => done()));
   port = server.address().port;
 });
@@ -61,6 +67,14 @@ describe('authoritativeDataPlane', () => {
   it('asks each of the zone\'s name servers directly, and reports what each answers', async () => {
     expect(await plane().query('example.com', 'db.example.com', 'CNAME')).toEqual([{ server: 'ns1.example.net', answers: ['orders-replica.example.net'] }]);
     expect(await plane().query('example.com', 'api.example.com', 'A')).toEqual([{ server: 'ns1.example.net', answers: ['198.51.100.20', '198.51.100.21'] }]);
+  });
+
+  it('finds the zone\'s name servers once for the records of a poll and the polls that follow, not once per record', async () => {
+    const p = plane();
+    const before = nsQueries();
+    await Promise.all([p.query('example.com', 'db.example.com', 'CNAME'), p.query('example.com', 'api.example.com', 'A')]);
+    await p.query('example.com', 'db.example.com', 'CNAME');
+    expect(nsQueries() - before).toBe(1);
   });
 
   it('a name with no record of the type is an answer with no values, not a failure to ask', async () => {
