@@ -214,11 +214,11 @@ export class Drill {
 
   /**
    * What the stack's HealthCheckDns made for the group (dns.mode "health-check"), read off the
-   * synthesized template: the alarm on DnsFailedOver in the controller's region, the health check that
-   * follows it, and the failover record pairs. What the drill's clients resolve comes from these.
+   * synthesized nested templates: the alarm on DnsFailedOver in the controller's region, the health
+   * check that follows it, and the failover record pairs. What the drill's clients resolve comes from these.
    */
   private seedHealthCheckDns(group: GroupConfig): void {
-    const resources = Object.entries(this.synth.template.Resources as Record<string, any>);
+    const resources = Object.entries(this.synth.healthCheckDnsResources);
     const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
     const alarm = ofType('AWS::CloudWatch::Alarm').find(([, r]) => r.Properties.Namespace === DNS_SWITCH_NAMESPACE
       && r.Properties.Dimensions?.some((d: any) => d.Name === DNS_SWITCH_DIMENSION && d.Value === group.name));

@@ -58,16 +58,16 @@ export class HealthCheckDns extends Construct {
     const { config } = props;
     const groups = config.groups.filter((g) => g.dns.mode === 'health-check');
     // Each group makes an alarm, a health check and two records per configured record. CloudFormation
-    // takes 500 resources per stack ("Understand CloudFormation quotas"): a few groups stay in the
-    // controller's stack; more go to nested stacks of at most RESOURCES_PER_NESTED_STACK, a group never
-    // split across two, in config order (a group that moves to another stack has its records replaced).
+    // takes 500 resources per stack ("Understand CloudFormation quotas"): they live in nested stacks of
+    // at most RESOURCES_PER_NESTED_STACK, a group never split across two, filled in config order. Always
+    // nested, however few: a group whose records moved from one stack to another would have its new
+    // records created before the old ones are deleted, and Route 53 refuses a second record of the same
+    // name, type and set identifier; so growing past one stack's worth must not move the first groups.
     const resourcesOf = (g: GroupConfig) => 2 + 2 * g.dns.records.length;
-    const nested = groups.reduce((n, g) => n + resourcesOf(g), 0) > RESOURCES_IN_MAIN_STACK;
     let current: Construct = this;
     let filled = 0;
     let stacks = 0;
     const scopeFor = (g: GroupConfig): Construct => {
-      if (!nested) return this;
       if (stacks === 0 || filled + resourcesOf(g) > RESOURCES_PER_NESTED_STACK) {
         stacks += 1;
         filled = 0;
@@ -126,7 +126,5 @@ export class HealthCheckDns extends Construct {
   }
 }
 
-/** Up to this many health-check DNS resources stay in the controller's own stack. */
-export const RESOURCES_IN_MAIN_STACK = 100;
 /** A nested stack of health-check DNS holds at most this many resources (CloudFormation: 500). */
 export const RESOURCES_PER_NESTED_STACK = 400;

@@ -3,10 +3,10 @@
  * machine definition (with its CloudFormation tokens resolved to plain ASL), the table's key schema,
  * and which Lambda function serves which step.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, NestedStack, Stack } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { groupDigests } from '../../lambdas/core/deployed-group';
@@ -28,6 +28,8 @@ export interface SynthesizedController {
   template: Record<string, any>;
   /** The isolation security groups the companion stacks make: name, VPC and region. */
   isolationGroups: Array<{ name: string; vpcId: string; region: string }>;
+  /** dns.mode "health-check": the resources of the nested stacks HealthCheckDns made, by logical id. */
+  healthCheckDnsResources: Record<string, any>;
 }
 
 export function synthesizeController(config: FailoverConfig): SynthesizedController {
@@ -73,7 +75,13 @@ export function controllerOf(assembly: CloudAssembly, stack: FailoverControllerS
       .filter((r) => r.Type === 'AWS::EC2::SecurityGroup')
       .map((r) => ({ name: r.Properties.GroupName, vpcId: r.Properties.VpcId, region: s.region })),
   );
-  return { definition, stepsByFunctionArn, table: { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes }, template, isolationGroups };
+  const healthCheckDnsResources = Object.assign(
+    {},
+    ...(stack.controller.healthCheckDns?.node.children ?? [])
+      .filter((c): c is NestedStack => NestedStack.isNestedStack(c))
+      .map((n) => (JSON.parse(readFileSync(join(assembly.directory, n.templateFile), 'utf8')) as { Resources: Record<string, any> }).Resources),
+  ) as Record<string, any>;
+  return { definition, stepsByFunctionArn, table: { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes }, template, isolationGroups, healthCheckDnsResources };
 }
 
 const synthesized = new Map<string, SynthesizedController>();

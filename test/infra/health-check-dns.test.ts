@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, NestedStack, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config';
@@ -35,10 +35,13 @@ function mixedRaw(): Json {
   return raw;
 }
 
+/** The template of the one nested stack HealthCheckDns makes for a few groups (it makes nothing in the stack itself). */
 function synth(raw: Json): Template {
   const stack = new Stack(new App(), 'HealthCheckDnsTest', { env: { account: '111122223333', region: REGION } });
-  new HealthCheckDns(stack, 'HealthCheckDns', { config: parseConfig(raw) });
-  return Template.fromStack(stack);
+  const construct = new HealthCheckDns(stack, 'HealthCheckDns', { config: parseConfig(raw) });
+  const nested = construct.node.children.filter((c): c is NestedStack => NestedStack.isNestedStack(c));
+  expect(nested).toHaveLength(1);
+  return Template.fromStack(nested[0]);
 }
 
 // The records-mode group beside the health-check one shows what it does not get.
@@ -110,6 +113,7 @@ describe('HealthCheckDns for many groups', () => {
   }
 
   it('puts them in nested stacks of at most 400 resources, none in the controller\'s stack, every group whole and in one place', () => {
+    // A config past one stack's worth keeps its first groups where a smaller one had them (HealthCheckDns1).
     const app = new App();
     const stack = new Stack(app, 'HealthCheckDnsMany', { env: { account: '111122223333', region: REGION } });
     new HealthCheckDns(stack, 'HealthCheckDns', { config: parseConfig(manyRaw(120)) });
@@ -136,5 +140,23 @@ describe('HealthCheckDns for many groups', () => {
     }
     expect(checksByGroup.size).toBe(120);
     expect([...checksByGroup.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('growing from 3 groups to 120 leaves the first groups\' records in the stack and under the ids they had (no record is created twice)', () => {
+    const placed = (n: number) => {
+      const stack = new Stack(new App(), 'HealthCheckDnsGrow', { env: { account: '111122223333', region: REGION } });
+      const construct = new HealthCheckDns(stack, 'HealthCheckDns', { config: parseConfig(manyRaw(n)) });
+      const where = new Map<string, string>();
+      for (const nested of construct.node.children.filter((c): c is NestedStack => NestedStack.isNestedStack(c))) {
+        for (const [id, r] of Object.entries(Template.fromStack(nested).findResources('AWS::Route53::RecordSet') as Record<string, Json>)) {
+          where.set(`${r.Properties.Name} ${r.Properties.SetIdentifier}`, `${nested.node.id}/${id}`);
+        }
+      }
+      return where;
+    };
+    const small = placed(3);
+    const large = placed(120);
+    expect(small.size).toBe(6);
+    for (const [record, at] of small) expect(large.get(record), record).toBe(at);
   });
 });
