@@ -14,6 +14,7 @@
  * down; with two, one of them may be unreachable.
  */
 import { STEP_TIMEOUT_SECONDS } from './budgets';
+import type { FailoverConfig } from './config';
 
 /** What one vantage saw of the primary. */
 export type VantageSight = 'down' | 'up' | 'unreachable';
@@ -72,6 +73,17 @@ export interface VantageDecision {
 export function vantageFunctionName(stackName: string): string {
   const suffix = '-confirm-vantage';
   return `${stackName.slice(0, 64 - suffix.length)}${suffix}`;
+}
+
+/** VANTAGES: the vantage functions the stack deployed, as JSON (lib/infra/vantage.ts, vantageEnvironment). */
+export function vantagesFromEnv(): VantageTarget[] {
+  const raw = process.env.VANTAGES;
+  return raw ? (JSON.parse(raw) as VantageTarget[]) : [];
+}
+
+/** Where the confirmation step (and the readiness check) find each vantage function of a config. */
+export function vantageTargets(config: Pick<FailoverConfig, 'stackName' | 'vantages'>): VantageTarget[] {
+  return config.vantages.map((v) => ({ region: v.region, functionName: vantageFunctionName(config.stackName) }));
 }
 
 /** The round's results as the record keeps them. */

@@ -18,18 +18,20 @@ import { DescribeInstancesCommand, DescribeSecurityGroupsCommand } from '@aws-sd
 import { DescribeDBInstancesCommand, type DBInstance } from '@aws-sdk/client-rds';
 import { GetHostedZoneCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { GetFunctionCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { normalizeDnsName, sameDnsValues, sourceDatabase, type DnsRecordConfig, type GroupConfig } from '../core/config';
 import { replicaCandidates } from '../core/candidates';
 import { awsErrorName } from '../core/errors';
 import { databaseFenceGroupName } from '../core/isolation-group';
 import { shardOfGroup, withHeartbeat, type ProbeHeartbeat } from '../core/probe-shards';
+import type { VantageTarget } from '../core/vantage';
 import { judgeReplicationStatus, LOOKBACK_MS } from '../core/replica-lag';
 import type { StepDeps } from '../runtime/deps';
 import { assessCandidate, observeCandidate } from '../steps/assess-replica';
 import { SUSPENDED_PROCESSES, type DryRunAnswer } from '../steps/fence-primary';
 
 /** The checks, in the order a report lists them. */
-export const READINESS_CHECKS = ['primary', 'fence', 'database', 'replica', 'dns', 'alarms', 'probes', 'state'] as const;
+export const READINESS_CHECKS = ['primary', 'fence', 'database', 'replica', 'dns', 'alarms', 'probes', 'vantages', 'state'] as const;
 export type ReadinessCheck = (typeof READINESS_CHECKS)[number];
 
 export interface ReadinessProblem {
@@ -87,6 +89,11 @@ export interface ReadinessDeps extends Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'c
   allGroups?: GroupConfig[];
   /** A probe shard's heartbeat. evaluateReadiness reads each once per evaluation. @default the store's */
   probeHeartbeat?(shard: number): Promise<ProbeHeartbeat | undefined>;
+  /**
+   * The vantage functions the confirmation asks (config.vantages) and a Lambda client per region to
+   * find them: each is looked up once per evaluation. Without them, no vantage is checked.
+   */
+  vantages?: { targets: VantageTarget[]; lambda(region: string): LambdaClient };
 }
 
 /** The engines whose read replicas the controller promotes (RDS DB instances, not Aurora clusters). */
@@ -112,8 +119,47 @@ export async function evaluateReadiness(groups: GroupConfig[], deps: ReadinessDe
   const worker = async () => {
     for (let i = next++; i < groups.length; i = next++) results[i] = await evaluateGroup(groups[i], withShards);
   };
-  await Promise.all(Array.from({ length: Math.min(4, groups.length) }, worker));
+  const [vantageProblems] = await Promise.all([checkVantages(deps), ...Array.from({ length: Math.min(4, groups.length) }, worker)]);
+  // The confirmation asks the vantages for every group it confirms: those with probes to confirm against.
+  for (const [i, g] of groups.entries()) {
+    if (g.probes.length === 0 || vantageProblems.length === 0) continue;
+    const problems = [...results[i].problems, ...vantageProblems].sort(byCheck);
+    results[i] = { ...results[i], ready: false, problems };
+  }
   return { checkedAt, groups: results };
+}
+
+/**
+ * Is each vantage function there to be asked? Lambda GetFunction in its region: not found, not Active,
+ * or that region's Lambda API not answering means the confirmation could not ask it either, and a view
+ * that cannot be asked never helps confirm (lambdas/core/vantage.ts): with one vantage, every automatic
+ * failover would end ABORTED. Whether the confirmation function's network reaches that region's Lambda
+ * endpoint (probeVpc) is not something a lookup from here can tell.
+ */
+async function checkVantages(deps: ReadinessDeps): Promise<ReadinessProblem[]> {
+  const v = deps.vantages;
+  if (!v || v.targets.length === 0) return [];
+  const problems = await Promise.all(v.targets.map(async (t): Promise<ReadinessProblem | undefined> => {
+    const resource = `${t.functionName} (${t.region})`;
+    const consequence = v.targets.length === 1
+      ? 'with one vantage, every automatic failover would end ABORTED (one of two views is no majority)'
+      : 'the confirmation would count it for neither side, leaving less room for another vantage that cannot be asked';
+    try {
+      const out = await v.lambda(t.region).send(new GetFunctionCommand({ FunctionName: t.functionName }));
+      const state = out.Configuration?.State;
+      if (state !== undefined && state !== 'Active') return { check: 'vantages', resource, reason: `the vantage function is ${state}${out.Configuration?.StateReason ? ` (${out.Configuration.StateReason})` : ''}, not Active: ${consequence}.` };
+      return undefined;
+    } catch (err) {
+      const name = awsErrorName(err);
+      const what = name === 'ResourceNotFoundException' ? `is not deployed in ${t.region} (deploy its stack, npx cdk deploy --all)` : `could not be looked up (Lambda GetFunction in ${t.region} failed with ${name}: ${(err as Error).message})`;
+      return { check: 'vantages', resource, reason: `the vantage function ${what}: ${consequence}.` };
+    }
+  }));
+  return problems.filter((p): p is ReadinessProblem => p !== undefined);
+}
+
+function byCheck(a: { check: ReadinessCheck }, b: { check: ReadinessCheck }): number {
+  return READINESS_CHECKS.indexOf(a.check) - READINESS_CHECKS.indexOf(b.check);
 }
 
 /**
@@ -167,9 +213,8 @@ export async function evaluateGroup(group: GroupConfig, deps: ReadinessDeps): Pr
     checkState(group, deps, f),
   ]);
   await checkDns(group, endpoints, deps, f);
-  const order = (c: ReadinessCheck) => READINESS_CHECKS.indexOf(c);
-  const problems = f.problems.sort((a, b) => order(a.check) - order(b.check));
-  const notes = f.notes.sort((a, b) => order(a.check) - order(b.check));
+  const problems = f.problems.sort(byCheck);
+  const notes = f.notes.sort(byCheck);
   return { group: group.name, ready: problems.length === 0, problems, notes };
 }
 

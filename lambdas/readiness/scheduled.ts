@@ -17,6 +17,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { GroupConfig } from '../core/config';
 import { Store, type ReadinessItem } from '../core/store';
+import { vantagesFromEnv } from '../core/vantage';
 import { once, perRegion, type StepDeps } from '../runtime/deps';
 import { requireEnv } from '../runtime/env';
 import { METRIC, metricsOf } from '../runtime/metrics';
@@ -113,6 +114,7 @@ const deps: ScheduledDeps = {
   topicArn: () => requireEnv('TOPIC_ARN'),
   controllerRegion: process.env.AWS_REGION ?? 'us-east-1',
   fenceDryRun: askFence,
+  vantages: { targets: vantagesFromEnv(), lambda: perRegion((region) => new LambdaClient({ region, ...CLIENT_CONFIG })) },
   log: logFor(undefined),
   metrics: /* @__PURE__ */ lambdaMetrics(),
 };

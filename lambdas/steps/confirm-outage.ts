@@ -20,7 +20,7 @@ import { checkAll, type ProbeResult } from '../probe/check-endpoint';
 import { judgeRound } from '../probe/detect';
 import { deployedGroup } from '../core/deployed-group';
 import type { GroupConfig, ProbeConfig } from '../core/config';
-import { decideAcrossVantages, probeRecords, VANTAGE_ANSWER_TIMEOUT_MS, type VantageTarget, type VantageView } from '../core/vantage';
+import { decideAcrossVantages, probeRecords, VANTAGE_ANSWER_TIMEOUT_MS, vantagesFromEnv, type VantageTarget, type VantageView } from '../core/vantage';
 import { bakedGroups } from '../runtime/baked-groups';
 import { perRegion, type StepDeps } from '../runtime/deps';
 import { CLIENT_CONFIG } from '../runtime/client-config';
@@ -123,12 +123,6 @@ async function askVantage(target: VantageTarget, group: GroupConfig, deps: Confi
   // A void round there (its own resolver or sockets failed) saw nothing of the primary: neither side.
   if (typeof answer.void === 'string') return { region: target.region, source: 'function', saw: 'unreachable', at: answer.at, reason, void: answer.void, ...(results ? { results } : {}) };
   return { region: target.region, source: 'function', saw: answer.down ? 'down' : 'up', at: answer.at, reason, ...(results ? { results } : {}) };
-}
-
-/** VANTAGES: the vantage functions the stack deployed, as JSON (lib/infra/workflow.ts via lib/infra/vantage.ts). */
-function vantagesFromEnv(): VantageTarget[] {
-  const raw = process.env.VANTAGES;
-  return raw ? (JSON.parse(raw) as VantageTarget[]) : [];
 }
 
 // CLIENT_CONFIG's connection timeout, but one attempt with a request timeout as long as the step can

@@ -8,6 +8,7 @@ import type { GroupConfig } from '../../lambdas/core/config';
 import { evaluateReadiness, type GroupReadiness, type ReadinessReport } from '../../lambdas/readiness/evaluate';
 import { answerDryRun } from '../../lambdas/steps/fence-primary';
 import { groupsByName } from '../../lambdas/core/deployed-group';
+import { vantageTargets } from '../../lambdas/core/vantage';
 import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, DeploymentError, EXIT, GLOBAL_OPTIONS_HELP, parseCommandArgs } from './args';
 import { findDeployment, findGroup, loadCliConfig } from './deployment';
 import { formatTime } from './format';
@@ -64,6 +65,7 @@ export const checkCommand: Command = {
       store: () => deployment.store,
       controllerRegion: deployment.region ?? (await defaultRegion(ctx)),
       allGroups: loaded.config.groups,
+      vantages: { targets: vantageTargets(loaded.config), lambda: clients.lambda },
       // As the fence function answers it, with the operator's credentials and the local config.
       fenceAskedAs: 'caller',
       fenceDryRun: (g) => answerDryRun({ dryRun: { group: g.name } }, { ec2: clients.ec2, groups: () => groupsByName(loaded.config.groups) }),

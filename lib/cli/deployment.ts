@@ -17,6 +17,7 @@ import type { RDSClient } from '@aws-sdk/client-rds';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { Store } from '../../lambdas/core/store';
 import { loadConfigFile, type FailoverConfig, type GroupConfig } from '../../lambdas/core/config';
 import type { StepDeps } from '../../lambdas/runtime/deps';
@@ -39,6 +40,8 @@ export interface AwsClients {
   cloudwatch(region: string): CloudWatchClient;
   route53(): Route53Client;
   sns(region: string | undefined): SNSClient;
+  /** `failoverctl check` looks the vantage functions up. */
+  lambda(region: string): LambdaClient;
 }
 
 export interface CliDeps {
@@ -129,6 +132,7 @@ export function defaultClients(): AwsClients {
     // As the flip-dns step does: Route 53 is global, its endpoint is signed for us-east-1.
     route53: cached(() => new (require('@aws-sdk/client-route-53') as typeof import('@aws-sdk/client-route-53')).Route53Client({ ...CLI_CLIENT_CONFIG, region: 'us-east-1' })) as () => Route53Client,
     sns: cached((r) => new (require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns')).SNSClient(withRegion(r))),
+    lambda: cached((r) => new (require('@aws-sdk/client-lambda') as typeof import('@aws-sdk/client-lambda')).LambdaClient(withRegion(r))),
   };
 }
 /* eslint-enable @typescript-eslint/no-require-imports */

@@ -15,7 +15,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { checkAll, probeLabel } from '../../lambdas/probe/check-endpoint';
 import { run as runVantage } from '../../lambdas/probe/confirm-from-vantage';
 import type { ConfirmationDeps } from '../../lambdas/steps/confirm-outage';
-import { vantageFunctionName, type VantageTarget } from '../../lambdas/core/vantage';
+import { vantageFunctionName, vantageTargets, type VantageTarget } from '../../lambdas/core/vantage';
 import { runScheduled, type ScheduledDeps, type ScheduledResult } from '../../lambdas/readiness/scheduled';
 import { answerDryRun } from '../../lambdas/steps/fence-primary';
 import { groupsByName } from '../../lambdas/core/deployed-group';
@@ -254,6 +254,7 @@ export class Drill {
       autoscaling: this.deps.autoscaling!,
       controllerRegion: DRILL_REGION,
       fenceDryRun: (group) => answerDryRun({ dryRun: { group: group.name } }, this.deps),
+      vantages: { targets: vantageTargets(this.config), lambda: (region) => this.account.client(LambdaClient, region) },
     };
   }
 

@@ -25,6 +25,7 @@ import { controllerFunction } from './controller-function';
 import { dbResource, MAX_NAMED_RESOURCES, namedOrRegional, wildcardFindingId } from './workflow';
 import { grantItemAccess } from './store-table';
 import { grantPublish } from './topic-access';
+import { grantVantageLookup, vantageEnvironment } from './vantage';
 
 export interface ReadinessProps {
   readonly config: FailoverConfig;
@@ -55,10 +56,12 @@ export class Readiness extends Construct {
       description: 'failover-controller: checks that a failover of each group would work (readiness)',
       // Every group's reads, a few groups at a time, some in the failed region's endpoints' timeouts.
       timeout: Duration.minutes(5),
-      environment: { TABLE_NAME: table.tableName, TOPIC_ARN: topic.topicArn, FENCE_FUNCTION_NAME: fenceFunction.functionName },
+      // VANTAGES: the vantage functions it looks up (as the confirmation function's environment names them).
+      environment: { TABLE_NAME: table.tableName, TOPIC_ARN: topic.topicArn, FENCE_FUNCTION_NAME: fenceFunction.functionName, ...vantageEnvironment(config) },
       logRetention: logs.RetentionDays.ONE_MONTH,
       bake: readinessFunctionBake(config),
     });
+    grantVantageLookup(this.function, config);
     // It reads the probe state the probe function writes, so it needs no VPC placement to reach the endpoints.
     this.grant(config, table, topic, fenceFunction);
 

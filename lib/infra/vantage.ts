@@ -15,7 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { STEP_TIMEOUT_SECONDS } from '../../lambdas/core/budgets';
 import type { FailoverConfig, VantageConfig } from '../../lambdas/core/config';
-import { vantageFunctionName, type VantageTarget } from '../../lambdas/core/vantage';
+import { vantageFunctionName, vantageTargets } from '../../lambdas/core/vantage';
 import { controllerFunction } from './controller-function';
 import { placeInProbeVpc, stepFunctionBake } from './workflow';
 
@@ -62,14 +62,21 @@ export class VantageStack extends Stack {
   }
 }
 
-/** Where the confirmation step finds each vantage function. */
-export function vantageTargets(config: FailoverConfig): VantageTarget[] {
-  return config.vantages.map((v) => ({ region: v.region, functionName: vantageFunctionName(config.stackName) }));
-}
 
 /** The confirmation function's environment: the vantages, as JSON (none: no variable). */
 export function vantageEnvironment(config: FailoverConfig): Record<string, string> {
   return config.vantages.length > 0 ? { VANTAGES: JSON.stringify(vantageTargets(config)) } : {};
+}
+
+/** The readiness function may look the vantage functions up (GetFunction), and nothing else of them. */
+export function grantVantageLookup(fn: NodejsFunction, config: FailoverConfig): void {
+  if (config.vantages.length === 0) return;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['lambda:GetFunction'],
+      resources: vantageTargets(config).map((t) => `arn:${Aws.PARTITION}:lambda:${t.region}:${Aws.ACCOUNT_ID}:function:${t.functionName}`),
+    }),
+  );
 }
 
 /** The confirmation function may invoke the vantage functions, and nothing else of Lambda. */

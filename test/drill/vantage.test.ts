@@ -89,3 +89,33 @@ describe('a second vantage for the confirmation', () => {
     expect(views(r)).toEqual([[DRILL_REGION, 'controller', 'down'], ['us-east-2', 'function', 'down'], ['eu-west-1', 'function', 'unreachable']]);
   });
 });
+
+describe('readiness with a vantage', () => {
+  const withVantage: FailoverConfig = { ...config, vantages: [{ region: 'us-east-2' }] };
+  const vantageProblems = async (d: Drill) => (await d.evaluateReadiness()).report.groups[0].problems.filter((p) => p.check === 'vantages');
+
+  it('finds the deployed vantage function, and says so when it is gone or its region\'s Lambda API does not answer', async () => {
+    const d = await Drill.create(withVantage);
+    try {
+      expect(await vantageProblems(d)).toEqual([]);
+
+      d.account.setRegionReachable('us-east-2', false, ['lambda']);
+      expect(await vantageProblems(d)).toEqual([
+        expect.objectContaining({ resource: 'FailoverController-confirm-vantage (us-east-2)', reason: expect.stringMatching(/could not be looked up \(Lambda GetFunction in us-east-2 failed with TimeoutError.*every automatic failover would end ABORTED/) }),
+      ]);
+      d.account.setRegionReachable('us-east-2', true, ['lambda']);
+
+      // Someone deleted the vantage stack: the confirmation could not ask it, and readiness says so first.
+      d.account.lambda.removeFunction('us-east-2', 'FailoverController-confirm-vantage');
+      const { report } = await d.evaluateReadiness();
+      expect(report.groups[0].ready).toBe(false);
+      expect(report.groups[0].problems.filter((p) => p.check === 'vantages')).toEqual([
+        expect.objectContaining({ reason: expect.stringMatching(/^the vantage function is not deployed in us-east-2 \(deploy its stack, npx cdk deploy --all\): with one vantage, every automatic failover would end ABORTED/) }),
+      ]);
+      // Only lookups: nothing was invoked.
+      expect(d.account.lambda.invocations).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -75,6 +75,20 @@ describe('vantage stacks', () => {
     ]);
   });
 
+  it('lets the readiness function look the vantages up (GetFunction on exactly them), and nothing else of them', () => {
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, any>;
+    const readiness = stack.controller.readiness.function;
+    const id = Stack.of(readiness).getLogicalId(readiness.node.defaultChild as CfnElement);
+    expect(JSON.parse(resources[id].Properties.Environment.Variables.VANTAGES).map((v: any) => v.region)).toEqual(['us-east-2', 'eu-west-1']);
+    const roleId = Stack.of(readiness).getLogicalId(readiness.role!.node.defaultChild as CfnElement);
+    const resolved = resolveIntrinsics(resources, resources, { account: ACCOUNT, region: 'us-west-2', physicalName: (x: string) => x }) as Record<string, any>;
+    const lookups = Object.values(resolved)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((p) => p.Properties.PolicyDocument.Statement.filter((st: any) => JSON.stringify(st.Resource).includes('confirm-vantage')).map((st: any) => ({ roles: p.Properties.Roles, action: st.Action })))
+      .filter((st) => st.roles.includes(roleId));
+    expect(lookups).toEqual([{ roles: [roleId], action: 'lambda:GetFunction' }]);
+  });
+
   it('without vantages: no vantage stack, no VANTAGES, no invoke grant', () => {
     const plain = synth([]).stack;
     expect(plain.vantageStacks).toEqual([]);

@@ -7,6 +7,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
 import type { CliDeps } from '../../lib/cli/deployment';
 import type { Drill } from '../../lib/drill/drill';
@@ -34,6 +35,7 @@ export function accountDeps(d: Drill): Partial<CliDeps> {
       cloudwatch: (r: string) => account.client(CloudWatchClient, r),
       route53: () => account.client(Route53Client, 'us-east-1'),
       sns: (r: string | undefined) => account.client(SNSClient, r ?? 'us-west-2'),
+      lambda: (r: string) => account.client(LambdaClient, r),
     } as Partial<CliDeps['clients']> as CliDeps['clients'],
     store: () => d.store,
     localClock: () => account.clock,

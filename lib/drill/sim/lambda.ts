@@ -7,6 +7,8 @@
  * - a function that throws still gets StatusCode 200: `FunctionError` says it failed ("Unhandled" for
  *   an error the Node.js runtime caught) and the Payload carries `errorType` and `errorMessage`;
  * - otherwise StatusCode 200, the function's JSON result as Payload, and `ExecutedVersion`.
+ * GetFunction (Lambda API reference, GetFunction) finds a function the same way, and answers its
+ * Configuration (name, ARN, State "Active": a simulated function is ready once added).
  * A region whose Lambda API is down is the account's (setRegionReachable with 'lambda', or an injected
  * ServiceException / TooManyRequestsException).
  *
@@ -34,6 +36,7 @@ const WARM_INVOKE_MS = 20;
 export class SimLambda implements SimServiceModule {
   readonly handlers: Record<string, Handler> = {
     Invoke: (i, r) => this.invoke(i, r),
+    GetFunction: async (i, r) => this.getFunction(i, r),
   };
   // Invoke runs code; what that code changes is its own calls'. The vantage function changes nothing.
   readonly mutating: ReadonlySet<string> = new Set();
@@ -49,15 +52,30 @@ export class SimLambda implements SimServiceModule {
     this.functions.set(`${f.region}:${f.name}`, f);
   }
 
-  private async invoke(input: lambda.InvokeCommandInput, region: string): Promise<lambda.InvokeCommandOutput> {
-    const ref = input.FunctionName ?? '';
+  /** The function is gone from its region (its stack deleted, or never deployed there). */
+  removeFunction(region: string, name: string): void {
+    this.functions.delete(`${region}:${name}`);
+    this.warm.delete(`${region}:${name}`);
+  }
+
+  /** The function a FunctionName (a name or an ARN) names in `region`, or ResourceNotFoundException. */
+  private find(ref: string, region: string): { fn: SimFunctionSeed; name: string; arn: string } {
     // arn:aws:lambda:<region>:<account>:function:<name>
     const arn = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:([A-Za-z0-9_-]+)$/.exec(ref);
     const name = arn ? arn[2] : ref;
     const fn = !arn || arn[1] === region ? this.functions.get(`${region}:${name}`) : undefined;
-    if (!fn) {
-      throw this.core.awsError('lambda', 'ResourceNotFoundException', `Function not found: ${arn ? ref : `arn:aws:lambda:${region}:${this.core.accountId}:function:${name}`}`);
-    }
+    const full = arn ? ref : `arn:aws:lambda:${region}:${this.core.accountId}:function:${name}`;
+    if (!fn) throw this.core.awsError('lambda', 'ResourceNotFoundException', `Function not found: ${full}`);
+    return { fn, name, arn: full };
+  }
+
+  private getFunction(input: lambda.GetFunctionCommandInput, region: string): lambda.GetFunctionCommandOutput {
+    const { name, arn } = this.find(input.FunctionName ?? '', region);
+    return { Configuration: { FunctionName: name, FunctionArn: arn, State: 'Active' }, $metadata: {} };
+  }
+
+  private async invoke(input: lambda.InvokeCommandInput, region: string): Promise<lambda.InvokeCommandOutput> {
+    const { fn, name } = this.find(input.FunctionName ?? '', region);
     if (input.InvocationType && input.InvocationType !== 'RequestResponse') {
       throw new Error(`SimulatedAccount: Invoke with InvocationType ${input.InvocationType} is not simulated`);
     }
