@@ -25,7 +25,7 @@ import { controllerFunction } from './controller-function';
 import { dbResource, MAX_NAMED_RESOURCES, namedOrRegional, wildcardFindingId } from './workflow';
 import { grantItemAccess } from './store-table';
 import { grantPublish } from './topic-access';
-import { grantVantageLookup, vantageEnvironment } from './vantage';
+import { grantOnVantages, vantageEnvironment } from './vantage';
 
 export interface ReadinessProps {
   readonly config: FailoverConfig;
@@ -61,7 +61,7 @@ export class Readiness extends Construct {
       logRetention: logs.RetentionDays.ONE_MONTH,
       bake: readinessFunctionBake(config),
     });
-    grantVantageLookup(this.function, config);
+    grantOnVantages(this.function, config, 'lambda:GetFunction');
     // It reads the probe state the probe function writes, so it needs no VPC placement to reach the endpoints.
     this.grant(config, table, topic, fenceFunction);
 

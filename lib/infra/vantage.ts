@@ -62,29 +62,20 @@ export class VantageStack extends Stack {
   }
 }
 
-
-/** The confirmation function's environment: the vantages, as JSON (none: no variable). */
+/** The environment of the functions that ask the vantages (confirmation, readiness): the vantages, as JSON (none: no variable). */
 export function vantageEnvironment(config: FailoverConfig): Record<string, string> {
   return config.vantages.length > 0 ? { VANTAGES: JSON.stringify(vantageTargets(config)) } : {};
 }
 
-/** The readiness function may look the vantage functions up (GetFunction), and nothing else of them. */
-export function grantVantageLookup(fn: NodejsFunction, config: FailoverConfig): void {
+/**
+ * Let `fn` do `action` on the vantage functions and nothing else of them: the confirmation function
+ * invokes them (lambda:InvokeFunction), the readiness function looks them up (lambda:GetFunction).
+ */
+export function grantOnVantages(fn: NodejsFunction, config: FailoverConfig, action: 'lambda:InvokeFunction' | 'lambda:GetFunction'): void {
   if (config.vantages.length === 0) return;
   fn.addToRolePolicy(
     new iam.PolicyStatement({
-      actions: ['lambda:GetFunction'],
-      resources: vantageTargets(config).map((t) => `arn:${Aws.PARTITION}:lambda:${t.region}:${Aws.ACCOUNT_ID}:function:${t.functionName}`),
-    }),
-  );
-}
-
-/** The confirmation function may invoke the vantage functions, and nothing else of Lambda. */
-export function grantVantageInvoke(fn: NodejsFunction, config: FailoverConfig): void {
-  if (config.vantages.length === 0) return;
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['lambda:InvokeFunction'],
+      actions: [action],
       resources: vantageTargets(config).map((t) => `arn:${Aws.PARTITION}:lambda:${t.region}:${Aws.ACCOUNT_ID}:function:${t.functionName}`),
     }),
   );

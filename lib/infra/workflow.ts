@@ -34,7 +34,7 @@ import { grantPublish } from './topic-access';
 import { ISOLATION_GROUP_TAG } from './isolation';
 import { stepFunctionsLimitProblems, WorkflowTooLarge } from './step-functions-limits';
 import { replicaCandidates } from '../../lambdas/core/candidates';
-import { grantVantageInvoke, vantageEnvironment } from './vantage';
+import { grantOnVantages, vantageEnvironment } from './vantage';
 import { DNS_SWITCH_NAMESPACE } from '../../lambdas/core/dns-switch';
 
 export type { StepName } from '../../lambdas/steps';
@@ -101,7 +101,7 @@ export class FailoverWorkflow extends Construct {
     };
     this.functions = functions;
     this.grant(config, functions, table, topic);
-    grantVantageInvoke(functions['confirm-outage'], config);
+    grantOnVantages(functions['confirm-outage'], config, 'lambda:InvokeFunction');
 
     // --- states ---
     // Each Task state runs the step and action TASK_STATES names. A step with actions gets
