@@ -9,7 +9,7 @@
  *
  *   judgeRound(results, 'majority').reason
  *   // 'round failed: 2 of 3 probes failed (quorum majority): tcp 10.0.1.25:5432: connection refused; ...'
- *   advanceCounters(counters, verdict, Date.now(), 3).reason
+ *   advanceCounters(counters, verdict, Date.now(), 3, 10_000).reason
  *   // 'primary down: 3 consecutive failed rounds since 2026-01-01T00:00:10.000Z (threshold 3)'
  */
 import type { ProbeResult } from './check-endpoint';
@@ -145,8 +145,13 @@ export interface Detection {
 /**
  * Count one round. `threshold` consecutive failed rounds declare the primary down; a passed round
  * resets the count. A round not after the last counted one (an overlapping invocation) changes nothing.
+ * Consecutive means one interval apart: a failure counted longer ago than `intervalMs` before this
+ * round (a round in between passed and, healthy, was not written; or was void, or not counted) does not
+ * add to this one, which starts a new run. The counters are written only when they change, so a failed
+ * round another invocation wrote may stay in the store, unrecovered, while this one counts healthy
+ * rounds in its memory: it must never join a failure hours later.
  */
-export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, roundAt: number, threshold: number): Detection {
+export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, roundAt: number, threshold: number, intervalMs: number): Detection {
   if (previous.lastRoundAt !== null && !(roundAt > previous.lastRoundAt)) {
     return {
       counters: previous,
@@ -173,8 +178,10 @@ export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, 
     };
   }
 
-  const consecutiveFailures = previous.consecutiveFailures + 1;
-  const outageStartedAt = previous.consecutiveFailures > 0 && previous.outageStartedAt !== null ? previous.outageStartedAt : roundAt;
+  const adjacent = previous.lastRoundAt !== null && roundAt - previous.lastRoundAt <= intervalMs;
+  const continues = previous.consecutiveFailures > 0 && previous.outageStartedAt !== null && adjacent;
+  const consecutiveFailures = continues ? previous.consecutiveFailures + 1 : 1;
+  const outageStartedAt = continues ? previous.outageStartedAt! : roundAt;
   const counters: ProbeCounters = { consecutiveFailures, outageStartedAt, lastSuccessAt: previous.lastSuccessAt, lastRoundAt: roundAt };
   if (consecutiveFailures >= threshold) {
     return {

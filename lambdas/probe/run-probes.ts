@@ -284,11 +284,14 @@ async function countersOf(group: string, deps: ProbeDeps, memory: ProbeMemory): 
   return stored;
 }
 
-async function countRound(group: ProbeGroup, roundAt: number, verdict: RoundVerdict, results: ProbeResult[], mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<RoundReport> {
-  let previous = await countersOf(group.name, deps, memory);
-  let detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold);
+/**
+ * Count the round on `previous` and write the counters if they change, conditioned on the round they
+ * were read at. `lost`: the store holds another invocation's newer counters, and nothing was written.
+ */
+async function countOn(previous: ProbeState, group: ProbeGroup, roundAt: number, verdict: RoundVerdict, mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<{ report: RoundReport; lost: boolean }> {
+  const detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold, group.detection.intervalSeconds * 1000);
   const report: RoundReport = { group: group.name, roundAt, failed: verdict.failed, counted: false, reason: detection.reason };
-  if (detection.counters.lastRoundAt === previous.lastRoundAt) return report; // stale: counted elsewhere
+  if (detection.counters.lastRoundAt === previous.lastRoundAt) return { report, lost: false }; // stale: counted elsewhere
 
   const next: ProbeState = {
     group: group.name,
@@ -313,22 +316,30 @@ async function countRound(group: ProbeGroup, roundAt: number, verdict: RoundVerd
   // Only what changes the stored view is written: a failed round, a recovery, a handled outage, a
   // group's first round. Every other round is counted here; the shard's heartbeat shows it was run.
   const changed = verdict.failed || previous.consecutiveFailures > 0 || previous.lastRoundAt === null || next.handledOutage !== previous.handledOutage;
-  if (changed) {
-    report.counted = await deps.store().putProbeState(next, previous.lastRoundAt);
-    if (report.counted) {
-      memory.set(group.name, next);
-    } else {
-      // Another invocation counted a round since: take its counters, and this round is not counted twice.
-      memory.delete(group.name);
-      previous = await countersOf(group.name, deps, memory);
-      detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold);
-      report.reason = detection.reason;
-    }
-  } else {
+  if (!changed) {
     // Healthy before and after: the stored counters (and this environment's copy, against which the
     // next write is conditioned) stay as they are.
     report.counted = true;
+    return { report, lost: false };
   }
+  report.counted = await deps.store().putProbeState(next, previous.lastRoundAt);
+  if (report.counted) memory.set(group.name, next);
+  return { report, lost: !report.counted };
+}
+
+async function countRound(group: ProbeGroup, roundAt: number, verdict: RoundVerdict, results: ProbeResult[], mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<RoundReport> {
+  let previous = await countersOf(group.name, deps, memory);
+  let outcome = await countOn(previous, group, roundAt, verdict, mass, deps, memory);
+  if (outcome.lost) {
+    // Another invocation wrote the counters since this environment last read or wrote them (a failure
+    // it saw, say, while this one only counted healthy rounds in its memory): count this round once
+    // more on what is stored, unless that already counts it.
+    memory.delete(group.name);
+    previous = await countersOf(group.name, deps, memory);
+    outcome = await countOn(previous, group, roundAt, verdict, mass, deps, memory);
+    if (outcome.lost) memory.delete(group.name);
+  }
+  const report = outcome.report;
   // A compact record: the failing ones in full, with each probe's outcome; a passing round only when
   // it ends a run of failures or was acted on. The invocation's summary line counts the rest.
   if (verdict.failed || previous.consecutiveFailures > 0 || report.action) {

@@ -137,19 +137,23 @@ describe('advanceCounters', () => {
       failing(2, 10, 20), false, 'stale round ignored: round at 2026-01-01T00:00:15.000Z is not after the last counted round at 2026-01-01T00:00:20.000Z'],
     ['a stale passed round does not reset the count', failing(2, 10, 20), PASSED, at(20), 3,
       failing(2, 10, 20), false, 'stale round ignored: round at 2026-01-01T00:00:20.000Z is not after the last counted round at 2026-01-01T00:00:20.000Z'],
+    ['a failure counted more than an interval ago does not add to this one: a new run', failing(1, 10, 10), FAILED, at(3_610), 3,
+      failing(1, 3_610, 3_610), false, '1 of 3 failed rounds toward the threshold'],
+    ['nor one two rounds back (the round between was not counted): a new run', failing(2, 10, 20), FAILED, at(40), 3,
+      failing(1, 40, 40), false, '1 of 3 failed rounds toward the threshold'],
     ['no probes: no evidence either way', failing(2, 10, 20), NO_PROBES, at(30), 3,
       { consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: at(0), lastRoundAt: at(30) }, false, 'no probes configured'],
   ];
 
   it.each(cases)('%s', (_, previous, verdict, roundAt, threshold, counters, declaredDown, reason) => {
-    expect(advanceCounters(previous, verdict, roundAt, threshold)).toEqual({ counters, declaredDown, reason });
+    expect(advanceCounters(previous, verdict, roundAt, threshold, 10_000)).toEqual({ counters, declaredDown, reason });
   });
 
   it('does not change the previous counters', () => {
     const previous = failing(1, 10, 10);
     const copy = { ...previous };
 
-    advanceCounters(previous, FAILED, at(20), 3);
+    advanceCounters(previous, FAILED, at(20), 3, 10_000);
 
     expect(previous).toEqual(copy);
   });
@@ -158,7 +162,7 @@ describe('advanceCounters', () => {
     const verdicts = [PASSED, FAILED, FAILED, FAILED, PASSED];
     let counters = NO_COUNTERS;
     const seen = verdicts.map((verdict, i) => {
-      const detection = advanceCounters(counters, verdict, at(i * 10), 3);
+      const detection = advanceCounters(counters, verdict, at(i * 10), 3, 10_000);
       counters = detection.counters;
       return [detection.declaredDown, detection.reason];
     });

@@ -206,6 +206,31 @@ describe('runRound', () => {
     expect(await store.getProbeHeartbeat(2)).toMatchObject({ shard: 2, of: 3, passed: ['orders', 'billing'] });
   });
 
+  it('a failure another environment wrote and nobody recovered (healthy rounds are not written) never joins a later one', async () => {
+    // Lambda alternates two environments from minute to minute (the invocations overlap by 2 s), each
+    // with the counters it last read or wrote in its memory.
+    const envA = new Map();
+    const envB = new Map();
+    await runRound([group], T0 + 10_000, deps, envA); // both know the group, healthy
+    await runRound([group], T0 + 20_000, deps, envB);
+    await primary.setMode('down');
+    await runRound([group], T0 + 60_000, deps, envB); // B's last round of its minute: a blip, written
+    await primary.setMode('up');
+    await runRound([group], T0 + 70_000, deps, envA); // A's minute: healthy, so nothing written
+    expect(await store.getProbeState('orders')).toMatchObject({ consecutiveFailures: 1, lastRoundAt: T0 + 60_000 });
+    await primary.setMode('down');
+    const reports = [];
+    for (const t of [80_000, 90_000, 100_000]) reports.push(await runRound([group], T0 + t, deps, envA));
+
+    // Three consecutive failed rounds from 80 s, not 60 s + 80 s + 90 s: the execution is named after 80 s, started at 100 s.
+    expect(reports.map(([r]) => r.reason)).toEqual([
+      '1 of 3 failed rounds toward the threshold',
+      '2 of 3 failed rounds toward the threshold',
+      'primary down: 3 consecutive failed rounds since 2026-01-01T00:01:20.000Z (threshold 3)',
+    ]);
+    expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 80_000)]);
+  });
+
   it('leaves a group that failed the round out of the heartbeat; its own counters say so', async () => {
     const d: ProbeDeps = { ...deps, memory: new Map(), heartbeat: { writtenAt: null } };
     await primary.setMode('down');
