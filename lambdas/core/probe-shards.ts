@@ -38,29 +38,25 @@ export function shardGroups<G extends { probes: readonly unknown[] }>(groups: G[
   }
 }
 
-/** The shard that probes `group` among all the config's groups, or undefined when it has no probes. */
-export function shardOfGroup<G extends { name: string; probes: readonly unknown[] }>(groups: G[], group: string): { index: number; of: number } | undefined {
-  const shards = shardGroups(groups);
-  const index = shards.findIndex((s) => s.some((g) => g.name === group));
-  return index < 0 ? undefined : { index, of: shards.length };
-}
-
 /**
- * A shard's heartbeat: the groups that passed its round at `at`. The probe function writes one item a
- * shard (not one a group) every PROBE_STATE_REFRESH_MS while its groups are healthy; a group's own
- * counters are written only when they change (a failed round, a recovery, a handled outage). So a
- * healthy group's last round is the later of its own item's and its shard's heartbeat, when the
- * heartbeat names it.
+ * A shard's heartbeat: when each of its groups last passed a round. The probe function writes one item
+ * a shard (not one a group) every PROBE_STATE_REFRESH_MS; a group's own counters are written only when
+ * they change (a failed round, a recovery, a handled outage). So a healthy group's last round is the
+ * later of its own item's and the time a heartbeat gives it. Each group has its own time: groups of
+ * other intervals are not due in every round, and a group whose last round was void keeps the time of
+ * its last pass. A group that failed a round is not named until it passes again.
  */
 export interface ProbeHeartbeat {
   shard: number;
-  /** How many shards the writer dealt the groups into: a heartbeat of another split says nothing here. */
+  /** How many shards the writer dealt the groups into. */
   of: number;
+  /** When it was written (the round it was written after). */
   at: number;
-  passed: string[];
+  /** Group name → epoch ms of its last passed round. */
+  passed: Record<string, number>;
 }
 
-/** What a reader shows of a group's probing: its counters, brought up to date by its shard's heartbeat. */
+/** What a reader shows of a group's probing: its counters, brought up to date by a heartbeat. */
 export interface ProbeRoundView {
   consecutiveFailures: number;
   outageStartedAt: number | null;
@@ -70,18 +66,18 @@ export interface ProbeRoundView {
 }
 
 /**
- * The group's counters as last written, and its shard's heartbeat: when the heartbeat is later and names
- * the group as passed, the group was healthy at that round (a failure would have been written since),
- * so that is its last round and its last success.
+ * The group's counters as last written, and the heartbeats: when one names the group as passed later
+ * than its counters' last round, the group was healthy then (a failure would have been written since),
+ * so that is its last round and its last success. Matched by the group's name, whichever shard wrote it.
  */
-export function withHeartbeat(group: string, state: ProbeRoundView | undefined, heartbeat: ProbeHeartbeat | undefined, shard: { index: number; of: number } | undefined): ProbeRoundView | undefined {
-  const applies = heartbeat !== undefined && shard !== undefined && heartbeat.shard === shard.index && heartbeat.of === shard.of && heartbeat.passed.includes(group);
-  if (!applies || (state?.lastRoundAt != null && state.lastRoundAt >= heartbeat.at)) return state;
+export function withHeartbeat(group: string, state: ProbeRoundView | undefined, heartbeats: ProbeHeartbeat[]): ProbeRoundView | undefined {
+  const passedAt = Math.max(...heartbeats.map((h) => h.passed?.[group] ?? -Infinity));
+  if (!Number.isFinite(passedAt) || (state?.lastRoundAt != null && state.lastRoundAt >= passedAt)) return state;
   return {
     consecutiveFailures: 0,
     outageStartedAt: null,
-    lastSuccessAt: heartbeat.at,
-    lastRoundAt: heartbeat.at,
+    lastSuccessAt: passedAt,
+    lastRoundAt: passedAt,
     lastRound: { failed: false, reason: 'passed: named in its probe shard\'s heartbeat' },
   };
 }

@@ -64,8 +64,9 @@ export interface ProbeState {
   /** The outage (by its start) for which an execution was started, or which was reported while the group could not fail over. */
   handledOutage?: number;
   handledAs?: string;
-  /** The mass-failure hold only: the probe shard that opened it, the one that may end it. */
+  /** The mass-failure hold only: the probe shard that opened it, the one that may end it, of how many. */
   openedBy?: number;
+  openedOf?: number;
 }
 
 /** The last readiness evaluation of a group (lambdas/readiness), as the scheduled function stored it. */
@@ -220,6 +221,17 @@ export class Store {
     if (!item) return undefined;
     const { pk: _pk, sk: _sk, ...heartbeat } = item;
     return heartbeat as ProbeHeartbeat;
+  }
+
+  /** Every shard's heartbeat (one Query: a few items). */
+  async listProbeHeartbeats(): Promise<ProbeHeartbeat[]> {
+    const out = await this.send('DynamoDB Query (probe heartbeats)', new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :shard)',
+      ExpressionAttributeValues: { ':pk': 'PROBES', ':shard': 'SHARD#' },
+      ConsistentRead: true,
+    }));
+    return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...heartbeat }) => heartbeat as ProbeHeartbeat);
   }
 
   /** The shard's heartbeat, unconditionally: the latest writer's round is as good as any. */

@@ -125,6 +125,12 @@ export interface ProbeCounters {
   lastSuccessAt: number | null;
   /** The last round counted: a round at or before it is stale. */
   lastRoundAt: number | null;
+  /**
+   * In the probe function's memory only, never stored: its latest round after lastRoundAt that counted
+   * neither way (void, or its counters could not be read or written). Failures on either side of it
+   * are still consecutive.
+   */
+  bridgedAt?: number;
 }
 
 /** The counters of a group that has never been probed. */
@@ -146,8 +152,8 @@ export interface Detection {
  * Count one round. `threshold` consecutive failed rounds declare the primary down; a passed round
  * resets the count. A round not after the last counted one (an overlapping invocation) changes nothing.
  * Consecutive means one interval apart: a failure counted longer ago than `intervalMs` before this
- * round (a round in between passed and, healthy, was not written; or was void, or not counted) does not
- * add to this one, which starts a new run. The counters are written only when they change, so a failed
+ * round (a round in between passed and, healthy, was not written) does not add to this one, which
+ * starts a new run; a round this function saw count neither way (bridgedAt) does not break a run. The counters are written only when they change, so a failed
  * round another invocation wrote may stay in the store, unrecovered, while this one counts healthy
  * rounds in its memory: it must never join a failure hours later.
  */
@@ -178,7 +184,8 @@ export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, 
     };
   }
 
-  const adjacent = previous.lastRoundAt !== null && roundAt - previous.lastRoundAt <= intervalMs;
+  const lastSeen = Math.max(previous.lastRoundAt ?? -Infinity, previous.bridgedAt ?? -Infinity);
+  const adjacent = roundAt - lastSeen <= intervalMs;
   const continues = previous.consecutiveFailures > 0 && previous.outageStartedAt !== null && adjacent;
   const consecutiveFailures = continues ? previous.consecutiveFailures + 1 : 1;
   const outageStartedAt = continues ? previous.outageStartedAt! : roundAt;

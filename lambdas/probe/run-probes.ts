@@ -2,7 +2,7 @@
  * The probe Lambda. EventBridge invokes it once a minute (its finest schedule); inside one invocation
  * it probes every group at the group's `intervalSeconds`, at round times aligned to the clock, so an
  * overlapping invocation runs the very same rounds and the conditional write of the counters lets only
- * one of them count. When a group is declared down it starts the failover workflow under a name derived
+ * one of them count a failed round. When a group is declared down it starts the failover workflow under a name derived
  * from the group and the outage's start: seeing the same outage again cannot start a second execution.
  */
 import { CLIENT_CONFIG } from '../runtime/client-config';
@@ -19,7 +19,7 @@ import { shardGroups } from '../core/probe-shards';
 import { Store, type ProbeState } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
-import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, roundTiming, type MassFailure, type RoundVerdict } from './detect';
+import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, roundTiming, type MassFailure, type ProbeCounters, type RoundVerdict } from './detect';
 
 /** What detection needs of a group's config. */
 export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;
@@ -84,12 +84,14 @@ export interface ProbeDeps {
    * to the next (module scope in Lambda). Without one, every invocation reads them from the store.
    */
   memory?: ProbeMemory;
-  /** When this environment last wrote its shard's heartbeat, kept like `memory`. Without one, once an invocation. */
-  heartbeat?: { writtenAt: number | null };
+  /** This environment's heartbeat of its shard, kept like `memory`. Without one, written once an invocation. */
+  heartbeat?: Heartbeat;
 }
 
-/** Counters by group, as last read from or written to the store. */
-export type ProbeMemory = Map<string, ProbeState>;
+/** A group's counters as this environment knows them: as last read or written, plus what it saw count neither way since. */
+export type Remembered = ProbeState & Pick<ProbeCounters, 'bridgedAt'>;
+/** Counters by group. */
+export type ProbeMemory = Map<string, Remembered>;
 
 export interface RoundReport {
   group: string;
@@ -134,7 +136,7 @@ export async function runInvocation(groups: ProbeGroup[], deps: ProbeDeps, windo
 
 export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS, shard: Shard = { index: 0, of: 1 }): Promise<InvocationSummary> {
   const start = deps.now();
-  const beat = deps.heartbeat ?? { writtenAt: null };
+  const beat = deps.heartbeat ?? newHeartbeat();
   const end = start + windowMs;
   const probed = groups.filter((g) => g.probes.length > 0);
   const memory = deps.memory ?? new Map<string, ProbeState>();
@@ -159,7 +161,7 @@ export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs =
           if (r.action) summary.actions.push(`${r.group}: ${r.action}`);
           if (r.action?.startsWith('held')) summary.held += 1;
         }
-        await writeHeartbeat(roundAt, reports, shard, beat, deps);
+        await beatRound(roundAt, reports, probed, shard, beat, deps);
       } catch (err) {
         if (isStop(err)) throw err;
         // One bad round (the store throttled, say) must not end the invocation's watch.
@@ -178,16 +180,43 @@ export interface Shard {
   of: number;
 }
 
+/** When each group of the shard last passed a round, and when that was last written. */
+export interface Heartbeat {
+  writtenAt: number | null;
+  /** Group → its last passed round; a group that failed a round is left out until it passes again. */
+  passed: Map<string, number>;
+  /** Whether the shard's item was read into `passed` (once an environment: it keeps the slower groups' times). */
+  seeded: boolean;
+}
+
+export function newHeartbeat(): Heartbeat {
+  return { writtenAt: null, passed: new Map(), seeded: false };
+}
+
 /**
- * Name the groups that passed this round in the shard's heartbeat, when the last one is
- * PROBE_STATE_REFRESH_MS old: the one write that keeps a healthy estate's last round visible.
+ * Note the round's passes and failures, and write the shard's heartbeat when the last one is
+ * PROBE_STATE_REFRESH_MS old: the one write that keeps a healthy estate's last rounds visible. Each
+ * group keeps its own time, so one not due in this round (another interval), or void in it, keeps its last pass.
  */
-async function writeHeartbeat(roundAt: number, reports: RoundReport[], shard: Shard, beat: { writtenAt: number | null }, deps: ProbeDeps): Promise<void> {
+async function beatRound(roundAt: number, reports: RoundReport[], groups: ProbeGroup[], shard: Shard, beat: Heartbeat, deps: ProbeDeps): Promise<void> {
+  for (const r of reports) {
+    if (r.void || !r.counted) continue;
+    if (r.failed) beat.passed.delete(r.group);
+    else beat.passed.set(r.group, roundAt);
+  }
   if (beat.writtenAt !== null && roundAt - beat.writtenAt < PROBE_STATE_REFRESH_MS) return;
-  const passed = reports.filter((r) => r.counted && !r.void && !r.failed).map((r) => r.group);
-  if (passed.length === 0) return;
   try {
-    await deps.store().putProbeHeartbeat({ shard: shard.index, of: shard.of, at: roundAt, passed });
+    if (!beat.seeded) {
+      // A new environment: the shard's item holds the times of groups this one has not seen pass yet.
+      const stored = await deps.store().getProbeHeartbeat(shard.index);
+      const mine = new Set(groups.map((g) => g.name));
+      for (const [group, at] of Object.entries(stored?.passed ?? {})) {
+        if (mine.has(group) && !beat.passed.has(group) && !reports.some((r) => r.group === group && r.failed)) beat.passed.set(group, at);
+      }
+      beat.seeded = true;
+    }
+    if (beat.passed.size === 0) return;
+    await deps.store().putProbeHeartbeat({ shard: shard.index, of: shard.of, at: roundAt, passed: Object.fromEntries(beat.passed) });
     beat.writtenAt = roundAt;
   } catch (err) {
     // The rounds were counted; only their visibility to readiness and status waits for the next round.
@@ -257,6 +286,7 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
     const group = groups[i];
     const verdict = verdicts[i];
     if (verdict.void) {
+      bridge(group.name, roundAt, memory);
       reports.push({ group: group.name, roundAt, failed: false, void: true, counted: false, reason: verdict.void });
       deps.log({ level: 'WARN', message: 'probe round void', group: group.name, roundAt: new Date(roundAt).toISOString(), reason: verdict.void, probes: results[i].map(probeDetail) });
       continue;
@@ -265,10 +295,17 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
       reports.push(await countRound(group, roundAt, verdict, results[i], mass, deps, memory));
     } catch (err) {
       if (isStop(err)) throw err;
+      bridge(group.name, roundAt, memory);
       deps.log({ level: 'ERROR', message: 'probe round failed', group: group.name, roundAt: new Date(roundAt).toISOString(), error: `${awsErrorName(err)}: ${(err as Error).message}` });
     }
   }
   return reports;
+}
+
+/** A round that counted neither way (void, or the store failed) does not break a run of failures. */
+function bridge(group: string, roundAt: number, memory: ProbeMemory): void {
+  const known = memory.get(group);
+  if (known) memory.set(group, { ...known, bridgedAt: roundAt });
 }
 
 function probeDetail(r: ProbeResult): Record<string, unknown> {
@@ -288,7 +325,7 @@ async function countersOf(group: string, deps: ProbeDeps, memory: ProbeMemory): 
  * Count the round on `previous` and write the counters if they change, conditioned on the round they
  * were read at. `lost`: the store holds another invocation's newer counters, and nothing was written.
  */
-async function countOn(previous: ProbeState, group: ProbeGroup, roundAt: number, verdict: RoundVerdict, mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<{ report: RoundReport; lost: boolean }> {
+async function countOn(previous: Remembered, group: ProbeGroup, roundAt: number, verdict: RoundVerdict, mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<{ report: RoundReport; lost: boolean }> {
   const detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold, group.detection.intervalSeconds * 1000);
   const report: RoundReport = { group: group.name, roundAt, failed: verdict.failed, counted: false, reason: detection.reason };
   if (detection.counters.lastRoundAt === previous.lastRoundAt) return { report, lost: false }; // stale: counted elsewhere
@@ -380,6 +417,7 @@ async function reportHold(roundAt: number, reason: string, failedGroups: string[
       handledOutage: toldRecently ? hold.handledOutage : roundAt,
       handledAs: toldRecently ? hold.handledAs : 'notified',
       openedBy: shard.index,
+      openedOf: shard.of,
     },
     hold.lastRoundAt,
   );
@@ -400,13 +438,16 @@ async function reportHold(roundAt: number, reason: string, failedGroups: string[
 /**
  * A round without a mass failure ends an open hold that this shard opened (one read; a write only when
  * one was open): another shard's healthy round says nothing of the shard that is cut off, and ending
- * its hold would only make the item flap. With the same index, a new environment of the shard may end it.
+ * its hold would only make the item flap. With the same index, a new environment of the shard may end it;
+ * when the groups are dealt into another number of shards, any shard may.
  */
 async function endHold(roundAt: number, shard: Shard, deps: ProbeDeps): Promise<void> {
   const store = deps.store();
   const hold = await store.getProbeState(HOLD_KEY);
   if (!hold || hold.outageStartedAt === null || (hold.lastRoundAt !== null && roundAt <= hold.lastRoundAt)) return;
-  if (hold.openedBy !== undefined && hold.openedBy !== shard.index) return;
+  // Unless the opener is gone: the groups are dealt into other shards now.
+  const openerStill = hold.openedBy !== undefined && hold.openedOf === shard.of && hold.openedBy < shard.of;
+  if (openerStill && hold.openedBy !== shard.index) return;
   const ended: ProbeState = { group: HOLD_KEY, consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: roundAt, lastRoundAt: roundAt, handledOutage: hold.handledOutage, handledAs: hold.handledAs };
   if (await store.putProbeState(ended, hold.lastRoundAt)) {
     deps.log({ level: 'INFO', message: 'probe hold ended', roundAt: new Date(roundAt).toISOString(), since: new Date(hold.outageStartedAt).toISOString() });
@@ -488,7 +529,7 @@ declare const FAILOVER_PROBE_GROUPS: ProbeGroup[];
 
 /** Kept from one invocation to the next while Lambda reuses the execution environment. */
 const memory: ProbeMemory = new Map();
-const heartbeat = { writtenAt: null as number | null };
+const heartbeat = newHeartbeat();
 
 const deps: ProbeDeps = {
   now: Date.now,

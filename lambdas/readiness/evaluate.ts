@@ -23,7 +23,7 @@ import { normalizeDnsName, sameDnsValues, sourceDatabase, type DnsRecordConfig, 
 import { replicaCandidates } from '../core/candidates';
 import { awsErrorName } from '../core/errors';
 import { databaseFenceGroupName } from '../core/isolation-group';
-import { shardOfGroup, withHeartbeat, type ProbeHeartbeat } from '../core/probe-shards';
+import { shardGroups, withHeartbeat, type ProbeHeartbeat } from '../core/probe-shards';
 import type { VantageTarget } from '../core/vantage';
 import { judgeReplicationStatus, LOOKBACK_MS } from '../core/replica-lag';
 import type { StepDeps } from '../runtime/deps';
@@ -87,8 +87,11 @@ export interface ReadinessDeps extends Pick<StepDeps, 'now' | 'ec2' | 'rds' | 'c
    * @default the groups evaluated
    */
   allGroups?: GroupConfig[];
-  /** A probe shard's heartbeat. evaluateReadiness reads each once per evaluation. @default the store's */
-  probeHeartbeat?(shard: number): Promise<ProbeHeartbeat | undefined>;
+  /**
+   * Every probe shard's heartbeat; evaluateReadiness reads them once per evaluation.
+   * @default the store's item of each shard of `allGroups` (GetItem: the deployed config is the probe function's)
+   */
+  probeHeartbeats?(): Promise<ProbeHeartbeat[]>;
   /**
    * The vantage functions the confirmation asks (config.vantages) and a Lambda client per region to
    * find them: each is looked up once per evaluation. Without them, no vantage is checked.
@@ -108,13 +111,14 @@ export function probeStalenessMs(group: Pick<GroupConfig, 'detection'>): number 
 export async function evaluateReadiness(groups: GroupConfig[], deps: ReadinessDeps): Promise<ReadinessReport> {
   const checkedAt = new Date(deps.now()).toISOString();
   const results: GroupReadiness[] = new Array(groups.length);
-  // A shard's heartbeat is read once per evaluation, whichever of its groups asks first.
-  const heartbeats = new Map<number, Promise<ProbeHeartbeat | undefined>>();
-  const withShards: ReadinessDeps = {
-    ...deps,
-    allGroups: deps.allGroups ?? groups,
-    probeHeartbeat: (index) => heartbeats.get(index) ?? heartbeats.set(index, deps.store().getProbeHeartbeat(index)).get(index)!,
+  // The shards' heartbeats are read once per evaluation, when the first group asks.
+  const all = deps.allGroups ?? groups;
+  let heartbeats: Promise<ProbeHeartbeat[]> | undefined;
+  const readHeartbeats = async () => {
+    const items = await Promise.all(shardGroups(all).map((_, i) => deps.store().getProbeHeartbeat(i)));
+    return items.filter((h): h is ProbeHeartbeat => h !== undefined);
   };
+  const withShards: ReadinessDeps = { ...deps, allGroups: all, probeHeartbeats: () => (heartbeats ??= deps.probeHeartbeats?.() ?? readHeartbeats()) };
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < groups.length; i = next++) results[i] = await evaluateGroup(groups[i], withShards);
@@ -517,12 +521,8 @@ async function checkProbes(group: GroupConfig, deps: ReadinessDeps, f: Findings)
   }
   await f.guard('probes', group.name, 'DynamoDB GetItem (probe state, shard heartbeat)', async (f) => {
     // The group's counters are written when they change; its shard's heartbeat shows the later rounds it passed.
-    const shard = shardOfGroup(deps.allGroups ?? [group], group.name);
-    const [stored, heartbeat] = await Promise.all([
-      deps.store().getProbeState(group.name),
-      shard ? (deps.probeHeartbeat?.(shard.index) ?? deps.store().getProbeHeartbeat(shard.index)) : undefined,
-    ]);
-    const state = withHeartbeat(group.name, stored, heartbeat, shard);
+    const [stored, heartbeats] = await Promise.all([deps.store().getProbeState(group.name), deps.probeHeartbeats?.() ?? []]);
+    const state = withHeartbeat(group.name, stored, heartbeats);
     const now = deps.now();
     if (!state?.lastRoundAt) {
       f.problem('probes', group.name, 'no probe round has been counted yet: is the probe function deployed and running? Nothing watches the primary.');

@@ -30,7 +30,7 @@ export const METRIC = {
   rtoSeconds: 'RtoSeconds',
   /** The replica lag when a real failover promoted it: how much data it may have lost; dimension Group. */
   dataLossSeconds: 'DataLossSeconds',
-  /** 1 when the scheduled readiness evaluation found the group ready, else 0; dimension Group. */
+  /** 0, sent only while the scheduled readiness evaluation finds the group not ready; dimension Group. */
   ready: 'Ready',
   /** How many groups the readiness evaluation found not ready; no dimension. The readiness alarm watches it. */
   groupsNotReady: 'GroupsNotReady',

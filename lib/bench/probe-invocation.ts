@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { checkAll, probeLabel } from '../../lambdas/probe/check-endpoint';
-import { runProbeInvocation, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { newHeartbeat, runProbeInvocation, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import { emfMetrics } from '../../lambdas/runtime/metrics';
 import { logFor, SERVICE_NAME } from '../../lambdas/runtime/powertools';
 import { Store } from '../../lambdas/core/store';
@@ -134,7 +134,7 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
       log: logFor(undefined, logger),
       metrics: emfMetrics(),
       memory,
-      heartbeat: { writtenAt: null },
+      heartbeat: newHeartbeat(),
     };
 
     const invoke = async () => {

@@ -65,6 +65,8 @@ export const checkCommand: Command = {
       store: () => deployment.store,
       controllerRegion: deployment.region ?? (await defaultRegion(ctx)),
       allGroups: loaded.config.groups,
+      // Every shard's, matched by group name: the local config may deal the groups otherwise than the deployed one.
+      probeHeartbeats: () => deployment.store.listProbeHeartbeats(),
       vantages: { targets: vantageTargets(loaded.config), lambda: clients.lambda },
       // As the fence function answers it, with the operator's credentials and the local config.
       fenceAskedAs: 'caller',

@@ -3,7 +3,7 @@
  * IN_PROGRESS; who is primary; the last probe round; the lock; the last readiness evaluation; the last failover.
  */
 import type { HistoryItem } from '../../lambdas/core/history';
-import { shardOfGroup, withHeartbeat, type ProbeRoundView } from '../../lambdas/core/probe-shards';
+import { withHeartbeat, type ProbeHeartbeat, type ProbeRoundView } from '../../lambdas/core/probe-shards';
 import type { GroupConfig } from '../../lambdas/core/config';
 import { candidateRegion } from '../../lambdas/core/candidates';
 import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP, parseCommandArgs } from './args';
@@ -100,7 +100,8 @@ export const statusCommand: Command = {
     const loaded = loadCliConfig(values.config, ctx.cwd);
     const groups = positionals[0] !== undefined ? [findGroup(loaded, positionals[0])] : loaded.config.groups;
     const deployment = await findDeployment(ctx, values, loaded);
-    const views = await Promise.all(groups.map((g) => groupStatus(ctx, deployment, g, loaded.config.groups)));
+    const heartbeats = deployment.store.listProbeHeartbeats();
+    const views = await Promise.all(groups.map(async (g) => groupStatus(ctx, deployment, g, await heartbeats)));
     const now = ctx.deps.now();
     if (values.json) {
       const json: StatusJson = {
@@ -120,17 +121,15 @@ export const statusCommand: Command = {
   },
 };
 
-/** `allGroups`: the config's, to find the group's probe shard (whose heartbeat shows its last round). */
-export async function groupStatus(ctx: Context, deployment: Deployment, group: GroupConfig, allGroups: GroupConfig[]): Promise<GroupStatusView> {
-  const shard = shardOfGroup(allGroups, group.name);
-  const [view, stored, heartbeat, history, readiness] = await Promise.all([
+/** `heartbeats`: every probe shard's (the store's), which give a healthy group's last round. */
+export async function groupStatus(ctx: Context, deployment: Deployment, group: GroupConfig, heartbeats: ProbeHeartbeat[]): Promise<GroupStatusView> {
+  const [view, stored, history, readiness] = await Promise.all([
     readGroup(ctx, deployment, group.name),
     deployment.store.getProbeState(group.name),
-    shard ? deployment.store.getProbeHeartbeat(shard.index) : undefined,
     deployment.store.listHistory({ group: group.name, limit: 50 }),
     deployment.store.getReadiness(group.name),
   ]);
-  const probe = withHeartbeat(group.name, stored, heartbeat, shard);
+  const probe = withHeartbeat(group.name, stored, heartbeats);
   const { state, lock } = view;
   const failedOver = view.stored === 'FAILED_OVER' && state?.primary !== undefined;
   const promoted = state?.primary;

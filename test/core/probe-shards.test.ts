@@ -1,42 +1,35 @@
 /**
- * Finding a group's probe shard from the config, and what its shard's heartbeat tells a reader
- * (readiness, `failoverctl status`) about the group's last round.
+ * What the probe shards' heartbeats tell a reader (readiness, `failoverctl status`) about a group's last
+ * round, next to its own counters.
  */
 import { describe, expect, it } from 'vitest';
-import { PROBES_PER_INVOCATION, shardGroups, shardOfGroup, withHeartbeat, type ProbeHeartbeat } from '../../lambdas/core/probe-shards';
+import { PROBES_PER_INVOCATION, shardGroups, withHeartbeat, type ProbeHeartbeat } from '../../lambdas/core/probe-shards';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const groups = Array.from({ length: 250 }, (_, i) => ({ name: `svc-${i}`, probes: [1] }));
 
-describe('shardOfGroup', () => {
-  it('finds the shard the probe function deals the group into, and none for a group without probes', () => {
-    const shards = shardGroups(groups);
+describe('shardGroups', () => {
+  it('deals 250 one-probe groups into shards of at most PROBES_PER_INVOCATION, each group in one', () => {
+    const groups = Array.from({ length: 250 }, (_, i) => ({ name: `svc-${i}`, probes: [1] }));
+    const shards = shardGroups([...groups, { name: 'manual', probes: [] }]);
     expect(shards.length).toBe(Math.ceil(250 / PROBES_PER_INVOCATION));
-    for (const name of ['svc-0', 'svc-1', 'svc-249']) {
-      const shard = shardOfGroup(groups, name)!;
-      expect(shard.of).toBe(shards.length);
-      expect(shards[shard.index].map((g) => g.name)).toContain(name);
-    }
-    expect(shardOfGroup([...groups, { name: 'manual', probes: [] }], 'manual')).toBeUndefined();
+    expect(shards.every((s) => s.length <= PROBES_PER_INVOCATION)).toBe(true);
+    expect(shards.flat().map((g) => g.name).sort()).toEqual(groups.map((g) => g.name).sort());
   });
 });
 
 describe('withHeartbeat', () => {
-  const shard = { index: 1, of: 2 };
   const stored = { consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: T0, lastRoundAt: T0, lastRound: { failed: false, reason: 'passed' } };
-  const beat = (b: Partial<ProbeHeartbeat>): ProbeHeartbeat => ({ shard: 1, of: 2, at: T0 + 300_000, passed: ['orders'], ...b });
+  const beat = (passed: Record<string, number>, shard = 0): ProbeHeartbeat => ({ shard, of: 2, at: T0 + 330_000, passed });
 
-  it('a later heartbeat that names the group is its last round and last success', () => {
-    expect(withHeartbeat('orders', stored, beat({}), shard)).toMatchObject({ consecutiveFailures: 0, lastRoundAt: T0 + 300_000, lastSuccessAt: T0 + 300_000 });
-    expect(withHeartbeat('orders', undefined, beat({}), shard)?.lastRoundAt).toBe(T0 + 300_000);
+  it('the group\'s own time in a later heartbeat is its last round and last success, whichever shard wrote it', () => {
+    expect(withHeartbeat('orders', stored, [beat({ orders: T0 + 300_000, slow: T0 + 270_000 })])).toMatchObject({ consecutiveFailures: 0, lastRoundAt: T0 + 300_000, lastSuccessAt: T0 + 300_000 });
+    expect(withHeartbeat('slow', undefined, [beat({ billing: T0 + 1 }), beat({ slow: T0 + 270_000 }, 1)])?.lastRoundAt).toBe(T0 + 270_000);
   });
 
-  it('says nothing of a group it does not name, of another split of the groups, or when older than the group\'s own round', () => {
-    expect(withHeartbeat('orders', stored, beat({ passed: ['billing'] }), shard)).toBe(stored);
-    expect(withHeartbeat('orders', stored, beat({ of: 3 }), shard)).toBe(stored);
-    expect(withHeartbeat('orders', stored, beat({ shard: 0 }), shard)).toBe(stored);
+  it('says nothing of a group no heartbeat names, nor when the group\'s own round is later (a failure written since)', () => {
+    expect(withHeartbeat('orders', stored, [beat({ billing: T0 + 300_000 })])).toBe(stored);
+    expect(withHeartbeat('orders', stored, [])).toBe(stored);
     const failing = { ...stored, consecutiveFailures: 2, lastRoundAt: T0 + 400_000, lastRound: { failed: true, reason: 'round failed' } };
-    expect(withHeartbeat('orders', failing, beat({}), shard)).toBe(failing);
-    expect(withHeartbeat('orders', stored, undefined, shard)).toBe(stored);
+    expect(withHeartbeat('orders', failing, [beat({ orders: T0 + 300_000 })])).toBe(failing);
   });
 });

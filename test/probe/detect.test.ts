@@ -141,6 +141,8 @@ describe('advanceCounters', () => {
       failing(1, 3_610, 3_610), false, '1 of 3 failed rounds toward the threshold'],
     ['nor one two rounds back (the round between was not counted): a new run', failing(2, 10, 20), FAILED, at(40), 3,
       failing(1, 40, 40), false, '1 of 3 failed rounds toward the threshold'],
+    ['a round between that counted neither way (void) does not break the run', { ...failing(1, 10, 10), bridgedAt: at(20) }, FAILED, at(30), 3,
+      failing(2, 10, 30), false, '2 of 3 failed rounds toward the threshold'],
     ['no probes: no evidence either way', failing(2, 10, 20), NO_PROBES, at(30), 3,
       { consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: at(0), lastRoundAt: at(30) }, false, 'no probes configured'],
   ];

@@ -13,7 +13,7 @@ import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { SimulatedAccount } from '../../lib/drill/sim/account';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { shardGroups } from '../../lambdas/core/probe-shards';
-import { executionNameFor, HOLD_KEY, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { executionNameFor, HOLD_KEY, newHeartbeat, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import { createServer, type AddressInfo } from 'node:net';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { Store } from '../../lambdas/core/store';
@@ -186,24 +186,48 @@ describe('runRound', () => {
     expect((await store.getProbeState('orders'))!.lastRoundAt).toBe(T0 + 30_000);
   });
 
-  it('writes a healthy group\'s counters once, and names it in its shard\'s heartbeat at least every PROBE_STATE_REFRESH_MS (what readiness and status read)', async () => {
-    // As deployed: one environment kept warm from minute to minute, its counters and heartbeat time in memory.
-    const d: ProbeDeps = { ...deps, memory: new Map(), heartbeat: { writtenAt: null } };
-    const beats: number[] = [];
-    for (let minute = 0; minute < 8; minute++) {
+  it('writes a healthy group\'s counters once, and gives each group its last pass in its shard\'s heartbeat at least every PROBE_STATE_REFRESH_MS (what readiness and status read)', async () => {
+    // As deployed: one environment kept warm from minute to minute, its counters and heartbeat in memory.
+    // A group probed every 60 s shares the shard: it is not due in most rounds.
+    const d: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
+    const slow: ProbeGroup = { ...group, name: 'slow', detection: { ...group.detection, intervalSeconds: 60 } };
+    const shard = [group, { ...group, name: 'billing' }, slow];
+    const beats: Array<NonNullable<Awaited<ReturnType<Store['getProbeHeartbeat']>>>> = [];
+    for (let minute = 0; minute < 12; minute++) {
       now = T0 + minute * 60_000 + 300;
-      await runShard([group, { ...group, name: 'billing' }], d, 60_000, { index: 2, of: 3 });
-      beats.push((await store.getProbeHeartbeat(2))!.at);
+      await runShard(shard, d, undefined, { index: 2, of: 3 });
+      const beat = (await store.getProbeHeartbeat(2))!;
+      if (beats.at(-1)?.at !== beat.at) beats.push(beat);
     }
     // The counters: the first round ever, then nothing while every round passes.
-    expect((await store.getProbeState('orders'))!.lastRoundAt).toBe(T0 + 10_000);
-    expect((await store.getProbeState('billing'))!.lastRoundAt).toBe(T0 + 10_000);
-    // The heartbeat: about every other minute, never more than PROBE_STATE_REFRESH_MS plus a round apart.
-    const written = [...new Set(beats)];
-    expect(written.length).toBeGreaterThanOrEqual(4);
-    expect(written.length).toBeLessThan(8);
-    for (let i = 1; i < written.length; i++) expect(written[i] - written[i - 1]).toBeLessThanOrEqual(PROBE_STATE_REFRESH_MS + 10_000);
-    expect(await store.getProbeHeartbeat(2)).toMatchObject({ shard: 2, of: 3, passed: ['orders', 'billing'] });
+    for (const name of ['orders', 'billing', 'slow']) expect((await store.getProbeState(name))!.lastRoundAt, name).toBeLessThanOrEqual(T0 + 60_000);
+    // The heartbeat: about every other minute, never more than PROBE_STATE_REFRESH_MS plus a round apart,
+    // and in every one each group's last pass is within its own interval of it.
+    expect(beats.length).toBeGreaterThanOrEqual(6);
+    expect(beats.length).toBeLessThan(12);
+    for (let i = 1; i < beats.length; i++) expect(beats[i].at - beats[i - 1].at).toBeLessThanOrEqual(PROBE_STATE_REFRESH_MS + 10_000);
+    // (The first, written after the first round at 10 s, is before slow's first round at 60 s.)
+    expect(Object.keys(beats[0].passed).sort()).toEqual(['billing', 'orders']);
+    for (const beat of beats.slice(1)) {
+      expect(Object.keys(beat.passed).sort()).toEqual(['billing', 'orders', 'slow']);
+      for (const g of shard) expect(beat.at - beat.passed[g.name], `${g.name} in the heartbeat at ${beat.at - T0} ms`).toBeLessThan(g.detection.intervalSeconds * 1000);
+    }
+  });
+
+  it('a new environment keeps the times the shard\'s item gave the groups it has not seen pass yet', async () => {
+    const slow: ProbeGroup = { ...group, name: 'slow', detection: { ...group.detection, intervalSeconds: 60 } };
+    const first: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
+    for (const minute of [0, 1]) {
+      now = T0 + minute * 60_000 + 300;
+      await runShard([group, slow], first);
+    }
+    expect((await store.getProbeHeartbeat(0))!.passed).toEqual({ orders: T0 + 120_000, slow: T0 + 120_000 });
+
+    // Another environment takes the next minute; its first round (130 s) is not one of slow's.
+    now = T0 + 120_300;
+    await runShard([group, slow], { ...deps, memory: new Map(), heartbeat: newHeartbeat() }, 12_000);
+
+    expect((await store.getProbeHeartbeat(0))!.passed).toEqual({ orders: T0 + 130_000, slow: T0 + 120_000 });
   });
 
   it('a failure another environment wrote and nobody recovered (healthy rounds are not written) never joins a later one', async () => {
@@ -232,7 +256,7 @@ describe('runRound', () => {
   });
 
   it('leaves a group that failed the round out of the heartbeat; its own counters say so', async () => {
-    const d: ProbeDeps = { ...deps, memory: new Map(), heartbeat: { writtenAt: null } };
+    const d: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
     await primary.setMode('down');
     // billing's primary is another one, which still answers.
     const up = createServer((socket) => socket.end());
@@ -244,7 +268,7 @@ describe('runRound', () => {
     } finally {
       up.close();
     }
-    expect(await store.getProbeHeartbeat(0)).toMatchObject({ shard: 0, of: 1, at: T0 + 10_000, passed: ['billing'] });
+    expect(await store.getProbeHeartbeat(0)).toMatchObject({ shard: 0, of: 1, at: T0 + 10_000, passed: { billing: T0 + 10_000 } });
     expect(await store.getProbeState('orders')).toMatchObject({ consecutiveFailures: 1, lastRoundAt: T0 + 10_000 });
   });
 });
@@ -332,6 +356,27 @@ describe('void rounds: the prober\'s own failures count neither way', () => {
     expect(Object.fromEntries(documents[0].values.map((v) => [v.name, v.value]))).toEqual({ ProbeRounds: 0, VoidRounds: 3 });
   });
 
+  it('a void round between failed rounds neither counts nor breaks the run: down after three failures', async () => {
+    await primary.setMode('down');
+    // The probe function runs out of file descriptors in the round at 20 s only (what checkAll made of EMFILE).
+    const refused = (await probesOutOfDescriptors(primary.tcpPort)).filter((r) => r.voidReason !== undefined);
+    const d: ProbeDeps = {
+      ...deps,
+      memory: new Map(),
+      check: async (probes) => (now === T0 + 20_000 ? probes.map((p, i) => ({ ...refused[i], probe: p.name! })) : checkAll(probes)),
+    };
+    const reports = [];
+    for (const t of [10_000, 20_000, 30_000, 40_000]) reports.push((await runRound([group], T0 + t, d, d.memory))[0]);
+
+    expect(reports.map((r) => [r.void ?? false, r.reason.replace(/: .*/, '')])).toEqual([
+      [false, '1 of 3 failed rounds toward the threshold'],
+      [true, 'round void'],
+      [false, '2 of 3 failed rounds toward the threshold'],
+      [false, 'primary down'],
+    ]);
+    expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 10_000)]);
+  });
+
   it('a round the function began late (a starved event loop) is void, even when every probe failed', async () => {
     await primary.setMode('down');
     // The timer fires 3 s after the round time, as it does when the event loop is starved.
@@ -396,6 +441,17 @@ describe('mass failure: many groups failing in the same round hold the automatic
     expect(logs.filter((l) => l.message === 'probe hold ended')).toEqual([]);
     expect(account.published).toHaveLength(1);
     expect(account.startedExecutions).toEqual([]);
+  });
+
+  it('a hold whose opening shard is gone (the groups dealt into fewer shards) is ended by the shards there are', async () => {
+    await primary.setMode('down');
+    await runRound(fleet(), T0 + 10_000, deps, new Map(), { index: 1, of: 2 });
+    expect((await store.getProbeState(HOLD_KEY))!).toMatchObject({ outageStartedAt: T0 + 10_000, openedBy: 1, openedOf: 2 });
+    await primary.setMode('up');
+
+    await runRound(fleet(), T0 + 20_000, deps, new Map(), { index: 0, of: 1 });
+
+    expect((await store.getProbeState(HOLD_KEY))!.outageStartedAt).toBeNull();
   });
 
   it('a store that fails while the hold is recorded costs the round nothing: the groups are counted, the hold still holds', async () => {
