@@ -1,14 +1,20 @@
 /**
- * The probe Lambda. EventBridge invokes it once a minute (its finest schedule); inside one invocation
- * it probes every group at the group's `intervalSeconds`, at round times aligned to the clock, so an
- * overlapping invocation runs the very same rounds and the conditional write of the counters lets only
- * one of them count a failed round. When a group is declared down it starts the failover workflow under a name derived
- * from the group and the outage's start: seeing the same outage again cannot start a second execution.
+ * The probe Lambda. EventBridge invokes it once a minute per shard (its finest schedule); that
+ * invocation probes nothing itself: it queues the minute's rounds (each group's `intervalSeconds`, at
+ * round times aligned to the clock) as delayed SQS messages, and each message invokes the function for
+ * one round. Lambda bills an invocation by its duration, so a function that waited between its rounds
+ * paid for the wait; a round alone is paid for its probes. Should the queue refuse the rounds, the
+ * scheduled invocation runs them itself, as it did before there was a queue. A round run twice (SQS
+ * delivers at least once; two minutes' windows may share a round) is the same round: the conditional
+ * write of the counters lets only one of them count it. When a group is declared down it starts the failover
+ * workflow under a name derived from the group and the outage's start: seeing the same outage again
+ * cannot start a second execution.
  */
 import { CLIENT_CONFIG } from '../runtime/client-config';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { GroupConfig } from '../core/config';
 import { once } from '../runtime/deps';
 import { requireEnv } from '../runtime/env';
@@ -24,8 +30,22 @@ import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, roundTiming, typ
 /** What detection needs of a group's config. */
 export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;
 
-/** How long one invocation probes: its minute plus a little overlap with the next, so no round is missed. */
+/**
+ * How long an invocation that runs its minute itself probes (no queue, or the queue refused the rounds):
+ * its minute plus a little overlap with the next, so no round is missed.
+ */
 export const INVOCATION_WINDOW_MS = 62_000;
+
+/** The rounds one scheduled invocation queues: those in the minute from its start (the next one queues the next minute). */
+export const DISPATCH_WINDOW_MS = 60_000;
+
+/**
+ * SQS delays a message by at most 900 s ("DelaySeconds ... Valid values: 0 to 900": Amazon SQS API
+ * Reference, SendMessageBatchRequestEntry), and takes at most 10 messages a batch (SendMessageBatch:
+ * "TooManyEntriesInBatchRequest").
+ */
+export const SQS_MAX_DELAY_SECONDS = 900;
+export const SQS_MAX_BATCH = 10;
 
 
 /**
@@ -41,6 +61,13 @@ export const SPREAD_MARGIN_MS = 1_000;
  * spread only keeps the invocation (billed by the ms) running longer past its last round time.
  */
 export const MAX_SPREAD_MS = 3_000;
+
+/**
+ * A round's probes start one every this long at most: a round of 10 groups takes 150 ms to start, not
+ * 3 s. The trickle is what keeps a burst of handshakes off a fraction of a vCPU; a round billed on its
+ * own should not wait longer than the trickle needs.
+ */
+export const SPREAD_PER_GROUP_MS = 15;
 
 /**
  * A round that begins later than this after its time was started by a starved event loop (or after an
@@ -86,6 +113,8 @@ export interface ProbeDeps {
   memory?: ProbeMemory;
   /** This environment's heartbeat of its shard, kept like `memory`. Without one, written once an invocation. */
   heartbeat?: Heartbeat;
+  /** The queue of rounds (ROUNDS_QUEUE_URL). Without one, a scheduled invocation runs its minute itself. */
+  roundsQueue?: { sqs(): SQSClient; url(): string };
 }
 
 /** A group's counters as this environment knows them: as last read or written, plus what it saw count neither way since. */
@@ -134,7 +163,15 @@ export async function runInvocation(groups: ProbeGroup[], deps: ProbeDeps, windo
   return (await runShard(groups, deps, windowMs)).reports;
 }
 
-export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS, shard: Shard = { index: 0, of: 1 }): Promise<InvocationSummary> {
+/** Which rounds an invocation runs, when not every round of its window. */
+export interface RoundsToRun {
+  /** Only these round times (queued rounds, or the ones the queue refused). */
+  times?: number[];
+  /** The invocation began then: a queued round is late by when it was delivered, not by its round time (runRound). */
+  startedAt?: number;
+}
+
+export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs = INVOCATION_WINDOW_MS, shard: Shard = { index: 0, of: 1 }, only: RoundsToRun = {}): Promise<InvocationSummary> {
   const start = deps.now();
   const beat = deps.heartbeat ?? newHeartbeat();
   const end = start + windowMs;
@@ -143,10 +180,10 @@ export async function runShard(groups: ProbeGroup[], deps: ProbeDeps, windowMs =
   const summary: InvocationSummary = { groups: probed.length, rounds: 0, failed: 0, void: 0, held: 0, actions: [], reports: [] };
   const failing = new Map<string, { failed: number; consecutive: number }>();
   try {
-    for (const roundAt of roundTimes(probed, start, end)) {
+    for (const roundAt of only.times ?? roundTimes(probed, start, end)) {
       const due = probed.filter((g) => roundAt % (g.detection.intervalSeconds * 1000) === 0 && roundAt + longestTimeout(g) <= end);
       try {
-        const reports = await runRound(due, roundAt, deps, memory, shard);
+        const reports = await runRound(due, roundAt, deps, memory, shard, only.startedAt);
         for (const r of reports) {
           summary.reports.push(r);
           if (r.void) summary.void += 1;
@@ -247,22 +284,28 @@ function roundTimes(groups: ProbeGroup[], start: number, end: number): number[] 
  * One round of `groups` at `roundAt`: their probes spread over the interval, then each group judged,
  * counted and, when declared down, acted on, unless the round is void or many groups failed it at once.
  */
-export async function runRound(groups: ProbeGroup[], roundAt: number, deps: ProbeDeps, memory: ProbeMemory = new Map(), shard: Shard = { index: 0, of: 1 }): Promise<RoundReport[]> {
+/**
+ * `startedAt`: the round was queued and its invocation began then, at or after the round time (a
+ * message is delivered when its delay has passed and a poller picks it up). Its probes start from
+ * there: the delivery is not the function's lateness, only a start later than that is.
+ */
+export async function runRound(groups: ProbeGroup[], roundAt: number, deps: ProbeDeps, memory: ProbeMemory = new Map(), shard: Shard = { index: 0, of: 1 }, startedAt?: number): Promise<RoundReport[]> {
   if (groups.length === 0) return [];
   const shortest = Math.min(...groups.map((g) => g.detection.intervalSeconds * 1000));
   const longest = Math.max(...groups.map(longestTimeout));
-  const spread = Math.max(0, Math.min(MAX_SPREAD_MS, shortest - longest - SPREAD_MARGIN_MS));
+  const spread = Math.max(0, Math.min(MAX_SPREAD_MS, groups.length * SPREAD_PER_GROUP_MS, shortest - longest - SPREAD_MARGIN_MS));
+  const from = Math.max(roundAt, startedAt ?? roundAt);
 
-  await deps.sleepUntil(roundAt);
-  const lateMs = deps.now() - roundAt;
+  await deps.sleepUntil(from);
+  const lateMs = deps.now() - from;
   const checks: Array<Promise<ProbeResult[]>> = [];
   for (let i = 0; i < groups.length; i++) {
     const offset = Math.floor((i * spread) / groups.length);
-    if (offset > 0) await deps.sleepUntil(roundAt + offset);
+    if (offset > 0) await deps.sleepUntil(from + offset);
     checks.push(deps.check(groups[i].probes));
   }
   const results = await Promise.all(checks);
-  const overranMs = deps.now() - (roundAt + shortest);
+  const overranMs = deps.now() - (from + shortest);
   const timing = roundTiming(lateMs, overranMs, LATE_ROUND_TOLERANCE_MS);
 
   const verdicts = groups.map((g, i) => {
@@ -523,6 +566,148 @@ function emitMetrics(at: number, s: InvocationSummary, failing: Map<string, { fa
   }
 }
 
+/**
+ * One invocation of a shard that runs its rounds itself, as the handler runs it: the rounds, then the
+ * one summary line a healthy invocation logs (failing and void rounds have their own lines), with the
+ * CPU time it took. A queued round is one such invocation with `only.times` its one round.
+ */
+export async function runProbeInvocation(groups: ProbeGroup[], shard: Shard, d: ProbeDeps, windowMs = INVOCATION_WINDOW_MS, only: RoundsToRun = {}): Promise<InvocationSummary> {
+  const cpuBefore = process.cpuUsage();
+  const started = d.now();
+  const s = await runShard(groups, d, windowMs, shard, only);
+  const cpu = process.cpuUsage(cpuBefore);
+  d.log({
+    level: 'INFO',
+    message: 'probe invocation',
+    shard: `${shard.index + 1}/${shard.of}`,
+    ...(only.times?.length === 1 ? { round: new Date(only.times[0]).toISOString() } : {}),
+    groups: s.groups,
+    rounds: s.rounds,
+    failed: s.failed,
+    void: s.void,
+    held: s.held,
+    ...(s.actions.length > 0 ? { actions: s.actions } : {}),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    wallMs: Math.round(d.now() - started),
+  });
+  return s;
+}
+
+/** A round as the queue carries it: which shard of how many, and the round's time (epoch ms). */
+export interface QueuedRound {
+  shard: number;
+  of: number;
+  roundAt: number;
+}
+
+/** Every round time of the shard's groups in [start, start + windowMs): what one scheduled invocation queues. */
+export function minuteRounds(groups: ProbeGroup[], start: number, windowMs = DISPATCH_WINDOW_MS): number[] {
+  const times = new Set<number>();
+  for (const g of groups.filter((x) => x.probes.length > 0)) {
+    const interval = g.detection.intervalSeconds * 1000;
+    for (let t = Math.ceil(start / interval) * interval; t < start + windowMs; t += interval) times.add(t);
+  }
+  return [...times].sort((a, b) => a - b);
+}
+
+/** What a scheduled invocation did: the rounds it queued, and what it ran itself because the queue refused them. */
+export interface DispatchSummary {
+  queued: number[];
+  ranItself: number[];
+  summary?: InvocationSummary;
+}
+
+/**
+ * The scheduled invocation of a shard: queue the minute's rounds, each delayed until its time (rounded
+ * up to the second: SQS delays by whole seconds, and a round never starts early), 10 to a batch. A
+ * round the queue did not take (the call failed, or the entry did) is run here, as an invocation
+ * without a queue runs its whole minute: the watch goes on, paid for by the wait.
+ */
+export async function dispatchMinute(groups: ProbeGroup[], shard: Shard, d: ProbeDeps): Promise<DispatchSummary> {
+  const start = d.now();
+  const times = minuteRounds(groups, start);
+  const queued: number[] = [];
+  const refused: Array<{ roundAt: number; why: string }> = [];
+  if (!d.roundsQueue) {
+    refused.push(...times.map((roundAt) => ({ roundAt, why: 'no queue' })));
+  } else {
+    for (let i = 0; i < times.length; i += SQS_MAX_BATCH) {
+      const batch = times.slice(i, i + SQS_MAX_BATCH);
+      const now = d.now();
+      try {
+        const out = await d.roundsQueue.sqs().send(
+          new SendMessageBatchCommand({
+            QueueUrl: d.roundsQueue.url(),
+            Entries: batch.map((roundAt) => ({
+              Id: `r${roundAt}`,
+              MessageBody: JSON.stringify({ shard: shard.index, of: shard.of, roundAt } satisfies QueuedRound),
+              DelaySeconds: Math.min(SQS_MAX_DELAY_SECONDS, Math.max(0, Math.ceil((roundAt - now) / 1000))),
+            })),
+          }),
+        );
+        // A batch can succeed in part: each entry is in Successful or in Failed (SendMessageBatch).
+        const failed = new Map((out.Failed ?? []).map((f) => [f.Id, `${f.Code ?? 'Failed'}: ${f.Message ?? ''}`]));
+        for (const roundAt of batch) {
+          const why = failed.get(`r${roundAt}`);
+          if (why === undefined && out.Successful?.some((ok) => ok.Id === `r${roundAt}`)) queued.push(roundAt);
+          else refused.push({ roundAt, why: why ?? 'not in the answer' });
+        }
+      } catch (err) {
+        if (isStop(err)) throw err;
+        refused.push(...batch.map((roundAt) => ({ roundAt, why: `${awsErrorName(err)}: ${(err as Error).message}` })));
+      }
+    }
+  }
+  d.log({
+    level: refused.length > 0 && d.roundsQueue ? 'ERROR' : 'INFO',
+    message: refused.length > 0 && d.roundsQueue ? 'probe rounds not queued: this invocation runs them' : 'probe rounds queued',
+    shard: `${shard.index + 1}/${shard.of}`,
+    queued: queued.length,
+    ...(refused.length > 0 ? { ranItself: refused.length, why: [...new Set(refused.map((r) => r.why))] } : {}),
+  });
+  if (refused.length === 0) return { queued, ranItself: [] };
+  const ranItself = refused.map((r) => r.roundAt);
+  const summary = await runProbeInvocation(groups, shard, d, INVOCATION_WINDOW_MS, { times: ranItself });
+  return { queued, ranItself, summary };
+}
+
+/** A queued round's message, checked: anything else is logged and dropped (a redelivery would fail the same way). */
+export function parseQueuedRound(body: string): QueuedRound {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw new Error(`probe round message: not JSON: ${JSON.stringify(body.slice(0, 200))}`);
+  }
+  const r = v as Partial<QueuedRound> | null;
+  for (const field of ['shard', 'of', 'roundAt'] as const) {
+    const x = r?.[field];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new Error(`probe round message: ${field} must be a whole number, got ${JSON.stringify(x)}`);
+  }
+  return r as QueuedRound;
+}
+
+/**
+ * One queued round: run it unless it is stale. A message the function could not take in time (a
+ * redelivery after a failed attempt, a poller that lagged) is past: its round's time is over once the
+ * next round of its shortest interval is due, and that round has a message of its own. One queued
+ * before the groups were dealt into another number of shards names a shard that is not this one any more.
+ */
+export async function runQueuedRound(shards: ProbeGroup[][], round: QueuedRound, d: ProbeDeps): Promise<InvocationSummary | null> {
+  const startedAt = d.now();
+  if (round.of !== shards.length || round.shard >= shards.length) {
+    d.log({ level: 'WARN', message: 'probe round dropped', reason: `queued for shard ${round.shard + 1} of ${round.of}; the groups are in ${shards.length} shard(s) now`, roundAt: new Date(round.roundAt).toISOString() });
+    return null;
+  }
+  const groups = shards[round.shard].filter((g) => g.probes.length > 0 && round.roundAt % (g.detection.intervalSeconds * 1000) === 0);
+  const shortest = Math.min(...groups.map((g) => g.detection.intervalSeconds * 1000));
+  if (groups.length === 0 || startedAt >= round.roundAt + shortest) {
+    d.log({ level: 'WARN', message: 'probe round dropped', reason: groups.length === 0 ? 'no group is due at that time' : `delivered ${startedAt - round.roundAt} ms after its time: the next round is due`, shard: `${round.shard + 1}/${round.of}`, roundAt: new Date(round.roundAt).toISOString() });
+    return null;
+  }
+  return runProbeInvocation(shards[round.shard], { index: round.shard, of: round.of }, d, Number.POSITIVE_INFINITY, { times: [round.roundAt], startedAt });
+}
+
 // The groups' probe settings are bundled into the function at synth (an inject file), so they have
 // no size limit and no environment variable carries them.
 declare const FAILOVER_PROBE_GROUPS: ProbeGroup[];
@@ -545,6 +730,7 @@ const deps: ProbeDeps = {
   metrics: lambdaMetrics(),
   memory,
   heartbeat,
+  roundsQueue: process.env.ROUNDS_QUEUE_URL ? { sqs: once(() => new SQSClient(CLIENT_CONFIG)), url: () => requireEnv('ROUNDS_QUEUE_URL') } : undefined,
 };
 
 /** The schedule of shard `i` invokes the function with `{ "shard": i }` (lib/infra/detection.ts). */
@@ -556,35 +742,43 @@ export function shardOf(event: unknown, shards: number): number {
   return shard;
 }
 
+/** An SQS event source mapping's event: `Records`, each with the message `body` (batch size 1: one record). */
+interface SqsEvent {
+  Records: Array<{ body: string; messageId?: string }>;
+}
+
+function isSqsEvent(event: unknown): event is SqsEvent {
+  return Array.isArray((event as { Records?: unknown } | null)?.Records);
+}
+
 /**
- * One scheduled invocation of a shard, as the handler runs it: the rounds, then the one summary line a
- * healthy minute logs (failing and void rounds have their own lines), with the CPU time it took.
+ * The probe function's entry for both of its triggers, sharing `d` (one environment's memory):
+ * a schedule's `{ "shard": i }`, and the queue's rounds.
  */
-export async function runProbeInvocation(groups: ProbeGroup[], shard: Shard, d: ProbeDeps, windowMs = INVOCATION_WINDOW_MS): Promise<InvocationSummary> {
-  const cpuBefore = process.cpuUsage();
-  const started = d.now();
-  const s = await runShard(groups, d, windowMs, shard);
-  const cpu = process.cpuUsage(cpuBefore);
-  d.log({
-    level: 'INFO',
-    message: 'probe invocation',
-    shard: `${shard.index + 1}/${shard.of}`,
-    groups: s.groups,
-    rounds: s.rounds,
-    failed: s.failed,
-    void: s.void,
-    held: s.held,
-    ...(s.actions.length > 0 ? { actions: s.actions } : {}),
-    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-    wallMs: Math.round(d.now() - started),
-  });
-  return s;
+export async function handleProbeEvent(event: unknown, groups: ProbeGroup[], d: ProbeDeps): Promise<Record<string, unknown>> {
+  const shards = shardGroups(groups);
+  if (isSqsEvent(event)) {
+    const rounds: Array<Record<string, unknown>> = [];
+    for (const record of event.Records) {
+      let round: QueuedRound;
+      try {
+        round = parseQueuedRound(record.body);
+      } catch (err) {
+        // Not a round this code can run: a redelivery would not change that, so it is not retried.
+        d.log({ level: 'ERROR', message: 'probe round dropped', reason: (err as Error).message, messageId: record.messageId });
+        continue;
+      }
+      const s = await runQueuedRound(shards, round, d);
+      rounds.push({ shard: round.shard, roundAt: round.roundAt, ...(s ? { rounds: s.rounds, failed: s.failed, void: s.void, held: s.held, actions: s.actions } : { dropped: true }) });
+    }
+    return { rounds };
+  }
+  const shard = shardOf(event, shards.length);
+  const out = await dispatchMinute(shards[shard], { index: shard, of: shards.length }, d);
+  return { shard, queued: out.queued.length, ranItself: out.ranItself.length, ...(out.summary ? { rounds: out.summary.rounds, failed: out.summary.failed, void: out.summary.void, actions: out.summary.actions } : {}) };
 }
 
 export const handler = async (event: unknown, context?: LambdaContext) => {
   if (context) logger.addContext(context);
-  const shards = shardGroups(FAILOVER_PROBE_GROUPS);
-  const shard = shardOf(event, shards.length);
-  const s = await runProbeInvocation(shards[shard], { index: shard, of: shards.length }, deps);
-  return { shard, groups: s.groups, rounds: s.rounds, failed: s.failed, void: s.void, held: s.held, actions: s.actions };
+  return handleProbeEvent(event, FAILOVER_PROBE_GROUPS, deps);
 };

@@ -1,5 +1,5 @@
 /**
- * A simulated AWS account (EC2, RDS, Route 53, CloudWatch, SNS, Step Functions) behind real AWS SDK v3
+ * A simulated AWS account (EC2, RDS, Route 53, CloudWatch, SNS, Step Functions, Lambda, SQS) behind real AWS SDK v3
  * clients.
  *
  * There is no AWS account in the drill or the tests, so the code under test talks to real SDK clients
@@ -19,6 +19,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SimClock } from './clock';
 import { SimCore, type Latencies, type SimBehavior, type SimCoreOptions, type SimEvent, type SimServiceModule } from './core';
 import { throttlingOf, unreachableError, type SimService } from './errors';
@@ -31,6 +32,7 @@ import { SimStepFunctions, type SimExecution } from './sfn';
 import { SimAutoScaling } from './autoscaling';
 import { SimClients } from './clients';
 import { SimLambda } from './lambda';
+import { SimSqs } from './sqs';
 import { SimNetwork } from './network';
 
 export { SimClock } from './clock';
@@ -70,7 +72,7 @@ export interface SimApiCall {
 /** The SDK client class each simulated service answers for. */
 const CLIENTS: Record<SimService, unknown> = {
   ec2: EC2Client, rds: RDSClient, route53: Route53Client, cloudwatch: CloudWatchClient, sns: SNSClient, sfn: SFNClient,
-  autoscaling: AutoScalingClient, lambda: LambdaClient,
+  autoscaling: AutoScalingClient, lambda: LambdaClient, sqs: SQSClient,
 };
 
 /**
@@ -104,6 +106,8 @@ export class SimulatedAccount {
   readonly clients: SimClients;
   /** Lambda functions outside the controller's region (the vantage functions). */
   readonly lambda: SimLambda;
+  /** The probe rounds' queue (and any other). */
+  readonly sqs: SimSqs;
   /** Which region's code reaches which region's endpoints (network.ts). */
   readonly network = new SimNetwork();
 
@@ -130,9 +134,10 @@ export class SimulatedAccount {
     this.autoscaling = new SimAutoScaling(this.core, this.ec2);
     this.clients = new SimClients(this.core, this.rds, this.route53);
     this.lambda = new SimLambda(this.core);
+    this.sqs = new SimSqs(this.core);
     this.services = {
       ec2: this.ec2, rds: this.rds, route53: this.route53, cloudwatch: this.cloudwatch, sns: this.sns, sfn: this.sfn, autoscaling: this.autoscaling,
-      lambda: this.lambda,
+      lambda: this.lambda, sqs: this.sqs,
     };
     this.published = this.sns.published;
     this.startedExecutions = this.sfn.startedExecutions;

@@ -10,8 +10,9 @@ import * as sns from '@aws-sdk/client-sns';
 import * as sfn from '@aws-sdk/client-sfn';
 import * as autoscaling from '@aws-sdk/client-auto-scaling';
 import * as lambda from '@aws-sdk/client-lambda';
+import * as sqs from '@aws-sdk/client-sqs';
 
-export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns' | 'sfn' | 'autoscaling' | 'lambda';
+export type SimService = 'ec2' | 'rds' | 'route53' | 'cloudwatch' | 'sns' | 'sfn' | 'autoscaling' | 'lambda' | 'sqs';
 
 interface ExceptionOptions {
   name: string; message: string; $fault: 'client' | 'server';
@@ -42,6 +43,9 @@ const SERVICES: Record<SimService, {
   // Lambda's REST-JSON errors (Lambda API reference, Invoke: Errors).
   lambda: { sdk: lambda, base: lambda.LambdaServiceException as unknown as ExceptionCtor,
     throttle: { name: 'TooManyRequestsException', message: 'Rate Exceeded.' }, queryProtocol: false },
+  // SQS's JSON protocol (its errors keep their query-protocol names: QueueDoesNotExist, RequestThrottled).
+  sqs: { sdk: sqs, base: sqs.SQSServiceException as unknown as ExceptionCtor,
+    throttle: { name: 'RequestThrottled', message: 'Request is throttled.' }, queryProtocol: false },
 };
 
 /**
