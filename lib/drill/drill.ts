@@ -20,7 +20,8 @@ import { runScheduled, type ScheduledDeps, type ScheduledResult } from '../../la
 import { answerDryRun } from '../../lambdas/steps/fence-primary';
 import { groupsByName } from '../../lambdas/core/deployed-group';
 import { PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/core/probe-shards';
-import { runInvocation, type ProbeDeps } from '../../lambdas/probe/run-probes';
+import { handleProbeEvent, newHeartbeat, type ProbeDeps } from '../../lambdas/probe/run-probes';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
 import { Store } from '../../lambdas/core/store';
 import { sourceDatabase, type FailoverConfig, type GroupConfig, type ProbeConfig } from '../../lambdas/core/config';
@@ -61,6 +62,8 @@ export class Drill {
   readonly isolationGroupIds = new Set<string>();
   readonly probeDeps: ProbeDeps;
   readonly stateMachineArn = `arn:aws:states:${DRILL_REGION}:${DRILL_ACCOUNT}:stateMachine:drill-StateMachine`;
+  /** The probe rounds' queue (lib/infra/detection.ts), whose messages invoke the probe function one round each. */
+  readonly roundsQueueUrl = `https://sqs.${DRILL_REGION}.amazonaws.com/${DRILL_ACCOUNT}/drill-ProbeRounds`;
   /** When the primary's endpoints stopped answering (simulated ms), if they did. */
   outageStartedAt?: number;
   private faults: TaskFault[] = [];
@@ -126,7 +129,12 @@ export class Drill {
       stateMachineArn: () => this.stateMachineArn,
       topicArn: () => this.topicArn,
       log: (entry) => this.logs.push(entry),
+      // One execution environment, kept from one invocation to the next as Lambda keeps a warm one.
+      memory: new Map(),
+      heartbeat: newHeartbeat(),
+      roundsQueue: { sqs: once(() => account.client(SQSClient, DRILL_REGION)), url: () => this.roundsQueueUrl },
     };
+    account.sqs.addQueue(this.roundsQueueUrl);
   }
 
   /**
@@ -304,19 +312,27 @@ export class Drill {
   }
 
   /**
-   * Run the probe function as EventBridge would, one invocation a minute, until it starts an
-   * execution or `minutes` have passed. Returns the executions it started.
+   * Run the probe function as its triggers would: EventBridge's `{ "shard": 0 }` once a minute, which
+   * queues the minute's rounds, and each queued round when the queue hands it over, until the function
+   * starts an execution or `minutes` have passed. Returns the executions it started.
    */
   async watch(minutes: number): Promise<SimExecution[]> {
-    // One invocation a minute probes every group, as the one shard of a config of at most
-    // PROBES_PER_INVOCATION probes: its heartbeat is the one readiness and status look for.
-    if (shardGroups(this.config.groups).length > 1) throw new Error(`the drill probes all groups in one invocation a minute: at most ${PROBES_PER_INVOCATION} probes, and this config needs more shards`);
+    // One shard probes every group, as the one shard of a config of at most PROBES_PER_INVOCATION
+    // probes: its heartbeat is the one readiness and status look for.
+    if (shardGroups(this.config.groups).length > 1) throw new Error(`the drill probes all groups in one shard: at most ${PROBES_PER_INVOCATION} probes, and this config needs more shards`);
     const start = this.account.clock.now();
     for (let k = 0; k < minutes; k++) {
-      await this.advanceTo(start + k * 60_000);
+      const minute = start + k * 60_000;
       try {
+        await this.advanceTo(minute);
+        await handleProbeEvent({ shard: 0 }, this.config.groups, this.probeDeps);
         // Invocations run one after another here; overlapping ones are covered by the store's conditional writes.
-        await runInvocation(this.config.groups, this.probeDeps, 60_000);
+        for (let next = this.account.sqs.nextDelivery(this.roundsQueueUrl); next !== null && next < minute + 60_000; next = this.account.sqs.nextDelivery(this.roundsQueueUrl)) {
+          for (const m of this.account.sqs.deliver(this.roundsQueueUrl, next)) {
+            await this.probeDeps.sleepUntil(m.deliverAt);
+            await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, this.config.groups, this.probeDeps);
+          }
+        }
       } catch (err) {
         if (!(err instanceof StopWatching)) throw err;
       }
@@ -326,6 +342,8 @@ export class Drill {
         return started;
       }
     }
+    // Nothing started: the whole window has passed.
+    await this.advanceTo(start + minutes * 60_000);
     return [];
   }
 

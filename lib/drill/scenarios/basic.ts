@@ -59,7 +59,7 @@ export const BASIC_SCENARIOS: Scenario[] = [
       ...untouched,
       check: (drill, history) => [
         ...(history[0]?.summary.startsWith('false alarm') ? [] : [`the record says ${history[0]?.summary}, not a false alarm`]),
-        ...(drill.account.apiCalls.some((c) => c.mutating && c.service !== 'sns' && c.service !== 'sfn') ? ['a false alarm changed something'] : []),
+        ...(drill.account.apiCalls.some((c) => c.mutating && !['sns', 'sfn', 'sqs'].includes(c.service)) ? ['a false alarm changed something'] : []),
       ],
     }),
   },
@@ -105,7 +105,7 @@ export const BASIC_SCENARIOS: Scenario[] = [
       outcomes: ['DRY_RUN'],
       ...untouched,
       check: (drill, history) => [
-        ...(drill.account.apiCalls.some((c) => c.mutating && c.service !== 'sns' && !c.dryRun) ? ['a dry run made a changing AWS call'] : []),
+        ...(drill.account.apiCalls.some((c) => c.mutating && !['sns', 'sqs'].includes(c.service) && !c.dryRun) ? ['a dry run made a changing AWS call'] : []),
         ...(drill.account.apiCalls.some((c) => c.operation === 'StopInstances' && c.dryRun && c.error === 'DryRunOperation')
           ? []
           : ['the dry run did not check the StopInstances permission with DryRun=true']),
@@ -234,7 +234,7 @@ export const BASIC_SCENARIOS: Scenario[] = [
         : {
             outcomes: ['ABORTED'],
             ...untouched,
-            check: (drill) => (drill.account.apiCalls.some((c) => c.mutating && c.service !== 'sns') ? ['an ABORTED run changed something'] : []),
+            check: (drill) => (drill.account.apiCalls.some((c) => c.mutating && !['sns', 'sqs'].includes(c.service)) ? ['an ABORTED run changed something'] : []),
           },
   },
   {

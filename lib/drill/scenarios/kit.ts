@@ -79,7 +79,7 @@ export function fencedAs(history: HistoryItem[], state: string): string[] {
 }
 
 export function nothingChanged(drill: Drill): string[] {
-  const changes = drill.account.apiCalls.filter((c) => c.mutating && c.service !== 'sns');
+  const changes = drill.account.apiCalls.filter((c) => c.mutating && !['sns', 'sqs'].includes(c.service));
   return changes.length === 0 ? [] : [`changing calls: ${changes.map((c) => c.operation).join(', ')}`];
 }
 

@@ -44,7 +44,7 @@ export const SECURITY_SCENARIOS: Scenario[] = [
       outcomes: ['SKIPPED'],
       ...untouched,
       check: (drill) => {
-        const changes = drill.account.apiCalls.filter((c) => c.mutating && c.service !== 'sns');
+        const changes = drill.account.apiCalls.filter((c) => c.mutating && !['sns', 'sqs'].includes(c.service));
         const subjects = drill.account.published.map((m) => m.subject);
         return [
           ...(changes.length === 0 ? [] : [`a SKIPPED run changed something: ${changes.map((c) => c.operation).join(', ')}`]),
