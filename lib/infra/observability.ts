@@ -117,6 +117,11 @@ export class Observability extends Construct {
     // reached the Record step, so it has no history item and its lock is held until it expires.
     // The controller's outcome ABORTED is a decision (the replica may not be promoted, or the outage
     // was not confirmed): that execution succeeds, so only the Executions metric can tell.
+    // These stay CloudWatch alarms on AWS/States, not one (free) EventBridge rule on "Step Functions
+    // Execution Status Change": Step Functions sends that event with "Delivery type: Best effort"
+    // (EventBridge Events Reference, "AWS Step Functions events"), and "best effort delivery means that the
+    // service attempts to send all events to EventBridge, but in some rare cases an event might not be
+    // delivered" ("Delivery level for AWS service events"). A failed failover must not go untold.
     const workflowFailed = alarm('WorkflowFailedAlarm', 'workflow-failed', 'A failover execution failed (FENCE_FAILED, PROMOTION_FAILED, DNS_FAILED, FAILED, RecordNotStored or InvalidInput): see the notification and the execution in the Step Functions console.', {
       metric: stateMachine.metricFailed(sumPerMinute),
       ...anyInAMinute,
@@ -129,6 +134,10 @@ export class Observability extends Construct {
       metric: stateMachine.metricAborted(sumPerMinute),
       ...anyInAMinute,
     });
+    // Not redundant with the notification the Notify step sends for every ABORTED outcome: a Notify that
+    // fails (an SNS error returned as notified: false, or retries exhausted and caught) goes on to Record
+    // and the execution still succeeds (workflow.ts), so neither the notification nor workflow-failed
+    // tells on-call; this alarm, published by CloudWatch with its own permissions, still does.
     const outcomeAborted = alarm('OutcomeAbortedAlarm', 'outcome-aborted', 'The controller decided not to fail over (outcome ABORTED: the replica may not be promoted, or the outage was not confirmed). The execution itself succeeded; the notification says why.', {
       metric: metric(METRIC.executions, { Outcome: 'ABORTED' }, cloudwatch.Stats.SUM, minute),
       ...anyInAMinute,
