@@ -1,10 +1,12 @@
 /**
  * The scheduled readiness function: every `readiness.intervalMinutes` it evaluates every group
- * (evaluate.ts), writes `GroupsNotReady` for the deployment (the alarm watches it) and `Ready` (0) for
- * each group that is not ready, only then: CloudWatch bills a custom metric for the hours it is sent
- * in, so a healthy estate pays for one metric, not one per group; stores the result for `failoverctl status`, and notifies the topic when a group changes
- * between ready and not ready: once per change, not on every run. A group found not ready on the very
- * first run is a change too (from unknown); one found ready is not.
+ * (evaluate.ts); writes `Ready` (0) for each group that is not ready and `GroupsNotReady` (how many)
+ * for the deployment, only while at least one is not: CloudWatch bills a custom metric for the hours
+ * it is sent in, so a healthy estate sends none (the readiness alarm tells a run that did not happen
+ * or failed from the function's own AWS/Lambda metrics, observability.ts); stores the result for
+ * `failoverctl status`, and notifies the topic when a group changes between ready and not ready: once
+ * per change, not on every run. A group found not ready on the very first run is a change too (from
+ * unknown); one found ready is not.
  */
 import { CLIENT_CONFIG } from '../runtime/client-config';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -36,10 +38,11 @@ export async function runScheduled(groups: GroupConfig[], deps: ScheduledDeps): 
   const report = await evaluateReadiness(groups, deps);
   const sink = metricsOf(deps);
   const timestamp = deps.now();
-  for (const g of report.groups.filter((x) => !x.ready)) {
+  const notReady = report.groups.filter((x) => !x.ready);
+  for (const g of notReady) {
     sink.emit({ timestamp, dimensions: { Group: g.group }, values: [{ name: METRIC.ready, unit: 'Count', value: 0 }] });
   }
-  sink.emit({ timestamp, dimensions: {}, values: [{ name: METRIC.groupsNotReady, unit: 'Count', value: report.groups.filter((g) => !g.ready).length }] });
+  if (notReady.length > 0) sink.emit({ timestamp, dimensions: {}, values: [{ name: METRIC.groupsNotReady, unit: 'Count', value: notReady.length }] });
 
   const notified: string[] = [];
   for (const g of report.groups) {

@@ -32,7 +32,7 @@ export const METRIC = {
   dataLossSeconds: 'DataLossSeconds',
   /** 0, sent only while the scheduled readiness evaluation finds the group not ready; dimension Group. */
   ready: 'Ready',
-  /** How many groups the readiness evaluation found not ready; no dimension. The readiness alarm watches it. */
+  /** How many groups the readiness evaluation found not ready, sent only while at least one is; no dimension. The readiness alarm watches it. */
   groupsNotReady: 'GroupsNotReady',
 } as const;
 

@@ -103,6 +103,7 @@ export class FailoverController extends Construct {
       stateMachine: this.workflow.stateMachine,
       probeFunction: this.detection.probeFunction,
       deadLetterQueue: this.deadLetterQueue,
+      readinessFunction: this.readiness.function,
     });
 
     this.operatorAccess = new OperatorAccess(this, 'Operators', { config, table: this.store.table, stateMachine: this.workflow.stateMachine });

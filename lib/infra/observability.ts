@@ -2,7 +2,8 @@
  * What an operator looks at: a CloudWatch dashboard (is the controller watching, what does it see, what
  * did it do) and alarms on the notification topic for a workflow that failed, timed out or was
  * aborted, a probe function that errs, a group nobody is probing any more, a group the readiness
- * evaluation finds not ready, and an event of a schedule or alarm rule that was not delivered.
+ * evaluation finds not ready (or an evaluation that did not run, or failed), and an event of a schedule
+ * or alarm rule that was not delivered.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -63,6 +64,8 @@ export interface ObservabilityProps {
    * @default - no undelivered-events alarm
    */
   readonly deadLetterQueue?: sqs.IQueue;
+  /** The scheduled readiness function: the readiness alarm reads its AWS/Lambda Invocations and Errors. */
+  readonly readinessFunction: lambda.IFunction;
 }
 
 /** The alarms, by what they watch. */
@@ -79,7 +82,7 @@ export interface ControllerAlarms {
   readonly probeErrors?: cloudwatch.Alarm;
   /** One across the groups: fewer probe rounds than every shard counts, for NO_PROBE_ROUNDS_MINUTES minutes. */
   readonly noProbeRounds?: cloudwatch.Alarm;
-  /** The readiness evaluation found a group not ready, or did not run for two intervals. */
+  /** The readiness evaluation found a group not ready, did not run for two intervals, or failed. */
   readonly groupsNotReady: cloudwatch.Alarm;
   /** An event of a schedule or alarm rule was not delivered, or a scheduled invocation was dropped (the dead-letter queue has messages). */
   readonly undeliveredEvents?: cloudwatch.Alarm;
@@ -91,7 +94,7 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const { config, topic, stateMachine, probeFunction, deadLetterQueue } = props;
+    const { config, topic, stateMachine, probeFunction, deadLetterQueue, readinessFunction } = props;
     const probeLogGroup = props.probeLogGroup ?? (probeFunction instanceof lambda.Function ? probeFunction.logGroup : undefined);
     const stackName = Stack.of(this).stackName;
     const probed = config.groups.filter((g) => g.probes.length > 0);
@@ -114,6 +117,11 @@ export class Observability extends Construct {
     // reached the Record step, so it has no history item and its lock is held until it expires.
     // The controller's outcome ABORTED is a decision (the replica may not be promoted, or the outage
     // was not confirmed): that execution succeeds, so only the Executions metric can tell.
+    // These stay CloudWatch alarms on AWS/States, not one (free) EventBridge rule on "Step Functions
+    // Execution Status Change": Step Functions sends that event with "Delivery type: Best effort"
+    // (EventBridge Events Reference, "AWS Step Functions events"), and "best effort delivery means that the
+    // service attempts to send all events to EventBridge, but in some rare cases an event might not be
+    // delivered" ("Delivery level for AWS service events"). A failed failover must not go untold.
     const workflowFailed = alarm('WorkflowFailedAlarm', 'workflow-failed', 'A failover execution failed (FENCE_FAILED, PROMOTION_FAILED, DNS_FAILED, FAILED, RecordNotStored or InvalidInput): see the notification and the execution in the Step Functions console.', {
       metric: stateMachine.metricFailed(sumPerMinute),
       ...anyInAMinute,
@@ -126,6 +134,10 @@ export class Observability extends Construct {
       metric: stateMachine.metricAborted(sumPerMinute),
       ...anyInAMinute,
     });
+    // Not redundant with the notification the Notify step sends for every ABORTED outcome: a Notify that
+    // fails (an SNS error returned as notified: false, or retries exhausted and caught) goes on to Record
+    // and the execution still succeeds (workflow.ts), so neither the notification nor workflow-failed
+    // tells on-call; this alarm, published by CloudWatch with its own permissions, still does.
     const outcomeAborted = alarm('OutcomeAbortedAlarm', 'outcome-aborted', 'The controller decided not to fail over (outcome ABORTED: the replica may not be promoted, or the outage was not confirmed). The execution itself succeeded; the notification says why.', {
       metric: metric(METRIC.executions, { Outcome: 'ABORTED' }, cloudwatch.Stats.SUM, minute),
       ...anyInAMinute,
@@ -152,12 +164,37 @@ export class Observability extends Construct {
         : undefined;
     // Tell on-call when the watching resumes, too.
     noProbeRounds?.addOkAction(toTopic);
-    // The readiness function emits GroupsNotReady once per run. A period of two intervals always
-    // holds one datapoint, so only a run that did not happen (or failed) leaves it missing, and missing
-    // is breaching. CloudWatch caps a period at a day.
+    // The readiness alarm: a group not ready, an evaluation that did not run for two intervals, or one
+    // that failed. GroupsNotReady is sent only while a group is not ready (a custom metric is billed for
+    // the hours it is sent in), so "did not run" and "failed" come from the function's own AWS/Lambda
+    // metrics, which cost nothing to send; the alarm is billed per metric it evaluates: three.
+    // - Invocations (Sum): "Invocations aren't recorded if the invocation request is throttled"; Errors
+    //   (Sum): "exceptions that your code throws and exceptions that the Lambda runtime throws ... such as
+    //   timeouts" (Lambda Developer Guide, "Types of metrics for Lambda functions").
+    // - One period of two intervals holds at least one scheduled run. The expression is 1 or more when no
+    //   invocation was recorded in it, any invocation failed, or a group was not ready; 0 only when the
+    //   function ran, without an error, and found every group ready. So the OK action means exactly that.
+    // - Missing values: FILL "fills the missing values of a time series", and in arithmetic "missing
+    //   values in a time series are treated as 0" (CloudWatch User Guide, "Using metric math" / "Metric
+    //   math syntax and functions"). Should the expression still have no value for a period (nothing at
+    //   all was recorded: no run), missing data is breaching. Either way a period without a run alarms.
+    // Cheaper by one metric would be leaving failures to the undelivered-events alarm (a failed run goes
+    // to the dead-letter queue, as its on-failure destination): but after two failed runs this alarm
+    // would then turn OK, and say so, while a group may still be not ready.
+    // CloudWatch caps a period at a day.
     const interval = config.readiness.intervalMinutes;
-    const groupsNotReady = alarm('GroupsNotReadyAlarm', 'groups-not-ready', 'A group is not ready for a failover (the readiness evaluation found a problem: see its notification, or run failoverctl check), or the evaluation did not run.', {
-      metric: metric(METRIC.groupsNotReady, {}, cloudwatch.Stats.MAXIMUM, Duration.minutes(Math.min(2 * interval, 1440))),
+    const readinessPeriod = Duration.minutes(Math.min(2 * interval, 1440));
+    const groupsNotReady = alarm('GroupsNotReadyAlarm', 'groups-not-ready', "A group is not ready for a failover (the readiness evaluation found a problem: see its notification, or run failoverctl check), or the evaluation did not run for two intervals, or it failed (see the readiness function's log).", {
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(FILL(invocations, 0) < 1, 1, 0) + FILL(errors, 0) + FILL(notReady, 0)`,
+        usingMetrics: {
+          invocations: readinessFunction.metricInvocations({ statistic: cloudwatch.Stats.SUM }),
+          errors: readinessFunction.metricErrors({ statistic: cloudwatch.Stats.SUM }),
+          notReady: metric(METRIC.groupsNotReady, {}, cloudwatch.Stats.MAXIMUM, readinessPeriod),
+        },
+        period: readinessPeriod,
+        label: 'no run, failed runs or groups not ready',
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -172,7 +209,7 @@ export class Observability extends Construct {
     // instead of turning it OK. It returns to OK once the queue is emptied (a call that makes it active
     // again, with 0 messages). Five-minute periods of the maximum.
     const undeliveredEvents = deadLetterQueue
-      ? alarm('UndeliveredEventsAlarm', 'undelivered-events', 'An event was not delivered: a probe or readiness invocation was dropped, or an alarm trigger could not start its failover. Read the messages in the dead-letter queue, act on any failover they hold, then purge it.', {
+      ? alarm('UndeliveredEventsAlarm', 'undelivered-events', 'An event was not delivered: a probe or readiness invocation was dropped or failed, or an alarm trigger could not start its failover. Read the messages in the dead-letter queue, act on any failover they hold, then purge it.', {
           metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
           threshold: 1,
           evaluationPeriods: 1,

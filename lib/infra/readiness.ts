@@ -1,7 +1,8 @@
 /**
  * Readiness: a function on a schedule (`readiness.intervalMinutes`, 15 by default) that evaluates
- * every group (lambdas/readiness/evaluate.ts). Its alarm, on the GroupsNotReady metric it emits, is
- * with the others in observability.ts.
+ * every group (lambdas/readiness/evaluate.ts). Its alarm, on the GroupsNotReady metric it emits while a
+ * group is not ready and on the function's own invocations and errors, is with the others in
+ * observability.ts.
  *
  * The function only reads, with one exception: it asks the fence-primary function to answer a
  * StopInstances DryRun with the fence's own role, so the check covers the permission a failover will

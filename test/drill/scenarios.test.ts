@@ -13,6 +13,7 @@ import { groupDigests } from '../../lambdas/core/deployed-group';
 import { checkInvariants } from '../../lib/drill/invariants';
 import { runScenario, type DrillReport } from '../../lib/drill/report';
 import { SCENARIOS } from '../../lib/drill/scenarios';
+import { manual } from '../../lib/drill/scenarios/kit';
 
 let config: FailoverConfig;
 beforeAll(() => {
@@ -408,6 +409,26 @@ describe('drill scenarios', () => {
       expect(r.replica.promoted).toBe(true);
       expect(r.history[0].notification).toEqual({ notified: false, error: 'AuthorizationErrorException: not authorized to publish (drill)' });
       expect(r.passed, r.failures.join('; ')).toBe(true);
+    });
+
+    it('an ABORTED outcome whose notification SNS refuses: the execution still succeeds, so only the outcome-aborted alarm\'s metric (Executions, Outcome ABORTED) tells on-call', async () => {
+      const drill = await Drill.create(config);
+      try {
+        const group = drill.config.groups[0];
+        drill.account.setReplicationDelay(group.replica.dbInstanceIdentifier, 120);
+        drill.account.inject({ service: 'sns', operation: 'Publish', error: 'AuthorizationErrorException', message: 'not authorized to publish (drill)', times: Infinity });
+        const [run] = await drill.run(manual(group, {}));
+        // Not FAILED: AWS/States ExecutionsFailed (the workflow-failed alarm) does not count it.
+        expect(run.status).toBe('SUCCEEDED');
+        expect(drill.account.published).toEqual([]);
+        const [item] = await drill.store.listHistory();
+        expect(item).toMatchObject({ outcome: 'ABORTED', notification: { notified: false, error: 'AuthorizationErrorException: not authorized to publish (drill)' } });
+        // The one document the alarm reads: Executions with the dimension Outcome alone (observability.ts).
+        const emf = drill.logs.filter((l) => l._aws !== undefined && l.Executions !== undefined) as Array<Record<string, unknown>>;
+        expect(emf.filter((l) => l.Outcome === 'ABORTED' && l.Group === undefined).map((l) => l.Executions)).toEqual([1]);
+      } finally {
+        await drill.close();
+      }
     });
   });
 

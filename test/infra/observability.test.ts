@@ -93,6 +93,7 @@ interface Synthesized {
   topicArn: string;
   stateMachineArn: string;
   probeFunctionName?: string;
+  readinessFunctionName: string;
   /** Alarms by AlarmName, their properties resolved. */
   alarms: Map<string, Json>;
   widgets: Widget[];
@@ -119,6 +120,7 @@ function synthesize(raw: Json): Synthesized {
     topicArn: resolve({ Ref: idOf('AWS::SNS::Topic') }),
     stateMachineArn: resolve({ Ref: idOf('AWS::StepFunctions::StateMachine') }),
     probeFunctionName: probeFunction ? resolve(stack.resolve(probeFunction.functionName)) : undefined,
+    readinessFunctionName: resolve(stack.resolve(stack.controller.readiness.function.functionName)),
     alarms,
     widgets: widgetsOf(JSON.parse(resolve(dashboard.Properties.DashboardBody))),
   };
@@ -254,21 +256,106 @@ describe('alarms', () => {
     expect([...unprobed.alarms.keys()].sort()).toEqual(['Obs-groups-not-ready', 'Obs-outcome-aborted', 'Obs-undelivered-events', 'Obs-workflow-aborted', 'Obs-workflow-failed', 'Obs-workflow-timed-out']);
   });
 
-  it('readiness: GroupsNotReady at 1 or more in two readiness intervals (15 min each by default), a run that did not happen breaching; it also says when all are ready again', () => {
+  it('readiness: one metric-math alarm over two readiness intervals (15 min each by default): the function\'s AWS/Lambda Invocations and Errors and GroupsNotReady, missing data breaching; it also says when all are ready again', () => {
     const alarm = three.alarms.get('Obs-groups-not-ready');
-    expect(evaluation(alarm)).toEqual({
-      namespace: 'FailoverController',
-      metricName: 'GroupsNotReady',
-      dimensions: {},
-      statistic: 'Maximum',
-      period: 1800,
-      evaluationPeriods: 1,
-      datapointsToAlarm: undefined,
-      threshold: 1,
-      comparison: 'GreaterThanOrEqualToThreshold',
-      treatMissingData: 'breaching',
+    expect(alarm).toMatchObject({ EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'breaching' });
+    expect(alarm.MetricName).toBeUndefined();
+    const queries = alarm.Metrics as Json[];
+    expect(queries.filter((q) => q.ReturnData).map((q) => q.Expression)).toEqual(['IF(FILL(invocations, 0) < 1, 1, 0) + FILL(errors, 0) + FILL(notReady, 0)']);
+    const readiness = [{ Name: 'FunctionName', Value: three.readinessFunctionName }];
+    expect(Object.fromEntries(queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat]))).toEqual({
+      invocations: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: readiness }, Period: 1800, Stat: 'Sum' },
+      errors: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: readiness }, Period: 1800, Stat: 'Sum' },
+      // No dimension: the document the readiness function writes (test/readiness).
+      notReady: { Metric: { Namespace: 'FailoverController', MetricName: 'GroupsNotReady' }, Period: 1800, Stat: 'Maximum' },
     });
     expect(alarm.OKActions).toEqual([three.topicArn]);
+  });
+
+  /**
+   * The readiness alarm's state for one period, from what CloudWatch holds for it: the expression
+   * evaluated as the CloudWatch User Guide ("Metric math syntax and functions") defines it, FILL filling
+   * a missing value, arithmetic treating a missing value as 0 (a sum of nothing but missing values is
+   * missing), a comparison or IF of a missing value missing; then the alarm's threshold and its
+   * missing-data rule. `undefined`: nothing recorded in the period. The guide does not say whether FILL
+   * makes values for a metric with no datapoint at all in the range (GroupsNotReady in a healthy month,
+   * Invocations of a function that never runs): `fillsEmpty` says which to assume, and the tests try both.
+   */
+  function readinessAlarmState(expression: string, values: Record<string, number | undefined>, treatMissingData: string, fillsEmpty: boolean): 'ALARM' | 'OK' {
+    const tokens = expression.match(/[A-Za-z_]\w*|\d+|[(),+<]/g)!;
+    let i = 0;
+    const next = () => tokens[i++];
+    const expect_ = (t: string) => {
+      if (next() !== t) throw new Error(`expected ${t} in ${expression}`);
+    };
+    const primary = (): number | undefined => {
+      const t = next();
+      if (/^\d+$/.test(t)) return Number(t);
+      if (t === 'FILL') {
+        expect_('(');
+        const v = sum();
+        expect_(',');
+        const fill = sum();
+        expect_(')');
+        return v ?? (fillsEmpty ? fill : undefined);
+      }
+      if (t === 'IF') {
+        expect_('(');
+        const cond = comparison();
+        expect_(',');
+        const whenTrue = sum();
+        expect_(',');
+        const whenFalse = sum();
+        expect_(')');
+        return cond === undefined ? undefined : cond !== 0 ? whenTrue : whenFalse;
+      }
+      if (t === '(') {
+        const v = comparison();
+        expect_(')');
+        return v;
+      }
+      if (!(t in values)) throw new Error(`unknown id ${t}`);
+      return values[t];
+    };
+    const sum = (): number | undefined => {
+      let v = primary();
+      while (tokens[i] === '+') {
+        next();
+        const w = primary();
+        v = v === undefined && w === undefined ? undefined : (v ?? 0) + (w ?? 0);
+      }
+      return v;
+    };
+    const comparison = (): number | undefined => {
+      const v = sum();
+      if (tokens[i] !== '<') return v;
+      next();
+      const w = sum();
+      return v === undefined || w === undefined ? undefined : v < w ? 1 : 0;
+    };
+    const value = sum();
+    if (i !== tokens.length) throw new Error(`unparsed: ${tokens.slice(i).join(' ')}`);
+    if (value === undefined) return treatMissingData === 'breaching' ? 'ALARM' : 'OK';
+    return value >= 1 ? 'ALARM' : 'OK';
+  }
+
+  // What happened in the two intervals of one period: Invocations and Errors (Sum), GroupsNotReady (Maximum).
+  it.each<{ what: string; invocations?: number; errors?: number; notReady?: number; state: 'ALARM' | 'OK' }>([
+    { what: 'it ran, every group ready (GroupsNotReady not sent)', invocations: 2, errors: 0, notReady: undefined, state: 'OK' },
+    { what: 'it ran, Lambda sent no Errors datapoint', invocations: 2, errors: undefined, notReady: undefined, state: 'OK' },
+    { what: 'it ran once (one run late), every group ready', invocations: 1, errors: 0, notReady: undefined, state: 'OK' },
+    { what: 'a group not ready', invocations: 2, errors: 0, notReady: 1, state: 'ALARM' },
+    { what: 'one run failed (a timeout, a crash), the other found every group ready', invocations: 2, errors: 1, notReady: undefined, state: 'ALARM' },
+    { what: 'every run failed before it wrote anything', invocations: 2, errors: 2, notReady: undefined, state: 'ALARM' },
+    { what: 'a run failed after it found a group not ready', invocations: 2, errors: 1, notReady: 1, state: 'ALARM' },
+    { what: 'no run: nothing recorded at all', invocations: undefined, errors: undefined, notReady: undefined, state: 'ALARM' },
+    { what: 'no run, and Lambda recorded a zero', invocations: 0, errors: 0, notReady: undefined, state: 'ALARM' },
+  ])('the readiness alarm, $what: $state', ({ invocations, errors, notReady, state }) => {
+    const alarm = three.alarms.get('Obs-groups-not-ready');
+    const expression = (alarm.Metrics as Json[]).find((q) => q.ReturnData).Expression as string;
+    for (const fillsEmpty of [true, false]) {
+      expect(readinessAlarmState(expression, { invocations, errors, notReady }, alarm.TreatMissingData, fillsEmpty), `FILL fills an empty series: ${fillsEmpty}`).toBe(state);
+    }
   });
 });
 

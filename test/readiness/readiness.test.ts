@@ -115,16 +115,37 @@ describe('the scheduled readiness function', () => {
     const ready = emf.find((l) => l.Ready !== undefined);
     const notReady = emf.find((l) => l.GroupsNotReady !== undefined);
     expect(ready).toMatchObject({ Group: 'orders', Ready: 0, _aws: { CloudWatchMetrics: [{ Namespace: 'FailoverController', Dimensions: [['Group']] }] } });
-    expect(notReady).toMatchObject({ GroupsNotReady: 1, _aws: { CloudWatchMetrics: [{ Namespace: 'FailoverController', Metrics: [{ Name: 'GroupsNotReady', Unit: 'Count' }] }] } });
+    expect(notReady).toMatchObject({ GroupsNotReady: 1, _aws: { CloudWatchMetrics: [{ Namespace: 'FailoverController', Dimensions: [[]], Metrics: [{ Name: 'GroupsNotReady', Unit: 'Count' }] }] } });
   });
 
-  it('a ready group sends no metric of its own: a healthy estate pays for GroupsNotReady only', async () => {
+  it('sends no metric at all while every group is ready: a healthy estate pays for no readiness metric (the alarm reads the function\'s AWS/Lambda metrics)', async () => {
     const d = await watchedDrill();
+    const before = d.logs.length;
     const { report } = await d.evaluateReadiness();
     expect(report.groups.map((g) => g.ready)).toEqual([true]);
-    const emf = d.logs.filter((l) => l._aws !== undefined) as Array<Record<string, any>>;
-    expect(emf.filter((l) => l.Ready !== undefined)).toEqual([]);
-    expect(emf.filter((l) => l.GroupsNotReady !== undefined).map((l) => l.GroupsNotReady)).toEqual([0]);
+    // Every EMF document the run wrote (the probe function's, written before, are not counted).
+    expect(d.logs.slice(before).filter((l) => l._aws !== undefined)).toEqual([]);
+  });
+
+  it('sends GroupsNotReady in every run while a group is not ready, and stops once it is ready again', async () => {
+    const d = await watchedDrill();
+    const zone = () => d.account.record(ZONE, 'db.orders.example.com', 'CNAME')!;
+    const groupsNotReadyOf = async () => {
+      const before = d.logs.length;
+      await d.evaluateReadiness();
+      const emf = d.logs.slice(before).filter((l) => l._aws !== undefined) as Array<Record<string, any>>;
+      return emf.filter((l) => l.GroupsNotReady !== undefined).map((l) => l.GroupsNotReady);
+    };
+    expect(await groupsNotReadyOf()).toEqual([]);
+    d.account.putRecord(ZONE, { name: 'db.orders.example.com', type: 'CNAME', ttl: 3600, values: zone().values });
+    await d.watch(15);
+    expect(await groupsNotReadyOf()).toEqual([1]);
+    await d.watch(15);
+    // Not only on the change: every run while it lasts (the alarm's period is two intervals).
+    expect(await groupsNotReadyOf()).toEqual([1]);
+    d.account.putRecord(ZONE, { name: 'db.orders.example.com', type: 'CNAME', ttl: 30, values: zone().values });
+    await d.watch(15);
+    expect(await groupsNotReadyOf()).toEqual([]);
   });
 
   it('changes nothing: every call reads, the fence\'s permission asked with DryRun', async () => {
