@@ -3,10 +3,11 @@
  * groups), from measured quantities and published prices, beside Route 53 health checks and an ARC
  * cluster for the same endpoints. One failover a month is included.
  */
-import type { ProbeInvocation } from './probe-invocation';
+import type { ProbeMinute } from './probe-invocation';
 import { BYTES_PER_GB, HOURS_PER_MONTH, PRICES } from './prices';
 
 import { PROBE_MEMORY_MB } from '../infra/detection';
+import { REMOTE_ANSWER_MS } from './probe-invocation';
 import { shardGroups } from '../../lambdas/core/probe-shards';
 
 export { PROBE_MEMORY_MB };
@@ -48,9 +49,9 @@ export interface CostLine {
 export interface CostCase {
   endpoints: number;
   groups: number;
-  /** Probe invocations a minute (one per shard); `invocation` was measured for one shard. */
+  /** Shards, each with its schedule and its rounds; `invocation` is a minute measured for one shard. */
   shards: number;
-  invocation: ProbeInvocation;
+  invocation: ProbeMinute;
   lines: CostLine[];
   totalUsd: number;
   route53HealthChecksUsd: number;
@@ -59,7 +60,18 @@ export interface CostCase {
   arcArithmetic: string;
 }
 
-const INVOCATIONS_PER_MONTH = HOURS_PER_MONTH * 60; // rate(1 minute)
+const MINUTES_PER_MONTH = HOURS_PER_MONTH * 60; // rate(1 minute)
+
+/**
+ * Lambda's pollers of the rounds queue, when it is idle: "When traffic is low, Lambda scales back the
+ * processing to five concurrent batches, and can optimize to as few as 2" (Lambda Developer Guide,
+ * "Configuring scaling behavior for SQS event source mappings"), each a long poll of at most 20 s (SQS
+ * Developer Guide, "Amazon SQS short and long polling"). Counted as 5 pollers each receiving every 20 s,
+ * empty: 15 requests a minute for the queue, which errs high (a receive that returns a message is
+ * counted with the message).
+ */
+export const IDLE_POLLERS = 5;
+export const LONG_POLL_SECONDS = 20;
 
 const usd = (v: number) => (v === 0 ? '$0.00' : v >= 1 ? `$${v.toFixed(2)}` : v >= 0.01 ? `$${v.toFixed(3)}` : `$${v.toPrecision(2)}`);
 const count = (v: number) => Math.round(v).toLocaleString('en-US');
@@ -83,11 +95,15 @@ export interface ReadinessUsage {
  * The month of N groups, from one measured shard invocation (`invocation`, for `invocation.groups`
  * groups; every shard is that size or smaller) times `shards`.
  */
-export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage, alarms: number, readiness: ReadinessUsage = { intervalMinutes: 15 }, shards = 1, endpoints = invocation.groups * invocation.probesPerGroup): CostCase {
-  const n = INVOCATIONS_PER_MONTH * shards;
+export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, alarms: number, readiness: ReadinessUsage = { intervalMinutes: 15 }, shards = 1, endpoints = invocation.groups * invocation.probesPerGroup): CostCase {
+  const n = MINUTES_PER_MONTH * shards; // shard-minutes
+  const invocations = n * invocation.invocations;
   const gb = PROBE_MEMORY_MB / 1024;
-  const seconds = invocation.billedDurationMs / 1000;
+  const seconds = invocation.billedMs / 1000;
   const probeLogGb = (invocation.logBytes * n) / BYTES_PER_GB;
+  const idlePolls = MINUTES_PER_MONTH * IDLE_POLLERS * (60 / LONG_POLL_SECONDS);
+  // Each message is received once and deleted once by the mapping (one message a batch).
+  const sqsRequests = n * (invocation.sendCalls + 2 * invocation.messages) + idlePolls;
   const failoverLogGb = failover.logBytes / BYTES_PER_GB;
   const stepGb = failover.stepMemoryMb / 1024;
   const readinessGb = READINESS_MEMORY_MB / 1024;
@@ -100,13 +116,18 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
   const lines: CostLine[] = [
     {
       item: 'probe Lambda requests',
-      usd: n * P.lambdaRequest.usd,
-      arithmetic: `${count(n)} invocations (${HOURS_PER_MONTH} h x 60${shards > 1 ? ` x ${shards} shards` : ''}) x ${perMillion(P.lambdaRequest.usd)}`,
+      usd: invocations * P.lambdaRequest.usd,
+      arithmetic: `${count(invocations)} invocations (${HOURS_PER_MONTH} h x 60${shards > 1 ? ` x ${shards} shards` : ''} x ${trim(invocation.invocations.toFixed(2))} a minute: the schedule's and one per round) x ${perMillion(P.lambdaRequest.usd)}`,
     },
     {
       item: 'probe Lambda duration',
       usd: n * seconds * gb * P.lambdaArmGbSecond.usd,
-      arithmetic: `${count(n)} x ${seconds.toFixed(3)} s (measured: start to the last round's end) x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)}/GB-s`,
+      arithmetic: `${count(n)} shard-minutes x ${seconds.toFixed(3)} s a minute (measured: the spread's waits ${(invocation.waitMs / 1000).toFixed(3)} s, the work at ${PROBE_MEMORY_MB} MB's vCPU share from ${invocation.cpuMs} ms of CPU, and ${REMOTE_ANSWER_MS} ms for each round's last answer) x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)}/GB-s`,
+    },
+    {
+      item: 'SQS requests (the rounds queue)',
+      usd: sqsRequests * P.sqsRequest.usd,
+      arithmetic: `(${count(n)} shard-minutes x (${trim(invocation.sendCalls.toFixed(2))} SendMessageBatch + 2 x ${trim(invocation.messages.toFixed(2))} messages received and deleted) (measured) + ${count(idlePolls)} empty long polls (${IDLE_POLLERS} pollers every ${LONG_POLL_SECONDS} s)) x ${perMillion(P.sqsRequest.usd)}`,
     },
     {
       item: 'DynamoDB reads (probe state, hold)',
@@ -136,7 +157,7 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
     {
       item: 'CloudWatch alarms',
       usd: alarms * P.cloudwatchAlarm.usd,
-      arithmetic: `${alarms} alarms (the stack's, the probe errors alarm and ONE heartbeat alarm across groups) x ${rate(P.cloudwatchAlarm.usd)}`,
+      arithmetic: `${alarms} alarm metrics (the stack's alarms, groups-not-ready's 3 metrics among them, the probe errors alarm and ONE heartbeat alarm across groups) x ${rate(P.cloudwatchAlarm.usd)}`,
     },
     {
       item: 'CloudWatch dashboard',
@@ -170,8 +191,8 @@ export function monthlyCost(invocation: ProbeInvocation, failover: FailoverUsage
     },
     {
       item: 'readiness metrics (EMF)',
-      usd: 1 * P.cloudwatchCustomMetric.usd,
-      arithmetic: `1 metric while every group is ready (GroupsNotReady; Ready per group only in the hours a group is not ready; lambdas/readiness) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
+      usd: 0,
+      arithmetic: `none while every group is ready (GroupsNotReady, and Ready per group, only in the hours a group is not ready; lambdas/readiness) x ${rate(P.cloudwatchCustomMetric.usd)}/metric-month`,
     },
   ].map((l) => ({ ...l, arithmetic: `${l.arithmetic} = ${usd(l.usd)}` }));
 

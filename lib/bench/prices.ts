@@ -26,6 +26,7 @@ export const PRICES = {
   logsIngestion: { usd: 0.5, per: 'GB of standard-class log data ingested', source: 'https://aws.amazon.com/cloudwatch/pricing/' },
   logsStorage: { usd: 0.03, per: 'GB-month of log data stored', source: 'https://aws.amazon.com/cloudwatch/pricing/' },
   eventbridgeScheduledRule: { usd: 0, per: 'scheduled-rule or AWS-service event (not charged; custom events are $1.00 per million)', source: 'https://aws.amazon.com/eventbridge/pricing/' },
+  sqsRequest: { usd: 0.4 / 1e6, per: 'standard queue request, each 64 KB of payload one request ($0.40 per million)', source: 'https://aws.amazon.com/sqs/pricing/' },
   route53HealthCheck: { usd: 0.5, per: 'health check of an AWS endpoint, per month', source: 'https://aws.amazon.com/route53/pricing/' },
   route53FastInterval: { usd: 1.0, per: 'health check option: 10 s interval, per month', source: 'https://aws.amazon.com/route53/pricing/' },
   arcClusterHour: { usd: 2.5, per: 'Application Recovery Controller cluster-hour', source: 'https://aws.amazon.com/application-recovery-controller/pricing/' },

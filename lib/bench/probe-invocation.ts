@@ -1,26 +1,37 @@
 /**
- * Probe-function invocations as deployed, for N groups of one HTTP probe each: the real
- * `runProbeInvocation` (the handler's own code) with the real Powertools logger and metrics writing to
- * stdout, a real DynamoDB (dynalite) and real HTTP probes against a local server, on a simulated clock
- * so a minute takes no wall time. It yields what the bill is made of: the invocation's billed duration,
- * the store's read and write request units, the log bytes Lambda ships, and the distinct CloudWatch
- * metrics the EMF lines create.
+ * A minute of the probe function as deployed, for one shard of N groups of one HTTP probe each: the
+ * handler's own `handleProbeEvent`, first as the schedule invokes it (it queues the minute's rounds on
+ * the simulated SQS queue), then once for each message as the event source mapping hands it over, with
+ * the real Powertools logger and metrics writing to stdout, a real DynamoDB (dynalite) and real HTTP
+ * probes against a local server, on a simulated clock for the waits. It yields what the bill is made of:
+ * the invocations and their billed duration, the messages sent, the store's read and write request
+ * units, the log bytes Lambda ships, and the distinct CloudWatch metrics the EMF lines create.
  *
  * Lambda reuses an execution environment from one invocation to the next, and the function keeps the
  * groups' counters in memory (run-probes.ts, ProbeMemory): the steady state is a warm environment. So
- * one cold invocation runs first (it reads every group's counters and writes the first rounds), then
- * WARM_INVOCATIONS warm ones, whose average is the figure: the shard's heartbeat
- * (PROBE_STATE_REFRESH_MS) lands in every other one.
+ * one cold minute runs first (it reads every group's counters and writes the first rounds), then
+ * WARM_MINUTES warm ones, whose average is the figure: the shard's heartbeat (PROBE_STATE_REFRESH_MS)
+ * lands in every other one.
+ *
+ * The billed duration of an invocation is its waits on the simulated clock (a round's spread) plus its
+ * work, taken as the larger of the work's wall time here and its CPU time divided by the vCPU share of
+ * PROBE_MEMORY_MB (a CPU-bound round takes that much longer on a fraction of a vCPU), plus
+ * REMOTE_ANSWER_MS for the round's last probe: the local server answers at once, a real endpoint
+ * after a TLS handshake across the network.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { checkAll, probeLabel } from '../../lambdas/probe/check-endpoint';
-import { newHeartbeat, runProbeInvocation, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { handleProbeEvent, newHeartbeat, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import { emfMetrics } from '../../lambdas/runtime/metrics';
 import { logFor, SERVICE_NAME } from '../../lambdas/runtime/powertools';
 import { Store } from '../../lambdas/core/store';
 import { startLocalDynamoDB } from '../drill/local-dynamodb';
+import { SimulatedAccount } from '../drill/sim/account';
+import { PROBE_MEMORY_MB } from '../infra/detection';
 import type { SynthesizedController } from '../runner/synth';
 
 /**
@@ -34,41 +45,53 @@ const REQUEST_ID = '6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab';
 export const LAMBDA_PLATFORM_LINES = [
   `START RequestId: ${REQUEST_ID} Version: $LATEST`,
   `END RequestId: ${REQUEST_ID}`,
-  `REPORT RequestId: ${REQUEST_ID}\tDuration: 64012.34 ms\tBilled Duration: 64013 ms\tMemory Size: 128 MB\tMax Memory Used: 98 MB\t`,
+  `REPORT RequestId: ${REQUEST_ID}\tDuration: 1012.34 ms\tBilled Duration: 1013 ms\tMemory Size: 128 MB\tMax Memory Used: 98 MB\t`,
 ];
 
 /** EventBridge delivers a scheduled event a little after the minute; the rounds start at the next round time. */
 export const INVOCATION_STARTS_AFTER_MINUTE_MS = 300;
-export const WARM_INVOCATIONS = 4;
+export const WARM_MINUTES = 4;
+/** The vCPU share of the probe function (Lambda: one vCPU at 1,769 MB, in proportion below). */
+export const PROBE_VCPU_SHARE = PROBE_MEMORY_MB / 1769;
+/** A real endpoint's answer to the round's last probe: a TLS handshake and a request, about three round trips of 30 ms. An assumption, not measured. */
+export const REMOTE_ANSWER_MS = 100;
 
-export interface ProbeInvocation {
+export interface ProbeMinute {
   groups: number;
   probesPerGroup: number;
-  /** Rounds per group in one invocation. */
+  /** Rounds per group in one minute. */
   rounds: number;
-  /** Simulated ms from the invocation's start to its end (last round's time, spread and probes). */
-  billedDurationMs: number;
-  /** Per warm invocation (the average of WARM_INVOCATIONS). */
+  /** Invocations a minute: the schedule's, and one per queued round. */
+  invocations: number;
+  /** SendMessageBatch calls and messages a minute (the queued rounds). */
+  sendCalls: number;
+  messages: number;
+  /** Billed ms a minute, all its invocations together (see the module's comment). */
+  billedMs: number;
+  /** Of which: waits on the simulated clock, and the work's CPU time here. */
+  waitMs: number;
+  cpuMs: number;
+  /** Per warm minute (the average of WARM_MINUTES). */
   getItems: number;
   putItems: number;
   readRequestUnits: number;
   writeRequestUnits: number;
   logLines: number;
-  /** Log bytes ingested per warm invocation: each line with Lambda's prefix and newline, plus START/END/REPORT. */
+  /** Log bytes ingested per warm minute: each line with Lambda's prefix and newline, plus START/END/REPORT per invocation. */
   logBytes: number;
   /** Distinct metrics (namespace, metric name, dimension values) the EMF lines define. */
   metrics: number;
-  /** The cold invocation's store requests (once per execution environment). */
+  /** The cold minute's store requests (once per execution environment). */
   cold: { getItems: number; putItems: number };
-  /** One line of each kind the invocation wrote, as Powertools wrote it. */
+  /** One line of each kind the minute wrote, as Powertools wrote it. */
   sampleLines: string[];
 }
 
 /**
- * Run one cold and WARM_INVOCATIONS warm invocations of one shard of `groupCount` groups of one HTTP
- * probe each (`GET https://svc-NNN.example.com/health`, served locally), every endpoint healthy.
+ * Run one cold and WARM_MINUTES warm minutes of one shard of `groupCount` groups of one HTTP probe each
+ * (`GET https://svc-NNN.example.com/health`, served locally), every endpoint healthy.
  */
-export async function measureProbeInvocation(groupCount: number, table: SynthesizedController['table']): Promise<ProbeInvocation> {
+export async function measureProbeMinute(groupCount: number, table: SynthesizedController['table']): Promise<ProbeMinute> {
   const server = await startHealthServer();
   const dynamo = await startLocalDynamoDB();
   try {
@@ -108,17 +131,16 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
       };
     });
 
-    // The deployed logger and metrics, writing to a captured stdout.
-    const lines: string[] = [];
+    // The queue and its clock: SQS simulated, with no API latency (the bench counts its calls).
+    const account = new SimulatedAccount({ latencies: { apiCallMs: 0 } });
+    const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-ProbeRounds';
+    account.sqs.addQueue(queueUrl);
+    const minuteZero = Date.parse('2026-01-01T00:00:00.000Z');
+    account.clock.advance(minuteZero + INVOCATION_STARTS_AFTER_MINUTE_MS - account.clock.now());
     const logger = new Logger({ serviceName: SERVICE_NAME });
-    // A simulated clock that may be set back: the next invocation starts a minute after this one began,
-    // while this one may still be in its last round (they overlap, as deployed).
-    let t = Date.parse('2026-01-01T00:00:00.000Z') + INVOCATION_STARTS_AFTER_MINUTE_MS;
-    const clock = { now: () => t };
-    const memory = new Map();
     const deps: ProbeDeps = {
-      now: () => clock.now(),
-      sleepUntil: async (ms) => void (t = Math.max(t, ms)),
+      now: () => account.clock.now(),
+      sleepUntil: async (ms) => account.clock.advance(Math.max(0, ms - account.clock.now())),
       // A healthy local endpoint answers; how soon depends on this machine's load, so the probes' own 2 s
       // timeout must not decide it (the clock of the rounds is simulated anyway).
       check: (probes) => checkAll(probes.map((p) => ({ ...p, timeoutMs: 30_000 }))),
@@ -133,31 +155,60 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
       topicArn: () => 'arn:aws:sns:us-east-1:123456789012:bench',
       log: logFor(undefined, logger),
       metrics: emfMetrics(),
-      memory,
+      memory: new Map(),
       heartbeat: newHeartbeat(),
+      roundsQueue: { sqs: () => account.client(SQSClient, 'us-east-1'), url: () => queueUrl },
     };
 
-    const invoke = async () => {
-      const start = clock.now();
-      const captured = await captureStdout(() => runProbeInvocation(groups, { index: 0, of: 1 }, deps));
-      const summary = captured.result;
-      if (summary.failed > 0 || summary.void > 0) throw new Error(`${summary.failed} failed and ${summary.void} void round(s) in a healthy invocation`);
-      const durationMs = clock.now() - start;
-      t = start + 60_000;
-      return { summary, durationMs, lines: captured.lines };
+    /** One invocation: its lines, and what it is billed. */
+    const invoke = async (event: unknown) => {
+      const simulatedStart = account.clock.now();
+      const cpuBefore = process.cpuUsage();
+      const wallBefore = performance.now();
+      const captured = await captureStdout(() => handleProbeEvent(event, groups, deps));
+      const wallMs = performance.now() - wallBefore;
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      const waitMs = account.clock.now() - simulatedStart;
+      const probed = 'Records' in (event as object);
+      const out = captured.result as { rounds?: Array<{ failed?: number; void?: number; dropped?: boolean }>; ranItself?: number };
+      if (out.ranItself) throw new Error(`the scheduled invocation ran ${out.ranItself} round(s) itself: the queue refused them`);
+      for (const r of out.rounds ?? []) if (r.dropped || r.failed || r.void) throw new Error(`a healthy round was dropped, failed or void: ${JSON.stringify(r)}`);
+      const billedMs = Math.ceil(waitMs + Math.max(wallMs, cpuMs / PROBE_VCPU_SHARE) + (probed ? REMOTE_ANSWER_MS : 0));
+      return { lines: captured.lines, billedMs, waitMs, cpuMs, rounds: (out.rounds ?? []).length };
     };
 
-    const cold = await invoke();
+    let minute = 0;
+    const runMinute = async () => {
+      const start = minuteZero + minute * 60_000 + INVOCATION_STARTS_AFTER_MINUTE_MS;
+      account.clock.advance(Math.max(0, start - account.clock.now()));
+      const sendsBefore = account.apiCalls.filter((c) => c.operation === 'SendMessageBatch').length;
+      const messagesBefore = account.sqs.sent.length;
+      const invocations = [await invoke({ shard: 0 })];
+      for (const m of account.sqs.deliver(queueUrl, start + 60_000)) {
+        account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
+        invocations.push(await invoke({ Records: [{ messageId: m.messageId, body: m.body }] }));
+      }
+      minute += 1;
+      return {
+        invocations,
+        sendCalls: account.apiCalls.filter((c) => c.operation === 'SendMessageBatch').length - sendsBefore,
+        messages: account.sqs.sent.length - messagesBefore,
+      };
+    };
+
+    const cold = await runMinute();
     const coldUsage = { getItems: usage.getItems, putItems: usage.putItems };
     const before = { ...usage };
-    const warm = [];
-    for (let k = 0; k < WARM_INVOCATIONS; k++) warm.push(await invoke());
-    const per = (key: keyof typeof usage) => (usage[key] - before[key]) / WARM_INVOCATIONS;
+    const warm: Array<Awaited<ReturnType<typeof runMinute>>> = [];
+    for (let k = 0; k < WARM_MINUTES; k++) warm.push(await runMinute());
+    const per = (key: keyof typeof usage) => (usage[key] - before[key]) / WARM_MINUTES;
+    const avg = (f: (m: (typeof warm)[number]) => number) => warm.reduce((sum, m) => sum + f(m), 0) / WARM_MINUTES;
+    const sumOf = (m: (typeof warm)[number], key: 'billedMs' | 'waitMs' | 'cpuMs' | 'rounds') => m.invocations.reduce((sum, i) => sum + i[key], 0);
 
-    const warmLines = warm.flatMap((w) => w.lines);
-    lines.push(...warmLines);
+    const warmLines = warm.flatMap((m) => m.invocations.flatMap((i) => i.lines));
     const metrics = new Set<string>();
-    for (const line of lines) {
+    for (const line of warmLines) {
       const entry = JSON.parse(line) as { _aws?: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> } } & Record<string, unknown>;
       for (const directive of entry._aws?.CloudWatchMetrics ?? []) {
         for (const dims of directive.Dimensions) {
@@ -167,22 +218,28 @@ export async function measureProbeInvocation(groupCount: number, table: Synthesi
     }
     const lineBytes = (text: string) => LAMBDA_LINE_PREFIX_BYTES + Buffer.byteLength(text) + 1;
     const platformBytes = LAMBDA_PLATFORM_LINES.reduce((sum, l) => sum + Buffer.byteLength(l) + 1, 0);
+    const invocations = avg((m) => m.invocations.length);
     const kinds = new Map<string, string>();
-    for (const line of [...cold.lines, ...warmLines]) {
+    for (const line of [...cold.invocations.flatMap((i) => i.lines), ...warmLines]) {
       const entry = JSON.parse(line) as Record<string, unknown>;
       kinds.set(String(entry.message ?? (entry._aws ? 'EMF' : '?')), line);
     }
     return {
       groups: groupCount,
       probesPerGroup: 1,
-      rounds: warm[0].summary.rounds / groupCount,
-      billedDurationMs: Math.ceil(Math.max(...warm.map((w) => w.durationMs))),
+      rounds: avg((m) => sumOf(m, 'rounds')),
+      invocations,
+      sendCalls: avg((m) => m.sendCalls),
+      messages: avg((m) => m.messages),
+      billedMs: Math.ceil(avg((m) => sumOf(m, 'billedMs'))),
+      waitMs: Math.round(avg((m) => sumOf(m, 'waitMs'))),
+      cpuMs: Math.round(avg((m) => sumOf(m, 'cpuMs'))),
       getItems: per('getItems'),
       putItems: per('putItems'),
       readRequestUnits: per('readRequestUnits'),
       writeRequestUnits: per('writeRequestUnits'),
-      logLines: warmLines.length / WARM_INVOCATIONS + LAMBDA_PLATFORM_LINES.length,
-      logBytes: warmLines.reduce((sum, l) => sum + lineBytes(l), 0) / WARM_INVOCATIONS + platformBytes,
+      logLines: warmLines.length / WARM_MINUTES + invocations * LAMBDA_PLATFORM_LINES.length,
+      logBytes: warmLines.reduce((sum, l) => sum + lineBytes(l), 0) / WARM_MINUTES + invocations * platformBytes,
       metrics: metrics.size,
       cold: coldUsage,
       sampleLines: [...kinds.values()],

@@ -17,7 +17,7 @@ import { PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/core/probe-sha
 import { DETECTION_SETTINGS, measureDetection, OFFSET_RANGE_MS, withDetection, type DetectionResult } from './detection';
 import { measureFailovers, summarizeFailovers, WAITING_STEPS, type FailoverRun } from './failover';
 import { STEPS } from '../../lambdas/steps';
-import { INVOCATION_STARTS_AFTER_MINUTE_MS, LAMBDA_LINE_PREFIX_BYTES, measureProbeInvocation, WARM_INVOCATIONS } from './probe-invocation';
+import { INVOCATION_STARTS_AFTER_MINUTE_MS, LAMBDA_LINE_PREFIX_BYTES, measureProbeMinute, PROBE_VCPU_SHARE, REMOTE_ANSWER_MS, WARM_MINUTES } from './probe-invocation';
 import { measureProbeRounds, PROBE_ROUND_ENDPOINTS, PROBE_TIMEOUT_MS, type ProbeRoundCase } from './probe-round';
 import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from './prices';
 import { round, seededRandom } from './stats';
@@ -146,7 +146,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   // The drill's synth leaves the probes out (they point at its own servers), so its template has the
   // stack-wide alarms only; a probed deployment adds the probe function's errors alarm and ONE
   // heartbeat alarm, whatever the number of groups.
-  const stackAlarms = Object.values(synth.template.Resources as Record<string, { Type: string }>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length;
+  // CloudWatch bills an alarm per metric it evaluates: a metric-math alarm counts each metric it reads.
+  const alarmMetrics = (r: { Properties: { MetricName?: string; Metrics?: Array<{ MetricStat?: unknown }> } }) => (r.Properties.MetricName ? 1 : (r.Properties.Metrics ?? []).filter((m) => m.MetricStat).length);
+  const stackAlarms = Object.values(synth.template.Resources as Record<string, { Type: string; Properties: { MetricName?: string; Metrics?: Array<{ MetricStat?: unknown }> } }>)
+    .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+    .reduce((sum, r) => sum + alarmMetrics(r), 0);
   const alarms = stackAlarms + 2;
   const failoverUsage = {
     transitions: first.transitions.transitions,
@@ -159,7 +163,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     // One endpoint per group (see docs/cost.md); one shard measured, the largest, times the shards.
     const shards = shardsFor(endpoints);
     const largest = Math.max(...shardGroups(Array.from({ length: endpoints }, () => ({ probes: [0] }))).map((s) => s.length));
-    cases.push(monthlyCost(await measureProbeInvocation(largest, synth.table), failoverUsage, alarms, config.readiness, shards, endpoints));
+    cases.push(monthlyCost(await measureProbeMinute(largest, synth.table), failoverUsage, alarms, config.readiness, shards, endpoints));
   }
   const targetCase = cases.find((c) => c.endpoints === COST_TARGET_ENDPOINTS)!;
   const target1000 = cases.find((c) => c.endpoints === 1000)!;
@@ -256,11 +260,12 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     },
     monthlyCostUsd: {
       method:
-        `A month of ${HOURS_PER_MONTH} h, one probe invocation a minute per shard (${HOURS_PER_MONTH * 60} a month each; a shard holds at most ${PROBES_PER_INVOCATION} probes), one endpoint per group (so N groups), intervals of 10 s, one failover a month, ` +
-        `${PRICE_REGION} on-demand prices read on ${PRICES_READ_ON}, no free tier. Per-invocation quantities are measured by running the handler's own runProbeInvocation for the largest shard ` +
+        `A month of ${HOURS_PER_MONTH} h; per shard (at most ${PROBES_PER_INVOCATION} probes) a scheduled invocation a minute that queues the minute's rounds on SQS, and one invocation per round; one endpoint per group (so N groups), intervals of 10 s, one failover a month, ` +
+        `${PRICE_REGION} on-demand prices read on ${PRICES_READ_ON}, no free tier. Per-minute quantities are measured by running the handler's own handleProbeEvent for the largest shard, the schedule's event and then each queued message as the simulated queue hands it over, ` +
         `with the deployed Powertools Logger and Metrics writing to a captured stdout (the log bytes are their real output), on a simulated clock starting ${INVOCATION_STARTS_AFTER_MINUTE_MS} ms after a minute (as EventBridge delivers), ` +
-        `real HTTP probes to a local server, a real DynamoDB (dynalite) asked for ConsumedCapacity: one cold invocation, then the average of ${WARM_INVOCATIONS} warm ones (Lambda reuses the environment; the counters stay in its memory): ` +
-        `billed duration = start to the last round's end, read/write request units, log bytes (each line with Lambda's ${LAMBDA_LINE_PREFIX_BYTES}-byte text-format prefix, plus START/END/REPORT), distinct EMF metrics. ` +
+        `real HTTP probes to a local server, a real DynamoDB (dynalite) asked for ConsumedCapacity: one cold minute, then the average of ${WARM_MINUTES} warm ones (Lambda reuses the environment; the counters stay in its memory): ` +
+        `billed duration per invocation = its waits on the simulated clock + the larger of its wall time here and its CPU time / ${PROBE_VCPU_SHARE.toFixed(4)} (the vCPU share at ${PROBE_MEMORY_MB} MB) + ${REMOTE_ANSWER_MS} ms per round for a remote endpoint's last answer (assumed); SQS requests (the batches sent, each message received and deleted, and 15 empty long polls a minute); ` +
+        `read/write request units, log bytes (each line with Lambda's ${LAMBDA_LINE_PREFIX_BYTES}-byte text-format prefix, plus START/END/REPORT per invocation), distinct EMF metrics. ` +
         `The dashboard ($3) and the topic's KMS key ($1) are included. The failover's state transitions and Lambda invocations come from the ` +
         `primary-down run, each step invocation billed ${FAILOVER_STEP_BILLED_SECONDS} s at its ${failoverUsage.stepMemoryMb} MB; the probe function at ${PROBE_MEMORY_MB} MB. ` +
         `Not included: data transfer, NAT gateways for a probeVpc, X-Ray (1 trace a month), SNS (1 message), KMS requests (a few per notification), DynamoDB storage and backups (kilobytes), per-group metrics in the hours a group fails ($0.30 x 2 / 730 per group-hour). docs/cost.md writes the arithmetic out.`,

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { monthlyCost } from '../../lib/bench/cost';
 import { addedLatencyTarget } from '../../lib/bench/failover';
-import type { ProbeInvocation } from '../../lib/bench/probe-invocation';
+import type { ProbeMinute } from '../../lib/bench/probe-invocation';
 import { formatBench, runBench, SIZES, type BenchReport } from '../../lib/bench/run';
 import { median, seededRandom } from '../../lib/bench/stats';
 import { STEPS } from '../../lambdas/steps';
@@ -146,7 +146,9 @@ describe('npm run bench -- --quick', () => {
       expect(k.lines.find((l) => l.item.startsWith('KMS key'))!.usd).toBe(1);
       expect(k.route53HealthChecksUsd).toBeCloseTo(k.endpoints * 1.5, 9);
       expect(k.arcClusterUsd).toBeCloseTo(730 * 2.5, 9);
-      // An invocation starts a little after the minute: rounds at 10, 20, ... 60 s.
+      // The schedule fires a little after the minute: it queues rounds at 10, 20, ... 60 s in one batch,
+      // and each runs in an invocation of its own.
+      expect(k.invocation).toMatchObject({ sendCalls: 1, messages: 6, invocations: 7 });
       expect(k.invocation.rounds).toBe(6);
       // While every round passes, one metric: ProbeRounds without dimensions.
       expect(k.invocation.metrics).toBe(1);
@@ -154,10 +156,12 @@ describe('npm run bench -- --quick', () => {
       // shard's heartbeat every other minute (every 110 s).
       expect(k.invocation.getItems).toBe(6);
       expect(k.invocation.putItems).toBeCloseTo(0.5, 9);
-      // Cold: every group's counters, the hold item once a round, and the shard's heartbeat once.
-      expect(k.invocation.cold.getItems).toBe(k.invocation.groups + 6 + 1);
-      // The real Powertools lines: the invocation's summary and the EMF document.
-      expect(k.invocation.sampleLines.map((l) => JSON.parse(l).message ?? 'EMF').sort()).toEqual(['EMF', 'probe invocation']);
+      // Cold: every group's counters, the hold item once a round, and the shard's heartbeat once. Its
+      // minute runs 5 rounds: the sixth (at :60) is delivered after the minute it was queued in, and
+      // counts in the next (each round runs up to a second after its time: SQS delays by whole seconds).
+      expect(k.invocation.cold.getItems).toBe(k.invocation.groups + 5 + 1);
+      // The real Powertools lines: each round's summary and EMF document, and the schedule's line.
+      expect(k.invocation.sampleLines.map((l) => JSON.parse(l).message ?? 'EMF').sort()).toEqual(['EMF', 'probe invocation', 'probe rounds queued']);
     }
     expect(c.pass).toBe(c.cases[2].totalUsd <= c.targetUsd && c.cases[3].totalUsd <= c.target1000Usd);
   });
@@ -180,14 +184,17 @@ describe('bench arithmetic', () => {
   });
 
   it('prices one endpoint from the measured quantities', () => {
-    const invocation: ProbeInvocation = {
-      groups: 1, probesPerGroup: 1, rounds: 6, billedDurationMs: 62_100,
+    const invocation: ProbeMinute = {
+      groups: 1, probesPerGroup: 1, rounds: 6, invocations: 7, sendCalls: 1, messages: 6, billedMs: 1_200, waitMs: 0, cpuMs: 40,
       getItems: 6, putItems: 0.5, readRequestUnits: 6, writeRequestUnits: 0.5, logLines: 5, logBytes: 1000, metrics: 1,
       cold: { getItems: 7, putItems: 1 }, sampleLines: [],
     };
     const cost = monthlyCost(invocation, { transitions: 165, lambdaInvocations: 58, logBytes: 0, stepMemoryMb: 256 }, 0);
     const line = (item: string) => cost.lines.find((l) => l.item.startsWith(item))!.usd;
-    expect(line('probe Lambda duration')).toBeCloseTo(43_800 * 62.1 * 0.125 * 0.0000133334, 9);
+    expect(line('probe Lambda requests')).toBeCloseTo(43_800 * 7 * 0.2e-6, 9);
+    expect(line('probe Lambda duration')).toBeCloseTo(43_800 * 1.2 * 0.125 * 0.0000133334, 9);
+    // A batch sent, each message received and deleted, and 5 pollers' empty long polls every 20 s.
+    expect(line('SQS requests')).toBeCloseTo((43_800 * (1 + 2 * 6) + 43_800 * 15) * 0.4e-6, 9);
     expect(line('DynamoDB writes')).toBeCloseTo(43_800 * 0.5 * 0.625e-6, 9);
     expect(line('CloudWatch custom metrics (EMF)')).toBeCloseTo(0.3, 9);
     expect(line('CloudWatch dashboard')).toBe(3);
