@@ -122,7 +122,7 @@ export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, al
     {
       item: 'probe Lambda duration',
       usd: n * seconds * gb * P.lambdaArmGbSecond.usd,
-      arithmetic: `${count(n)} shard-minutes x ${seconds.toFixed(3)} s a minute (measured: the spread's waits ${(invocation.waitMs / 1000).toFixed(3)} s, the work at ${PROBE_MEMORY_MB} MB's vCPU share from ${invocation.cpuMs} ms of CPU, and ${REMOTE_ANSWER_MS} ms for each round's last answer) x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)}/GB-s`,
+      arithmetic: `${count(n)} shard-minutes x ${seconds.toFixed(3)} s a minute (measured: per invocation the larger of the spread's waits (${(invocation.waitMs / 1000).toFixed(3)} s a minute) and the work at ${PROBE_MEMORY_MB} MB's vCPU share (from ${invocation.cpuMs} ms of CPU a minute here), and ${REMOTE_ANSWER_MS} ms for each round's last answer) x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)}/GB-s`,
     },
     {
       item: 'SQS requests (the rounds queue)',

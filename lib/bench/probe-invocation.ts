@@ -13,11 +13,12 @@
  * WARM_MINUTES warm ones, whose average is the figure: the shard's heartbeat (PROBE_STATE_REFRESH_MS)
  * lands in every other one.
  *
- * The billed duration of an invocation is its waits on the simulated clock (a round's spread) plus its
- * work, taken as the larger of the work's wall time here and its CPU time divided by the vCPU share of
- * PROBE_MEMORY_MB (a CPU-bound round takes that much longer on a fraction of a vCPU), plus
- * REMOTE_ANSWER_MS for the round's last probe: the local server answers at once, a real endpoint
- * after a TLS handshake across the network.
+ * The billed duration of an invocation is the largest of its waits on the simulated clock (a round's
+ * spread), its work's wall time here, and its CPU time divided by the vCPU share of PROBE_MEMORY_MB (a
+ * CPU-bound round takes that much longer on a fraction of a vCPU), plus REMOTE_ANSWER_MS for the
+ * round's last probe: the local server answers at once, a real endpoint after a TLS handshake across
+ * the network. The largest, not the sum: the probes started early in the spread do their work while
+ * the later ones wait for their turn (the spread exists so that the work keeps up with it).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -174,7 +175,7 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
       const out = captured.result as { rounds?: Array<{ failed?: number; void?: number; dropped?: boolean }>; ranItself?: number };
       if (out.ranItself) throw new Error(`the scheduled invocation ran ${out.ranItself} round(s) itself: the queue refused them`);
       for (const r of out.rounds ?? []) if (r.dropped || r.failed || r.void) throw new Error(`a healthy round was dropped, failed or void: ${JSON.stringify(r)}`);
-      const billedMs = Math.ceil(waitMs + Math.max(wallMs, cpuMs / PROBE_VCPU_SHARE) + (probed ? REMOTE_ANSWER_MS : 0));
+      const billedMs = Math.ceil(Math.max(waitMs, wallMs, cpuMs / PROBE_VCPU_SHARE) + (probed ? REMOTE_ANSWER_MS : 0));
       return { lines: captured.lines, billedMs, waitMs, cpuMs, rounds: (out.rounds ?? []).length };
     };
 
