@@ -946,9 +946,9 @@ describe.each(SECURITY_CASES)('scheduled and triggered invocations: $name', ({ n
     expect(senders).toHaveLength(schedules.length + 1);
   });
 
-  it('reserves two concurrent executions for the probe function (two invocations overlap at most), and none for the others', () => {
+  it('reserves three concurrent executions for the probe function (two scheduled invocations and a queued round), and none for the others', () => {
     const reserved = Object.entries(s.template.findResources('AWS::Lambda::Function')).filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined);
-    expect(reserved.map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions])).toEqual([[functionId(/probes the primaries/), 2]]);
+    expect(reserved.map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions])).toEqual([[functionId(/probes the primaries/), 3]]);
     // 62 s window + at most 30 s of probes + 10 s: under two minutes, and one starts each minute.
     expect(s.resources[functionId(/probes the primaries/)].Properties.Timeout).toBeLessThan(120);
   });

@@ -84,7 +84,7 @@ describe(`a config of ${GROUPS} groups and ${3 * GROUPS} endpoints`, () => {
     }
   });
 
-  it('runs the queued rounds of every shard, two at once a shard at most, within the reserved concurrency of two a shard', () => {
+  it('runs the queued rounds of every shard, two at once a shard at most, within the reserved concurrency of three a shard', () => {
     const shards = all().filter(({ r }) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression === 'rate(1 minute)').length;
     expect(shards).toBeGreaterThan(2);
     const mappings = all().filter(({ r }) => r.Type === 'AWS::Lambda::EventSourceMapping');
@@ -92,7 +92,7 @@ describe(`a config of ${GROUPS} groups and ${3 * GROUPS} endpoints`, () => {
     const [{ r: mapping, t }] = mappings;
     expect(mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 2 * shards });
     const probe = t.template.Resources[mapping.Properties.FunctionName.Ref];
-    expect(probe.Properties.ReservedConcurrentExecutions).toBe(2 * shards);
+    expect(probe.Properties.ReservedConcurrentExecutions).toBe(3 * shards);
   });
 
   it("makes one alarm rule per group, naming the group's alarms, each within EventBridge's limits, spread over nested stacks", () => {
