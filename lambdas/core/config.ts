@@ -317,14 +317,22 @@ const ConfigSchema = z
     probeFunction: z
       .strictObject({
         /**
-         * Concurrency reserved for the probe function, so that other functions of the account cannot use
-         * it all while an outage is being detected. An invocation runs at most about 100 s and one starts
-         * every minute, so two run at once at most. Lambda keeps 100 of the account's concurrency
-         * unreserved: an account whose limit is not above 102 cannot reserve any ("none").
+         * Concurrency reserved for the probe function, per shard of the probed groups, so that other
+         * functions of the account cannot use it all while an outage is being detected. A shard's
+         * scheduled invocation starts every minute, runs one round and queues the minute's others, and
+         * each queued round is an invocation of a few seconds; a scheduled invocation that cannot queue
+         * its rounds runs its whole minute, at most about 100 s, so two of them overlap. 2 covers a usual
+         * minute (a scheduled invocation and the tail of a queued round) or one whose rounds could not
+         * be queued (two scheduled invocations); 3 covers both at once. Beyond the reservation Lambda
+         * throttles: the rounds queue's event source does not count it (Lambda Developer Guide,
+         * "Configuring scaling behavior for SQS event source mappings"), and retries a throttled round
+         * until the queue's visibility timeout, by when the round is past. Lambda keeps 100 of the
+         * account's concurrency unreserved: an account whose limit leaves no room for the reservation
+         * cannot reserve any ("none").
          */
         reservedConcurrency: z
           .union([z.number().int({ error: RESERVED }).min(2, { error: RESERVED }).max(10, { error: RESERVED }), z.literal('none')], { error: RESERVED })
-          .default(2),
+          .default(3),
       })
       .prefault({}),
     /**

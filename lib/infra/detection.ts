@@ -1,7 +1,13 @@
 /**
- * Detection and triggers: the probe function on a one-minute schedule (it probes every group at the
- * group's interval inside each invocation) and, for groups that name CloudWatch alarms, a rule that
- * starts the workflow when one of them goes to ALARM.
+ * Detection and triggers: the probe function and what invokes it and, for groups that name CloudWatch
+ * alarms, a rule that starts the workflow when one of them goes to ALARM.
+ *
+ * The probe function is invoked two ways, with the same code and the same baked groups. Each shard of
+ * the probed groups has a one-minute schedule (`{ "shard": i }`): that invocation runs the round due at
+ * its minute and sends each of the minute's other rounds to the rounds queue as a message
+ * `{ "shard": i, "roundAt": <epoch ms> }` delayed to its round's time. The queue's event source invokes
+ * the function once per message, and that invocation runs that one round. When the rounds cannot be
+ * sent, the scheduled invocation runs its whole minute itself, so its timeout still covers the minute.
  */
 import { Aws, Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,6 +15,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -38,18 +45,55 @@ export function probeFunctionBake(groups: ProbeGroup[]): { FAILOVER_PROBE_GROUPS
 /**
  * The probe function's memory. Its vCPU share is memory / 1,769 MB (Lambda Developer Guide, "Configure
  * Lambda function memory": "at 1,769 MB, a function has the equivalent of one vCPU"): 128 MB is 0.072
- * vCPU, enough for a shard of PROBES_PER_INVOCATION probes spread over the interval (measured by
- * `npm run bench`, probeRound: CPU time and peak memory per shard, docs/cost.md). An always-on
- * function at 128 MB is half the price of one at 256 MB.
+ * vCPU, enough for a shard's round of PROBES_PER_INVOCATION probes within the group's interval (measured
+ * by `npm run bench`, probeRound: CPU time and peak memory per shard, docs/cost.md). Every invocation is
+ * billed by the millisecond at this memory: a scheduled one for the round due at its minute (for its
+ * whole minute when it could not queue the others), each queued round's for that round. A round's time
+ * is mostly waiting (its spread of up to MAX_SPREAD_MS, the endpoints' answers), which more memory does
+ * not shorten: at 128 MB a round costs half what it costs at 256 MB.
  */
 export const PROBE_MEMORY_MB = 128;
+
+/**
+ * How many times the rounds queue hands out a message before SQS moves it to the dead-letter queue. A
+ * round is due at one instant, so every delivery after the first finds it past and is deleted by the
+ * handler as stale: the second is there only so that a delivery the function never saw (SQS records a
+ * message as received even when the consumer did not get it, and so advises against 1: SQS Developer
+ * Guide, "Avoiding inconsistent message processing"), or one Lambda gave back after throttling it, is
+ * not reported as lost. AWS advises at least 5 for Lambda ("Understanding SQS retries", Lambda Operator
+ * Guide) to give a message more chances to be processed; a late round has no use for them. A message
+ * the function fails twice goes to the dead-letter queue, whose alarm says so (observability.ts).
+ */
+export const ROUND_QUEUE_MAX_RECEIVES = 2;
+
+/**
+ * The invocations the rounds queue's event source may run at once, for each shard (its maximum
+ * concurrency is this many times the shards): a shard has one message per round time, and a round's
+ * invocation lasts about one round, so at most its tail overlaps the next round's.
+ */
+export const ROUND_INVOCATIONS_PER_SHARD = 2;
+
+/**
+ * How long the rounds queue keeps a message: its delay (a scheduled invocation queues the rounds of its
+ * window, INVOCATION_WINDOW_MS), then ROUND_QUEUE_MAX_RECEIVES visibility timeouts, then a minute for
+ * Lambda's next poll, rounded up to whole minutes (5 minutes for a 74 s timeout). A message that expires
+ * is deleted without a trace (SQS removes it after the retention period), so it must outlive its last
+ * receive for SQS to move it to the dead-letter queue (at the receive after the last one allowed).
+ */
+export function roundsQueueRetention(visibilityTimeout: Duration): Duration {
+  const seconds = Math.ceil(INVOCATION_WINDOW_MS / 1000) + ROUND_QUEUE_MAX_RECEIVES * visibilityTimeout.toSeconds() + 60;
+  return Duration.minutes(Math.ceil(seconds / 60));
+}
 
 export interface DetectionProps {
   readonly config: FailoverConfig;
   readonly table: dynamodb.ITable;
   readonly topic: sns.ITopic;
   readonly stateMachine: sfn.IStateMachine;
-  /** Where the rules' targets put an event they could not deliver, and the probe function one it dropped. */
+  /**
+   * Where the rules' targets put an event they could not deliver, the probe function one it dropped, and
+   * the rounds queue a round message the function failed ROUND_QUEUE_MAX_RECEIVES times.
+   */
   readonly deadLetterQueue: sqs.IQueue;
 }
 
@@ -60,6 +104,11 @@ export class Detection extends Construct {
   public readonly schedules: events.Rule[] = [];
   /** One rule per group that names alarms. */
   public readonly alarmRules: events.Rule[] = [];
+  /**
+   * The probe rounds the scheduled invocations queue, each delayed to its round's time and run by an
+   * invocation of its own; undefined when no group has probes.
+   */
+  public readonly roundsQueue?: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: DetectionProps) {
     super(scope, id);
@@ -68,13 +117,49 @@ export class Detection extends Construct {
     const probed = probeGroupsOf(config);
     if (probed.length > 0) {
       const longestProbeMs = Math.max(...probed.flatMap((g) => g.probes.map((p) => p.timeoutMs)));
+      // What a scheduled invocation that could not queue its rounds needs: its window, its last round's
+      // probes, and a margin (which also covers the round's spread, MAX_SPREAD_MS: at most 3 s). A queued
+      // round's invocation needs a few seconds of it.
+      const timeout = Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000));
+      const shards = shardGroups(probed).length;
+
+      // The rounds queue. A standard queue: each message carries its own delay (message timers, up to
+      // 15 minutes; FIFO queues have none: SQS Developer Guide, "Amazon SQS message timers").
+      // - Visibility timeout: the function's timeout, the least Lambda accepts (Lambda Developer Guide,
+      //   "Creating and configuring an Amazon SQS event source mapping": it checks, when the mapping is
+      //   created or updated, that the function's timeout is not more than the queue's visibility
+      //   timeout). The same page advises six times the function's timeout, so that Lambda can keep
+      //   retrying an invocation it throttled before the message goes back to the queue (it retries until
+      //   the visibility timeout: "Handling errors for an SQS event source in Lambda"). A round run that
+      //   late is past (the handler deletes it as stale): a longer timeout would only hold a failing
+      //   message back from the dead-letter queue, and need a longer retention for it to get there.
+      // - Dead-letter queue: the stack's, after ROUND_QUEUE_MAX_RECEIVES receives. It is a standard queue
+      //   of this account and region, as a standard queue's must be (SQS Developer Guide, "Using
+      //   dead-letter queues in Amazon SQS"); its redrive allow policy is the default, any queue of the
+      //   account and region (CreateQueue, RedriveAllowPolicy); and it keeps messages 14 days, longer than
+      //   this queue, as it must: a moved message keeps its enqueue time ("Setting-up dead-letter queue
+      //   retention"). Both are encrypted by SQS, so the move needs no key.
+      // - Retention: roundsQueueRetention, minutes rather than the default 4 days: a round message
+      //   older than its round is of no use.
+      // - SQS-managed encryption and TLS only, as the dead-letter queue.
+      this.roundsQueue = new sqs.Queue(this, 'ProbeRounds', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        visibilityTimeout: timeout,
+        retentionPeriod: roundsQueueRetention(timeout),
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: ROUND_QUEUE_MAX_RECEIVES },
+      });
+
       this.probeFunction = controllerFunction(this, 'ProbeFunction', {
         source: 'probe/run-probes',
         description: 'failover-controller: probes the primaries and starts the workflow when one is down',
-        // The invocation's window, its last round's probes, and a margin (which also covers the round's
-        // spread, MAX_SPREAD_MS: at most 3 s).
-        timeout: Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000)),
-        environment: { TABLE_NAME: table.tableName, STATE_MACHINE_ARN: stateMachine.stateMachineArn, TOPIC_ARN: topic.topicArn },
+        timeout,
+        environment: {
+          TABLE_NAME: table.tableName,
+          STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+          TOPIC_ARN: topic.topicArn,
+          ROUNDS_QUEUE_URL: this.roundsQueue.queueUrl,
+        },
         logRetention: logs.RetentionDays.ONE_MONTH,
         // The probe settings travel inside the bundle: no size limit, nothing in the environment.
         bake: probeFunctionBake(probed),
@@ -85,20 +170,41 @@ export class Detection extends Construct {
       grantItemAccess(table, this.probeFunction, 'GetItem', 'PutItem');
       stateMachine.grantStartExecution(this.probeFunction);
       grantPublish(topic, this.probeFunction);
+      // Sending the rounds (SendMessageBatch is authorized as sqs:SendMessage); the event source grants
+      // itself the receive and delete.
+      this.roundsQueue.grantSendMessages(this.probeFunction);
 
-      // EventBridge schedules go down to one minute; the function covers the minute itself. A missed
-      // invocation is not retried: the next one is due within the minute anyway. That holds twice: for
-      // EventBridge's delivery to Lambda (the target's retry policy) and for Lambda's own queue of
-      // asynchronous invocations, which by default retries a failed invocation twice and keeps an event
-      // up to six hours (AWS::Lambda::EventInvokeConfig; Lambda Developer Guide, "How Lambda handles
-      // errors and retries with asynchronous invocation": throttled events are retried until they are too
-      // old). 60 s is the shortest age Lambda accepts. What either drops goes to the dead-letter queue,
+      // One round per invocation (batch size 1, no batching window), so that one shard's slow round never
+      // holds another's. A message is deleted when the invocation returns, and goes back to the queue when
+      // it fails (no partial batch responses: one message per batch).
+      // Maximum concurrency, ROUND_INVOCATIONS_PER_SHARD a shard, for two reasons (Lambda Developer
+      // Guide, "Configuring scaling behavior for SQS event source mappings"): without it, Lambda may
+      // poll with as few as 2 concurrent batches when traffic is low, as it is here (one message per
+      // shard per round), and with more than 2 shards, rounds due at the same instant would then wait for
+      // each other; the setting turns that optimization off (5 at least, the page says; beyond 5 shards
+      // the rounds wait for Lambda to add pollers, which it does while messages wait). And it keeps the event source within the
+      // function's reserved concurrency, which it does not count by itself (the same page: maximum
+      // concurrency not above reserved concurrency, or Lambda may throttle).
+      this.probeFunction.addEventSource(
+        new SqsEventSource(this.roundsQueue, {
+          batchSize: 1,
+          maxConcurrency: Math.min(1000, Math.max(2, ROUND_INVOCATIONS_PER_SHARD * shards)),
+        }),
+      );
+
+      // EventBridge schedules go down to one minute; the scheduled invocation covers the rest of the
+      // minute, through the rounds queue or by itself. A missed invocation is not retried: the next one
+      // is due within the minute anyway. That holds twice: for EventBridge's delivery to Lambda (the
+      // target's retry policy) and for Lambda's own queue of asynchronous invocations, which by default
+      // retries a failed invocation twice and keeps an event up to six hours
+      // (AWS::Lambda::EventInvokeConfig; Lambda Developer Guide, "How Lambda handles errors and retries
+      // with asynchronous invocation": throttled events are retried until they are too old). 60 s is the
+      // shortest age Lambda accepts. What either drops goes to the dead-letter queue,
       // whose alarm says so (observability.ts): EventBridge's undelivered events, and Lambda's record of
       // a discarded invocation (on-failure destination, "Capturing records of Lambda asynchronous
       // invocations").
       // Scale out, not up: each shard of at most PROBES_PER_INVOCATION probes has its own schedule and
       // invocations, with the same code and the same baked groups (the function computes the same shards).
-      const shards = shardGroups(probed).length;
       for (let shard = 0; shard < shards; shard++) {
         this.schedules.push(
           new events.Rule(this, shard === 0 ? 'ProbeSchedule' : `ProbeSchedule${shard}`, {
@@ -117,8 +223,9 @@ export class Detection extends Construct {
       }
       this.probeFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1), onFailure: new destinations.SqsDestination(deadLetterQueue) });
       // Concurrency of its own, so that the account's other functions cannot starve detection during an
-      // outage (config.ts, probeFunction.reservedConcurrency: two invocations of a shard overlap at most),
-      // for each shard.
+      // outage, for each shard (config.ts, probeFunction.reservedConcurrency: two scheduled invocations of
+      // a shard overlap when they run their whole minutes, and a queued round may run beside them). It is
+      // never below the event source's maximum concurrency (2 a shard, at least 2).
       const reserved = config.probeFunction.reservedConcurrency;
       if (reserved !== 'none') (this.probeFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reserved * shards;
     }

@@ -33,7 +33,7 @@ export class FailoverController extends Construct {
   public readonly observability: Observability;
   /** The scheduled readiness evaluation and its alarm. */
   public readonly readiness: Readiness;
-  /** Undelivered events of the rule targets and dropped asynchronous invocations; its alarm is in observability. */
+  /** Undelivered events of the rule targets, dropped asynchronous invocations and failed probe rounds; its alarm is in observability. */
   public readonly deadLetterQueue: sqs.Queue;
   /** failoverctl's read-only and operate policies, and the operator role. */
   public readonly operatorAccess: OperatorAccess;
@@ -61,8 +61,9 @@ export class FailoverController extends Construct {
     for (const email of config.notifications.emails) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
-    // Events the schedules and alarm rules could not deliver, and invocations Lambda dropped: SQS-managed
-    // encryption (no key to grant EventBridge or the functions), TLS only, kept the 14 days SQS allows.
+    // Events the schedules and alarm rules could not deliver, invocations Lambda dropped, and probe rounds
+    // the probe function failed (detection.ts, the rounds queue's redrive): SQS-managed encryption (no key
+    // to grant EventBridge or the functions), TLS only, kept the 14 days SQS allows.
     this.deadLetterQueue = new sqs.Queue(this, 'UndeliveredEvents', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -70,7 +71,7 @@ export class FailoverController extends Construct {
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: "This queue is itself the dead-letter queue of the EventBridge rule targets and of the scheduled functions' asynchronous invocations; nothing consumes it, so it needs no dead-letter queue of its own.",
+      reason: "This queue is itself the dead-letter queue of the EventBridge rule targets, of the scheduled functions' asynchronous invocations and of the probe rounds queue; nothing consumes it, so it needs no dead-letter queue of its own.",
     });
     this.workflow = new FailoverWorkflow(this, 'Workflow', { config, table: this.store.table, topic: this.topic });
     if (config.groups.some((g) => g.dns.mode === 'health-check')) this.healthCheckDns = new HealthCheckDns(this, 'HealthCheckDns', { config });

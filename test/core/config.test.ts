@@ -460,9 +460,9 @@ describe('parseConfig: groups that share a resource (their locks would not exclu
 const tcp = (timeoutMs: number) => ({ type: 'tcp', host: '10.0.1.25', port: 5432, timeoutMs });
 
 describe('parseConfig: the probe function\'s reserved concurrency', () => {
-  it('reserves 2 by default, takes 2 to 10, and "none" for an account that cannot reserve any', () => {
-    expect(parseConfig(valid()).probeFunction).toEqual({ reservedConcurrency: 2 });
-    for (const reservedConcurrency of [4, 'none'] as const) {
+  it('reserves 3 by default, takes 2 to 10, and "none" for an account that cannot reserve any', () => {
+    expect(parseConfig(valid()).probeFunction).toEqual({ reservedConcurrency: 3 });
+    for (const reservedConcurrency of [2, 4, 'none'] as const) {
       const config = valid();
       config.probeFunction = { reservedConcurrency };
       expect(parseConfig(config).probeFunction.reservedConcurrency).toBe(reservedConcurrency);

@@ -891,10 +891,12 @@ describe.each(SECURITY_CASES)("failoverctl's operator policies: $name", ({ name 
 
 describe.each(SECURITY_CASES)('scheduled and triggered invocations: $name', ({ name }) => {
   let s: Synthesized;
+  let queueId: string;
   let queueArn: string;
   beforeAll(() => {
     s = get(name);
-    queueArn = s.resolve({ 'Fn::GetAtt': [Object.keys(s.template.findResources('AWS::SQS::Queue'))[0], 'Arn'] });
+    queueId = s.stack.getLogicalId(s.stack.controller.deadLetterQueue.node.defaultChild as CfnElement);
+    queueArn = s.resolve({ 'Fn::GetAtt': [queueId, 'Arn'] });
   });
   const functionId = (description: RegExp) => Object.entries(s.template.findResources('AWS::Lambda::Function')).find(([, f]) => description.test(f.Properties.Description))![0];
 
@@ -920,9 +922,10 @@ describe.each(SECURITY_CASES)('scheduled and triggered invocations: $name', ({ n
   });
 
   it('keeps the dead-letter queue encrypted and TLS-only, writable by the stack\'s rules only', () => {
-    const [queue] = Object.values(s.template.findResources('AWS::SQS::Queue'));
-    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
-    const [policy] = Object.values(s.template.findResources('AWS::SQS::QueuePolicy'));
+    expect(s.resources[queueId].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const policies = Object.values(s.template.findResources('AWS::SQS::QueuePolicy')).filter((p) => p.Properties.Queues.some((q: Json) => q.Ref === queueId));
+    expect(policies).toHaveLength(1);
+    const [policy] = policies;
     const statements = s.resolve(policy.Properties.PolicyDocument.Statement) as Json[];
     expect(statements[0]).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
     const rules = Object.entries(s.template.findResources('AWS::Events::Rule'));
@@ -943,9 +946,9 @@ describe.each(SECURITY_CASES)('scheduled and triggered invocations: $name', ({ n
     expect(senders).toHaveLength(schedules.length + 1);
   });
 
-  it('reserves two concurrent executions for the probe function (two invocations overlap at most), and none for the others', () => {
+  it('reserves three concurrent executions for the probe function (two scheduled invocations and a queued round), and none for the others', () => {
     const reserved = Object.entries(s.template.findResources('AWS::Lambda::Function')).filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined);
-    expect(reserved.map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions])).toEqual([[functionId(/probes the primaries/), 2]]);
+    expect(reserved.map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions])).toEqual([[functionId(/probes the primaries/), 3]]);
     // 62 s window + at most 30 s of probes + 10 s: under two minutes, and one starts each minute.
     expect(s.resources[functionId(/probes the primaries/)].Properties.Timeout).toBeLessThan(120);
   });
@@ -1037,6 +1040,7 @@ describe('detection', () => {
       TABLE_NAME: expect.any(String),
       STATE_MACHINE_ARN: expect.stringMatching(/^arn:aws:states:us-west-2:111122223333:stateMachine:/),
       TOPIC_ARN: expect.any(String),
+      ROUNDS_QUEUE_URL: expect.any(String),
     });
     expect(fn.Properties.VpcConfig).toBeUndefined();
   });
@@ -1108,6 +1112,105 @@ describe('detection', () => {
     // Only the readiness schedule remains.
     quiet.template.resourceCountIs('AWS::Events::Rule', 1);
     quiet.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    // No rounds queue (the dead-letter queue is the only one) and nothing reading one.
+    expect(quiet.stack.controller.detection.roundsQueue).toBeUndefined();
+    quiet.template.resourceCountIs('AWS::SQS::Queue', 1);
+    quiet.template.resourceCountIs('AWS::SQS::QueuePolicy', 1);
+    quiet.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+  });
+});
+
+describe.each(SECURITY_CASES)('the probe rounds queue: $name', ({ name }) => {
+  let s: Synthesized;
+  let roundsId: string;
+  let roundsArn: string;
+  let deadLetterId: string;
+  let deadLetterArn: string;
+  let probeId: string;
+  const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(construct.node.defaultChild as CfnElement);
+  beforeAll(() => {
+    s = get(name);
+    const queues = Object.entries(s.template.findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(2);
+    deadLetterId = logicalIdOf(s.stack.controller.deadLetterQueue);
+    // The other queue: the rounds queue, the only one with a dead-letter queue of its own.
+    roundsId = queues.map(([id]) => id).find((id) => id !== deadLetterId)!;
+    expect(roundsId).toBe(logicalIdOf(s.stack.controller.detection.roundsQueue!));
+    roundsArn = s.resolve({ 'Fn::GetAtt': [roundsId, 'Arn'] });
+    deadLetterArn = s.resolve({ 'Fn::GetAtt': [deadLetterId, 'Arn'] });
+    probeId = logicalIdOf(s.stack.controller.detection.probeFunction!);
+  });
+
+  it('is a standard queue encrypted by SQS, whose policy denies every request without TLS and allows nothing', () => {
+    const queue = s.resources[roundsId].Properties;
+    // A standard queue: FIFO queues have no per-message delay (SQS message timers).
+    expect(queue.FifoQueue).toBeUndefined();
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(queue.KmsMasterKeyId).toBeUndefined();
+    const policies = Object.values(s.template.findResources('AWS::SQS::QueuePolicy')).filter((p) => p.Properties.Queues.some((q: Json) => q.Ref === roundsId));
+    expect(policies).toHaveLength(1);
+    expect(s.resolve(policies[0].Properties.PolicyDocument.Statement)).toEqual([
+      { Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sqs:*', Resource: roundsArn, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+    ]);
+  });
+
+  it("hides a received round for at least the function's timeout, then moves one received twice to the dead-letter queue before it expires", () => {
+    const queue = s.resources[roundsId].Properties;
+    const fn = s.resources[probeId].Properties;
+    // Lambda refuses an event source mapping whose queue's visibility timeout is shorter than the function's timeout.
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(fn.Timeout);
+    expect(s.resolve(queue.RedrivePolicy)).toEqual({ deadLetterTargetArn: deadLetterArn, maxReceiveCount: 2 });
+    // Kept for a round's delay (a scheduled invocation queues the rounds of its 62 s window), then each
+    // receive's visibility timeout: an expired message is deleted, not moved. Short all the same: minutes.
+    expect(queue.MessageRetentionPeriod).toBeGreaterThanOrEqual(62 + queue.RedrivePolicy.maxReceiveCount * queue.VisibilityTimeout);
+    expect(queue.MessageRetentionPeriod).toBeLessThanOrEqual(15 * 60);
+    // The dead-letter queue: standard too, as SQS requires, and keeping a moved message (whose enqueue time stays) longer.
+    const deadLetter = s.resources[deadLetterId].Properties;
+    expect(deadLetter.FifoQueue).toBeUndefined();
+    expect(deadLetter.MessageRetentionPeriod).toBeGreaterThan(queue.MessageRetentionPeriod);
+  });
+
+  it('invokes the probe function with each queued round alone, enabled, without partial batch responses, within its reserved concurrency', () => {
+    const mappings = Object.values(s.template.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0].Properties;
+    expect(mapping.EventSourceArn).toEqual({ 'Fn::GetAtt': [roundsId, 'Arn'] });
+    expect(mapping.FunctionName).toEqual({ Ref: probeId });
+    expect(mapping.BatchSize).toBe(1);
+    expect(mapping.Enabled ?? true).toBe(true);
+    expect(mapping.MaximumBatchingWindowInSeconds ?? 0).toBe(0);
+    expect(mapping.FunctionResponseTypes).toBeUndefined();
+    expect(mapping.FilterCriteria).toBeUndefined();
+    // One shard: two round invocations at once (the tail of one and the next), never more than the reservation.
+    expect(mapping.ScalingConfig).toEqual({ MaximumConcurrency: 2 });
+    expect(mapping.ScalingConfig.MaximumConcurrency).toBeLessThanOrEqual(s.resources[probeId].Properties.ReservedConcurrentExecutions);
+  });
+
+  it("gives the probe function the queue's URL", () => {
+    // `Ref` of an AWS::SQS::Queue is its URL.
+    expect(s.resources[probeId].Properties.Environment.Variables.ROUNDS_QUEUE_URL).toEqual({ Ref: roundsId });
+  });
+
+  it('lets only the probe function use the queue: send, receive, delete; and the probe send nowhere else but the dead-letter queue', () => {
+    const sqsGrants = grantsIn(s).filter((g) => g.effect === 'Allow' && g.actions.some((a) => /^sqs:/i.test(a)));
+    // Every SQS grant names one of the two queues: no "*", no other queue.
+    for (const g of sqsGrants) expect(g.resources.filter((r) => r !== roundsArn && r !== deadLetterArn), `${g.grantee}: ${g.actions.join()}`).toEqual([]);
+    const onRounds = sqsGrants.filter((g) => g.resources.includes(roundsArn));
+    expect(new Set(onRounds.map((g) => g.grantee))).toEqual(new Set(['probe']));
+    expect([...new Set(onRounds.flatMap((g) => g.actions))].sort()).toEqual([
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ]);
+    // The probe function sends its rounds, and its dropped asynchronous invocations (on-failure destination), nowhere else.
+    const probeSends = sqsGrants.filter((g) => g.grantee === 'probe' && g.actions.some((a) => covers(a, 'sqs:SendMessage')));
+    expect(new Set(probeSends.flatMap((g) => g.resources))).toEqual(new Set([roundsArn, deadLetterArn]));
+    // Nobody receives or deletes from the dead-letter queue: its alarm counts what is there.
+    const consumers = sqsGrants.filter((g) => g.actions.some((a) => covers(a, 'sqs:ReceiveMessage') || covers(a, 'sqs:DeleteMessage')));
+    expect(consumers.map((g) => [g.grantee, g.resources])).toEqual([['probe', [roundsArn]]]);
   });
 });
 

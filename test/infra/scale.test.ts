@@ -74,12 +74,25 @@ describe(`a config of ${GROUPS} groups and ${3 * GROUPS} endpoints`, () => {
     }
   });
 
-  it("keeps the dead-letter queue's policy within SQS's 20 statements and 8,192 bytes", () => {
+  it("keeps each queue's policy (the dead-letter queue's, the probe rounds queue's) within SQS's 20 statements and 8,192 bytes", () => {
     const policies = all().filter(({ r }) => r.Type === 'AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(1);
-    const document = resolveIn(policies[0].t.template, policies[0].r.Properties.PolicyDocument);
-    expect(document.Statement.length).toBeLessThanOrEqual(20);
-    expect(Buffer.byteLength(JSON.stringify(document), 'utf8')).toBeLessThanOrEqual(8_192);
+    expect(policies).toHaveLength(2);
+    for (const { r, t } of policies) {
+      const document = resolveIn(t.template, r.Properties.PolicyDocument);
+      expect(document.Statement.length).toBeLessThanOrEqual(20);
+      expect(Buffer.byteLength(JSON.stringify(document), 'utf8')).toBeLessThanOrEqual(8_192);
+    }
+  });
+
+  it('runs the queued rounds of every shard, two at once a shard at most, within the reserved concurrency of three a shard', () => {
+    const shards = all().filter(({ r }) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression === 'rate(1 minute)').length;
+    expect(shards).toBeGreaterThan(2);
+    const mappings = all().filter(({ r }) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const [{ r: mapping, t }] = mappings;
+    expect(mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 2 * shards });
+    const probe = t.template.Resources[mapping.Properties.FunctionName.Ref];
+    expect(probe.Properties.ReservedConcurrentExecutions).toBe(3 * shards);
   });
 
   it("makes one alarm rule per group, naming the group's alarms, each within EventBridge's limits, spread over nested stacks", () => {
