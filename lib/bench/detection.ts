@@ -1,7 +1,7 @@
 /**
  * Detection time: from the moment the primary's endpoints stop answering to the probe function's
  * StartExecution, measured in the drill (the real probe handler against local servers, on the simulated
- * clock, one invocation a minute) over many outages that start at random offsets.
+ * clock, invoked as deployed: the schedule each minute, then one invocation per queued round) over many outages that start at random offsets.
  */
 import type { FailoverConfig, GroupConfig } from '../../lambdas/core/config';
 import { Drill } from '../drill/drill';

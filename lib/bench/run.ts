@@ -186,7 +186,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     wallSeconds: round((performance.now() - t0) / 1000, 1),
     detectionSeconds: {
       method:
-        `In the drill (the real probe handler against local HTTP and TCP servers, one invocation a simulated minute, the example group's 3 probes, quorum majority), ` +
+        `In the drill (the real probe handler against local HTTP and TCP servers, invoked as deployed: the schedule's invocation each simulated minute queues the rounds on the simulated SQS queue, and each round runs when its message is handed over, the example group's 3 probes, quorum majority), ` +
         `${size.outagesPerSetting} outages per setting, each in a fresh drill, starting at an offset drawn uniformly from [${OFFSET_RANGE_MS[0] / 1000} s, ${OFFSET_RANGE_MS[1] / 1000} s) ` +
         `by a mulberry32 PRNG seeded with ${seed}; detection = the probe function's StartExecution time minus the time the endpoints stopped answering, on the simulated clock. ` +
         `Settings: ${detection.map(interval).join('; ')}.`,
@@ -242,7 +242,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     probeRound: {
       method:
         `N endpoints (one HTTP probe each: GET, expect 200, half with bodyContains, timeout ${PROBE_TIMEOUT_MS} ms) split into shards of at most ${PROBES_PER_INVOCATION} probes, one probe invocation each (invocations = shards); ` +
-        `one round of the largest shard run by the real runRound (probes spread over up to 3 s of the 10 s interval, judged, counted; the store stubbed, the counters warm in memory) ` +
+        `one round of the largest shard run by the real runRound (its probes started one group every 15 ms, over at most 3 s of the 10 s interval, judged, counted; the store stubbed, the counters warm in memory) ` +
         `against 5 HTTP servers on 127.0.0.1 in a child process, so this process's CPU is the prober's alone; every 10th endpoint accepts and never answers in the "10 % hanging" cases. ` +
         `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on this machine's CPU (not Graviton), also shown as a share of 128 MB's 0.0723 vCPU over the 10 s interval; ` +
         `peak memory = the highest RSS sampled every 20 ms, minus the RSS before the round. Passes when no healthy endpoint failed, every hanging one did, and the round ended within its interval.`,
@@ -362,7 +362,7 @@ export function formatBench(r: BenchReport): string {
 
   out.push('', `Monthly cost, line by line (${r.monthlyCostUsd.region}, prices read ${r.monthlyCostUsd.pricesReadOn}):`);
   for (const c of r.monthlyCostUsd.cases) {
-    out.push(`  ${c.endpoints} endpoint(s), ${c.groups} group(s), ${c.shards} probe invocation(s) a minute: $${c.totalUsd.toFixed(2)} a month`);
+    out.push(`  ${c.endpoints} endpoint(s), ${c.groups} group(s), ${c.shards} shard(s), ${trimNumber(c.invocation.invocations * c.shards)} probe invocation(s) a minute: $${c.totalUsd.toFixed(2)} a month`);
     for (const l of c.lines) out.push(`    ${l.item}: ${l.arithmetic}`);
     out.push(`    compare: Route 53 health checks ${c.route53Arithmetic}; ARC cluster ${c.arcArithmetic}`);
   }
@@ -383,3 +383,8 @@ export function formatBench(r: BenchReport): string {
   return out.join('\n');
 }
 
+
+/** A count that may be an average, without trailing zeros. */
+function trimNumber(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0+$/, '');
+}
