@@ -593,6 +593,13 @@ export async function runProbeInvocation(groups: ProbeGroup[], shard: Shard, d: 
   return s;
 }
 
+/**
+ * How much earlier than its time a queued round may arrive and still run (it waits for its time): SQS
+ * delays a message by whole seconds, rounded up here, so a round arrives at its time or after; this
+ * allows for the clocks of the sender and the receiver to differ a little.
+ */
+export const EARLY_ROUND_TOLERANCE_MS = 2_000;
+
 /** A round as the queue carries it: which shard of how many, and the round's time (epoch ms). */
 export interface QueuedRound {
   shard: number;
@@ -701,8 +708,15 @@ export async function runQueuedRound(shards: ProbeGroup[][], round: QueuedRound,
   }
   const groups = shards[round.shard].filter((g) => g.probes.length > 0 && round.roundAt % (g.detection.intervalSeconds * 1000) === 0);
   const shortest = Math.min(...groups.map((g) => g.detection.intervalSeconds * 1000));
-  if (groups.length === 0 || startedAt >= round.roundAt + shortest) {
-    d.log({ level: 'WARN', message: 'probe round dropped', reason: groups.length === 0 ? 'no group is due at that time' : `delivered ${startedAt - round.roundAt} ms after its time: the next round is due`, shard: `${round.shard + 1}/${round.of}`, roundAt: new Date(round.roundAt).toISOString() });
+  const why =
+    groups.length === 0 ? 'no group is due at that time'
+    : startedAt >= round.roundAt + shortest ? `delivered ${startedAt - round.roundAt} ms after its time: the next round is due`
+    // A queued round is delayed to its time or later, never earlier: one for later was not queued by
+    // the schedule, and waiting for it would hold the invocation (and its concurrency) for nothing.
+    : round.roundAt - startedAt > EARLY_ROUND_TOLERANCE_MS ? `delivered ${round.roundAt - startedAt} ms before its time: no queued round comes early`
+    : null;
+  if (why) {
+    d.log({ level: 'WARN', message: 'probe round dropped', reason: why, shard: `${round.shard + 1}/${round.of}`, roundAt: new Date(round.roundAt).toISOString() });
     return null;
   }
   return runProbeInvocation(shards[round.shard], { index: round.shard, of: round.of }, d, Number.POSITIVE_INFINITY, { times: [round.roundAt], startedAt });

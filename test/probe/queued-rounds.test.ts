@@ -163,6 +163,15 @@ describe('a queued round', () => {
     expect(logs.at(-1)).toMatchObject({ message: 'probe round dropped', reason: expect.stringContaining('1 shard(s) now') });
   });
 
+  it('drops a round queued for a time ahead of now: the schedule never queues one that comes early', async () => {
+    await primary.setMode('down');
+    await handleProbeEvent({ Records: [{ body: JSON.stringify({ shard: 0, of: 1, roundAt: T0 + 3_600_000 }) }] }, [group], deps);
+    expect(await store.getProbeState(group.name)).toBeUndefined();
+    expect(logs.at(-1)).toMatchObject({ message: 'probe round dropped', reason: expect.stringContaining('before its time') });
+    // Nor did it wait for that time.
+    expect(account.clock.now()).toBeLessThan(T0 + 1000);
+  });
+
   it('drops a message that is not a round, naming the field, and does not throw (a redelivery would fail the same way)', async () => {
     const out = await handleProbeEvent({ Records: [{ messageId: 'm-1', body: JSON.stringify({ shard: 0, of: 1, roundAt: 'soon' }) }, { messageId: 'm-2', body: 'not json' }] }, [group], deps);
     expect(out).toEqual({ rounds: [] });
