@@ -26,16 +26,28 @@ export function shardGroups<G extends { probes: readonly unknown[] }>(groups: G[
   const total = probed.reduce((sum, g) => sum + g.probes.length, 0);
   if (total === 0) return [];
   for (let count = Math.max(1, Math.ceil(total / budget)); ; count++) {
-    const shards: G[][] = Array.from({ length: count }, () => []);
-    const load = new Array<number>(count).fill(0);
-    for (const g of probed) {
-      let i = 0;
-      for (let k = 1; k < count; k++) if (load[k] < load[i]) i = k;
-      shards[i].push(g);
-      load[i] += g.probes.length;
-    }
-    if (load.every((l) => l <= budget) || count >= probed.length) return shards;
+    const shards = dealInto(probed, count);
+    if (shards.every((s) => s.reduce((sum, g) => sum + g.probes.length, 0) <= budget) || count >= probed.length) return shards;
   }
+}
+
+/** No deployment has more shards than this (1,000 groups of at most 10 probes, 200 a shard). */
+export const MAX_SHARDS = 1000;
+
+/**
+ * The probed groups dealt into `count` shards in turn (the one with the fewest probes takes the next
+ * group): shardGroups' split for that count, which a round queued under another split is probed by.
+ */
+export function dealInto<G extends { probes: readonly unknown[] }>(groups: G[], count: number): G[][] {
+  const shards: G[][] = Array.from({ length: count }, () => []);
+  const load = new Array<number>(count).fill(0);
+  for (const g of groups.filter((x) => x.probes.length > 0)) {
+    let i = 0;
+    for (let k = 1; k < count; k++) if (load[k] < load[i]) i = k;
+    shards[i].push(g);
+    load[i] += g.probes.length;
+  }
+  return shards;
 }
 
 /**

@@ -64,6 +64,12 @@ export interface ProbeState {
   /** The outage (by its start) for which an execution was started, or which was reported while the group could not fail over. */
   handledOutage?: number;
   handledAs?: string;
+  /**
+   * A round after lastRoundAt that counted neither way (void, delivered late, the store failed), written
+   * only while a run of failures is open: it keeps the run going for whichever execution environment
+   * counts the next round (detect.ts, advanceCounters).
+   */
+  bridgedAt?: number;
   /** The mass-failure hold only: the probe shard that opened it, the one that may end it, of how many. */
   openedBy?: number;
   openedOf?: number;

@@ -21,11 +21,11 @@ import { requireEnv } from '../runtime/env';
 import { awsErrorName } from '../core/errors';
 import { METRIC, metricsOf, type MetricsSink } from '../runtime/metrics';
 import { lambdaMetrics, logFor, type LambdaContext, logger } from '../runtime/powertools';
-import { shardGroups } from '../core/probe-shards';
+import { dealInto, MAX_SHARDS, shardGroups } from '../core/probe-shards';
 import { Store, type ProbeState } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
-import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, roundTiming, type MassFailure, type ProbeCounters, type RoundVerdict } from './detect';
+import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, roundTiming, type MassFailure, type RoundVerdict } from './detect';
 
 /** What detection needs of a group's config. */
 export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;
@@ -117,8 +117,8 @@ export interface ProbeDeps {
   roundsQueue?: { sqs(): SQSClient; url(): string };
 }
 
-/** A group's counters as this environment knows them: as last read or written, plus what it saw count neither way since. */
-export type Remembered = ProbeState & Pick<ProbeCounters, 'bridgedAt'>;
+/** A group's counters as this environment knows them: as last read or written (bridgedAt included). */
+export type Remembered = ProbeState;
 /** Counters by group. */
 export type ProbeMemory = Map<string, Remembered>;
 
@@ -217,25 +217,32 @@ export interface Shard {
   of: number;
 }
 
-/** When each group of the shard last passed a round, and when that was last written. */
-export interface Heartbeat {
+/** When each group of a shard last passed a round, as this environment saw it, and when it last wrote the shard's item. */
+export interface ShardBeat {
   writtenAt: number | null;
   /** Group → its last passed round; a group that failed a round is left out until it passes again. */
   passed: Map<string, number>;
-  /** Whether the shard's item was read into `passed` (once an environment: it keeps the slower groups' times). */
-  seeded: boolean;
+}
+
+/** This environment's view of each shard's heartbeat: one environment may run rounds of any shard. */
+export interface Heartbeat {
+  shards: Map<number, ShardBeat>;
 }
 
 export function newHeartbeat(): Heartbeat {
-  return { writtenAt: null, passed: new Map(), seeded: false };
+  return { shards: new Map() };
 }
 
 /**
- * Note the round's passes and failures, and write the shard's heartbeat when the last one is
- * PROBE_STATE_REFRESH_MS old: the one write that keeps a healthy estate's last rounds visible. Each
- * group keeps its own time, so one not due in this round (another interval), or void in it, keeps its last pass.
+ * Note the round's passes and failures, and write the shard's heartbeat when this environment last
+ * wrote it PROBE_STATE_REFRESH_MS ago: the one write that keeps a healthy estate's last rounds visible.
+ * Several environments run a shard's rounds, each seeing some of them: the write merges this one's
+ * times into the stored item (the later of the two for each group), so a group this environment rarely
+ * sees (another interval, rounds that went elsewhere) keeps the time another one wrote.
  */
-async function beatRound(roundAt: number, reports: RoundReport[], groups: ProbeGroup[], shard: Shard, beat: Heartbeat, deps: ProbeDeps): Promise<void> {
+async function beatRound(roundAt: number, reports: RoundReport[], groups: ProbeGroup[], shard: Shard, heartbeat: Heartbeat, deps: ProbeDeps): Promise<void> {
+  const beat = heartbeat.shards.get(shard.index) ?? { writtenAt: null, passed: new Map<string, number>() };
+  heartbeat.shards.set(shard.index, beat);
   for (const r of reports) {
     if (r.void || !r.counted) continue;
     if (r.failed) beat.passed.delete(r.group);
@@ -243,17 +250,15 @@ async function beatRound(roundAt: number, reports: RoundReport[], groups: ProbeG
   }
   if (beat.writtenAt !== null && roundAt - beat.writtenAt < PROBE_STATE_REFRESH_MS) return;
   try {
-    if (!beat.seeded) {
-      // A new environment: the shard's item holds the times of groups this one has not seen pass yet.
-      const stored = await deps.store().getProbeHeartbeat(shard.index);
-      const mine = new Set(groups.map((g) => g.name));
-      for (const [group, at] of Object.entries(stored?.passed ?? {})) {
-        if (mine.has(group) && !beat.passed.has(group) && !reports.some((r) => r.group === group && r.failed)) beat.passed.set(group, at);
-      }
-      beat.seeded = true;
-    }
-    if (beat.passed.size === 0) return;
-    await deps.store().putProbeHeartbeat({ shard: shard.index, of: shard.of, at: roundAt, passed: Object.fromEntries(beat.passed) });
+    const stored = await deps.store().getProbeHeartbeat(shard.index);
+    const mine = new Set(groups.map((g) => g.name));
+    const failedNow = new Set(reports.filter((r) => r.failed).map((r) => r.group));
+    const passed = new Map<string, number>();
+    for (const [group, at] of Object.entries(stored?.passed ?? {})) if (mine.has(group) && !failedNow.has(group)) passed.set(group, at);
+    for (const [group, at] of beat.passed) if (mine.has(group)) passed.set(group, Math.max(at, passed.get(group) ?? at));
+    if (passed.size === 0) return;
+    // Unconditional: two environments writing at once lose one's merge until its next write (110 s).
+    await deps.store().putProbeHeartbeat({ shard: shard.index, of: shard.of, at: Math.max(roundAt, stored?.at ?? roundAt), passed: Object.fromEntries(passed) });
     beat.writtenAt = roundAt;
   } catch (err) {
     // The rounds were counted; only their visibility to readiness and status waits for the next round.
@@ -295,6 +300,20 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
   const longest = Math.max(...groups.map(longestTimeout));
   const spread = Math.max(0, Math.min(MAX_SPREAD_MS, groups.length * SPREAD_PER_GROUP_MS, shortest - longest - SPREAD_MARGIN_MS));
   const from = Math.max(roundAt, startedAt ?? roundAt);
+  const deliveredLateMs = startedAt === undefined ? 0 : startedAt - roundAt;
+  const tolerance = Math.min(QUEUED_ROUND_TOLERANCE_MS, shortest / 2);
+  if (deliveredLateMs > tolerance) {
+    // Probed now, this round would be a sample less than an interval before the next one: a blip of a
+    // few seconds could count twice. It counts neither way, and does not break a run of failures.
+    const reason = `round void: delivered ${deliveredLateMs} ms after its time (tolerance ${tolerance} ms): probed now, it would not be an interval from the next round`;
+    deps.log({ level: 'WARN', message: 'probe round void', groups: groups.map((g) => g.name), roundAt: new Date(roundAt).toISOString(), reason });
+    const reports: RoundReport[] = [];
+    for (const group of groups) {
+      await bridge(group.name, roundAt, deps, memory);
+      reports.push({ group: group.name, roundAt, failed: false, void: true, counted: false, reason });
+    }
+    return reports;
+  }
 
   await deps.sleepUntil(from);
   const lateMs = deps.now() - from;
@@ -329,7 +348,7 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
     const group = groups[i];
     const verdict = verdicts[i];
     if (verdict.void) {
-      bridge(group.name, roundAt, memory);
+      await bridge(group.name, roundAt, deps, memory);
       reports.push({ group: group.name, roundAt, failed: false, void: true, counted: false, reason: verdict.void });
       deps.log({ level: 'WARN', message: 'probe round void', group: group.name, roundAt: new Date(roundAt).toISOString(), reason: verdict.void, probes: results[i].map(probeDetail) });
       continue;
@@ -338,17 +357,35 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
       reports.push(await countRound(group, roundAt, verdict, results[i], mass, deps, memory));
     } catch (err) {
       if (isStop(err)) throw err;
-      bridge(group.name, roundAt, memory);
+      await bridge(group.name, roundAt, deps, memory);
       deps.log({ level: 'ERROR', message: 'probe round failed', group: group.name, roundAt: new Date(roundAt).toISOString(), error: `${awsErrorName(err)}: ${(err as Error).message}` });
     }
   }
   return reports;
 }
 
-/** A round that counted neither way (void, or the store failed) does not break a run of failures. */
-function bridge(group: string, roundAt: number, memory: ProbeMemory): void {
-  const known = memory.get(group);
-  if (known) memory.set(group, { ...known, bridgedAt: roundAt });
+/**
+ * A round that counted neither way (void, delivered late, or the store failed) does not break a run of
+ * failures. Kept in this environment's memory and, while a run is open, in the store: the next round
+ * may be counted by another environment. A healthy group costs nothing (no run, no write). Best effort:
+ * a store that fails here is the store that failed the round.
+ */
+async function bridge(group: string, roundAt: number, deps: ProbeDeps, memory: ProbeMemory): Promise<void> {
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const known = await countersOf(group, deps, memory);
+      if (known.consecutiveFailures === 0 || (known.lastRoundAt !== null && roundAt <= known.lastRoundAt) || (known.bridgedAt ?? -Infinity) >= roundAt) return;
+      const bridged = { ...known, bridgedAt: roundAt };
+      if (await deps.store().putProbeState(bridged, known.lastRoundAt)) {
+        memory.set(group, bridged);
+        return;
+      }
+      memory.delete(group); // another environment wrote since: read what it wrote, and bridge that
+    }
+  } catch (err) {
+    if (isStop(err)) throw err;
+    deps.log({ level: 'ERROR', message: 'probe round not bridged', group, roundAt: new Date(roundAt).toISOString(), error: `${awsErrorName(err)}: ${(err as Error).message}` });
+  }
 }
 
 function probeDetail(r: ProbeResult): Record<string, unknown> {
@@ -594,11 +631,30 @@ export async function runProbeInvocation(groups: ProbeGroup[], shard: Shard, d: 
 }
 
 /**
+ * How late a queued round may begin and still be probed: SQS delays by whole seconds (rounded up here,
+ * so up to 1 s) and a poller takes a moment to pick the message up. Later than this (or than half the
+ * interval, for short ones), the round is void: probed then, it would sample the primary less than an
+ * interval before the next round, and a blip of a few seconds could count as two failed rounds.
+ */
+export const QUEUED_ROUND_TOLERANCE_MS = 3_000;
+
+/**
  * How much earlier than its time a queued round may arrive and still run (it waits for its time): SQS
  * delays a message by whole seconds, rounded up here, so a round arrives at its time or after; this
  * allows for the clocks of the sender and the receiver to differ a little.
  */
 export const EARLY_ROUND_TOLERANCE_MS = 2_000;
+
+/**
+ * The rounds queue's client: a queue that has not taken the rounds within 2 attempts of 1 s to connect
+ * and 2 s to answer (about 6 s) has refused them, and this invocation runs them, before the minute's
+ * first rounds are past (CLIENT_CONFIG's 3 x (3 s + 5 s) would void them).
+ */
+export const DISPATCH_CLIENT_CONFIG = {
+  ...CLIENT_CONFIG,
+  maxAttempts: 2,
+  requestHandler: { ...CLIENT_CONFIG.requestHandler, connectionTimeout: 1_000, requestTimeout: 2_000 },
+} as const;
 
 /** A round as the queue carries it: which shard of how many, and the round's time (epoch ms). */
 export interface QueuedRound {
@@ -607,12 +663,19 @@ export interface QueuedRound {
   roundAt: number;
 }
 
-/** Every round time of the shard's groups in [start, start + windowMs): what one scheduled invocation queues. */
+/**
+ * Every round time of the shard's groups in the clock minute of `start`, [M, M + 60 s): what one
+ * scheduled invocation queues. Each minute's invocation queues its own minute, so a schedule that fires
+ * a little later or earlier within its minute (EventBridge gives no finer precision) leaves no round
+ * out and queues none twice; a round whose time has passed when it is queued is sent at once, and is
+ * void if it begins too late (QUEUED_ROUND_TOLERANCE_MS).
+ */
 export function minuteRounds(groups: ProbeGroup[], start: number, windowMs = DISPATCH_WINDOW_MS): number[] {
+  const minute = Math.floor(start / windowMs) * windowMs;
   const times = new Set<number>();
   for (const g of groups.filter((x) => x.probes.length > 0)) {
     const interval = g.detection.intervalSeconds * 1000;
-    for (let t = Math.ceil(start / interval) * interval; t < start + windowMs; t += interval) times.add(t);
+    for (let t = Math.ceil(minute / interval) * interval; t < minute + windowMs; t += interval) times.add(t);
   }
   return [...times].sort((a, b) => a - b);
 }
@@ -673,6 +736,9 @@ export async function dispatchMinute(groups: ProbeGroup[], shard: Shard, d: Prob
     ...(refused.length > 0 ? { ranItself: refused.length, why: [...new Set(refused.map((r) => r.why))] } : {}),
   });
   if (refused.length === 0) return { queued, ranItself: [] };
+  // Watched on the dashboard: the rounds still run, but a function that waits for them costs again
+  // what the queue saves (a probeVpc without a route to SQS, say).
+  if (d.roundsQueue) metricsOf(d).emit({ timestamp: start, dimensions: {}, values: [{ name: METRIC.roundsNotQueued, unit: 'Count', value: refused.length }] });
   const ranItself = refused.map((r) => r.roundAt);
   const summary = await runProbeInvocation(groups, shard, d, INVOCATION_WINDOW_MS, { times: ranItself });
   return { queued, ranItself, summary };
@@ -700,17 +766,15 @@ export function parseQueuedRound(body: string): QueuedRound {
  * next round of its shortest interval is due, and that round has a message of its own. One queued
  * before the groups were dealt into another number of shards names a shard that is not this one any more.
  */
-export async function runQueuedRound(shards: ProbeGroup[][], round: QueuedRound, d: ProbeDeps): Promise<InvocationSummary | null> {
+export async function runQueuedRound(all: ProbeGroup[], round: QueuedRound, d: ProbeDeps): Promise<InvocationSummary | null> {
   const startedAt = d.now();
-  if (round.of !== shards.length || round.shard >= shards.length) {
-    d.log({ level: 'WARN', message: 'probe round dropped', reason: `queued for shard ${round.shard + 1} of ${round.of}; the groups are in ${shards.length} shard(s) now`, roundAt: new Date(round.roundAt).toISOString() });
-    return null;
-  }
-  const groups = shards[round.shard].filter((g) => g.probes.length > 0 && round.roundAt % (g.detection.intervalSeconds * 1000) === 0);
-  const shortest = Math.min(...groups.map((g) => g.detection.intervalSeconds * 1000));
+  const shards = shardGroups(all);
+  // Queued before the groups were dealt into another number of shards (a deploy in between): the
+  // groups of that split's shard, which the old schedule would have probed, are probed all the same.
+  const split = round.of === shards.length ? shards : round.of <= MAX_SHARDS ? dealInto(all, round.of) : [];
+  const groups = (split[round.shard] ?? []).filter((g) => g.probes.length > 0 && round.roundAt % (g.detection.intervalSeconds * 1000) === 0);
   const why =
-    groups.length === 0 ? 'no group is due at that time'
-    : startedAt >= round.roundAt + shortest ? `delivered ${startedAt - round.roundAt} ms after its time: the next round is due`
+    groups.length === 0 ? `no group of shard ${round.shard + 1} of ${round.of} is due at that time`
     // A queued round is delayed to its time or later, never earlier: one for later was not queued by
     // the schedule, and waiting for it would hold the invocation (and its concurrency) for nothing.
     : round.roundAt - startedAt > EARLY_ROUND_TOLERANCE_MS ? `delivered ${round.roundAt - startedAt} ms before its time: no queued round comes early`
@@ -719,7 +783,8 @@ export async function runQueuedRound(shards: ProbeGroup[][], round: QueuedRound,
     d.log({ level: 'WARN', message: 'probe round dropped', reason: why, shard: `${round.shard + 1}/${round.of}`, roundAt: new Date(round.roundAt).toISOString() });
     return null;
   }
-  return runProbeInvocation(shards[round.shard], { index: round.shard, of: round.of }, d, Number.POSITIVE_INFINITY, { times: [round.roundAt], startedAt });
+  // One delivered late is void (runRound), and bridges a run of failures.
+  return runProbeInvocation(split[round.shard], { index: round.shard, of: round.of }, d, Number.POSITIVE_INFINITY, { times: [round.roundAt], startedAt });
 }
 
 // The groups' probe settings are bundled into the function at synth (an inject file), so they have
@@ -744,7 +809,7 @@ const deps: ProbeDeps = {
   metrics: lambdaMetrics(),
   memory,
   heartbeat,
-  roundsQueue: process.env.ROUNDS_QUEUE_URL ? { sqs: once(() => new SQSClient(CLIENT_CONFIG)), url: () => requireEnv('ROUNDS_QUEUE_URL') } : undefined,
+  roundsQueue: process.env.ROUNDS_QUEUE_URL ? { sqs: once(() => new SQSClient(DISPATCH_CLIENT_CONFIG)), url: () => requireEnv('ROUNDS_QUEUE_URL') } : undefined,
 };
 
 /** The schedule of shard `i` invokes the function with `{ "shard": i }` (lib/infra/detection.ts). */
@@ -782,7 +847,7 @@ export async function handleProbeEvent(event: unknown, groups: ProbeGroup[], d: 
         d.log({ level: 'ERROR', message: 'probe round dropped', reason: (err as Error).message, messageId: record.messageId });
         continue;
       }
-      const s = await runQueuedRound(shards, round, d);
+      const s = await runQueuedRound(groups, round, d);
       rounds.push({ shard: round.shard, roundAt: round.roundAt, ...(s ? { rounds: s.rounds, failed: s.failed, void: s.void, held: s.held, actions: s.actions } : { dropped: true }) });
     }
     return { rounds };

@@ -20,6 +20,11 @@ export const METRIC = {
   failedRounds: 'FailedRounds',
   /** Group rounds that were void (the prober's fault, not the primary's), no dimension; sent only when there were any. */
   voidRounds: 'VoidRounds',
+  /**
+   * Rounds a scheduled invocation could not queue and ran itself (paid for by the wait), no dimension;
+   * sent only when there were any (lambdas/probe/run-probes.ts, dispatchMinute).
+   */
+  roundsNotQueued: 'RoundsNotQueued',
   /** Failed rounds of the group in one invocation; dimension Group; sent only for a group that failed one. */
   roundFailed: 'RoundFailed',
   /** Failed rounds in a row at the end of an invocation; dimension Group; sent only for a group that failed a round. The group is down at `failureThreshold`. */

@@ -64,6 +64,9 @@ export class Drill {
   readonly stateMachineArn = `arn:aws:states:${DRILL_REGION}:${DRILL_ACCOUNT}:stateMachine:drill-StateMachine`;
   /** The probe rounds' queue (lib/infra/detection.ts), whose messages invoke the probe function one round each. */
   readonly roundsQueueUrl = `https://sqs.${DRILL_REGION}.amazonaws.com/${DRILL_ACCOUNT}/drill-ProbeRounds`;
+  /** The probe function's second execution environment (the first is probeDeps'), and how many rounds were handed over. */
+  private secondEnvironment!: ProbeDeps;
+  private roundsDelivered = 0;
   /** When the primary's endpoints stopped answering (simulated ms), if they did. */
   outageStartedAt?: number;
   private faults: TaskFault[] = [];
@@ -135,6 +138,7 @@ export class Drill {
       roundsQueue: { sqs: once(() => account.client(SQSClient, DRILL_REGION)), url: () => this.roundsQueueUrl },
     };
     account.sqs.addQueue(this.roundsQueueUrl);
+    this.secondEnvironment = { ...this.probeDeps, memory: new Map(), heartbeat: newHeartbeat() };
   }
 
   /**
@@ -330,7 +334,10 @@ export class Drill {
         for (let next = this.account.sqs.nextDelivery(this.roundsQueueUrl); next !== null && next < minute + 60_000; next = this.account.sqs.nextDelivery(this.roundsQueueUrl)) {
           for (const m of this.account.sqs.deliver(this.roundsQueueUrl, next)) {
             await this.probeDeps.sleepUntil(m.deliverAt);
-            await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, this.config.groups, this.probeDeps);
+            // Lambda hands a shard's rounds to whichever execution environment is free: here two, in
+            // turn, each with its own memory and heartbeat.
+            const environment = this.roundsDelivered++ % 2 === 0 ? this.probeDeps : this.secondEnvironment;
+            await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, this.config.groups, environment);
           }
         }
       } catch (err) {

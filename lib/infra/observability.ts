@@ -258,11 +258,12 @@ export class Observability extends Construct {
       widgets.push(
         [
           new cloudwatch.GraphWidget({
-            title: 'Probe rounds per minute, all groups (counted, failed, void)',
+            title: 'Probe rounds per minute, all groups (counted, failed, void; not queued)',
             left: [
               metric(METRIC.probeRounds, {}, cloudwatch.Stats.SUM, minute, 'counted'),
               metric(METRIC.failedRounds, {}, cloudwatch.Stats.SUM, minute, 'failed'),
               metric(METRIC.voidRounds, {}, cloudwatch.Stats.SUM, minute, 'void (the prober\'s fault)'),
+              metric(METRIC.roundsNotQueued, {}, cloudwatch.Stats.SUM, minute, 'not queued: run by the schedule\'s invocation (shard rounds)'),
             ],
             leftAnnotations: [{ value: heartbeatThreshold(probed), label: 'fewer: a shard is not watching' }],
             leftYAxis: { min: 0 },

@@ -89,13 +89,18 @@ describe('the scheduled invocation', () => {
 
     expect(out).toMatchObject({ shard: 0, queued: 6, ranItself: 0 });
     const bodies = account.sqs.sent.map((m) => JSON.parse(m.body));
-    expect(bodies.map((b) => b.roundAt - T0)).toEqual([10_000, 20_000, 30_000, 40_000, 50_000, 60_000]);
+    // Its own clock minute: the round at :00, past by 0.3 s, is sent at once.
+    expect(bodies.map((b) => b.roundAt - T0)).toEqual([0, 10_000, 20_000, 30_000, 40_000, 50_000]);
     expect(bodies.every((b) => b.shard === 0 && b.of === 1)).toBe(true);
     // SQS delays by whole seconds: each message becomes visible at its round time or up to a second after, never before.
     for (const [i, m] of account.sqs.sent.entries()) {
       expect(m.visibleAt).toBeGreaterThanOrEqual(bodies[i].roundAt);
       expect(m.visibleAt - bodies[i].roundAt).toBeLessThan(1000);
     }
+    // The next minute's invocation, a little earlier within its minute, queues the next six: none twice, none left out.
+    account.clock.advance(T0 + 60_100 - account.clock.now());
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    expect(account.sqs.sent.slice(6).map((m) => JSON.parse(m.body).roundAt - T0)).toEqual([60_000, 70_000, 80_000, 90_000, 100_000, 110_000]);
     // Nothing was probed: the primary is down, and no failure is stored.
     expect(await store.getProbeState(group.name)).toBeUndefined();
   });
@@ -104,13 +109,15 @@ describe('the scheduled invocation', () => {
     const fast = { ...group, name: 'fast', detection: { ...group.detection, intervalSeconds: 5 } };
     const slow = { ...group, name: 'slow', detection: { ...group.detection, intervalSeconds: 7 } };
     const out = await handleProbeEvent({ shard: 0 }, [fast, slow], deps);
-    // 12 rounds of 5 s and 9 of 7 s in the minute from :00.3, 4 of them shared (:35 … every 35 s): 17 round times.
-    const times = account.sqs.sent.map((m) => JSON.parse(m.body).roundAt - T0);
-    expect(new Set(times).size).toBe(times.length);
-    expect(times.every((t) => t > 300 && t < 60_300 && (t % 5000 === 0 || t % 7000 === 0))).toBe(true);
-    expect(out).toMatchObject({ queued: times.length, ranItself: 0 });
+    // Every epoch-aligned multiple of 5 s or 7 s in the clock minute, each once.
+    const expected: number[] = [];
+    for (let t = T0; t < T0 + 60_000; t += 1000) if (t % 5000 === 0 || t % 7000 === 0) expected.push(t);
+    expect(expected.length).toBeGreaterThan(10);
+    const times = account.sqs.sent.map((m) => JSON.parse(m.body).roundAt);
+    expect([...times].sort((a, b) => a - b)).toEqual(expected);
+    expect(out).toMatchObject({ queued: expected.length, ranItself: 0 });
     const batches = account.apiCalls.filter((c) => c.service === 'sqs' && c.operation === 'SendMessageBatch');
-    expect(batches.length).toBe(Math.ceil(times.length / 10));
+    expect(batches.map((b) => (b.input as { Entries: unknown[] }).Entries.length)).toEqual([10, expected.length - 10]);
   });
 
   it('runs the minute itself when the queue refuses the rounds, so the watch goes on', async () => {
@@ -119,9 +126,10 @@ describe('the scheduled invocation', () => {
     const out = await handleProbeEvent({ shard: 0 }, [group], deps);
 
     expect(out).toMatchObject({ queued: 0, ranItself: 6 });
-    expect(account.sqs.sent).toHaveLength(6 - 6);
+    expect(account.sqs.sent).toHaveLength(0);
     // Six rounds of a down primary, threshold 3: declared down, and the workflow started once.
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(6);
+    expect(account.clock.now()).toBeGreaterThanOrEqual(T0 + 50_000);
     expect(account.startedExecutions).toHaveLength(1);
     expect(logs.find((l) => l.message === 'probe rounds not queued: this invocation runs them')).toMatchObject({ level: 'ERROR', ranItself: 6 });
   });
@@ -129,38 +137,72 @@ describe('the scheduled invocation', () => {
 
 describe('a queued round', () => {
   it('runs when its message is delivered: three of them declare the primary down and start the workflow', async () => {
-    await handleProbeEvent({ shard: 0 }, [group], deps);
     await primary.setMode('down');
-    await deliverUntil(T0 + 25_000);
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    await deliverUntil(T0 + 15_000);
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
     expect(account.startedExecutions).toHaveLength(0);
-    await deliverUntil(T0 + 35_000);
+    await deliverUntil(T0 + 25_000);
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(3);
     expect(account.startedExecutions).toHaveLength(1);
     expect((account.startedExecutions[0].input as { trigger: unknown }).trigger).toMatchObject({ type: 'probe', failedRounds: 3 });
   });
 
-  it('counts a round delivered twice once', async () => {
-    await handleProbeEvent({ shard: 0 }, [group], deps);
+  it('counts a round delivered twice, to two execution environments, once', async () => {
     await primary.setMode('down');
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    const other: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
     account.sqs.duplicateNext(2);
-    await deliverUntil(T0 + 25_000);
+    const delivered = account.sqs.deliver(QUEUE, T0 + 15_000);
+    expect(delivered.map((m) => JSON.parse(m.body).roundAt - T0)).toEqual([0, 0, 10_000, 10_000]);
+    for (const [i, m] of delivered.entries()) {
+      account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
+      await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, [group], i % 2 === 0 ? deps : other);
+    }
     // Four deliveries of two rounds: two failures, not four.
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
   });
 
-  it('is dropped when it comes after its interval has passed, and one of another split of the groups is too', async () => {
-    await handleProbeEvent({ shard: 0 }, [group], deps);
+  it('is void when it begins later than the tolerance, and the run of failures goes on in another environment', async () => {
     await primary.setMode('down');
-    account.sqs.deliveryLatencyMs = 10_500; // a poller that lagged a whole interval
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    await deliverUntil(T0 + 15_000); // :00 and :10 fail
+    expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
+    // The :20 round is handed over 4 s late: probed then, it would be 6 s before the :30 round.
+    account.sqs.deliveryLatencyMs = 4_000;
     await deliverUntil(T0 + 25_000);
-    expect(await store.getProbeState(group.name)).toBeUndefined();
-    expect(logs.filter((l) => l.message === 'probe round dropped')).toHaveLength(1);
-
+    expect(logs.filter((l) => l.message === 'probe round void').map((l) => l.reason)).toEqual([expect.stringContaining('delivered 4300 ms after its time (tolerance 3000 ms)')]);
+    expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
+    expect(account.startedExecutions).toHaveLength(0);
+    // The :30 round goes to an environment that never saw the :20 one: the stored bridge keeps the run.
     account.sqs.deliveryLatencyMs = 200;
-    await handleProbeEvent({ Records: [{ body: JSON.stringify({ shard: 1, of: 2, roundAt: T0 + 30_000 }) }] }, [group], deps);
+    const other: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
+    for (const m of account.sqs.deliver(QUEUE, T0 + 35_000)) {
+      account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
+      await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, [group], other);
+    }
+    expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(3);
+    expect(account.startedExecutions).toHaveLength(1);
+  });
+
+  it('is probed when it begins within the tolerance (SQS delays by whole seconds, and a poller takes a moment)', async () => {
+    await primary.setMode('down');
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    account.sqs.deliveryLatencyMs = 2_500;
+    await deliverUntil(T0 + 15_000);
+    expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
+    expect(logs.some((l) => l.message === 'probe round void')).toBe(false);
+  });
+
+  it('queued under another split of the groups into shards, probes the groups that split gave that shard', async () => {
+    const billing = { ...group, name: 'billing' };
+    await primary.setMode('down');
+    // Two groups are one shard now; the message was queued when they were two shards.
+    await handleProbeEvent({ Records: [{ body: JSON.stringify({ shard: 1, of: 2, roundAt: T0 }) }] }, [group, billing], deps);
     expect(await store.getProbeState(group.name)).toBeUndefined();
-    expect(logs.at(-1)).toMatchObject({ message: 'probe round dropped', reason: expect.stringContaining('1 shard(s) now') });
+    expect((await store.getProbeState('billing'))?.consecutiveFailures).toBe(1);
+    await handleProbeEvent({ Records: [{ body: JSON.stringify({ shard: 1, of: 2, roundAt: T0 }) }] }, [group], deps);
+    expect(logs.at(-1)).toMatchObject({ message: 'probe round dropped', reason: 'no group of shard 2 of 2 is due at that time' });
   });
 
   it('drops a round queued for a time ahead of now: the schedule never queues one that comes early', async () => {
@@ -178,13 +220,24 @@ describe('a queued round', () => {
     expect(logs.map((l) => l.reason)).toEqual(['probe round message: roundAt must be a whole number, got "soon"', 'probe round message: not JSON: "not json"']);
     expect(await store.getProbeState(group.name)).toBeUndefined();
   });
+});
 
-  it('starts its probes on delivery: a message handed over late is not a late (void) round', async () => {
-    await handleProbeEvent({ shard: 0 }, [group], deps);
-    await primary.setMode('down');
-    account.sqs.deliveryLatencyMs = 2_500; // more than the 1 s a starved event loop is allowed, less than the interval
-    await deliverUntil(T0 + 25_000);
-    expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
-    expect(logs.some((l) => l.message === 'probe round void')).toBe(false);
+describe('the shard\'s heartbeat', () => {
+  it('merges what each environment saw: a group one environment rarely probes keeps the time another wrote', async () => {
+    const slow = { ...group, name: 'slow', detection: { ...group.detection, intervalSeconds: 60 } };
+    const envA = deps;
+    const envB: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
+    // Three minutes: A runs every :00 round (both groups are due), B every other round (the 10 s group).
+    // Each writes the shard's item every 110 s of its own: A at 0 s and 120 s, B at 10 s and 130 s.
+    for (const minute of [0, 1, 2]) {
+      account.clock.advance(T0 + minute * 60_000 + 300 - account.clock.now());
+      await handleProbeEvent({ shard: 0 }, [group, slow], deps);
+      for (const m of account.sqs.deliver(QUEUE, T0 + (minute + 1) * 60_000)) {
+        account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
+        await handleProbeEvent({ Records: [{ body: m.body }] }, [group, slow], JSON.parse(m.body).roundAt % 60_000 === 0 ? envA : envB);
+      }
+    }
+    // B's write at 130 s keeps the 60 s group's pass that A wrote at 120 s.
+    expect((await store.getProbeHeartbeat(0))?.passed).toEqual({ slow: T0 + 120_000, orders: T0 + 130_000 });
   });
 });
