@@ -3,11 +3,11 @@
  * alarms, a rule that starts the workflow when one of them goes to ALARM.
  *
  * The probe function is invoked two ways, with the same code and the same baked groups. Each shard of
- * the probed groups has a one-minute schedule (`{ "shard": i }`): that invocation runs the round due at
- * its minute and sends each of the minute's other rounds to the rounds queue as a message
- * `{ "shard": i, "roundAt": <epoch ms> }` delayed to its round's time. The queue's event source invokes
- * the function once per message, and that invocation runs that one round. When the rounds cannot be
- * sent, the scheduled invocation runs its whole minute itself, so its timeout still covers the minute.
+ * the probed groups has a one-minute schedule (`{ "shard": i }`): that invocation probes nothing; it
+ * sends each round of its clock minute to the rounds queue as a message
+ * `{ "shard": i, "of": n, "roundAt": <epoch ms> }` delayed to its round's time. The queue's event source
+ * invokes the function once per message, and that invocation runs that one round. When the rounds
+ * cannot be sent, the scheduled invocation runs them itself, so its timeout still covers the minute.
  */
 import { Aws, Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -75,7 +75,7 @@ export const ROUND_INVOCATIONS_PER_SHARD = 2;
 
 /**
  * How long the rounds queue keeps a message: its delay (a scheduled invocation queues the rounds of its
- * window, INVOCATION_WINDOW_MS), then ROUND_QUEUE_MAX_RECEIVES visibility timeouts, then a minute for
+ * minute, at most 60 s ahead; counted as INVOCATION_WINDOW_MS), then ROUND_QUEUE_MAX_RECEIVES visibility timeouts, then a minute for
  * Lambda's next poll, rounded up to whole minutes (5 minutes for a 74 s timeout). A message that expires
  * is deleted without a trace (SQS removes it after the retention period), so it must outlive its last
  * receive for SQS to move it to the dead-letter queue (at the receive after the last one allowed).
