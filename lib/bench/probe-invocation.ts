@@ -189,6 +189,7 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
       for (const m of account.sqs.deliver(queueUrl, start + 60_000)) {
         account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
         invocations.push(await invoke({ Records: [{ messageId: m.messageId, body: m.body }] }));
+        account.sqs.deleteMessage(queueUrl, m.messageId); // the event source, after a success
       }
       minute += 1;
       return {

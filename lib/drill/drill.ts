@@ -22,6 +22,7 @@ import { groupsByName } from '../../lambdas/core/deployed-group';
 import { PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/core/probe-shards';
 import { handleProbeEvent, newHeartbeat, type ProbeDeps } from '../../lambdas/probe/run-probes';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { probeFunctionTimeout, probeGroupsOf, ROUND_QUEUE_MAX_RECEIVES, roundsQueueRetention } from '../infra/detection';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
 import { Store } from '../../lambdas/core/store';
 import { sourceDatabase, type FailoverConfig, type GroupConfig, type ProbeConfig } from '../../lambdas/core/config';
@@ -64,6 +65,7 @@ export class Drill {
   readonly stateMachineArn = `arn:aws:states:${DRILL_REGION}:${DRILL_ACCOUNT}:stateMachine:drill-StateMachine`;
   /** The probe rounds' queue (lib/infra/detection.ts), whose messages invoke the probe function one round each. */
   readonly roundsQueueUrl = `https://sqs.${DRILL_REGION}.amazonaws.com/${DRILL_ACCOUNT}/drill-ProbeRounds`;
+  readonly deadLetterQueueUrl = `https://sqs.${DRILL_REGION}.amazonaws.com/${DRILL_ACCOUNT}/drill-UndeliveredEvents`;
   /** The probe function's second execution environment (the first is probeDeps'), and how many rounds were handed over. */
   private secondEnvironment!: ProbeDeps;
   private roundsDelivered = 0;
@@ -137,7 +139,16 @@ export class Drill {
       heartbeat: newHeartbeat(),
       roundsQueue: { sqs: once(() => account.client(SQSClient, DRILL_REGION)), url: () => this.roundsQueueUrl },
     };
-    account.sqs.addQueue(this.roundsQueueUrl);
+    // As the stack makes it (lib/infra/detection.ts): visible again after the function's timeout, to the
+    // dead-letter queue after ROUND_QUEUE_MAX_RECEIVES receives, kept minutes.
+    const timeout = probeFunctionTimeout(probeGroupsOf(config));
+    account.sqs.addQueue(this.deadLetterQueueUrl);
+    account.sqs.addQueue(this.roundsQueueUrl, {
+      visibilityTimeoutMs: timeout.toMilliseconds(),
+      retentionMs: roundsQueueRetention(timeout).toMilliseconds(),
+      maxReceiveCount: ROUND_QUEUE_MAX_RECEIVES,
+      deadLetterUrl: this.deadLetterQueueUrl,
+    });
     this.secondEnvironment = { ...this.probeDeps, memory: new Map(), heartbeat: newHeartbeat() };
   }
 
@@ -338,6 +349,8 @@ export class Drill {
             // turn, each with its own memory and heartbeat.
             const environment = this.roundsDelivered++ % 2 === 0 ? this.probeDeps : this.secondEnvironment;
             await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, this.config.groups, environment);
+            // The event source deletes the message once the function returned without an error.
+            this.account.sqs.deleteMessage(this.roundsQueueUrl, m.messageId);
           }
         }
       } catch (err) {

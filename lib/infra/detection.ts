@@ -85,6 +85,17 @@ export function roundsQueueRetention(visibilityTimeout: Duration): Duration {
   return Duration.minutes(Math.ceil(seconds / 60));
 }
 
+/**
+ * The probe function's timeout, which is also the rounds queue's visibility timeout: what a scheduled
+ * invocation that could not queue its rounds needs (its window, its last round's probes, and a margin
+ * that also covers the round's spread, MAX_SPREAD_MS: at most 3 s). A queued round's invocation needs a
+ * few seconds of it.
+ */
+export function probeFunctionTimeout(probed: ProbeGroup[]): Duration {
+  const longestProbeMs = Math.max(...probed.flatMap((g) => g.probes.map((p) => p.timeoutMs)));
+  return Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000));
+}
+
 export interface DetectionProps {
   readonly config: FailoverConfig;
   readonly table: dynamodb.ITable;
@@ -116,11 +127,7 @@ export class Detection extends Construct {
 
     const probed = probeGroupsOf(config);
     if (probed.length > 0) {
-      const longestProbeMs = Math.max(...probed.flatMap((g) => g.probes.map((p) => p.timeoutMs)));
-      // What a scheduled invocation that could not queue its rounds needs: its window, its last round's
-      // probes, and a margin (which also covers the round's spread, MAX_SPREAD_MS: at most 3 s). A queued
-      // round's invocation needs a few seconds of it.
-      const timeout = Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000));
+      const timeout = probeFunctionTimeout(probed);
       const shards = shardGroups(probed).length;
 
       // The rounds queue. A standard queue: each message carries its own delay (message timers, up to

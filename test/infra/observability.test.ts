@@ -432,9 +432,9 @@ describe('dashboard', () => {
     three.template.hasOutput('DashboardName', { Value: { Ref: id } });
   });
 
-  it('shows the probe rounds per minute across the groups (counted, failed, void) against the watcher\'s threshold, and the probe function', () => {
+  it('shows the probe rounds per minute across the groups (counted, failed, void, not queued) against the watcher\'s threshold, and the probe function', () => {
     const w = titled(three, /^Probe rounds per minute, all groups/);
-    expect(shown(w)).toEqual([controller('ProbeRounds', {}, 'Sum'), controller('FailedRounds', {}, 'Sum'), controller('VoidRounds', {}, 'Sum')]);
+    expect(shown(w)).toEqual([controller('ProbeRounds', {}, 'Sum'), controller('FailedRounds', {}, 'Sum'), controller('VoidRounds', {}, 'Sum'), controller('RoundsNotQueued', {}, 'Sum')]);
     expect(w.properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 1 })]);
     expect(shown(titled(three, /^Probe function$/))).toEqual([
       { namespace: 'AWS/Lambda', metricName: 'Invocations', dimensions: { FunctionName: three.probeFunctionName }, stat: 'Sum' },

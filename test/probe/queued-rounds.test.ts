@@ -22,6 +22,7 @@ const REGION = 'us-west-2';
 const MACHINE = `arn:aws:states:${REGION}:123456789012:stateMachine:failover`;
 const TOPIC = `arn:aws:sns:${REGION}:123456789012:failover`;
 const QUEUE = `https://sqs.${REGION}.amazonaws.com/123456789012/probe-rounds`;
+const DLQ = `https://sqs.${REGION}.amazonaws.com/123456789012/undelivered`;
 /** The schedule fires 300 ms after the minute. */
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
@@ -51,7 +52,9 @@ beforeEach(async () => {
   store = await newTestStore(dynamo);
   account = new SimulatedAccount({ latencies: { apiCallMs: 0 } });
   account.addTopic(TOPIC);
-  account.sqs.addQueue(QUEUE);
+  account.sqs.addQueue(DLQ);
+  // As the stack makes it for the example config (lib/infra/detection.ts): 74 s, 5 minutes, 2 receives.
+  account.sqs.addQueue(QUEUE, { visibilityTimeoutMs: 74_000, retentionMs: 300_000, maxReceiveCount: 2, deadLetterUrl: DLQ });
   account.clock.advance(T0 + 300 - account.clock.now());
   logs = [];
   deps = {
@@ -73,11 +76,15 @@ afterEach(async () => {
   await primary.setMode('up');
 });
 
-/** Hand every message due by `until` to the function, one invocation each, at its delivery time. */
-async function deliverUntil(until: number, groups: ProbeGroup[] = [group]): Promise<void> {
-  for (const m of account.sqs.deliver(QUEUE, until)) {
+/**
+ * Hand every message due by `until` to the function, one invocation each, at its delivery time, in
+ * `environment` (or in turn to each of `environments`), and delete it as the event source does after a success.
+ */
+async function deliverUntil(until: number, groups: ProbeGroup[] = [group], environments: ProbeDeps[] = [deps]): Promise<void> {
+  for (const [i, m] of account.sqs.deliver(QUEUE, until).entries()) {
     account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
-    await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, groups, deps);
+    await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, groups, environments[i % environments.length]);
+    account.sqs.deleteMessage(QUEUE, m.messageId);
   }
   account.clock.advance(Math.max(0, until - account.clock.now()));
 }
@@ -132,6 +139,8 @@ describe('the scheduled invocation', () => {
     expect(account.clock.now()).toBeGreaterThanOrEqual(T0 + 50_000);
     expect(account.startedExecutions).toHaveLength(1);
     expect(logs.find((l) => l.message === 'probe rounds not queued: this invocation runs them')).toMatchObject({ level: 'ERROR', ranItself: 6 });
+    // And the dashboard's RoundsNotQueued says so (an EMF document, here through the log).
+    expect(logs.filter((l) => '_aws' in l).map((l) => l.RoundsNotQueued)).toContain(6);
   });
 });
 
@@ -153,12 +162,8 @@ describe('a queued round', () => {
     await handleProbeEvent({ shard: 0 }, [group], deps);
     const other: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
     account.sqs.duplicateNext(2);
-    const delivered = account.sqs.deliver(QUEUE, T0 + 15_000);
-    expect(delivered.map((m) => JSON.parse(m.body).roundAt - T0)).toEqual([0, 0, 10_000, 10_000]);
-    for (const [i, m] of delivered.entries()) {
-      account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
-      await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, [group], i % 2 === 0 ? deps : other);
-    }
+    await deliverUntil(T0 + 15_000, [group], [deps, other]);
+    expect(logs.filter((l) => l.message === 'probe invocation').map((l) => l.round)).toEqual([T0, T0, T0 + 10_000, T0 + 10_000].map((t) => new Date(t).toISOString()));
     // Four deliveries of two rounds: two failures, not four.
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
   });
@@ -176,11 +181,7 @@ describe('a queued round', () => {
     expect(account.startedExecutions).toHaveLength(0);
     // The :30 round goes to an environment that never saw the :20 one: the stored bridge keeps the run.
     account.sqs.deliveryLatencyMs = 200;
-    const other: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
-    for (const m of account.sqs.deliver(QUEUE, T0 + 35_000)) {
-      account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
-      await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, [group], other);
-    }
+    await deliverUntil(T0 + 35_000, [group], [{ ...deps, memory: new Map(), heartbeat: newHeartbeat() }]);
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(3);
     expect(account.startedExecutions).toHaveLength(1);
   });
@@ -192,6 +193,32 @@ describe('a queued round', () => {
     await deliverUntil(T0 + 15_000);
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
     expect(logs.some((l) => l.message === 'probe round void')).toBe(false);
+  });
+
+  it('lost with its invocation (it died), comes back after the visibility timeout, past its time: void; the run of failures restarts, so detection is later, never earlier', async () => {
+    await primary.setMode('down');
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    await deliverUntil(T0 + 15_000); // :00 and :10 fail
+    // The :20 round's invocation dies before it returns (a crash, a timeout): the message is not deleted.
+    const [lost] = account.sqs.deliver(QUEUE, T0 + 21_000);
+    expect(JSON.parse(lost.body).roundAt).toBe(T0 + 20_000);
+    await deliverUntil(T0 + 100_000); // :30 … :50 fail, and the :20 one is handed over again at 1:34.5
+    expect(logs.filter((l) => l.message === 'probe round void')).toMatchObject([{ roundAt: new Date(T0 + 20_000).toISOString() }]);
+    // Nothing recorded the :20 round when it was due: a round nobody wrote may have passed (healthy rounds
+    // are not written), so :30 starts a new run, and the third failure of it, :50, starts the workflow.
+    const state = await store.getProbeState(group.name);
+    expect(state).toMatchObject({ consecutiveFailures: 3, outageStartedAt: T0 + 30_000 });
+    expect(account.startedExecutions.map((e) => e.at)).toEqual([expect.any(Number)]);
+    expect(account.startedExecutions[0].at).toBeGreaterThan(T0 + 50_000);
+  });
+
+  it('goes to the dead-letter queue after two receives without a delete', async () => {
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    const first = account.sqs.deliver(QUEUE, T0 + 1_000);
+    expect(first).toHaveLength(1);
+    expect(account.sqs.deliver(QUEUE, T0 + 75_000).filter((m) => m.messageId === first[0].messageId)).toHaveLength(1);
+    account.sqs.deliver(QUEUE, T0 + 150_000);
+    expect(account.sqs.messages(DLQ).map((m) => JSON.parse(m.body).roundAt)).toContain(T0);
   });
 
   it('queued under another split of the groups into shards, probes the groups that split gave that shard', async () => {
@@ -235,6 +262,7 @@ describe('the shard\'s heartbeat', () => {
       for (const m of account.sqs.deliver(QUEUE, T0 + (minute + 1) * 60_000)) {
         account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
         await handleProbeEvent({ Records: [{ body: m.body }] }, [group, slow], JSON.parse(m.body).roundAt % 60_000 === 0 ? envA : envB);
+        account.sqs.deleteMessage(QUEUE, m.messageId);
       }
     }
     // B's write at 130 s keeps the 60 s group's pass that A wrote at 120 s.
