@@ -701,32 +701,39 @@ export async function dispatchMinute(groups: ProbeGroup[], shard: Shard, d: Prob
   if (!d.roundsQueue) {
     refused.push(...times.map((roundAt) => ({ roundAt, why: 'no queue' })));
   } else {
-    for (let i = 0; i < times.length; i += SQS_MAX_BATCH) {
-      const batch = times.slice(i, i + SQS_MAX_BATCH);
-      const now = d.now();
-      try {
-        const out = await d.roundsQueue.sqs().send(
-          new SendMessageBatchCommand({
-            QueueUrl: d.roundsQueue.url(),
-            Entries: batch.map((roundAt) => ({
-              Id: `r${roundAt}`,
-              MessageBody: JSON.stringify({ shard: shard.index, of: shard.of, roundAt } satisfies QueuedRound),
-              DelaySeconds: Math.min(SQS_MAX_DELAY_SECONDS, Math.max(0, Math.ceil((roundAt - now) / 1000))),
-            })),
-          }),
-        );
-        // A batch can succeed in part: each entry is in Successful or in Failed (SendMessageBatch).
-        const failed = new Map((out.Failed ?? []).map((f) => [f.Id, `${f.Code ?? 'Failed'}: ${f.Message ?? ''}`]));
-        for (const roundAt of batch) {
-          const why = failed.get(`r${roundAt}`);
-          if (why === undefined && out.Successful?.some((ok) => ok.Id === `r${roundAt}`)) queued.push(roundAt);
-          else refused.push({ roundAt, why: why ?? 'not in the answer' });
+    // The batches at once: a queue that does not answer costs the wait of one call, not of each.
+    const batches: number[][] = [];
+    for (let i = 0; i < times.length; i += SQS_MAX_BATCH) batches.push(times.slice(i, i + SQS_MAX_BATCH));
+    const queue = d.roundsQueue;
+    const now = d.now();
+    await Promise.all(
+      batches.map(async (batch) => {
+        try {
+          const out = await queue.sqs().send(
+            new SendMessageBatchCommand({
+              QueueUrl: queue.url(),
+              Entries: batch.map((roundAt) => ({
+                Id: `r${roundAt}`,
+                MessageBody: JSON.stringify({ shard: shard.index, of: shard.of, roundAt } satisfies QueuedRound),
+                DelaySeconds: Math.min(SQS_MAX_DELAY_SECONDS, Math.max(0, Math.ceil((roundAt - now) / 1000))),
+              })),
+            }),
+          );
+          // A batch can succeed in part: each entry is in Successful or in Failed (SendMessageBatch).
+          const failed = new Map((out.Failed ?? []).map((f) => [f.Id, `${f.Code ?? 'Failed'}: ${f.Message ?? ''}`]));
+          for (const roundAt of batch) {
+            const why = failed.get(`r${roundAt}`);
+            if (why === undefined && out.Successful?.some((ok) => ok.Id === `r${roundAt}`)) queued.push(roundAt);
+            else refused.push({ roundAt, why: why ?? 'not in the answer' });
+          }
+        } catch (err) {
+          if (isStop(err)) throw err;
+          refused.push(...batch.map((roundAt) => ({ roundAt, why: `${awsErrorName(err)}: ${(err as Error).message}` })));
         }
-      } catch (err) {
-        if (isStop(err)) throw err;
-        refused.push(...batch.map((roundAt) => ({ roundAt, why: `${awsErrorName(err)}: ${(err as Error).message}` })));
-      }
-    }
+      }),
+    );
+    queued.sort((a, b) => a - b);
+    refused.sort((a, b) => a.roundAt - b.roundAt);
   }
   d.log({
     level: refused.length > 0 && d.roundsQueue ? 'ERROR' : 'INFO',
