@@ -31,6 +31,19 @@ export function shardGroups<G extends { probes: readonly unknown[] }>(groups: G[
   }
 }
 
+/**
+ * Shards per rounds queue (lib/infra/detection.ts): a queue's event source polls with about five
+ * batches at once while traffic is low ("When traffic is low, Lambda scales back the processing to five
+ * concurrent batches": Lambda Developer Guide, "Configuring scaling behavior for SQS event source
+ * mappings"), and every shard's rounds are due at the same instants.
+ */
+export const SHARDS_PER_ROUNDS_QUEUE = 5;
+
+/** Which rounds queue carries shard `shard`'s rounds: the index into the probe function's ROUNDS_QUEUE_URLS. */
+export function roundsQueueOf(shard: number): number {
+  return Math.floor(shard / SHARDS_PER_ROUNDS_QUEUE);
+}
+
 /** No deployment has more shards than this (1,000 groups of at most 10 probes, 200 a shard). */
 export const MAX_SHARDS = 1000;
 

@@ -21,7 +21,7 @@ import { requireEnv } from '../runtime/env';
 import { awsErrorName } from '../core/errors';
 import { METRIC, metricsOf, type MetricsSink } from '../runtime/metrics';
 import { lambdaMetrics, logFor, type LambdaContext, logger } from '../runtime/powertools';
-import { dealInto, MAX_SHARDS, shardGroups } from '../core/probe-shards';
+import { dealInto, MAX_SHARDS, roundsQueueOf, shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../core/probe-shards';
 import { Store, type ProbeState } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
@@ -113,8 +113,8 @@ export interface ProbeDeps {
   memory?: ProbeMemory;
   /** This environment's heartbeat of its shard, kept like `memory`. Without one, written once an invocation. */
   heartbeat?: Heartbeat;
-  /** The queue of rounds (ROUNDS_QUEUE_URL). Without one, a scheduled invocation runs its minute itself. */
-  roundsQueue?: { sqs(): SQSClient; url(): string };
+  /** The queues of rounds (ROUNDS_QUEUE_URLS): `url(shard)` is the shard's. Without one, a scheduled invocation runs its minute itself. */
+  roundsQueue?: { sqs(): SQSClient; url(shard: number): string };
 }
 
 /** A group's counters as this environment knows them: as last read or written (bridgedAt included). */
@@ -711,7 +711,7 @@ export async function dispatchMinute(groups: ProbeGroup[], shard: Shard, d: Prob
         try {
           const out = await queue.sqs().send(
             new SendMessageBatchCommand({
-              QueueUrl: queue.url(),
+              QueueUrl: queue.url(shard.index),
               Entries: batch.map((roundAt) => ({
                 Id: `r${roundAt}`,
                 MessageBody: JSON.stringify({ shard: shard.index, of: shard.of, roundAt } satisfies QueuedRound),
@@ -816,7 +816,17 @@ const deps: ProbeDeps = {
   metrics: lambdaMetrics(),
   memory,
   heartbeat,
-  roundsQueue: process.env.ROUNDS_QUEUE_URL ? { sqs: once(() => new SQSClient(DISPATCH_CLIENT_CONFIG)), url: () => requireEnv('ROUNDS_QUEUE_URL') } : undefined,
+  roundsQueue: process.env.ROUNDS_QUEUE_URLS
+    ? {
+        sqs: once(() => new SQSClient(DISPATCH_CLIENT_CONFIG)),
+        url: (shard) => {
+          const urls = requireEnv('ROUNDS_QUEUE_URLS').split(',');
+          const url = urls[roundsQueueOf(shard)];
+          if (!url) throw new Error(`ROUNDS_QUEUE_URLS: no queue for shard ${shard + 1} (${urls.length} queue(s), ${SHARDS_PER_ROUNDS_QUEUE} shards each)`);
+          return url;
+        },
+      }
+    : undefined,
 };
 
 /** The schedule of shard `i` invokes the function with `{ "shard": i }` (lib/infra/detection.ts). */

@@ -8,7 +8,7 @@ import { BYTES_PER_GB, HOURS_PER_MONTH, PRICES } from './prices';
 
 import { PROBE_MEMORY_MB } from '../infra/detection';
 import { REMOTE_ANSWER_MS } from './probe-invocation';
-import { shardGroups } from '../../lambdas/core/probe-shards';
+import { shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../../lambdas/core/probe-shards';
 
 export { PROBE_MEMORY_MB };
 /** The readiness function's memory: controllerFunction's default (lib/infra/controller-function.ts). */
@@ -67,8 +67,8 @@ const MINUTES_PER_MONTH = HOURS_PER_MONTH * 60; // rate(1 minute)
  * processing to five concurrent batches, and can optimize to as few as 2" (Lambda Developer Guide,
  * "Configuring scaling behavior for SQS event source mappings"), each a long poll of at most 20 s (SQS
  * Developer Guide, "Amazon SQS short and long polling"). Counted as 5 pollers each receiving every 20 s,
- * empty: 15 requests a minute for the queue, which errs high (a receive that returns a message is
- * counted with the message).
+ * empty: 15 requests a minute for each rounds queue (one for SHARDS_PER_ROUNDS_QUEUE shards), which
+ * errs high (a receive that returns a message is counted with the message).
  */
 export const IDLE_POLLERS = 5;
 export const LONG_POLL_SECONDS = 20;
@@ -101,7 +101,8 @@ export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, al
   const gb = PROBE_MEMORY_MB / 1024;
   const seconds = invocation.billedMs / 1000;
   const probeLogGb = (invocation.logBytes * n) / BYTES_PER_GB;
-  const idlePolls = MINUTES_PER_MONTH * IDLE_POLLERS * (60 / LONG_POLL_SECONDS);
+  const queues = Math.ceil(shards / SHARDS_PER_ROUNDS_QUEUE);
+  const idlePolls = MINUTES_PER_MONTH * IDLE_POLLERS * (60 / LONG_POLL_SECONDS) * queues;
   // Each message is received once and deleted once by the mapping (one message a batch).
   const sqsRequests = n * (invocation.sendCalls + 2 * invocation.messages) + idlePolls;
   const failoverLogGb = failover.logBytes / BYTES_PER_GB;
@@ -127,7 +128,7 @@ export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, al
     {
       item: 'SQS requests (the rounds queue)',
       usd: sqsRequests * P.sqsRequest.usd,
-      arithmetic: `(${count(n)} shard-minutes x (${trim(invocation.sendCalls.toFixed(2))} SendMessageBatch + 2 x ${trim(invocation.messages.toFixed(2))} messages received and deleted) (measured) + ${count(idlePolls)} empty long polls (${IDLE_POLLERS} pollers every ${LONG_POLL_SECONDS} s)) x ${perMillion(P.sqsRequest.usd)}`,
+      arithmetic: `(${count(n)} shard-minutes x (${trim(invocation.sendCalls.toFixed(2))} SendMessageBatch + 2 x ${trim(invocation.messages.toFixed(2))} messages received and deleted) (measured) + ${count(idlePolls)} empty long polls (${IDLE_POLLERS} pollers every ${LONG_POLL_SECONDS} s${queues > 1 ? `, ${queues} queues` : ''})) x ${perMillion(P.sqsRequest.usd)}`,
     },
     {
       item: 'DynamoDB reads (probe state, hold)',

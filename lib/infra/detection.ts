@@ -9,7 +9,7 @@
  * invokes the function once per message, and that invocation runs that one round. When the rounds
  * cannot be sent, the scheduled invocation runs them itself, so its timeout still covers the minute.
  */
-import { Aws, Duration, NestedStack, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, NestedStack, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -24,7 +24,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
-import { shardGroups } from '../../lambdas/core/probe-shards';
+import { shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../../lambdas/core/probe-shards';
 import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
@@ -120,6 +120,8 @@ export class Detection extends Construct {
    * invocation of its own; undefined when no group has probes.
    */
   public readonly roundsQueue?: sqs.Queue;
+  /** Every rounds queue, one for each SHARDS_PER_ROUNDS_QUEUE shards (the first is `roundsQueue`). */
+  public readonly roundsQueues: sqs.Queue[] = [];
 
   constructor(scope: Construct, id: string, props: DetectionProps) {
     super(scope, id);
@@ -149,13 +151,23 @@ export class Detection extends Construct {
       // - Retention: roundsQueueRetention, minutes rather than the default 4 days: a round message
       //   older than its round is of no use.
       // - SQS-managed encryption and TLS only, as the dead-letter queue.
-      this.roundsQueue = new sqs.Queue(this, 'ProbeRounds', {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        visibilityTimeout: timeout,
-        retentionPeriod: roundsQueueRetention(timeout),
-        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: ROUND_QUEUE_MAX_RECEIVES },
-      });
+      // - One queue for every SHARDS_PER_ROUNDS_QUEUE shards (roundsQueueOf): each queue's event source
+      //   polls with about five batches at once while traffic is low, and every shard's rounds are due
+      //   at the same instants; more shards on one queue would wait for a poller, and a round begun more
+      //   than 3 s late is void.
+      const queues = Math.ceil(shards / SHARDS_PER_ROUNDS_QUEUE);
+      for (let q = 0; q < queues; q++) {
+        this.roundsQueues.push(
+          new sqs.Queue(this, q === 0 ? 'ProbeRounds' : `ProbeRounds${q + 1}`, {
+            encryption: sqs.QueueEncryption.SQS_MANAGED,
+            enforceSSL: true,
+            visibilityTimeout: timeout,
+            retentionPeriod: roundsQueueRetention(timeout),
+            deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: ROUND_QUEUE_MAX_RECEIVES },
+          }),
+        );
+      }
+      this.roundsQueue = this.roundsQueues[0];
 
       this.probeFunction = controllerFunction(this, 'ProbeFunction', {
         source: 'probe/run-probes',
@@ -165,7 +177,8 @@ export class Detection extends Construct {
           TABLE_NAME: table.tableName,
           STATE_MACHINE_ARN: stateMachine.stateMachineArn,
           TOPIC_ARN: topic.topicArn,
-          ROUNDS_QUEUE_URL: this.roundsQueue.queueUrl,
+          // The queues in order: shard i's is number roundsQueueOf(i).
+          ROUNDS_QUEUE_URLS: queues === 1 ? this.roundsQueue.queueUrl : Fn.join(',', this.roundsQueues.map((q) => q.queueUrl)),
         },
         logRetention: logs.RetentionDays.ONE_MONTH,
         // The probe settings travel inside the bundle: no size limit, nothing in the environment.
@@ -179,7 +192,7 @@ export class Detection extends Construct {
       grantPublish(topic, this.probeFunction);
       // Sending the rounds (SendMessageBatch is authorized as sqs:SendMessage); the event source grants
       // itself the receive and delete.
-      this.roundsQueue.grantSendMessages(this.probeFunction);
+      for (const queue of this.roundsQueues) queue.grantSendMessages(this.probeFunction);
 
       // One round per invocation (batch size 1, no batching window), so that one shard's slow round never
       // holds another's. A message is deleted when the invocation returns, and goes back to the queue when
@@ -192,12 +205,12 @@ export class Detection extends Construct {
       // the rounds wait for Lambda to add pollers, which it does while messages wait). And it keeps the event source within the
       // function's reserved concurrency, which it does not count by itself (the same page: maximum
       // concurrency not above reserved concurrency, or Lambda may throttle).
-      this.probeFunction.addEventSource(
-        new SqsEventSource(this.roundsQueue, {
-          batchSize: 1,
-          maxConcurrency: Math.min(1000, Math.max(2, ROUND_INVOCATIONS_PER_SHARD * shards)),
-        }),
-      );
+      this.roundsQueues.forEach((queue, q) => {
+        const shardsOfQueue = Math.min(SHARDS_PER_ROUNDS_QUEUE, shards - q * SHARDS_PER_ROUNDS_QUEUE);
+        this.probeFunction!.addEventSource(
+          new SqsEventSource(queue, { batchSize: 1, maxConcurrency: Math.max(2, ROUND_INVOCATIONS_PER_SHARD * shardsOfQueue) }),
+        );
+      });
 
       // EventBridge schedules go down to one minute; the scheduled invocation covers the rest of the
       // minute, through the rounds queue or by itself. A missed invocation is not retried: the next one

@@ -1040,7 +1040,7 @@ describe('detection', () => {
       TABLE_NAME: expect.any(String),
       STATE_MACHINE_ARN: expect.stringMatching(/^arn:aws:states:us-west-2:111122223333:stateMachine:/),
       TOPIC_ARN: expect.any(String),
-      ROUNDS_QUEUE_URL: expect.any(String),
+      ROUNDS_QUEUE_URLS: expect.any(String),
     });
     expect(fn.Properties.VpcConfig).toBeUndefined();
   });
@@ -1188,7 +1188,7 @@ describe.each(SECURITY_CASES)('the probe rounds queue: $name', ({ name }) => {
 
   it("gives the probe function the queue's URL", () => {
     // `Ref` of an AWS::SQS::Queue is its URL.
-    expect(s.resources[probeId].Properties.Environment.Variables.ROUNDS_QUEUE_URL).toEqual({ Ref: roundsId });
+    expect(s.resources[probeId].Properties.Environment.Variables.ROUNDS_QUEUE_URLS).toEqual({ Ref: roundsId });
   });
 
   it('lets only the probe function use the queue: send, receive, delete; and the probe send nowhere else but the dead-letter queue', () => {

@@ -27,7 +27,7 @@ import { resolveIntrinsics } from '../../lib/infra/template-tokens';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const GROUPS = 280;
+const GROUPS = 340; // 1,020 endpoints: 6 probe shards, so two rounds queues
 
 let config: FailoverConfig;
 let synth: SynthesizedScale;
@@ -74,9 +74,10 @@ describe(`a config of ${GROUPS} groups and ${3 * GROUPS} endpoints`, () => {
     }
   });
 
-  it("keeps each queue's policy (the dead-letter queue's, the probe rounds queue's) within SQS's 20 statements and 8,192 bytes", () => {
+  it("keeps each queue's policy (the dead-letter queue's, the probe rounds queues') within SQS's 20 statements and 8,192 bytes", () => {
     const policies = all().filter(({ r }) => r.Type === 'AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(2);
+    const shards = all().filter(({ r }) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression === 'rate(1 minute)').length;
+    expect(policies).toHaveLength(1 + Math.ceil(shards / 5));
     for (const { r, t } of policies) {
       const document = resolveIn(t.template, r.Properties.PolicyDocument);
       expect(document.Statement.length).toBeLessThanOrEqual(20);
@@ -84,15 +85,20 @@ describe(`a config of ${GROUPS} groups and ${3 * GROUPS} endpoints`, () => {
     }
   });
 
-  it('runs the queued rounds of every shard, two at once a shard at most, within the reserved concurrency of three a shard', () => {
+  it('runs the queued rounds of every shard, two at once a shard at most, one queue for five shards, within the reserved concurrency of three a shard', () => {
     const shards = all().filter(({ r }) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression === 'rate(1 minute)').length;
-    expect(shards).toBeGreaterThan(2);
+    expect(shards).toBeGreaterThan(5);
     const mappings = all().filter(({ r }) => r.Type === 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(1);
-    const [{ r: mapping, t }] = mappings;
-    expect(mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 2 * shards });
+    expect(mappings).toHaveLength(Math.ceil(shards / 5));
+    expect(new Set(mappings.map(({ r }) => JSON.stringify(r.Properties.EventSourceArn))).size).toBe(mappings.length);
+    expect(mappings.map(({ r }) => r.Properties.ScalingConfig.MaximumConcurrency).reduce((a, b) => a + b, 0)).toBe(2 * shards);
+    for (const { r } of mappings) expect(r.Properties.ScalingConfig.MaximumConcurrency).toBeLessThanOrEqual(2 * 5);
+    const { r: mapping, t } = mappings[0];
     const probe = t.template.Resources[mapping.Properties.FunctionName.Ref];
     expect(probe.Properties.ReservedConcurrentExecutions).toBe(3 * shards);
+    // The function knows every queue, in order.
+    const urls = probe.Properties.Environment.Variables.ROUNDS_QUEUE_URLS;
+    expect(urls['Fn::Join'][1]).toHaveLength(mappings.length);
   });
 
   it("makes one alarm rule per group, naming the group's alarms, each within EventBridge's limits, spread over nested stacks", () => {

@@ -16,6 +16,7 @@ import { SimulatedAccount } from '../../lib/drill/sim/account';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { handleProbeEvent, newHeartbeat, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { Store } from '../../lambdas/core/store';
+import { roundsQueueOf } from '../../lambdas/core/probe-shards';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
 const REGION = 'us-west-2';
@@ -125,6 +126,20 @@ describe('the scheduled invocation', () => {
     expect(out).toMatchObject({ queued: expected.length, ranItself: 0 });
     const batches = account.apiCalls.filter((c) => c.service === 'sqs' && c.operation === 'SendMessageBatch');
     expect(batches.map((b) => (b.input as { Entries: unknown[] }).Entries.length)).toEqual([10, expected.length - 10]);
+  });
+
+  it('sends each shard\'s rounds to its own queue, five shards a queue', async () => {
+    const second = `https://sqs.${REGION}.amazonaws.com/123456789012/probe-rounds-2`;
+    account.sqs.addQueue(second);
+    // 7 groups of 200 probes: 7 shards, the sixth and seventh on the second queue.
+    const big = Array.from({ length: 7 }, (_, i) => ({ ...group, name: `g${i}`, probes: Array.from({ length: 200 }, () => group.probes[0]) }));
+    const byShard = { ...deps, roundsQueue: { sqs: deps.roundsQueue!.sqs, url: (shard: number) => [QUEUE, second][roundsQueueOf(shard)] } };
+    await handleProbeEvent({ shard: 4 }, big, byShard);
+    await handleProbeEvent({ shard: 5 }, big, byShard);
+    expect(account.sqs.sent.map((m) => [m.queueUrl, JSON.parse(m.body).shard])).toEqual([
+      ...Array.from({ length: 6 }, () => [QUEUE, 4]),
+      ...Array.from({ length: 6 }, () => [second, 5]),
+    ]);
   });
 
   it('runs the minute itself when the queue refuses the rounds, so the watch goes on', async () => {
