@@ -204,15 +204,17 @@ export class Store {
    * Store a round's counters, only if nobody counted another round since `previousRoundAt` (the value
    * this update was computed from). Returns false when it lost that race: the round is not counted twice.
    */
-  async putProbeState(state: ProbeState, previousRoundAt: number | null): Promise<boolean> {
+  async putProbeState(state: ProbeState, previousRoundAt: number | null, previousBridgedAt?: number): Promise<boolean> {
+    // A bridge another environment stored since (bridgedAt) changes the count as much as a round does.
+    const bridged = previousBridgedAt === undefined ? { c: 'attribute_not_exists(bridgedAt)', v: {} } : { c: 'bridgedAt = :bridged', v: { ':bridged': previousBridgedAt } };
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: groupKey(state.group), sk: 'PROBE', ...state },
           ...(previousRoundAt === null
-            ? { ConditionExpression: 'attribute_not_exists(lastRoundAt) OR attribute_type(lastRoundAt, :null)', ExpressionAttributeValues: { ':null': 'NULL' } }
-            : { ConditionExpression: 'lastRoundAt = :prev', ExpressionAttributeValues: { ':prev': previousRoundAt } }),
+            ? { ConditionExpression: `(attribute_not_exists(lastRoundAt) OR attribute_type(lastRoundAt, :null)) AND ${bridged.c}`, ExpressionAttributeValues: { ':null': 'NULL', ...bridged.v } }
+            : { ConditionExpression: `lastRoundAt = :prev AND ${bridged.c}`, ExpressionAttributeValues: { ':prev': previousRoundAt, ...bridged.v } }),
         }),
       );
       return true;

@@ -36,8 +36,15 @@ export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;
  */
 export const INVOCATION_WINDOW_MS = 62_000;
 
-/** The rounds one scheduled invocation queues: those in the minute from its start (the next one queues the next minute). */
+/** The rounds one scheduled invocation queues: those of the clock minute after the one it runs in. */
 export const DISPATCH_WINDOW_MS = 60_000;
+
+/**
+ * How long a scheduled invocation that could not queue its rounds runs them itself: to the end of the
+ * next clock minute, up to two minutes from a schedule that fired at the start of its own, and a little
+ * overlap. The function's timeout covers it (lib/infra/detection.ts, probeFunctionTimeout).
+ */
+export const FALLBACK_WINDOW_MS = 2 * DISPATCH_WINDOW_MS + 2_000;
 
 /**
  * SQS delays a message by at most 900 s ("DelaySeconds ... Valid values: 0 to 900": Amazon SQS API
@@ -309,7 +316,7 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
     deps.log({ level: 'WARN', message: 'probe round void', groups: groups.map((g) => g.name), roundAt: new Date(roundAt).toISOString(), reason });
     const reports: RoundReport[] = [];
     for (const group of groups) {
-      await bridge(group.name, roundAt, deps, memory);
+      await bridge(group.name, roundAt, group.detection.intervalSeconds * 1000, deps, memory);
       reports.push({ group: group.name, roundAt, failed: false, void: true, counted: false, reason });
     }
     return reports;
@@ -348,7 +355,7 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
     const group = groups[i];
     const verdict = verdicts[i];
     if (verdict.void) {
-      await bridge(group.name, roundAt, deps, memory);
+      await bridge(group.name, roundAt, group.detection.intervalSeconds * 1000, deps, memory);
       reports.push({ group: group.name, roundAt, failed: false, void: true, counted: false, reason: verdict.void });
       deps.log({ level: 'WARN', message: 'probe round void', group: group.name, roundAt: new Date(roundAt).toISOString(), reason: verdict.void, probes: results[i].map(probeDetail) });
       continue;
@@ -357,7 +364,7 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
       reports.push(await countRound(group, roundAt, verdict, results[i], mass, deps, memory));
     } catch (err) {
       if (isStop(err)) throw err;
-      await bridge(group.name, roundAt, deps, memory);
+      await bridge(group.name, roundAt, group.detection.intervalSeconds * 1000, deps, memory);
       deps.log({ level: 'ERROR', message: 'probe round failed', group: group.name, roundAt: new Date(roundAt).toISOString(), error: `${awsErrorName(err)}: ${(err as Error).message}` });
     }
   }
@@ -370,13 +377,21 @@ export async function runRound(groups: ProbeGroup[], roundAt: number, deps: Prob
  * may be counted by another environment. A healthy group costs nothing (no run, no write). Best effort:
  * a store that fails here is the store that failed the round.
  */
-async function bridge(group: string, roundAt: number, deps: ProbeDeps, memory: ProbeMemory): Promise<void> {
+async function bridge(group: string, roundAt: number, intervalMs: number, deps: ProbeDeps, memory: ProbeMemory): Promise<void> {
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       const known = await countersOf(group, deps, memory);
       if (known.consecutiveFailures === 0 || (known.lastRoundAt !== null && roundAt <= known.lastRoundAt) || (known.bridgedAt ?? -Infinity) >= roundAt) return;
+      // Only the round next to the run: one further off may follow a healthy round nobody wrote (healthy
+      // rounds are not written), and bridging it would join failures that were not consecutive. This
+      // environment's copy may be behind the store's: read that once before giving up.
+      if (roundAt - Math.max(known.lastRoundAt ?? -Infinity, known.bridgedAt ?? -Infinity) > intervalMs) {
+        if (attempt > 0) return;
+        memory.delete(group);
+        continue;
+      }
       const bridged = { ...known, bridgedAt: roundAt };
-      if (await deps.store().putProbeState(bridged, known.lastRoundAt)) {
+      if (await deps.store().putProbeState(bridged, known.lastRoundAt, known.bridgedAt)) {
         memory.set(group, bridged);
         return;
       }
@@ -439,7 +454,7 @@ async function countOn(previous: Remembered, group: ProbeGroup, roundAt: number,
     report.counted = true;
     return { report, lost: false };
   }
-  report.counted = await deps.store().putProbeState(next, previous.lastRoundAt);
+  report.counted = await deps.store().putProbeState(next, previous.lastRoundAt, previous.bridgedAt);
   if (report.counted) memory.set(group.name, next);
   return { report, lost: !report.counted };
 }
@@ -664,18 +679,19 @@ export interface QueuedRound {
 }
 
 /**
- * Every round time of the shard's groups in the clock minute of `start`, [M, M + 60 s): what one
- * scheduled invocation queues. Each minute's invocation queues its own minute, so a schedule that fires
- * a little later or earlier within its minute (EventBridge gives no finer precision) leaves no round
- * out and queues none twice; a round whose time has passed when it is queued is sent at once, and is
- * void if it begins too late (QUEUED_ROUND_TOLERANCE_MS).
+ * Every round time of the shard's groups in the clock minute `minutesAhead` after the one of `start`,
+ * [M, M + 60 s): what one scheduled invocation queues (the next minute). A schedule fires somewhere in
+ * its minute: "EventBridge doesn't provide second-level precision in schedule expressions" (EventBridge
+ * User Guide, "Tutorial: Create an EventBridge scheduled rule for AWS Lambda functions"). The minute it
+ * runs in has begun, and rounds queued for it would begin late; the next one has not. Each invocation queues its own next minute, so one that fires later or earlier within its
+ * minute leaves no round out and queues none twice.
  */
-export function minuteRounds(groups: ProbeGroup[], start: number, windowMs = DISPATCH_WINDOW_MS): number[] {
-  const minute = Math.floor(start / windowMs) * windowMs;
+export function minuteRounds(groups: ProbeGroup[], start: number, minutesAhead = 1): number[] {
+  const minute = (Math.floor(start / DISPATCH_WINDOW_MS) + minutesAhead) * DISPATCH_WINDOW_MS;
   const times = new Set<number>();
   for (const g of groups.filter((x) => x.probes.length > 0)) {
     const interval = g.detection.intervalSeconds * 1000;
-    for (let t = Math.ceil(minute / interval) * interval; t < minute + windowMs; t += interval) times.add(t);
+    for (let t = Math.ceil(minute / interval) * interval; t < minute + DISPATCH_WINDOW_MS; t += interval) times.add(t);
   }
   return [...times].sort((a, b) => a - b);
 }
@@ -688,14 +704,15 @@ export interface DispatchSummary {
 }
 
 /**
- * The scheduled invocation of a shard: queue the minute's rounds, each delayed until its time (rounded
- * up to the second: SQS delays by whole seconds, and a round never starts early), 10 to a batch. A
- * round the queue did not take (the call failed, or the entry did) is run here, as an invocation
- * without a queue runs its whole minute: the watch goes on, paid for by the wait.
+ * The scheduled invocation of a shard: queue the next clock minute's rounds (`minutesAhead`: 0 queues
+ * the current one, as a drill that begins with the controller already running needs), each delayed
+ * until its time (rounded up to the second: SQS delays by whole seconds, and a round never starts
+ * early), 10 to a batch. A round the queue did not take (the call failed, or the entry did) is run
+ * here, waiting for its time: the watch goes on, paid for by the wait.
  */
-export async function dispatchMinute(groups: ProbeGroup[], shard: Shard, d: ProbeDeps): Promise<DispatchSummary> {
+export async function dispatchMinute(groups: ProbeGroup[], shard: Shard, d: ProbeDeps, minutesAhead = 1): Promise<DispatchSummary> {
   const start = d.now();
-  const times = minuteRounds(groups, start);
+  const times = minuteRounds(groups, start, minutesAhead);
   const queued: number[] = [];
   const refused: Array<{ roundAt: number; why: string }> = [];
   if (!d.roundsQueue) {
@@ -747,7 +764,7 @@ export async function dispatchMinute(groups: ProbeGroup[], shard: Shard, d: Prob
   // what the queue saves (a probeVpc without a route to SQS, say).
   if (d.roundsQueue) metricsOf(d).emit({ timestamp: start, dimensions: {}, values: [{ name: METRIC.roundsNotQueued, unit: 'Count', value: refused.length }] });
   const ranItself = refused.map((r) => r.roundAt);
-  const summary = await runProbeInvocation(groups, shard, d, INVOCATION_WINDOW_MS, { times: ranItself });
+  const summary = await runProbeInvocation(groups, shard, d, FALLBACK_WINDOW_MS, { times: ranItself });
   return { queued, ranItself, summary };
 }
 

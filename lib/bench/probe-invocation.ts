@@ -136,8 +136,8 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
     const account = new SimulatedAccount({ latencies: { apiCallMs: 0 } });
     const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-ProbeRounds';
     account.sqs.addQueue(queueUrl);
-    const minuteZero = Date.parse('2026-01-01T00:00:00.000Z');
-    account.clock.advance(minuteZero + INVOCATION_STARTS_AFTER_MINUTE_MS - account.clock.now());
+    const minuteZero = Date.parse('2026-01-01T00:05:00.000Z');
+    account.clock.advance(minuteZero - 60_000 + INVOCATION_STARTS_AFTER_MINUTE_MS - account.clock.now());
     const logger = new Logger({ serviceName: SERVICE_NAME });
     const deps: ProbeDeps = {
       now: () => account.clock.now(),
@@ -179,17 +179,30 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
       return { lines: captured.lines, billedMs, waitMs, cpuMs, rounds: (out.rounds ?? []).length };
     };
 
+    // The schedule fires INVOCATION_STARTS_AFTER_MINUTE_MS into each minute and queues the next one's
+    // rounds; the messages are handed over as they come due. A measured minute holds what happens in it:
+    // one scheduled invocation and the minute's rounds (queued by the one before).
+    let nextSchedule = minuteZero - 60_000 + INVOCATION_STARTS_AFTER_MINUTE_MS;
     let minute = 0;
     const runMinute = async () => {
-      const start = minuteZero + minute * 60_000 + INVOCATION_STARTS_AFTER_MINUTE_MS;
-      account.clock.advance(Math.max(0, start - account.clock.now()));
+      const until = minuteZero + (minute + 1) * 60_000;
       const sendsBefore = account.apiCalls.filter((c) => c.operation === 'SendMessageBatch').length;
       const messagesBefore = account.sqs.sent.length;
-      const invocations = [await invoke({ shard: 0 })];
-      for (const m of account.sqs.deliver(queueUrl, start + 60_000)) {
-        account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
-        invocations.push(await invoke({ Records: [{ messageId: m.messageId, body: m.body }] }));
-        account.sqs.deleteMessage(queueUrl, m.messageId); // the event source, after a success
+      const invocations = [];
+      for (;;) {
+        const delivery = account.sqs.nextDelivery(queueUrl);
+        if (Math.min(delivery ?? Infinity, nextSchedule) >= until) break;
+        if (delivery === null || nextSchedule <= delivery) {
+          account.clock.advance(Math.max(0, nextSchedule - account.clock.now()));
+          invocations.push(await invoke({ shard: 0 }));
+          nextSchedule += 60_000;
+          continue;
+        }
+        for (const m of account.sqs.deliver(queueUrl, delivery)) {
+          account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
+          invocations.push(await invoke({ Records: [{ messageId: m.messageId, body: m.body }] }));
+          account.sqs.deleteMessage(queueUrl, m.messageId); // the event source, after a success
+        }
       }
       minute += 1;
       return {
@@ -199,6 +212,9 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
       };
     };
 
+    // The first (cold) minute begins with the schedule's invocation of the minute before, which queues it.
+    minute = -1;
+    await runMinute();
     const cold = await runMinute();
     const coldUsage = { getItems: usage.getItems, putItems: usage.putItems };
     const before = { ...usage };

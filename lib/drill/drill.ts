@@ -20,7 +20,7 @@ import { runScheduled, type ScheduledDeps, type ScheduledResult } from '../../la
 import { answerDryRun } from '../../lambdas/steps/fence-primary';
 import { groupsByName } from '../../lambdas/core/deployed-group';
 import { PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/core/probe-shards';
-import { handleProbeEvent, newHeartbeat, type ProbeDeps } from '../../lambdas/probe/run-probes';
+import { dispatchMinute, handleProbeEvent, newHeartbeat, type ProbeDeps } from '../../lambdas/probe/run-probes';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { probeFunctionTimeout, probeGroupsOf, ROUND_QUEUE_MAX_RECEIVES, roundsQueueRetention } from '../infra/detection';
 import { once, perRegion, type StepDeps } from '../../lambdas/runtime/deps';
@@ -69,6 +69,8 @@ export class Drill {
   /** The probe function's second execution environment (the first is probeDeps'), and how many rounds were handed over. */
   private secondEnvironment!: ProbeDeps;
   private roundsDelivered = 0;
+  /** Whether the minute the drill began in has its rounds queued (watch). */
+  private primed = false;
   /** When the primary's endpoints stopped answering (simulated ms), if they did. */
   outageStartedAt?: number;
   private faults: TaskFault[] = [];
@@ -334,16 +336,32 @@ export class Drill {
   async watch(minutes: number): Promise<SimExecution[]> {
     // One shard probes every group, as the one shard of a config of at most PROBES_PER_INVOCATION
     // probes: its heartbeat is the one readiness and status look for.
-    if (shardGroups(this.config.groups).length > 1) throw new Error(`the drill probes all groups in one shard: at most ${PROBES_PER_INVOCATION} probes, and this config needs more shards`);
+    const shards = shardGroups(this.config.groups);
+    if (shards.length > 1) throw new Error(`the drill probes all groups in one shard: at most ${PROBES_PER_INVOCATION} probes, and this config needs more shards`);
     const start = this.account.clock.now();
+    let nextSchedule = Math.floor(start / 60_000) * 60_000 + DRILL_SCHEDULE_OFFSET_MS;
+    if (nextSchedule < start) nextSchedule += 60_000;
+    if (!this.primed) {
+      // The controller ran before the drill began: the schedule's invocation of the minute before
+      // queued this minute's rounds.
+      this.primed = true;
+      await dispatchMinute(shards[0] ?? [], { index: 0, of: 1 }, this.probeDeps, 0);
+    }
     for (let k = 0; k < minutes; k++) {
-      const minute = start + k * 60_000;
+      const until = start + (k + 1) * 60_000;
       try {
-        await this.advanceTo(minute);
-        await handleProbeEvent({ shard: 0 }, this.config.groups, this.probeDeps);
-        // Invocations run one after another here; overlapping ones are covered by the store's conditional writes.
-        for (let next = this.account.sqs.nextDelivery(this.roundsQueueUrl); next !== null && next < minute + 60_000; next = this.account.sqs.nextDelivery(this.roundsQueueUrl)) {
-          for (const m of this.account.sqs.deliver(this.roundsQueueUrl, next)) {
+        // The schedule's invocations and the queue's, in the order of their times; they run one after
+        // another here, overlapping ones are covered by the store's conditional writes.
+        for (;;) {
+          const delivery = this.account.sqs.nextDelivery(this.roundsQueueUrl);
+          if (Math.min(delivery ?? Infinity, nextSchedule) >= until) break;
+          if (delivery === null || nextSchedule <= delivery) {
+            await this.probeDeps.sleepUntil(nextSchedule);
+            await handleProbeEvent({ shard: 0 }, this.config.groups, this.probeDeps);
+            nextSchedule += 60_000;
+            continue;
+          }
+          for (const m of this.account.sqs.deliver(this.roundsQueueUrl, delivery)) {
             await this.probeDeps.sleepUntil(m.deliverAt);
             // Lambda hands a shard's rounds to whichever execution environment is free: here two, in
             // turn, each with its own memory and heartbeat.
@@ -455,6 +473,14 @@ export class Drill {
 }
 
 class StopWatching extends Error {}
+
+/**
+ * When, within each minute, the drill's schedule invokes the probe function: "EventBridge doesn't
+ * provide second-level precision in schedule expressions" (EventBridge User Guide, "Tutorial: Create an
+ * EventBridge scheduled rule for AWS Lambda functions"), so a rule fires somewhere in its minute; the
+ * drill takes 25 s, well into it.
+ */
+export const DRILL_SCHEDULE_OFFSET_MS = 25_000;
 
 export interface StoreFault {
   operation: 'PutItem' | 'GetItem' | 'DeleteItem' | 'Query';

@@ -4,7 +4,7 @@
  *
  * The probe function is invoked two ways, with the same code and the same baked groups. Each shard of
  * the probed groups has a one-minute schedule (`{ "shard": i }`): that invocation probes nothing; it
- * sends each round of its clock minute to the rounds queue as a message
+ * sends each round of the next clock minute to the rounds queue as a message
  * `{ "shard": i, "of": n, "roundAt": <epoch ms> }` delayed to its round's time. The queue's event source
  * invokes the function once per message, and that invocation runs that one round. When the rounds
  * cannot be sent, the scheduled invocation runs them itself, so its timeout still covers the minute.
@@ -25,7 +25,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import { shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../../lambdas/core/probe-shards';
-import { INVOCATION_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { FALLBACK_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
 import { grantItemAccess } from './store-table';
@@ -47,8 +47,8 @@ export function probeFunctionBake(groups: ProbeGroup[]): { FAILOVER_PROBE_GROUPS
  * Lambda function memory": "at 1,769 MB, a function has the equivalent of one vCPU"): 128 MB is 0.072
  * vCPU, enough for a shard's round of PROBES_PER_INVOCATION probes within the group's interval (measured
  * by `npm run bench`, probeRound: CPU time and peak memory per shard, docs/cost.md). Every invocation is
- * billed by the millisecond at this memory: a scheduled one for the round due at its minute (for its
- * whole minute when it could not queue the others), each queued round's for that round. A round's time
+ * billed by the millisecond at this memory: a scheduled one for sending the next minute's rounds (for
+ * that whole minute when it could not queue them), each queued round's for that round. A round's time
  * is mostly waiting (its spread of up to MAX_SPREAD_MS, the endpoints' answers), which more memory does
  * not shorten: at 128 MB a round costs half what it costs at 256 MB.
  */
@@ -74,14 +74,15 @@ export const ROUND_QUEUE_MAX_RECEIVES = 2;
 export const ROUND_INVOCATIONS_PER_SHARD = 2;
 
 /**
- * How long the rounds queue keeps a message: its delay (a scheduled invocation queues the rounds of its
- * minute, at most 60 s ahead; counted as INVOCATION_WINDOW_MS), then ROUND_QUEUE_MAX_RECEIVES visibility timeouts, then a minute for
- * Lambda's next poll, rounded up to whole minutes (5 minutes for a 74 s timeout). A message that expires
- * is deleted without a trace (SQS removes it after the retention period), so it must outlive its last
- * receive for SQS to move it to the dead-letter queue (at the receive after the last one allowed).
+ * How long the rounds queue keeps a message: its delay (a scheduled invocation queues the rounds of the
+ * next clock minute, at most two minutes ahead: FALLBACK_WINDOW_MS), then ROUND_QUEUE_MAX_RECEIVES
+ * visibility timeouts, then a minute for Lambda's next poll, rounded up to whole minutes (8 minutes
+ * for a 134 s timeout). A message that expires is deleted without a trace (SQS removes it after the
+ * retention period), so it must outlive its last receive for SQS to move it to the dead-letter queue
+ * (at the receive after the last one allowed).
  */
 export function roundsQueueRetention(visibilityTimeout: Duration): Duration {
-  const seconds = Math.ceil(INVOCATION_WINDOW_MS / 1000) + ROUND_QUEUE_MAX_RECEIVES * visibilityTimeout.toSeconds() + 60;
+  const seconds = Math.ceil(FALLBACK_WINDOW_MS / 1000) + ROUND_QUEUE_MAX_RECEIVES * visibilityTimeout.toSeconds() + 60;
   return Duration.minutes(Math.ceil(seconds / 60));
 }
 
@@ -93,7 +94,7 @@ export function roundsQueueRetention(visibilityTimeout: Duration): Duration {
  */
 export function probeFunctionTimeout(probed: ProbeGroup[]): Duration {
   const longestProbeMs = Math.max(...probed.flatMap((g) => g.probes.map((p) => p.timeoutMs)));
-  return Duration.seconds(Math.ceil((INVOCATION_WINDOW_MS + longestProbeMs + 10_000) / 1000));
+  return Duration.seconds(Math.ceil((FALLBACK_WINDOW_MS + longestProbeMs + 10_000) / 1000));
 }
 
 export interface DetectionProps {

@@ -24,8 +24,9 @@ const MACHINE = `arn:aws:states:${REGION}:123456789012:stateMachine:failover`;
 const TOPIC = `arn:aws:sns:${REGION}:123456789012:failover`;
 const QUEUE = `https://sqs.${REGION}.amazonaws.com/123456789012/probe-rounds`;
 const DLQ = `https://sqs.${REGION}.amazonaws.com/123456789012/undelivered`;
-/** The schedule fires 300 ms after the minute. */
-const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+/** The minute whose rounds the tests watch; the schedule fired 25 s into the minute before, and queued it. */
+const T0 = Date.parse('2026-01-01T00:01:00.000Z');
+const SCHEDULED = T0 - 60_000 + 25_000;
 
 let dynamo: LocalDynamoDB;
 let primary: LocalPrimary;
@@ -54,9 +55,9 @@ beforeEach(async () => {
   account = new SimulatedAccount({ latencies: { apiCallMs: 0 } });
   account.addTopic(TOPIC);
   account.sqs.addQueue(DLQ);
-  // As the stack makes it for the example config (lib/infra/detection.ts): 74 s, 5 minutes, 2 receives.
-  account.sqs.addQueue(QUEUE, { visibilityTimeoutMs: 74_000, retentionMs: 300_000, maxReceiveCount: 2, deadLetterUrl: DLQ });
-  account.clock.advance(T0 + 300 - account.clock.now());
+  // As the stack makes it for the example config (lib/infra/detection.ts): 134 s, 8 minutes, 2 receives.
+  account.sqs.addQueue(QUEUE, { visibilityTimeoutMs: 134_000, retentionMs: 480_000, maxReceiveCount: 2, deadLetterUrl: DLQ });
+  account.clock.advance(SCHEDULED - account.clock.now());
   logs = [];
   deps = {
     now: () => account.clock.now(),
@@ -91,13 +92,13 @@ async function deliverUntil(until: number, groups: ProbeGroup[] = [group], envir
 }
 
 describe('the scheduled invocation', () => {
-  it('queues the minute\'s rounds, each delayed until its time, and probes nothing itself', async () => {
+  it('queues the next clock minute\'s rounds, each delayed until its time, and probes nothing itself', async () => {
     await primary.setMode('down');
     const out = await handleProbeEvent({ shard: 0 }, [group], deps);
 
     expect(out).toMatchObject({ shard: 0, queued: 6, ranItself: 0 });
     const bodies = account.sqs.sent.map((m) => JSON.parse(m.body));
-    // Its own clock minute: the round at :00, past by 0.3 s, is sent at once.
+    // The next clock minute: the schedule fired 25 s into this one (EventBridge is not precise to the second).
     expect(bodies.map((b) => b.roundAt - T0)).toEqual([0, 10_000, 20_000, 30_000, 40_000, 50_000]);
     expect(bodies.every((b) => b.shard === 0 && b.of === 1)).toBe(true);
     // SQS delays by whole seconds: each message becomes visible at its round time or up to a second after, never before.
@@ -105,19 +106,30 @@ describe('the scheduled invocation', () => {
       expect(m.visibleAt).toBeGreaterThanOrEqual(bodies[i].roundAt);
       expect(m.visibleAt - bodies[i].roundAt).toBeLessThan(1000);
     }
-    // The next minute's invocation, a little earlier within its minute, queues the next six: none twice, none left out.
-    account.clock.advance(T0 + 60_100 - account.clock.now());
+    // The next minute's invocation, 24.9 s earlier within its minute, queues the next six: none twice, none left out.
+    account.clock.advance(T0 + 100 - account.clock.now());
     await handleProbeEvent({ shard: 0 }, [group], deps);
     expect(account.sqs.sent.slice(6).map((m) => JSON.parse(m.body).roundAt - T0)).toEqual([60_000, 70_000, 80_000, 90_000, 100_000, 110_000]);
     // Nothing was probed: the primary is down, and no failure is stored.
     expect(await store.getProbeState(group.name)).toBeUndefined();
   });
 
+  it('queues a 60 s group\'s one round a minute so that it begins on time, wherever in its minute the schedule fires', async () => {
+    const slow = { ...group, name: 'slow', detection: { ...group.detection, intervalSeconds: 60 } };
+    await primary.setMode('down');
+    await handleProbeEvent({ shard: 0 }, [slow], deps); // 25 s into the minute before T0
+    await deliverUntil(T0 + 45_000, [slow]);
+    await handleProbeEvent({ shard: 0 }, [slow], deps); // 45 s into T0's minute
+    await deliverUntil(T0 + 61_000, [slow]);
+    expect(logs.filter((l) => l.message === 'probe round void')).toEqual([]);
+    expect(await store.getProbeState('slow')).toMatchObject({ consecutiveFailures: 2, lastRoundAt: T0 + 60_000 });
+  });
+
   it('queues each interval\'s rounds of a minute, in batches of at most 10', async () => {
     const fast = { ...group, name: 'fast', detection: { ...group.detection, intervalSeconds: 5 } };
     const slow = { ...group, name: 'slow', detection: { ...group.detection, intervalSeconds: 7 } };
     const out = await handleProbeEvent({ shard: 0 }, [fast, slow], deps);
-    // Every epoch-aligned multiple of 5 s or 7 s in the clock minute, each once.
+    // Every epoch-aligned multiple of 5 s or 7 s in the next clock minute, each once.
     const expected: number[] = [];
     for (let t = T0; t < T0 + 60_000; t += 1000) if (t % 5000 === 0 || t % 7000 === 0) expected.push(t);
     expect(expected.length).toBeGreaterThan(10);
@@ -154,6 +166,7 @@ describe('the scheduled invocation', () => {
     expect(account.clock.now()).toBeGreaterThanOrEqual(T0 + 50_000);
     expect(account.startedExecutions).toHaveLength(1);
     expect(logs.find((l) => l.message === 'probe rounds not queued: this invocation runs them')).toMatchObject({ level: 'ERROR', ranItself: 6 });
+    expect(logs.filter((l) => l.message === 'probe round void')).toEqual([]);
     // And the dashboard's RoundsNotQueued says so (an EMF document, here through the log).
     expect(logs.filter((l) => '_aws' in l).map((l) => l.RoundsNotQueued)).toContain(6);
   });
@@ -191,13 +204,48 @@ describe('a queued round', () => {
     // The :20 round is handed over 4 s late: probed then, it would be 6 s before the :30 round.
     account.sqs.deliveryLatencyMs = 4_000;
     await deliverUntil(T0 + 25_000);
-    expect(logs.filter((l) => l.message === 'probe round void').map((l) => l.reason)).toEqual([expect.stringContaining('delivered 4300 ms after its time (tolerance 3000 ms)')]);
+    expect(logs.filter((l) => l.message === 'probe round void').map((l) => l.reason)).toEqual([expect.stringContaining('delivered 4000 ms after its time (tolerance 3000 ms)')]);
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(2);
     expect(account.startedExecutions).toHaveLength(0);
     // The :30 round goes to an environment that never saw the :20 one: the stored bridge keeps the run.
     account.sqs.deliveryLatencyMs = 200;
     await deliverUntil(T0 + 35_000, [group], [{ ...deps, memory: new Map(), heartbeat: newHeartbeat() }]);
     expect((await store.getProbeState(group.name))?.consecutiveFailures).toBe(3);
+    expect(account.startedExecutions).toHaveLength(1);
+  });
+
+  it('bridges only the round next to a run: a healthy round nobody wrote lies between, so failures around it are not joined', async () => {
+    const envA = deps;
+    const envB: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    // :00 up (B), :10 down (A), :20 up (B: healthy, its memory says no failure, so nothing is written),
+    // :30 handed to A 4 s late (void), :40 and :50 down (A).
+    const plan: Array<[number, 'up' | 'down', ProbeDeps, number]> = [
+      [0, 'up', envB, 200], [10_000, 'down', envA, 200], [20_000, 'up', envB, 200], [30_000, 'down', envA, 4_000], [40_000, 'down', envA, 200], [50_000, 'down', envA, 200],
+    ];
+    for (const [at, mode, environment, latency] of plan) {
+      await primary.setMode(mode);
+      account.sqs.deliveryLatencyMs = latency;
+      await deliverUntil(T0 + at + latency, [group], [environment]);
+    }
+    expect(logs.filter((l) => l.message === 'probe round void')).toHaveLength(1);
+    // Two consecutive failures (:40, :50), not three: the :20 round passed.
+    expect(await store.getProbeState(group.name)).toMatchObject({ consecutiveFailures: 2, outageStartedAt: T0 + 40_000 });
+    expect(account.startedExecutions).toHaveLength(0);
+  });
+
+  it('a bridge another environment stored is counted by one whose memory is older', async () => {
+    const envA = deps;
+    const envC: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
+    await primary.setMode('down');
+    await handleProbeEvent({ shard: 0 }, [group], deps);
+    // :00 and :10 fail in C; :20 reaches A 4 s late (void: A stores the bridge); :30 fails in C.
+    const plan: Array<[number, ProbeDeps, number]> = [[0, envC, 200], [10_000, envC, 200], [20_000, envA, 4_000], [30_000, envC, 200]];
+    for (const [at, environment, latency] of plan) {
+      account.sqs.deliveryLatencyMs = latency;
+      await deliverUntil(T0 + at + latency, [group], [environment]);
+    }
+    expect(await store.getProbeState(group.name)).toMatchObject({ consecutiveFailures: 3, outageStartedAt: T0 });
     expect(account.startedExecutions).toHaveLength(1);
   });
 
@@ -217,7 +265,7 @@ describe('a queued round', () => {
     // The :20 round's invocation dies before it returns (a crash, a timeout): the message is not deleted.
     const [lost] = account.sqs.deliver(QUEUE, T0 + 21_000);
     expect(JSON.parse(lost.body).roundAt).toBe(T0 + 20_000);
-    await deliverUntil(T0 + 100_000); // :30 … :50 fail, and the :20 one is handed over again at 1:34.5
+    await deliverUntil(T0 + 160_000); // :30 … :50 fail, and the :20 one is handed over again at 2:34.5
     expect(logs.filter((l) => l.message === 'probe round void')).toMatchObject([{ roundAt: new Date(T0 + 20_000).toISOString() }]);
     // Nothing recorded the :20 round when it was due: a round nobody wrote may have passed (healthy rounds
     // are not written), so :30 starts a new run, and the third failure of it, :50, starts the workflow.
@@ -231,14 +279,15 @@ describe('a queued round', () => {
     await handleProbeEvent({ shard: 0 }, [group], deps);
     const first = account.sqs.deliver(QUEUE, T0 + 1_000);
     expect(first).toHaveLength(1);
-    expect(account.sqs.deliver(QUEUE, T0 + 75_000).filter((m) => m.messageId === first[0].messageId)).toHaveLength(1);
-    account.sqs.deliver(QUEUE, T0 + 150_000);
+    expect(account.sqs.deliver(QUEUE, T0 + 135_000).filter((m) => m.messageId === first[0].messageId)).toHaveLength(1);
+    account.sqs.deliver(QUEUE, T0 + 270_000);
     expect(account.sqs.messages(DLQ).map((m) => JSON.parse(m.body).roundAt)).toContain(T0);
   });
 
   it('queued under another split of the groups into shards, probes the groups that split gave that shard', async () => {
     const billing = { ...group, name: 'billing' };
     await primary.setMode('down');
+    account.clock.advance(T0 + 200 - account.clock.now());
     // Two groups are one shard now; the message was queued when they were two shards.
     await handleProbeEvent({ Records: [{ body: JSON.stringify({ shard: 1, of: 2, roundAt: T0 }) }] }, [group, billing], deps);
     expect(await store.getProbeState(group.name)).toBeUndefined();
@@ -272,7 +321,7 @@ describe('the shard\'s heartbeat', () => {
     // Three minutes: A runs every :00 round (both groups are due), B every other round (the 10 s group).
     // Each writes the shard's item every 110 s of its own: A at 0 s and 120 s, B at 10 s and 130 s.
     for (const minute of [0, 1, 2]) {
-      account.clock.advance(T0 + minute * 60_000 + 300 - account.clock.now());
+      account.clock.advance(Math.max(0, SCHEDULED + minute * 60_000 - account.clock.now()));
       await handleProbeEvent({ shard: 0 }, [group, slow], deps);
       for (const m of account.sqs.deliver(QUEUE, T0 + (minute + 1) * 60_000)) {
         account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
