@@ -126,9 +126,9 @@ export interface ProbeCounters {
   /** The last round counted: a round at or before it is stale. */
   lastRoundAt: number | null;
   /**
-   * In the probe function's memory only, never stored: its latest round after lastRoundAt that counted
-   * neither way (void, or its counters could not be read or written). Failures on either side of it
-   * are still consecutive.
+   * The latest round after lastRoundAt that counted neither way (void, begun late, or its counters could
+   * not be read or written), next to an open run of failures: failures on either side of it are still
+   * consecutive. Stored with the counters (run-probes.ts, bridge), so that another environment counts on it.
    */
   bridgedAt?: number;
 }

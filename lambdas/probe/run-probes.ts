@@ -124,10 +124,8 @@ export interface ProbeDeps {
   roundsQueue?: { sqs(): SQSClient; url(shard: number): string };
 }
 
-/** A group's counters as this environment knows them: as last read or written (bridgedAt included). */
-export type Remembered = ProbeState;
-/** Counters by group. */
-export type ProbeMemory = Map<string, Remembered>;
+/** Counters by group, as this environment last read or wrote them (bridgedAt included). */
+export type ProbeMemory = Map<string, ProbeState>;
 
 export interface RoundReport {
   group: string;
@@ -420,7 +418,7 @@ async function countersOf(group: string, deps: ProbeDeps, memory: ProbeMemory): 
  * Count the round on `previous` and write the counters if they change, conditioned on the round they
  * were read at. `lost`: the store holds another invocation's newer counters, and nothing was written.
  */
-async function countOn(previous: Remembered, group: ProbeGroup, roundAt: number, verdict: RoundVerdict, mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<{ report: RoundReport; lost: boolean }> {
+async function countOn(previous: ProbeState, group: ProbeGroup, roundAt: number, verdict: RoundVerdict, mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<{ report: RoundReport; lost: boolean }> {
   const detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold, group.detection.intervalSeconds * 1000);
   const report: RoundReport = { group: group.name, roundAt, failed: verdict.failed, counted: false, reason: detection.reason };
   if (detection.counters.lastRoundAt === previous.lastRoundAt) return { report, lost: false }; // stale: counted elsewhere
@@ -744,7 +742,6 @@ export async function dispatchMinute(groups: ProbeGroup[], shard: Shard, d: Prob
             else refused.push({ roundAt, why: why ?? 'not in the answer' });
           }
         } catch (err) {
-          if (isStop(err)) throw err;
           refused.push(...batch.map((roundAt) => ({ roundAt, why: `${awsErrorName(err)}: ${(err as Error).message}` })));
         }
       }),
@@ -790,9 +787,8 @@ export function parseQueuedRound(body: string): QueuedRound {
  * next round of its shortest interval is due, and that round has a message of its own. One queued
  * before the groups were dealt into another number of shards names a shard that is not this one any more.
  */
-export async function runQueuedRound(all: ProbeGroup[], round: QueuedRound, d: ProbeDeps): Promise<InvocationSummary | null> {
+export async function runQueuedRound(all: ProbeGroup[], round: QueuedRound, d: ProbeDeps, shards = shardGroups(all)): Promise<InvocationSummary | null> {
   const startedAt = d.now();
-  const shards = shardGroups(all);
   // Queued before the groups were dealt into another number of shards (a deploy in between): the
   // groups of that split's shard, which the old schedule would have probed, are probed all the same.
   const split = round.of === shards.length ? shards : round.of <= MAX_SHARDS ? dealInto(all, round.of) : [];
@@ -819,6 +815,8 @@ declare const FAILOVER_PROBE_GROUPS: ProbeGroup[];
 const memory: ProbeMemory = new Map();
 const heartbeat = newHeartbeat();
 
+const roundsQueueUrls = once(() => requireEnv('ROUNDS_QUEUE_URLS').split(','));
+
 const deps: ProbeDeps = {
   now: Date.now,
   sleepUntil: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now()))),
@@ -837,7 +835,7 @@ const deps: ProbeDeps = {
     ? {
         sqs: once(() => new SQSClient(DISPATCH_CLIENT_CONFIG)),
         url: (shard) => {
-          const urls = requireEnv('ROUNDS_QUEUE_URLS').split(',');
+          const urls = roundsQueueUrls();
           const url = urls[roundsQueueOf(shard)];
           if (!url) throw new Error(`ROUNDS_QUEUE_URLS: no queue for shard ${shard + 1} (${urls.length} queue(s), ${SHARDS_PER_ROUNDS_QUEUE} shards each)`);
           return url;
@@ -881,7 +879,7 @@ export async function handleProbeEvent(event: unknown, groups: ProbeGroup[], d: 
         d.log({ level: 'ERROR', message: 'probe round dropped', reason: (err as Error).message, messageId: record.messageId });
         continue;
       }
-      const s = await runQueuedRound(groups, round, d);
+      const s = await runQueuedRound(groups, round, d, shards);
       rounds.push({ shard: round.shard, roundAt: round.roundAt, ...(s ? { rounds: s.rounds, failed: s.failed, void: s.void, held: s.held, actions: s.actions } : { dropped: true }) });
     }
     return { rounds };

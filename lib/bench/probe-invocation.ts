@@ -32,6 +32,7 @@ import { logFor, SERVICE_NAME } from '../../lambdas/runtime/powertools';
 import { Store } from '../../lambdas/core/store';
 import { startLocalDynamoDB } from '../drill/local-dynamodb';
 import { SimulatedAccount } from '../drill/sim/account';
+import { SimProbeTriggers } from '../drill/sim/triggers';
 import { PROBE_MEMORY_MB } from '../infra/detection';
 import type { SynthesizedController } from '../runner/synth';
 
@@ -182,28 +183,17 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
     // The schedule fires INVOCATION_STARTS_AFTER_MINUTE_MS into each minute and queues the next one's
     // rounds; the messages are handed over as they come due. A measured minute holds what happens in it:
     // one scheduled invocation and the minute's rounds (queued by the one before).
-    let nextSchedule = minuteZero - 60_000 + INVOCATION_STARTS_AFTER_MINUTE_MS;
+    const triggers = new SimProbeTriggers(account.sqs, queueUrl, minuteZero - 60_000 + INVOCATION_STARTS_AFTER_MINUTE_MS);
     let minute = 0;
     const runMinute = async () => {
-      const until = minuteZero + (minute + 1) * 60_000;
       const sendsBefore = account.apiCalls.filter((c) => c.operation === 'SendMessageBatch').length;
       const messagesBefore = account.sqs.sent.length;
-      const invocations = [];
-      for (;;) {
-        const delivery = account.sqs.nextDelivery(queueUrl);
-        if (Math.min(delivery ?? Infinity, nextSchedule) >= until) break;
-        if (delivery === null || nextSchedule <= delivery) {
-          account.clock.advance(Math.max(0, nextSchedule - account.clock.now()));
-          invocations.push(await invoke({ shard: 0 }));
-          nextSchedule += 60_000;
-          continue;
-        }
-        for (const m of account.sqs.deliver(queueUrl, delivery)) {
-          account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
-          invocations.push(await invoke({ Records: [{ messageId: m.messageId, body: m.body }] }));
-          account.sqs.deleteMessage(queueUrl, m.messageId); // the event source, after a success
-        }
-      }
+      const invocations: Array<Awaited<ReturnType<typeof invoke>>> = [];
+      await triggers.runUntil(minuteZero + (minute + 1) * 60_000, {
+        advanceTo: async (ms) => account.clock.advance(Math.max(0, ms - account.clock.now())),
+        schedule: async () => invocations.push(await invoke({ shard: 0 })),
+        message: async (m) => invocations.push(await invoke({ Records: [{ messageId: m.messageId, body: m.body }] })),
+      });
       minute += 1;
       return {
         invocations,

@@ -147,10 +147,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   // stack-wide alarms only; a probed deployment adds the probe function's errors alarm and ONE
   // heartbeat alarm, whatever the number of groups.
   // CloudWatch bills an alarm per metric it evaluates: a metric-math alarm counts each metric it reads.
-  const alarmMetrics = (r: { Properties: { MetricName?: string; Metrics?: Array<{ MetricStat?: unknown }> } }) => (r.Properties.MetricName ? 1 : (r.Properties.Metrics ?? []).filter((m) => m.MetricStat).length);
-  const stackAlarms = Object.values(synth.template.Resources as Record<string, { Type: string; Properties: { MetricName?: string; Metrics?: Array<{ MetricStat?: unknown }> } }>)
+  type AlarmResource = { Type: string; Properties: { MetricName?: string; Metrics?: Array<{ MetricStat?: unknown }> } };
+  const stackAlarms = Object.values(synth.template.Resources as Record<string, AlarmResource>)
     .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
-    .reduce((sum, r) => sum + alarmMetrics(r), 0);
+    .reduce((sum, r) => sum + (r.Properties.MetricName ? 1 : (r.Properties.Metrics ?? []).filter((m) => m.MetricStat).length), 0);
   const alarms = stackAlarms + 2;
   const failoverUsage = {
     transitions: first.transitions.transitions,

@@ -30,6 +30,7 @@ import { LocalPrimary, type EndpointMode } from './endpoints';
 import { startLocalDynamoDB, type LocalDynamoDB } from './local-dynamodb';
 import { LocalWorkflow, type ExecutionResult, type TaskFault } from '../runner/local-workflow';
 import { SimClock, SimulatedAccount, type Latencies, type SimDbView, type SimExecution } from './sim/account';
+import { SimProbeTriggers } from './sim/triggers';
 import { replicaCandidates, type ReplicaCandidate } from '../../lambdas/core/candidates';
 import { DNS_SWITCH_DIMENSION, DNS_SWITCH_METRIC, DNS_SWITCH_NAMESPACE } from '../../lambdas/core/dns-switch';
 import { DRILL_ACCOUNT, DRILL_REGION, synthFor, type SynthesizedController } from '../runner/synth';
@@ -66,11 +67,10 @@ export class Drill {
   /** The probe rounds' queue (lib/infra/detection.ts), whose messages invoke the probe function one round each. */
   readonly roundsQueueUrl = `https://sqs.${DRILL_REGION}.amazonaws.com/${DRILL_ACCOUNT}/drill-ProbeRounds`;
   readonly deadLetterQueueUrl = `https://sqs.${DRILL_REGION}.amazonaws.com/${DRILL_ACCOUNT}/drill-UndeliveredEvents`;
-  /** The probe function's second execution environment (the first is probeDeps'), and how many rounds were handed over. */
+  /** The probe function's second execution environment (the first is probeDeps'). */
   private secondEnvironment!: ProbeDeps;
-  private roundsDelivered = 0;
-  /** Whether the minute the drill began in has its rounds queued (watch). */
-  private primed = false;
+  /** The schedule and the rounds queue's event source, from the first watch on. */
+  private triggers?: SimProbeTriggers;
   /** When the primary's endpoints stopped answering (simulated ms), if they did. */
   outageStartedAt?: number;
   private faults: TaskFault[] = [];
@@ -339,38 +339,27 @@ export class Drill {
     const shards = shardGroups(this.config.groups);
     if (shards.length > 1) throw new Error(`the drill probes all groups in one shard: at most ${PROBES_PER_INVOCATION} probes, and this config needs more shards`);
     const start = this.account.clock.now();
-    let nextSchedule = Math.floor(start / 60_000) * 60_000 + DRILL_SCHEDULE_OFFSET_MS;
-    if (nextSchedule < start) nextSchedule += 60_000;
-    if (!this.primed) {
+    if (!this.triggers) {
       // The controller ran before the drill began: the schedule's invocation of the minute before
       // queued this minute's rounds.
-      this.primed = true;
+      let firstSchedule = Math.floor(start / 60_000) * 60_000 + DRILL_SCHEDULE_OFFSET_MS;
+      if (firstSchedule < start) firstSchedule += 60_000;
+      this.triggers = new SimProbeTriggers(this.account.sqs, this.roundsQueueUrl, firstSchedule);
       await dispatchMinute(shards[0] ?? [], { index: 0, of: 1 }, this.probeDeps, 0);
     }
+    const triggers = this.triggers;
+    // Schedules that fell while the drill ran a failover instead of watching are not made up for.
+    while (triggers.nextSchedule < start) triggers.nextSchedule += 60_000;
     for (let k = 0; k < minutes; k++) {
-      const until = start + (k + 1) * 60_000;
       try {
-        // The schedule's invocations and the queue's, in the order of their times; they run one after
-        // another here, overlapping ones are covered by the store's conditional writes.
-        for (;;) {
-          const delivery = this.account.sqs.nextDelivery(this.roundsQueueUrl);
-          if (Math.min(delivery ?? Infinity, nextSchedule) >= until) break;
-          if (delivery === null || nextSchedule <= delivery) {
-            await this.probeDeps.sleepUntil(nextSchedule);
-            await handleProbeEvent({ shard: 0 }, this.config.groups, this.probeDeps);
-            nextSchedule += 60_000;
-            continue;
-          }
-          for (const m of this.account.sqs.deliver(this.roundsQueueUrl, delivery)) {
-            await this.probeDeps.sleepUntil(m.deliverAt);
-            // Lambda hands a shard's rounds to whichever execution environment is free: here two, in
-            // turn, each with its own memory and heartbeat.
-            const environment = this.roundsDelivered++ % 2 === 0 ? this.probeDeps : this.secondEnvironment;
-            await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, this.config.groups, environment);
-            // The event source deletes the message once the function returned without an error.
-            this.account.sqs.deleteMessage(this.roundsQueueUrl, m.messageId);
-          }
-        }
+        // Invocations run one after another here; overlapping ones are covered by the store's conditional writes.
+        await triggers.runUntil(start + (k + 1) * 60_000, {
+          advanceTo: (ms) => this.probeDeps.sleepUntil(ms),
+          schedule: () => handleProbeEvent({ shard: 0 }, this.config.groups, this.probeDeps),
+          // Lambda hands a shard's rounds to whichever execution environment is free: here two, in turn,
+          // each with its own memory and heartbeat.
+          message: (m, i) => handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, this.config.groups, i % 2 === 0 ? this.probeDeps : this.secondEnvironment),
+        });
       } catch (err) {
         if (!(err instanceof StopWatching)) throw err;
       }

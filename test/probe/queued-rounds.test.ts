@@ -13,6 +13,7 @@ import { loadConfigFile } from '../../lambdas/core/config';
 import { LocalPrimary } from '../../lib/drill/endpoints';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { SimulatedAccount } from '../../lib/drill/sim/account';
+import { SimProbeTriggers } from '../../lib/drill/sim/triggers';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { handleProbeEvent, newHeartbeat, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { Store } from '../../lambdas/core/store';
@@ -83,11 +84,12 @@ afterEach(async () => {
  * `environment` (or in turn to each of `environments`), and delete it as the event source does after a success.
  */
 async function deliverUntil(until: number, groups: ProbeGroup[] = [group], environments: ProbeDeps[] = [deps]): Promise<void> {
-  for (const [i, m] of account.sqs.deliver(QUEUE, until).entries()) {
-    account.clock.advance(Math.max(0, m.deliverAt - account.clock.now()));
-    await handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, groups, environments[i % environments.length]);
-    account.sqs.deleteMessage(QUEUE, m.messageId);
-  }
+  // Every message due by `until`, that instant included.
+  await new SimProbeTriggers(account.sqs, QUEUE).runUntil(until + 1, {
+    advanceTo: async (ms) => account.clock.advance(Math.max(0, ms - account.clock.now())),
+    schedule: async () => undefined,
+    message: (m, i) => handleProbeEvent({ Records: [{ messageId: m.messageId, body: m.body }] }, groups, environments[i % environments.length]),
+  });
   account.clock.advance(Math.max(0, until - account.clock.now()));
 }
 
