@@ -48,6 +48,8 @@ export interface CostLine {
 
 export interface CostCase {
   endpoints: number;
+  /** What the endpoints speak (the measured minute's). */
+  protocol: ProbeMinute['protocol'];
   groups: number;
   /** Shards, each with its schedule and its rounds; `invocation` is a minute measured for one shard. */
   shards: number;
@@ -123,7 +125,7 @@ export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, al
     {
       item: 'probe Lambda duration',
       usd: n * seconds * gb * P.lambdaArmGbSecond.usd,
-      arithmetic: `${count(n)} shard-minutes x ${seconds.toFixed(3)} s a minute (measured: per invocation the larger of the spread's waits (${(invocation.waitMs / 1000).toFixed(3)} s a minute) and the work at ${PROBE_MEMORY_MB} MB's vCPU share (from ${invocation.cpuMs} ms of CPU a minute here), and ${REMOTE_ANSWER_MS} ms for each round's last answer) x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)}/GB-s`,
+      arithmetic: `${count(n)} shard-minutes x ${seconds.toFixed(3)} s a minute (measured: per invocation the larger of the spread's waits (${(invocation.waitMs / 1000).toFixed(3)} s a minute) and the work at ${PROBE_MEMORY_MB} MB's vCPU share (from ${invocation.cpuMs} ms of CPU a minute here, a round's ${invocation.roundCpuMs} ms as measured with its spread in real time), and ${REMOTE_ANSWER_MS} ms for each round's last answer) x ${gb} GB x ${rate(P.lambdaArmGbSecond.usd)}/GB-s`,
     },
     {
       item: 'SQS requests (the rounds queue)',
@@ -200,6 +202,7 @@ export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, al
   const perCheck = P.route53HealthCheck.usd + P.route53FastInterval.usd;
   return {
     endpoints,
+    protocol: invocation.protocol,
     groups,
     shards,
     invocation,

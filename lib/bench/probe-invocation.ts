@@ -2,8 +2,8 @@
  * A minute of the probe function as deployed, for one shard of N groups of one HTTP probe each: the
  * handler's own `handleProbeEvent`, first as the schedule invokes it (it queues the minute's rounds on
  * the simulated SQS queue), then once for each message as the event source mapping hands it over, with
- * the real Powertools logger and metrics writing to stdout, a real DynamoDB (dynalite) and real HTTP
- * probes against a local server, on a simulated clock for the waits. It yields what the bill is made of:
+ * the real Powertools logger and metrics writing to stdout, a real DynamoDB (dynalite) and real HTTPS
+ * (or plain HTTP) probes against a local server in a child process, on a simulated clock for the waits. It yields what the bill is made of:
  * the invocations and their billed duration, the messages sent, the store's read and write request
  * units, the log bytes Lambda ships, and the distinct CloudWatch metrics the EMF lines create.
  *
@@ -16,12 +16,11 @@
  * The billed duration of an invocation is the largest of its waits on the simulated clock (a round's
  * spread), its work's wall time here, and its CPU time divided by the vCPU share of PROBE_MEMORY_MB (a
  * CPU-bound round takes that much longer on a fraction of a vCPU), plus REMOTE_ANSWER_MS for the
- * round's last probe: the local server answers at once, a real endpoint after a TLS handshake across
- * the network. The largest, not the sum: the probes started early in the spread do their work while
+ * round's last probe: the local server answers at once, a real endpoint after a few round trips across
+ * the network. The handshakes' CPU is in the CPU time: the local server speaks HTTPS like the endpoint.
+ * DynamoDB (dynalite) runs in this process, and its CPU is counted too: the figure errs high. The largest, not the sum: the probes started early in the spread do their work while
  * the later ones wait for their turn (the spread exists so that the work keeps up with it).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -35,6 +34,7 @@ import { SimulatedAccount } from '../drill/sim/account';
 import { SimProbeTriggers } from '../drill/sim/triggers';
 import { PROBE_MEMORY_MB } from '../infra/detection';
 import type { SynthesizedController } from '../runner/synth';
+import { startEndpointServers, type ProbeProtocol } from './probe-round';
 
 /**
  * Lambda's text log format (the stack sets no JSON format) puts `<ISO time>\t<request id>\tINFO\t` before
@@ -53,13 +53,17 @@ export const LAMBDA_PLATFORM_LINES = [
 /** EventBridge delivers a scheduled event a little after the minute; the rounds start at the next round time. */
 export const INVOCATION_STARTS_AFTER_MINUTE_MS = 300;
 export const WARM_MINUTES = 4;
+/** Rounds run with their spread in real time after the warm minutes, for the CPU a deployed round takes. */
+export const REAL_TIME_ROUNDS = 2;
 /** The vCPU share of the probe function (Lambda: one vCPU at 1,769 MB, in proportion below). */
 export const PROBE_VCPU_SHARE = PROBE_MEMORY_MB / 1769;
-/** A real endpoint's answer to the round's last probe: a TLS handshake and a request, about three round trips of 30 ms. An assumption, not measured. */
+/** A real endpoint's answer to the round's last probe: a TLS handshake and a request, about three round trips of 30 ms, on the network. An assumption, not measured. */
 export const REMOTE_ANSWER_MS = 100;
 
 export interface ProbeMinute {
   groups: number;
+  /** What the endpoints speak. */
+  protocol: ProbeProtocol;
   probesPerGroup: number;
   /** Rounds per group in one minute. */
   rounds: number;
@@ -70,9 +74,11 @@ export interface ProbeMinute {
   messages: number;
   /** Billed ms a minute, all its invocations together (see the module's comment). */
   billedMs: number;
-  /** Of which: waits on the simulated clock, and the work's CPU time here. */
+  /** Of which: waits on the simulated clock, and the work's CPU time here (each round's at least `roundCpuMs`). */
   waitMs: number;
   cpuMs: number;
+  /** The CPU time of a round invocation whose spread was waited out in real time (the mean of REAL_TIME_ROUNDS). */
+  roundCpuMs: number;
   /** Per warm minute (the average of WARM_MINUTES). */
   getItems: number;
   putItems: number;
@@ -91,10 +97,10 @@ export interface ProbeMinute {
 
 /**
  * Run one cold and WARM_MINUTES warm minutes of one shard of `groupCount` groups of one HTTP probe each
- * (`GET https://svc-NNN.example.com/health`, served locally), every endpoint healthy.
+ * (`GET https://svc-NNN.example.com/health`, served locally over `protocol`), every endpoint healthy.
  */
-export async function measureProbeMinute(groupCount: number, table: SynthesizedController['table']): Promise<ProbeMinute> {
-  const server = await startHealthServer();
+export async function measureProbeMinute(groupCount: number, table: SynthesizedController['table'], protocol: ProbeProtocol): Promise<ProbeMinute> {
+  const server = await startEndpointServers(1, protocol);
   const dynamo = await startLocalDynamoDB();
   try {
     const tableName = 'failover-controller-bench';
@@ -128,7 +134,7 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
       return {
         name,
         // Served locally, labelled as the deployed probe would be, so the log lines have the deployed size.
-        probes: [{ ...deployed, name: probeLabel(deployed), url: `http://127.0.0.1:${server.port}/health/${name}` }],
+        probes: [{ ...deployed, name: probeLabel(deployed), url: `${protocol}://127.0.0.1:${server.ports[0]}/ok/${name}` }],
         detection: { intervalSeconds: 10, failureThreshold: 3, quorum: 'majority', cooldownMinutes: 30 },
       };
     });
@@ -162,12 +168,12 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
       roundsQueue: { sqs: () => account.client(SQSClient, 'us-east-1'), url: () => queueUrl },
     };
 
-    /** One invocation: its lines, and what it is billed. */
-    const invoke = async (event: unknown) => {
+    /** One invocation: its lines, and what it took (billed below, once the rounds' CPU is known). */
+    const invoke = async (event: unknown, on: ProbeDeps = deps) => {
       const simulatedStart = account.clock.now();
       const cpuBefore = process.cpuUsage();
       const wallBefore = performance.now();
-      const captured = await captureStdout(() => handleProbeEvent(event, groups, deps));
+      const captured = await captureStdout(() => handleProbeEvent(event, groups, on));
       const wallMs = performance.now() - wallBefore;
       const cpu = process.cpuUsage(cpuBefore);
       const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -176,8 +182,7 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
       const out = captured.result as { rounds?: Array<{ failed?: number; void?: number; dropped?: boolean }>; ranItself?: number };
       if (out.ranItself) throw new Error(`the scheduled invocation ran ${out.ranItself} round(s) itself: the queue refused them`);
       for (const r of out.rounds ?? []) if (r.dropped || r.failed || r.void) throw new Error(`a healthy round was dropped, failed or void: ${JSON.stringify(r)}`);
-      const billedMs = Math.ceil(Math.max(waitMs, wallMs, cpuMs / PROBE_VCPU_SHARE) + (probed ? REMOTE_ANSWER_MS : 0));
-      return { lines: captured.lines, billedMs, waitMs, cpuMs, rounds: (out.rounds ?? []).length };
+      return { lines: captured.lines, wallMs, waitMs, cpuMs, probed, rounds: (out.rounds ?? []).length };
     };
 
     // The schedule fires INVOCATION_STARTS_AFTER_MINUTE_MS into each minute and queues the next one's
@@ -210,9 +215,37 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
     const before = { ...usage };
     const warm: Array<Awaited<ReturnType<typeof runMinute>>> = [];
     for (let k = 0; k < WARM_MINUTES; k++) warm.push(await runMinute());
-    const per = (key: keyof typeof usage) => (usage[key] - before[key]) / WARM_MINUTES;
+    const perMinute = (key: keyof typeof usage) => (usage[key] - before[key]) / WARM_MINUTES;
+    const warmUsage = { getItems: perMinute('getItems'), putItems: perMinute('putItems'), readRequestUnits: perMinute('readRequestUnits'), writeRequestUnits: perMinute('writeRequestUnits') };
+
+    // On the simulated clock a round's spread takes no time, so its probes run back to back here: less
+    // CPU than a deployed round, whose probes start one group every SPREAD_PER_GROUP_MS, each handshake
+    // on its own (on 2026-12-05, 200 HTTPS probes took 290 to 345 ms back to back, 480 to 570 spread). So REAL_TIME_ROUNDS more rounds run with
+    // their spread waited out in real time, and a round's CPU is the larger of theirs and its own.
+    const realTime: ProbeDeps = {
+      ...deps,
+      sleepUntil: async (ms) => {
+        const wait = ms - account.clock.now();
+        if (wait <= 0) return;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        account.clock.advance(wait);
+      },
+    };
+    const realRoundCpu: number[] = [];
+    for (let k = 0; k < REAL_TIME_ROUNDS; k++) {
+      const roundAt = Math.ceil((account.clock.now() + 1) / 10_000) * 10_000;
+      account.clock.advance(roundAt - account.clock.now());
+      const timed = await invoke({ Records: [{ messageId: `real-time-${k}`, body: JSON.stringify({ shard: 0, of: 1, roundAt }) }] }, realTime);
+      if (timed.rounds !== 1) throw new Error(`the real-time round at ${new Date(roundAt).toISOString()} ran ${timed.rounds} round(s)`);
+      realRoundCpu.push(timed.cpuMs);
+    }
+    const roundCpuMs = realRoundCpu.reduce((a, b) => a + b, 0) / realRoundCpu.length;
+    const billedOf = (i: Awaited<ReturnType<typeof invoke>>) =>
+      Math.ceil(Math.max(i.waitMs, i.wallMs, (i.probed ? Math.max(i.cpuMs, roundCpuMs) : i.cpuMs) / PROBE_VCPU_SHARE) + (i.probed ? REMOTE_ANSWER_MS : 0));
+    const cpuOf = (i: Awaited<ReturnType<typeof invoke>>) => (i.probed ? Math.max(i.cpuMs, roundCpuMs) : i.cpuMs);
+
     const avg = (f: (m: (typeof warm)[number]) => number) => warm.reduce((sum, m) => sum + f(m), 0) / WARM_MINUTES;
-    const sumOf = (m: (typeof warm)[number], key: 'billedMs' | 'waitMs' | 'cpuMs' | 'rounds') => m.invocations.reduce((sum, i) => sum + i[key], 0);
+    const sumOf = (m: (typeof warm)[number], f: (i: (typeof m.invocations)[number]) => number) => m.invocations.reduce((sum, i) => sum + f(i), 0);
 
     const warmLines = warm.flatMap((m) => m.invocations.flatMap((i) => i.lines));
     const metrics = new Set<string>();
@@ -234,18 +267,17 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
     }
     return {
       groups: groupCount,
+      protocol,
       probesPerGroup: 1,
-      rounds: avg((m) => sumOf(m, 'rounds')),
+      rounds: avg((m) => sumOf(m, (i) => i.rounds)),
       invocations,
       sendCalls: avg((m) => m.sendCalls),
       messages: avg((m) => m.messages),
-      billedMs: Math.ceil(avg((m) => sumOf(m, 'billedMs'))),
-      waitMs: Math.round(avg((m) => sumOf(m, 'waitMs'))),
-      cpuMs: Math.round(avg((m) => sumOf(m, 'cpuMs'))),
-      getItems: per('getItems'),
-      putItems: per('putItems'),
-      readRequestUnits: per('readRequestUnits'),
-      writeRequestUnits: per('writeRequestUnits'),
+      billedMs: Math.ceil(avg((m) => sumOf(m, billedOf))),
+      waitMs: Math.round(avg((m) => sumOf(m, (i) => i.waitMs))),
+      cpuMs: Math.round(avg((m) => sumOf(m, cpuOf))),
+      roundCpuMs: Math.round(roundCpuMs * 10) / 10,
+      ...warmUsage,
       logLines: warmLines.length / WARM_MINUTES + invocations * LAMBDA_PLATFORM_LINES.length,
       logBytes: warmLines.reduce((sum, l) => sum + lineBytes(l), 0) / WARM_MINUTES + invocations * platformBytes,
       metrics: metrics.size,
@@ -254,7 +286,7 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
     };
   } finally {
     await dynamo.close();
-    await server.close();
+    await server.stop();
   }
 }
 
@@ -281,20 +313,4 @@ async function captureStdout<T>(work: () => Promise<T>): Promise<{ result: T; li
   } finally {
     process.stdout.write = write;
   }
-}
-
-async function startHealthServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', 1024, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

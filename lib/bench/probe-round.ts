@@ -2,10 +2,10 @@
  * One probe round at scale, as the deployed fleet runs it: N endpoints (one HTTP probe per group) are
  * split into shards of at most PROBES_PER_INVOCATION probes, one invocation each; the largest shard's
  * round is run for real by `runRound` (the probes spread over the interval, then judged and counted)
- * against local HTTP servers in a child process (127.0.0.1 only), so this process's CPU time is the
- * prober's alone. Healthy, or with every 10th endpoint accepting and never answering. Reported: the
- * round's wall time, CPU time, peak memory, and the invocations the N endpoints need; none of the
- * healthy endpoints may fail.
+ * against local HTTPS (or plain HTTP) servers in a child process (127.0.0.1 only), so this process's CPU
+ * time is the prober's alone. Healthy, or with every 10th endpoint accepting and never answering.
+ * Reported: the round's wall time, CPU time, peak memory, and the invocations the N endpoints need; none
+ * of the healthy endpoints may fail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +16,10 @@ import { runRound, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/r
 import type { ProbeConfig } from '../../lambdas/core/config';
 import type { Store, ProbeState } from '../../lambdas/core/store';
 import { round } from './stats';
+import { assertTrustsLocalhostCert, LOCALHOST_CERT_FILE, LOCALHOST_KEY_FILE } from './tls';
+
+/** What the local endpoints speak: https as most deployed probes (lib/bench/tls.ts), http for comparison. */
+export type ProbeProtocol = 'https' | 'http';
 
 export const PROBE_TIMEOUT_MS = 2000;
 export const PROBE_ROUND_ENDPOINTS = [100, 500, 1000, 2000] as const;
@@ -24,6 +28,7 @@ const INTERVAL_MS = 10_000;
 
 export interface ProbeRoundCase {
   endpoints: number;
+  protocol: ProbeProtocol;
   /** 0 or 0.1 of the endpoints accept and never answer. */
   hangingShare: number;
   /** Probe invocations (shards) the endpoints need. */
@@ -48,19 +53,24 @@ export interface ProbeRoundCase {
 
 /**
  * The endpoint servers, as plain JavaScript for `node -e`: /ok/N answers 200 "ok", /hang/N is accepted
- * and never answered. They listen on 127.0.0.1 only and exit when the parent closes their stdin.
+ * and never answered. They speak HTTPS with the bench's certificate, or plain HTTP, listen on 127.0.0.1
+ * only, and exit when the parent closes their stdin.
  */
 const SERVER_SCRIPT = `
+const https = require('node:https');
 const http = require('node:http');
+const fs = require('node:fs');
+const [count, protocol, keyFile, certFile] = [Number(process.argv[1]), process.argv[2], process.argv[3], process.argv[4]];
+const tls = { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
 const sockets = new Set();
 const servers = [];
 let ready = 0;
-const count = Number(process.argv[1]);
 for (let i = 0; i < count; i++) {
-  const server = http.createServer((req, res) => {
+  const answer = (req, res) => {
     if (req.url.startsWith('/ok/')) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     // /hang/N: keep the request open until the client gives up.
-  });
+  };
+  const server = protocol === 'https' ? https.createServer(tls, answer) : http.createServer(answer);
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   server.listen(0, '127.0.0.1', 1024, () => {
     if (++ready === count) process.stdout.write(JSON.stringify(servers.map((s) => s.address().port)) + '\\n');
@@ -72,17 +82,23 @@ process.stdin.on('close', () => { for (const s of sockets) s.destroy(); process.
 `;
 
 /** One round of the largest shard for each case. */
-export async function measureProbeRounds(cases: Array<{ endpoints: number; hangingShare: number }>): Promise<ProbeRoundCase[]> {
-  const { child, ports } = await startServers(SERVERS);
-  try {
-    // Warm-up: load the http client paths and JIT them; not counted.
-    await checkAll(Array.from({ length: 20 }, (_, i) => httpProbe(`http://127.0.0.1:${ports[i % ports.length]}/ok/w${i}`)));
-    const results: ProbeRoundCase[] = [];
-    for (const c of cases) results.push(await measureCase(c.endpoints, c.hangingShare, ports));
-    return results;
-  } finally {
-    await stopServers(child);
+export async function measureProbeRounds(cases: Array<{ endpoints: number; hangingShare: number; protocol: ProbeProtocol }>): Promise<ProbeRoundCase[]> {
+  const results: ProbeRoundCase[] = [];
+  for (const protocol of ['https', 'http'] as const) {
+    const mine = cases.filter((c) => c.protocol === protocol);
+    if (mine.length === 0) continue;
+    const servers = await startEndpointServers(SERVERS, protocol);
+    try {
+      const origins = servers.ports.map((port) => `${protocol}://127.0.0.1:${port}`);
+      // Warm-up: load the client's paths and JIT them; not counted.
+      await checkAll(Array.from({ length: 20 }, (_, i) => httpProbe(`${origins[i % origins.length]}/ok/w${i}`)));
+      for (const c of mine) results.push(await measureCase(c.endpoints, c.hangingShare, protocol, origins));
+    } finally {
+      await servers.stop();
+    }
   }
+  // In the order asked for.
+  return cases.map((c) => results.find((r) => r.endpoints === c.endpoints && r.hangingShare === c.hangingShare && r.protocol === c.protocol)!);
 }
 
 function httpProbe(url: string, i = 0): ProbeConfig {
@@ -90,11 +106,11 @@ function httpProbe(url: string, i = 0): ProbeConfig {
   return { type: 'http', url, method: 'GET', expectStatus: [200], ...(i % 2 === 0 ? { bodyContains: 'ok' } : {}), timeoutMs: PROBE_TIMEOUT_MS };
 }
 
-async function measureCase(endpoints: number, hangingShare: number, ports: number[]): Promise<ProbeRoundCase> {
+async function measureCase(endpoints: number, hangingShare: number, protocol: ProbeProtocol, origins: string[]): Promise<ProbeRoundCase> {
   const hangEvery = hangingShare > 0 ? Math.round(1 / hangingShare) : 0;
   const groupOf = (i: number, hangs: boolean): ProbeGroup => ({
     name: `svc-${i}`,
-    probes: [httpProbe(`http://127.0.0.1:${ports[i % ports.length]}/${hangs ? 'hang' : 'ok'}/${i}`, i)],
+    probes: [httpProbe(`${origins[i % origins.length]}/${hangs ? 'hang' : 'ok'}/${i}`, i)],
     detection: { intervalSeconds: INTERVAL_MS / 1000, failureThreshold: 3, quorum: 'majority', cooldownMinutes: 30 },
   });
   const shards = shardGroups(Array.from({ length: endpoints }, (_, i) => groupOf(i, false)));
@@ -153,6 +169,7 @@ async function measureCase(endpoints: number, hangingShare: number, ports: numbe
   const cpuMs = (cpu.user + cpu.system) / 1000;
   return {
     endpoints,
+    protocol,
     hangingShare,
     invocations: shards.length,
     shardProbes: shard.length,
@@ -171,8 +188,18 @@ async function measureCase(endpoints: number, hangingShare: number, ports: numbe
   };
 }
 
-async function startServers(count: number): Promise<{ child: ChildProcess; ports: number[] }> {
-  const child = spawn(process.execPath, ['-e', SERVER_SCRIPT, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * `count` endpoint servers in a child process, so that their work (the server's half of each TLS
+ * handshake above all) is not counted as the prober's. An HTTPS prober must trust their certificate.
+ */
+export async function startEndpointServers(count: number, protocol: ProbeProtocol): Promise<{ ports: number[]; stop(): Promise<void> }> {
+  if (protocol === 'https') assertTrustsLocalhostCert();
+  const { child, ports } = await startServers(count, protocol);
+  return { ports, stop: () => stopServers(child) };
+}
+
+async function startServers(count: number, protocol: ProbeProtocol): Promise<{ child: ChildProcess; ports: number[] }> {
+  const child = spawn(process.execPath, ['-e', SERVER_SCRIPT, String(count), protocol, LOCALHOST_KEY_FILE, LOCALHOST_CERT_FILE], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ports = await new Promise<number[]>((resolvePorts, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('the probe-round servers did not start within 10 s')), 10_000);

@@ -137,11 +137,21 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const failoverSummary = summarizeFailovers(failovers);
   const first = failovers.runs[0];
 
-  const roundCases = size.probeEndpoints.flatMap((endpoints) => (options.quick ? [{ endpoints, hangingShare: 0.1 }] : [{ endpoints, hangingShare: 0 }, { endpoints, hangingShare: 0.1 }]));
-  progress(`probe round: ${roundCases.map((c) => `${c.endpoints}${c.hangingShare ? ' (10 % hanging)' : ''}`).join(', ')} endpoints`);
+  // HTTPS, as most deployed probes; plain HTTP beside it (full mode) shows what the handshakes cost.
+  const roundCases = size.probeEndpoints.flatMap((endpoints) =>
+    options.quick
+      ? [{ endpoints, hangingShare: 0.1, protocol: 'https' as const }]
+      : [
+          { endpoints, hangingShare: 0, protocol: 'https' as const },
+          { endpoints, hangingShare: 0.1, protocol: 'https' as const },
+          { endpoints, hangingShare: 0, protocol: 'http' as const },
+        ],
+  );
+  progress(`probe round: ${roundCases.map((c) => `${c.endpoints} ${c.protocol}${c.hangingShare ? ' (10 % hanging)' : ''}`).join(', ')} endpoints`);
   const probeRounds = await measureProbeRounds(roundCases);
 
-  progress(`cost: one probe invocation for ${COST_ENDPOINTS.join(', ')} endpoints`);
+  const costProtocols = options.quick ? (['https'] as const) : (['https', 'http'] as const);
+  progress(`cost: a probe shard's minutes for ${COST_ENDPOINTS.join(', ')} endpoints (${costProtocols.join(', ')})`);
   const synth = synthFor(config);
   // The drill's synth leaves the probes out (they point at its own servers), so its template has the
   // stack-wide alarms only; a probed deployment adds the probe function's errors alarm and ONE
@@ -159,14 +169,17 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     stepMemoryMb: stepMemoryMb(synth.template, [...synth.stepsByFunctionArn.keys()]),
   };
   const cases: CostCase[] = [];
-  for (const endpoints of COST_ENDPOINTS) {
-    // One endpoint per group (see docs/cost.md); one shard measured, the largest, times the shards.
-    const shards = shardsFor(endpoints);
-    const largest = Math.max(...shardGroups(Array.from({ length: endpoints }, () => ({ probes: [0] }))).map((s) => s.length));
-    cases.push(monthlyCost(await measureProbeMinute(largest, synth.table), failoverUsage, alarms, config.readiness, shards, endpoints));
+  for (const protocol of costProtocols) {
+    for (const endpoints of COST_ENDPOINTS) {
+      // One endpoint per group (see docs/cost.md); one shard measured, the largest, times the shards.
+      const shards = shardsFor(endpoints);
+      const largest = Math.max(...shardGroups(Array.from({ length: endpoints }, () => ({ probes: [0] }))).map((s) => s.length));
+      cases.push(monthlyCost(await measureProbeMinute(largest, synth.table, protocol), failoverUsage, alarms, config.readiness, shards, endpoints));
+    }
   }
-  const targetCase = cases.find((c) => c.endpoints === COST_TARGET_ENDPOINTS)!;
-  const target1000 = cases.find((c) => c.endpoints === 1000)!;
+  // The targets are judged on HTTPS endpoints, what most deployments probe.
+  const targetCase = cases.find((c) => c.endpoints === COST_TARGET_ENDPOINTS && c.protocol === 'https')!;
+  const target1000 = cases.find((c) => c.endpoints === 1000 && c.protocol === 'https')!;
 
   progress(`break-glass start-up: ${size.breakGlass.prepared} run(s) with a prepared workflow, ${size.breakGlass.synthesized} without`);
   const breakGlassStart = await measureBreakGlassStart(config, options.configPath ?? resolve(__dirname, '..', '..', 'failover.config.json'), size.breakGlass);
@@ -243,7 +256,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       method:
         `N endpoints (one HTTP probe each: GET, expect 200, half with bodyContains, timeout ${PROBE_TIMEOUT_MS} ms) split into shards of at most ${PROBES_PER_INVOCATION} probes, one probe invocation each (invocations = shards); ` +
         `one round of the largest shard run by the real runRound (its probes started one group every 15 ms, over at most 3 s of the 10 s interval, judged, counted; the store stubbed, the counters warm in memory) ` +
-        `against 5 HTTP servers on 127.0.0.1 in a child process, so this process's CPU is the prober's alone; every 10th endpoint accepts and never answers in the "10 % hanging" cases. ` +
+        `against 5 servers on 127.0.0.1 in a child process, so this process's CPU is the prober's alone: HTTPS with a self-signed RSA 2048 certificate (lib/bench/tls.ts; each probe a new connection and a full handshake, as deployed), and plain HTTP for comparison; every 10th endpoint accepts and never answers in the "10 % hanging" cases. ` +
         `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on this machine's CPU (not Graviton), also shown as a share of 128 MB's 0.0723 vCPU over the 10 s interval; ` +
         `peak memory = the highest RSS sampled every 20 ms, minus the RSS before the round. Passes when no healthy endpoint failed, every hanging one did, and the round ended within its interval.`,
       budget: { probesPerInvocation: PROBES_PER_INVOCATION, memoryMb: PROBE_MEMORY_MB, vcpu: round(PROBE_MEMORY_MB / 1769, 4) },
@@ -263,7 +276,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         `A month of ${HOURS_PER_MONTH} h; per shard (at most ${PROBES_PER_INVOCATION} probes) a scheduled invocation a minute that queues the minute's rounds on SQS, and one invocation per round; one endpoint per group (so N groups), intervals of 10 s, one failover a month, ` +
         `${PRICE_REGION} on-demand prices read on ${PRICES_READ_ON}, no free tier. Per-minute quantities are measured by running the handler's own handleProbeEvent for the largest shard, the schedule's event and then each queued message as the simulated queue hands it over, ` +
         `with the deployed Powertools Logger and Metrics writing to a captured stdout (the log bytes are their real output), on a simulated clock starting ${INVOCATION_STARTS_AFTER_MINUTE_MS} ms after a minute (as EventBridge delivers), ` +
-        `real HTTP probes to a local server, a real DynamoDB (dynalite) asked for ConsumedCapacity: one cold minute, then the average of ${WARM_MINUTES} warm ones (Lambda reuses the environment; the counters stay in its memory): ` +
+        `real HTTPS probes (plain HTTP for comparison) to a local server in a child process (its half of the handshakes not counted), a real DynamoDB (dynalite, in this process: its CPU is counted) asked for ConsumedCapacity: one cold minute, then the average of ${WARM_MINUTES} warm ones (Lambda reuses the environment; the counters stay in its memory): ` +
         `billed duration per invocation = the largest of its waits on the simulated clock (the spread), its wall time here and its CPU time / ${PROBE_VCPU_SHARE.toFixed(4)} (the vCPU share at ${PROBE_MEMORY_MB} MB), + ${REMOTE_ANSWER_MS} ms per round for a remote endpoint's last answer (assumed); SQS requests (the batches sent, each message received and deleted, and 15 empty long polls a minute); ` +
         `read/write request units, log bytes (each line with Lambda's ${LAMBDA_LINE_PREFIX_BYTES}-byte text-format prefix, plus START/END/REPORT per invocation), distinct EMF metrics. ` +
         `The dashboard ($3) and the topic's KMS key ($1) are included. The failover's state transitions and Lambda invocations come from the ` +
@@ -325,7 +338,7 @@ export function formatBench(r: BenchReport): string {
   }
   for (const p of r.probeRound.cases) {
     rows.push([
-      `probe round, ${p.endpoints} endpoints${p.hangingShare ? ' (10 % hanging)' : ''}`,
+      `probe round, ${p.endpoints} ${p.protocol.toUpperCase()} endpoints${p.hangingShare ? ' (10 % hanging)' : ''}`,
       `${p.invocations} invocation(s) of <= ${p.shardProbes}: wall ${p.wallMs} ms, CPU ${p.cpuMs} ms (${Math.round(p.cpuShareAt128Mb * 100)} % of 128 MB), peak +${p.peakRssDeltaMb} MB; ${p.ok} ok, ${p.timedOut} timed out, ${p.healthyFailed} healthy failed`,
       'no healthy one fails',
       verdict(p.pass),
@@ -339,7 +352,7 @@ export function formatBench(r: BenchReport): string {
   for (const c of r.monthlyCostUsd.cases) {
     const target = c.endpoints === r.monthlyCostUsd.targetEndpoints ? r.monthlyCostUsd.targetUsd : c.endpoints === 1000 ? r.monthlyCostUsd.target1000Usd : undefined;
     rows.push([
-      `monthly cost, ${c.endpoints} endpoint(s) at 10 s`,
+      `monthly cost, ${c.endpoints} ${c.protocol.toUpperCase()} endpoint(s) at 10 s`,
       `$${c.totalUsd.toFixed(2)} (Route 53 checks $${c.route53HealthChecksUsd.toFixed(2)}, ARC $${c.arcClusterUsd.toFixed(2)})`,
       target !== undefined ? `<= $${target}` : '-',
       target !== undefined ? verdict(c.totalUsd <= target) : '-',
@@ -362,7 +375,7 @@ export function formatBench(r: BenchReport): string {
 
   out.push('', `Monthly cost, line by line (${r.monthlyCostUsd.region}, prices read ${r.monthlyCostUsd.pricesReadOn}):`);
   for (const c of r.monthlyCostUsd.cases) {
-    out.push(`  ${c.endpoints} endpoint(s), ${c.groups} group(s), ${c.shards} shard(s), ${trimNumber(c.invocation.invocations * c.shards)} probe invocation(s) a minute: $${c.totalUsd.toFixed(2)} a month`);
+    out.push(`  ${c.endpoints} ${c.protocol.toUpperCase()} endpoint(s), ${c.groups} group(s), ${c.shards} shard(s), ${trimNumber(c.invocation.invocations * c.shards)} probe invocation(s) a minute: $${c.totalUsd.toFixed(2)} a month`);
     for (const l of c.lines) out.push(`    ${l.item}: ${l.arithmetic}`);
     out.push(`    compare: Route 53 health checks ${c.route53Arithmetic}; ARC cluster ${c.arcArithmetic}`);
   }

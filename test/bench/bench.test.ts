@@ -119,7 +119,7 @@ describe('npm run bench -- --quick', () => {
     expect(l.pass).toBe(l.functions.every((f) => f.pass));
   });
 
-  it('probeRound: 100 endpoints, a tenth hanging: one invocation, the hanging ones failed by their timeout, the healthy ones passed', () => {
+  it('probeRound: 100 HTTPS endpoints, a tenth hanging: one invocation, the hanging ones failed by their timeout, the healthy ones passed', () => {
     const r = json.probeRound;
     expect(r.method).toEqual(method);
     expect(r.budget).toEqual({ probesPerInvocation: 200, memoryMb: 128, vcpu: 0.0724 });
@@ -128,17 +128,18 @@ describe('npm run bench -- --quick', () => {
     // Counts of what the endpoints did, not of how fast this machine is: a hanging endpoint never
     // answers, so it always times out; whether a healthy one answered within its 2 s on this (perhaps
     // busy) machine is the report's verdict (pass), not this test's.
-    expect(p).toMatchObject({ endpoints: 100, hangingShare: 0.1, invocations: 1, shardProbes: 100, hanging: 10, otherFailures: 0 });
+    // otherFailures 0: every healthy endpoint's certificate was accepted and its handshake completed.
+    expect(p).toMatchObject({ endpoints: 100, protocol: 'https', hangingShare: 0.1, invocations: 1, shardProbes: 100, hanging: 10, otherFailures: 0 });
     expect(p.timedOut).toBeGreaterThanOrEqual(p.hanging);
     expect(p.ok + p.timedOut + p.otherFailures).toBe(p.endpoints);
     for (const figure of [p.wallMs, p.cpuMs, p.peakRssMb]) expect(figure).toBeGreaterThan(0);
     expect(typeof r.pass).toBe('boolean');
   });
 
-  it('monthlyCostUsd: 1, 10, 100 and 1,000 endpoints, each line with its arithmetic, the dashboard and the key included, beside Route 53 and ARC', () => {
+  it('monthlyCostUsd: 1, 10, 100 and 1,000 HTTPS endpoints, each line with its arithmetic, the dashboard and the key included, beside Route 53 and ARC', () => {
     const c = json.monthlyCostUsd;
     expect(c.method).toEqual(method);
-    expect(c.cases.map((k) => [k.endpoints, k.shards])).toEqual([[1, 1], [10, 1], [100, 1], [1000, 5]]);
+    expect(c.cases.map((k) => [k.endpoints, k.protocol, k.shards])).toEqual([[1, 'https', 1], [10, 'https', 1], [100, 'https', 1], [1000, 'https', 5]]);
     for (const k of c.cases) {
       expect(k.totalUsd).toBeCloseTo(k.lines.reduce((sum, l) => sum + l.usd, 0), 9);
       for (const l of k.lines) expect(l.arithmetic).toMatch(/= \$/);
@@ -167,7 +168,7 @@ describe('npm run bench -- --quick', () => {
   it('the table has a verdict per figure with a target and the method of each figure', () => {
     const text = formatBench(report);
     expect(text).toMatch(/detection, default .* (PASS|SHORT)/);
-    expect(text).toMatch(/monthly cost, 100 endpoint\(s\) .* (PASS|SHORT)/);
+    expect(text).toMatch(/monthly cost, 100 HTTPS endpoint\(s\) .* (PASS|SHORT)/);
     expect(text).toContain('How each figure was measured:');
     for (const name of ['detectionSeconds', 'controllerOverheadMs', 'addedLatencySeconds', 'stateTransitionsPerFailover', 'lambdas', 'probeRound', 'breakGlassStart', 'monthlyCostUsd']) {
       expect(text).toContain(`  ${name}: `);
@@ -183,7 +184,7 @@ describe('bench arithmetic', () => {
 
   it('prices one endpoint from the measured quantities', () => {
     const invocation: ProbeMinute = {
-      groups: 1, probesPerGroup: 1, rounds: 6, invocations: 7, sendCalls: 1, messages: 6, billedMs: 1_200, waitMs: 0, cpuMs: 40,
+      groups: 1, protocol: 'https', probesPerGroup: 1, rounds: 6, invocations: 7, sendCalls: 1, messages: 6, billedMs: 1_200, waitMs: 0, cpuMs: 40, roundCpuMs: 6,
       getItems: 6, putItems: 0.5, readRequestUnits: 6, writeRequestUnits: 0.5, logLines: 5, logBytes: 1000, metrics: 1,
       cold: { getItems: 7, putItems: 1 }, sampleLines: [],
     };
