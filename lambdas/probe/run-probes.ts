@@ -64,17 +64,21 @@ export const SQS_MAX_BATCH = 10;
 export const SPREAD_MARGIN_MS = 1_000;
 
 /**
- * At most this spread: 200 probes over 3 s are already a steady trickle (one every 15 ms), and a longer
- * spread only keeps the invocation (billed by the ms) running longer past its last round time.
+ * At most this spread: PROBES_PER_INVOCATION probes over 1.5 s are already a steady trickle (a group
+ * every 7.5 ms), and a longer spread only keeps the invocation (billed by the ms) running longer past
+ * its last round time.
  */
-export const MAX_SPREAD_MS = 3_000;
+export const MAX_SPREAD_MS = 1_500;
 
 /**
- * A round's probes start one every this long at most: a round of 10 groups takes 150 ms to start, not
- * 3 s. The trickle is what keeps a burst of handshakes off a fraction of a vCPU; a round billed on its
- * own should not wait longer than the trickle needs.
+ * A round's groups start one every this long at most: a round of 10 groups takes 75 ms to start, not
+ * 1.5 s. The trickle keeps a burst of sockets and handshakes off a fraction of a vCPU: at
+ * PROBE_MEMORY_MB (256 MB, 0.145 vCPU) a plain HTTP probe's 0.6 to 1 ms of CPU takes 4 to 7 ms, so
+ * this is what the CPU keeps up with. An HTTPS probe's handshake (about 2.8 ms: 19 ms there) falls
+ * behind it, and such a round takes its CPU time rather than its spread; a round billed on its own
+ * should not wait longer than its work needs.
  */
-export const SPREAD_PER_GROUP_MS = 15;
+export const SPREAD_PER_GROUP_MS = 7.5;
 
 /**
  * A round that begins later than this after its time was started by a starved event loop (or after an

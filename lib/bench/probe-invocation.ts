@@ -47,14 +47,14 @@ const REQUEST_ID = '6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab';
 export const LAMBDA_PLATFORM_LINES = [
   `START RequestId: ${REQUEST_ID} Version: $LATEST`,
   `END RequestId: ${REQUEST_ID}`,
-  `REPORT RequestId: ${REQUEST_ID}\tDuration: 1012.34 ms\tBilled Duration: 1013 ms\tMemory Size: 128 MB\tMax Memory Used: 98 MB\t`,
+  `REPORT RequestId: ${REQUEST_ID}\tDuration: 1012.34 ms\tBilled Duration: 1013 ms\tMemory Size: ${PROBE_MEMORY_MB} MB\tMax Memory Used: 98 MB\t`,
 ];
 
 /** EventBridge delivers a scheduled event a little after the minute; the rounds start at the next round time. */
 export const INVOCATION_STARTS_AFTER_MINUTE_MS = 300;
 export const WARM_MINUTES = 4;
-/** Rounds run with their spread in real time after the warm minutes, for the CPU a deployed round takes. */
-export const REAL_TIME_ROUNDS = 2;
+/** Rounds run with their spread in real time after the warm minutes, for the CPU a deployed round takes (their median). */
+export const REAL_TIME_ROUNDS = 3;
 /** The vCPU share of the probe function (Lambda: one vCPU at 1,769 MB, in proportion below). */
 export const PROBE_VCPU_SHARE = PROBE_MEMORY_MB / 1769;
 /** A real endpoint's answer to the round's last probe: a TLS handshake and a request, about three round trips of 30 ms, on the network. An assumption, not measured. */
@@ -77,7 +77,7 @@ export interface ProbeMinute {
   /** Of which: waits on the simulated clock, and the work's CPU time here (each round's at least `roundCpuMs`). */
   waitMs: number;
   cpuMs: number;
-  /** The CPU time of a round invocation whose spread was waited out in real time (the mean of REAL_TIME_ROUNDS). */
+  /** The CPU time of a round invocation whose spread was waited out in real time (the median of REAL_TIME_ROUNDS). */
   roundCpuMs: number;
   /** Per warm minute (the average of WARM_MINUTES). */
   getItems: number;
@@ -239,7 +239,8 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
       if (timed.rounds !== 1) throw new Error(`the real-time round at ${new Date(roundAt).toISOString()} ran ${timed.rounds} round(s)`);
       realRoundCpu.push(timed.cpuMs);
     }
-    const roundCpuMs = realRoundCpu.reduce((a, b) => a + b, 0) / realRoundCpu.length;
+    // The median: one round slowed by something else on this machine does not move it.
+    const roundCpuMs = [...realRoundCpu].sort((a, b) => a - b)[Math.floor(realRoundCpu.length / 2)];
     const billedOf = (i: Awaited<ReturnType<typeof invoke>>) =>
       Math.ceil(Math.max(i.waitMs, i.wallMs, (i.probed ? Math.max(i.cpuMs, roundCpuMs) : i.cpuMs) / PROBE_VCPU_SHARE) + (i.probed ? REMOTE_ANSWER_MS : 0));
     const cpuOf = (i: Awaited<ReturnType<typeof invoke>>) => (i.probed ? Math.max(i.cpuMs, roundCpuMs) : i.cpuMs);

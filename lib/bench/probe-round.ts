@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { NO_COUNTERS } from '../../lambdas/probe/detect';
-import { shardGroups } from '../../lambdas/core/probe-shards';
+import { PROBE_MEMORY_MB, shardGroups } from '../../lambdas/core/probe-shards';
 import { runRound, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { ProbeConfig } from '../../lambdas/core/config';
 import type { Store, ProbeState } from '../../lambdas/core/store';
@@ -38,8 +38,8 @@ export interface ProbeRoundCase {
   hanging: number;
   wallMs: number;
   cpuMs: number;
-  /** The CPU time as a share of what 128 MB gets over one 10 s interval (0.0723 vCPU x 10 s). */
-  cpuShareAt128Mb: number;
+  /** The CPU time as a share of what the probe function's memory (PROBE_MEMORY_MB) gets over one 10 s interval. */
+  cpuShareOfMemory: number;
   /** Peak RSS during the round minus the RSS before it, and the peak itself. */
   peakRssDeltaMb: number;
   peakRssMb: number;
@@ -176,7 +176,7 @@ async function measureCase(endpoints: number, hangingShare: number, protocol: Pr
     hanging: hangingNames.size,
     wallMs: round(wallMs, 1),
     cpuMs: round(cpuMs, 1),
-    cpuShareAt128Mb: round(cpuMs / (INTERVAL_MS * (128 / 1769)), 3),
+    cpuShareOfMemory: round(cpuMs / (INTERVAL_MS * (PROBE_MEMORY_MB / 1769)), 3),
     peakRssDeltaMb: round((peakRss - baseRss) / 1e6, 1),
     peakRssMb: round(peakRss / 1e6, 1),
     ok: reports.filter((r) => !r.failed && !r.void).length,

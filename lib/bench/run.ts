@@ -257,7 +257,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         `N endpoints (one HTTP probe each: GET, expect 200, half with bodyContains, timeout ${PROBE_TIMEOUT_MS} ms) split into shards of at most ${PROBES_PER_INVOCATION} probes, one probe invocation each (invocations = shards); ` +
         `one round of the largest shard run by the real runRound (its probes started one group every 15 ms, over at most 3 s of the 10 s interval, judged, counted; the store stubbed, the counters warm in memory) ` +
         `against 5 servers on 127.0.0.1 in a child process, so this process's CPU is the prober's alone: HTTPS with a self-signed RSA 2048 certificate (lib/bench/tls.ts; each probe a new connection and a full handshake, as deployed), and plain HTTP for comparison; every 10th endpoint accepts and never answers in the "10 % hanging" cases. ` +
-        `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on this machine's CPU (not Graviton), also shown as a share of 128 MB's 0.0723 vCPU over the 10 s interval; ` +
+        `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on this machine's CPU (not Graviton), also shown as a share of what the probe function's ${PROBE_MEMORY_MB} MB (${round(PROBE_MEMORY_MB / 1769, 4)} vCPU) gets over the 10 s interval: above 100 %, the round would outlast its interval there; ` +
         `peak memory = the highest RSS sampled every 20 ms, minus the RSS before the round. Passes when no healthy endpoint failed, every hanging one did, and the round ended within its interval.`,
       budget: { probesPerInvocation: PROBES_PER_INVOCATION, memoryMb: PROBE_MEMORY_MB, vcpu: round(PROBE_MEMORY_MB / 1769, 4) },
       cases: probeRounds,
@@ -339,7 +339,7 @@ export function formatBench(r: BenchReport): string {
   for (const p of r.probeRound.cases) {
     rows.push([
       `probe round, ${p.endpoints} ${p.protocol.toUpperCase()} endpoints${p.hangingShare ? ' (10 % hanging)' : ''}`,
-      `${p.invocations} invocation(s) of <= ${p.shardProbes}: wall ${p.wallMs} ms, CPU ${p.cpuMs} ms (${Math.round(p.cpuShareAt128Mb * 100)} % of 128 MB), peak +${p.peakRssDeltaMb} MB; ${p.ok} ok, ${p.timedOut} timed out, ${p.healthyFailed} healthy failed`,
+      `${p.invocations} invocation(s) of <= ${p.shardProbes}: wall ${p.wallMs} ms, CPU ${p.cpuMs} ms (${Math.round(p.cpuShareOfMemory * 100)} % of ${r.probeRound.budget.memoryMb} MB's), peak +${p.peakRssDeltaMb} MB; ${p.ok} ok, ${p.timedOut} timed out, ${p.healthyFailed} healthy failed`,
       'no healthy one fails',
       verdict(p.pass),
     ]);

@@ -1,7 +1,7 @@
 /**
  * The bench probes HTTPS endpoints, as a deployed probe mostly does (the example config's probes are
  * https://): a TLS handshake costs a probe function several times the CPU of a plain HTTP request, and
- * CPU is what a 128 MB function runs short of. The local endpoints serve a self-signed RSA 2048
+ * CPU is what a function of a fraction of a vCPU runs short of. The local endpoints serve a self-signed RSA 2048
  * certificate (the key ACM issues by default) for 127.0.0.1 only, in tls/; the key protects nothing
  * but the bench's own loopback servers.
  *

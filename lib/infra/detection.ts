@@ -24,7 +24,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
-import { shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../../lambdas/core/probe-shards';
+import { PROBE_MEMORY_MB, shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../../lambdas/core/probe-shards';
 import { FALLBACK_WINDOW_MS, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { FailoverConfig } from '../../lambdas/core/config';
 import { controllerFunction } from './controller-function';
@@ -42,17 +42,8 @@ export function probeFunctionBake(groups: ProbeGroup[]): { FAILOVER_PROBE_GROUPS
   return { FAILOVER_PROBE_GROUPS: groups };
 }
 
-/**
- * The probe function's memory. Its vCPU share is memory / 1,769 MB (Lambda Developer Guide, "Configure
- * Lambda function memory": "at 1,769 MB, a function has the equivalent of one vCPU"): 128 MB is 0.072
- * vCPU, enough for a shard's round of PROBES_PER_INVOCATION probes within the group's interval (measured
- * by `npm run bench`, probeRound: CPU time and peak memory per shard, docs/cost.md). Every invocation is
- * billed by the millisecond at this memory: a scheduled one for sending the next minute's rounds (for
- * that whole minute when it could not queue them), each queued round's for that round. A round's time
- * is mostly waiting (its spread of up to MAX_SPREAD_MS, the endpoints' answers), which more memory does
- * not shorten: at 128 MB a round costs half what it costs at 256 MB.
- */
-export const PROBE_MEMORY_MB = 128;
+/** The probe function's memory: the probe invocation's budget, with PROBES_PER_INVOCATION. */
+export { PROBE_MEMORY_MB };
 
 /**
  * How many times the rounds queue hands out a message before SQS moves it to the dead-letter queue. A
@@ -89,7 +80,7 @@ export function roundsQueueRetention(visibilityTimeout: Duration): Duration {
 /**
  * The probe function's timeout, which is also the rounds queue's visibility timeout: what a scheduled
  * invocation that could not queue its rounds needs (its window, its last round's probes, and a margin
- * that also covers the round's spread, MAX_SPREAD_MS: at most 3 s). A queued round's invocation needs a
+ * that also covers the round's spread, MAX_SPREAD_MS: at most 1.5 s). A queued round's invocation needs a
  * few seconds of it.
  */
 export function probeFunctionTimeout(probed: ProbeGroup[]): Duration {

@@ -122,7 +122,7 @@ describe('npm run bench -- --quick', () => {
   it('probeRound: 100 HTTPS endpoints, a tenth hanging: one invocation, the hanging ones failed by their timeout, the healthy ones passed', () => {
     const r = json.probeRound;
     expect(r.method).toEqual(method);
-    expect(r.budget).toEqual({ probesPerInvocation: 200, memoryMb: 128, vcpu: 0.0724 });
+    expect(r.budget).toEqual({ probesPerInvocation: 200, memoryMb: 256, vcpu: 0.1447 });
     expect(r.cases).toHaveLength(1);
     const [p] = r.cases;
     // Counts of what the endpoints did, not of how fast this machine is: a hanging endpoint never
@@ -191,7 +191,7 @@ describe('bench arithmetic', () => {
     const cost = monthlyCost(invocation, { transitions: 165, lambdaInvocations: 58, logBytes: 0, stepMemoryMb: 256 }, 0);
     const line = (item: string) => cost.lines.find((l) => l.item.startsWith(item))!.usd;
     expect(line('probe Lambda requests')).toBeCloseTo(43_800 * 7 * 0.2e-6, 9);
-    expect(line('probe Lambda duration')).toBeCloseTo(43_800 * 1.2 * 0.125 * 0.0000133334, 9);
+    expect(line('probe Lambda duration')).toBeCloseTo(43_800 * 1.2 * (256 / 1024) * 0.0000133334, 9);
     // A batch sent, each message received and deleted, and 5 pollers' empty long polls every 20 s.
     expect(line('SQS requests')).toBeCloseTo((43_800 * (1 + 2 * 6) + 43_800 * 15) * 0.4e-6, 9);
     expect(line('DynamoDB writes')).toBeCloseTo(43_800 * 0.5 * 0.625e-6, 9);

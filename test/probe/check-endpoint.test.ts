@@ -3,12 +3,17 @@
  * closed by each test. Wall-clock bounds here are generous on purpose: they prove a probe does not
  * hang, not how fast it is.
  */
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
+import { resolve } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProbeConfig } from '../../lambdas/core/config';
 import { checkAll, checkEndpoint, describeNetworkError, probeLabel } from '../../lambdas/probe/check-endpoint';
+import { LOCALHOST_CERT_FILE, LOCALHOST_KEY_FILE } from '../../lib/bench/tls';
 
 type HttpProbe = Extract<ProbeConfig, { type: 'http' }>;
 type TcpProbe = Extract<ProbeConfig, { type: 'tcp' }>;
@@ -216,6 +221,46 @@ describe('checkEndpoint: http', () => {
 
     expect(result).toMatchObject({ probe: 'GET not a url', type: 'http', ok: false });
     expect(result.error).toMatch(/ERR_INVALID_URL/);
+  });
+});
+
+describe('checkEndpoint: https', () => {
+  // The bench's certificate for 127.0.0.1, which vitest.config.mts has this process trust (as a deployed
+  // probe trusts a public CA), and one for 127.0.0.1 that nothing trusts.
+  const trusted = { key: readFileSync(LOCALHOST_KEY_FILE), cert: readFileSync(LOCALHOST_CERT_FILE) };
+  const untrusted = { key: readFileSync(resolve(__dirname, '..', 'support', 'tls', 'untrusted-key.pem')), cert: readFileSync(resolve(__dirname, '..', 'support', 'tls', 'untrusted-cert.pem')) };
+
+  it('passes against a trusted certificate, and each probe is a new connection with a full handshake (no session resumed)', async () => {
+    const server = https.createServer(trusted, (_req, res) => res.end('ok'));
+    const handshakes: Array<{ resumed: boolean }> = [];
+    server.on('secureConnection', (socket: TLSSocket) => handshakes.push({ resumed: socket.isSessionReused() }));
+    const { port } = await listen(server);
+    const probe = httpProbe(port, { url: `https://127.0.0.1:${port}/health` });
+
+    const results = [await checkEndpoint(probe), await checkEndpoint(probe), await checkEndpoint(probe)];
+
+    expect(results.map((r) => [r.ok, r.status])).toEqual([[true, 200], [true, 200], [true, 200]]);
+    expect(handshakes).toEqual([{ resumed: false }, { resumed: false }, { resumed: false }]);
+  });
+
+  it('fails on a certificate no trusted authority signed, after a trusted one passed (the settings shared by probes trust nothing more)', async () => {
+    const good = await listen(https.createServer(trusted, (_req, res) => res.end('ok')));
+    const bad = await listen(https.createServer(untrusted, (_req, res) => res.end('ok')));
+
+    const passed = await checkEndpoint(httpProbe(good.port, { url: `https://127.0.0.1:${good.port}/health` }));
+    const result = await checkEndpoint(httpProbe(bad.port, { url: `https://127.0.0.1:${bad.port}/health` }));
+
+    expect(passed.ok).toBe(true);
+    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/^DEPTH_ZERO_SELF_SIGNED_CERT: /) });
+  });
+
+  it('fails on a certificate that does not name the host probed', async () => {
+    const { port } = await listen(https.createServer(trusted, (_req, res) => res.end('ok')));
+
+    // The certificate names 127.0.0.1 only.
+    const result = await checkEndpoint(httpProbe(port, { url: `https://localhost:${port}/health` }));
+
+    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/^ERR_TLS_CERT_ALTNAME_INVALID: /) });
   });
 });
 
