@@ -259,7 +259,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         `one round of the largest shard run by the real runRound (its probes started one group every ${SPREAD_PER_GROUP_MS} ms, over at most ${MAX_SPREAD_MS / 1000} s of the 10 s interval, judged, counted; the store stubbed, the counters warm in memory) ` +
         `against 5 servers on 127.0.0.1 in a child process, so this process's CPU is the prober's alone: HTTPS with a self-signed RSA 2048 certificate (lib/bench/tls.ts; each probe a new connection and a full handshake, as deployed), and plain HTTP for comparison; every 10th endpoint accepts and never answers in the "10 % hanging" cases. ` +
         `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on this machine's CPU (not Graviton), also shown as a share of what the probe function's ${PROBE_MEMORY_MB} MB (${round(PROBE_MEMORY_MB / 1769, 4)} vCPU) gets over the 10 s interval: above 100 %, the round would outlast its interval there; ` +
-        `peak memory = the highest RSS sampled every 20 ms, minus the RSS before the round. Passes when no healthy endpoint failed, every hanging one did, and the round ended within its interval.`,
+        `peak memory = the highest RSS sampled every 20 ms, minus the RSS before the round. Passes when no healthy endpoint failed, every hanging one did, and the round ended within its interval, both here and at ${PROBE_MEMORY_MB} MB (its CPU under 100 % of that share).`,
       budget: { probesPerInvocation: PROBES_PER_INVOCATION, memoryMb: PROBE_MEMORY_MB, vcpu: round(PROBE_MEMORY_MB / 1769, 4) },
       cases: probeRounds,
       pass: probeRounds.every((c) => c.pass),
