@@ -92,6 +92,8 @@ export interface ProbeHeartbeat {
   at: number;
   /** Group name → epoch ms of its last passed round. */
   passed: Record<string, number>;
+  /** Counts the writes: each is conditioned on the one it read (absent before the first). */
+  version?: number;
 }
 
 /** What a reader shows of a group's probing: its counters, brought up to date by a heartbeat. */

@@ -242,12 +242,26 @@ export class Store {
     return (out.Items ?? []).map(({ pk: _pk, sk: _sk, ...heartbeat }) => heartbeat as ProbeHeartbeat);
   }
 
-  /** The shard's heartbeat, unconditionally: the latest writer's round is as good as any. */
-  async putProbeHeartbeat(heartbeat: ProbeHeartbeat): Promise<void> {
-    await this.send('DynamoDB PutItem (probe heartbeat)', new PutCommand({
-      TableName: this.tableName,
-      Item: { pk: 'PROBES', sk: `SHARD#${heartbeat.shard}`, ...heartbeat },
-    }));
+  /**
+   * The shard's heartbeat, if the stored one is still the one `read` (its `version`; undefined when
+   * there was none, or one written before versions): false when another execution environment wrote in
+   * between, so that its times are merged rather than overwritten.
+   */
+  async putProbeHeartbeat(heartbeat: Omit<ProbeHeartbeat, 'version'>, read: ProbeHeartbeat | undefined): Promise<boolean> {
+    const version = read?.version;
+    try {
+      await this.doc.send(new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: 'PROBES', sk: `SHARD#${heartbeat.shard}`, ...heartbeat, version: (version ?? 0) + 1 },
+        ...(version === undefined
+          ? { ConditionExpression: 'attribute_not_exists(#version)', ExpressionAttributeNames: { '#version': 'version' } }
+          : { ConditionExpression: '#version = :version', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':version': version } }),
+      }));
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw stepErrorFrom(err, 'DynamoDB PutItem (probe heartbeat)', StoreUnavailable);
+    }
   }
 
   async getReadiness(group: string): Promise<ReadinessItem | undefined> {

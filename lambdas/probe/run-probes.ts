@@ -95,6 +95,9 @@ export const LATE_ROUND_TOLERANCE_MS = 1_000;
  */
 export const PROBE_STATE_REFRESH_MS = 110_000;
 
+/** How many times a heartbeat write reads and merges again when another environment wrote in between. */
+export const HEARTBEAT_MERGE_ATTEMPTS = 3;
+
 /**
  * A hold that ended less than this long ago and opens again is the same episode (a partition that
  * comes and goes): the topic was told already and is not told again.
@@ -247,7 +250,9 @@ export function newHeartbeat(): Heartbeat {
  * wrote it PROBE_STATE_REFRESH_MS ago: the one write that keeps a healthy estate's last rounds visible.
  * Several environments run a shard's rounds, each seeing some of them: the write merges this one's
  * times into the stored item (the later of the two for each group), so a group this environment rarely
- * sees (another interval, rounds that went elsewhere) keeps the time another one wrote.
+ * sees (another interval, rounds that went elsewhere) keeps the time another one wrote. The write is
+ * conditioned on the item it merged: when another environment wrote in between, this one reads again
+ * and merges again (HEARTBEAT_MERGE_ATTEMPTS), and after that leaves it to its next round.
  */
 async function beatRound(roundAt: number, reports: RoundReport[], groups: ProbeGroup[], shard: Shard, heartbeat: Heartbeat, deps: ProbeDeps): Promise<void> {
   const beat = heartbeat.shards.get(shard.index) ?? { writtenAt: null, passed: new Map<string, number>() };
@@ -259,16 +264,22 @@ async function beatRound(roundAt: number, reports: RoundReport[], groups: ProbeG
   }
   if (beat.writtenAt !== null && roundAt - beat.writtenAt < PROBE_STATE_REFRESH_MS) return;
   try {
-    const stored = await deps.store().getProbeHeartbeat(shard.index);
     const mine = new Set(groups.map((g) => g.name));
     const failedNow = new Set(reports.filter((r) => r.failed).map((r) => r.group));
-    const passed = new Map<string, number>();
-    for (const [group, at] of Object.entries(stored?.passed ?? {})) if (mine.has(group) && !failedNow.has(group)) passed.set(group, at);
-    for (const [group, at] of beat.passed) if (mine.has(group)) passed.set(group, Math.max(at, passed.get(group) ?? at));
-    if (passed.size === 0) return;
-    // Unconditional: two environments writing at once lose one's merge until its next write (110 s).
-    await deps.store().putProbeHeartbeat({ shard: shard.index, of: shard.of, at: Math.max(roundAt, stored?.at ?? roundAt), passed: Object.fromEntries(passed) });
-    beat.writtenAt = roundAt;
+    for (let attempt = 1; attempt <= HEARTBEAT_MERGE_ATTEMPTS; attempt++) {
+      const stored = await deps.store().getProbeHeartbeat(shard.index);
+      const passed = new Map<string, number>();
+      for (const [group, at] of Object.entries(stored?.passed ?? {})) if (mine.has(group) && !failedNow.has(group)) passed.set(group, at);
+      for (const [group, at] of beat.passed) if (mine.has(group)) passed.set(group, Math.max(at, passed.get(group) ?? at));
+      if (passed.size === 0) return;
+      const heartbeat = { shard: shard.index, of: shard.of, at: Math.max(roundAt, stored?.at ?? roundAt), passed: Object.fromEntries(passed) };
+      if (await deps.store().putProbeHeartbeat(heartbeat, stored)) {
+        beat.writtenAt = roundAt;
+        return;
+      }
+    }
+    // Others keep writing: their items name what they saw, and this environment's next round tries again.
+    deps.log({ level: 'WARN', message: 'probe heartbeat not merged', roundAt: new Date(roundAt).toISOString(), reason: `another execution environment wrote the shard's heartbeat ${HEARTBEAT_MERGE_ATTEMPTS} times while this one merged it` });
   } catch (err) {
     // The rounds were counted; only their visibility to readiness and status waits for the next round.
     deps.log({ level: 'ERROR', message: 'probe heartbeat not written', roundAt: new Date(roundAt).toISOString(), error: `${awsErrorName(err)}: ${(err as Error).message}` });

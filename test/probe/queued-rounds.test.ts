@@ -15,8 +15,8 @@ import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { SimulatedAccount } from '../../lib/drill/sim/account';
 import { SimProbeTriggers } from '../../lib/drill/sim/triggers';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
-import { handleProbeEvent, newHeartbeat, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
-import type { Store } from '../../lambdas/core/store';
+import { handleProbeEvent, HEARTBEAT_MERGE_ATTEMPTS, newHeartbeat, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { Store } from '../../lambdas/core/store';
 import { roundsQueueOf } from '../../lambdas/core/probe-shards';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
@@ -315,6 +315,11 @@ describe('a queued round', () => {
   });
 });
 
+/** The sort key of shard 0's heartbeat, as the document client passes it (plain, or already marshalled). */
+function isShardItem(sk: unknown): boolean {
+  return sk === 'SHARD#0' || (sk as { S?: string } | undefined)?.S === 'SHARD#0';
+}
+
 describe('the shard\'s heartbeat', () => {
   it('merges what each environment saw: a group one environment rarely probes keeps the time another wrote', async () => {
     const slow = { ...group, name: 'slow', detection: { ...group.detection, intervalSeconds: 60 } };
@@ -333,5 +338,62 @@ describe('the shard\'s heartbeat', () => {
     }
     // B's write at 130 s keeps the 60 s group's pass that A wrote at 120 s.
     expect((await store.getProbeHeartbeat(0))?.passed).toEqual({ slow: T0 + 120_000, orders: T0 + 130_000 });
+  });
+
+  it('merges again when another environment wrote between its read and its write, rather than overwrite it', async () => {
+    const slow = { ...group, name: 'slow', detection: { ...group.detection, intervalSeconds: 60 } };
+    const envB: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
+    const round = (roundAt: number) => ({ Records: [{ messageId: `m-${roundAt}`, body: JSON.stringify({ shard: 0, of: 1, roundAt }) }] });
+    // Environment A's DynamoDB client: its first heartbeat write waits until B, which read the item
+    // after A did, has written its own (the two invocations overlap, as concurrent rounds of a shard can).
+    const client = dynamo.client();
+    let interleaved = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const item = (args.input as { Item?: { sk?: unknown } }).Item;
+        if (!interleaved && context.commandName === 'PutItemCommand' && isShardItem(item?.sk)) {
+          interleaved = true;
+          account.clock.advance(T0 + 10_000 - account.clock.now());
+          await handleProbeEvent(round(T0 + 10_000), [group, slow], envB);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'interleaveHeartbeatWrites' },
+    );
+    const envA: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat(), store: () => new Store(client, store.tableName) };
+    account.clock.advance(T0 - account.clock.now());
+
+    // A runs the :00 round (both groups due), B the :10 one (the 10 s group only) in the middle of A's write.
+    await handleProbeEvent(round(T0), [group, slow], envA);
+
+    expect(interleaved).toBe(true);
+    // B's later pass of the 10 s group, and A's pass of the 60 s group: neither lost.
+    expect(await store.getProbeHeartbeat(0)).toMatchObject({ passed: { orders: T0 + 10_000, slow: T0 }, version: 2 });
+    expect(logs.filter((l) => l.message === 'probe heartbeat not merged')).toEqual([]);
+  });
+
+  it('leaves the write to its next round after HEARTBEAT_MERGE_ATTEMPTS writes by others, and says so', async () => {
+    const client = dynamo.client();
+    // Another environment writes the item before each of A's writes.
+    let others = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const item = (args.input as { Item?: { sk?: unknown } }).Item;
+        if (context.commandName === 'PutItemCommand' && isShardItem(item?.sk)) {
+          const stored = await store.getProbeHeartbeat(0);
+          await store.putProbeHeartbeat({ shard: 0, of: 1, at: T0, passed: { other: T0 + ++others } }, stored);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'othersWriteFirst' },
+    );
+    const envA: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat(), store: () => new Store(client, store.tableName) };
+    account.clock.advance(T0 - account.clock.now());
+
+    await handleProbeEvent({ Records: [{ messageId: 'm-1', body: JSON.stringify({ shard: 0, of: 1, roundAt: T0 }) }] }, [group], envA);
+
+    expect(others).toBe(HEARTBEAT_MERGE_ATTEMPTS);
+    expect(await store.getProbeHeartbeat(0)).toMatchObject({ passed: { other: T0 + HEARTBEAT_MERGE_ATTEMPTS }, version: HEARTBEAT_MERGE_ATTEMPTS });
+    expect(logs.filter((l) => l.message === 'probe heartbeat not merged')).toHaveLength(1);
   });
 });
