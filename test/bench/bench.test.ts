@@ -132,7 +132,7 @@ describe('npm run bench -- --quick', () => {
     expect(p).toMatchObject({ endpoints: 100, protocol: 'https', hangingShare: 0.1, invocations: 1, shardProbes: 100, hanging: 10, otherFailures: 0 });
     expect(p.timedOut).toBeGreaterThanOrEqual(p.hanging);
     expect(p.ok + p.timedOut + p.otherFailures).toBe(p.endpoints);
-    for (const figure of [p.wallMs, p.cpuMs, p.peakRssMb]) expect(figure).toBeGreaterThan(0);
+    for (const figure of [p.wallMs, p.cpuMs, p.peakRssMb, p.cpuShareOfMemory]) expect(figure).toBeGreaterThan(0);
     expect(typeof r.pass).toBe('boolean');
   });
 
@@ -149,7 +149,10 @@ describe('npm run bench -- --quick', () => {
       expect(k.arcClusterUsd).toBeCloseTo(730 * 2.5, 9);
       // The schedule fires a little after the minute: it queues rounds at 10, 20, ... 60 s in one batch,
       // and each runs in an invocation of its own.
-      expect(k.invocation).toMatchObject({ sendCalls: 1, messages: 6, invocations: 7 });
+      expect(k.invocation).toMatchObject({ protocol: 'https', sendCalls: 1, messages: 6, invocations: 7 });
+      // A round's CPU, from rounds whose spread ran in real time, is what each round invocation is billed at least.
+      expect(k.invocation.roundCpuMs).toBeGreaterThan(0);
+      expect(k.invocation.cpuMs).toBeGreaterThanOrEqual(6 * k.invocation.roundCpuMs);
       expect(k.invocation.rounds).toBe(6);
       // While every round passes, one metric: ProbeRounds without dimensions.
       expect(k.invocation.metrics).toBe(1);
