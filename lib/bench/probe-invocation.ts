@@ -3,9 +3,10 @@
  * handler's own `handleProbeEvent`, first as the schedule invokes it (it queues the minute's rounds on
  * the simulated SQS queue), then once for each message as the event source mapping hands it over, with
  * the real Powertools logger and metrics writing to stdout, a real DynamoDB (dynalite) and real HTTPS
- * (or plain HTTP) probes against a local server in a child process, on a simulated clock for the waits. It yields what the bill is made of:
- * the invocations and their billed duration, the messages sent, the store's read and write request
- * units, the log bytes Lambda ships, and the distinct CloudWatch metrics the EMF lines create.
+ * (or plain HTTP) probes against a local server in a child process, on a simulated clock for the
+ * waits. It yields what the bill is made of: the invocations and their billed duration, the messages
+ * sent, the store's read and write request units, the log bytes Lambda ships, and the distinct
+ * CloudWatch metrics the EMF lines create.
  *
  * Lambda reuses an execution environment from one invocation to the next, and the function keeps the
  * groups' counters in memory (run-probes.ts, ProbeMemory): the steady state is a warm environment. So
@@ -18,8 +19,9 @@
  * CPU-bound round takes that much longer on a fraction of a vCPU), plus REMOTE_ANSWER_MS for the
  * round's last probe: the local server answers at once, a real endpoint after a few round trips across
  * the network. The handshakes' CPU is in the CPU time: the local server speaks HTTPS like the endpoint.
- * DynamoDB (dynalite) runs in this process, and its CPU is counted too: the figure errs high. The largest, not the sum: the probes started early in the spread do their work while
- * the later ones wait for their turn (the spread exists so that the work keeps up with it).
+ * DynamoDB (dynalite) runs in this process, and its CPU is counted too: the figure errs high. The
+ * largest, not the sum: the probes started early in the spread do their work while the later ones wait
+ * for their turn (the spread exists so that the work keeps up with it).
  */
 import { performance } from 'node:perf_hooks';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -220,8 +222,9 @@ export async function measureProbeMinute(groupCount: number, table: SynthesizedC
 
     // On the simulated clock a round's spread takes no time, so its probes run back to back here: less
     // CPU than a deployed round, whose probes start one group every SPREAD_PER_GROUP_MS, each handshake
-    // on its own (on 2026-12-05, 200 HTTPS probes took 290 to 345 ms back to back, 480 to 570 spread). So REAL_TIME_ROUNDS more rounds run with
-    // their spread waited out in real time, and a round's CPU is the larger of theirs and its own.
+    // on its own (on 2026-12-05, 200 HTTPS probes took 290 to 345 ms back to back, 480 to 570 spread).
+    // So REAL_TIME_ROUNDS more rounds run with their spread waited out in real time, and a round's CPU
+    // is the larger of theirs and its own.
     const realTime: ProbeDeps = {
       ...deps,
       sleepUntil: async (ms) => {
