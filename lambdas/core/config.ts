@@ -319,9 +319,9 @@ const ConfigSchema = z
         /**
          * Concurrency reserved for the probe function, per shard of the probed groups, so that other
          * functions of the account cannot use it all while an outage is being detected. A shard's
-         * scheduled invocation starts every minute, runs one round and queues the minute's others, and
-         * each queued round is an invocation of a few seconds; a scheduled invocation that cannot queue
-         * its rounds runs its whole minute, at most about 100 s, so two of them overlap. 2 covers a usual
+         * scheduled invocation starts every minute and queues the next minute's rounds, and each queued
+         * round is an invocation of a few seconds; a scheduled invocation that cannot queue its rounds
+         * runs them itself, at most about 130 s, so two of them overlap. 2 covers a usual
          * minute (a scheduled invocation and the tail of a queued round) or one whose rounds could not
          * be queued (two scheduled invocations); 3 covers both at once. Beyond the reservation Lambda
          * throttles: the rounds queue's event source does not count it (Lambda Developer Guide,
