@@ -314,6 +314,15 @@ const ConfigSchema = z
         emails: z.array(z.email({ error: 'must be an email address' })).max(20).default([]),
       })
       .prefault({}),
+    observability: z
+      .strictObject({
+        /**
+         * The stack's CloudWatch dashboard ($3.00 a month, whatever the number of groups). Off for a
+         * deployment watched from another dashboard: the alarms, metrics and logs are the same.
+         */
+        dashboard: z.boolean({ error: 'must be true or false' }).default(true),
+      })
+      .prefault({}),
     probeFunction: z
       .strictObject({
         /**

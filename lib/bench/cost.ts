@@ -97,7 +97,14 @@ export interface ReadinessUsage {
  * The month of N groups, from one measured shard invocation (`invocation`, for `invocation.groups`
  * groups; every shard is that size or smaller) times `shards`.
  */
-export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, alarms: number, readiness: ReadinessUsage = { intervalMinutes: 15 }, shards = 1, endpoints = invocation.groups * invocation.probesPerGroup): CostCase {
+/** What the stack itself holds that is billed by the month: alarm metrics and dashboards (counted in its template). */
+export interface StackFixtures {
+  alarmMetrics: number;
+  dashboards: number;
+}
+
+export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, stack: StackFixtures, readiness: ReadinessUsage = { intervalMinutes: 15 }, shards = 1, endpoints = invocation.groups * invocation.probesPerGroup): CostCase {
+  const alarms = stack.alarmMetrics;
   const n = MINUTES_PER_MONTH * shards; // shard-minutes
   const invocations = n * invocation.invocations;
   const gb = PROBE_MEMORY_MB / 1024;
@@ -164,8 +171,8 @@ export function monthlyCost(invocation: ProbeMinute, failover: FailoverUsage, al
     },
     {
       item: 'CloudWatch dashboard',
-      usd: P.cloudwatchDashboard.usd,
-      arithmetic: `1 dashboard x $${P.cloudwatchDashboard.usd.toFixed(2)}`,
+      usd: stack.dashboards * P.cloudwatchDashboard.usd,
+      arithmetic: `${stack.dashboards} dashboard${stack.dashboards === 1 ? '' : 's'} (observability.dashboard) x $${P.cloudwatchDashboard.usd.toFixed(2)}`,
     },
     {
       item: 'KMS key (the topic\'s)',

@@ -163,6 +163,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
     .reduce((sum, r) => sum + (r.Properties.MetricName ? 1 : (r.Properties.Metrics ?? []).filter((m) => m.MetricStat).length), 0);
   const alarms = stackAlarms + 2;
+  const dashboards = Object.values(synth.template.Resources as Record<string, AlarmResource>).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard').length;
   const failoverUsage = {
     transitions: first.transitions.transitions,
     lambdaInvocations: first.lambdaInvocations,
@@ -175,7 +176,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       // One endpoint per group (see docs/cost.md); one shard measured, the largest, times the shards.
       const shards = shardsFor(endpoints);
       const largest = Math.max(...shardGroups(Array.from({ length: endpoints }, () => ({ probes: [0] }))).map((s) => s.length));
-      cases.push(monthlyCost(await measureProbeMinute(largest, synth.table, protocol), failoverUsage, alarms, config.readiness, shards, endpoints));
+      cases.push(monthlyCost(await measureProbeMinute(largest, synth.table, protocol), failoverUsage, { alarmMetrics: alarms, dashboards }, config.readiness, shards, endpoints));
     }
   }
   // The targets are judged on HTTPS endpoints, what most deployments probe.

@@ -115,6 +115,6 @@ export class FailoverController extends Construct {
     new CfnOutput(this, 'StateMachineArn', { key: 'StateMachineArn', value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { key: 'TableName', value: this.store.table.tableName });
     new CfnOutput(this, 'TopicArn', { key: 'TopicArn', value: this.topic.topicArn });
-    new CfnOutput(this, 'DashboardName', { key: 'DashboardName', value: this.observability.dashboard.dashboardName });
+    if (this.observability.dashboard) new CfnOutput(this, 'DashboardName', { key: 'DashboardName', value: this.observability.dashboard.dashboardName });
   }
 }

@@ -89,7 +89,8 @@ export interface ControllerAlarms {
 }
 
 export class Observability extends Construct {
-  public readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard, unless the config turns it off (`observability.dashboard`). */
+  public readonly dashboard?: cloudwatch.Dashboard;
   public readonly alarms: ControllerAlarms;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -219,6 +220,7 @@ export class Observability extends Construct {
       : undefined;
     undeliveredEvents?.addOkAction(toTopic);
     this.alarms = { workflowFailed, workflowTimedOut, workflowAborted, outcomeAborted, probeErrors, noProbeRounds, groupsNotReady, undeliveredEvents };
+    if (!config.observability.dashboard) return;
 
     // --- dashboard ------------------------------------------------------------------------------------
     // Per-group series come from SEARCH expressions, not one metric per group: the dashboard stays the

@@ -191,7 +191,7 @@ describe('bench arithmetic', () => {
       getItems: 6, putItems: 0.5, readRequestUnits: 6, writeRequestUnits: 0.5, logLines: 5, logBytes: 1000, metrics: 1,
       cold: { getItems: 7, putItems: 1 }, sampleLines: [],
     };
-    const cost = monthlyCost(invocation, { transitions: 165, lambdaInvocations: 58, logBytes: 0, stepMemoryMb: 256 }, 0);
+    const cost = monthlyCost(invocation, { transitions: 165, lambdaInvocations: 58, logBytes: 0, stepMemoryMb: 256 }, { alarmMetrics: 0, dashboards: 1 });
     const line = (item: string) => cost.lines.find((l) => l.item.startsWith(item))!.usd;
     expect(line('probe Lambda requests')).toBeCloseTo(43_800 * 7 * 0.2e-6, 9);
     expect(line('probe Lambda duration')).toBeCloseTo(43_800 * 1.2 * (256 / 1024) * 0.0000133334, 9);
@@ -200,6 +200,10 @@ describe('bench arithmetic', () => {
     expect(line('DynamoDB writes')).toBeCloseTo(43_800 * 0.5 * 0.625e-6, 9);
     expect(line('CloudWatch custom metrics (EMF)')).toBeCloseTo(0.3, 9);
     expect(line('CloudWatch dashboard')).toBe(3);
+    // A stack without its dashboard (observability.dashboard false) is $3.00 less, line and total.
+    const without = monthlyCost(invocation, { transitions: 165, lambdaInvocations: 58, logBytes: 0, stepMemoryMb: 256 }, { alarmMetrics: 0, dashboards: 0 });
+    expect(without.lines.find((l) => l.item === 'CloudWatch dashboard')!.usd).toBe(0);
+    expect(cost.totalUsd - without.totalUsd).toBeCloseTo(3, 9);
     expect(line('Step Functions (1 failover)')).toBeCloseTo(165 * 0.025e-3, 9);
     expect(cost.route53HealthChecksUsd).toBe(1.5);
   });

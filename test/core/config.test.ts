@@ -478,6 +478,21 @@ describe('parseConfig: the probe function\'s reserved concurrency', () => {
   });
 });
 
+describe('parseConfig: observability.dashboard', () => {
+  it('is on by default, and may be turned off', () => {
+    expect(parseConfig(valid()).observability).toEqual({ dashboard: true });
+    const config = valid();
+    config.observability = { dashboard: false };
+    expect(parseConfig(config).observability).toEqual({ dashboard: false });
+  });
+
+  it('rejects anything but true or false, naming the field and the value', () => {
+    for (const bad of ['no', 0, null]) {
+      expect(problemsOf((c) => (c.observability = { dashboard: bad })), String(bad)).toEqual([`observability.dashboard: must be true or false, got ${JSON.stringify(bad)}`]);
+    }
+  });
+});
+
 describe('parseConfig: what confirms an automatic trigger (groups[].confirmation)', () => {
   it('rejects a group with alarms and no probes that does not opt out, saying what to do', () => {
     const problems = problemsOf((c) => {

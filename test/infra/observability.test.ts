@@ -112,6 +112,7 @@ function synthesize(raw: Json): Synthesized {
     alarms.set(properties.AlarmName, properties);
   }
   const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  if (!dashboard) throw new Error('synthesize() reads the dashboard: give it a config that has one');
   const probeFunction = stack.controller.detection.probeFunction;
   return {
     template,
@@ -430,6 +431,19 @@ describe('dashboard', () => {
     three.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const id = Object.keys(three.template.findResources('AWS::CloudWatch::Dashboard'))[0];
     three.template.hasOutput('DashboardName', { Value: { Ref: id } });
+  });
+
+  it('is left out with observability.dashboard false, and every alarm stays', () => {
+    const raw = threeGroupsRaw();
+    raw.observability = { dashboard: false };
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const template = Template.fromStack(new FailoverControllerStack(app, 'Obs', { config: parseConfig(raw), env: { account: ACCOUNT, region: REGION } }));
+
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(Object.keys(template.findOutputs('DashboardName'))).toEqual([]);
+    const names = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => JSON.stringify(a.Properties.AlarmName)).sort();
+    expect(names(template)).toEqual(names(three.template));
+    expect(names(template).length).toBeGreaterThan(0);
   });
 
   it('shows the probe rounds per minute across the groups (counted, failed, void, not queued) against the watcher\'s threshold, and the probe function', () => {
