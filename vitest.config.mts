@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// The bench's HTTPS endpoints (lib/bench/tls.ts) serve a self-signed certificate for 127.0.0.1. Node reads
-// NODE_EXTRA_CA_CERTS only when a process starts: set here, before vitest forks its workers, they trust it.
-process.env.NODE_EXTRA_CA_CERTS = fileURLToPath(new URL('./lib/bench/tls/localhost-cert.pem', import.meta.url));
+// The bench's HTTPS endpoints (lib/bench/tls.ts) serve a certificate for 127.0.0.1 from the bench's own
+// root CA. Node reads NODE_EXTRA_CA_CERTS only when a process starts: set here, before vitest forks its
+// workers, they trust that root.
+process.env.NODE_EXTRA_CA_CERTS = fileURLToPath(new URL('./lib/bench/tls/root-ca.pem', import.meta.url));
 
 export default defineConfig({
   test: {

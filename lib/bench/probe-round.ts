@@ -16,7 +16,7 @@ import { runRound, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/r
 import type { ProbeConfig } from '../../lambdas/core/config';
 import type { Store, ProbeState } from '../../lambdas/core/store';
 import { round } from './stats';
-import { assertTrustsLocalhostCert, LOCALHOST_CERT_FILE, LOCALHOST_KEY_FILE } from './tls';
+import { assertTrustsLocalhostCert, LOCALHOST_CHAIN_FILE, LOCALHOST_KEY_FILE } from './tls';
 
 /** What the local endpoints speak: https as most deployed probes (lib/bench/tls.ts), http for comparison. */
 export type ProbeProtocol = 'https' | 'http';
@@ -60,8 +60,8 @@ const SERVER_SCRIPT = `
 const https = require('node:https');
 const http = require('node:http');
 const fs = require('node:fs');
-const [count, protocol, keyFile, certFile] = [Number(process.argv[1]), process.argv[2], process.argv[3], process.argv[4]];
-const tls = { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
+const [count, protocol, keyFile, chainFile] = [Number(process.argv[1]), process.argv[2], process.argv[3], process.argv[4]];
+const tls = { key: fs.readFileSync(keyFile), cert: fs.readFileSync(chainFile) };
 const sockets = new Set();
 const servers = [];
 let ready = 0;
@@ -200,7 +200,7 @@ export async function startEndpointServers(count: number, protocol: ProbeProtoco
 }
 
 async function startServers(count: number, protocol: ProbeProtocol): Promise<{ child: ChildProcess; ports: number[] }> {
-  const child = spawn(process.execPath, ['-e', SERVER_SCRIPT, String(count), protocol, LOCALHOST_KEY_FILE, LOCALHOST_CERT_FILE], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', SERVER_SCRIPT, String(count), protocol, LOCALHOST_KEY_FILE, LOCALHOST_CHAIN_FILE], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ports = await new Promise<number[]>((resolvePorts, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('the probe-round servers did not start within 10 s')), 10_000);

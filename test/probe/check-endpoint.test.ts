@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProbeConfig } from '../../lambdas/core/config';
 import { checkAll, checkEndpoint, describeNetworkError, probeLabel } from '../../lambdas/probe/check-endpoint';
-import { LOCALHOST_CERT_FILE, LOCALHOST_KEY_FILE } from '../../lib/bench/tls';
+import { LOCALHOST_CHAIN_FILE, LOCALHOST_KEY_FILE } from '../../lib/bench/tls';
 
 type HttpProbe = Extract<ProbeConfig, { type: 'http' }>;
 type TcpProbe = Extract<ProbeConfig, { type: 'tcp' }>;
@@ -225,9 +225,9 @@ describe('checkEndpoint: http', () => {
 });
 
 describe('checkEndpoint: https', () => {
-  // The bench's certificate for 127.0.0.1, which vitest.config.mts has this process trust (as a deployed
-  // probe trusts a public CA), and one for 127.0.0.1 that nothing trusts.
-  const trusted = { key: readFileSync(LOCALHOST_KEY_FILE), cert: readFileSync(LOCALHOST_CERT_FILE) };
+  // The bench's certificate for 127.0.0.1 with its intermediate CA, from a root vitest.config.mts has this
+  // process trust (as a deployed probe trusts a public CA), and one for 127.0.0.1 that nothing trusts.
+  const trusted = { key: readFileSync(LOCALHOST_KEY_FILE), cert: readFileSync(LOCALHOST_CHAIN_FILE) };
   const untrusted = { key: readFileSync(resolve(__dirname, '..', 'support', 'tls', 'untrusted-key.pem')), cert: readFileSync(resolve(__dirname, '..', 'support', 'tls', 'untrusted-cert.pem')) };
 
   it('passes against a trusted certificate, and each probe is a new connection with a full handshake (no session resumed)', async () => {
