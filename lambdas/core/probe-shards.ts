@@ -28,6 +28,9 @@ export const PROBES_PER_INVOCATION = 200;
  */
 export const PROBE_MEMORY_MB = 256;
 
+/** PROBE_MEMORY_MB's share of a vCPU (one vCPU at 1,769 MB). */
+export const PROBE_VCPU_SHARE = PROBE_MEMORY_MB / 1769;
+
 /**
  * The groups split into shards of at most PROBES_PER_INVOCATION probes, each probed by its own
  * invocation. A group is never split. Groups are dealt out in turn (the one with the fewest probes

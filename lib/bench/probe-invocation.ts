@@ -34,7 +34,7 @@ import { Store } from '../../lambdas/core/store';
 import { startLocalDynamoDB } from '../drill/local-dynamodb';
 import { SimulatedAccount } from '../drill/sim/account';
 import { SimProbeTriggers } from '../drill/sim/triggers';
-import { PROBE_MEMORY_MB } from '../infra/detection';
+import { PROBE_MEMORY_MB, PROBE_VCPU_SHARE } from '../../lambdas/core/probe-shards';
 import type { SynthesizedController } from '../runner/synth';
 import { startEndpointServers, type ProbeProtocol } from './probe-round';
 
@@ -57,8 +57,6 @@ export const INVOCATION_STARTS_AFTER_MINUTE_MS = 300;
 export const WARM_MINUTES = 4;
 /** Rounds run with their spread in real time after the warm minutes, for the CPU a deployed round takes (their median). */
 export const REAL_TIME_ROUNDS = 3;
-/** The vCPU share of the probe function (Lambda: one vCPU at 1,769 MB, in proportion below). */
-export const PROBE_VCPU_SHARE = PROBE_MEMORY_MB / 1769;
 /** A real endpoint's answer to the round's last probe: a TLS handshake and a request, about three round trips of 30 ms, on the network. An assumption, not measured. */
 export const REMOTE_ANSWER_MS = 100;
 

@@ -11,12 +11,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { NO_COUNTERS } from '../../lambdas/probe/detect';
-import { PROBE_MEMORY_MB, shardGroups } from '../../lambdas/core/probe-shards';
+import { PROBE_VCPU_SHARE, shardGroups } from '../../lambdas/core/probe-shards';
 import { runRound, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { ProbeConfig } from '../../lambdas/core/config';
 import type { Store, ProbeState } from '../../lambdas/core/store';
 import { round } from './stats';
-import { assertTrustsLocalhostCert, LOCALHOST_CHAIN_FILE, LOCALHOST_KEY_FILE } from './tls';
+import { assertTrustsBenchRoot, LOCALHOST_CHAIN_FILE, LOCALHOST_KEY_FILE } from './tls';
 
 /** What the local endpoints speak: https as most deployed probes (lib/bench/tls.ts), http for comparison. */
 export type ProbeProtocol = 'https' | 'http';
@@ -176,7 +176,7 @@ async function measureCase(endpoints: number, hangingShare: number, protocol: Pr
     hanging: hangingNames.size,
     wallMs: round(wallMs, 1),
     cpuMs: round(cpuMs, 1),
-    cpuShareOfMemory: round(cpuMs / (INTERVAL_MS * (PROBE_MEMORY_MB / 1769)), 3),
+    cpuShareOfMemory: round(cpuMs / (INTERVAL_MS * PROBE_VCPU_SHARE), 3),
     peakRssDeltaMb: round((peakRss - baseRss) / 1e6, 1),
     peakRssMb: round(peakRss / 1e6, 1),
     ok: reports.filter((r) => !r.failed && !r.void).length,
@@ -185,7 +185,7 @@ async function measureCase(endpoints: number, hangingShare: number, protocol: Pr
     healthyFailed,
     // Every healthy endpoint passed, every hanging one failed, and the round ended within its interval,
     // here and at the deployed memory's share of a vCPU (this machine has whole ones).
-    pass: healthyFailed === 0 && failed.length === hangingNames.size && wallMs < INTERVAL_MS && cpuMs < INTERVAL_MS * (PROBE_MEMORY_MB / 1769),
+    pass: healthyFailed === 0 && failed.length === hangingNames.size && wallMs < INTERVAL_MS && cpuMs < INTERVAL_MS * PROBE_VCPU_SHARE,
   };
 }
 
@@ -194,7 +194,7 @@ async function measureCase(endpoints: number, hangingShare: number, protocol: Pr
  * handshake above all) is not counted as the prober's. An HTTPS prober must trust their certificate.
  */
 export async function startEndpointServers(count: number, protocol: ProbeProtocol): Promise<{ ports: number[]; stop(): Promise<void> }> {
-  if (protocol === 'https') assertTrustsLocalhostCert();
+  if (protocol === 'https') assertTrustsBenchRoot();
   const { child, ports } = await startServers(count, protocol);
   return { ports, stop: () => stopServers(child) };
 }

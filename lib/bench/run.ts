@@ -13,12 +13,12 @@ import { synthFor } from '../runner/synth';
 import { BUNDLING, RUNTIME } from '../infra/controller-function';
 import { buildBundles, BUNDLE_TARGET_BYTES, COLD_LOAD_TARGET_MS, measureColdLoads, type LambdaBundle } from './bundles';
 import { COST_TARGET_1000_USD, COST_TARGET_ENDPOINTS, COST_TARGET_USD, FAILOVER_STEP_BILLED_SECONDS, monthlyCost, PROBE_MEMORY_MB, shardsFor, type CostCase } from './cost';
-import { PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/core/probe-shards';
+import { PROBE_VCPU_SHARE, PROBES_PER_INVOCATION, shardGroups } from '../../lambdas/core/probe-shards';
 import { DETECTION_SETTINGS, measureDetection, OFFSET_RANGE_MS, withDetection, type DetectionResult } from './detection';
 import { measureFailovers, summarizeFailovers, WAITING_STEPS, type FailoverRun } from './failover';
 import { STEPS } from '../../lambdas/steps';
 import { MAX_SPREAD_MS, SPREAD_PER_GROUP_MS } from '../../lambdas/probe/run-probes';
-import { INVOCATION_STARTS_AFTER_MINUTE_MS, LAMBDA_LINE_PREFIX_BYTES, measureProbeMinute, PROBE_VCPU_SHARE, REMOTE_ANSWER_MS, WARM_MINUTES } from './probe-invocation';
+import { INVOCATION_STARTS_AFTER_MINUTE_MS, LAMBDA_LINE_PREFIX_BYTES, measureProbeMinute, REMOTE_ANSWER_MS, WARM_MINUTES } from './probe-invocation';
 import { measureProbeRounds, PROBE_ROUND_ENDPOINTS, PROBE_TIMEOUT_MS, type ProbeRoundCase } from './probe-round';
 import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from './prices';
 import { round, seededRandom } from './stats';
@@ -259,9 +259,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         `N endpoints (one HTTP probe each: GET, expect 200, half with bodyContains, timeout ${PROBE_TIMEOUT_MS} ms) split into shards of at most ${PROBES_PER_INVOCATION} probes, one probe invocation each (invocations = shards); ` +
         `one round of the largest shard run by the real runRound (its probes started one group every ${SPREAD_PER_GROUP_MS} ms, over at most ${MAX_SPREAD_MS / 1000} s of the 10 s interval, judged, counted; the store stubbed, the counters warm in memory) ` +
         `against 5 servers on 127.0.0.1 in a child process, so this process's CPU is the prober's alone: HTTPS with an RSA 2048 certificate and its intermediate CA, checked up to a trusted root (lib/bench/tls.ts; each probe a new connection and a full handshake, as deployed), and plain HTTP for comparison; every 10th endpoint accepts and never answers in the "10 % hanging" cases. ` +
-        `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on this machine's CPU (not Graviton), also shown as a share of what the probe function's ${PROBE_MEMORY_MB} MB (${round(PROBE_MEMORY_MB / 1769, 4)} vCPU) gets over the 10 s interval: above 100 %, the round would outlast its interval there; ` +
+        `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on this machine's CPU (not Graviton), also shown as a share of what the probe function's ${PROBE_MEMORY_MB} MB (${round(PROBE_VCPU_SHARE, 4)} vCPU) gets over the 10 s interval: above 100 %, the round would outlast its interval there; ` +
         `peak memory = the highest RSS sampled every 20 ms, minus the RSS before the round. Passes when no healthy endpoint failed, every hanging one did, and the round ended within its interval, both here and at ${PROBE_MEMORY_MB} MB (its CPU under 100 % of that share).`,
-      budget: { probesPerInvocation: PROBES_PER_INVOCATION, memoryMb: PROBE_MEMORY_MB, vcpu: round(PROBE_MEMORY_MB / 1769, 4) },
+      budget: { probesPerInvocation: PROBES_PER_INVOCATION, memoryMb: PROBE_MEMORY_MB, vcpu: round(PROBE_VCPU_SHARE, 4) },
       cases: probeRounds,
       pass: probeRounds.every((c) => c.pass),
     },

@@ -20,7 +20,7 @@ export const LOCALHOST_KEY_FILE = resolve(__dirname, 'tls', 'localhost-key.pem')
 export const BENCH_ROOT_CA_FILE = resolve(__dirname, 'tls', 'root-ca.pem');
 
 /** Throws, saying how to run it, unless this process trusts the local endpoints' root. */
-export function assertTrustsLocalhostCert(): void {
+export function assertTrustsBenchRoot(): void {
   const named = process.env.NODE_EXTRA_CA_CERTS;
   if (named !== undefined && resolve(named) === BENCH_ROOT_CA_FILE) return;
   throw new Error(
