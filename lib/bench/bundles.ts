@@ -15,6 +15,7 @@ import type { FailoverConfig } from '../../lambdas/core/config';
 import { bakedModule, BUNDLING } from '../infra/controller-function';
 import { stepFunctionBake } from '../infra/workflow';
 import { median, round } from './stats';
+import { lambdaNodePath } from './lambda-node';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
@@ -93,6 +94,8 @@ export async function measureColdLoads(built: BuiltBundles, samples: number): Pr
     TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:failover-controller-bench',
     STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
   };
+  // On the Lambda runtime's Node where it is installed (lambda-node.ts), as the bench's other Lambda measurements.
+  const node = lambdaNodePath() ?? process.execPath;
   const script = [
     'const t0 = process.hrtime.bigint();',
     'require(process.argv[1]);',
@@ -103,7 +106,7 @@ export async function measureColdLoads(built: BuiltBundles, samples: number): Pr
   for (const b of built.bundles) {
     const times: number[] = [];
     for (let i = 0; i < samples; i++) {
-      const { stdout } = await run(process.execPath, ['-e', script, b.file], { env, timeout: 30_000 });
+      const { stdout } = await run(node, ['-e', script, b.file], { env, timeout: 30_000 });
       times.push(round(Number(stdout.trim()), 1));
     }
     const coldLoadMs = round(median(times), 1);

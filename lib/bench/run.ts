@@ -18,8 +18,9 @@ import { DETECTION_SETTINGS, measureDetection, OFFSET_RANGE_MS, withDetection, t
 import { measureFailovers, summarizeFailovers, WAITING_STEPS, type FailoverRun } from './failover';
 import { STEPS } from '../../lambdas/steps';
 import { MAX_SPREAD_MS, SPREAD_PER_GROUP_MS } from '../../lambdas/probe/run-probes';
-import { INVOCATION_STARTS_AFTER_MINUTE_MS, LAMBDA_LINE_PREFIX_BYTES, measureProbeMinute, REMOTE_ANSWER_MS, WARM_MINUTES } from './probe-invocation';
-import { measureProbeRounds, PROBE_ROUND_ENDPOINTS, PROBE_TIMEOUT_MS, type ProbeRoundCase } from './probe-round';
+import { INVOCATION_STARTS_AFTER_MINUTE_MS, LAMBDA_LINE_PREFIX_BYTES, REMOTE_ANSWER_MS, WARM_MINUTES } from './probe-invocation';
+import { PROBE_ROUND_ENDPOINTS, PROBE_TIMEOUT_MS, type ProbeRoundCase } from './probe-round';
+import { onLambdaNode, type NodeUsed } from './lambda-node';
 import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from './prices';
 import { round, seededRandom } from './stats';
 import { scaleReport, scaleRow, type ScaleReport } from './scale';
@@ -49,7 +50,14 @@ const COST_ENDPOINTS = [1, 10, 100, 1000] as const;
 export interface BenchReport {
   mode: 'full' | 'quick';
   seed: number;
-  machine: { node: string; platform: string; arch: string; cpus: number };
+  machine: {
+    node: string;
+    platform: string;
+    arch: string;
+    cpus: number;
+    /** The Node the probe function's rounds and minutes, and the bundles' cold loads, were measured on. */
+    lambdaNode: NodeUsed;
+  };
   startedAt: string;
   wallSeconds: number;
   detectionSeconds: {
@@ -149,7 +157,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         ],
   );
   progress(`probe round: ${roundCases.map((c) => `${c.endpoints} ${c.protocol}${c.hangingShare ? ' (10 % hanging)' : ''}`).join(', ')} endpoints`);
-  const probeRounds = await measureProbeRounds(roundCases);
+  const { result: probeRounds, node: lambdaNode } = await onLambdaNode('measureProbeRounds', roundCases);
 
   const costProtocols = options.quick ? (['https'] as const) : (['https', 'http'] as const);
   progress(`cost: a probe shard's minutes for ${COST_ENDPOINTS.join(', ')} endpoints (${costProtocols.join(', ')})`);
@@ -176,7 +184,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       // One endpoint per group (see docs/cost.md); one shard measured, the largest, times the shards.
       const shards = shardsFor(endpoints);
       const largest = Math.max(...shardGroups(Array.from({ length: endpoints }, () => ({ probes: [0] }))).map((s) => s.length));
-      cases.push(monthlyCost(await measureProbeMinute(largest, synth.table, protocol), failoverUsage, { alarmMetrics: alarms, dashboards }, config.readiness, shards, endpoints));
+      const { result: minute } = await onLambdaNode('measureProbeMinute', largest, synth.table, protocol);
+      cases.push(monthlyCost(minute, failoverUsage, { alarmMetrics: alarms, dashboards }, config.readiness, shards, endpoints));
     }
   }
   // The targets are judged on HTTPS endpoints, what most deployments probe.
@@ -196,7 +205,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   return {
     mode,
     seed,
-    machine: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length },
+    machine: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, lambdaNode },
     startedAt: startedAt.toISOString(),
     wallSeconds: round((performance.now() - t0) / 1000, 1),
     detectionSeconds: {
@@ -247,7 +256,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       method:
         `Each of the ${STEPS.length} step functions, the probe function and the readiness function built with esbuild ${esbuildVersion()} using the stack's own BUNDLING options (lib/infra/controller-function.ts: ` +
         `bundle, platform node, target ${BUNDLING.target}, minify, keepNames, mainFields ${BUNDLING.mainFields.join(',')}, no externals; the deployed groups through an inject file, as controllerFunction's bake does) into a temporary directory; ` +
-        `size = the bytes of index.js. Cold load = require() of the bundle timed with process.hrtime in a fresh \`node -e\` process (Node ${process.version} here; Lambda runs ${RUNTIME.name} on arm64), ` +
+        `size = the bytes of index.js. Cold load = require() of the bundle timed with process.hrtime in a fresh \`node -e\` process on ${onNode(lambdaNode)}, ` +
         `median of ${size.coldLoadSamples}, one process at a time. Target: at most ${BUNDLE_TARGET_BYTES.toLocaleString('en-US')} bytes (1.5 MB read as 10^6 bytes) and ${COLD_LOAD_TARGET_MS} ms each.`,
       targetBytes: BUNDLE_TARGET_BYTES,
       targetColdLoadMs: COLD_LOAD_TARGET_MS,
@@ -259,7 +268,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         `N endpoints (one HTTP probe each: GET, expect 200, half with bodyContains, timeout ${PROBE_TIMEOUT_MS} ms) split into shards of at most ${PROBES_PER_INVOCATION} probes, one probe invocation each (invocations = shards); ` +
         `one round of the largest shard run by the real runRound (its probes started one group every ${SPREAD_PER_GROUP_MS} ms, over at most ${MAX_SPREAD_MS / 1000} s of the 10 s interval, judged, counted; the store stubbed, the counters warm in memory) ` +
         `against 5 servers on 127.0.0.1 in a child process, so this process's CPU is the prober's alone: HTTPS with an RSA 2048 certificate and its intermediate CA, checked up to a trusted root (lib/bench/tls.ts; each probe a new connection and a full handshake, as deployed), and plain HTTP for comparison; every 10th endpoint accepts and never answers in the "10 % hanging" cases. ` +
-        `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on this machine's CPU (not Graviton), also shown as a share of what the probe function's ${PROBE_MEMORY_MB} MB (${round(PROBE_VCPU_SHARE, 4)} vCPU) gets over the 10 s interval: above 100 %, the round would outlast its interval there; ` +
+        `Wall = the round's start to its end; CPU = process.cpuUsage (user + system) over the round, on ${onNode(lambdaNode)}, also shown as a share of what the probe function's ${PROBE_MEMORY_MB} MB (${round(PROBE_VCPU_SHARE, 4)} vCPU) gets over the 10 s interval: above 100 %, the round would outlast its interval there; ` +
         `peak memory = the highest RSS sampled every 20 ms, minus the RSS before the round. Passes when no healthy endpoint failed, every hanging one did, and the round ended within its interval, both here and at ${PROBE_MEMORY_MB} MB (its CPU under 100 % of that share).`,
       budget: { probesPerInvocation: PROBES_PER_INVOCATION, memoryMb: PROBE_MEMORY_MB, vcpu: round(PROBE_VCPU_SHARE, 4) },
       cases: probeRounds,
@@ -278,7 +287,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         `A month of ${HOURS_PER_MONTH} h; per shard (at most ${PROBES_PER_INVOCATION} probes) a scheduled invocation a minute that queues the minute's rounds on SQS, and one invocation per round; one endpoint per group (so N groups), intervals of 10 s, one failover a month, ` +
         `${PRICE_REGION} on-demand prices read on ${PRICES_READ_ON}, no free tier. Per-minute quantities are measured by running the handler's own handleProbeEvent for the largest shard, the schedule's event and then each queued message as the simulated queue hands it over, ` +
         `with the deployed Powertools Logger and Metrics writing to a captured stdout (the log bytes are their real output), on a simulated clock starting ${INVOCATION_STARTS_AFTER_MINUTE_MS} ms after a minute (as EventBridge delivers), ` +
-        `real HTTPS probes (plain HTTP for comparison) to a local server in a child process (its half of the handshakes not counted), a real DynamoDB (dynalite, in this process: its CPU is counted) asked for ConsumedCapacity: one cold minute, then the average of ${WARM_MINUTES} warm ones (Lambda reuses the environment; the counters stay in its memory): ` +
+        `on ${onNode(lambdaNode)}: real HTTPS probes (plain HTTP for comparison) to a local server in a child process (its half of the handshakes not counted), a real DynamoDB (dynalite, in this process: its CPU is counted) asked for ConsumedCapacity: one cold minute, then the average of ${WARM_MINUTES} warm ones (Lambda reuses the environment; the counters stay in its memory): ` +
         `billed duration per invocation = the largest of its waits on the simulated clock (the spread), its wall time here and its CPU time / ${PROBE_VCPU_SHARE.toFixed(4)} (the vCPU share at ${PROBE_MEMORY_MB} MB), + ${REMOTE_ANSWER_MS} ms per round for a remote endpoint's last answer (assumed); SQS requests (the batches sent, each message received and deleted, and 15 empty long polls a minute); ` +
         `read/write request units, log bytes (each line with Lambda's ${LAMBDA_LINE_PREFIX_BYTES}-byte text-format prefix, plus START/END/REPORT per invocation), distinct EMF metrics. ` +
         `The dashboard ($3) and the topic's KMS key ($1) are included. The failover's state transitions and Lambda invocations come from the ` +
@@ -295,6 +304,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     },
     scale,
   };
+}
+
+/** Which Node a measurement ran on, for the methods' texts. */
+function onNode(n: NodeUsed): string {
+  return n.lambdaRuntime
+    ? `Node ${n.version} (OpenSSL ${n.openssl}), the Node of the Lambda runtime ${RUNTIME.name}, in a process of its own (lib/bench/lambda-node.ts), on this machine's ${n.arch} CPU (Lambda's arm64 is a Graviton)`
+    : `Node ${n.version} (OpenSSL ${n.openssl}), this process's: the Node of the Lambda runtime ${RUNTIME.name} is not installed for ${n.arch} here (tools/lambda-node), and Lambda's arm64 is a Graviton`;
 }
 
 /** The memory of the step functions, from the synthesized template (all steps share one size today). */
@@ -365,7 +381,7 @@ export function formatBench(r: BenchReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const out = [
-    `failover-controller bench (${r.mode}, seed ${r.seed}) on ${r.machine.platform}/${r.machine.arch}, ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.wallSeconds} s`,
+    `failover-controller bench (${r.mode}, seed ${r.seed}) on ${r.machine.platform}/${r.machine.arch}, ${r.machine.cpus} CPUs, Node ${r.machine.node} (the probe function and the bundles on ${r.machine.lambdaNode.version}${r.machine.lambdaNode.lambdaRuntime ? `, ${RUNTIME.name}'s` : ''}); ${r.wallSeconds} s`,
     '',
     line(header),
     line(widths.map((w) => '-'.repeat(w))),

@@ -12,6 +12,7 @@ import { addedLatencyTarget } from '../../lib/bench/failover';
 import type { ProbeMinute } from '../../lib/bench/probe-invocation';
 import { formatBench, runBench, SIZES, type BenchReport } from '../../lib/bench/run';
 import { median, seededRandom } from '../../lib/bench/stats';
+import { lambdaNodePath, lambdaRuntimeMajor } from '../../lib/bench/lambda-node';
 import { STEPS } from '../../lambdas/steps';
 
 const method = expect.stringMatching(/\w+ \w+/);
@@ -29,6 +30,14 @@ describe('npm run bench -- --quick', () => {
   it('says what it ran and where', () => {
     expect(json).toMatchObject({ mode: 'quick', seed: 7, machine: { node: expect.any(String), platform: expect.any(String), arch: expect.any(String), cpus: number }, wallSeconds: number });
     expect(Number.isNaN(Date.parse(json.startedAt))).toBe(false);
+    // The probe function's measurements ran on the Node of the stack's Lambda runtime, where it is installed.
+    const lambdaNode = lambdaNodePath();
+    expect(json.machine.lambdaNode).toEqual({
+      version: lambdaNode ? expect.stringMatching(new RegExp(`^v${lambdaRuntimeMajor()}\\.`)) : process.version,
+      openssl: expect.any(String),
+      arch: process.arch,
+      lambdaRuntime: lambdaNode !== undefined,
+    });
   });
 
   it('detectionSeconds: default and fast settings, every outage detected, median, min and worst', () => {
