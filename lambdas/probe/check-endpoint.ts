@@ -10,8 +10,8 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
-import { isIPv6, Socket } from 'node:net';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { connect as tcpConnect, isIP, isIPv6, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ProbeConfig } from '../core/config';
 
@@ -149,15 +149,16 @@ function checkTcp(probe: TcpProbe): Promise<Outcome> {
 
 function checkHttp(probe: HttpProbe): Promise<Outcome> {
   const url = new URL(probe.url);
-  const client = url.protocol === 'https:' ? https : http;
+  const secure = url.protocol === 'https:';
   const needle = probe.method === 'HEAD' || probe.bodyContains === undefined ? undefined : Buffer.from(probe.bodyContains, 'utf8');
 
   return bounded(probe.timeoutMs, (settle, seen) => {
-    const req = client.request(url, {
+    const req = (secure ? https : http).request(url, {
       method: probe.method,
-      // A fresh connection per probe: a pooled one could be half-dead, and would outlive the probe.
-      agent: false,
-      ...(client === https ? { secureContext: tlsSettings() } : {}),
+      // No Agent: each probe opens a connection of its own and closes it. A pooled one could be
+      // half-dead, and would outlive the probe.
+      createConnection: secure ? openTls : openTcp,
+      defaultPort: secure ? 443 : 80,
       headers: {
         'user-agent': 'failover-controller-probe',
         accept: '*/*',
@@ -165,7 +166,6 @@ function checkHttp(probe: HttpProbe): Promise<Outcome> {
         ...(probe.method === 'POST' ? { 'content-length': '0' } : {}),
       },
     });
-    if (client === https) req.once('socket', (socket) => namesFromLeafOnly(socket as TLSSocket));
     req.on('error', (err) => settle(failure(err)));
     req.on('response', (res) => {
       // Redirects are not followed: a 301 is judged like any other status.
@@ -196,11 +196,32 @@ function checkHttp(probe: HttpProbe): Promise<Outcome> {
   });
 }
 
+type ConnectTo = Pick<http.ClientRequestArgs, 'host' | 'port'>;
+
+/** A plain HTTP probe's connection, to the host and port the request took from the URL. */
+function openTcp({ host, port }: ConnectTo): Socket {
+  return tcpConnect({ host: host ?? undefined, port: Number(port) });
+}
+
+/**
+ * An HTTPS probe's connection, as the https module's Agent would open it (the server's name sent for a
+ * host name, none for an address: RFC 6066, section 3), with the shared TLS settings and the name check
+ * on the leaf certificate. Without the Agent, no listener keeps the session tickets a server sends after
+ * the handshake (two with TLS 1.3), and Node does not serialize them for it: 200 HTTPS probes took a
+ * tenth less CPU than through an Agent of their own (2026-12-05, Node 24, docs/cost.md).
+ */
+function openTls({ host, port }: ConnectTo): TLSSocket {
+  const name = host ?? 'localhost';
+  const socket = tlsConnect({ host: name, port: Number(port), secureContext: tlsSettings(), ...(isIP(name) ? {} : { servername: name }) });
+  namesFromLeafOnly(socket);
+  return socket;
+}
+
 /**
  * The TLS settings every HTTPS probe shares: the default ones (the system's trusted roots, Node's
- * ciphers), built once an execution environment rather than once a connection as `agent: false` would
- * (a sixth of an HTTPS probe's CPU, measured with `npm run bench`). They hold no session: each probe is
- * still a new connection with a full handshake, its certificate checked against the roots and the host.
+ * ciphers), built once an execution environment rather than once a connection (a sixth of an HTTPS
+ * probe's CPU, measured with `npm run bench`). They hold no session: each probe is still a new
+ * connection with a full handshake, its certificate checked against the roots and the host.
  */
 let sharedTls: SecureContext | undefined;
 function tlsSettings(): SecureContext {
@@ -214,8 +235,7 @@ function tlsSettings(): SecureContext {
  * With the whole chain converted, 200 HTTPS probes took a quarter more CPU (2026-12-05, docs/cost.md). The leaf's own
  * object holds every name the check reads, so this socket hands Node that one. What is checked does not
  * change: OpenSSL has verified the chain during the handshake, before and regardless of this, and the
- * names are checked by Node's own function. Called when the request gets its socket, which is before the
- * handshake can finish (the TCP connection is not made yet).
+ * names are checked by Node's own function. Called as the connection starts, before any handshake.
  */
 function namesFromLeafOnly(socket: TLSSocket): void {
   const leafOnly = () => TLSSocket.prototype.getPeerCertificate.call(socket, false);

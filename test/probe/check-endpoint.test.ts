@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProbeConfig } from '../../lambdas/core/config';
@@ -261,6 +261,68 @@ describe('checkEndpoint: https', () => {
     const result = await checkEndpoint(httpProbe(port, { url: `https://localhost:${port}/health` }));
 
     expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/^ERR_TLS_CERT_ALTNAME_INVALID: /) });
+  });
+});
+
+describe('checkEndpoint: the connection a probe opens', () => {
+  const trusted = { key: readFileSync(LOCALHOST_KEY_FILE), cert: readFileSync(LOCALHOST_CHAIN_FILE) };
+
+  it('sends the server name (SNI) for a host name, and none for an address', async () => {
+    const names: string[] = [];
+    const context = createSecureContext(trusted);
+    const server = https.createServer({ ...trusted, SNICallback: (name, use) => {
+        names.push(name);
+        use(null, context);
+      } }, (_req, res) => res.end('ok'));
+    const { port } = await listen(server);
+
+    const byAddress = await checkEndpoint(httpProbe(port, { url: `https://127.0.0.1:${port}/health` }));
+    const afterAddress = [...names];
+    await checkEndpoint(httpProbe(port, { url: `https://localhost:${port}/health` }));
+
+    expect(byAddress.ok).toBe(true);
+    expect(afterAddress).toEqual([]);
+    expect(names).toEqual(['localhost']);
+  });
+
+  it('goes to port 443 for an https URL without one, and 80 for an http one, with the Host header the URL names', async (ctx) => {
+    const hosts: string[] = [];
+    const record: http.RequestListener = (req, res) => {
+      hosts.push(`${req.socket.localPort} ${req.headers.host}`);
+      res.end('ok');
+    };
+    const bound: net.Server[] = [];
+    for (const [server, port] of [[https.createServer(trusted, record), 443], [http.createServer(record), 80]] as const) {
+      const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        server.once('error', resolve);
+        server.listen(port, '127.0.0.1', () => resolve(undefined));
+      });
+      if (error) {
+        await Promise.all(bound.map((b) => new Promise((resolve) => b.close(resolve))));
+        ctx.skip(`port ${port} cannot be bound here (${error.code})`);
+      }
+      servers.push(server);
+      bound.push(server);
+    }
+
+    const results = [
+      await checkEndpoint(httpProbe(0, { url: 'https://127.0.0.1/health' })),
+      await checkEndpoint(httpProbe(0, { url: 'http://127.0.0.1/health' })),
+    ];
+
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(hosts).toEqual(['443 127.0.0.1', '80 127.0.0.1']);
+  });
+
+  it('connects to an IPv6 address written in brackets', async () => {
+    const server = http.createServer((req, res) => res.end(`ok from ${req.socket.localAddress}`));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    const { port } = server.address() as AddressInfo;
+
+    const result = await checkEndpoint(httpProbe(port, { url: `http://[::1]:${port}/health`, bodyContains: 'ok from ::1' }));
+
+    expect(result).toMatchObject({ ok: true, status: 200 });
   });
 });
 
