@@ -10,7 +10,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { connect as tcpConnect, isIP, isIPv6, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ProbeConfig } from '../core/config';
@@ -206,15 +206,44 @@ function openTcp({ host, port }: ConnectTo): Socket {
 /**
  * An HTTPS probe's connection, as the https module's Agent would open it (the server's name sent for a
  * host name, none for an address: RFC 6066, section 3), with the shared TLS settings and the name check
- * on the leaf certificate. Without the Agent, no listener keeps the session tickets a server sends after
- * the handshake (two with TLS 1.3), and Node does not serialize them for it: 200 HTTPS probes took a
- * tenth less CPU than through an Agent of their own (2026-12-05, Node 24, docs/cost.md).
+ * below. Without the Agent, no listener keeps the session tickets a server sends after the handshake
+ * (two with TLS 1.3), and Node does not serialize them for it: 200 HTTPS probes took a tenth less CPU
+ * than through an Agent of their own (2026-12-05, Node 24, docs/cost.md).
  */
 function openTls({ host, port }: ConnectTo): TLSSocket {
   const name = host ?? 'localhost';
-  const socket = tlsConnect({ host: name, port: Number(port), secureContext: tlsSettings(), ...(isIP(name) ? {} : { servername: name }) });
-  namesFromLeafOnly(socket);
+  const socket: TLSSocket = tlsConnect({
+    host: name,
+    port: Number(port),
+    secureContext: tlsSettings(),
+    ...(isIP(name) ? {} : { servername: name }),
+    checkServerIdentity: (hostname) => checkNames(socket, hostname),
+  });
+  // Node converts the server's certificates to objects for checkServerIdentity before calling it (each
+  // with its key, three fingerprints and its bytes: a fifth of an HTTPS probe's CPU, 2026-12-05,
+  // docs/cost.md). checkNames reads the certificate itself, so this socket gives Node nothing to convert.
+  socket.getPeerCertificate = (() => ({})) as TLSSocket['getPeerCertificate'];
   return socket;
+}
+
+/**
+ * Does the server's certificate name the host probed? Asked of OpenSSL (X509_check_host and
+ * X509_check_ip, through Node's X509Certificate), after OpenSSL verified the chain in the handshake:
+ * a host name must match one of the certificate's DNS names, where a wildcard stands for part or all of
+ * the leftmost label only, and the subject's common name counts only when the certificate has no DNS name
+ * (RFC 6125; Node's own tls.checkServerIdentity has the same rules); an address must be one of its IP
+ * addresses. The error has the code Node's check gives it.
+ */
+function checkNames(socket: TLSSocket, hostname: string): Error | undefined {
+  const certificate = socket.getPeerX509Certificate();
+  // A name with its trailing dot (example.com.) is the same name.
+  const host = hostname.replace(/\.$/, '');
+  const named = certificate !== undefined && (isIP(host) ? certificate.checkIP(host) : certificate.checkHost(host)) !== undefined;
+  if (named) return undefined;
+  const names = certificate?.subjectAltName ?? `CN of ${certificate?.subject.replace(/\n/g, ', ') ?? 'no certificate'}`;
+  const error: Error & { code?: string } = new Error(`${host} is not among the certificate's names: ${names}`);
+  error.code = 'ERR_TLS_CERT_ALTNAME_INVALID';
+  return error;
 }
 
 /**
@@ -226,20 +255,6 @@ function openTls({ host, port }: ConnectTo): TLSSocket {
 let sharedTls: SecureContext | undefined;
 function tlsSettings(): SecureContext {
   return (sharedTls ??= createSecureContext());
-}
-
-/**
- * Once the chain is verified, Node checks that the certificate names the host (`tls.checkServerIdentity`)
- * on `socket.getPeerCertificate(true)`: every certificate of the chain turned into an object, with its
- * public key, three fingerprints and its bytes, to read the first one's `subject` and `subjectaltname`.
- * With the whole chain converted, 200 HTTPS probes took a quarter more CPU (2026-12-05, docs/cost.md). The leaf's own
- * object holds every name the check reads, so this socket hands Node that one. What is checked does not
- * change: OpenSSL has verified the chain during the handshake, before and regardless of this, and the
- * names are checked by Node's own function. Called as the connection starts, before any handshake.
- */
-function namesFromLeafOnly(socket: TLSSocket): void {
-  const leafOnly = () => TLSSocket.prototype.getPeerCertificate.call(socket, false);
-  socket.getPeerCertificate = leafOnly as TLSSocket['getPeerCertificate'];
 }
 
 function quote(text: string): string {

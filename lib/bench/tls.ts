@@ -2,10 +2,10 @@
  * The bench probes HTTPS endpoints, as a deployed probe mostly does (the example config's probes are
  * https://): a TLS handshake costs a probe function several times the CPU of a plain HTTP request, and
  * CPU is what a function of a fraction of a vCPU runs short of. The local endpoints serve what a public
- * endpoint serves: a certificate for 127.0.0.1 (RSA 2048, the key ACM issues by default) and the
- * intermediate CA that signed it, in tls/localhost-chain.pem; the client checks both up to a root it
- * trusts, tls/root-ca.pem. The key protects nothing but the bench's own loopback servers (the CAs'
- * keys were not kept).
+ * endpoint serves: a certificate for 127.0.0.1 and localhost (RSA 2048, the key ACM issues by default)
+ * and the intermediate CA that signed it, in tls/localhost-chain.pem; the client checks both up to a
+ * root it trusts, tls/root-ca.pem. The tests have one for other.example from the same intermediate
+ * (test/support/tls). The keys protect nothing but local loopback servers (the CAs' keys were not kept).
  *
  * The probe trusts the system's roots and nothing else (lambdas/probe/check-endpoint.ts), so the
  * process that probes must be started with NODE_EXTRA_CA_CERTS naming the root: Node reads it only

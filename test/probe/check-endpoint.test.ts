@@ -225,10 +225,13 @@ describe('checkEndpoint: http', () => {
 });
 
 describe('checkEndpoint: https', () => {
-  // The bench's certificate for 127.0.0.1 with its intermediate CA, from a root vitest.config.mts has this
-  // process trust (as a deployed probe trusts a public CA), and one for 127.0.0.1 that nothing trusts.
+  // The bench's certificate for 127.0.0.1 and localhost with its intermediate CA, from a root
+  // vitest.config.mts has this process trust (as a deployed probe trusts a public CA); one for
+  // other.example from the same intermediate; and one for 127.0.0.1 that nothing trusts.
+  const support = (name: string) => readFileSync(resolve(__dirname, '..', 'support', 'tls', name));
   const trusted = { key: readFileSync(LOCALHOST_KEY_FILE), cert: readFileSync(LOCALHOST_CHAIN_FILE) };
-  const untrusted = { key: readFileSync(resolve(__dirname, '..', 'support', 'tls', 'untrusted-key.pem')), cert: readFileSync(resolve(__dirname, '..', 'support', 'tls', 'untrusted-cert.pem')) };
+  const otherName = { key: support('other-name-key.pem'), cert: support('other-name-chain.pem') };
+  const untrusted = { key: support('untrusted-key.pem'), cert: support('untrusted-cert.pem') };
 
   it('passes against a trusted certificate, and each probe is a new connection with a full handshake (no session resumed)', async () => {
     const server = https.createServer(trusted, (_req, res) => res.end('ok'));
@@ -254,13 +257,25 @@ describe('checkEndpoint: https', () => {
     expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/^DEPTH_ZERO_SELF_SIGNED_CERT: /) });
   });
 
-  it('fails on a certificate that does not name the host probed', async () => {
-    const { port } = await listen(https.createServer(trusted, (_req, res) => res.end('ok')));
+  it('passes when the certificate names the address or the host name probed, and fails, naming what it names, when it does not', async () => {
+    const named = await listen(https.createServer(trusted, (_req, res) => res.end('ok')));
+    const elsewhere = await listen(https.createServer(otherName, (_req, res) => res.end('ok')));
+    const ipv6 = https.createServer(trusted, (_req, res) => res.end('ok'));
+    servers.push(ipv6);
+    await new Promise<void>((done) => ipv6.listen(0, '::1', done));
+    const ipv6Port = (ipv6.address() as AddressInfo).port;
 
-    // The certificate names 127.0.0.1 only.
-    const result = await checkEndpoint(httpProbe(port, { url: `https://localhost:${port}/health` }));
+    const results = await checkAll([
+      httpProbe(named.port, { url: `https://127.0.0.1:${named.port}/health` }),
+      httpProbe(named.port, { url: `https://localhost:${named.port}/health` }),
+      // The certificate names 127.0.0.1 and localhost: not ::1, nor localhost on a server whose certificate names other.example.
+      httpProbe(ipv6Port, { url: `https://[::1]:${ipv6Port}/health` }),
+      httpProbe(elsewhere.port, { url: `https://localhost:${elsewhere.port}/health` }),
+    ]);
 
-    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/^ERR_TLS_CERT_ALTNAME_INVALID: /) });
+    expect(results.map((r) => r.ok)).toEqual([true, true, false, false]);
+    expect(results[2].error).toBe("ERR_TLS_CERT_ALTNAME_INVALID: ::1 is not among the certificate's names: IP Address:127.0.0.1, DNS:localhost");
+    expect(results[3].error).toBe("ERR_TLS_CERT_ALTNAME_INVALID: localhost is not among the certificate's names: DNS:other.example");
   });
 });
 
@@ -278,9 +293,9 @@ describe('checkEndpoint: the connection a probe opens', () => {
 
     const byAddress = await checkEndpoint(httpProbe(port, { url: `https://127.0.0.1:${port}/health` }));
     const afterAddress = [...names];
-    await checkEndpoint(httpProbe(port, { url: `https://localhost:${port}/health` }));
+    const byName = await checkEndpoint(httpProbe(port, { url: `https://localhost:${port}/health` }));
 
-    expect(byAddress.ok).toBe(true);
+    expect([byAddress.ok, byName.ok]).toEqual([true, true]);
     expect(afterAddress).toEqual([]);
     expect(names).toEqual(['localhost']);
   });
