@@ -240,7 +240,8 @@ function checkNames(socket: TLSSocket, hostname: string): Error | undefined {
   const host = hostname.replace(/\.$/, '');
   const named = certificate !== undefined && (isIP(host) ? certificate.checkIP(host) : certificate.checkHost(host)) !== undefined;
   if (named) return undefined;
-  const names = certificate?.subjectAltName ?? `CN of ${certificate?.subject.replace(/\n/g, ', ') ?? 'no certificate'}`;
+  // Its alternative names, else its subject (whose common name is then the name checked).
+  const names = certificate?.subjectAltName ?? certificate?.subject.replace(/\n/g, ', ') ?? 'none';
   const error: Error & { code?: string } = new Error(`${host} is not among the certificate's names: ${names}`);
   error.code = 'ERR_TLS_CERT_ALTNAME_INVALID';
   return error;
