@@ -19,8 +19,8 @@ export const PROBES_PER_INVOCATION = 200;
  * The probe function's memory. Its vCPU share is memory / 1,769 MB (Lambda Developer Guide, "Configure
  * Lambda function memory": "at 1,769 MB, a function has the equivalent of one vCPU"): 256 MB is 0.145
  * vCPU. A round's probes are mostly CPU, not waiting, once they speak HTTPS: each new connection's TLS
- * handshake and certificate check took 2 to 3.5 ms of CPU here (`npm run bench`),
- * against 0.3 to 0.8 ms for plain HTTP. At 128 MB (0.072 vCPU) a shard's round of PROBES_PER_INVOCATION
+ * handshake and certificate check takes about 2 ms of CPU here (`npm run bench`, 2026-12-05, on
+ * Node 24), against 0.5 ms for plain HTTP. At 128 MB (0.072 vCPU) a shard's round of PROBES_PER_INVOCATION
  * HTTPS probes needed 73 to 101 % of its interval's CPU (more with endpoints failing), and ran as long as
  * its interval; at 256 MB it needs half, and its groups start twice as fast (SPREAD_PER_GROUP_MS in
  * lambdas/probe/run-probes.ts). Lambda prices a GB-second the same at any size, so a round bound by its

@@ -200,7 +200,7 @@ type ConnectTo = Pick<http.ClientRequestArgs, 'host' | 'port'>;
 
 /** A plain HTTP probe's connection, to the host and port the request took from the URL. */
 function openTcp({ host, port }: ConnectTo): Socket {
-  return tcpConnect({ host: host ?? undefined, port: Number(port) });
+  return tcpConnect({ host: host ?? 'localhost', port: Number(port) });
 }
 
 /**

@@ -73,8 +73,8 @@ export const MAX_SPREAD_MS = 1_500;
 /**
  * A round's groups start one every this long at most: a round of 10 groups takes 75 ms to start, not
  * 1.5 s. The trickle keeps a burst of sockets and handshakes off a fraction of a vCPU: at
- * PROBE_MEMORY_MB (256 MB, 0.145 vCPU) a plain HTTP probe's 0.3 to 0.8 ms of CPU takes 2 to 6 ms, so
- * this is what the CPU keeps up with. An HTTPS probe's handshake (2 to 3.5 ms: 14 to 24 ms there) falls
+ * PROBE_MEMORY_MB (256 MB, 0.145 vCPU) a plain HTTP probe's 0.5 ms of CPU takes 3.5 ms, so this is
+ * what the CPU keeps up with. An HTTPS probe's handshake (about 2 ms: 14 ms there) falls
  * behind it, and such a round takes its CPU time rather than its spread; a round billed on its own
  * should not wait longer than its work needs.
  */

@@ -27,14 +27,14 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
 });
 
-/** Listen on 127.0.0.1, an ephemeral port; remember the server and its sockets for afterEach. */
-async function listen<S extends net.Server>(server: S): Promise<{ server: S; port: number }> {
+/** Listen on 127.0.0.1 (or `host`), an ephemeral port; remember the server and its sockets for afterEach. */
+async function listen<S extends net.Server>(server: S, host = '127.0.0.1'): Promise<{ server: S; port: number }> {
   servers.push(server);
   server.on('connection', (socket: net.Socket) => {
     serverSockets.add(socket);
     socket.on('close', () => serverSockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return { server, port: (server.address() as AddressInfo).port };
 }
 
@@ -260,10 +260,7 @@ describe('checkEndpoint: https', () => {
   it('passes when the certificate names the address or the host name probed, and fails, naming what it names, when it does not', async () => {
     const named = await listen(https.createServer(trusted, (_req, res) => res.end('ok')));
     const elsewhere = await listen(https.createServer(otherName, (_req, res) => res.end('ok')));
-    const ipv6 = https.createServer(trusted, (_req, res) => res.end('ok'));
-    servers.push(ipv6);
-    await new Promise<void>((done) => ipv6.listen(0, '::1', done));
-    const ipv6Port = (ipv6.address() as AddressInfo).port;
+    const { port: ipv6Port } = await listen(https.createServer(trusted, (_req, res) => res.end('ok')), '::1');
 
     const results = await checkAll([
       httpProbe(named.port, { url: `https://127.0.0.1:${named.port}/health` }),
@@ -306,18 +303,13 @@ describe('checkEndpoint: the connection a probe opens', () => {
       hosts.push(`${req.socket.localPort} ${req.headers.host}`);
       res.end('ok');
     };
-    const bound: net.Server[] = [];
     for (const [server, port] of [[https.createServer(trusted, record), 443], [http.createServer(record), 80]] as const) {
       const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
         server.once('error', resolve);
         server.listen(port, '127.0.0.1', () => resolve(undefined));
       });
-      if (error) {
-        await Promise.all(bound.map((b) => new Promise((resolve) => b.close(resolve))));
-        ctx.skip(`port ${port} cannot be bound here (${error.code})`);
-      }
-      servers.push(server);
-      bound.push(server);
+      if (error) ctx.skip(`port ${port} cannot be bound here (${error.code})`);
+      servers.push(server); // closed by afterEach, as the one bound before a skip
     }
 
     const results = [
@@ -330,10 +322,7 @@ describe('checkEndpoint: the connection a probe opens', () => {
   });
 
   it('connects to an IPv6 address written in brackets', async () => {
-    const server = http.createServer((req, res) => res.end(`ok from ${req.socket.localAddress}`));
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const { port } = await listen(http.createServer((req, res) => res.end(`ok from ${req.socket.localAddress}`)), '::1');
 
     const result = await checkEndpoint(httpProbe(port, { url: `http://[::1]:${port}/health`, bodyContains: 'ok from ::1' }));
 
