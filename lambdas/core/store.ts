@@ -60,6 +60,8 @@ export interface ProbeState {
   lastSuccessAt: number | null;
   /** Epoch ms of the last round counted: a round at or before it is stale and not counted again. */
   lastRoundAt: number | null;
+  /** The probe settings the last passed round was probed with (detect.ts, probesKey). */
+  passedWith?: string;
   lastRound?: { failed: boolean; reason: string };
   /** The outage (by its start) for which an execution was started, or which was reported while the group could not fail over. */
   handledOutage?: number;

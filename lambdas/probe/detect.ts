@@ -12,6 +12,7 @@
  *   advanceCounters(counters, verdict, Date.now(), 3, 10_000).reason
  *   // 'primary down: 3 consecutive failed rounds since 2026-01-01T00:00:10.000Z (threshold 3)'
  */
+import { createHash } from 'node:crypto';
 import type { ProbeResult } from './check-endpoint';
 
 export type Quorum = 'any' | 'majority' | 'all';
@@ -126,6 +127,11 @@ export interface ProbeCounters {
   /** The last round counted: a round at or before it is stale. */
   lastRoundAt: number | null;
   /**
+   * The probe settings (probesKey) of the last passed round. Absent in counters stored before it was
+   * kept: their pass is taken as the current settings' (an upgrade must not stop real failovers).
+   */
+  passedWith?: string;
+  /**
    * The latest round after lastRoundAt that counted neither way (void, begun late, or its counters could
    * not be read or written), next to an open run of failures: failures on either side of it are still
    * consecutive. Stored with the counters (run-probes.ts, bridge), so that another environment counts on it.
@@ -145,7 +151,40 @@ export interface Detection {
   counters: ProbeCounters;
   /** True on every failed round at or past the threshold; cooldown and locking are the caller's. */
   declaredDown: boolean;
+  /**
+   * Set with declaredDown when the probes, as configured now, have never passed: this controller has
+   * never seen the primary healthy, so it cannot tell an outage from probes that never could pass.
+   * The caller reports the outage and does not fail over automatically.
+   */
+  unproven?: string;
   reason: string;
+}
+
+/**
+ * What a pass is evidence for: the group's probes and quorum, as a short digest. A failure counts
+ * against the primary only once the same settings have passed: a probe added with a wrong URL, port
+ * or expected status (or a quorum made stricter) would otherwise fail a healthy primary's rounds and
+ * fail it over, fencing a primary that was serving.
+ */
+export function probesKey(group: { probes: readonly unknown[]; detection: { quorum: Quorum } }): string {
+  const cached = keys.get(group);
+  if (cached) return cached;
+  const key = createHash('sha256').update(canonicalJson({ probes: group.probes, quorum: group.detection.quorum })).digest('hex').slice(0, 16);
+  keys.set(group, key);
+  return key;
+}
+
+// The probe function's groups are the same objects in every round: digest each once.
+const keys = new WeakMap<object, string>();
+
+/** JSON with each object's keys sorted: the same settings give the same text whatever their order. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
 }
 
 /**
@@ -157,7 +196,7 @@ export interface Detection {
  * round another invocation wrote may stay in the store, unrecovered, while this one counts healthy
  * rounds in its memory: it must never join a failure hours later.
  */
-export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, roundAt: number, threshold: number, intervalMs: number): Detection {
+export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, roundAt: number, threshold: number, intervalMs: number, probes?: string): Detection {
   if (previous.lastRoundAt !== null && !(roundAt > previous.lastRoundAt)) {
     return {
       counters: previous,
@@ -178,7 +217,7 @@ export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, 
   if (!verdict.failed) {
     const ended = previous.consecutiveFailures;
     return {
-      counters: { consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: roundAt, lastRoundAt: roundAt },
+      counters: { consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: roundAt, lastRoundAt: roundAt, ...(probes !== undefined ? { passedWith: probes } : {}) },
       declaredDown: false,
       reason: ended > 0 ? `recovered after ${ended} failed ${plural(ended, 'round')}` : 'healthy',
     };
@@ -189,13 +228,22 @@ export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, 
   const continues = previous.consecutiveFailures > 0 && previous.outageStartedAt !== null && adjacent;
   const consecutiveFailures = continues ? previous.consecutiveFailures + 1 : 1;
   const outageStartedAt = continues ? previous.outageStartedAt! : roundAt;
-  const counters: ProbeCounters = { consecutiveFailures, outageStartedAt, lastSuccessAt: previous.lastSuccessAt, lastRoundAt: roundAt };
+  const counters: ProbeCounters = { consecutiveFailures, outageStartedAt, lastSuccessAt: previous.lastSuccessAt, lastRoundAt: roundAt, ...(previous.passedWith !== undefined ? { passedWith: previous.passedWith } : {}) };
   if (consecutiveFailures >= threshold) {
-    return {
-      counters,
-      declaredDown: true,
-      reason: `primary down: ${consecutiveFailures} consecutive failed ${plural(consecutiveFailures, 'round')} since ${iso(outageStartedAt)} (threshold ${threshold})`,
-    };
+    const down = `primary down: ${consecutiveFailures} consecutive failed ${plural(consecutiveFailures, 'round')} since ${iso(outageStartedAt)} (threshold ${threshold})`;
+    const unproven =
+      previous.lastSuccessAt === null ? 'its probes have never passed'
+      : probes !== undefined && previous.passedWith !== undefined && previous.passedWith !== probes ? `its probes have not passed since they were changed (last passed ${iso(previous.lastSuccessAt)}, with other settings)`
+      : undefined;
+    if (unproven) {
+      return {
+        counters,
+        declaredDown: true,
+        unproven: `${unproven}: this controller has never seen the primary healthy as it probes it now, and cannot tell an outage from probes that cannot pass (a wrong URL, port or expected status, a security group, the probe function's network)`,
+        reason: `${down}; ${unproven}`,
+      };
+    }
+    return { counters, declaredDown: true, reason: down };
   }
   return { counters, declaredDown: false, reason: `${consecutiveFailures} of ${threshold} failed rounds toward the threshold` };
 }

@@ -25,7 +25,7 @@ import { dealInto, MAX_SHARDS, roundsQueueOf, shardGroups, SHARDS_PER_ROUNDS_QUE
 import { Store, type ProbeState } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
-import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, roundTiming, type MassFailure, type RoundVerdict } from './detect';
+import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, probesKey, roundTiming, type MassFailure, type RoundVerdict } from './detect';
 
 /** What detection needs of a group's config. */
 export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;
@@ -434,7 +434,7 @@ async function countersOf(group: string, deps: ProbeDeps, memory: ProbeMemory): 
  * were read at. `lost`: the store holds another invocation's newer counters, and nothing was written.
  */
 async function countOn(previous: ProbeState, group: ProbeGroup, roundAt: number, verdict: RoundVerdict, mass: MassFailure, deps: ProbeDeps, memory: ProbeMemory): Promise<{ report: RoundReport; lost: boolean }> {
-  const detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold, group.detection.intervalSeconds * 1000);
+  const detection = advanceCounters(previous, verdict, roundAt, group.detection.failureThreshold, group.detection.intervalSeconds * 1000, probesKey(group));
   const report: RoundReport = { group: group.name, roundAt, failed: verdict.failed, counted: false, reason: detection.reason };
   if (detection.counters.lastRoundAt === previous.lastRoundAt) return { report, lost: false }; // stale: counted elsewhere
 
@@ -450,7 +450,7 @@ async function countOn(previous: ProbeState, group: ProbeGroup, roundAt: number,
     // Not handled: once the hold ends, a group still down fails over.
     report.action = `held, not started: ${mass.reason}`;
   } else if (unhandled) {
-    const action = await actOnOutage(group, roundAt, detection.counters.outageStartedAt!, detection.counters.consecutiveFailures, verdict.reason, deps);
+    const action = await actOnOutage(group, roundAt, detection.counters.outageStartedAt!, detection.counters.consecutiveFailures, verdict.reason, deps, detection.unproven);
     report.action = action.description;
     if (action.handled) {
       next.handledOutage = detection.counters.outageStartedAt!;
@@ -459,8 +459,9 @@ async function countOn(previous: ProbeState, group: ProbeGroup, roundAt: number,
   }
 
   // Only what changes the stored view is written: a failed round, a recovery, a handled outage, a
-  // group's first round. Every other round is counted here; the shard's heartbeat shows it was run.
-  const changed = verdict.failed || previous.consecutiveFailures > 0 || previous.lastRoundAt === null || next.handledOutage !== previous.handledOutage;
+  // group's first round, the first pass with new probe settings (another environment must know that
+  // they have passed). Every other round is counted here; the shard's heartbeat shows it was run.
+  const changed = verdict.failed || previous.consecutiveFailures > 0 || previous.lastRoundAt === null || next.handledOutage !== previous.handledOutage || next.passedWith !== previous.passedWith;
   if (!changed) {
     // Healthy before and after: the stored counters (and this environment's copy, against which the
     // next write is conditioned) stay as they are.
@@ -563,8 +564,8 @@ async function endHold(roundAt: number, shard: Shard, deps: ProbeDeps): Promise<
 }
 
 /**
- * The primary is down: start the workflow, unless the group may not fail over automatically now, in
- * which case the outage is reported once instead.
+ * The primary is down: start the workflow, unless the group may not fail over automatically now (or
+ * its probes have never passed: `unproven`), in which case the outage is reported once instead.
  */
 async function actOnOutage(
   group: ProbeGroup,
@@ -573,10 +574,12 @@ async function actOnOutage(
   failedRounds: number,
   roundReason: string,
   deps: ProbeDeps,
+  unproven?: string,
 ): Promise<{ handled: boolean; description: string }> {
-  const blocked = automaticTriggerBlocked(group, 'probe', await deps.store().getGroupState(group.name), roundAt);
+  const blocked = unproven ?? automaticTriggerBlocked(group, 'probe', await deps.store().getGroupState(group.name), roundAt);
   if (blocked) {
-    const message = `${group.name}: primary down since ${new Date(outageStartedAt).toISOString()} (${failedRounds} failed rounds), but no automatic failover: ${blocked.replace(/^skipping: /, '')}.\nLast round: ${roundReason}`;
+    const armed = unproven ? `\n\nCheck the primary from elsewhere. If it is really down, fail over by hand: failoverctl failover ${group.name}. Once a round of these probes passes, their failures count toward an automatic failover.` : '';
+    const message = `${group.name}: primary down since ${new Date(outageStartedAt).toISOString()} (${failedRounds} failed rounds), but no automatic failover: ${blocked.replace(/^skipping: /, '')}.\nLast round: ${roundReason}${armed}`;
     try {
       await deps.sns().send(new PublishCommand({ TopicArn: deps.topicArn(), Subject: `failover ${group.name}: primary down, not failing over`.slice(0, 100), Message: message }));
       return { handled: true, description: `reported, not started: ${blocked}` };

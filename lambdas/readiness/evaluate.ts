@@ -532,8 +532,15 @@ async function checkProbes(group: GroupConfig, deps: ReadinessDeps, f: Findings)
     if (age > probeStalenessMs(group)) {
       f.problem('probes', group.name, `the last probe round was ${Math.round(age / 1000)} s ago (${new Date(state.lastRoundAt).toISOString()}): nothing is watching the primary. Check the probe function's schedule and errors.`);
     }
+    // A failure counts toward an automatic failover only once the probes have passed (detect.ts). Whether
+    // they passed as configured now is the probe function's to judge (this config may be an operator's
+    // edited copy): it says so in what it did about the outage (handledAs), shown below.
+    if (state.lastSuccessAt === null) {
+      f.problem('probes', group.name, "its probes have never passed: this controller has never seen the primary healthy, so an outage they report is told to the topic, not failed over automatically. Check the probes (URL, port, expected status) and the probe function's network path to the primary.");
+    }
     if (state.lastRound?.failed || state.consecutiveFailures > 0) {
-      f.problem('probes', group.name, `the probes fail now (${state.consecutiveFailures} failed round(s) in a row: ${state.lastRound?.reason ?? 'no reason recorded'}): the primary is failing, so the group is failing over or should be, not ready for the next outage.`);
+      const done = stored?.outageStartedAt != null && stored.handledAs ? ` The probe function's action on it: ${stored.handledAs}.` : '';
+      f.problem('probes', group.name, `the probes fail now (${state.consecutiveFailures} failed round(s) in a row: ${state.lastRound?.reason ?? 'no reason recorded'}): the primary is failing, so the group is failing over or should be, not ready for the next outage.${done}`);
     }
   });
 }

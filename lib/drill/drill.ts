@@ -75,7 +75,8 @@ export class Drill {
   outageStartedAt?: number;
   private faults: TaskFault[] = [];
   private storeFaults: Array<StoreFault & { left: number }> = [];
-  private endpointChanges: Array<{ at: number; mode: EndpointMode }> = [];
+  /** What happens as the clock passes `at`: the endpoints change mode, or something else (scheduleAt). */
+  private changes: Array<{ at: number; mode?: EndpointMode; happen?: () => void }> = [];
   private executionsSeen = 0;
   /** Stand-in endpoints that refuse every connection: where a cut network sends a vantage's probes. */
   private refusing?: Promise<LocalPrimary>;
@@ -311,17 +312,29 @@ export class Drill {
 
   /** The primary's endpoints change to `mode` at simulated time `at` (epoch ms). */
   scheduleEndpoints(...changes: Array<{ at: number; mode: EndpointMode }>): void {
-    this.endpointChanges.push(...changes);
-    this.endpointChanges.sort((a, b) => a.at - b.at);
+    this.schedule(changes);
   }
 
-  /** Move the simulated clock to `ms`, changing the endpoints on the way as scheduled. */
+  /** `happen` runs when the simulated clock passes `at` (epoch ms): a network cut in the middle of a watch, say. */
+  scheduleAt(at: number, happen: () => void): void {
+    this.schedule([{ at, happen }]);
+  }
+
+  private schedule(changes: Drill['changes']): void {
+    this.changes.push(...changes);
+    // Stable: changes at the same time happen in the order they were scheduled.
+    this.changes.sort((a, b) => a.at - b.at);
+  }
+
+  /** Move the simulated clock to `ms`, changing the endpoints (and whatever else was scheduled) on the way. */
   async advanceTo(ms: number): Promise<void> {
-    while (this.endpointChanges.length > 0 && this.endpointChanges[0].at <= ms) {
-      const change = this.endpointChanges.shift()!;
+    while (this.changes.length > 0 && this.changes[0].at <= ms) {
+      const change = this.changes.shift()!;
       this.account.clock.advance(Math.max(0, change.at - this.account.clock.now()));
       // What happened up to the change (clients writing) happened with the endpoints as they were.
       this.account.settle();
+      change.happen?.();
+      if (change.mode === undefined) continue;
       if (change.mode !== 'up' && this.primaryEndpoints.mode === 'up') this.outageStartedAt = change.at;
       await this.primaryEndpoints.setMode(change.mode);
     }

@@ -21,7 +21,7 @@ describe('a second vantage for the confirmation', () => {
     const r = await runScenario(config, 'controller-cut-off');
 
     expectPassed(r);
-    expect(r.executions).toEqual([{ name: 'probe-orders-20260101T000000Z', trigger: 'probe', outcome: 'ABORTED', error: null }]);
+    expect(r.executions).toEqual([{ name: 'probe-orders-20260101T000030Z', trigger: 'probe', outcome: 'ABORTED', error: null }]);
     expect(r.primary.state).toBe('running');
     expect(r.replica).toMatchObject({ promoted: false, status: 'available' });
     expect(dnsUnchanged(r)).toBe(true);
@@ -44,7 +44,8 @@ describe('a second vantage for the confirmation', () => {
   it('the same cut without a vantage: the controller fences a primary that is up (why the vantage is there)', async () => {
     const drill = await Drill.create(config);
     try {
-      drill.account.network.cut(DRILL_REGION, PRIMARY_REGION);
+      // Once the controller has seen the primary healthy, as in controller-cut-off.
+      drill.scheduleAt(drill.account.clock.now() + 23_000, () => drill.account.network.cut(DRILL_REGION, PRIMARY_REGION));
       const started = await drill.watch(5);
       await drill.run(...started.map((e) => ({ input: e.input, name: e.name })));
 

@@ -1,7 +1,8 @@
 /**
  * The drill scenario `controller-partitioned`, run as `failoverctl drill` runs it: four groups whose
  * probes all fail in the same rounds. Asserted on the simulated account (executions started, messages
- * published) and the probe function's log lines.
+ * published) and the probe function's log lines. And `probes-never-passed`: a group whose probes cannot
+ * pass against its healthy primary.
  */
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,19 @@ describe('controller-partitioned', () => {
     expect(r.apiCalls.filter((c) => c.operation === 'StartExecution')).toEqual([]);
     expect(r.notifications.map((n) => n.subject)).toEqual([HOLD_SUBJECT]);
     expect(r.primary.state).toBe('running');
+    expect(r.passed, r.failures.join('; ')).toBe(true);
+  }, 120_000);
+});
+
+describe('probes-never-passed', () => {
+  it('probes that cannot pass against a healthy primary: told once, no execution, the primary running, the replica not promoted', async () => {
+    const r = await runScenario(config, 'probes-never-passed');
+
+    expect(r.executions).toEqual([]);
+    expect(r.apiCalls.filter((c) => c.operation === 'StartExecution')).toEqual([]);
+    expect(r.notifications.map((n) => n.subject)).toEqual(['failover orders: primary down, not failing over']);
+    expect(r.primary.state).toBe('running');
+    expect(r.replica.promoted).toBe(false);
     expect(r.passed, r.failures.join('; ')).toBe(true);
   }, 120_000);
 });

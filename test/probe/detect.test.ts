@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../lambdas/probe/check-endpoint';
-import { advanceCounters, judgeRound, NO_COUNTERS, type ProbeCounters, type Quorum, type RoundVerdict } from '../../lambdas/probe/detect';
+import { advanceCounters, judgeRound, NO_COUNTERS, probesKey, type ProbeCounters, type Quorum, type RoundVerdict } from '../../lambdas/probe/detect';
 
 const DB: ProbeResult = { probe: 'tcp 10.0.1.25:5432', type: 'tcp', ok: true, latencyMs: 0.8 };
 const API: ProbeResult = { probe: 'GET https://x/health', type: 'http', ok: true, latencyMs: 12.3, status: 200 };
@@ -176,5 +176,46 @@ describe('advanceCounters', () => {
       [true, 'primary down: 3 consecutive failed rounds since 2026-01-01T00:00:10.000Z (threshold 3)'],
       [false, 'recovered after 3 failed rounds'],
     ]);
+  });
+});
+
+describe('probesKey: which probe settings a pass is evidence for', () => {
+  const probe = { type: 'http', name: 'health', url: 'https://orders.example.com/health', method: 'GET', expectStatus: [200], timeoutMs: 2000 };
+  const group = (probes: unknown[], quorum: Quorum = 'majority') => ({ probes, detection: { quorum } });
+
+  it('is the same for the same settings in any key order, and differs when anything a pass depends on changes', () => {
+    const key = probesKey(group([probe]));
+    expect(probesKey(group([{ timeoutMs: 2000, expectStatus: [200], method: 'GET', url: 'https://orders.example.com/health', name: 'health', type: 'http' }]))).toBe(key);
+    const changed = [
+      group([{ ...probe, url: 'https://orders.example.com/healthz' }]),
+      group([{ ...probe, expectStatus: [204] }]),
+      group([{ ...probe, timeoutMs: 500 }]),
+      group([probe, { type: 'tcp', name: 'port', host: '10.0.1.25', port: 5432, timeoutMs: 2000 }]),
+      group([probe], 'any'),
+    ].map(probesKey);
+    expect(changed.filter((k) => k === key)).toEqual([]);
+    expect(new Set(changed).size).toBe(changed.length);
+  });
+
+  it('a failure past the threshold is unproven until the current settings have passed', () => {
+    const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+    const FAILED: RoundVerdict = { failed: true, failedProbes: 1, totalProbes: 1, reason: 'round failed' };
+    const PASSED: RoundVerdict = { failed: false, failedProbes: 0, totalProbes: 1, reason: 'round passed' };
+    const run = (start: ProbeCounters, key: string, verdicts: RoundVerdict[]) => {
+      let counters = start;
+      let last;
+      verdicts.forEach((v, i) => {
+        last = advanceCounters(counters, v, (start.lastRoundAt ?? T0) + (i + 1) * 10_000, 3, 10_000, key);
+        counters = last.counters;
+      });
+      return last!;
+    };
+    expect(run(NO_COUNTERS, 'a', [FAILED, FAILED, FAILED])).toMatchObject({ declaredDown: true, unproven: expect.stringMatching(/^its probes have never passed:/) });
+    const armed = run(NO_COUNTERS, 'a', [PASSED, FAILED, FAILED, FAILED]);
+    expect([armed.declaredDown, armed.unproven, armed.counters.passedWith]).toEqual([true, undefined, 'a']);
+    const passedWithA = run(NO_COUNTERS, 'a', [PASSED]).counters;
+    expect(run(passedWithA, 'b', [FAILED, FAILED, FAILED])).toMatchObject({ declaredDown: true, unproven: expect.stringMatching(/^its probes have not passed since they were changed/) });
+    const rearmed = run(passedWithA, 'b', [PASSED, FAILED, FAILED, FAILED]);
+    expect([rearmed.declaredDown, rearmed.unproven, rearmed.counters.passedWith]).toEqual([true, undefined, 'b']);
   });
 });

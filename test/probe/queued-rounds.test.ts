@@ -15,7 +15,7 @@ import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { SimulatedAccount } from '../../lib/drill/sim/account';
 import { SimProbeTriggers } from '../../lib/drill/sim/triggers';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
-import { handleProbeEvent, HEARTBEAT_MERGE_ATTEMPTS, newHeartbeat, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { handleProbeEvent, HEARTBEAT_MERGE_ATTEMPTS, newHeartbeat, runRound, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import { Store } from '../../lambdas/core/store';
 import { roundsQueueOf } from '../../lambdas/core/probe-shards';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
@@ -93,6 +93,15 @@ async function deliverUntil(until: number, groups: ProbeGroup[] = [group], envir
   account.clock.advance(Math.max(0, until - account.clock.now()));
 }
 
+/**
+ * The round before the watched minute passes: the controller has seen the primary healthy, as it must
+ * have before its failures count toward an automatic failover.
+ */
+async function seenHealthy(environment: ProbeDeps = deps): Promise<void> {
+  const [report] = await runRound([group], T0 - 10_000, environment, environment.memory);
+  expect(report).toMatchObject({ failed: false, counted: true });
+}
+
 describe('the scheduled invocation', () => {
   it('queues the next clock minute\'s rounds, each delayed until its time, and probes nothing itself', async () => {
     await primary.setMode('down');
@@ -158,6 +167,7 @@ describe('the scheduled invocation', () => {
 
   it('runs the minute itself when the queue refuses the rounds, so the watch goes on', async () => {
     account.startOutage({ service: 'sqs', region: REGION, failure: { kind: 'error', error: 'RequestThrottled' } });
+    await seenHealthy();
     await primary.setMode('down');
     const out = await handleProbeEvent({ shard: 0 }, [group], deps);
 
@@ -176,6 +186,7 @@ describe('the scheduled invocation', () => {
 
 describe('a queued round', () => {
   it('runs when its message is delivered: three of them declare the primary down and start the workflow', async () => {
+    await seenHealthy();
     await primary.setMode('down');
     await handleProbeEvent({ shard: 0 }, [group], deps);
     await deliverUntil(T0 + 15_000);
@@ -199,6 +210,7 @@ describe('a queued round', () => {
   });
 
   it('is void when it begins later than the tolerance, and the run of failures goes on in another environment', async () => {
+    await seenHealthy();
     await primary.setMode('down');
     await handleProbeEvent({ shard: 0 }, [group], deps);
     await deliverUntil(T0 + 15_000); // :00 and :10 fail
@@ -239,6 +251,7 @@ describe('a queued round', () => {
   it('a bridge another environment stored is counted by one whose memory is older', async () => {
     const envA = deps;
     const envC: ProbeDeps = { ...deps, memory: new Map(), heartbeat: newHeartbeat() };
+    await seenHealthy(envC);
     await primary.setMode('down');
     await handleProbeEvent({ shard: 0 }, [group], deps);
     // :00 and :10 fail in C; :20 reaches A 4 s late (void: A stores the bridge); :30 fails in C.
@@ -261,6 +274,7 @@ describe('a queued round', () => {
   });
 
   it('lost with its invocation (it died), comes back after the visibility timeout, past its time: void; the run of failures restarts, so detection is later, never earlier', async () => {
+    await seenHealthy();
     await primary.setMode('down');
     await handleProbeEvent({ shard: 0 }, [group], deps);
     await deliverUntil(T0 + 15_000); // :00 and :10 fail

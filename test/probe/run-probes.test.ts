@@ -80,8 +80,18 @@ async function roundOf(g: ProbeGroup, roundAt: number, d: ProbeDeps) {
   return report;
 }
 
+/**
+ * A round at `roundAt` that every group passes: the controller has seen their primaries healthy, as
+ * it must have before their failures count toward an automatic failover.
+ */
+async function seenHealthy(groups: ProbeGroup[], roundAt: number, d: ProbeDeps = deps) {
+  const reports = await runRound(groups, roundAt, d, d.memory);
+  expect(reports.map((r) => [r.group, r.failed, r.counted])).toEqual(groups.map((g) => [g.name, false, true]));
+}
+
 describe('runRound', () => {
   it('declares the primary down after failureThreshold failed rounds and starts one execution named after the outage', async () => {
+    await seenHealthy([group], T0);
     await primary.setMode('down');
 
     const reports = [];
@@ -111,6 +121,7 @@ describe('runRound', () => {
   });
 
   it('seeing the same outage again starts nothing more; a lost record of it meets ExecutionAlreadyExists', async () => {
+    await seenHealthy([group], T0);
     await primary.setMode('down');
     for (const s of [10, 20, 30, 40, 50]) await roundOf(group, T0 + s * 1000, deps);
     expect(account.startedExecutions).toHaveLength(1);
@@ -139,6 +150,7 @@ describe('runRound', () => {
 
   it('a PAUSED group: the outage is reported once, and no execution starts', async () => {
     await store.putGroupState({ group: 'orders', status: 'PAUSED', reason: 'patching', updatedAt: new Date(T0).toISOString() });
+    await seenHealthy([group], T0);
     await primary.setMode('down');
 
     for (const s of [10, 20, 30, 40, 50]) await roundOf(group, T0 + s * 1000, deps);
@@ -310,6 +322,9 @@ describe('runInvocation', () => {
   });
 
   it('two overlapping invocations run the same rounds, and each round is counted once', async () => {
+    now = T0 - 10_000;
+    await seenHealthy([group], T0 - 10_000);
+    now = T0;
     await primary.setMode('down');
 
     const [a, b] = await Promise.all([runInvocation([group], deps, 45_000), runInvocation([group], deps, 45_000)]);
@@ -336,6 +351,83 @@ describe('runInvocation', () => {
   });
 });
 
+describe('a primary its probes have never seen healthy is not failed over automatically', () => {
+  /** The group's probes pointed at a port where nothing listens: a wrong port, as an operator might deploy it. */
+  const misconfigured = (): ProbeGroup => ({
+    ...group,
+    probes: [
+      { type: 'http', name: 'health', url: 'http://127.0.0.1:1/health', method: 'GET', expectStatus: [200], timeoutMs: 500 },
+      { type: 'tcp', name: 'port', host: '127.0.0.1', port: 1, timeoutMs: 500 },
+    ],
+  });
+
+  it('probes that never passed: down after the threshold, reported once, nothing started; the first pass arms the next outage', async () => {
+    await primary.setMode('down');
+    const reports = [];
+    for (const s of [10, 20, 30, 40, 50]) reports.push(await roundOf(group, T0 + s * 1000, deps));
+
+    expect(account.startedExecutions).toEqual([]);
+    expect(reports[2].reason).toBe('primary down: 3 consecutive failed rounds since 2026-01-01T00:00:10.000Z (threshold 3); its probes have never passed');
+    expect(reports[2].action).toMatch(/^reported, not started: its probes have never passed: this controller has never seen the primary healthy/);
+    expect(account.published).toHaveLength(1);
+    expect(account.published[0].subject).toBe('failover orders: primary down, not failing over');
+    expect(account.published[0].message).toMatch(/^orders: primary down since 2026-01-01T00:00:10.000Z \(3 failed rounds\), but no automatic failover: its probes have never passed/);
+    expect(account.published[0].message).toContain('fail over by hand: failoverctl failover orders');
+    expect(await store.getProbeState('orders')).toMatchObject({ lastSuccessAt: null, consecutiveFailures: 5, handledOutage: T0 + 10_000 });
+
+    await primary.setMode('up');
+    expect((await roundOf(group, T0 + 60_000, deps)).reason).toBe('recovered after 5 failed rounds');
+    await primary.setMode('down');
+    for (const s of [70, 80, 90]) await roundOf(group, T0 + s * 1000, deps);
+    expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 70_000)]);
+  });
+
+  it('probes changed to ones that never passed (a wrong port deployed): a healthy primary is reported, not fenced', async () => {
+    await seenHealthy([group], T0);
+    const reports = [];
+    for (const s of [10, 20, 30]) reports.push(await roundOf(misconfigured(), T0 + s * 1000, deps));
+
+    expect(primary.mode).toBe('up');
+    expect(account.startedExecutions).toEqual([]);
+    expect(reports[2].action).toMatch(/^reported, not started: its probes have not passed since they were changed \(last passed 2026-01-01T00:00:00.000Z, with other settings\)/);
+    expect(account.published.map((p) => p.subject)).toEqual(['failover orders: primary down, not failing over']);
+  });
+
+  it('the first pass of changed probes is stored, so another execution environment fails over on them', async () => {
+    const envA: ProbeDeps = { ...deps, memory: new Map() };
+    const envB: ProbeDeps = { ...deps, memory: new Map() };
+    await seenHealthy([group], T0, envA);
+    // A third probe added; it passes in A, whose memory knew the group healthy (nothing else to write).
+    const changed: ProbeGroup = { ...group, probes: [...group.probes, { type: 'tcp', name: 'port-again', host: '127.0.0.1', port: primary.tcpPort, timeoutMs: 500 }] };
+    await seenHealthy([changed], T0 + 10_000, envA);
+
+    await primary.setMode('down');
+    for (const s of [20, 30, 40]) await runRound([changed], T0 + s * 1000, envB, envB.memory);
+
+    expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 20_000)]);
+  });
+
+  it('counters stored before the probe settings were kept fail over as before (an upgrade stops no failover)', async () => {
+    expect(await store.putProbeState({ group: 'orders', consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: T0, lastRoundAt: T0 }, null)).toBe(true);
+    await primary.setMode('down');
+    for (const s of [10, 20, 30]) await roundOf(group, T0 + s * 1000, deps);
+
+    expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 10_000)]);
+  });
+
+  it('a void round is not a pass: probes that were only ever void arm nothing', async () => {
+    const refused = (await probesOutOfDescriptors(primary.tcpPort)).filter((r) => r.voidReason !== undefined);
+    const d: ProbeDeps = { ...deps, memory: new Map(), check: async (probes) => (now === T0 + 10_000 ? probes.map((p, i) => ({ ...refused[i], probe: p.name! })) : checkAll(probes)) };
+    await primary.setMode('down');
+    const reports = [];
+    for (const s of [10, 20, 30, 40]) reports.push((await runRound([group], T0 + s * 1000, d, d.memory))[0]);
+
+    expect(reports[0].void).toBe(true);
+    expect(reports[3].action).toMatch(/^reported, not started: its probes have never passed/);
+    expect(account.startedExecutions).toEqual([]);
+  });
+});
+
 describe('void rounds: the prober\'s own failures count neither way', () => {
   it('EMFILE from the kernel makes the round void: no failed round counted, a WARN line and VoidRounds', async () => {
     const results = await probesOutOfDescriptors(primary.tcpPort);
@@ -357,6 +449,7 @@ describe('void rounds: the prober\'s own failures count neither way', () => {
   });
 
   it('a void round between failed rounds neither counts nor breaks the run: down after three failures', async () => {
+    await seenHealthy([group], T0);
     await primary.setMode('down');
     // The probe function runs out of file descriptors in the round at 20 s only (what checkAll made of EMFILE).
     const refused = (await probesOutOfDescriptors(primary.tcpPort)).filter((r) => r.voidReason !== undefined);
@@ -393,6 +486,7 @@ describe('mass failure: many groups failing in the same round hold the automatic
   const fleet = () => ['orders', 'billing', 'ledger', 'search'].map((name) => ({ ...group, name }));
 
   it('every group down in the same rounds: no execution, one notification across invocations', async () => {
+    await seenHealthy(fleet(), T0);
     await primary.setMode('down');
     now = T0 + 3_000;
     const first = await runShard(fleet(), deps, 60_000);
@@ -408,15 +502,21 @@ describe('mass failure: many groups failing in the same round hold the automatic
   });
 
   it('once fewer groups fail, the hold ends and a group still down fails over', async () => {
+    // orders' probes also ask a server of its own, which stops when the others come back.
+    const own = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    const orders: ProbeGroup = { ...group, name: 'orders', detection: { ...group.detection, quorum: 'any' }, probes: [...group.probes, { type: 'tcp', name: 'own', host: '127.0.0.1', port: (own.address() as AddressInfo).port, timeoutMs: 500 }] };
+    const groups = [orders, ...fleet().slice(1)];
+    await seenHealthy(groups, T0);
     await primary.setMode('down');
     now = T0 + 3_000;
-    await runShard(fleet(), deps, 40_000);
+    await runShard(groups, deps, 40_000);
     expect(account.startedExecutions).toEqual([]);
     await primary.setMode('up');
-    const down = { ...group, name: 'orders', probes: [{ type: 'tcp' as const, name: 'closed', host: '127.0.0.1', port: 1, timeoutMs: 500 }] };
+    await new Promise((resolve) => own.close(resolve));
 
     now = T0 + 43_000;
-    await runShard([down, ...fleet().slice(1)], deps, 60_000);
+    await runShard(groups, deps, 60_000);
 
     expect(account.startedExecutions.map((e) => e.name)).toEqual([executionNameFor('orders', T0 + 10_000)]);
     expect((await store.getProbeState(HOLD_KEY))!.outageStartedAt).toBeNull();
@@ -424,6 +524,7 @@ describe('mass failure: many groups failing in the same round hold the automatic
   });
 
   it('a healthy shard does not end the hold another shard opened: the item stays open, the topic is told once', async () => {
+    await seenHealthy(fleet(), T0);
     await primary.setMode('down');
     // billing's shard reaches its primary; the cut-off shard's four groups fail together.
     const healthy = createServer((socket) => socket.end());
@@ -455,6 +556,7 @@ describe('mass failure: many groups failing in the same round hold the automatic
   });
 
   it('a store that fails while the hold is recorded costs the round nothing: the groups are counted, the hold still holds', async () => {
+    await seenHealthy(fleet(), T0);
     await primary.setMode('down');
     // DynamoDB throttles the reads of the hold item (the client's answer, as the SDK gives it).
     const client = dynamo.client();
@@ -479,6 +581,7 @@ describe('mass failure: many groups failing in the same round hold the automatic
   });
 
   it('two groups of two failing is one outage each, not a mass failure: both fail over', async () => {
+    await seenHealthy(fleet().slice(0, 2), T0);
     await primary.setMode('down');
     now = T0 + 3_000;
     await runShard(fleet().slice(0, 2), deps, 60_000);

@@ -14,6 +14,7 @@ import { readinessExitCode } from '../../lib/cli/check';
 import { Drill } from '../../lib/drill/drill';
 import { runScenario } from '../../lib/drill/report';
 import { READINESS_SCENARIOS } from '../../lib/drill/scenarios/readiness';
+import { wrongExpectedStatus } from '../../lib/drill/scenarios/detection';
 import { DRILL_REGION } from '../../lib/runner/synth';
 import { exampleConfig, expectPassed } from '../support/drill';
 
@@ -222,6 +223,18 @@ describe('what the evaluation finds', () => {
     drill = await Drill.create(config);
     expect(problemsOf(await readinessOf(drill))).toEqual([
       'probes orders: no probe round has been counted yet: is the probe function deployed and running? Nothing watches the primary.',
+    ]);
+  });
+
+  it('probes that have never passed (a wrong expected status deployed): not ready, and the outage they report was only told', async () => {
+    const d = await watchedDrill(wrongExpectedStatus(config));
+
+    expect(d.primaryEndpoints.mode).toBe('up');
+    expect(d.account.startedExecutions).toEqual([]);
+    expect(d.account.published.map((m) => m.subject)).toEqual(['failover orders: primary down, not failing over']);
+    expect(problemsOf(await readinessOf(d)).filter((p) => p.startsWith('probes'))).toEqual([
+      "probes orders: its probes have never passed: this controller has never seen the primary healthy, so an outage they report is told to the topic, not failed over automatically. Check the probes (URL, port, expected status) and the probe function's network path to the primary.",
+      expect.stringMatching(/^probes orders: the probes fail now \(\d+ failed round\(s\) in a row: round failed: 2 of 3 probes failed.* The probe function's action on it: reported, not started: its probes have never passed: /),
     ]);
   });
 

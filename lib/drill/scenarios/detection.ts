@@ -3,6 +3,9 @@
  * `controller-partitioned`: three groups, and every group's probes fail in the same rounds, as they do
  * when the probe function's own network path is cut. No automatic failover may start; the topic is
  * told once that the controller itself may be the one cut off.
+ * `probes-never-passed`: a group deployed with probes that cannot pass against a healthy primary (its
+ * HTTP probes expect a status the service never answers). Their failures declare the primary down, but
+ * this controller has never seen it healthy: the outage is told to the topic once, nothing is fenced.
  */
 import type { FailoverConfig, GroupConfig } from '../../../lambdas/core/config';
 import { MASS_FAILURE } from '../../../lambdas/probe/detect';
@@ -10,6 +13,12 @@ import { checkAll } from '../../../lambdas/probe/check-endpoint';
 import { nothingChanged, outage, untouched, type Scenario } from './kit';
 
 export const HOLD_SUBJECT = 'failover-controller: automatic failovers held, the controller may be cut off';
+
+/** The config with the first group's HTTP probes expecting 204, which the primary never answers (it answers 200). */
+export function wrongExpectedStatus(config: FailoverConfig): FailoverConfig {
+  const [first, ...rest] = config.groups;
+  return { ...config, groups: [{ ...first, probes: first.probes.map((p) => (p.type === 'http' ? { ...p, expectStatus: [204] } : p)) }, ...rest] };
+}
 
 /** The example group and three copies of it on resources of their own. */
 export function fleetOf(config: FailoverConfig, size: number): FailoverConfig {
@@ -55,6 +64,29 @@ export const DETECTION_SCENARIOS: Scenario[] = [
           ...(drill.account.startedExecutions.length === 0 ? [] : [`${drill.account.startedExecutions.length} executions started`]),
           ...(JSON.stringify(subjects) === JSON.stringify([HOLD_SUBJECT]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected one: ${HOLD_SUBJECT}`]),
           ...(new Set(held.map((l) => l.group)).size === drill.config.groups.length ? [] : [`${new Set(held.map((l) => l.group)).size} groups reached their threshold and were held, expected ${drill.config.groups.length}`]),
+          ...nothingChanged(drill),
+        ];
+      },
+    }),
+  },
+  {
+    name: 'probes-never-passed',
+    summary: 'A group is deployed with probes that cannot pass against its healthy primary (they expect HTTP 204; it answers 200): their failures declare it down, but the controller has never seen it healthy: told once, no execution, nothing fenced.',
+    config: wrongExpectedStatus,
+    run: async (drill) => {
+      await drill.watch(3);
+    },
+    expect: () => ({
+      outcomes: [],
+      ...untouched,
+      check: (drill) => {
+        const subjects = drill.account.published.map((m) => m.subject ?? '');
+        const expected = `failover ${drill.config.groups[0].name}: primary down, not failing over`;
+        return [
+          ...(drill.primaryEndpoints.mode === 'up' ? [] : ['the primary itself went down']),
+          ...(drill.account.startedExecutions.length === 0 ? [] : [`${drill.account.startedExecutions.length} executions started`]),
+          ...(JSON.stringify(subjects) === JSON.stringify([expected]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected one: ${expected}`]),
+          ...(drill.account.published[0]?.message.includes('its probes have never passed') ? [] : ['the notification does not say the probes have never passed']),
           ...nothingChanged(drill),
         ];
       },

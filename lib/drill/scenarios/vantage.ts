@@ -39,8 +39,9 @@ export const VANTAGE_SCENARIOS: Scenario[] = [
     summary: `The controller's region (${DRILL_REGION}) loses its network to the primary; a vantage in ${VANTAGE_REGION} still reaches it: no fencing, ABORTED, the record shows the vantages disagree.`,
     config: withVantages(VANTAGE_REGION),
     run: async (drill, group) => {
-      // From the start of the drill; the primary itself stays up throughout.
-      drill.account.network.cut(DRILL_REGION, group.primary.region);
+      // After the controller has seen the primary healthy (before that, no failure of its probes fails it
+      // over); the primary itself stays up throughout.
+      drill.scheduleAt(drill.account.clock.now() + 23_000, () => drill.account.network.cut(DRILL_REGION, group.primary.region));
       await runStarted(drill, await drill.watch(5));
     },
     expect: () => ({
