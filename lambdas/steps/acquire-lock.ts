@@ -3,6 +3,8 @@
  * execution ends this one as SKIPPED; an expired lock (its holder died) is taken over. Automatic
  * triggers (probe, alarm) are also SKIPPED, without taking the lock, while the group is PAUSED, after a
  * failover (FAILED_OVER, until an operator re-arms it) and during the cooldown after any failover.
+ * An alarm is SKIPPED too while the probes that would confirm it have never passed as configured now
+ * (confirmedByProbesNever): their failing would confirm nothing.
  */
 import { CLIENT_CONFIG } from '../runtime/client-config';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,6 +17,8 @@ import { stepHandler } from '../runtime/powertools';
 import { Store, type LockItem } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import type { LockResult, WorkflowState } from '../core/workflow-state';
+import type { GroupConfig } from '../core/config';
+import { probesKey } from '../probe/detect';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store' | 'groups'>): Promise<LockResult> {
   const { plan } = state;
@@ -24,7 +28,9 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
   const store = deps.store();
   // As long as any execution of the deployed groups may run, and five minutes more (budgets.ts).
   const ttl = lockTtlSeconds(Object.values(deps.groups()));
-  const blocked = automaticTriggerBlocked(deployed, plan.trigger.type, await store.getGroupState(group), startedAt);
+  const blocked =
+    automaticTriggerBlocked(deployed, plan.trigger.type, await store.getGroupState(group), startedAt) ??
+    (plan.trigger.type === 'alarm' ? await confirmedByProbesNever(deployed, store) : undefined);
   // Nothing else will handle this trigger's outage: say so on the topic, not only in the history.
   if (blocked) return { startedAt, endedAt: deps.now(), acquired: false, reason: blocked, notify: true };
   if (plan.dryRun) {
@@ -65,6 +71,26 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
       ? `took the lock of ${group} until ${new Date(lock.expiresAt).toISOString()}${takeover}`
       : `skipping: another execution holds the lock of ${group} (${lock.holder}) until ${new Date(lock.expiresAt).toISOString()}`,
   };
+}
+
+/**
+ * Why an alarm cannot be confirmed by the group's probes: they have never passed, or not since they
+ * were changed (the probe function's counters say so: lambdas/probe/detect.ts, probesKey). The
+ * confirmation step would find them failing, as they always do, and "confirm" an outage this
+ * controller never saw begin; the probe function does not fail over on such probes either. A group
+ * without probes is the confirmation step's to judge (confirmation "none").
+ */
+async function confirmedByProbesNever(group: GroupConfig, store: Store): Promise<string | undefined> {
+  if (group.probes.length === 0) return undefined;
+  const probe = await store.getProbeState(group.name);
+  const manual = `If the outage is real, fail over by hand: failoverctl failover ${group.name}`;
+  if (!probe || probe.lastSuccessAt === null) {
+    return `skipping: the probes of ${group.name}, which confirm its alarms, have never passed: this controller has never seen the primary healthy, so their failing would confirm nothing. ${manual}`;
+  }
+  if (probe.passedWith !== undefined && probe.passedWith !== probesKey(group)) {
+    return `skipping: the probes of ${group.name}, which confirm its alarms, have not passed since they were changed (last passed ${new Date(probe.lastSuccessAt).toISOString()}, with other settings), so their failing would confirm nothing. ${manual}`;
+  }
+  return undefined;
 }
 
 /** The longest a lock of a live execution can still run, as a multiple of the lock's TTL (see implausibleLock). */

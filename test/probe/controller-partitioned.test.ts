@@ -28,12 +28,13 @@ describe('controller-partitioned', () => {
 });
 
 describe('probes-never-passed', () => {
-  it('probes that cannot pass against a healthy primary: told once, no execution, the primary running, the replica not promoted', async () => {
+  it('probes that cannot pass against a healthy primary: told once, nothing started; the alarm they would confirm SKIPPED; the primary running, the replica not promoted', async () => {
     const r = await runScenario(config, 'probes-never-passed');
 
-    expect(r.executions).toEqual([]);
     expect(r.apiCalls.filter((c) => c.operation === 'StartExecution')).toEqual([]);
-    expect(r.notifications.map((n) => n.subject)).toEqual(['failover orders: primary down, not failing over']);
+    expect(r.executions.map((e) => [e.trigger, e.outcome])).toEqual([['alarm', 'SKIPPED']]);
+    expect(r.history.map((h) => h.summary)).toEqual([expect.stringMatching(/^skipping: the probes of orders, which confirm its alarms, have never passed/)]);
+    expect(r.notifications.map((n) => n.subject)).toEqual(['failover orders: primary down, not failing over', expect.stringMatching(/^failover orders: SKIPPED/)]);
     expect(r.primary.state).toBe('running');
     expect(r.replica.promoted).toBe(false);
     expect(r.passed, r.failures.join('; ')).toBe(true);

@@ -14,9 +14,11 @@ import {
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { run } from '../../lambdas/steps/acquire-lock';
+import { probesKey } from '../../lambdas/probe/detect';
 import { Store, type GroupState } from '../../lambdas/core/store';
 import type { TriggerType, WorkflowState } from '../../lambdas/core/workflow-state';
-import { T0, at, deployed, executionArn as ARN, ordersGroup, planFor } from '../support/fixtures';
+import { T0, at, deployed, executionArn as ARN, ordersGroup, ordersInput, planFor } from '../support/fixtures';
+import { parseConfig } from '../../lambdas/core/config';
 import { useTestStore } from '../support/store';
 
 const FIRST = ARN('orders-probe-1');
@@ -309,6 +311,39 @@ describe('acquire-lock run', () => {
     const result = await run(state({ trigger: 'manual' }), deps());
 
     expect(result.acquired).toBe(true);
+  });
+
+  describe('an alarm, confirmed by probes that have never passed', () => {
+    const probed = parseConfig({ groups: [{ ...ordersInput(), probes: [{ type: 'tcp', name: 'port', host: '10.0.1.25', port: 5432 }] }] }).groups[0];
+    const alarm = (executionArn = FIRST, type: TriggerType = 'alarm'): WorkflowState => ({ plan: planFor(probed, { executionArn, trigger: { type } }) }) as WorkflowState;
+    const probedDeps = () => ({ now: () => T0, store: () => store, ...deployed(probed) });
+    /** The probe function's counters for orders, as it writes them: last passed a minute ago with `settings`. */
+    const passedWith = (settings: string) => store.putProbeState({ group: 'orders', consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: T0 - 60_000, lastRoundAt: T0 - 60_000, passedWith: settings }, null);
+
+    it('is skipped, without taking the lock, and told: the probes have never passed (or never run)', async () => {
+      const result = await run(alarm(), probedDeps());
+
+      expect(result).toMatchObject({ acquired: false, notify: true, reason: expect.stringMatching(/^skipping: the probes of orders, which confirm its alarms, have never passed: .* fail over by hand: failoverctl failover orders$/) });
+      expect(await store.getLock('orders')).toBeUndefined();
+    });
+
+    it('is skipped when the probes have not passed since they were changed', async () => {
+      await passedWith('settings-before-the-change');
+
+      const result = await run(alarm(), probedDeps());
+
+      expect(result).toMatchObject({ acquired: false, notify: true, reason: expect.stringMatching(/^skipping: the probes of orders, which confirm its alarms, have not passed since they were changed \(last passed 2026-03-01T11:59:00.000Z, with other settings\)/) });
+    });
+
+    it('goes on once the probes, as configured now, have passed; a probe or manual trigger is not asked', async () => {
+      expect((await run(alarm(ARN('orders-manual'), 'manual'), probedDeps())).acquired).toBe(true);
+      await store.releaseLock('orders', ARN('orders-manual'));
+      expect((await run(alarm(ARN('orders-probe'), 'probe'), probedDeps())).acquired).toBe(true);
+      await store.releaseLock('orders', ARN('orders-probe'));
+      await passedWith(probesKey(probed));
+
+      expect((await run(alarm(), probedDeps())).acquired).toBe(true);
+    });
   });
 
   it('in a dry run, says the lock is free without taking it', async () => {

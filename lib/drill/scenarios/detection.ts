@@ -6,6 +6,7 @@
  * `probes-never-passed`: a group deployed with probes that cannot pass against a healthy primary (its
  * HTTP probes expect a status the service never answers). Their failures declare the primary down, but
  * this controller has never seen it healthy: the outage is told to the topic once, nothing is fenced.
+ * Then the group's alarm goes to ALARM: an alarm is confirmed by the same probes, so it is SKIPPED, and told.
  */
 import type { FailoverConfig, GroupConfig } from '../../../lambdas/core/config';
 import { MASS_FAILURE } from '../../../lambdas/probe/detect';
@@ -71,22 +72,24 @@ export const DETECTION_SCENARIOS: Scenario[] = [
   },
   {
     name: 'probes-never-passed',
-    summary: 'A group is deployed with probes that cannot pass against its healthy primary (they expect HTTP 204; it answers 200): their failures declare it down, but the controller has never seen it healthy: told once, no execution, nothing fenced.',
+    summary: 'A group is deployed with probes that cannot pass against its healthy primary (they expect HTTP 204; it answers 200): their failures declare it down, but the controller has never seen it healthy: told once, no execution; then its alarm goes to ALARM: SKIPPED (the same probes would confirm it), told; nothing fenced.',
     config: wrongExpectedStatus,
-    run: async (drill) => {
+    run: async (drill, group) => {
       await drill.watch(3);
+      await drill.run({ input: drill.alarmExecutionInput(group.name, group.alarms[0]) });
     },
     expect: () => ({
-      outcomes: [],
+      outcomes: ['SKIPPED'],
       ...untouched,
-      check: (drill) => {
+      check: (drill, history) => {
         const subjects = drill.account.published.map((m) => m.subject ?? '');
-        const expected = `failover ${drill.config.groups[0].name}: primary down, not failing over`;
+        const name = drill.config.groups[0].name;
         return [
           ...(drill.primaryEndpoints.mode === 'up' ? [] : ['the primary itself went down']),
-          ...(drill.account.startedExecutions.length === 0 ? [] : [`${drill.account.startedExecutions.length} executions started`]),
-          ...(JSON.stringify(subjects) === JSON.stringify([expected]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected one: ${expected}`]),
+          ...(drill.account.startedExecutions.length === 0 ? [] : [`the probes started ${drill.account.startedExecutions.length} executions`]),
+          ...(subjects.length === 2 && subjects[0] === `failover ${name}: primary down, not failing over` && /^failover \S+: SKIPPED/.test(subjects[1]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected the probes' report and the alarm's SKIPPED`]),
           ...(drill.account.published[0]?.message.includes('its probes have never passed') ? [] : ['the notification does not say the probes have never passed']),
+          ...(/which confirm its alarms, have never passed/.test(history[0]?.summary ?? '') ? [] : [`the alarm's record says ${JSON.stringify(history[0]?.summary)}`]),
           ...nothingChanged(drill),
         ];
       },
