@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
-import { NO_COUNTERS } from '../../lambdas/probe/detect';
+import { NO_COUNTERS, probesKey } from '../../lambdas/probe/detect';
 import { PROBE_VCPU_SHARE, shardGroups } from '../../lambdas/core/probe-shards';
 import { runRound, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import type { ProbeConfig } from '../../lambdas/core/config';
@@ -126,7 +126,7 @@ async function measureCase(endpoints: number, hangingShare: number, protocol: Pr
   const t0 = performance.now();
   const now = () => roundAt + (performance.now() - t0);
   // The counters as a warm environment holds them: healthy, written 10 s ago (no store read).
-  const memory = new Map<string, ProbeState>(shard.map((g) => [g.name, { group: g.name, ...NO_COUNTERS, lastSuccessAt: roundAt - INTERVAL_MS, lastRoundAt: roundAt - INTERVAL_MS }]));
+  const memory = new Map<string, ProbeState>(shard.map((g) => [g.name, { group: g.name, ...NO_COUNTERS, lastSuccessAt: roundAt - INTERVAL_MS, lastRoundAt: roundAt - INTERVAL_MS, passedWith: probesKey(g) }]));
   const outcomes: Array<{ group: string; ok: boolean; error?: string }> = [];
   const deps: ProbeDeps = {
     now,
