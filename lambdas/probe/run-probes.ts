@@ -90,9 +90,9 @@ export const LATE_ROUND_TOLERANCE_MS = 1_000;
  * A group's counters are written only when they change (a failed round, a recovery, a handled outage,
  * the first pass of new probe settings); every other round lives in the function's memory. At least
  * this often the shard's heartbeat names the groups that passed a round (one item a shard,
- * lambdas/core/probe-shards.ts), so the readiness
- * evaluation and `failoverctl status`, which read a group's last round to tell whether anything watches
- * it (a round older than 3 minutes, and 2 minutes plus the interval), see a recent one.
+ * lambdas/core/probe-shards.ts), so the readiness evaluation and `failoverctl status`, which read a
+ * group's last round to tell whether anything watches it (a round older than 3 minutes, and 2 minutes
+ * plus the interval), see a recent one.
  */
 export const PROBE_STATE_REFRESH_MS = 110_000;
 
