@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, type FailoverConfig } from '../../lambdas/core/config';
+import { Drill } from '../../lib/drill/drill';
 import { runScenario } from '../../lib/drill/report';
 import { HOLD_SUBJECT } from '../../lib/drill/scenarios/detection';
 
@@ -38,5 +39,21 @@ describe('probes-never-passed', () => {
     expect(r.primary.state).toBe('running');
     expect(r.replica.promoted).toBe(false);
     expect(r.passed, r.failures.join('; ')).toBe(true);
+  }, 120_000);
+
+  it('the control: once the probes have passed, the same alarm goes on to the confirmation (a healthy primary: a false alarm)', async () => {
+    const drill = await Drill.create(config);
+    try {
+      await drill.watch(1);
+      const [run] = await drill.run({ input: drill.alarmExecutionInput('orders', config.groups[0].alarms[0]) });
+
+      expect(run.status).toBe('SUCCEEDED');
+      const [item] = await drill.store.listHistory();
+      expect([item.trigger.type, item.outcome]).toEqual(['alarm', 'ABORTED']);
+      expect(item.summary).toMatch(/^false alarm/);
+      expect(drill.account.instance(config.groups[0].primary.instanceId)!.state).toBe('running');
+    } finally {
+      await drill.close();
+    }
   }, 120_000);
 });
