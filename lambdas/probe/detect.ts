@@ -188,6 +188,23 @@ function canonicalJson(v: unknown): string {
 }
 
 /**
+ * Have the probes, with the settings `probes` (probesKey), passed a round? Undefined when they have;
+ * else what they have not done, for a sentence about them:
+ *
+ *   probesNotPassed({ lastSuccessAt: null }, key) // 'never passed'
+ *
+ * Without `probes`, only whether anything passed. Counters stored before the settings were kept
+ * (no passedWith) count as passed with the current ones.
+ */
+export function probesNotPassed(counters: Pick<ProbeCounters, 'lastSuccessAt' | 'passedWith'> | undefined, probes?: string): string | undefined {
+  if (!counters || counters.lastSuccessAt === null) return 'never passed';
+  if (probes !== undefined && counters.passedWith !== undefined && counters.passedWith !== probes) {
+    return `not passed since they were changed (last passed ${iso(counters.lastSuccessAt)}, with other settings)`;
+  }
+  return undefined;
+}
+
+/**
  * Count one round. `threshold` consecutive failed rounds declare the primary down; a passed round
  * resets the count. A round not after the last counted one (an overlapping invocation) changes nothing.
  * Consecutive means one interval apart: a failure counted longer ago than `intervalMs` before this
@@ -231,16 +248,13 @@ export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, 
   const counters: ProbeCounters = { consecutiveFailures, outageStartedAt, lastSuccessAt: previous.lastSuccessAt, lastRoundAt: roundAt, ...(previous.passedWith !== undefined ? { passedWith: previous.passedWith } : {}) };
   if (consecutiveFailures >= threshold) {
     const down = `primary down: ${consecutiveFailures} consecutive failed ${plural(consecutiveFailures, 'round')} since ${iso(outageStartedAt)} (threshold ${threshold})`;
-    const unproven =
-      previous.lastSuccessAt === null ? 'its probes have never passed'
-      : probes !== undefined && previous.passedWith !== undefined && previous.passedWith !== probes ? `its probes have not passed since they were changed (last passed ${iso(previous.lastSuccessAt)}, with other settings)`
-      : undefined;
-    if (unproven) {
+    const notPassed = probesNotPassed(previous, probes);
+    if (notPassed) {
       return {
         counters,
         declaredDown: true,
-        unproven: `${unproven}: this controller has never seen the primary healthy as it probes it now, and cannot tell an outage from probes that cannot pass (a wrong URL, port or expected status, a security group, the probe function's network)`,
-        reason: `${down}; ${unproven}`,
+        unproven: `its probes have ${notPassed}: this controller has never seen the primary healthy as it probes it now, and cannot tell an outage from probes that cannot pass (a wrong URL, port or expected status, a security group, the probe function's network)`,
+        reason: `${down}; its probes have ${notPassed}`,
       };
     }
     return { counters, declaredDown: true, reason: down };

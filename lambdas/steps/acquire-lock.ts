@@ -18,7 +18,7 @@ import { Store, type LockItem } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import type { LockResult, WorkflowState } from '../core/workflow-state';
 import type { GroupConfig } from '../core/config';
-import { probesKey } from '../probe/detect';
+import { probesKey, probesNotPassed } from '../probe/detect';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store' | 'groups'>): Promise<LockResult> {
   const { plan } = state;
@@ -75,22 +75,16 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
 
 /**
  * Why an alarm cannot be confirmed by the group's probes: they have never passed, or not since they
- * were changed (the probe function's counters say so: lambdas/probe/detect.ts, probesKey). The
- * confirmation step would find them failing, as they always do, and "confirm" an outage this
- * controller never saw begin; the probe function does not fail over on such probes either. A group
- * without probes is the confirmation step's to judge (confirmation "none").
+ * were changed (the probe function's counters say so: lambdas/probe/detect.ts). The confirmation step
+ * would find them failing, as they always do, and "confirm" an outage this controller never saw begin;
+ * the probe function does not fail over on such probes either. A group without probes is the
+ * confirmation step's to judge (confirmation "none").
  */
 async function confirmedByProbesNever(group: GroupConfig, store: Store): Promise<string | undefined> {
   if (group.probes.length === 0) return undefined;
-  const probe = await store.getProbeState(group.name);
-  const manual = `If the outage is real, fail over by hand: failoverctl failover ${group.name}`;
-  if (!probe || probe.lastSuccessAt === null) {
-    return `skipping: the probes of ${group.name}, which confirm its alarms, have never passed: this controller has never seen the primary healthy, so their failing would confirm nothing. ${manual}`;
-  }
-  if (probe.passedWith !== undefined && probe.passedWith !== probesKey(group)) {
-    return `skipping: the probes of ${group.name}, which confirm its alarms, have not passed since they were changed (last passed ${new Date(probe.lastSuccessAt).toISOString()}, with other settings), so their failing would confirm nothing. ${manual}`;
-  }
-  return undefined;
+  const notPassed = probesNotPassed(await store.getProbeState(group.name), probesKey(group));
+  if (!notPassed) return undefined;
+  return `skipping: the probes of ${group.name}, which confirm its alarms, have ${notPassed}: this controller has never seen the primary healthy as it probes it now, so their failing would confirm nothing. If the outage is real, fail over by hand: failoverctl failover ${group.name}`;
 }
 
 /** The longest a lock of a live execution can still run, as a multiple of the lock's TTL (see implausibleLock). */
