@@ -25,7 +25,7 @@ import { dealInto, MAX_SHARDS, roundsQueueOf, shardGroups, SHARDS_PER_ROUNDS_QUE
 import { Store, type ProbeState } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
-import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, probesKey, roundTiming, type MassFailure, type RoundVerdict } from './detect';
+import { advanceCounters, HOLD_KEY, HOLD_REFRESH_MS, judgeRound, massFailure, NO_COUNTERS, probesKey, roundTiming, type MassFailure, type RoundVerdict } from './detect';
 
 /** What detection needs of a group's config. */
 export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;
@@ -105,8 +105,7 @@ export const HEARTBEAT_MERGE_ATTEMPTS = 3;
  */
 export const HOLD_RENOTIFY_MS = 15 * 60_000;
 
-/** The store key of the mass-failure hold: not a valid group name, so it never meets a group's. */
-export const HOLD_KEY = '#mass-failure-hold';
+export { HOLD_KEY };
 
 export interface ProbeDeps {
   now(): number;
@@ -513,7 +512,11 @@ async function reportHold(roundAt: number, reason: string, failedGroups: string[
   const store = deps.store();
   const hold = (await store.getProbeState(HOLD_KEY)) ?? { group: HOLD_KEY, ...NO_COUNTERS };
   deps.log({ level: 'WARN', message: 'probe hold', roundAt: new Date(roundAt).toISOString(), reason, groups: failedGroups });
-  if (hold.outageStartedAt !== null) return; // already open, already told
+  if (hold.outageStartedAt !== null) {
+    // Already open, already told: only say that it still lasts (holdInForce), once a minute.
+    if (hold.lastRoundAt !== null && roundAt - hold.lastRoundAt >= HOLD_REFRESH_MS) await store.putProbeState({ ...hold, lastRoundAt: roundAt }, hold.lastRoundAt);
+    return;
+  }
   // The hold item's lastSuccessAt is when the last hold ended.
   const toldRecently = hold.handledOutage !== undefined && hold.lastSuccessAt !== null && roundAt - hold.lastSuccessAt < HOLD_RENOTIFY_MS;
   const opened = await store.putProbeState(
@@ -534,7 +537,7 @@ async function reportHold(roundAt: number, reason: string, failedGroups: string[
   if (!opened || toldRecently) return; // another invocation opened it (and tells the topic), or this episode was told
   const message =
     `${reason}.\n\nFailing in the round at ${new Date(roundAt).toISOString()}: ${failedGroups.join(', ')}.\n\n` +
-    'No automatic failover starts while this lasts: when many primaries fail in the same round, the likely cause is the ' +
+    'No automatic failover of a group with probes starts while this lasts, from its probes or its alarms (their confirmation would probe from the same network): when many primaries fail in the same round, the likely cause is the ' +
     "controller's own network path (its VPC, NAT, DNS resolver, security groups) or the probe function itself. Check one " +
     "primary from elsewhere. If they are really down, fail over by hand: failoverctl failover <group> (manual failovers still run). " +
     `The hold ends by itself with the first round in which fewer groups fail; if it opens again within ${HOLD_RENOTIFY_MS / 60_000} minutes, this message is not repeated.`;

@@ -3,8 +3,9 @@
  * execution ends this one as SKIPPED; an expired lock (its holder died) is taken over. Automatic
  * triggers (probe, alarm) are also SKIPPED, without taking the lock, while the group is PAUSED, after a
  * failover (FAILED_OVER, until an operator re-arms it) and during the cooldown after any failover.
- * An alarm is SKIPPED too while the probes that would confirm it have never passed as configured now
- * (confirmedByProbesNever): their failing would confirm nothing.
+ * An alarm of a group with probes is SKIPPED too while a mass-failure hold is in force, or while the
+ * probes that would confirm it have never passed as configured now (unconfirmableAlarm): their failing
+ * would confirm nothing.
  */
 import { CLIENT_CONFIG } from '../runtime/client-config';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -18,7 +19,7 @@ import { Store, type LockItem } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import type { LockResult, WorkflowState } from '../core/workflow-state';
 import type { GroupConfig } from '../core/config';
-import { probesKey, probesNotPassed } from '../probe/detect';
+import { HOLD_KEY, holdInForce, probesKey, probesNotPassed } from '../probe/detect';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store' | 'groups'>): Promise<LockResult> {
   const { plan } = state;
@@ -30,7 +31,7 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
   const ttl = lockTtlSeconds(Object.values(deps.groups()));
   const blocked =
     automaticTriggerBlocked(deployed, plan.trigger.type, await store.getGroupState(group), startedAt) ??
-    (plan.trigger.type === 'alarm' ? await confirmedByProbesNever(deployed, store) : undefined);
+    (plan.trigger.type === 'alarm' ? await unconfirmableAlarm(deployed, store, startedAt) : undefined);
   // Nothing else will handle this trigger's outage: say so on the topic, not only in the history.
   if (blocked) return { startedAt, endedAt: deps.now(), acquired: false, reason: blocked, notify: true };
   if (plan.dryRun) {
@@ -74,14 +75,18 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
 }
 
 /**
- * Why an alarm cannot be confirmed by the group's probes: they have never passed, or not since they
- * were changed (the probe function's counters say so: lambdas/probe/detect.ts). The confirmation step
+ * Why an alarm cannot be confirmed by the group's probes: a mass-failure hold is in force, or they
+ * have never passed, or not since they were changed (the probe function's counters say so: lambdas/probe/detect.ts). The confirmation step
  * would find them failing, as they always do, and "confirm" an outage this controller never saw begin;
  * the probe function does not fail over on such probes either. A group without probes is the
  * confirmation step's to judge (confirmation "none").
  */
-async function confirmedByProbesNever(group: GroupConfig, store: Store): Promise<string | undefined> {
+async function unconfirmableAlarm(group: GroupConfig, store: Store, now: number): Promise<string | undefined> {
   if (group.probes.length === 0) return undefined;
+  // Many groups' probes failing together: the controller's own network may be cut off, and the
+  // confirmation would probe from it (run-probes.ts, reportHold). Held, as the probes' own triggers are.
+  const held = holdInForce(await store.getProbeState(HOLD_KEY), now);
+  if (held) return `skipping: ${held}; an alarm of ${group.name} would be confirmed by its probes from that same network. If the outage is real, fail over by hand: failoverctl failover ${group.name}`;
   const notPassed = probesNotPassed(await store.getProbeState(group.name), probesKey(group));
   if (!notPassed) return undefined;
   return `skipping: the probes of ${group.name}, which confirm its alarms, have ${notPassed}: this controller has never seen the primary healthy as it probes it now, so their failing would confirm nothing. If the outage is real, fail over by hand: failoverctl failover ${group.name}`;

@@ -17,12 +17,13 @@ beforeAll(() => {
 });
 
 describe('controller-partitioned', () => {
-  it('every group failing in the same rounds: no execution, one notification that the controller may be cut off', async () => {
+  it('every group failing in the same rounds: nothing started, one notification that the controller may be cut off; an alarm meanwhile SKIPPED, told', async () => {
     const r = await runScenario(config, 'controller-partitioned');
 
-    expect(r.executions).toEqual([]);
     expect(r.apiCalls.filter((c) => c.operation === 'StartExecution')).toEqual([]);
-    expect(r.notifications.map((n) => n.subject)).toEqual([HOLD_SUBJECT]);
+    expect(r.executions.map((e) => [e.trigger, e.outcome])).toEqual([['alarm', 'SKIPPED']]);
+    expect(r.history.map((h) => h.summary)).toEqual([expect.stringMatching(/^skipping: automatic failovers held since 2026-01-01T00:00:30.000Z: 3 of 3 groups failed the same round .*; an alarm of orders would be confirmed by its probes from that same network/)]);
+    expect(r.notifications.map((n) => n.subject)).toEqual([HOLD_SUBJECT, expect.stringMatching(/^failover orders: SKIPPED/)]);
     expect(r.primary.state).toBe('running');
     expect(r.passed, r.failures.join('; ')).toBe(true);
   }, 120_000);

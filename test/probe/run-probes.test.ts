@@ -18,6 +18,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { Store } from '../../lambdas/core/store';
 import { probesOutOfDescriptors } from '../support/emfile';
+import { HOLD_LIVE_MS, holdInForce } from '../../lambdas/probe/detect';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
 const MACHINE = 'arn:aws:states:us-west-2:123456789012:stateMachine:failover';
@@ -499,6 +500,23 @@ describe('mass failure: many groups failing in the same round hold the automatic
     expect(account.published[0].message).toMatch(/^automatic failovers held: 4 of 4 groups failed the same round/);
     expect(first.held).toBeGreaterThan(0);
     expect(logs.filter((l) => l.message === 'probe round' && l.action !== undefined).every((l) => String(l.action).startsWith('held'))).toBe(true);
+  });
+
+  it('a hold that lasts says so once a minute, so that the workflow can tell it from one nobody is left to end', async () => {
+    await seenHealthy(fleet(), T0);
+    await primary.setMode('down');
+    now = T0 + 3_000;
+    await runShard(fleet(), deps, 60_000);
+    const opened = (await store.getProbeState(HOLD_KEY))!;
+    expect(opened).toMatchObject({ outageStartedAt: T0 + 10_000, lastRoundAt: T0 + 10_000 });
+    now = T0 + 63_000;
+    await runShard(fleet(), deps, 60_000);
+
+    const lasting = (await store.getProbeState(HOLD_KEY))!;
+    expect(lasting).toMatchObject({ outageStartedAt: T0 + 10_000, lastRoundAt: T0 + 70_000, openedBy: 0 });
+    expect(holdInForce(lasting, T0 + 120_000)).toMatch(/^automatic failovers held since 2026-01-01T00:00:10.000Z: 4 of 4 groups failed the same round/);
+    expect(holdInForce(lasting, T0 + 70_000 + HOLD_LIVE_MS + 1)).toBeUndefined();
+    expect(account.published).toHaveLength(1);
   });
 
   it('once fewer groups fail, the hold ends and a group still down fails over', async () => {
