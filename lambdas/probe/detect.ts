@@ -101,32 +101,6 @@ export function roundTiming(lateMs: number, overranMs: number, toleranceMs: numb
  */
 export const MASS_FAILURE = { minGroups: 3, share: 0.5 } as const;
 
-/** The store key of the mass-failure hold: not a valid group name, so it never meets a group's. */
-export const HOLD_KEY = '#mass-failure-hold';
-
-/**
- * While a hold lasts, the probe function that sees it go on rewrites the hold item's last round this
- * often (one write a minute a shard, only during a hold), so that a reader can tell a hold that lasts
- * from one nobody is left to end (the probe function stopped, its groups removed).
- */
-export const HOLD_REFRESH_MS = 60_000;
-
-/** A hold whose last round is older than this is no longer in force: two refreshes missed, and a margin. */
-export const HOLD_LIVE_MS = 2 * HOLD_REFRESH_MS + 30_000;
-
-/**
- * Is the mass-failure hold in force at `now`? Its reason, with when it opened, or undefined. Read by
- * the workflow for alarm triggers: an alarm's confirmation probes from the controller's own network,
- * the one the hold says may be cut off.
- *
- *   holdInForce(hold, Date.now()) // 'automatic failovers held since 2026-01-01T00:00:10.000Z: 4 of 4 groups failed the same round (...)'
- */
-export function holdInForce(hold: Pick<ProbeCounters, 'outageStartedAt' | 'lastRoundAt'> & { lastRound?: { reason: string } } | undefined, now: number): string | undefined {
-  if (!hold || hold.outageStartedAt === null || hold.lastRoundAt === null || now - hold.lastRoundAt > HOLD_LIVE_MS) return undefined;
-  const why = (hold.lastRound?.reason ?? 'many groups failed the same round').replace(/^automatic failovers held: /, '');
-  return `automatic failovers held since ${iso(hold.outageStartedAt)}: ${why}`;
-}
-
 export interface MassFailure {
   hold: boolean;
   reason: string;

@@ -23,9 +23,10 @@ import { METRIC, metricsOf, type MetricsSink } from '../runtime/metrics';
 import { lambdaMetrics, logFor, type LambdaContext, logger } from '../runtime/powertools';
 import { dealInto, MAX_SHARDS, roundsQueueOf, shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../core/probe-shards';
 import { Store, type ProbeState } from '../core/store';
+import { HOLD_KEY, HOLD_REFRESH_MS } from '../core/mass-failure-hold';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import { checkAll, type ProbeResult } from './check-endpoint';
-import { advanceCounters, HOLD_KEY, HOLD_REFRESH_MS, judgeRound, massFailure, NO_COUNTERS, probesKey, roundTiming, type MassFailure, type RoundVerdict } from './detect';
+import { advanceCounters, judgeRound, massFailure, NO_COUNTERS, probesKey, roundTiming, type MassFailure, type RoundVerdict } from './detect';
 
 /** What detection needs of a group's config. */
 export type ProbeGroup = Pick<GroupConfig, 'name' | 'probes' | 'detection'>;

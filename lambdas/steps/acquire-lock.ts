@@ -19,7 +19,8 @@ import { Store, type LockItem } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import type { LockResult, WorkflowState } from '../core/workflow-state';
 import type { GroupConfig } from '../core/config';
-import { HOLD_KEY, holdInForce, probesKey, probesNotPassed } from '../probe/detect';
+import { HOLD_KEY, holdInForce } from '../core/mass-failure-hold';
+import { probesKey, probesNotPassed } from '../probe/detect';
 
 export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'store' | 'groups'>): Promise<LockResult> {
   const { plan } = state;

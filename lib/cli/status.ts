@@ -10,6 +10,7 @@ import { DEPLOYMENT_OPTIONS, DEPLOYMENT_OPTIONS_HELP, EXIT, GLOBAL_OPTIONS_HELP,
 import { findDeployment, findGroup, loadCliConfig, type Deployment } from './deployment';
 import { colourOutcome, colourStatus, executionConsoleUrl, formatAgo, formatDuration, formatIso, formatTime } from './format';
 import { readGroup } from './group-state';
+import { HOLD_KEY, holdInForce } from '../../lambdas/core/mass-failure-hold';
 import type { Command, Context } from './io';
 
 const OPTIONS = { ...DEPLOYMENT_OPTIONS, json: { type: 'boolean' } } as const;
@@ -67,6 +68,11 @@ export interface GroupStatusView {
 export interface StatusJson {
   at: string;
   deployment: { stackName: string | null; region: string | null; tableName: string; config: string };
+  /**
+   * The mass-failure hold, while it is in force: many groups' probes failed the same round, so no
+   * automatic failover of a group with probes starts (null otherwise).
+   */
+  hold: { reason: string; since: string; lastSeenAt: string } | null;
   groups: GroupStatusView[];
 }
 
@@ -101,18 +107,29 @@ export const statusCommand: Command = {
     const groups = positionals[0] !== undefined ? [findGroup(loaded, positionals[0])] : loaded.config.groups;
     const deployment = await findDeployment(ctx, values, loaded);
     const heartbeats = deployment.store.listProbeHeartbeats();
-    const views = await Promise.all(groups.map(async (g) => groupStatus(ctx, deployment, g, await heartbeats)));
+    const [views, holdItem] = await Promise.all([
+      Promise.all(groups.map(async (g) => groupStatus(ctx, deployment, g, await heartbeats))),
+      deployment.store.getProbeState(HOLD_KEY),
+    ]);
     const now = ctx.deps.now();
+    const held = holdInForce(holdItem, now);
+    const hold = held && holdItem ? { reason: held, since: new Date(holdItem.outageStartedAt!).toISOString(), lastSeenAt: new Date(holdItem.lastRoundAt!).toISOString() } : null;
     if (values.json) {
       const json: StatusJson = {
         at: new Date(now).toISOString(),
         deployment: { stackName: deployment.stackName, region: deployment.region ?? null, tableName: deployment.tableName, config: loaded.path },
+        hold,
         groups: views,
       };
       ctx.out.json(json);
       return EXIT.OK;
     }
     ctx.out.line(ctx.out.style.dim(`${deployment.describe()}, config ${loaded.shown}, at ${formatTime(now, ctx.out.timeZone)}`));
+    if (hold) {
+      ctx.out.line();
+      ctx.out.line(ctx.out.style.red(`HELD: ${hold.reason}.`));
+      ctx.out.line(`No automatic failover of a group with probes starts, from its probes or its alarms; manual failovers still run (failoverctl failover <group>). Last seen lasting ${formatTime(Date.parse(hold.lastSeenAt), ctx.out.timeZone)}.`);
+    }
     for (const view of views) {
       ctx.out.line();
       for (const line of formatGroup(ctx, view, now)) ctx.out.line(line);

@@ -7,6 +7,7 @@ import { CloudFormationServiceException } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../lambdas/core/store';
+import { HOLD_KEY, HOLD_LIVE_MS } from '../../lambdas/core/mass-failure-hold';
 import type { CliDeps } from '../../lib/cli/deployment';
 import {
   DescribeStacksCommand,
@@ -117,6 +118,7 @@ describe('status', () => {
     expect(json).toEqual({
       at: '2026-01-01T00:10:00.000Z',
       deployment: { stackName: STACK, region: null, tableName: store.tableName, config: expect.stringMatching(/failover\.config\.json$/) },
+      hold: null,
       groups: [
         {
           group: 'orders',
@@ -190,6 +192,24 @@ describe('status', () => {
     expect(r.stdout).toContain(
       '  probes        FAILING: 2 failed round(s) in a row (threshold 3) since 2026-01-01 09:09:40 +09:00 (20 s ago); last round 2026-01-01 09:09:50 +09:00 (10 s ago): round failed: 2 of 3 probes failed',
     );
+  });
+
+  it('a mass-failure hold in force heads the output, and says what it holds; one nobody refreshed for HOLD_LIVE_MS does not', async () => {
+    const reason = 'automatic failovers held: 3 of 3 groups failed the same round (at least 3 and 50 % hold them): the controller itself may be cut off from the primaries';
+    // As the probe function leaves it: opened 3 minutes ago, seen lasting a minute ago.
+    await store.putProbeState({ group: HOLD_KEY, consecutiveFailures: 1, outageStartedAt: NOW - 180_000, lastSuccessAt: null, lastRoundAt: NOW - 60_000, lastRound: { failed: true, reason }, openedBy: 0, openedOf: 1 }, null);
+
+    const text = await runCli(['status'], { deps, now: NOW });
+    const json = JSON.parse((await runCli(['status', '--json'], { deps, now: NOW })).stdout);
+    const later = JSON.parse((await runCli(['status', '--json'], { deps, now: NOW - 60_000 + HOLD_LIVE_MS + 1 })).stdout);
+
+    expect(text.stdout.split('\n').slice(1, 4)).toEqual([
+      '',
+      'HELD: automatic failovers held since 2026-01-01T00:07:00.000Z: 3 of 3 groups failed the same round (at least 3 and 50 % hold them): the controller itself may be cut off from the primaries.',
+      'No automatic failover of a group with probes starts, from its probes or its alarms; manual failovers still run (failoverctl failover <group>). Last seen lasting 2026-01-01 09:09:00 +09:00.',
+    ]);
+    expect(json.hold).toEqual({ reason: expect.stringMatching(/^automatic failovers held since 2026-01-01T00:07:00.000Z: 3 of 3 groups/), since: '2026-01-01T00:07:00.000Z', lastSeenAt: '2026-01-01T00:09:00.000Z' });
+    expect(later.hold).toBeNull();
   });
 
   it('says when the probes have not counted a round for minutes', async () => {

@@ -18,7 +18,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { Store } from '../../lambdas/core/store';
 import { probesOutOfDescriptors } from '../support/emfile';
-import { HOLD_LIVE_MS, holdInForce } from '../../lambdas/probe/detect';
+import { HOLD_LIVE_MS, holdInForce } from '../../lambdas/core/mass-failure-hold';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
 const MACHINE = 'arn:aws:states:us-west-2:123456789012:stateMachine:failover';

@@ -14,7 +14,8 @@ import {
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { run } from '../../lambdas/steps/acquire-lock';
-import { HOLD_KEY, HOLD_LIVE_MS, probesKey } from '../../lambdas/probe/detect';
+import { HOLD_KEY, HOLD_LIVE_MS } from '../../lambdas/core/mass-failure-hold';
+import { probesKey } from '../../lambdas/probe/detect';
 import { Store, type GroupState } from '../../lambdas/core/store';
 import type { TriggerType, WorkflowState } from '../../lambdas/core/workflow-state';
 import { T0, at, deployed, executionArn as ARN, ordersGroup, ordersInput, planFor } from '../support/fixtures';
