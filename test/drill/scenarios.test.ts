@@ -502,6 +502,7 @@ describe('drill scenarios', () => {
       'primary-region-dark',
       // The probe fleet protecting the groups from itself (test/probe/controller-partitioned.test.ts).
       'controller-partitioned',
+      'controller-partitioned-alarm',
       'probes-never-passed',
     ]);
   });

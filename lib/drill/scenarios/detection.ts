@@ -2,8 +2,9 @@
  * Detection as the probe fleet sees it: the controller protecting the groups from its own failures.
  * `controller-partitioned`: three groups, and every group's probes fail in the same rounds, as they do
  * when the probe function's own network path is cut. No automatic failover may start; the topic is
- * told once that the controller itself may be the one cut off. An alarm of one of them that goes to
- * ALARM meanwhile is held too (SKIPPED, told): its confirmation would probe from the same network.
+ * told once that the controller itself may be the one cut off. `controller-partitioned-alarm`: the
+ * same, and an alarm of one of them goes to ALARM meanwhile: held too (SKIPPED, told), since its
+ * confirmation would probe from the same network.
  * `probes-never-passed`: a group deployed with probes that cannot pass against a healthy primary (its
  * HTTP probes expect a status the service never answers). Their failures declare the primary down, but
  * this controller has never seen it healthy: the outage is told to the topic once, nothing is fenced.
@@ -12,6 +13,7 @@
 import type { FailoverConfig, GroupConfig } from '../../../lambdas/core/config';
 import { MASS_FAILURE } from '../../../lambdas/probe/detect';
 import { checkAll } from '../../../lambdas/probe/check-endpoint';
+import type { Drill } from '../drill';
 import { nothingChanged, outage, untouched, type Scenario } from './kit';
 
 export const HOLD_SUBJECT = 'failover-controller: automatic failovers held, the controller may be cut off';
@@ -45,17 +47,49 @@ export function fleetOf(config: FailoverConfig, size: number): FailoverConfig {
   return { ...config, groups: [base, ...Array.from({ length: size - 1 }, (_, i) => copy(i + 1))] };
 }
 
+/** Every group's endpoints stop answering at once, for three minutes: as if the controller's network were cut. */
+async function partition(drill: Drill): Promise<void> {
+  // The local endpoints' first connections (not counted): a cold first round is not the scenario.
+  await Promise.all(drill.config.groups.map((g) => checkAll(g.probes)));
+  // Three minutes of the outage: every group past its threshold many times over.
+  await outage(drill, 'down', 3);
+}
+
+/** What a partition must leave: nothing started by the probes, every group held, nothing changed. */
+function partitionHeld(drill: Drill): string[] {
+  const held = drill.logs.filter((l) => l.message === 'probe round' && String(l.action ?? '').startsWith('held'));
+  const groups = new Set(held.map((l) => l.group)).size;
+  return [
+    ...(drill.account.startedExecutions.length === 0 ? [] : [`the probes started ${drill.account.startedExecutions.length} executions`]),
+    ...(groups === drill.config.groups.length ? [] : [`${groups} groups reached their threshold and were held, expected ${drill.config.groups.length}`]),
+    ...nothingChanged(drill),
+  ];
+}
+
 export const DETECTION_SCENARIOS: Scenario[] = [
   {
     name: 'controller-partitioned',
-    summary: `Three groups, and every group's probes fail in the same rounds (the controller's own network is cut): at least ${MASS_FAILURE.minGroups} groups and ${MASS_FAILURE.share * 100} % failing together hold the automatic failovers; no execution from the probes, one notification; an alarm of one group meanwhile: SKIPPED, told.`,
+    summary: `Three groups, and every group's probes fail in the same rounds (the controller's own network is cut): at least ${MASS_FAILURE.minGroups} groups and ${MASS_FAILURE.share * 100} % failing together hold the automatic failovers; no execution, one notification.`,
+    config: (config) => fleetOf(config, MASS_FAILURE.minGroups),
+    run: partition,
+    expect: () => ({
+      outcomes: [],
+      ...untouched,
+      check: (drill) => {
+        const subjects = drill.account.published.map((m) => m.subject ?? '');
+        return [
+          ...(JSON.stringify(subjects) === JSON.stringify([HOLD_SUBJECT]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected one: ${HOLD_SUBJECT}`]),
+          ...partitionHeld(drill),
+        ];
+      },
+    }),
+  },
+  {
+    name: 'controller-partitioned-alarm',
+    summary: 'controller-partitioned, and meanwhile one group\'s alarm goes to ALARM: its confirmation would probe from the same cut-off network, so it is held too: SKIPPED, told; nothing fenced.',
     config: (config) => fleetOf(config, MASS_FAILURE.minGroups),
     run: async (drill) => {
-      // The local endpoints' first connections (not counted): a cold first round is not the scenario.
-      await Promise.all(drill.config.groups.map((g) => checkAll(g.probes)));
-      // Three minutes of the outage: every group past its threshold many times over.
-      await outage(drill, 'down', 3);
-      // Meanwhile the first group's alarm goes to ALARM.
+      await partition(drill);
       const group = drill.config.groups[0];
       await drill.run({ input: drill.alarmExecutionInput(group.name, group.alarms[0]) });
     },
@@ -64,13 +98,10 @@ export const DETECTION_SCENARIOS: Scenario[] = [
       ...untouched,
       check: (drill, history) => {
         const subjects = drill.account.published.map((m) => m.subject ?? '');
-        const held = drill.logs.filter((l) => l.message === 'probe round' && String(l.action ?? '').startsWith('held'));
         return [
-          ...(drill.account.startedExecutions.length === 0 ? [] : [`the probes started ${drill.account.startedExecutions.length} executions`]),
           ...(subjects.length === 2 && subjects[0] === HOLD_SUBJECT && /^failover \S+: SKIPPED/.test(subjects[1]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected ${HOLD_SUBJECT} and the alarm's SKIPPED`]),
           ...(/^skipping: automatic failovers held since /.test(history[0]?.summary ?? '') ? [] : [`the alarm's record says ${JSON.stringify(history[0]?.summary)}, not that failovers are held`]),
-          ...(new Set(held.map((l) => l.group)).size === drill.config.groups.length ? [] : [`${new Set(held.map((l) => l.group)).size} groups reached their threshold and were held, expected ${drill.config.groups.length}`]),
-          ...nothingChanged(drill),
+          ...partitionHeld(drill),
         ];
       },
     }),
