@@ -13,6 +13,7 @@
 import type { FailoverConfig, GroupConfig } from '../../../lambdas/core/config';
 import { MASS_FAILURE } from '../../../lambdas/probe/detect';
 import { checkAll } from '../../../lambdas/probe/check-endpoint';
+import type { HistoryItem } from '../../../lambdas/core/history';
 import type { Drill } from '../drill';
 import { nothingChanged, outage, untouched, type Scenario } from './kit';
 
@@ -66,6 +67,21 @@ function partitionHeld(drill: Drill): string[] {
   ];
 }
 
+/** The first group's alarm goes to ALARM, and the workflow runs the execution its rule starts. */
+async function firstAlarm(drill: Drill): Promise<void> {
+  const group = drill.config.groups[0];
+  await drill.run({ input: drill.alarmExecutionInput(group.name, group.alarms[0]) });
+}
+
+/** The alarm's execution ended SKIPPED for `why`, and was told after the one notification `first`. */
+function alarmSkipped(drill: Drill, history: HistoryItem[], first: string, why: RegExp): string[] {
+  const subjects = drill.account.published.map((m) => m.subject ?? '');
+  return [
+    ...(subjects.length === 2 && subjects[0] === first && /^failover \S+: SKIPPED/.test(subjects[1]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected ${first} and the alarm's SKIPPED`]),
+    ...(why.test(history[0]?.summary ?? '') ? [] : [`the alarm's record says ${JSON.stringify(history[0]?.summary)}, expected ${why}`]),
+  ];
+}
+
 export const DETECTION_SCENARIOS: Scenario[] = [
   {
     name: 'controller-partitioned',
@@ -90,45 +106,32 @@ export const DETECTION_SCENARIOS: Scenario[] = [
     config: (config) => fleetOf(config, MASS_FAILURE.minGroups),
     run: async (drill) => {
       await partition(drill);
-      const group = drill.config.groups[0];
-      await drill.run({ input: drill.alarmExecutionInput(group.name, group.alarms[0]) });
+      await firstAlarm(drill);
     },
     expect: () => ({
       outcomes: ['SKIPPED'],
       ...untouched,
-      check: (drill, history) => {
-        const subjects = drill.account.published.map((m) => m.subject ?? '');
-        return [
-          ...(subjects.length === 2 && subjects[0] === HOLD_SUBJECT && /^failover \S+: SKIPPED/.test(subjects[1]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected ${HOLD_SUBJECT} and the alarm's SKIPPED`]),
-          ...(/^skipping: automatic failovers held since /.test(history[0]?.summary ?? '') ? [] : [`the alarm's record says ${JSON.stringify(history[0]?.summary)}, not that failovers are held`]),
-          ...partitionHeld(drill),
-        ];
-      },
+      check: (drill, history) => [...alarmSkipped(drill, history, HOLD_SUBJECT, /^skipping: automatic failovers held since /), ...partitionHeld(drill)],
     }),
   },
   {
     name: 'probes-never-passed',
     summary: 'A group is deployed with probes that cannot pass against its healthy primary (they expect HTTP 204; it answers 200): their failures declare it down, but the controller has never seen it healthy: told once, no execution; then its alarm goes to ALARM: SKIPPED (the same probes would confirm it), told; nothing fenced.',
     config: wrongExpectedStatus,
-    run: async (drill, group) => {
+    run: async (drill) => {
       await drill.watch(3);
-      await drill.run({ input: drill.alarmExecutionInput(group.name, group.alarms[0]) });
+      await firstAlarm(drill);
     },
     expect: () => ({
       outcomes: ['SKIPPED'],
       ...untouched,
-      check: (drill, history) => {
-        const subjects = drill.account.published.map((m) => m.subject ?? '');
-        const name = drill.config.groups[0].name;
-        return [
-          ...(drill.primaryEndpoints.mode === 'up' ? [] : ['the primary itself went down']),
-          ...(drill.account.startedExecutions.length === 0 ? [] : [`the probes started ${drill.account.startedExecutions.length} executions`]),
-          ...(subjects.length === 2 && subjects[0] === `failover ${name}: primary down, not failing over` && /^failover \S+: SKIPPED/.test(subjects[1]) ? [] : [`notifications ${JSON.stringify(subjects)}, expected the probes' report and the alarm's SKIPPED`]),
-          ...(drill.account.published[0]?.message.includes('its probes have never passed') ? [] : ['the notification does not say the probes have never passed']),
-          ...(/which confirm its alarms, have never passed/.test(history[0]?.summary ?? '') ? [] : [`the alarm's record says ${JSON.stringify(history[0]?.summary)}`]),
-          ...nothingChanged(drill),
-        ];
-      },
+      check: (drill, history) => [
+        ...(drill.primaryEndpoints.mode === 'up' ? [] : ['the primary itself went down']),
+        ...(drill.account.startedExecutions.length === 0 ? [] : [`the probes started ${drill.account.startedExecutions.length} executions`]),
+        ...alarmSkipped(drill, history, `failover ${drill.config.groups[0].name}: primary down, not failing over`, /which confirm its alarms, have never passed/),
+        ...(drill.account.published[0]?.message.includes('its probes have never passed') ? [] : ['the notification does not say the probes have never passed']),
+        ...nothingChanged(drill),
+      ],
     }),
   },
 ];
