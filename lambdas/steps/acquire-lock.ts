@@ -15,7 +15,7 @@ import { bakedGroups } from '../runtime/baked-groups';
 import { once, type StepDeps } from '../runtime/deps';
 import { requireEnv } from '../runtime/env';
 import { stepHandler } from '../runtime/powertools';
-import { Store, type LockItem } from '../core/store';
+import { Store, type LockItem, type ProbeState } from '../core/store';
 import { automaticTriggerBlocked } from '../core/trigger-gate';
 import type { LockResult, WorkflowState } from '../core/workflow-state';
 import type { GroupConfig } from '../core/config';
@@ -30,9 +30,16 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
   const store = deps.store();
   // As long as any execution of the deployed groups may run, and five minutes more (budgets.ts).
   const ttl = lockTtlSeconds(Object.values(deps.groups()));
+  // An alarm of a group with probes is confirmed by them: what the probe function knows of them is read alongside.
+  const confirmedByProbes = plan.trigger.type === 'alarm' && deployed.probes.length > 0;
+  const [groupState, hold, probes] = await Promise.all([
+    store.getGroupState(group),
+    confirmedByProbes ? store.getProbeState(HOLD_KEY) : undefined,
+    confirmedByProbes ? store.getProbeState(group) : undefined,
+  ]);
   const blocked =
-    automaticTriggerBlocked(deployed, plan.trigger.type, await store.getGroupState(group), startedAt) ??
-    (plan.trigger.type === 'alarm' ? await unconfirmableAlarm(deployed, store, startedAt) : undefined);
+    automaticTriggerBlocked(deployed, plan.trigger.type, groupState, startedAt) ??
+    (confirmedByProbes ? unconfirmableAlarm(deployed, hold, probes, startedAt) : undefined);
   // Nothing else will handle this trigger's outage: say so on the topic, not only in the history.
   if (blocked) return { startedAt, endedAt: deps.now(), acquired: false, reason: blocked, notify: true };
   if (plan.dryRun) {
@@ -76,21 +83,19 @@ export async function run(state: WorkflowState, deps: Pick<StepDeps, 'now' | 'st
 }
 
 /**
- * Why an alarm cannot be confirmed by the group's probes: a mass-failure hold is in force, or they
- * have never passed, or not since they were changed (the probe function's counters say so: lambdas/probe/detect.ts). The confirmation step
- * would find them failing, as they always do, and "confirm" an outage this controller never saw begin;
- * the probe function does not fail over on such probes either. A group without probes is the
- * confirmation step's to judge (confirmation "none").
+ * Why an alarm cannot be confirmed by the group's probes: a mass-failure hold is in force (the
+ * controller's own network may be cut off, and the confirmation would probe from it: run-probes.ts,
+ * reportHold), or the probes have never passed, or not since they were changed (the probe function's
+ * counters say so: lambdas/probe/detect.ts). The confirmation step would find them failing and
+ * "confirm" an outage this controller cannot see; the probe function does not fail over on them either.
  */
-async function unconfirmableAlarm(group: GroupConfig, store: Store, now: number): Promise<string | undefined> {
-  if (group.probes.length === 0) return undefined;
-  // Many groups' probes failing together: the controller's own network may be cut off, and the
-  // confirmation would probe from it (run-probes.ts, reportHold). Held, as the probes' own triggers are.
-  const held = holdInForce(await store.getProbeState(HOLD_KEY), now);
-  if (held) return `skipping: ${held}; an alarm of ${group.name} would be confirmed by its probes from that same network. If the outage is real, fail over by hand: failoverctl failover ${group.name}`;
-  const notPassed = probesNotPassed(await store.getProbeState(group.name), probesKey(group));
-  if (!notPassed) return undefined;
-  return `skipping: the probes of ${group.name}, which confirm its alarms, have ${notPassed}: this controller has never seen the primary healthy as it probes it now, so their failing would confirm nothing. If the outage is real, fail over by hand: failoverctl failover ${group.name}`;
+export function unconfirmableAlarm(group: GroupConfig, hold: ProbeState | undefined, probes: ProbeState | undefined, now: number): string | undefined {
+  const manual = `If the outage is real, fail over by hand: failoverctl failover ${group.name}`;
+  const held = holdInForce(hold, now);
+  if (held) return `skipping: ${held}; an alarm of ${group.name} would be confirmed by its probes from that same network. ${manual}`;
+  const notPassed = probesNotPassed(probes, probesKey(group));
+  if (notPassed) return `skipping: the probes of ${group.name}, which confirm its alarms, have ${notPassed}: this controller has never seen the primary healthy as it probes it now, so their failing would confirm nothing. ${manual}`;
+  return undefined;
 }
 
 /** The longest a lock of a live execution can still run, as a multiple of the lock's TTL (see implausibleLock). */
