@@ -106,8 +106,6 @@ export const HEARTBEAT_MERGE_ATTEMPTS = 3;
  */
 export const HOLD_RENOTIFY_MS = 15 * 60_000;
 
-export { HOLD_KEY };
-
 export interface ProbeDeps {
   now(): number;
   /** Resolve at the given epoch ms (at once if it has passed). */

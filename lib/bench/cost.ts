@@ -6,11 +6,9 @@
 import type { ProbeMinute } from './probe-invocation';
 import { BYTES_PER_GB, HOURS_PER_MONTH, PRICES } from './prices';
 
-import { PROBE_MEMORY_MB } from '../infra/detection';
 import { REMOTE_ANSWER_MS } from './probe-invocation';
-import { shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../../lambdas/core/probe-shards';
+import { PROBE_MEMORY_MB, shardGroups, SHARDS_PER_ROUNDS_QUEUE } from '../../lambdas/core/probe-shards';
 
-export { PROBE_MEMORY_MB };
 /** The readiness function's memory: controllerFunction's default (lib/infra/controller-function.ts). */
 export const READINESS_MEMORY_MB = 256;
 /**

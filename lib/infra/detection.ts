@@ -42,8 +42,6 @@ export function probeFunctionBake(groups: ProbeGroup[]): { FAILOVER_PROBE_GROUPS
   return { FAILOVER_PROBE_GROUPS: groups };
 }
 
-/** The probe function's memory: the probe invocation's budget, with PROBES_PER_INVOCATION. */
-export { PROBE_MEMORY_MB };
 
 /**
  * How many times the rounds queue hands out a message before SQS moves it to the dead-letter queue. A

@@ -13,12 +13,12 @@ import type { LocalDynamoDB } from '../../lib/drill/local-dynamodb';
 import { SimulatedAccount } from '../../lib/drill/sim/account';
 import { checkAll } from '../../lambdas/probe/check-endpoint';
 import { shardGroups } from '../../lambdas/core/probe-shards';
-import { executionNameFor, HOLD_KEY, newHeartbeat, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
+import { executionNameFor, newHeartbeat, PROBE_STATE_REFRESH_MS, runInvocation, runRound, runShard, shardOf, type ProbeDeps, type ProbeGroup } from '../../lambdas/probe/run-probes';
 import { createServer, type AddressInfo } from 'node:net';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { Store } from '../../lambdas/core/store';
 import { probesOutOfDescriptors } from '../support/emfile';
-import { HOLD_LIVE_MS, holdInForce } from '../../lambdas/core/mass-failure-hold';
+import { HOLD_KEY, HOLD_LIVE_MS, holdInForce } from '../../lambdas/core/mass-failure-hold';
 import { newTestStore, startLocalDynamoDB } from '../support/store';
 
 const MACHINE = 'arn:aws:states:us-west-2:123456789012:stateMachine:failover';

@@ -314,76 +314,82 @@ describe('acquire-lock run', () => {
     expect(result.acquired).toBe(true);
   });
 
-  describe('an alarm, confirmed by probes that have never passed', () => {
+  describe('an alarm of a group whose probes would confirm it', () => {
     const probed = parseConfig({ groups: [{ ...ordersInput(), probes: [{ type: 'tcp', name: 'port', host: '10.0.1.25', port: 5432 }] }] }).groups[0];
-    const alarm = (executionArn = FIRST, type: TriggerType = 'alarm'): WorkflowState => ({ plan: planFor(probed, { executionArn, trigger: { type } }) }) as WorkflowState;
-    const probedDeps = () => ({ now: () => T0, store: () => store, ...deployed(probed) });
-    /** The probe function's counters for orders, as it writes them: last passed a minute ago with `settings`. */
-    const passedWith = (settings: string) => store.putProbeState({ group: 'orders', consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: T0 - 60_000, lastRoundAt: T0 - 60_000, passedWith: settings }, null);
-
-    it('is skipped, without taking the lock, and told: the probes have never passed (or never run)', async () => {
-      const result = await run(alarm(), probedDeps());
-
-      expect(result).toMatchObject({ acquired: false, notify: true, reason: expect.stringMatching(/^skipping: the probes of orders, which confirm its alarms, have never passed: .* fail over by hand: failoverctl failover orders$/) });
-      expect(await store.getLock('orders')).toBeUndefined();
-    });
-
-    it('is skipped when the probes have not passed since they were changed', async () => {
-      await passedWith('settings-before-the-change');
-
-      const result = await run(alarm(), probedDeps());
-
-      expect(result).toMatchObject({ acquired: false, notify: true, reason: expect.stringMatching(/^skipping: the probes of orders, which confirm its alarms, have not passed since they were changed \(last passed 2026-03-01T11:59:00.000Z, with other settings\)/) });
-    });
-
-    it('goes on once the probes, as configured now, have passed; a probe or manual trigger is not asked', async () => {
-      expect((await run(alarm(ARN('orders-manual'), 'manual'), probedDeps())).acquired).toBe(true);
-      expect(await store.releaseLock('orders', ARN('orders-manual'))).toBe(true);
-      expect((await run(alarm(ARN('orders-probe'), 'probe'), probedDeps())).acquired).toBe(true);
-      expect(await store.releaseLock('orders', ARN('orders-probe'))).toBe(true);
-      await passedWith(probesKey(probed));
-
-      expect((await run(alarm(), probedDeps())).acquired).toBe(true);
-    });
-  });
-
-  describe('an alarm while a mass-failure hold is in force (the controller may be cut off)', () => {
-    const probed = parseConfig({ groups: [{ ...ordersInput(), probes: [{ type: 'tcp', name: 'port', host: '10.0.1.25', port: 5432 }] }] }).groups[0];
-    const alarmOnly = parseConfig({ groups: [{ ...ordersInput(), alarms: ['orders-down'], confirmation: 'none' }] }).groups[0];
-    const alarm = (g: GroupConfig, type: TriggerType = 'alarm'): WorkflowState => ({ plan: planFor(g, { executionArn: ARN(`orders-${type}`), trigger: { type } }) }) as WorkflowState;
+    /** `type`'s trigger of group `g`, as execution orders-<type>. */
+    const trigger = (g: GroupConfig, type: TriggerType = 'alarm'): WorkflowState => ({ plan: planFor(g, { executionArn: ARN(`orders-${type}`), trigger: { type } }) }) as WorkflowState;
     const depsOf = (g: GroupConfig) => ({ now: () => T0, store: () => store, ...deployed(g) });
-    /** The hold as the probe function leaves it: opened at `openedAt`, last seen lasting at `lastAt`. */
-    const hold = (openedAt: number, lastAt: number) =>
-      store.putProbeState({ group: HOLD_KEY, consecutiveFailures: 1, outageStartedAt: openedAt, lastSuccessAt: null, lastRoundAt: lastAt, lastRound: { failed: true, reason: 'automatic failovers held: 4 of 4 groups failed the same round (at least 3 and 50 % hold them): the controller itself may be cut off from the primaries' }, handledOutage: openedAt, handledAs: 'notified', openedBy: 0, openedOf: 1 }, null);
-    beforeEach(async () => {
-      await store.putProbeState({ group: 'orders', consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: T0 - 600_000, lastRoundAt: T0 - 600_000, passedWith: probesKey(probed) }, null);
-    });
+    /** The probe function's counters for orders, as it writes them: last passed at `at` with `settings`. */
+    const passedWith = (settings: string, at = T0 - 60_000) => store.putProbeState({ group: 'orders', consecutiveFailures: 0, outageStartedAt: null, lastSuccessAt: at, lastRoundAt: at, passedWith: settings }, null);
 
-    it('is skipped and told, naming the hold, for a group whose probes would confirm it', async () => {
-      await hold(T0 - 120_000, T0 - 30_000);
+    describe('probes that have never passed', () => {
+      it('is skipped, without taking the lock, and told: the probes have never passed (or never run)', async () => {
+        const result = await run(trigger(probed), depsOf(probed));
 
-      const result = await run(alarm(probed), depsOf(probed));
-
-      expect(result).toMatchObject({
-        acquired: false,
-        notify: true,
-        reason: expect.stringMatching(/^skipping: automatic failovers held since 2026-03-01T11:58:00.000Z: 4 of 4 groups failed the same round .*; an alarm of orders would be confirmed by its probes from that same network\. If the outage is real, fail over by hand: failoverctl failover orders$/),
+        expect(result).toMatchObject({ acquired: false, notify: true, reason: expect.stringMatching(/^skipping: the probes of orders, which confirm its alarms, have never passed: .* fail over by hand: failoverctl failover orders$/) });
+        expect(await store.getLock('orders')).toBeUndefined();
       });
-      expect(await store.getLock('orders')).toBeUndefined();
+
+      it('is skipped when the probes have not passed since they were changed', async () => {
+        await passedWith('settings-before-the-change');
+
+        const result = await run(trigger(probed), depsOf(probed));
+
+        expect(result).toMatchObject({ acquired: false, notify: true, reason: expect.stringMatching(/^skipping: the probes of orders, which confirm its alarms, have not passed since they were changed \(last passed 2026-03-01T11:59:00.000Z, with other settings\)/) });
+      });
+
+      it('goes on once the probes, as configured now, have passed; a probe or manual trigger is not asked', async () => {
+        expect((await run(trigger(probed, 'manual'), depsOf(probed))).acquired).toBe(true);
+        expect(await store.releaseLock('orders', ARN('orders-manual'))).toBe(true);
+        expect((await run(trigger(probed, 'probe'), depsOf(probed))).acquired).toBe(true);
+        expect(await store.releaseLock('orders', ARN('orders-probe'))).toBe(true);
+        await passedWith(probesKey(probed));
+
+        expect((await run(trigger(probed), depsOf(probed))).acquired).toBe(true);
+      });
     });
 
-    it('goes on when the hold has not been seen lasting for HOLD_LIVE_MS (nobody is left to end it), or has ended', async () => {
-      await hold(T0 - 600_000, T0 - HOLD_LIVE_MS - 1);
-      expect((await run(alarm(probed), depsOf(probed))).acquired).toBe(true);
-    });
+    describe('while a mass-failure hold is in force (the controller may be cut off)', () => {
+      const alarmOnly = parseConfig({ groups: [{ ...ordersInput(), alarms: ['orders-down'], confirmation: 'none' }] }).groups[0];
+      const REASON = 'automatic failovers held: 4 of 4 groups failed the same round (at least 3 and 50 % hold them): the controller itself may be cut off from the primaries';
+      /** The hold as the probe function leaves it: opened at `openedAt` (null: ended), last seen lasting at `lastAt`. */
+      const hold = (openedAt: number | null, lastAt: number) =>
+        store.putProbeState({ group: HOLD_KEY, consecutiveFailures: openedAt === null ? 0 : 1, outageStartedAt: openedAt, lastSuccessAt: null, lastRoundAt: lastAt, lastRound: { failed: openedAt !== null, reason: REASON }, openedBy: 0, openedOf: 1 }, null);
+      beforeEach(async () => {
+        await passedWith(probesKey(probed), T0 - 600_000);
+      });
 
-    it('does not hold an alarm its probes do not confirm (confirmation "none"), nor the probes\' own or a manual trigger', async () => {
-      await hold(T0 - 120_000, T0 - 30_000);
-      expect((await run(alarm(alarmOnly), depsOf(alarmOnly))).acquired).toBe(true);
-      expect(await store.releaseLock('orders', ARN('orders-alarm'))).toBe(true);
-      expect((await run(alarm(probed, 'manual'), depsOf(probed))).acquired).toBe(true);
-      expect(await store.releaseLock('orders', ARN('orders-manual'))).toBe(true);
-      expect((await run(alarm(probed, 'probe'), depsOf(probed))).acquired).toBe(true);
+      it('is skipped and told, naming the hold, for a group whose probes would confirm it', async () => {
+        await hold(T0 - 120_000, T0 - 30_000);
+
+        const result = await run(trigger(probed), depsOf(probed));
+
+        expect(result).toMatchObject({
+          acquired: false,
+          notify: true,
+          reason: expect.stringMatching(/^skipping: automatic failovers held since 2026-03-01T11:58:00.000Z: 4 of 4 groups failed the same round .*; an alarm of orders would be confirmed by its probes from that same network\. If the outage is real, fail over by hand: failoverctl failover orders$/),
+        });
+        expect(await store.getLock('orders')).toBeUndefined();
+      });
+
+      it('goes on when the hold has not been seen lasting for HOLD_LIVE_MS (nobody is left to end it)', async () => {
+        await hold(T0 - 600_000, T0 - HOLD_LIVE_MS - 1);
+        expect((await run(trigger(probed), depsOf(probed))).acquired).toBe(true);
+      });
+
+      it('goes on when the hold has ended', async () => {
+        await hold(null, T0 - 10_000);
+        expect((await run(trigger(probed), depsOf(probed))).acquired).toBe(true);
+      });
+
+      it('does not hold an alarm its probes do not confirm (confirmation "none"), nor the probes\' own or a manual trigger', async () => {
+        await hold(T0 - 120_000, T0 - 30_000);
+        expect((await run(trigger(alarmOnly), depsOf(alarmOnly))).acquired).toBe(true);
+        expect(await store.releaseLock('orders', ARN('orders-alarm'))).toBe(true);
+        expect((await run(trigger(probed, 'manual'), depsOf(probed))).acquired).toBe(true);
+        expect(await store.releaseLock('orders', ARN('orders-manual'))).toBe(true);
+        expect((await run(trigger(probed, 'probe'), depsOf(probed))).acquired).toBe(true);
+      });
     });
   });
 
