@@ -24,6 +24,7 @@ import { replicaCandidates } from '../core/candidates';
 import { awsErrorName } from '../core/errors';
 import { databaseFenceGroupName } from '../core/isolation-group';
 import { shardGroups, withHeartbeat, type ProbeHeartbeat } from '../core/probe-shards';
+import { probesNotPassed } from '../probe/detect';
 import type { VantageTarget } from '../core/vantage';
 import { judgeReplicationStatus, LOOKBACK_MS } from '../core/replica-lag';
 import type { StepDeps } from '../runtime/deps';
@@ -535,8 +536,9 @@ async function checkProbes(group: GroupConfig, deps: ReadinessDeps, f: Findings)
     // A failure counts toward an automatic failover only once the probes have passed (detect.ts). Whether
     // they passed as configured now is the probe function's to judge (this config may be an operator's
     // edited copy): it says so in what it did about the outage (handledAs), shown below.
-    if (state.lastSuccessAt === null) {
-      f.problem('probes', group.name, "its probes have never passed: this controller has never seen the primary healthy, so an outage they report is told to the topic, not failed over automatically. Check the probes (URL, port, expected status) and the probe function's network path to the primary.");
+    const notPassed = probesNotPassed(state);
+    if (notPassed) {
+      f.problem('probes', group.name, `its probes have ${notPassed}: this controller has never seen the primary healthy, so an outage they report is told to the topic, not failed over automatically. Check the probes (URL, port, expected status) and the probe function's network path to the primary.`);
     }
     if (state.lastRound?.failed || state.consecutiveFailures > 0) {
       const done = stored?.outageStartedAt != null && stored.handledAs ? ` The probe function's action on it: ${stored.handledAs}.` : '';
