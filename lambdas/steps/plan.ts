@@ -7,7 +7,7 @@
  * definition from another deployment than its own function's (ConfigMismatch), and the plan records
  * the digest it planned with, which every later step holds its own config against.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../core/config';
 import { deployedGroupNamed, groupDigest } from '../core/deployed-group';
 import type { StepDeps } from '../runtime/deps';

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { monthlyCost } from '../../lib/bench/cost';
+import { BUNDLE_TARGET_BYTES } from '../../lib/bench/bundles';
 import { addedLatencyTarget } from '../../lib/bench/failover';
 import type { ProbeMinute } from '../../lib/bench/probe-invocation';
 import { formatBench, runBench, SIZES, type BenchReport } from '../../lib/bench/run';
@@ -115,12 +116,14 @@ describe('npm run bench -- --quick', () => {
     expect(t.entered).toBeGreaterThan(t.lambdaInvocations);
   });
 
-  it('lambdas: the steps, the probe function and the readiness function, each with bytes and a cold load time', () => {
+  it('lambdas: the steps, the probe function and the readiness function, each with bytes and a cold load time, none over 1.5 MB', () => {
     const l = json.lambdas;
     expect(l.method).toEqual(method);
     expect(l.functions.map((f) => f.name)).toEqual([...STEPS, 'probe', 'readiness']);
     for (const f of l.functions) {
       expect(f.bytes).toBeGreaterThan(1000);
+      // Bytes, unlike load times, do not depend on the machine: a bundle over the target is a regression.
+      expect(f.bytes, f.name).toBeLessThanOrEqual(BUNDLE_TARGET_BYTES);
       expect(f.coldLoadSamplesMs).toHaveLength(SIZES.quick.coldLoadSamples);
       expect(f.coldLoadMs).toBeGreaterThan(0);
       expect(f.entry).toMatch(/^lambdas\/(steps|probe|readiness)\/[\w-]+\.ts$/);
