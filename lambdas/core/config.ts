@@ -11,6 +11,7 @@
  *   const config = loadConfigFile('failover.config.json');
  *   config.groups[0].replica.maxLagSeconds // 30 unless set
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 // The namespace, not its `z` export: esbuild shakes unused parts of a namespace import (zod's 40 locales
@@ -57,6 +58,29 @@ const matching = (re: RegExp, what: string) => z.string().regex(re, { error: `mu
 
 const region = matching(REGION, 'an AWS region such as us-east-1');
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+/** A CA bundle baked into every function that probes: a few certificates, not a system store. */
+const CA_MAX_CHARS = 16_384;
+
+/** One or more PEM certificates, each one OpenSSL can read, and nothing else. */
+const pemCertificates = z
+  .string({ error: 'must be a string of PEM certificates' })
+  .max(CA_MAX_CHARS, { error: `must be at most ${CA_MAX_CHARS} characters (a few certificates)` })
+  .superRefine((pem, ctx) => {
+    const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+    if (blocks.length === 0 || pem.replace(PEM_CERTIFICATE, '').trim() !== '') {
+      ctx.addIssue({ code: 'custom', message: 'must hold PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) and nothing else' });
+      return;
+    }
+    blocks.forEach((block, i) => {
+      try {
+        new X509Certificate(block);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `certificate ${i + 1} of ${blocks.length} is not a certificate OpenSSL can read` });
+      }
+    });
+  });
+
 const HttpProbe = z.strictObject({
   type: z.literal('http'),
   name: text(64).optional(),
@@ -68,6 +92,16 @@ const HttpProbe = z.strictObject({
   expectStatus: z.array(intBetween(100, 599, '(HTTP status)')).min(1).default([200]),
   bodyContains: text(1024).optional(),
   timeoutMs: intBetween(100, 30_000, 'milliseconds').default(2000),
+  /**
+   * For an https:// URL: the certificates the probe trusts, in PEM, instead of the public roots. A private
+   * CA's (an endpoint behind `probeVpc` whose certificate AWS Private CA issued, say), or a self-signed
+   * server's own. The certificate must still name the host probed.
+   */
+  ca: pemCertificates.optional(),
+}).superRefine((probe, ctx) => {
+  if (probe.ca !== undefined && !probe.url.startsWith('https:')) {
+    ctx.addIssue({ code: 'custom', path: ['ca'], message: 'is only for https:// URLs: a plain http:// probe checks no certificate' });
+  }
 });
 
 const TcpProbe = z.strictObject({

@@ -157,7 +157,7 @@ function checkHttp(probe: HttpProbe): Promise<Outcome> {
       method: probe.method,
       // No Agent: each probe opens a connection of its own and closes it. A pooled one could be
       // half-dead, and would outlive the probe.
-      createConnection: secure ? openTls : openTcp,
+      createConnection: secure ? (to: ConnectTo) => openTls(to, probe.ca) : openTcp,
       defaultPort: secure ? 443 : 80,
       headers: {
         'user-agent': 'failover-controller-probe',
@@ -210,12 +210,12 @@ function openTcp({ host, port }: ConnectTo): Socket {
  * (two with TLS 1.3), and Node does not serialize them for it: 200 HTTPS probes took a tenth less CPU
  * than through an Agent of their own (2026-12-05, Node 24, docs/cost.md).
  */
-function openTls({ host, port }: ConnectTo): TLSSocket {
+function openTls({ host, port }: ConnectTo, ca: string | undefined): TLSSocket {
   const name = host ?? 'localhost';
   const socket: TLSSocket = tlsConnect({
     host: name,
     port: Number(port),
-    secureContext: tlsSettings(),
+    secureContext: tlsSettings(ca),
     ...(isIP(name) ? {} : { servername: name }),
     checkServerIdentity: (hostname) => checkNames(socket, hostname),
   });
@@ -248,14 +248,20 @@ function checkNames(socket: TLSSocket, hostname: string): Error | undefined {
 }
 
 /**
- * The TLS settings every HTTPS probe shares: the default ones (the system's trusted roots, Node's
- * ciphers), built once an execution environment rather than once a connection (a sixth of an HTTPS
- * probe's CPU, measured with `npm run bench`). They hold no session: each probe is still a new
+ * The TLS settings HTTPS probes share: the default ones (the system's trusted roots, Node's ciphers),
+ * or, for a probe with its own `ca`, those certificates as the only roots (Node's `ca` replaces the
+ * defaults). Each is built once an execution environment rather than once a connection (a sixth of an
+ * HTTPS probe's CPU, measured with `npm run bench`). They hold no session: each probe is still a new
  * connection with a full handshake, its certificate checked against the roots and the host.
  */
-let sharedTls: SecureContext | undefined;
-function tlsSettings(): SecureContext {
-  return (sharedTls ??= createSecureContext());
+const sharedTls = new Map<string | undefined, SecureContext>();
+function tlsSettings(ca: string | undefined): SecureContext {
+  let settings = sharedTls.get(ca);
+  if (settings === undefined) {
+    settings = createSecureContext(ca === undefined ? {} : { ca });
+    sharedTls.set(ca, settings);
+  }
+  return settings;
 }
 
 function quote(text: string): string {

@@ -543,6 +543,32 @@ describe('parseConfig: what confirms an automatic trigger (groups[].confirmation
   });
 });
 
+describe('parseConfig: a probe\'s own CA (groups[].probes[].ca)', () => {
+  const root = readFileSync(join(__dirname, '..', '..', 'lib', 'bench', 'tls', 'root-ca.pem'), 'utf8');
+  const selfSigned = readFileSync(join(__dirname, '..', 'support', 'tls', 'untrusted-cert.pem'), 'utf8');
+  const probeWith = (over: object) => (c: any) => (c.groups[0].probes = [{ type: 'http', url: 'https://api.orders.example.com/health', ...over }]);
+
+  it('keeps one or more PEM certificates for an https:// probe', () => {
+    const config = valid();
+    probeWith({ ca: `${root}\n${selfSigned}` })(config);
+
+    expect(parseConfig(config).groups[0].probes[0]).toMatchObject({ type: 'http', ca: `${root}\n${selfSigned}` });
+  });
+
+  it.each([
+    ['on a plain http:// probe', { url: 'http://api.orders.example.com/health', ca: root }, /^groups\[0\]\.probes\[0\]\.ca: is only for https:\/\/ URLs: a plain http:\/\/ probe checks no certificate, got "-----BEGIN CERTIFICATE-----\\n/],
+    ['not PEM', { ca: 'our-internal-ca' }, /^groups\[0\]\.probes\[0\]\.ca: must hold PEM certificates \(-----BEGIN CERTIFICATE----- \.\.\. -----END CERTIFICATE-----\) and nothing else, got "our-internal-ca"$/],
+    ['a certificate followed by something else', { ca: `${root}\nsee the wiki` }, /^groups\[0\]\.probes\[0\]\.ca: must hold PEM certificates .* and nothing else, got "-----BEGIN/],
+    ['a certificate whose bytes are damaged', { ca: root.replace(/\n[A-Za-z0-9+/]{64}\n/, '\nAAAA\n') }, /^groups\[0\]\.probes\[0\]\.ca: certificate 1 of 1 is not a certificate OpenSSL can read, got "-----BEGIN/],
+    ['a whole system store', { ca: root.repeat(15) }, /^groups\[0\]\.probes\[0\]\.ca: must be at most 16384 characters \(a few certificates\), got "-----BEGIN/],
+  ])('rejects a ca %s, naming the field and the value', (_, over, expected) => {
+    const problems = problemsOf(probeWith(over));
+
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+  });
+});
+
 describe('parseConfig: probe timeouts', () => {
 
   it('rejects a probe timeout longer than the round interval, with both numbers', () => {

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProbeConfig } from '../../lambdas/core/config';
 import { checkAll, checkEndpoint, describeNetworkError, probeLabel } from '../../lambdas/probe/check-endpoint';
-import { LOCALHOST_CHAIN_FILE, LOCALHOST_KEY_FILE } from '../../lib/bench/tls';
+import { BENCH_ROOT_CA_FILE, LOCALHOST_CHAIN_FILE, LOCALHOST_KEY_FILE } from '../../lib/bench/tls';
 
 type HttpProbe = Extract<ProbeConfig, { type: 'http' }>;
 type TcpProbe = Extract<ProbeConfig, { type: 'tcp' }>;
@@ -255,6 +255,24 @@ describe('checkEndpoint: https', () => {
 
     expect(passed.ok).toBe(true);
     expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/^DEPTH_ZERO_SELF_SIGNED_CERT: /) });
+  });
+
+  it('with a `ca` of its own, trusts those certificates and only those: a private CA passes, the public roots no longer do', async () => {
+    const publicChain = await listen(https.createServer(trusted, (_req, res) => res.end('ok')));
+    const privateCa = await listen(https.createServer(untrusted, (_req, res) => res.end('ok')));
+    const privateRoot = untrusted.cert.toString();
+    const benchRoot = readFileSync(BENCH_ROOT_CA_FILE, 'utf8');
+
+    const results = await checkAll([
+      httpProbe(privateCa.port, { url: `https://127.0.0.1:${privateCa.port}/health`, ca: privateRoot }),
+      httpProbe(privateCa.port, { url: `https://127.0.0.1:${privateCa.port}/health` }),
+      httpProbe(publicChain.port, { url: `https://127.0.0.1:${publicChain.port}/health`, ca: privateRoot }),
+      httpProbe(publicChain.port, { url: `https://localhost:${publicChain.port}/health`, ca: benchRoot }),
+    ]);
+
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
+    expect(results[1].error).toMatch(/^DEPTH_ZERO_SELF_SIGNED_CERT: /);
+    expect(results[2].error).toMatch(/^UNABLE_TO_GET_ISSUER_CERT_LOCALLY: /);
   });
 
   it('passes when the certificate names the address or the host name probed, and fails, naming what it names, when it does not', async () => {
