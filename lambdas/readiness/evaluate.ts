@@ -538,7 +538,7 @@ async function checkProbes(group: GroupConfig, deps: ReadinessDeps, f: Findings)
     // edited copy): it says so in what it did about the outage (handledAs), shown below.
     const notPassed = probesNotPassed(state);
     if (notPassed) {
-      f.problem('probes', group.name, `its probes have ${notPassed}: this controller has never seen the primary healthy, so an outage they report is told to the topic, not failed over automatically. Check the probes (URL, port, expected status) and the probe function's network path to the primary.`);
+      f.problem('probes', group.name, `its probes have ${notPassed}: this controller has never seen the primary healthy, so an outage they report is told to the topic, not failed over automatically. Check the probes (URL, port, expected status, and the probe's ca for an HTTPS endpoint whose certificate a private CA issued) and the probe function's network path to the primary.`);
     }
     if (state.lastRound?.failed || state.consecutiveFailures > 0) {
       const done = stored?.outageStartedAt != null && stored.handledAs ? ` The probe function's action on it: ${stored.handledAs}.` : '';

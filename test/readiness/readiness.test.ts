@@ -233,7 +233,7 @@ describe('what the evaluation finds', () => {
     expect(d.account.startedExecutions).toEqual([]);
     expect(d.account.published.map((m) => m.subject)).toEqual(['failover orders: primary down, not failing over']);
     expect(problemsOf(await readinessOf(d)).filter((p) => p.startsWith('probes'))).toEqual([
-      "probes orders: its probes have never passed: this controller has never seen the primary healthy, so an outage they report is told to the topic, not failed over automatically. Check the probes (URL, port, expected status) and the probe function's network path to the primary.",
+      "probes orders: its probes have never passed: this controller has never seen the primary healthy, so an outage they report is told to the topic, not failed over automatically. Check the probes (URL, port, expected status, and the probe's ca for an HTTPS endpoint whose certificate a private CA issued) and the probe function's network path to the primary.",
       expect.stringMatching(/^probes orders: the probes fail now \(\d+ failed round\(s\) in a row: round failed: 2 of 3 probes failed.* The probe function's action on it: reported, not started: its probes have never passed: /),
     ]);
   });
