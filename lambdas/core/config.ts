@@ -81,6 +81,15 @@ const pemCertificates = z
     });
   });
 
+/** As the probe reads its URL (check-endpoint.ts): the scheme in any case, HTTPS:// as https://. */
+const isHttps = (url: string) => {
+  try {
+    return new URL(url).protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
 const HttpProbe = z.strictObject({
   type: z.literal('http'),
   name: text(64).optional(),
@@ -99,7 +108,7 @@ const HttpProbe = z.strictObject({
    */
   ca: pemCertificates.optional(),
 }).superRefine((probe, ctx) => {
-  if (probe.ca !== undefined && !probe.url.startsWith('https:')) {
+  if (probe.ca !== undefined && !isHttps(probe.url)) {
     ctx.addIssue({ code: 'custom', path: ['ca'], message: 'is only for https:// URLs: a plain http:// probe checks no certificate' });
   }
 });

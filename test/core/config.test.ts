@@ -555,6 +555,13 @@ describe('parseConfig: a probe\'s own CA (groups[].probes[].ca)', () => {
     expect(parseConfig(config).groups[0].probes[0]).toMatchObject({ type: 'http', ca: `${root}\n${selfSigned}` });
   });
 
+  it('takes the scheme in any case, as the probe does: HTTPS:// is https://', () => {
+    const config = valid();
+    probeWith({ url: 'HTTPS://api.orders.example.com/health', ca: root })(config);
+
+    expect(parseConfig(config).groups[0].probes[0]).toMatchObject({ ca: root });
+  });
+
   it.each([
     ['on a plain http:// probe', { url: 'http://api.orders.example.com/health', ca: root }, /^groups\[0\]\.probes\[0\]\.ca: is only for https:\/\/ URLs: a plain http:\/\/ probe checks no certificate, got "-----BEGIN CERTIFICATE-----\\n/],
     ['not PEM', { ca: 'our-internal-ca' }, /^groups\[0\]\.probes\[0\]\.ca: must hold PEM certificates \(-----BEGIN CERTIFICATE----- \.\.\. -----END CERTIFICATE-----\) and nothing else, got "our-internal-ca"$/],
