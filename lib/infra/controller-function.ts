@@ -81,18 +81,50 @@ export function controllerFunction(scope: Construct, id: string, props: Controll
   });
 }
 
+/** The key of a placeholder for a shared string: no config key holds a NUL. */
+const SHARED = '\u0000shared';
+/** Strings at least this long are written once however often the values hold them. */
+const SHARED_MIN_CHARS = 256;
+
+/**
+ * The long strings the values hold more than once: a private CA's certificates, which every probe of
+ * every group it certifies names (`probes[].ca`), would otherwise weigh on every bundle once a probe.
+ */
+function repeatedStrings(values: unknown): string[] {
+  const seen = new Map<string, number>();
+  const visit = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.length >= SHARED_MIN_CHARS) seen.set(v, (seen.get(v) ?? 0) + 1);
+    } else if (Array.isArray(v)) v.forEach(visit);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(visit);
+  };
+  visit(values);
+  return [...seen].filter(([, count]) => count > 1).map(([text]) => text);
+}
+
 /**
  * Write a module that exports each value as a constant of its name, for esbuild's `inject`: the bundle's
  * references to a global of that name become that constant. A `define` would carry the value on
  * esbuild's command line, where one argument may not exceed 128 KiB (Linux MAX_ARG_STRLEN: spawn fails
  * with E2BIG; measured with about 80 groups like the example); an inject file has no such limit. The
  * file is named after its content, so a changed value is a changed bundling option (and asset), and
- * concurrent synths of one config write the same file. Returns its path.
+ * concurrent synths of one config write the same file. A long string held more than once is written
+ * once, and JSON.parse's reviver puts it back in each place. Returns its path.
  */
 export function bakedModule(dir: string, values: Record<string, unknown>): string {
-  const source = Object.entries(values)
-    .map(([name, value]) => `export const ${name} = JSON.parse(${JSON.stringify(JSON.stringify(value))});\n`)
-    .join('');
+  const shared = repeatedStrings(values);
+  const index = new Map(shared.map((text, i) => [text, i]));
+  const json = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' && index.has(v) ? { [SHARED]: index.get(v) } : v));
+  const revive = shared.length === 0 ? '' : ', revive';
+  const source = [
+    ...(shared.length === 0
+      ? []
+      : [
+          `const shared = JSON.parse(${JSON.stringify(JSON.stringify(shared))});\n`,
+          `const revive = (_key, v) => (v !== null && typeof v === 'object' && typeof v[${JSON.stringify(SHARED)}] === 'number' ? shared[v[${JSON.stringify(SHARED)}]] : v);\n`,
+        ]),
+    ...Object.entries(values).map(([name, value]) => `export const ${name} = JSON.parse(${JSON.stringify(json(value))}${revive});\n`),
+  ].join('');
   const file = path.join(dir, `${createHash('sha256').update(source).digest('hex').slice(0, 32)}.js`);
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });

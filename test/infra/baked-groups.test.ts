@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../lambdas/core/config';
 import { groupDigest, groupDigests } from '../../lambdas/core/deployed-group';
 import type { Plan } from '../../lambdas/core/workflow-state';
 import { bakedModule, BUNDLING } from '../../lib/infra/controller-function';
@@ -58,6 +59,27 @@ describe('the groups baked into a step function', () => {
     // Assert
     expect(plan.group).toEqual({ name: 'orders', digest: groupDigest(config.groups[0]) });
     expect(readFileSync(file, 'utf8')).toMatch(/^export const FAILOVER_GROUPS = JSON\.parse\(/);
+    vi.restoreAllMocks();
+  });
+
+  it('carry a CA certificate that several probes name once, and each probe gets it whole', async () => {
+    // Arrange: the example group's probes all over HTTPS, each trusting the same private CA.
+    const ca = readFileSync(join(ROOT, 'lib', 'bench', 'tls', 'root-ca.pem'), 'utf8');
+    const example = exampleConfig();
+    const group = example.groups[0];
+    const probes = group.probes.map((p, i) => ({ type: 'http' as const, url: `https://api.orders.example.com/health/${i}`, method: 'GET' as const, expectStatus: [200], timeoutMs: p.timeoutMs, ca }));
+    const config = parseConfig({ ...example, groups: [{ ...group, probes }] });
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+
+    // Act
+    const file = bakedModule(join(dir, 'baked'), stepFunctionBake(config));
+    const { handler } = await planBundle('baked-ca', [file]);
+    const plan = await handler(event(groupDigests(config.groups)));
+
+    // Assert: planned with a group whose digest, every probe's CA in it, is the config's own.
+    expect(probes.length).toBeGreaterThan(1);
+    expect(readFileSync(file, 'utf8').split('BEGIN CERTIFICATE')).toHaveLength(2);
+    expect(plan.group).toEqual({ name: 'orders', digest: groupDigest(config.groups[0]) });
     vi.restoreAllMocks();
   });
 
