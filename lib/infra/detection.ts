@@ -42,7 +42,6 @@ export function probeFunctionBake(groups: ProbeGroup[]): { FAILOVER_PROBE_GROUPS
   return { FAILOVER_PROBE_GROUPS: groups };
 }
 
-
 /**
  * How many times the rounds queue hands out a message before SQS moves it to the dead-letter queue. A
  * round is due at one instant, so every delivery after the first finds it past and is deleted by the

@@ -191,6 +191,7 @@ describe('probesKey: which probe settings a pass is evidence for', () => {
       group([{ ...probe, expectStatus: [204] }]),
       group([{ ...probe, timeoutMs: 500 }]),
       group([probe, { type: 'tcp', name: 'port', host: '10.0.1.25', port: 5432, timeoutMs: 2000 }]),
+      group([{ ...probe, ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----' }]),
       group([probe], 'any'),
     ].map(probesKey);
     expect(changed.filter((k) => k === key)).toEqual([]);
